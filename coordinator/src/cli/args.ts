@@ -1,0 +1,40 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { ConfigError } from '@gradmesh/shared/internal';
+
+/** A subcommand: its options (node:util parseArgs) and its help text. */
+export interface Command {
+  readonly name: string;
+  readonly summary: string;
+  readonly usage: string;
+  readonly options: NonNullable<ParseArgsConfig['options']>;
+  run(values: Record<string, string | boolean | string[] | boolean[] | undefined>, positionals: string[]): Promise<number>;
+}
+
+export function parseCommandArgs(command: Command, argv: string[]) {
+  try {
+    return parseArgs({ args: argv, options: { ...command.options, help: { type: 'boolean', short: 'h' }, verbose: { type: 'boolean' } }, allowPositionals: true, strict: true });
+  } catch (cause) {
+    throw new ConfigError(`gradmesh ${command.name}`, `${(cause as Error).message.replace(/\. To specify.*$/s, '')}`, { hint: `see gradmesh ${command.name} --help` });
+  }
+}
+
+export function helpText(command: Command): string {
+  return `${command.summary}\n\nUsage: ${command.usage}\n`;
+}
+
+export function positiveInt(value: unknown, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (typeof value !== 'string' || !/^[0-9]+$/.test(value) || !Number.isSafeInteger(n) || n < 1) {
+    throw new ConfigError(flag, 'must be a positive integer', { value });
+  }
+  return n;
+}
+
+export function intList(value: unknown, flag: string): number[] | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !/^[0-9]+(,[0-9]+)*$/.test(value)) throw new ConfigError(flag, 'must be a comma-separated list of positive integers', { value });
+  const list = value.split(',').map(Number);
+  if (list.some((n) => n < 1)) throw new ConfigError(flag, 'values must be ≥ 1', { value });
+  return list;
+}

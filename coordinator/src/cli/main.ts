@@ -1,0 +1,53 @@
+import { GradmeshError } from '@gradmesh/shared/internal';
+import { helpText, parseCommandArgs, type Command } from './args.js';
+import { trainCommand } from './train-command.js';
+
+const COMMANDS: readonly Command[] = [trainCommand];
+
+const USAGE = `gradmesh — data-parallel neural-network training for Node.js
+
+Usage: gradmesh <command> [options]
+
+Commands:
+${COMMANDS.map((c) => `  ${c.name.padEnd(12)} ${c.summary}`).join('\n')}
+
+Run \`gradmesh <command> --help\` for a command's options. Add --verbose to see stack traces.
+`;
+
+/** Runs the CLI; returns the exit code (0 ok, 1 run failed, 2 bad input). */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(USAGE);
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) {
+    process.stderr.write(`gradmesh: unknown command "${name}" (commands: ${COMMANDS.map((c) => c.name).join(', ')})\n`);
+    return 2;
+  }
+  const verbose = rest.includes('--verbose');
+  try {
+    const { values, positionals } = parseCommandArgs(command, rest);
+    if (values['help']) {
+      process.stdout.write(helpText(command));
+      return 0;
+    }
+    return await command.run(values, positionals);
+  } catch (error) {
+    return reportError(error, verbose);
+  }
+}
+
+/** One line naming the problem; a stack trace only with --verbose. Input errors exit 2. */
+export function reportError(error: unknown, verbose: boolean): number {
+  if (error instanceof GradmeshError) {
+    process.stderr.write(`gradmesh: ${error.name}: ${error.message}\n`);
+    if (verbose && error.stack) process.stderr.write(`${error.stack}\n`);
+    return ['E_CONFIG', 'E_DATA', 'E_SHAPE', 'E_CHECKPOINT'].includes(error.code) ? 2 : 1;
+  }
+  process.stderr.write(`gradmesh: unexpected error: ${(error as Error)?.message ?? String(error)}\n`);
+  if (verbose && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+  else process.stderr.write('(run again with --verbose for the stack trace)\n');
+  return 1;
+}

@@ -1,0 +1,127 @@
+import path from 'node:path';
+import {
+  CheckpointError,
+  ConfigError,
+  createModel,
+  datasetFromConfig,
+  historyForReport,
+  latestCheckpoint,
+  loadRunConfig,
+  resolveThreads,
+  writeJsonAtomic,
+  type RunConfig,
+  type RunReport,
+} from '@gradmesh/shared/internal';
+import { positiveInt, type Command } from './args.js';
+import { progressPrinter } from './progress.js';
+import { evaluationFields } from './evaluation-fields.js';
+
+export const trainCommand: Command = {
+  name: 'train',
+  summary: 'Train a model in this process (no network) and evaluate it on the test set',
+  usage: `gradmesh train --config <file.json> [options]
+
+Options:
+  --config <file>          run config (see examples/*.json)                        (required)
+  --epochs <n>             override training.epochs
+  --report <out.json>      write the run report (JSON) here, atomically, at the end
+  --checkpoint-dir <dir>   write a checkpoint at the end of every epoch (and every
+                           training.checkpointEverySteps steps)
+  --resume                 continue from the newest checkpoint in --checkpoint-dir
+  --backend <name>         pool (default: piscina threads + WebAssembly SIMD) or reference
+  --threads <n>            pool threads (default: GRADMESH_THREADS or the cores available)
+  --max-steps <n>          stop after n optimizer steps (the state stays resumable)
+  --verbose                stack traces on errors`,
+  options: {
+    config: { type: 'string' },
+    epochs: { type: 'string' },
+    report: { type: 'string' },
+    'checkpoint-dir': { type: 'string' },
+    resume: { type: 'boolean' },
+    backend: { type: 'string' },
+    threads: { type: 'string' },
+    'max-steps': { type: 'string' },
+  },
+  async run(values) {
+    const configPath = values['config'];
+    if (typeof configPath !== 'string') throw new ConfigError('--config', 'is required', { hint: 'e.g. gradmesh train --config examples/mnist-mlp.json' });
+    let config = loadRunConfig(configPath);
+    const epochs = positiveInt(values['epochs'], '--epochs');
+    if (epochs !== undefined) config = { ...config, training: { ...config.training, epochs } };
+    const backend = values['backend'];
+    if (backend !== undefined && backend !== 'pool' && backend !== 'reference') throw new ConfigError('--backend', 'must be pool or reference', { value: backend });
+    const threads = positiveInt(values['threads'], '--threads');
+    const maxSteps = positiveInt(values['max-steps'], '--max-steps');
+    const checkpointDir = values['checkpoint-dir'] as string | undefined;
+    if (values['resume'] && checkpointDir === undefined) throw new ConfigError('--resume', 'needs --checkpoint-dir to find the checkpoint');
+    const reportPath = values['report'] as string | undefined;
+
+    const started = Date.now();
+    const data = datasetFromConfig(config.dataset, { path: 'dataset', file: config.file }, config.baseDir);
+    const model = await createModel(config, { ...(backend ? { backend } : {}), ...(threads ? { threads } : {}) });
+    try {
+      if (values['resume']) {
+        const file = (await latestCheckpoint(checkpointDir!))?.path;
+        if (!file) throw new CheckpointError(checkpointDir!, 'no checkpoint to resume from', { hint: 'run without --resume first, with the same --checkpoint-dir' });
+        await model.restore(file);
+        process.stderr.write(`resumed from ${file} at step ${model.step} (epoch ${model.position.epoch + 1}, batch ${model.position.batch})\n`);
+      }
+      const threadCount = (backend ?? config.backend.type) === 'pool' ? resolveThreads(config, threads ? { threads } : {}) : 1;
+      process.stderr.write(`${config.name}: ${data.train.count.toLocaleString('en-US')} training / ${data.test.count.toLocaleString('en-US')} test samples, backend ${backend ?? config.backend.type}${threadCount > 1 ? ` (${threadCount} threads)` : ''}\n${model.summary()}\n`);
+      const trainStart = Date.now();
+      const stepsBefore = model.step;
+      const history = await model.fit(data.train, { onProgress: progressPrinter(), ...(checkpointDir ? { checkpointDir } : {}), ...(maxSteps ? { maxSteps } : {}) });
+      const trainSeconds = history.reduce((s, h) => s + h.seconds, 0) || (Date.now() - trainStart) / 1000;
+      const samples = history.reduce((s, h) => s + h.samplesPerSec * h.seconds, 0);
+      const test = await model.evaluate(data.test, { confusion: true });
+      const report: RunReport = {
+        config: path.relative(process.cwd(), path.resolve(config.file)) || config.file,
+        model: config.name,
+        modelKind: model.kind,
+        parameters: model.params.values.size,
+        dataset: describeDataset(config),
+        workers: 1,
+        backend: backend ?? config.backend.type,
+        threads: threadCount,
+        epochs: model.history.length,
+        steps: model.step,
+        globalBatchSize: config.training.batchSize,
+        ...evaluationFields(model.kind, test, data.test.featureSize),
+        trainSamplesPerSec: samples / Math.max(1e-9, trainSeconds),
+        wallSeconds: (Date.now() - started) / 1000,
+        paramsChecksum: model.params.checksum(),
+        history: historyForReport(model.history),
+        stoppedEarly: model.history.length < config.training.epochs && model.position.epoch >= config.training.epochs,
+        finishedAt: new Date().toISOString(),
+      };
+      printResult(report, model.step - stepsBefore);
+      if (test.confusion) process.stderr.write(`${test.confusion.format()}\n`);
+      if (reportPath) {
+        await writeJsonAtomic(reportPath, report);
+        process.stderr.write(`report written to ${reportPath}\n`);
+      }
+      return 0;
+    } finally {
+      await model.close();
+    }
+  },
+};
+
+function describeDataset(config: RunConfig): string {
+  const d = config.dataset;
+  if (typeof d === 'string') return d;
+  if (d && typeof d === 'object' && !Array.isArray(d)) {
+    const train = d['train'];
+    if (typeof train === 'string') return `${String(d['format'])}:${train}`;
+    if (train && typeof train === 'object' && !Array.isArray(train)) return `${String(d['format'])}:${String(train['images'])}`;
+  }
+  return 'custom';
+}
+
+function printResult(r: RunReport, steps: number): void {
+  const parts = [`test loss ${r.testLoss.toFixed(4)}`];
+  if (r.testAccuracy !== null) parts.unshift(`test accuracy ${(r.testAccuracy * 100).toFixed(2)}%`);
+  if (r.testReconstructionMse !== undefined) parts.push(`reconstruction MSE ${r.testReconstructionMse.toFixed(5)}/pixel`);
+  if (r.testNegElbo !== undefined) parts.push(`−ELBO ${r.testNegElbo.toFixed(2)} nats (KL ${r.testKl?.toFixed(2)}, reconstruction ${r.testReconstruction?.toFixed(2)})`);
+  process.stdout.write(`${parts.join('  ')}  —  ${steps} steps, ${Math.round(r.trainSamplesPerSec).toLocaleString('en-US')} samples/s, ${r.wallSeconds.toFixed(1)}s wall\n`);
+}

@@ -1,0 +1,114 @@
+import type { JsonObject, ValidationScope } from '../config/validate.js';
+import { optionalBoolean, rejectUnknownKeys, requireNumber } from '../config/validate.js';
+import type { InitializerSpec } from '../initializers/spec.js';
+import { conv2dGeometry } from '../kernels/geometry.js';
+import type { Padding } from '../kernels/geometry.js';
+import type { WindowGeometry } from '../kernels/signatures/conv.js';
+import type { RegularizerSpec } from '../regularizers/spec.js';
+import type { Shape, Tensor } from '../tensor/tensor.js';
+import { ActivationOp } from './activation-op.js';
+import type { LayerActivation } from './activation-op.js';
+import { ParamBinding, saved } from './binding.js';
+import type { ForwardContext, Layer, ParamSpec } from './layer.js';
+import { activationOption, atLayer, initializerOption, paddingOption, pairOption, regularizerOption, requireInputRank } from './options.js';
+
+export interface Conv2DOptions {
+  readonly filters: number;
+  readonly kernelSize: readonly [number, number];
+  readonly strides: readonly [number, number];
+  readonly padding: Padding;
+  readonly activation: LayerActivation;
+  readonly alpha: number;
+  readonly useBias: boolean;
+  readonly kernelInitializer: InitializerSpec;
+  readonly biasInitializer: InitializerSpec;
+  readonly kernelRegularizer?: RegularizerSpec;
+}
+
+/** y = f(x ⋆ K + b) over NHWC input [H, W, C]; K is [kh, kw, C, filters] (the Keras layout). */
+export class Conv2D implements Layer {
+  readonly type = 'conv2d';
+  readonly name: string;
+  readonly inputShape: Shape;
+  readonly outputShape: Shape;
+  readonly params: readonly ParamSpec[];
+  readonly #options: Conv2DOptions;
+  readonly #activation: ActivationOp;
+  readonly #binding: ParamBinding;
+  #x: Tensor | undefined;
+  #geometry: WindowGeometry | undefined;
+
+  constructor(name: string, inputShape: Shape, options: Conv2DOptions) {
+    this.name = name;
+    this.inputShape = inputShape;
+    this.#options = options;
+    const g = this.#geometryFor(1);
+    this.outputShape = [g.outHeight, g.outWidth, options.filters];
+    this.#activation = new ActivationOp(options.activation, options.alpha);
+    const kernel: ParamSpec = {
+      name: 'kernel',
+      shape: [options.kernelSize[0], options.kernelSize[1], inputShape[2]!, options.filters],
+      init: options.kernelInitializer,
+      update: options.kernelRegularizer ? { kind: 'gradient', regularizer: options.kernelRegularizer } : { kind: 'gradient' },
+    };
+    const bias: ParamSpec = { name: 'bias', shape: [options.filters], init: options.biasInitializer, update: { kind: 'gradient' } };
+    this.params = options.useBias ? [kernel, bias] : [kernel];
+    this.#binding = new ParamBinding(name, this.params);
+  }
+
+  #geometryFor(batch: number): WindowGeometry {
+    const o = this.#options;
+    return conv2dGeometry([batch, ...this.inputShape], o.kernelSize, o.filters, o.strides, o.padding);
+  }
+
+  bind(values: readonly Tensor[], slots: readonly Tensor[]): void {
+    this.#binding.bind(values, slots);
+  }
+
+  forward(x: Tensor, ctx: ForwardContext): Tensor {
+    const k = ctx.backend.kernels;
+    const g = this.#geometryFor(x.dim(0));
+    const z = ctx.backend.alloc([g.batch, ...this.outputShape]);
+    k.conv2d(x, this.#binding.value(0), z, g);
+    if (this.#options.useBias) k.biasAdd(z, this.#binding.value(1), z);
+    this.#x = x;
+    this.#geometry = g;
+    return this.#activation.forward(z, ctx);
+  }
+
+  backward(dy: Tensor, ctx: ForwardContext, needInputGradient: boolean): Tensor | null {
+    const k = ctx.backend.kernels;
+    const x = saved(this.#x, this.name);
+    const g = saved(this.#geometry, this.name);
+    const dz = this.#activation.backward(dy, ctx);
+    k.conv2dBackpropFilter(x, dz, this.#binding.slot(0), g);
+    if (this.#options.useBias) k.biasGrad(dz, this.#binding.slot(1));
+    if (!needInputGradient) return null;
+    const dx = ctx.backend.alloc(x.shape);
+    k.conv2dBackpropInput(dz, this.#binding.value(0), dx, g);
+    return dx;
+  }
+}
+
+export const CONV2D_OPTION_KEYS = [
+  'filters', 'kernelSize', 'strides', 'padding', 'activation', 'alpha', 'useBias', 'kernelInitializer', 'biasInitializer', 'kernelRegularizer',
+];
+
+export function fromSpec(options: JsonObject, inputShape: Shape, name: string, scope: ValidationScope): Conv2D {
+  rejectUnknownKeys(options, CONV2D_OPTION_KEYS, scope);
+  const filters = requireNumber(options, 'filters', scope, { integer: true, min: 1 });
+  const kernelSize = pairOption(options, 'kernelSize', scope);
+  const strides = pairOption(options, 'strides', scope, [1, 1]);
+  const padding = paddingOption(options, scope);
+  requireInputRank('conv2d', name, inputShape, 3, scope, 'conv2d takes [height, width, channels] per sample; add a reshape layer (e.g. targetShape [28, 28, 1]) before it');
+  const { kind, alpha } = activationOption(options, scope, 'linear');
+  const regularizer = regularizerOption(options, 'kernelRegularizer', scope);
+  const layerOptions: Conv2DOptions = {
+    filters, kernelSize, strides, padding, activation: kind, alpha,
+    useBias: optionalBoolean(options, 'useBias', scope, true),
+    kernelInitializer: initializerOption(options, 'kernelInitializer', scope, 'glorotUniform'),
+    biasInitializer: initializerOption(options, 'biasInitializer', scope, 'zeros'),
+    ...(regularizer ? { kernelRegularizer: regularizer } : {}),
+  };
+  return atLayer(scope, name, () => new Conv2D(name, inputShape, layerOptions));
+}

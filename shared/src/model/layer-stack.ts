@@ -1,0 +1,84 @@
+import type { JsonObject, ValidationScope } from '../config/validate.js';
+import { child, requireObject } from '../config/validate.js';
+import { ConfigError } from '../errors.js';
+import { createLayer } from '../layers/registry.js';
+import type { ForwardContext, Layer } from '../layers/layer.js';
+import type { Shape } from '../tensor/tensor.js';
+import { Tensor, sizeOf } from '../tensor/tensor.js';
+
+/**
+ * A chain of layers: the building block of every model kind (a sequential model is one stack,
+ * an autoencoder two, a VAE an encoder, two heads and a decoder).
+ */
+export class LayerStack {
+  readonly layers: readonly Layer[];
+  readonly inputShape: Shape;
+  readonly outputShape: Shape;
+  /** Float32 values over all parameters of the stack. */
+  readonly parameterCount: number;
+
+  constructor(layers: readonly Layer[], inputShape: Shape) {
+    this.layers = layers;
+    this.inputShape = inputShape;
+    this.outputShape = layers.length > 0 ? layers[layers.length - 1]!.outputShape : inputShape;
+    let n = 0;
+    for (const layer of layers) for (const p of layer.params) n += sizeOf(p.shape);
+    this.parameterCount = n;
+  }
+
+  /**
+   * Builds layers from their JSON specs, threading each output shape into the next layer.
+   * `scope.path` names the array (e.g. `model.layers`); `firstIndex` numbers default names so
+   * several stacks of one model get unique names.
+   */
+  static fromSpecs(specs: unknown, inputShape: Shape, scope: ValidationScope, firstIndex = 0): LayerStack {
+    if (!Array.isArray(specs) || specs.length === 0) {
+      throw new ConfigError(scope.path, 'must be a non-empty array of layer specs', { value: specs, ...(scope.file ? { file: scope.file } : {}) });
+    }
+    const layers: Layer[] = [];
+    let shape = inputShape;
+    specs.forEach((spec, i) => {
+      const layerScope = child(scope, i);
+      const layer = createLayer(requireObject(spec, layerScope, 'a layer spec object') as JsonObject, shape, firstIndex + i, layerScope);
+      layers.push(layer);
+      shape = layer.outputShape;
+    });
+    return new LayerStack(layers, inputShape);
+  }
+
+  /**
+   * Binds every layer to consecutive views of the flat buffers starting at `offset` (in elements);
+   * returns the offset after the last parameter. Layer order = parameter order = checksum order.
+   */
+  bind(values: Float32Array, slots: Float32Array, offset: number): number {
+    let at = offset;
+    for (const layer of this.layers) {
+      const vs: Tensor[] = [];
+      const ss: Tensor[] = [];
+      for (const p of layer.params) {
+        const n = sizeOf(p.shape);
+        vs.push(new Tensor(p.shape, values.subarray(at, at + n)));
+        ss.push(new Tensor(p.shape, slots.subarray(at, at + n)));
+        at += n;
+      }
+      layer.bind(vs, ss);
+    }
+    return at;
+  }
+
+  forward(x: Tensor, ctx: ForwardContext): Tensor {
+    let y = x;
+    for (const layer of this.layers) y = layer.forward(y, ctx);
+    return y;
+  }
+
+  /** Backward through every layer; returns ∂L/∂input, or null when `needInputGradient` is false. */
+  backward(dy: Tensor, ctx: ForwardContext, needInputGradient: boolean): Tensor | null {
+    let g: Tensor | null = dy;
+    for (let i = this.layers.length - 1; i >= 0; i--) {
+      const needed = i > 0 || needInputGradient;
+      g = this.layers[i]!.backward(g!, ctx, needed);
+    }
+    return g;
+  }
+}

@@ -1,0 +1,75 @@
+import type { JsonObject, ValidationScope } from '../config/validate.js';
+import { child, requireShape } from '../config/validate.js';
+import type { ForwardContext } from '../layers/layer.js';
+import type { Loss } from '../losses/loss.js';
+import { countCorrect } from '../losses/accuracy.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { LayerStack } from './layer-stack.js';
+import type { Batch, BatchStats, Network } from './network.js';
+
+/**
+ * A plain stack of layers trained against targets: MLPs, CNNs, recurrent classifiers.
+ * When the loss is softmax cross-entropy the last layer emits logits and `predict` returns
+ * probabilities (the softmax is fused into the loss for stability, as in Keras `from_logits`).
+ */
+export class SequentialNetwork implements Network {
+  readonly stack: LayerStack;
+  readonly loss: Loss;
+  readonly #countsCorrect: boolean;
+
+  constructor(stack: LayerStack, loss: Loss) {
+    this.stack = stack;
+    this.loss = loss;
+    this.#countsCorrect = loss.name === 'softmaxCrossEntropy' || loss.name === 'categoricalCrossEntropy';
+  }
+
+  static fromSpec(model: JsonObject, loss: Loss, scope: ValidationScope): SequentialNetwork {
+    const inputShape = requireShape(model, 'inputShape', scope);
+    return new SequentialNetwork(LayerStack.fromSpecs(model['layers'], inputShape, child(scope, 'layers')), loss);
+  }
+
+  get inputShape() {
+    return this.stack.inputShape;
+  }
+  get outputShape() {
+    return this.stack.outputShape;
+  }
+  get layers() {
+    return this.stack.layers;
+  }
+  get parameterCount() {
+    return this.stack.parameterCount;
+  }
+
+  bind(values: Float32Array, slots: Float32Array): void {
+    this.stack.bind(values, slots, 0);
+  }
+
+  trainBatch(batch: Batch, ctx: ForwardContext): BatchStats {
+    const output = this.stack.forward(batch.x, ctx);
+    const dOutput = ctx.backend.alloc(output.shape);
+    const lossSum = this.loss.compute(output, batch.y, dOutput, ctx.backend);
+    const stats = this.#stats(lossSum, output, batch);
+    this.stack.backward(dOutput, ctx, false);
+    return stats;
+  }
+
+  evaluateBatch(batch: Batch, ctx: ForwardContext): BatchStats {
+    const output = this.stack.forward(batch.x, ctx);
+    return this.#stats(this.loss.compute(output, batch.y, null, ctx.backend), output, batch);
+  }
+
+  predict(x: Tensor, ctx: ForwardContext): Tensor {
+    const output = this.stack.forward(x, ctx);
+    if (this.loss.name !== 'softmaxCrossEntropy') return output;
+    const probabilities = ctx.backend.alloc(output.shape);
+    ctx.backend.kernels.softmax(output, probabilities);
+    return probabilities;
+  }
+
+  #stats(lossSum: number, output: Tensor, batch: Batch): BatchStats {
+    const stats: BatchStats = { lossSum, count: batch.count, extras: {} };
+    if (this.#countsCorrect) stats.correct = countCorrect(output, batch.y);
+    return stats;
+  }
+}

@@ -1,0 +1,89 @@
+import type { Backend } from '../kernels/backend.js';
+import type { Tensor } from '../tensor/tensor.js';
+import type { Optimizer, ParamSegment } from './optimizer.js';
+import { allocSlots, checkSegments, checkStepCount, namedSlots } from './state.js';
+
+export interface RmspropOptions {
+  readonly rho: number;
+  readonly momentum: number;
+  readonly epsilon: number;
+  /** Divide by the estimated variance (E[g²] − E[g]²) instead of the raw second moment. */
+  readonly centered: boolean;
+}
+
+export const RMSPROP_DEFAULTS: RmspropOptions = { rho: 0.9, momentum: 0, epsilon: 1e-7, centered: false };
+
+/**
+ * RMSprop with Keras semantics (its defaults are Keras'):
+ *   s ← ρ·s + (1−ρ)·g²;  (centered) ḡ ← ρ·ḡ + (1−ρ)·g, denominator s − ḡ²;
+ *   Δ = lr·g / √(denominator + ε);  with momentum: b ← μ·b + Δ, θ ← θ − b;  else θ ← θ − Δ.
+ * Note the lr sits inside the momentum buffer (Keras), unlike PyTorch which applies lr after it;
+ * the two differ only when the lr changes between steps.
+ * State exists only for the enabled features: `s` always, `ḡ` when centered, `b` when μ > 0.
+ */
+export class Rmsprop implements Optimizer {
+  readonly name = 'rmsprop';
+  readonly #sizes: readonly number[];
+  readonly #options: RmspropOptions;
+  readonly #meanSquare: Tensor[];
+  readonly #meanGrad: Tensor[];
+  readonly #momentum: Tensor[];
+  #steps = 0;
+
+  constructor(backend: Backend, trainableSizes: readonly number[], options: Partial<RmspropOptions> = {}) {
+    this.#sizes = [...trainableSizes];
+    this.#options = { ...RMSPROP_DEFAULTS, ...options };
+    this.#meanSquare = allocSlots(backend, this.#sizes);
+    this.#meanGrad = this.#options.centered ? allocSlots(backend, this.#sizes) : [];
+    this.#momentum = this.#options.momentum > 0 ? allocSlots(backend, this.#sizes) : [];
+  }
+
+  get stepCount(): number {
+    return this.#steps;
+  }
+
+  setStepCount(n: number): void {
+    this.#steps = checkStepCount(this.name, n);
+  }
+
+  step(segments: readonly ParamSegment[], lr: number): void {
+    checkSegments(this.name, this.#sizes, segments);
+    this.#steps++;
+    const { rho, momentum, epsilon } = this.#options;
+    segments.forEach((seg, i) => {
+      const theta = seg.value.data;
+      const grad = seg.grad.data;
+      const s = (this.#meanSquare[i] as Tensor).data;
+      const gBar = this.#meanGrad[i]?.data;
+      const buf = this.#momentum[i]?.data;
+      for (let j = 0; j < theta.length; j++) {
+        const g = grad[j] as number;
+        const sj = rho * (s[j] as number) + (1 - rho) * g * g;
+        s[j] = sj;
+        let denominator = sj;
+        if (gBar) {
+          const mj = rho * (gBar[j] as number) + (1 - rho) * g;
+          gBar[j] = mj;
+          // s ≥ ḡ² holds exactly (Jensen); the clamp only absorbs float32 rounding of the stored state.
+          denominator = Math.max(0, denominator - mj * mj);
+        }
+        const delta = (lr * g) / Math.sqrt(denominator + epsilon);
+        if (buf) {
+          const bj = momentum * (buf[j] as number) + delta;
+          buf[j] = bj;
+          theta[j] = (theta[j] as number) - bj;
+        } else {
+          theta[j] = (theta[j] as number) - delta;
+        }
+      }
+    });
+  }
+
+  stateTensors(): { name: string; tensor: Tensor }[] {
+    return [
+      ...namedSlots(this.name, 'meanSquare', this.#meanSquare),
+      ...namedSlots(this.name, 'meanGrad', this.#meanGrad),
+      ...namedSlots(this.name, 'momentum', this.#momentum),
+    ];
+  }
+}

@@ -1,0 +1,32 @@
+import type { ParamSegment } from '../optimizers/optimizer.js';
+
+/**
+ * Adds the weight penalty's gradient to each regularised segment and returns the penalty.
+ *
+ * Runs after the trainer has turned the summed gradients into per-sample means and before
+ * clipping and the optimizer step. The penalty l1·Σ|θ| + l2·Σθ² belongs to the MEAN loss, so it
+ * is added once per step (not once per sample); its gradient l1·sign(θ) + 2·l2·θ is added to the
+ * mean gradient accordingly. sign(0) = 0, the subgradient that leaves exact zeros alone.
+ *
+ * The penalty is accumulated in float64 over segments and elements in order, so every replica
+ * reports the same number.
+ */
+export function applyRegularization(segments: readonly ParamSegment[]): number {
+  let penalty = 0;
+  for (const segment of segments) {
+    const r = segment.regularizer;
+    if (r === undefined || (r.l1 === 0 && r.l2 === 0)) continue;
+    const theta = segment.value.data;
+    const grad = segment.grad.data;
+    let absSum = 0;
+    let squareSum = 0;
+    for (let i = 0; i < theta.length; i++) {
+      const t = theta[i] as number;
+      absSum += Math.abs(t);
+      squareSum += t * t;
+      grad[i] = (grad[i] as number) + r.l1 * Math.sign(t) + 2 * r.l2 * t;
+    }
+    penalty += r.l1 * absSum + r.l2 * squareSum;
+  }
+  return penalty;
+}

@@ -1,0 +1,19 @@
+/** One epoch of training, as reported and as stored in checkpoints. */
+export interface EpochRecord {
+  epoch: number;
+  trainLoss: number;
+  trainAccuracy: number | null;
+  valLoss: number | null;
+  valAccuracy: number | null;
+  seconds: number;
+  learningRate: number;
+  samplesPerSec: number;
+  /** Model-specific means (e.g. `kl`, `reconstruction` per sample for a VAE). */
+  extras: Record<string, number>;
+}
+
+/** What `fit` reports while it runs. */
+export type ProgressEvent =
+  | { type: 'batch'; epoch: number; epochs: number; batch: number; batches: number; loss: number; samplesPerSec: number; etaSeconds: number }
+  | { type: 'epoch'; record: EpochRecord; epochs: number; etaSeconds: number; stoppedEarly: boolean }
+  | { type: 'checkpoint'; path: string; step: number };

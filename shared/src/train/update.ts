@@ -1,0 +1,50 @@
+import type { Kernels } from '../kernels/kernels.js';
+import type { ParameterStore } from '../model/parameters.js';
+import type { Optimizer } from '../optimizers/optimizer.js';
+import { applyRegularization } from '../regularizers/apply.js';
+import { clipByGlobalNorm, clipByValue } from './clip.js';
+
+export interface UpdateOptions {
+  readonly clipNorm: number | undefined;
+  readonly clipValue: number | undefined;
+}
+
+export interface UpdateResult {
+  /** Σ l1·|θ| + l2·θ² over regularised parameters (added to the reported training loss). */
+  readonly penalty: number;
+  /** Global gradient norm before clipping, when clipNorm is set. */
+  readonly gradNorm: number | undefined;
+}
+
+/**
+ * The optimizer step every process applies after the slots hold SUMS over the global batch
+ * (summed over micro-batches and, in a cluster, over workers in rank order):
+ *   1. gradients ← slots / totalCount (the mean over the global batch, whatever its split);
+ *   2. + regularizer gradients;  3. clipping (by global norm, then by value);  4. optimizer;
+ *   5. running statistics ← m·θ + (1 − m)·slot/totalCount.
+ * Identical inputs give identical outputs in every process: this is what keeps replicas equal.
+ */
+export function applyUpdate(
+  store: ParameterStore,
+  optimizer: Optimizer,
+  lr: number,
+  totalCount: number,
+  options: UpdateOptions,
+  kernels: Kernels,
+): UpdateResult {
+  const inv = 1 / totalCount;
+  for (const s of store.trainable) kernels.scale(s.grad, inv, s.grad);
+  const penalty = applyRegularization(store.trainable);
+  let gradNorm: number | undefined;
+  if (options.clipNorm !== undefined) gradNorm = clipByGlobalNorm(store.trainable.map((s) => s.grad), options.clipNorm, kernels).norm;
+  if (options.clipValue !== undefined) clipByValue(store.trainable.map((s) => s.grad), options.clipValue);
+  optimizer.step(store.trainable, lr);
+  for (const e of store.running) {
+    if (e.spec.update.kind !== 'running') continue;
+    const m = e.spec.update.momentum;
+    const v = e.value.data;
+    const observed = e.slot.data;
+    for (let i = 0; i < v.length; i++) v[i] = m * v[i]! + (1 - m) * (observed[i]! * inv);
+  }
+  return { penalty, gradNorm };
+}

@@ -1,0 +1,59 @@
+import type { DropCounter } from '../../../shared/src/protocol/drops.js';
+import type { PieceHeader } from '../../../shared/src/protocol/pieces.js';
+
+/** A frame received before its step started on this rank, kept with the subject it came on. */
+export interface EarlyFrame {
+  readonly subject: string;
+  readonly header: PieceHeader;
+  readonly frame: Uint8Array;
+}
+
+/**
+ * Frames of steps this rank has not started yet: a faster peer finishes step s and starts s+1 while this rank
+ * still waits for the last reduced pieces of s. (It cannot get two steps ahead: finishing s+1 needs this
+ * rank's pieces of s+1.) Such frames are copied — `msg.data` is a view into the client's read buffer — and
+ * replayed when their step starts. A byte cap bounds what a misbehaving peer can make us hold; past it,
+ * frames are dropped and counted as 'overflow' (the step then times out naming the peer).
+ */
+export class EarlyFrames {
+  readonly #byStep = new Map<number, EarlyFrame[]>();
+  #bytes = 0;
+
+  constructor(
+    readonly maxBytes: number,
+    private readonly drops: DropCounter,
+  ) {}
+
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  add(subject: string, header: PieceHeader, data: Uint8Array): void {
+    if (this.#bytes + data.length > this.maxBytes) {
+      this.drops.drop(header.family, 'overflow', `${subject}: step ${header.step} piece ${header.piece} from rank ${header.source} arrived early and the early buffer is full (${this.maxBytes} bytes)`);
+      return;
+    }
+    const list = this.#byStep.get(header.step) ?? [];
+    list.push({ subject, header, frame: data.slice() });
+    this.#byStep.set(header.step, list);
+    this.#bytes += data.length;
+  }
+
+  /** Removes and returns the frames of `step`, in arrival order; frames of earlier steps are dropped as stale. */
+  take(step: number): EarlyFrame[] {
+    let out: EarlyFrame[] = [];
+    for (const [s, list] of this.#byStep) {
+      if (s > step) continue;
+      this.#byStep.delete(s);
+      for (const f of list) this.#bytes -= f.frame.length;
+      if (s === step) out = list;
+      else for (const f of list) this.drops.drop(f.header.family, 'stale-step', `${f.subject}: step ${s} from rank ${f.header.source} never started here (now at step ${step})`);
+    }
+    return out;
+  }
+
+  clear(): void {
+    this.#byStep.clear();
+    this.#bytes = 0;
+  }
+}
