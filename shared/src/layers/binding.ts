@@ -50,5 +50,5 @@ export function notReady(layer: string, what: string): never {
 
 /** The tensor a forward saved for backward, or a clear error when backward comes first. */
 export function saved<T>(value: T | undefined, layer: string): T {
-  return value ?? notReady(layer, 'backward() called before forward()');
+  return value === undefined ? notReady(layer, 'backward() called before forward()') : value;
 }

@@ -114,9 +114,7 @@ export function autoencoderFromSpec(model: JsonObject, loss: Loss, scope: Valida
 /** A decoder that does not rebuild the input's shape is a config error, named at `decoder`. */
 export function requireDecoderOutput(decoder: LayerStack, inputShape: Shape, scope: ValidationScope): void {
   if (shapesEqual(decoder.outputShape, inputShape)) return;
-  const last = decoder.layers[decoder.layers.length - 1];
   throw new ConfigError(child(scope, 'decoder').path, `must output the input shape ${formatShape(inputShape)} but outputs ${formatShape(decoder.outputShape)}`, {
-    value: last ? last.name : null,
     hint: `make the last decoder layer produce ${formatShape(inputShape)} (e.g. dense with units ${inputShape.reduce((a, b) => a * b, 1)}, then a reshape if the input is not a vector)`,
     ...(scope.file !== undefined ? { file: scope.file } : {}),
   });

@@ -1,0 +1,224 @@
+import type { Json, JsonObject, ValidationScope } from '../config/validate.js';
+import { child, isObject, rejectUnknownKeys, requireNumber, requireShape } from '../config/validate.js';
+import { ConfigError } from '../errors.js';
+import type { ForwardContext, Layer } from '../layers/layer.js';
+import { createLayer } from '../layers/registry.js';
+import type { Random } from '../random.js';
+import type { Shape } from '../tensor/tensor.js';
+import { Tensor } from '../tensor/tensor.js';
+import { requireDecoderOutput } from './autoencoder.js';
+import { LayerStack } from './layer-stack.js';
+import type { Batch, BatchStats, Network } from './network.js';
+
+/**
+ * A variational autoencoder (Kingma & Welling 2014) over inputs in [0, 1] (Bernoulli likelihood):
+ *
+ *   encoder stack → e → two linear dense heads: mean μ and logVariance log σ² (each [latentDim])
+ *   z = μ + exp(½·log σ²) ⊙ ε,  ε ~ N(0, I) from ctx.rng           (the reparameterisation trick)
+ *   decoder stack → logits of p(x | z), shape inputShape (its last layer has NO activation)
+ *
+ * Per sample, the loss is the negative ELBO in nats:
+ *   reconstruction = Σ_pixels BCE(logits, x)   (from logits, stable; a SUM over pixels, not a mean)
+ *   kl             = KL(N(μ, σ²) ‖ N(0, I)) = −½ Σ_latent (1 + log σ² − μ² − σ²)
+ * and batch stats carry their sums: lossSum = Σ (reconstruction + kl), extras { reconstruction, kl }.
+ *
+ * Note [VAE evaluation]: evaluateBatch draws ε as training does, so `testNegElbo` is the usual
+ * single-sample Monte-Carlo estimate of −ELBO (unbiased), not the optimistic value at z = μ.
+ * `predict` is deterministic: it decodes the mean.
+ *
+ * Parameter layout (= checksum order): encoder layers, mean head (`zMean`), log-variance head
+ * (`zLogVariance`), decoder layers.
+ */
+export interface VaeNetwork extends Network {
+  readonly latentDim: number;
+  /** The approximate posterior q(z | x): μ and log σ², each [count, latentDim]. */
+  encode(x: Tensor, ctx: ForwardContext): { mean: Tensor; logVariance: Tensor };
+  /** p(x | z) as probabilities sigmoid(logits), [count, ...inputShape]. */
+  decode(z: Tensor, ctx: ForwardContext): Tensor;
+  /** Decodes `count` draws z ~ N(0, I) from ctx.rng: new images from the prior. */
+  sample(count: number, ctx: ForwardContext): Tensor;
+}
+
+/** Everything one forward pass produces that the loss and backward need. */
+interface VaePass {
+  readonly mean: Tensor;
+  readonly logVariance: Tensor;
+  readonly noise: Tensor;
+  readonly logits: Tensor;
+}
+
+export class Vae implements VaeNetwork {
+  readonly encoder: LayerStack;
+  readonly meanHead: LayerStack;
+  readonly logVarianceHead: LayerStack;
+  readonly decoder: LayerStack;
+  readonly latentDim: number;
+  readonly layers: readonly Layer[];
+  readonly parameterCount: number;
+
+  constructor(encoder: LayerStack, meanHead: LayerStack, logVarianceHead: LayerStack, decoder: LayerStack) {
+    this.encoder = encoder;
+    this.meanHead = meanHead;
+    this.logVarianceHead = logVarianceHead;
+    this.decoder = decoder;
+    this.latentDim = meanHead.outputShape[0]!;
+    const stacks = [encoder, meanHead, logVarianceHead, decoder];
+    this.layers = stacks.flatMap((s) => s.layers);
+    this.parameterCount = stacks.reduce((n, s) => n + s.parameterCount, 0);
+  }
+
+  get inputShape(): Shape {
+    return this.encoder.inputShape;
+  }
+
+  get outputShape(): Shape {
+    return this.decoder.outputShape;
+  }
+
+  bind(values: Float32Array, slots: Float32Array): void {
+    let at = 0;
+    for (const stack of [this.encoder, this.meanHead, this.logVarianceHead, this.decoder]) at = stack.bind(values, slots, at);
+  }
+
+  trainBatch(batch: Batch, ctx: ForwardContext): BatchStats {
+    const be = ctx.backend;
+    const pass = this.#forward(batch.x, ctx);
+    const { mean, logVariance, noise, logits } = pass;
+    const dLogits = be.alloc(logits.shape);
+    const stats = this.#stats(pass, batch, dLogits);
+    const dz = this.decoder.backward(dLogits, ctx, true)!;
+    // z = μ + σ ⊙ ε with σ = exp(½ log σ²):  ∂z/∂μ = 1,  ∂z/∂log σ² = ½ σ ⊙ ε; plus ∂KL/∂μ, ∂KL/∂log σ².
+    const dMean = be.alloc(mean.shape);
+    const dLogVariance = be.alloc(logVariance.shape);
+    const M = mean.data, V = logVariance.data, E = noise.data, DZ = dz.data;
+    for (let i = 0; i < M.length; i++) {
+      const variance = Math.exp(V[i]!);
+      dMean.data[i] = DZ[i]! + M[i]!;
+      dLogVariance.data[i] = DZ[i]! * E[i]! * 0.5 * Math.sqrt(variance) + 0.5 * (variance - 1);
+    }
+    // The encoder output feeds both heads, so its gradient is the sum of theirs.
+    const dEncoded = this.meanHead.backward(dMean, ctx, true)!;
+    be.kernels.add(dEncoded, this.logVarianceHead.backward(dLogVariance, ctx, true)!, dEncoded);
+    this.encoder.backward(dEncoded, ctx, false);
+    return stats;
+  }
+
+  evaluateBatch(batch: Batch, ctx: ForwardContext): BatchStats {
+    return this.#stats(this.#forward(batch.x, ctx), batch, null);
+  }
+
+  /** Reconstructions: the decoded posterior mean, as probabilities. */
+  predict(x: Tensor, ctx: ForwardContext): Tensor {
+    return this.decode(this.encode(x, ctx).mean, ctx);
+  }
+
+  encode(x: Tensor, ctx: ForwardContext): { mean: Tensor; logVariance: Tensor } {
+    const encoded = this.encoder.forward(x, ctx);
+    return { mean: this.meanHead.forward(encoded, ctx), logVariance: this.logVarianceHead.forward(encoded, ctx) };
+  }
+
+  decode(z: Tensor, ctx: ForwardContext): Tensor {
+    const logits = this.decoder.forward(z, ctx);
+    const probabilities = ctx.backend.alloc(logits.shape);
+    ctx.backend.kernels.activation('sigmoid', logits, probabilities, 0);
+    return probabilities;
+  }
+
+  sample(count: number, ctx: ForwardContext): Tensor {
+    return this.decode(standardNormal(ctx.backend.alloc([count, this.latentDim]), ctx.rng), ctx);
+  }
+
+  #forward(x: Tensor, ctx: ForwardContext): VaePass {
+    const { mean, logVariance } = this.encode(x, ctx);
+    const noise = standardNormal(ctx.backend.alloc(mean.shape), ctx.rng);
+    const z = ctx.backend.alloc(mean.shape);
+    for (let i = 0; i < z.size; i++) z.data[i] = mean.data[i]! + Math.exp(0.5 * logVariance.data[i]!) * noise.data[i]!;
+    return { mean, logVariance, noise, logits: this.decoder.forward(z, ctx) };
+  }
+
+  #stats(pass: VaePass, batch: Batch, dLogits: Tensor | null): BatchStats {
+    const reconstruction = bernoulliLogitLoss(pass.logits, batch.y, dLogits);
+    const kl = klDivergence(pass.mean, pass.logVariance);
+    return { lossSum: reconstruction + kl, count: batch.count, extras: { reconstruction, kl } };
+  }
+}
+
+/** Fills t with N(0, 1) draws in element order (the order is part of reproducibility). */
+function standardNormal(t: Tensor, rng: Random): Tensor {
+  for (let i = 0; i < t.size; i++) t.data[i] = rng.normal();
+  return t;
+}
+
+/**
+ * KL(N(μ, σ²) ‖ N(0, 1)) summed over every element (every latent unit of every sample), in
+ * closed form: −½ Σ (1 + log σ² − μ² − σ²). μ = 0, log σ² = 0 gives 0; each unit with μ = 1,
+ * σ² = 1 gives ½. Accumulated in float64.
+ */
+export function klDivergence(mean: Tensor, logVariance: Tensor): number {
+  let sum = 0;
+  for (let i = 0; i < mean.size; i++) {
+    const m = mean.data[i]!;
+    const lv = logVariance.data[i]!;
+    sum += 1 + lv - m * m - Math.exp(lv);
+  }
+  return -0.5 * sum;
+}
+
+/**
+ * Σ over every element of the binary cross-entropy between sigmoid(logits) and targets in
+ * [0, 1], i.e. −log p(x | z) of a Bernoulli decoder, SUMMED over pixels (the ELBO's
+ * reconstruction term; a mean over pixels would weigh the KL 784× too much). Uses the stable
+ * form max(l, 0) − l·t + log(1 + e^{−|l|}), which never exponentiates a positive number. When
+ * `dLogits` is given it receives ∂/∂logits = sigmoid(l) − t.
+ */
+export function bernoulliLogitLoss(logits: Tensor, targets: Tensor, dLogits: Tensor | null): number {
+  let sum = 0;
+  const L = logits.data, T = targets.data;
+  for (let i = 0; i < L.length; i++) {
+    const l = L[i]!;
+    const t = T[i]!;
+    sum += Math.max(l, 0) - l * t + Math.log1p(Math.exp(-Math.abs(l)));
+    if (dLogits) dLogits.data[i] = (l >= 0 ? 1 / (1 + Math.exp(-l)) : Math.exp(l) / (1 + Math.exp(l))) - t;
+  }
+  return sum;
+}
+
+export const VAE_KEYS = ['kind', 'inputShape', 'encoder', 'latentDim', 'decoder'];
+
+/**
+ * `{ "kind": "vae", "inputShape": [784], "encoder": [...], "latentDim": 20, "decoder": [...] }`.
+ * The decoder's last layer must output logits of the input's shape.
+ */
+export function vaeFromSpec(model: JsonObject, scope: ValidationScope): Vae {
+  rejectUnknownKeys(model, VAE_KEYS, scope);
+  const inputShape = requireShape(model, 'inputShape', scope);
+  const latentDim = requireNumber(model, 'latentDim', scope, { integer: true, min: 1 });
+  const encoder = LayerStack.fromSpecs(model['encoder'], inputShape, child(scope, 'encoder'));
+  const headScope = child(scope, 'latentDim');
+  const head = (name: string): LayerStack =>
+    new LayerStack([createLayer({ type: 'dense', name, units: latentDim }, encoder.outputShape, 0, headScope)], encoder.outputShape);
+  const meanHead = head('zMean');
+  const logVarianceHead = head('zLogVariance');
+  requireLogitOutput(model['decoder'], child(scope, 'decoder'));
+  const decoder = LayerStack.fromSpecs(model['decoder'], [latentDim], child(scope, 'decoder'), encoder.layers.length);
+  requireDecoderOutput(decoder, inputShape, scope);
+  return new Vae(encoder, meanHead, logVarianceHead, decoder);
+}
+
+/**
+ * The loss applies the sigmoid itself (that is what makes it stable), so a decoder ending in an
+ * activation would be squashed twice. Caught here, where the spec enters.
+ */
+function requireLogitOutput(decoder: Json | undefined, scope: ValidationScope): void {
+  if (!Array.isArray(decoder) || decoder.length === 0) return; // LayerStack.fromSpecs reports this.
+  const last = decoder[decoder.length - 1];
+  if (!isObject(last)) return;
+  const activation = last['activation'];
+  if (activation === undefined || activation === 'linear') return;
+  const at = child(scope, decoder.length - 1);
+  throw new ConfigError(`${at.path}.activation`, 'the last decoder layer of a VAE must output logits (no activation)', {
+    value: activation,
+    hint: 'remove it: the reconstruction loss applies the sigmoid itself, and decode/sample return probabilities',
+    ...(scope.file !== undefined ? { file: scope.file } : {}),
+  });
+}

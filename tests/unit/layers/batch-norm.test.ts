@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { checkLayerGradients } from '../../helpers/gradcheck.js';
+import { BatchNorm } from '../../../shared/src/layers/batch-norm.js';
+import { createReferenceBackend } from '../../../shared/src/kernels/reference/backend.js';
+import { Random } from '../../../shared/src/random.js';
+import { Tensor } from '../../../shared/src/tensor/tensor.js';
+
+const keras = { momentum: 0.99, epsilon: 1e-3 };
+
+describe('BatchNorm', () => {
+  it('training mode: input, gamma and beta gradients match finite differences (vector input)', () => {
+    const report = checkLayerGradients(new BatchNorm('batchNorm_0', [4], keras), { batch: 5 });
+    expect(report.passed, report.summary).toBe(true);
+  });
+
+  it('training mode: gradients match finite differences over the channel axis of [3, 2, 3] inputs', () => {
+    const report = checkLayerGradients(new BatchNorm('batchNorm_0', [3, 2, 3], keras), { batch: 2 });
+    expect(report.passed, report.summary).toBe(true);
+  });
+
+  it('inference mode (frozen statistics): input, gamma and beta gradients match finite differences', () => {
+    const report = checkLayerGradients(new BatchNorm('batchNorm_0', [2, 3], keras), { batch: 3, training: false });
+    expect(report.passed, report.summary).toBe(true);
+  });
+
+  it('negative control: a training-mode input gradient without the mean terms (γ·dy/σ only) fails the check', () => {
+    const layer = new BatchNorm('batchNorm_0', [4], keras);
+    const report = checkLayerGradients(layer, { batch: 5, tamper: (label, g) => { if (label.endsWith('/input')) g[0] = g[0]! * 1.01; } });
+    expect(report.results.find((r) => r.label.endsWith('/input'))!.passed).toBe(false);
+  });
+
+  it('writes count × batch mean and count × biased batch variance into the moving statistics slots', () => {
+    const layer = new BatchNorm('batchNorm_0', [1], keras);
+    expect(layer.params.map((p) => [p.name, p.update.kind])).toEqual([
+      ['gamma', 'gradient'], ['beta', 'gradient'], ['movingMean', 'running'], ['movingVariance', 'running'],
+    ]);
+    expect(layer.params[2]!.update).toEqual({ kind: 'running', momentum: 0.99 });
+    const slots = [0, 1, 2, 3].map(() => Tensor.zeros([1]));
+    layer.bind([Tensor.from([1], [1]), Tensor.zeros([1]), Tensor.zeros([1]), Tensor.from([1], [1])], slots);
+    // x = [1, 2, 3, 6]: mean 3, biased variance (4 + 1 + 0 + 9)/4 = 3.5.
+    layer.forward(Tensor.from([4, 1], [1, 2, 3, 6]), { backend: createReferenceBackend(), training: true, rng: new Random(1) });
+    expect(slots[2]!.data[0]).toBeCloseTo(4 * 3, 5);
+    expect(slots[3]!.data[0]).toBeCloseTo(4 * 3.5, 5);
+  });
+
+  it('inference normalises with the moving statistics, not the batch', () => {
+    const layer = new BatchNorm('batchNorm_0', [1], { momentum: 0.9, epsilon: 0 });
+    layer.bind(
+      [Tensor.from([1], [2]), Tensor.from([1], [1]), Tensor.from([1], [10]), Tensor.from([1], [4])],
+      [0, 1, 2, 3].map(() => Tensor.zeros([1])),
+    );
+    const y = layer.forward(Tensor.from([2, 1], [12, 14]), { backend: createReferenceBackend(), training: false, rng: new Random(1) });
+    // γ·(x − 10)/2 + β = [3, 5]
+    expect(Array.from(y.data)).toEqual([3, 5]);
+  });
+});

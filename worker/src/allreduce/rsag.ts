@@ -1,0 +1,423 @@
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { ClusterError, ConfigError } from '../../../shared/src/errors.js';
+import { DropCounter, MessageRejectedError, type DropReason } from '../../../shared/src/protocol/drops.js';
+import { allocatePiece, copyPieceValues, framePiece, PIECE_HEADER_BYTES, pieceElements, readPieceHeader, type PieceHeader } from '../../../shared/src/protocol/pieces.js';
+import { allGatherSubject, reduceScatterSubject, validateRunId } from '../../../shared/src/protocol/subjects.js';
+import type { AllReduce, AllReduceTimings } from './allreduce.js';
+import { EarlyFrames } from './early-frames.js';
+import { largestPieceFor, requireWindow, SendWindow } from './flow.js';
+import { planLayout, pieceRange, type AllReduceLayout, type ChunkLayout } from './ownership.js';
+import { sumInRankOrder } from './rank-order-sum.js';
+
+export interface RsagOptions {
+  readonly nc: NatsConnection;
+  readonly runId: string;
+  readonly rank: number;
+  readonly worldSize: number;
+  /** Membership generation; frames of another generation are dropped and counted. */
+  readonly generation: number;
+  /** Payload bytes per piece (multiple of 4). Default: 1 MiB, capped by the server's max_payload − 16. */
+  readonly pieceBytes?: number;
+  /** A step that cannot complete rejects after this long (default 30 000 ms). */
+  readonly timeoutMs?: number;
+  /** Receives the one-line-per-(kind, reason) drop notices. Default: console.warn. */
+  readonly logger?: (line: string) => void;
+  /** The server's max_pending (nats-server default 64 MiB); in-flight bytes stay below half of it. */
+  readonly maxPendingBytes?: number;
+  /** Cap on frames buffered for a step not started yet (default 256 MiB). */
+  readonly maxEarlyBytes?: number;
+  /** Share a drop counter (e.g. with the control-message receiver) instead of creating one. */
+  readonly drops?: DropCounter;
+}
+
+const DEFAULT_PIECE_BYTES = 1 << 20;
+const DEFAULT_TIMEOUT_MS = 30_000;
+const DEFAULT_MAX_PENDING = 64 << 20;
+const DEFAULT_MAX_EARLY = 256 << 20;
+
+/** Preallocated per vector length and reused by every step of that length. */
+interface Buffers {
+  readonly layout: AllReduceLayout;
+  readonly own: ChunkLayout;
+  /** staging[k] receives rank k's copy of this rank's chunk (empty for k = rank). */
+  readonly staging: Float32Array[];
+  /** arrived[(piece − own.firstPiece)·N + k] = 1 once rank k's copy of the piece is in. */
+  readonly arrived: Uint8Array;
+  /** copies[piece − own.firstPiece] = how many ranks' copies are in. */
+  readonly copies: Uint16Array;
+  /** gathered[piece] = 1 once the reduced piece is in `data` (pieces of other chunks). */
+  readonly gathered: Uint8Array;
+}
+
+interface ActiveStep {
+  readonly step: number;
+  readonly data: Float32Array;
+  readonly buffers: Buffers;
+  readonly windows: SendWindow[];
+  readonly started: number;
+  reduced: number;
+  gatheredCount: number;
+  ownChunkMs: number;
+  bytesSent: number;
+  bytesReceived: number;
+  readonly timer: NodeJS.Timeout;
+  readonly resolve: (t: AllReduceTimings) => void;
+  readonly reject: (e: Error) => void;
+}
+
+/**
+ * The reduce-scatter + all-gather all-reduce with chunk ownership (layout: `ownership.ts`).
+ *
+ * Rank i owns chunk i. Every rank sends piece p of chunk c to c's owner (`rs.<c>`), a window at a time
+ * (`flow.ts`). The owner stages each copy in a preallocated array; as soon as all N−1 copies of a piece are
+ * in, it sums v0 + v1 + … + v(N−1) in RANK order with its own values in place of its rank's copy, publishes
+ * the reduced piece to everyone (`ag.<c>`) and copies it into its own vector. Everyone copies reduced pieces
+ * in as they arrive, and each one frees a slot of the sender's window toward that owner, which sends the
+ * next piece: reduce-scatter and all-gather overlap piece by piece.
+ *
+ * Every published frame is a fresh buffer that nothing touches afterwards (the NATS client keeps a reference
+ * until the socket has written it), and the caller's vector is never handed to the client.
+ *
+ * Subscriptions are made once (N of them: this rank's `rs`, every other owner's `ag`). A frame is accepted
+ * only for the running step; frames of a later step (a faster peer) are kept for it (`early-frames.ts`), and
+ * frames of a finished step, another generation, a wrong size or a duplicate are dropped and counted.
+ */
+export class RsagAllReduce implements AllReduce {
+  readonly rank: number;
+  readonly worldSize: number;
+  readonly generation: number;
+  /** Payload bytes per piece actually used. */
+  readonly pieceBytes: number;
+  /** Pieces in flight per destination (see `flow.ts`). */
+  readonly window: number;
+  readonly timeoutMs: number;
+  readonly drops: DropCounter;
+
+  readonly #nc: NatsConnection;
+  readonly #runId: string;
+  readonly #subs: Subscription[] = [];
+  readonly #early: EarlyFrames;
+  #buffers: Buffers | undefined;
+  #active: ActiveStep | undefined;
+  /** The last step started (running or finished); −1 before the first. */
+  #lastStep = -1;
+  #closed = false;
+  #statusIterator: { stop?: () => void } | undefined;
+
+  constructor(options: RsagOptions) {
+    this.#nc = options.nc;
+    this.#runId = validateRunId(options.runId, 'runId');
+    const { rank, worldSize, generation } = options;
+    if (!Number.isInteger(worldSize) || worldSize < 1 || worldSize > 0x10000) throw new ConfigError('worldSize', 'must be an integer in [1, 65536]', { value: worldSize });
+    if (!Number.isInteger(rank) || rank < 0 || rank >= worldSize) throw new ConfigError('rank', `must be an integer in [0, ${worldSize - 1}]`, { value: rank });
+    if (!Number.isInteger(generation) || generation < 0 || generation > 0xffffffff) throw new ConfigError('generation', 'must be an integer in [0, 2^32)', { value: generation });
+    this.rank = rank;
+    this.worldSize = worldSize;
+    this.generation = generation;
+    this.timeoutMs = positive(options.timeoutMs, DEFAULT_TIMEOUT_MS, 'timeoutMs');
+    const maxPending = positive(options.maxPendingBytes, DEFAULT_MAX_PENDING, 'maxPendingBytes');
+    this.drops = options.drops ?? new DropCounter(options.logger);
+    this.#early = new EarlyFrames(positive(options.maxEarlyBytes, DEFAULT_MAX_EARLY, 'maxEarlyBytes'), this.drops);
+
+    const maxPayload = this.#nc.info?.max_payload ?? DEFAULT_PIECE_BYTES;
+    const payloadLimit = Math.floor((maxPayload - PIECE_HEADER_BYTES) / 4) * 4;
+    if (options.pieceBytes !== undefined) {
+      const p = options.pieceBytes;
+      if (!Number.isInteger(p) || p < 4 || p % 4 !== 0) throw new ConfigError('pieceBytes', 'must be a positive multiple of 4', { value: p });
+      if (p > payloadLimit) {
+        throw new ConfigError('pieceBytes', `exceeds the server's max_payload of ${maxPayload} bytes minus the ${PIECE_HEADER_BYTES}-byte header`, { value: p, hint: `use at most ${payloadLimit}` });
+      }
+      this.pieceBytes = p;
+    } else {
+      this.pieceBytes = Math.max(4, Math.min(DEFAULT_PIECE_BYTES, payloadLimit, largestPieceFor(worldSize, maxPending)));
+    }
+    this.window = requireWindow(worldSize, this.pieceBytes, maxPending);
+
+    if (worldSize > 1) {
+      this.#subscribe(reduceScatterSubject(this.#runId, rank), 'rs', rank);
+      for (let c = 0; c < worldSize; c++) if (c !== rank) this.#subscribe(allGatherSubject(this.#runId, c), 'ag', c);
+      this.#watchConnection();
+    }
+  }
+
+  allReduce(step: number, data: Float32Array): Promise<AllReduceTimings> {
+    if (this.#closed) return Promise.reject(new ClusterError(`all-reduce on rank ${this.rank} is closed`, { rank: this.rank, step }));
+    if (this.#active !== undefined) {
+      return Promise.reject(
+        new ClusterError(`all-reduce of step ${step} started on rank ${this.rank} while step ${this.#active.step} is still running`, { rank: this.rank, step, hint: 'await each allReduce before starting the next' }),
+      );
+    }
+    if (!Number.isInteger(step) || step <= this.#lastStep || step > 0xffffffff) {
+      return Promise.reject(new ClusterError(`all-reduce step ${step} on rank ${this.rank} must be an integer > the previous step ${this.#lastStep} and < 2^32`, { rank: this.rank, step }));
+    }
+    this.#lastStep = step;
+    if (this.worldSize === 1) return Promise.resolve({ totalMs: 0, ownChunkMs: 0, bytesSent: 0, bytesReceived: 0 });
+
+    const buffers = this.#buffersFor(data.length);
+    buffers.arrived.fill(0);
+    buffers.copies.fill(0);
+    buffers.gathered.fill(0);
+    const { layout } = buffers;
+    const windows = layout.chunks.map((c) => new SendWindow(c.owner === this.rank ? 0 : c.pieceCount, this.window));
+
+    return new Promise<AllReduceTimings>((resolve, reject) => {
+      const active: ActiveStep = {
+        step,
+        data,
+        buffers,
+        windows,
+        started: performance.now(),
+        reduced: 0,
+        gatheredCount: 0,
+        ownChunkMs: 0,
+        bytesSent: 0,
+        bytesReceived: 0,
+        timer: setTimeout(() => this.#fail(active, this.#timeoutError(active)), this.timeoutMs),
+        resolve,
+        reject,
+      };
+      this.#active = active;
+      try {
+        // Fill every window, one piece per owner per round, starting after our own rank so that the ranks
+        // do not all hit owner 0 first.
+        for (let round = 0; round < this.window; round++) {
+          for (let i = 1; i < this.worldSize; i++) this.#send(active, (this.rank + i) % this.worldSize, 1);
+        }
+        for (const early of this.#early.take(step)) this.#accept(active, early.subject, early.header, early.frame);
+        this.#finishIfDone(active);
+      } catch (error) {
+        this.#fail(active, this.#internalError(active, error));
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#statusIterator?.stop?.();
+    for (const sub of this.#subs) sub.unsubscribe();
+    this.#early.clear();
+    const active = this.#active;
+    if (active !== undefined) this.#fail(active, new ClusterError(`all-reduce of step ${active.step} on rank ${this.rank} was closed before it completed`, { rank: this.rank, step: active.step }));
+  }
+
+  // ---- receiving ------------------------------------------------------------------------------------------
+
+  #subscribe(subject: string, family: 'rs' | 'ag', owner: number): void {
+    const sub = this.#nc.subscribe(subject, {
+      callback: (err, msg) => {
+        if (err !== null) {
+          const active = this.#active;
+          if (active !== undefined) this.#fail(active, new ClusterError(`subscription ${subject} failed on rank ${this.rank}: ${err.message}`, { rank: this.rank, step: active.step, cause: err }));
+          return;
+        }
+        this.#onFrame(subject, family, owner, msg.data);
+      },
+    });
+    this.#subs.push(sub);
+  }
+
+  #onFrame(subject: string, family: 'rs' | 'ag', owner: number, data: Uint8Array): void {
+    let header: PieceHeader;
+    try {
+      header = readPieceHeader(subject, data);
+    } catch (error) {
+      if (error instanceof MessageRejectedError) this.drops.drop(family, error.dropReason, error.message);
+      return;
+    }
+    const { source, step } = header;
+    if (header.family !== family) return this.#drop(family, 'malformed', subject, header, `a ${header.family} frame on a ${family} subject`);
+    if (header.generation !== this.generation) return this.#drop(family, 'foreign-generation', subject, header, `generation ${header.generation}, this rank is in ${this.generation}`);
+    if (source >= this.worldSize || source === this.rank || (family === 'ag' && source !== owner)) {
+      return this.#drop(family, 'malformed', subject, header, `source rank ${source} cannot send ${family} frames here (world size ${this.worldSize})`);
+    }
+    const active = this.#active;
+    if (active !== undefined && step === active.step) {
+      try {
+        this.#accept(active, subject, header, data);
+      } catch (error) {
+        this.#fail(active, this.#internalError(active, error));
+      }
+    } else if (step > this.#lastStep) {
+      this.#early.add(subject, header, data);
+    } else {
+      this.#drop(family, 'stale-step', subject, header, `step ${step} is over on rank ${this.rank} (now at ${this.#lastStep})`);
+    }
+  }
+
+  #accept(active: ActiveStep, subject: string, header: PieceHeader, frame: Uint8Array): void {
+    const { layout, own } = active.buffers;
+    if (header.piece >= layout.pieceCount) return this.#drop(header.family, 'malformed', subject, header, `piece ${header.piece} does not exist in a ${layout.pieceCount}-piece layout`);
+    const range = pieceRange(layout, header.piece);
+    if (pieceElements(frame) !== range.length) {
+      return this.#drop(header.family, 'malformed', subject, header, `piece ${header.piece} has ${pieceElements(frame)} values, expected ${range.length} (do all ranks all-reduce vectors of ${layout.length}?)`);
+    }
+    if (header.family === 'rs') {
+      if (range.chunk !== this.rank) return this.#drop('rs', 'malformed', subject, header, `piece ${header.piece} belongs to chunk ${range.chunk}, not ${this.rank}`);
+      const slot = (header.piece - own.firstPiece) * this.worldSize + header.source;
+      if (active.buffers.arrived[slot] === 1) return this.#drop('rs', 'duplicate', subject, header, `piece ${header.piece} again`);
+      active.buffers.arrived[slot] = 1;
+      copyPieceValues(frame, active.buffers.staging[header.source] as Float32Array, range.start - own.start, range.length);
+      active.bytesReceived += frame.length;
+      const local = header.piece - own.firstPiece;
+      const copies = (active.buffers.copies[local] as number) + 1;
+      active.buffers.copies[local] = copies;
+      if (copies === this.worldSize - 1) this.#reduce(active, range.piece, range.start, range.length);
+    } else {
+      if (range.chunk !== header.source) return this.#drop('ag', 'malformed', subject, header, `piece ${header.piece} belongs to chunk ${range.chunk}, not ${header.source}`);
+      if (active.buffers.gathered[header.piece] === 1) return this.#drop('ag', 'duplicate', subject, header, `piece ${header.piece} again`);
+      active.buffers.gathered[header.piece] = 1;
+      copyPieceValues(frame, active.data, range.start, range.length);
+      active.bytesReceived += frame.length;
+      active.gatheredCount++;
+      const window = active.windows[range.chunk] as SendWindow;
+      window.acked++;
+      this.#send(active, range.chunk, this.window);
+    }
+    this.#finishIfDone(active);
+  }
+
+  #drop(family: string, reason: DropReason, subject: string, header: PieceHeader, detail: string): void {
+    this.drops.drop(family, reason, `${subject} from rank ${header.source} (step ${header.step}, piece ${header.piece}): ${detail}`);
+  }
+
+  // ---- sending and reducing -------------------------------------------------------------------------------
+
+  /** Sends up to `max` further pieces of chunk `owner` while its window allows. */
+  #send(active: ActiveStep, owner: number, max: number): void {
+    const window = active.windows[owner] as SendWindow;
+    const chunk = active.buffers.layout.chunks[owner] as ChunkLayout;
+    const subject = reduceScatterSubject(this.#runId, owner);
+    for (let i = 0; i < max && window.canSend(); i++) {
+      const offset = window.sent * this.pieceBytes / 4;
+      const length = Math.min(this.pieceBytes / 4, chunk.length - offset);
+      const start = chunk.start + offset;
+      const frame = framePiece(
+        { family: 'rs', source: this.rank, generation: this.generation, step: active.step, piece: chunk.firstPiece + window.sent },
+        active.data.subarray(start, start + length),
+      );
+      this.#nc.publish(subject, frame);
+      active.bytesSent += frame.length;
+      window.sent++;
+    }
+  }
+
+  /** All copies of piece `piece` (of this rank's chunk) are in: sum in rank order, publish, keep. */
+  #reduce(active: ActiveStep, piece: number, start: number, length: number): void {
+    const { own, staging } = active.buffers;
+    const { frame, values } = allocatePiece({ family: 'ag', source: this.rank, generation: this.generation, step: active.step, piece }, length);
+    const local = start - own.start;
+    const sources: Float32Array[] = [];
+    for (let k = 0; k < this.worldSize; k++) {
+      sources.push(k === this.rank ? active.data.subarray(start, start + length) : (staging[k] as Float32Array).subarray(local, local + length));
+    }
+    sumInRankOrder(values, sources);
+    this.#nc.publish(allGatherSubject(this.#runId, this.rank), frame);
+    active.bytesSent += frame.length;
+    active.data.set(values, start);
+    active.reduced++;
+    if (active.reduced === own.pieceCount) active.ownChunkMs = performance.now() - active.started;
+  }
+
+  // ---- completion and failure -----------------------------------------------------------------------------
+
+  #finishIfDone(active: ActiveStep): void {
+    const { layout, own } = active.buffers;
+    if (this.#active !== active || active.reduced < own.pieceCount || active.gatheredCount < layout.pieceCount - own.pieceCount) return;
+    clearTimeout(active.timer);
+    this.#active = undefined;
+    active.resolve({ totalMs: performance.now() - active.started, ownChunkMs: active.ownChunkMs, bytesSent: active.bytesSent, bytesReceived: active.bytesReceived });
+  }
+
+  #fail(active: ActiveStep, error: Error): void {
+    if (this.#active !== active) return;
+    clearTimeout(active.timer);
+    this.#active = undefined;
+    active.reject(error);
+  }
+
+  /** Names what is missing: peers whose copies of our chunk did not arrive, owners whose reduced pieces did not. */
+  #timeoutError(active: ActiveStep): ClusterError {
+    const { layout, own, arrived, gathered } = active.buffers;
+    const missingCopies: number[] = [];
+    for (let k = 0; k < this.worldSize; k++) {
+      if (k === this.rank) continue;
+      for (let p = 0; p < own.pieceCount; p++) {
+        if (arrived[p * this.worldSize + k] === 0) {
+          missingCopies.push(k);
+          break;
+        }
+      }
+    }
+    const missingOwners: number[] = [];
+    for (const c of layout.chunks) {
+      if (c.owner === this.rank) continue;
+      for (let p = c.firstPiece; p < c.firstPiece + c.pieceCount; p++) {
+        if (gathered[p] === 0) {
+          missingOwners.push(c.owner);
+          break;
+        }
+      }
+    }
+    const parts: string[] = [];
+    if (missingCopies.length > 0) parts.push(`no pieces of chunk ${this.rank} (owned by this rank) from rank(s) ${missingCopies.join(', ')}`);
+    if (missingOwners.length > 0) parts.push(`no reduced pieces of chunk(s) ${missingOwners.join(', ')} from their owner rank(s) ${missingOwners.join(', ')}`);
+    const missing = missingCopies.length > 0 ? missingCopies : missingOwners;
+    return new ClusterError(`all-reduce of step ${active.step} on rank ${this.rank} timed out after ${this.timeoutMs} ms: ${parts.join('; ')}`, {
+      ...(missing[0] === undefined ? {} : { rank: missing[0] }),
+      step: active.step,
+      hint: 'the named ranks died, stalled, or all-reduce vectors of another length; check their logs',
+    });
+  }
+
+  #internalError(active: ActiveStep, error: unknown): ClusterError {
+    return new ClusterError(`all-reduce of step ${active.step} on rank ${this.rank} failed: ${(error as Error)?.message ?? String(error)}`, { rank: this.rank, step: active.step, cause: error });
+  }
+
+  /**
+   * Core NATS drops messages in flight across a reconnect, so a disconnect fails the running step at once
+   * (instead of after the timeout); a closed connection fails it too.
+   */
+  #watchConnection(): void {
+    const iterator = this.#nc.status();
+    this.#statusIterator = iterator as { stop?: () => void };
+    void (async () => {
+      for await (const status of iterator) {
+        if (this.#closed) break;
+        if (status.type !== 'disconnect' && status.type !== 'close') continue;
+        const active = this.#active;
+        if (active !== undefined) {
+          this.#fail(active, new ClusterError(`NATS connection of rank ${this.rank} was lost (${status.type}) during the all-reduce of step ${active.step}; messages in flight are gone`, { rank: this.rank, step: active.step }));
+        }
+      }
+    })().catch(() => undefined);
+    void this.#nc.closed().then(() => {
+      const active = this.#active;
+      if (active !== undefined) this.#fail(active, new ClusterError(`NATS connection of rank ${this.rank} closed during the all-reduce of step ${active.step}`, { rank: this.rank, step: active.step }));
+    });
+  }
+
+  #buffersFor(length: number): Buffers {
+    const cached = this.#buffers;
+    if (cached !== undefined && cached.layout.length === length) return cached;
+    const layout = planLayout(length, this.worldSize, this.pieceBytes / 4);
+    const own = layout.chunks[this.rank] as ChunkLayout;
+    const staging = Array.from({ length: this.worldSize }, (_, k) => new Float32Array(k === this.rank ? 0 : own.length));
+    const buffers: Buffers = {
+      layout,
+      own,
+      staging,
+      arrived: new Uint8Array(own.pieceCount * this.worldSize),
+      copies: new Uint16Array(own.pieceCount),
+      gathered: new Uint8Array(layout.pieceCount),
+    };
+    this.#buffers = buffers;
+    return buffers;
+  }
+}
+
+function positive(value: number | undefined, fallback: number, field: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value <= 0) throw new ConfigError(field, 'must be a positive number', { value });
+  return value;
+}
