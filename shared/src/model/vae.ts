@@ -159,9 +159,10 @@ export function klDivergence(mean: Tensor, logVariance: Tensor): number {
   for (let i = 0; i < mean.size; i++) {
     const m = mean.data[i]!;
     const lv = logVariance.data[i]!;
-    sum += 1 + lv - m * m - Math.exp(lv);
+    // Each term μ² + σ² − 1 − log σ² is ≥ 0 (σ² − 1 ≥ log σ²), so the sum never dips below 0.
+    sum += m * m + Math.exp(lv) - 1 - lv;
   }
-  return -0.5 * sum;
+  return 0.5 * sum;
 }
 
 /**

@@ -1,0 +1,23 @@
+import type { Kernels } from '../kernels.js';
+import { convWasmKernels } from './conv.js';
+import { elementwiseWasmKernels } from './elementwise.js';
+import { linearWasmKernels } from './linear.js';
+import { lossWasmKernels } from './loss.js';
+import { optimizerWasmKernels } from './optimizer.js';
+import { poolWasmKernels } from './pool.js';
+import { reductionWasmKernels } from './reduction.js';
+
+/**
+ * The kernels the WebAssembly backend implements itself; the registry fills the rest
+ * (batch normalisation, recurrent cells) from the reference, which works on views into the
+ * WebAssembly memory as on any Float32Array.
+ */
+export const wasmKernels: Partial<Kernels> = {
+  ...linearWasmKernels,
+  ...convWasmKernels,
+  ...poolWasmKernels,
+  ...elementwiseWasmKernels,
+  ...reductionWasmKernels,
+  ...lossWasmKernels,
+  ...optimizerWasmKernels,
+};

@@ -1,0 +1,281 @@
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClusterError } from '../../../shared/src/errors.js';
+import { framePiece, PIECE_HEADER_BYTES } from '../../../shared/src/protocol/pieces.js';
+import { allGatherSubject, reduceScatterSubject } from '../../../shared/src/protocol/subjects.js';
+import { RsagAllReduce } from '../../../worker/src/allreduce/rsag.js';
+import { startNats, type NatsHandle } from '../nats/nats-server.js';
+import { firstBitDifference, rankOrderSum, rankVectors, startCluster, type LocalCluster } from './cluster.js';
+
+let nats: NatsHandle;
+
+beforeAll(async () => {
+  nats = await startNats();
+});
+
+afterAll(async () => {
+  await nats?.stop();
+});
+
+/** Runs one all-reduce step on every rank with copies of `inputs`; returns each rank's result. */
+async function reduceOnAll(cluster: LocalCluster, step: number, inputs: readonly Float32Array[]): Promise<Float32Array[]> {
+  const outputs = inputs.map((v) => v.slice());
+  await Promise.all(cluster.ranks.map((r, k) => r.allReduce(step, outputs[k] as Float32Array)));
+  return outputs;
+}
+
+function expectBitwiseEqual(outputs: readonly Float32Array[], expected: Float32Array): void {
+  outputs.forEach((out, rank) => {
+    const at = firstBitDifference(out, expected);
+    expect(at, `rank ${rank} differs from the rank-order sum at element ${at}: ${out[at]} vs ${expected[at]}`).toBe(-1);
+  });
+}
+
+// Small pieces (1024 floats) so that short vectors still span several pieces and chunks.
+const SMALL_PIECE_BYTES = 4096;
+const P = SMALL_PIECE_BYTES / 4;
+
+describe('rsag all-reduce equals the rank-order sum bit for bit', () => {
+  const lengths = [1, 2, 3, 5, 1000, P + 1, 5 * P + 3, 4 * 7 * P + 13];
+  for (const worldSize of [1, 2, 3, 4]) {
+    it(`N = ${worldSize}, lengths ${lengths.join(', ')} (1 KiB-float pieces), one instance for all steps`, async () => {
+      const cluster = await startCluster(nats.url, worldSize, { pieceBytes: SMALL_PIECE_BYTES });
+      try {
+        let step = 0;
+        for (const length of lengths) {
+          const inputs = rankVectors(worldSize, length, 1000 * worldSize + length);
+          expectBitwiseEqual(await reduceOnAll(cluster, step++, inputs), rankOrderSum(inputs));
+        }
+        for (const r of cluster.ranks) expect(r.drops.count()).toBe(0);
+      } finally {
+        await cluster.close();
+      }
+    });
+  }
+
+  it('N = 1 leaves the vector untouched and returns at once', async () => {
+    const cluster = await startCluster(nats.url, 1);
+    try {
+      const v = new Float32Array([1.5, -2, 3]);
+      const timings = await cluster.ranks[0]!.allReduce(0, v);
+      expect(Array.from(v)).toEqual([1.5, -2, 3]);
+      expect(timings.bytesSent).toBe(0);
+    } finally {
+      await cluster.close();
+    }
+  });
+
+  it('negative control: for N ≥ 3 the test vectors make reverse-order and rank-order sums differ', () => {
+    const inputs = rankVectors(3, 1000, 7);
+    expect(firstBitDifference(rankOrderSum(inputs), rankOrderSum(inputs, [2, 1, 0]))).not.toBe(-1);
+  });
+
+  it('default pieces (1 MiB − 16 bytes, within max_payload): a length just over one piece and not divisible by N, N = 3', async () => {
+    const cluster = await startCluster(nats.url, 3);
+    try {
+      const piece = cluster.ranks[0]!.pieceBytes;
+      expect(piece + PIECE_HEADER_BYTES).toBeLessThanOrEqual(cluster.connections[0]!.info!.max_payload);
+      const length = 3 * (piece / 4) + 4;
+      const inputs = rankVectors(3, length, 11);
+      expectBitwiseEqual(await reduceOnAll(cluster, 0, inputs), rankOrderSum(inputs));
+    } finally {
+      await cluster.close();
+    }
+  });
+
+  for (const worldSize of [2, 3, 4]) {
+    it(`N = ${worldSize}, 10 000 019 elements (> 10 M, prime; default pieces)`, async () => {
+      const length = 10_000_019;
+      const cluster = await startCluster(nats.url, worldSize);
+      try {
+        const inputs = rankVectors(worldSize, length, 99);
+        expectBitwiseEqual(await reduceOnAll(cluster, 0, inputs), rankOrderSum(inputs));
+      } finally {
+        await cluster.close();
+      }
+    });
+  }
+
+  it('a later step with another vector length re-plans the layout (steps need not be consecutive)', async () => {
+    const cluster = await startCluster(nats.url, 3, { pieceBytes: SMALL_PIECE_BYTES });
+    try {
+      for (const [step, length] of [[3, 2500], [10, 7], [11, 2500]] as const) {
+        const inputs = rankVectors(3, length, step);
+        expectBitwiseEqual(await reduceOnAll(cluster, step, inputs), rankOrderSum(inputs));
+      }
+    } finally {
+      await cluster.close();
+    }
+  });
+
+  it('a rank that starts a step late receives the pieces a faster peer sent early (buffered, not dropped)', async () => {
+    const cluster = await startCluster(nats.url, 3, { pieceBytes: SMALL_PIECE_BYTES });
+    try {
+      const inputs = rankVectors(3, 5 * P, 5);
+      const outputs = inputs.map((v) => v.slice());
+      const early = [cluster.ranks[0]!.allReduce(0, outputs[0]!), cluster.ranks[1]!.allReduce(0, outputs[1]!)];
+      await Promise.all(cluster.connections.map((nc) => nc.flush()));
+      await new Promise((r) => setTimeout(r, 50));
+      await Promise.all([...early, cluster.ranks[2]!.allReduce(0, outputs[2]!)]);
+      expectBitwiseEqual(outputs, rankOrderSum(inputs));
+      expect(cluster.ranks[2]!.drops.count()).toBe(0);
+    } finally {
+      await cluster.close();
+    }
+  });
+
+  it('two runs on one server at the same time do not see each other (subjects are per run)', async () => {
+    const a = await startCluster(nats.url, 2, { pieceBytes: SMALL_PIECE_BYTES });
+    const b = await startCluster(nats.url, 2, { pieceBytes: SMALL_PIECE_BYTES });
+    try {
+      const ia = rankVectors(2, 3000, 1);
+      const ib = rankVectors(2, 3000, 2);
+      const [oa, ob] = await Promise.all([reduceOnAll(a, 0, ia), reduceOnAll(b, 0, ib)]);
+      expectBitwiseEqual(oa, rankOrderSum(ia));
+      expectBitwiseEqual(ob, rankOrderSum(ib));
+      for (const r of [...a.ranks, ...b.ranks]) expect(r.drops.count()).toBe(0);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});
+
+describe('rsag all-reduce ignores and counts bad frames on its subjects', () => {
+  let intruder: NatsConnection;
+  beforeAll(async () => {
+    intruder = await connect({ servers: nats.url });
+  });
+  afterAll(async () => {
+    await intruder?.close();
+  });
+
+  it('malformed bytes, wrong version, foreign generation, wrong family, bad piece and stale steps are dropped; the sum stays exact', async () => {
+    const lines: string[] = [];
+    const cluster = await startCluster(nats.url, 3, { pieceBytes: SMALL_PIECE_BYTES, logger: (l) => lines.push(l) });
+    try {
+      const { runId } = cluster;
+      const length = 3 * P;
+      const first = rankVectors(3, length, 21);
+      await reduceOnAll(cluster, 1, first);
+
+      const values = new Float32Array(P);
+      const rs0 = reduceScatterSubject(runId, 0);
+      // Garbage on rank 0's reduce-scatter subject and on the all-gather subject rank 0 listens to.
+      intruder.publish(rs0, new Uint8Array([1, 2, 3]));
+      intruder.publish(allGatherSubject(runId, 1), new Uint8Array(PIECE_HEADER_BYTES + 6));
+      const wrongVersion = framePiece({ family: 'rs', source: 1, generation: 0, step: 2, piece: 0 }, values);
+      wrongVersion[0] = 99;
+      intruder.publish(rs0, wrongVersion);
+      intruder.publish(rs0, framePiece({ family: 'rs', source: 1, generation: 7, step: 2, piece: 0 }, values));
+      intruder.publish(rs0, framePiece({ family: 'ag', source: 1, generation: 0, step: 2, piece: 0 }, values));
+      intruder.publish(rs0, framePiece({ family: 'rs', source: 9, generation: 0, step: 2, piece: 0 }, values));
+      // Stale: step 1 is over, step 0 never ran here.
+      intruder.publish(rs0, framePiece({ family: 'rs', source: 1, generation: 0, step: 1, piece: 0 }, values));
+      intruder.publish(rs0, framePiece({ family: 'rs', source: 2, generation: 0, step: 0, piece: 0 }, values));
+      await intruder.flush();
+      await cluster.connections[0]!.flush();
+
+      const second = rankVectors(3, length, 22);
+      expectBitwiseEqual(await reduceOnAll(cluster, 2, second), rankOrderSum(second));
+
+      const drops = cluster.ranks[0]!.drops;
+      expect(drops.count('rs', 'malformed')).toBe(3); // 3 bytes; family ag on rs; source 9
+      expect(drops.count('ag', 'malformed')).toBe(1); // 6-byte payload
+      expect(drops.count('rs', 'version')).toBe(1);
+      expect(drops.count('rs', 'foreign-generation')).toBe(1);
+      expect(drops.count('rs', 'stale-step')).toBe(2);
+      expect(drops.count()).toBe(8);
+      // Rank 2 listens to ag.1 as well; rank 1 saw nothing bad.
+      expect(cluster.ranks[2]!.drops.snapshot()).toEqual({ 'ag/malformed': 1 });
+      expect(cluster.ranks[1]!.drops.count()).toBe(0);
+      // Logged once per (kind, reason) and rank: 5 pairs on rank 0, 1 on rank 2 — not once per message.
+      expect(lines, lines.join('\n')).toHaveLength(6);
+    } finally {
+      await cluster.close();
+    }
+  });
+
+  it('a duplicate piece in the running step is dropped as duplicate, not summed twice', async () => {
+    const cluster = await startCluster(nats.url, 2, { pieceBytes: SMALL_PIECE_BYTES });
+    try {
+      const inputs = rankVectors(2, 4 * P, 31);
+      const outputs = inputs.map((v) => v.slice());
+      // Rank 1 runs first; rank 0 starts after the pieces are in and then sees a replay of rank 1's piece 0.
+      const p1 = cluster.ranks[1]!.allReduce(5, outputs[1]!);
+      await cluster.connections[1]!.flush();
+      await cluster.connections[0]!.flush();
+      intruder.publish(reduceScatterSubject(cluster.runId, 0), framePiece({ family: 'rs', source: 1, generation: 0, step: 5, piece: 0 }, inputs[1]!.subarray(0, P)));
+      await intruder.flush();
+      await cluster.connections[0]!.flush();
+      await Promise.all([cluster.ranks[0]!.allReduce(5, outputs[0]!), p1]);
+      expectBitwiseEqual(outputs, rankOrderSum(inputs));
+      expect(cluster.ranks[0]!.drops.count('rs', 'duplicate')).toBe(1);
+    } finally {
+      await cluster.close();
+    }
+  });
+});
+
+describe('rsag all-reduce failures', () => {
+  it('a missing rank rejects with a ClusterError naming the rank, the step and the chunk within the timeout', async () => {
+    const cluster = await startCluster(nats.url, 3, { pieceBytes: SMALL_PIECE_BYTES, timeoutMs: 400 });
+    try {
+      const inputs = rankVectors(3, 6 * P, 41);
+      // Rank 2 never calls allReduce.
+      const results = await Promise.allSettled([cluster.ranks[0]!.allReduce(4, inputs[0]!), cluster.ranks[1]!.allReduce(4, inputs[1]!)]);
+      for (const [rank, result] of results.entries()) {
+        expect(result.status).toBe('rejected');
+        const error = (result as PromiseRejectedResult).reason as ClusterError;
+        expect(error).toBeInstanceOf(ClusterError);
+        expect(error.context['step']).toBe(4);
+        expect(error.context['rank']).toBe(2);
+        expect(error.message).toContain(`no pieces of chunk ${rank} (owned by this rank) from rank(s) 2`);
+        expect(error.message).toMatch(/from their owner rank\(s\) (\d, )*2$|from their owner rank\(s\) (\d, )*2 /);
+      }
+      // The instance stays usable: the next step works once everyone takes part.
+      const next = rankVectors(3, 100, 42);
+      expectBitwiseEqual(await reduceOnAll(cluster, 5, next), rankOrderSum(next));
+    } finally {
+      await cluster.close();
+    }
+  });
+
+  it('close() rejects a pending step with a ClusterError; later calls reject too', async () => {
+    const cluster = await startCluster(nats.url, 2, { pieceBytes: SMALL_PIECE_BYTES });
+    try {
+      const pending = cluster.ranks[0]!.allReduce(0, new Float32Array(10));
+      await cluster.ranks[0]!.close();
+      await expect(pending).rejects.toBeInstanceOf(ClusterError);
+      await expect(cluster.ranks[0]!.allReduce(1, new Float32Array(10))).rejects.toThrow(/closed/);
+    } finally {
+      await cluster.close();
+    }
+  });
+
+  it('rejects misuse: a step not above the previous one, a second concurrent step', async () => {
+    const cluster = await startCluster(nats.url, 2, { pieceBytes: SMALL_PIECE_BYTES });
+    try {
+      const inputs = rankVectors(2, 10, 1);
+      await reduceOnAll(cluster, 3, inputs);
+      await expect(cluster.ranks[0]!.allReduce(3, new Float32Array(10))).rejects.toThrow(/must be an integer > the previous step 3/);
+      const running = cluster.ranks[0]!.allReduce(4, new Float32Array(10));
+      await expect(cluster.ranks[0]!.allReduce(5, new Float32Array(10))).rejects.toThrow(/still running/);
+      await Promise.all([running, cluster.ranks[1]!.allReduce(4, new Float32Array(10))]);
+    } finally {
+      await cluster.close();
+    }
+  });
+
+  it('rejects a piece size above the server max_payload with a ConfigError naming pieceBytes', async () => {
+    const nc = await connect({ servers: nats.url });
+    try {
+      const limit = nc.info!.max_payload;
+      expect(() => new RsagAllReduce({ nc, runId: 'x', rank: 0, worldSize: 2, generation: 0, pieceBytes: limit })).toThrow(/pieceBytes.*max_payload/);
+      expect(() => new RsagAllReduce({ nc, runId: 'bad.run', rank: 0, worldSize: 2, generation: 0 })).toThrow(/runId/);
+      expect(() => new RsagAllReduce({ nc, runId: 'x', rank: 2, worldSize: 2, generation: 0 })).toThrow(/rank/);
+    } finally {
+      await nc.close();
+    }
+  });
+});

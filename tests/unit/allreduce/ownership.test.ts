@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../../shared/src/errors.js';
+import { chunkOfPiece, pieceRange, piecesOfChunk, planLayout } from '../../../worker/src/allreduce/ownership.js';
+
+describe('planLayout (chunk ownership and pieces)', () => {
+  it('exhaustively for L ≤ 40, N ≤ 6, P ≤ 9: every element lies in exactly one piece, pieces ≤ P, chunks balanced to one element', () => {
+    for (let length = 0; length <= 40; length++) {
+      for (let worldSize = 1; worldSize <= 6; worldSize++) {
+        for (let p = 1; p <= 9; p++) {
+          const layout = planLayout(length, worldSize, p);
+          const where = `L=${length} N=${worldSize} P=${p}`;
+          const hits = new Uint8Array(length);
+          let next = 0;
+          let pieces = 0;
+          const sizes = layout.chunks.map((c) => c.length);
+          expect(Math.max(...sizes) - Math.min(...sizes), where).toBeLessThanOrEqual(1);
+          for (const [c, chunk] of layout.chunks.entries()) {
+            expect(chunk.owner, where).toBe(c);
+            expect(chunk.start, where).toBe(next); // chunks are contiguous and in rank order
+            expect(chunk.firstPiece, where).toBe(pieces);
+            let inChunk = chunk.start;
+            for (const piece of piecesOfChunk(layout, c)) {
+              expect(piece.length, where).toBeGreaterThan(0);
+              expect(piece.length * 4, where).toBeLessThanOrEqual(p * 4); // byte size within the limit
+              expect(piece.start, where).toBe(inChunk); // pieces contiguous inside the chunk
+              expect(pieceRange(layout, piece.piece), where).toEqual(piece);
+              expect(chunkOfPiece(layout, piece.piece), where).toBe(c);
+              for (let i = piece.start; i < piece.start + piece.length; i++) hits[i] = (hits[i] as number) + 1;
+              inChunk += piece.length;
+              pieces++;
+            }
+            expect(inChunk, where).toBe(chunk.start + chunk.length);
+            next += chunk.length;
+          }
+          expect(next, where).toBe(length);
+          expect(layout.pieceCount, where).toBe(pieces);
+          expect(hits.every((h) => h === 1), where).toBe(true);
+        }
+      }
+    }
+  });
+
+  it('gives the lower ranks the extra elements and leaves empty chunks when L < N', () => {
+    const layout = planLayout(10, 4, 2);
+    expect(layout.chunks.map((c) => [c.start, c.length, c.pieceCount])).toEqual([
+      [0, 3, 2],
+      [3, 3, 2],
+      [6, 2, 1],
+      [8, 2, 1],
+    ]);
+    const small = planLayout(2, 4, 8);
+    expect(small.chunks.map((c) => c.length)).toEqual([1, 1, 0, 0]);
+    expect(small.pieceCount).toBe(2);
+    expect(chunkOfPiece(small, 1)).toBe(1);
+  });
+
+  it('rejects impossible parameters with a ConfigError naming them, and pieces outside the layout with a RangeError', () => {
+    expect(() => planLayout(-1, 2, 4)).toThrow(ConfigError);
+    expect(() => planLayout(10, 0, 4)).toThrow(/worldSize/);
+    expect(() => planLayout(10, 2, 0)).toThrow(/pieceElements/);
+    expect(() => planLayout(2 ** 33, 1, 1)).toThrow(/u32 piece index/);
+    expect(() => pieceRange(planLayout(10, 2, 4), 4)).toThrow(RangeError);
+  });
+});

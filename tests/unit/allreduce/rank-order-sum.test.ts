@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { sumInRankOrder } from '../../../worker/src/allreduce/rank-order-sum.js';
+
+const bits = (a: Float32Array): number[] => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
+
+describe('sumInRankOrder', () => {
+  // 1 + 2^-24 + 2^-24: left to right each tiny term is lost to rounding; tiny terms first, they survive.
+  const big = new Float32Array([1, 3]);
+  const tiny = new Float32Array([2 ** -24, 2 ** -23]);
+
+  it('adds left to right with every partial sum rounded to float32', () => {
+    const out = new Float32Array(2);
+    sumInRankOrder(out, [big, tiny, tiny]);
+    expect(Array.from(out)).toEqual([Math.fround(Math.fround(1 + 2 ** -24) + 2 ** -24), Math.fround(Math.fround(3 + 2 ** -23) + 2 ** -23)]);
+    expect(out[0]).toBe(1);
+  });
+
+  it('negative control: another order gives other bits for the same terms', () => {
+    const a = new Float32Array(2);
+    const b = new Float32Array(2);
+    sumInRankOrder(a, [big, tiny, tiny]);
+    sumInRankOrder(b, [tiny, tiny, big]);
+    expect(bits(a)).not.toEqual(bits(b));
+  });
+
+  it('accepts out === sources[0] and rejects sources of another length', () => {
+    const acc = new Float32Array([1, 2]);
+    sumInRankOrder(acc, [acc, new Float32Array([10, 20])]);
+    expect(Array.from(acc)).toEqual([11, 22]);
+    expect(() => sumInRankOrder(new Float32Array(2), [new Float32Array(3)])).toThrow(RangeError);
+    expect(() => sumInRankOrder(new Float32Array(2), [])).toThrow(RangeError);
+  });
+});
