@@ -105,7 +105,7 @@ describeEachBackend('softmax', (backend) => {
       x.ref.data[0] = 1e4;
       const y = b.alloc([rows, cols]);
       const want = Tensor.zeros([rows, cols]);
-      b.kernels.softmax(x.t, y, );
+      b.kernels.softmax(x.t, y);
       referenceKernels.softmax(x.ref, want);
       expectUlps(y.data, want.data, 2, `softmax ${rows}x${cols}`);
       const dy = randomPair(b, [rows, cols], rng);

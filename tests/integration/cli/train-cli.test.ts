@@ -1,0 +1,118 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// These tests run the built CLI (`npm test` builds first).
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const bin = path.join(root, 'bin/gradmesh.js');
+let dir: string;
+
+function gradmesh(...args: string[]) {
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd: dir, encoding: 'utf8', timeout: 120_000, env: { ...process.env, GRADMESH_THREADS: '1' } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A tiny CSV classification set: label = which of 3 features is largest. */
+function writeCsv(file: string, rows: number, seed: number): void {
+  let x = seed;
+  const next = () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 4294967296);
+  const lines = ['a,b,c,label'];
+  for (let i = 0; i < rows; i++) {
+    const v = [next(), next(), next()];
+    lines.push(`${v.map((n) => n.toFixed(4)).join(',')},${v.indexOf(Math.max(...v))}`);
+  }
+  writeFileSync(file, `${lines.join('\n')}\n`);
+}
+
+const goodConfig = {
+  name: 'csv-mlp',
+  seed: 3,
+  dataset: { format: 'csv', train: 'train.csv', test: 'test.csv', labelColumn: 'label' },
+  model: { kind: 'sequential', inputShape: [3], layers: [{ type: 'dense', units: 16, activation: 'relu' }, { type: 'dense', units: 3 }] },
+  loss: 'softmaxCrossEntropy',
+  optimizer: { type: 'adam', learningRate: 0.02 },
+  training: { epochs: 3, batchSize: 16, validationSplit: 0.1 },
+  backend: 'reference',
+};
+
+function writeConfig(name: string, config: unknown): string {
+  writeFileSync(path.join(dir, name), JSON.stringify(config));
+  return name;
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'gradmesh-cli-'));
+  writeCsv(path.join(dir, 'train.csv'), 400, 1);
+  writeCsv(path.join(dir, 'test.csv'), 100, 2);
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('gradmesh train', () => {
+  it('trains a CSV data set and writes a report with every contract field', () => {
+    const r = gradmesh('train', '--config', writeConfig('good.json', goodConfig), '--report', 'out/report.json');
+    expect(r.stderr).toMatch(/epoch 3\/3/);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(readFileSync(path.join(dir, 'out/report.json'), 'utf8'));
+    for (const field of ['config', 'model', 'dataset', 'workers', 'epochs', 'steps', 'globalBatchSize', 'testAccuracy', 'testLoss', 'trainSamplesPerSec', 'wallSeconds', 'paramsChecksum', 'history']) {
+      expect(report, field).toHaveProperty(field);
+    }
+    expect(report.workers).toBe(1);
+    expect(report.epochs).toBe(3);
+    expect(report.steps).toBe(3 * Math.ceil(360 / 16));
+    expect(report.paramsChecksum).toMatch(/^[0-9a-f]{64}$/);
+    expect(report.testAccuracy).toBeGreaterThan(0.6);
+    expect(report.history).toHaveLength(3);
+    expect(Object.keys(report.history[0]).sort()).toEqual(['epoch', 'seconds', 'trainLoss', 'valAccuracy', 'valLoss']);
+  });
+
+  const bad: [string, unknown, RegExp][] = [
+    ['an unknown layer type', { ...goodConfig, model: { ...goodConfig.model, layers: [{ type: 'dense', units: 4 }, { type: 'denes', units: 3 }] } }, /model\.layers\[1\]\.type.*"denes"/],
+    ['a Dense directly after a Conv2D', { ...goodConfig, model: { kind: 'sequential', inputShape: [3, 1, 1], layers: [{ type: 'conv2d', filters: 2, kernelSize: 1 }, { type: 'dense', units: 3 }] } }, /model\.layers\[1\].*flatten/i],
+    ['a negative learning rate', { ...goodConfig, optimizer: { type: 'adam', learningRate: -0.1 } }, /optimizer\.learningRate.*-0\.1/],
+    ['a missing data file', { ...goodConfig, dataset: { ...goodConfig.dataset, train: 'nope.csv' } }, /nope\.csv/],
+    ['zero epochs', { ...goodConfig, training: { ...goodConfig.training, epochs: 0 } }, /training\.epochs.*0/],
+  ];
+  for (const [what, config, message] of bad) {
+    it(`rejects ${what} with one line naming it, exit code 2, no stack trace, and leaves the old report untouched`, () => {
+      const report = path.join(dir, 'keep.json');
+      writeFileSync(report, '{"previous":true}\n');
+      const configFile = writeConfig('bad.json', config);
+      const before = readdirSync(dir).sort();
+      const r = gradmesh('train', '--config', configFile, '--report', 'keep.json', '--checkpoint-dir', 'ckpt-bad');
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(readFileSync(report, 'utf8')).toBe('{"previous":true}\n');
+      expect(existsSync(path.join(dir, 'ckpt-bad'))).toBe(false);
+      expect(readdirSync(dir).sort()).toEqual(before);
+    });
+  }
+
+  it('rejects a config file that does not exist, naming the path', () => {
+    const r = gradmesh('train', '--config', 'missing.json');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/missing\.json/);
+  });
+
+  it('prints a stack trace only with --verbose', () => {
+    const r = gradmesh('train', '--config', writeConfig('bad2.json', { ...goodConfig, optimizer: { type: 'adam', learningRate: 0 } }), '--verbose');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/\n\s+at /);
+  });
+
+  it('has --help on every subcommand', () => {
+    const top = gradmesh('--help');
+    expect(top.code).toBe(0);
+    const commands = [...top.stdout.matchAll(/^ {2}(\w+) {2,}/gm)].map((m) => m[1]!);
+    expect(commands).toContain('train');
+    for (const c of commands) {
+      const r = gradmesh(c, '--help');
+      expect(r.code, c).toBe(0);
+      expect(r.stdout, c).toMatch(/Usage: gradmesh/);
+    }
+  });
+});

@@ -1,0 +1,147 @@
+import { Packr } from 'msgpackr';
+import { describe, expect, it } from 'vitest';
+import { ProtocolError } from '../../../shared/src/errors.js';
+import { decodeControl, encodeControl } from '../../../shared/src/protocol/codec.js';
+import { MessageRejectedError } from '../../../shared/src/protocol/drops.js';
+import type { MessageBodies, MessageKind } from '../../../shared/src/protocol/messages.js';
+import { assignSubject, errorSubject, heartbeatSubject, joinSubject, shutdownSubject, stepDoneSubject, stepSubject } from '../../../shared/src/protocol/subjects.js';
+import { PROTOCOL_VERSION } from '../../../shared/src/protocol/version.js';
+
+const run = 'run-1';
+const expected = { run, version: PROTOCOL_VERSION };
+const raw = new Packr({ useRecords: false });
+
+/** A valid body of every kind, and the subject it travels on. */
+const samples: { [K in MessageKind]: { subject: string; body: MessageBodies[K] } } = {
+  join: { subject: joinSubject(run), body: { workerId: 'w-1', pid: 4242, host: 'node-a', threads: 2 } },
+  assign: { subject: assignSubject(run, 'w-1'), body: { workerId: 'w-1', rank: 2, worldSize: 3, generation: 5, config: { model: { layers: [{ type: 'dense', units: 10 }] }, seed: 7, note: null } } },
+  heartbeat: { subject: heartbeatSubject(run, 'coordinator'), body: { rank: 1, workerId: 'w-1', step: -1 } },
+  step: { subject: stepSubject(run), body: { step: 12, epoch: 1, batchIndex: 3, lr: 0.001, checksum: true } },
+  stepDone: {
+    subject: stepDoneSubject(run),
+    body: { step: 12, rank: 1, lossSum: 3.25, count: 64, correct: 60, extras: { klSum: 0.5 }, computeMs: 12.5, allreduceMs: 3, checksum: 'ab12' },
+  },
+  shutdown: { subject: shutdownSubject(run), body: { reason: 'failed', error: 'worker w-2 died' } },
+  error: { subject: errorSubject(run), body: { rank: 0, step: 12, message: 'out of memory' } },
+};
+
+const kinds = Object.keys(samples) as MessageKind[];
+
+function encodeSample<K extends MessageKind>(kind: K, body: MessageBodies[K] = samples[kind].body): Uint8Array {
+  return encodeControl({ run, kind, from: 'w-1', gen: 5, body });
+}
+
+/** Encodes an envelope bypassing encodeControl's validation, as a buggy or hostile peer would. */
+function rawEnvelope(fields: Record<string, unknown>): Uint8Array {
+  return raw.pack({ v: PROTOCOL_VERSION, run, kind: 'join', from: 'w-1', gen: 0, body: samples.join.body, ...fields });
+}
+
+function rejection(subject: string, bytes: Uint8Array): MessageRejectedError {
+  try {
+    decodeControl(subject, bytes, expected);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ProtocolError);
+    expect(e).toBeInstanceOf(MessageRejectedError);
+    return e as MessageRejectedError;
+  }
+  throw new Error('the message was accepted');
+}
+
+describe('control codec', () => {
+  for (const kind of kinds) {
+    it(`round-trips a ${kind} message`, () => {
+      const message = decodeControl(samples[kind].subject, encodeSample(kind), expected);
+      expect(message).toEqual({ v: PROTOCOL_VERSION, run, kind, from: 'w-1', gen: 5, body: samples[kind].body });
+    });
+  }
+
+  it('round-trips optional fields left out, and NaN/Infinity losses (a diverged run must be reported)', () => {
+    const m = decodeControl(stepDoneSubject(run), encodeSample('stepDone', { step: 0, rank: 0, lossSum: Number.NaN, count: 0, extras: { x: -Infinity }, computeMs: 0, allreduceMs: 0 }), expected);
+    expect(m.kind === 'stepDone' && Number.isNaN(m.body.lossSum)).toBe(true);
+    expect(m.body).not.toHaveProperty('checksum');
+    const h = decodeControl(heartbeatSubject(run, 'workers'), encodeControl({ run, kind: 'heartbeat', from: 'coordinator', gen: 0, body: { workerId: 'w-1', step: 3 } }), expected);
+    expect(h.body).toEqual({ workerId: 'w-1', step: 3 });
+  });
+
+  // One malformed body per kind, each naming its field.
+  const malformed: { [K in MessageKind]: [field: string, body: Record<string, unknown>][] } = {
+    join: [
+      ['body.pid', { ...samples.join.body, pid: 0 }],
+      ['body.workerId', { ...samples.join.body, workerId: 'a.b' }],
+      ['body.threads', { ...samples.join.body, threads: 1.5 }],
+      ['body.host', { ...samples.join.body, host: '' }],
+      ['body.extra', { ...samples.join.body, extra: 1 }],
+    ],
+    assign: [
+      ['body.rank', { ...samples.assign.body, rank: 3 }],
+      ['body.worldSize', { ...samples.assign.body, worldSize: 0 }],
+      ['body.generation', { ...samples.assign.body, generation: -1 }],
+      ['body.config', { ...samples.assign.body, config: [1, 2] }],
+      ['body.config', { ...samples.assign.body, config: { w: new Float32Array(2) } }],
+    ],
+    heartbeat: [
+      ['body.step', { ...samples.heartbeat.body, step: '3' }],
+      ['body.rank', { ...samples.heartbeat.body, rank: -2 }],
+    ],
+    step: [
+      ['body.lr', { ...samples.step.body, lr: -0.1 }],
+      ['body.epoch', { ...samples.step.body, epoch: undefined }],
+      ['body.checksum', { ...samples.step.body, checksum: 'yes' }],
+    ],
+    stepDone: [
+      ['body.count', { ...samples.stepDone.body, count: -1 }],
+      ['body.correct', { ...samples.stepDone.body, correct: 65 }],
+      ['body.extras.klSum', { ...samples.stepDone.body, extras: { klSum: 'x' } }],
+      ['body.computeMs', { ...samples.stepDone.body, computeMs: Number.NaN }],
+      ['body.lossSum', { ...samples.stepDone.body, lossSum: null }],
+    ],
+    shutdown: [['body.reason', { error: 'x' }]],
+    error: [
+      ['body.message', { ...samples.error.body, message: 7 }],
+      ['body.step', { ...samples.error.body, step: -2 }],
+    ],
+  };
+  for (const kind of kinds) {
+    it(`rejects each malformed ${kind} body with a ProtocolError naming the field, the subject and the peer`, () => {
+      for (const [field, body] of malformed[kind]) {
+        const e = rejection(samples[kind].subject, rawEnvelope({ kind, body }));
+        expect(e.dropReason).toBe('malformed');
+        expect(e.kind).toBe(kind);
+        expect(e.message, field).toContain(`${field}:`);
+        expect(e.message).toContain(`${samples[kind].subject} from w-1`);
+      }
+      // encodeControl applies the same rules to the sender.
+      const [, body] = malformed[kind][0] as [string, Record<string, unknown>];
+      expect(() => encodeSample(kind, body as never)).toThrow(ProtocolError);
+    });
+  }
+
+  it('rejects envelopes: not msgpack, not a map, other version, foreign run, unknown kind, bad sender or generation, extra fields, wrong subject', () => {
+    const subject = joinSubject(run);
+    const cases: [string, Uint8Array, string][] = [
+      ['malformed', new Uint8Array([0xc1]), 'unknown'],
+      ['malformed', new Uint8Array([]), 'unknown'],
+      ['malformed', raw.pack([1, 2]), 'unknown'],
+      ['version', rawEnvelope({ v: PROTOCOL_VERSION + 1 }), 'join'],
+      ['foreign-run', rawEnvelope({ run: 'other' }), 'join'],
+      ['unknown-kind', rawEnvelope({ kind: 'launchMissiles' }), 'launchMissiles'],
+      ['malformed', rawEnvelope({ from: 'a b' }), 'join'],
+      ['malformed', rawEnvelope({ gen: -1 }), 'join'],
+      ['malformed', rawEnvelope({ extra: true }), 'join'],
+      ['malformed', rawEnvelope({ body: [1] }), 'join'],
+    ];
+    for (const [reason, bytes, kind] of cases) {
+      const e = rejection(subject, bytes);
+      expect([e.dropReason, e.kind], e.message).toEqual([reason, kind]);
+      expect(e.subject).toBe(subject);
+    }
+    expect(rejection(stepSubject(run), encodeSample('join')).dropReason).toBe('wrong-subject');
+    expect(rejection('gradmesh.other.join', encodeSample('join')).dropReason).toBe('foreign-run');
+    expect(rejection('not.a.gradmesh.subject', encodeSample('join')).dropReason).toBe('wrong-subject');
+  });
+
+  it('negative control for the Float32Array rule: msgpackr mangles one, which is why tensors never go through it', () => {
+    const decoded = raw.unpack(raw.pack({ t: new Float32Array([1.5, 2]) })) as { t: unknown };
+    expect(decoded.t).not.toBeInstanceOf(Float32Array);
+  });
+});
