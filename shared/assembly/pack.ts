@@ -42,6 +42,14 @@ export function packA(mode: i32, a: usize, lda: i32, m: i32, i0: i32, mc: i32, p
       }
       continue;
     }
+    if (mode == A_IM2COL) {
+      packIm2colPanel(a, row0, m, p0, kc, panel);
+      continue;
+    }
+    if (mode == A_IM2COL_T) {
+      packIm2colTransposedPanel(a, row0, m, p0, kc, panel);
+      continue;
+    }
     for (let r = 0; r < MR; r++) {
       const row = row0 + r;
       const dst = panel + (<usize>r << 2);
@@ -50,46 +58,88 @@ export function packA(mode: i32, a: usize, lda: i32, m: i32, i0: i32, mc: i32, p
       } else if (mode == A_ROWS) {
         const src = a + ((<usize>row * <usize>lda + <usize>p0) << 2);
         for (let k = 0; k < kc; k++) store<f32>(dst + (<usize>k << 4), load<f32>(src + (<usize>k << 2)));
-      } else if (mode == A_COLS) {
+      } else {
         let src = a + ((<usize>p0 * <usize>lda + <usize>row) << 2);
         const step = <usize>lda << 2;
         for (let k = 0; k < kc; k++) {
           store<f32>(dst + (<usize>k << 4), load<f32>(src));
           src += step;
         }
-      } else if (mode == A_IM2COL) {
-        packIm2colRow(a, row, p0, kc, dst);
-      } else {
-        packIm2colTransposedRow(a, row, p0, kc, dst);
       }
     }
   }
 }
 
-/** One output pixel's window, depth [p0, p0+kc) in (kh, kw, c) order, channel runs copied at once. */
-function packIm2colRow(x: usize, pixel: i32, p0: i32, kc: i32, dst: usize): void {
+/**
+ * Four output pixels (rows row0..row0+3) × depth [p0, p0+kc) in (kh, kw, c) order. The depth walk
+ * is the same for the four pixels, so each (kh, kw) segment is a run of channels read from four
+ * places of x at once and transposed 4×4 into the panel; cells in the padding (or rows past m)
+ * read as zero.
+ */
+function packIm2colPanel(x: usize, row0: i32, m: i32, p0: i32, kc: i32, panel: usize): void {
   const perImage = outH * outW;
-  const n = pixel / perImage;
-  const rem = pixel - n * perImage;
-  const oh = rem / outW;
-  const ow = rem - oh * outW;
-  const ih0 = oh * strideH - padTop;
-  const iw0 = ow * strideW - padLeft;
+  let n = row0 / perImage;
+  const rem = row0 - n * perImage;
+  let oh = rem / outW;
+  let ow = rem - oh * outW;
+  // Window origin (may be negative: padding) and image of each of the four rows; n = -1 marks a row past m.
+  let n0 = -1, n1 = -1, n2 = -1, n3 = -1;
+  let h0 = 0, h1 = 0, h2 = 0, h3 = 0;
+  let w0 = 0, w1 = 0, w2 = 0, w3 = 0;
+  for (let r = 0; r < MR; r++) {
+    const valid = row0 + r < m;
+    const img = valid ? n : -1;
+    const ih = oh * strideH - padTop;
+    const iw = ow * strideW - padLeft;
+    if (r == 0) { n0 = img; h0 = ih; w0 = iw; }
+    else if (r == 1) { n1 = img; h1 = ih; w1 = iw; }
+    else if (r == 2) { n2 = img; h2 = ih; w2 = iw; }
+    else { n3 = img; h3 = ih; w3 = iw; }
+    if (++ow == outW) {
+      ow = 0;
+      if (++oh == outH) {
+        oh = 0;
+        n++;
+      }
+    }
+  }
   const t = p0 / inC;
   let c = p0 - t * inC;
   let kh = t / winW;
   let kw = t - kh * winW;
   let k = 0;
+  const zero = f32x4.splat(0);
   while (k < kc) {
     const run = min(inC - c, kc - k);
-    const ih = ih0 + kh;
-    const iw = iw0 + kw;
-    const out = dst + (<usize>k << 4);
-    if (<u32>ih < <u32>inH && <u32>iw < <u32>inW) {
-      const src = x + ((((<usize>n * <usize>inH + <usize>ih) * <usize>inW + <usize>iw) * <usize>inC + <usize>c) << 2);
-      for (let j = 0; j < run; j++) store<f32>(out + (<usize>j << 4), load<f32>(src + (<usize>j << 2)));
-    } else {
-      for (let j = 0; j < run; j++) store<f32>(out + (<usize>j << 4), 0);
+    const s0 = windowCell(x, n0, h0 + kh, w0 + kw, c);
+    const s1 = windowCell(x, n1, h1 + kh, w1 + kw, c);
+    const s2 = windowCell(x, n2, h2 + kh, w2 + kw, c);
+    const s3 = windowCell(x, n3, h3 + kh, w3 + kw, c);
+    let dst = panel + (<usize>k << 4);
+    let j = 0;
+    for (; j + 4 <= run; j += 4) {
+      const off = <usize>j << 2;
+      const v0 = s0 ? v128.load(s0 + off) : zero;
+      const v1 = s1 ? v128.load(s1 + off) : zero;
+      const v2 = s2 ? v128.load(s2 + off) : zero;
+      const v3 = s3 ? v128.load(s3 + off) : zero;
+      const t0 = i32x4.shuffle(v0, v1, 0, 4, 1, 5);
+      const t1 = i32x4.shuffle(v2, v3, 0, 4, 1, 5);
+      const t2 = i32x4.shuffle(v0, v1, 2, 6, 3, 7);
+      const t3 = i32x4.shuffle(v2, v3, 2, 6, 3, 7);
+      v128.store(dst, i64x2.shuffle(t0, t1, 0, 2));
+      v128.store(dst, i64x2.shuffle(t0, t1, 1, 3), 16);
+      v128.store(dst, i64x2.shuffle(t2, t3, 0, 2), 32);
+      v128.store(dst, i64x2.shuffle(t2, t3, 1, 3), 48);
+      dst += 64;
+    }
+    for (; j < run; j++) {
+      const off = <usize>j << 2;
+      store<f32>(dst, s0 ? load<f32>(s0 + off) : 0);
+      store<f32>(dst, s1 ? load<f32>(s1 + off) : 0, 4);
+      store<f32>(dst, s2 ? load<f32>(s2 + off) : 0, 8);
+      store<f32>(dst, s3 ? load<f32>(s3 + off) : 0, 12);
+      dst += 16;
     }
     k += run;
     c = 0;
@@ -100,27 +150,77 @@ function packIm2colRow(x: usize, pixel: i32, p0: i32, kc: i32, dst: usize): void
   }
 }
 
-/** One window offset (kh, kw, c) over the output pixels [p0, p0+kc). */
-function packIm2colTransposedRow(x: usize, row: i32, p0: i32, kc: i32, dst: usize): void {
-  const t = row / inC;
-  const c = row - t * inC;
-  const kh = t / winW;
-  const kw = t - kh * winW;
+/** Address of x[n, ih, iw, c], or 0 when the cell is padding or n < 0 (a row past the matrix). */
+// @ts-ignore: decorator
+@inline
+function windowCell(x: usize, n: i32, ih: i32, iw: i32, c: i32): usize {
+  if (n < 0 || <u32>ih >= <u32>inH || <u32>iw >= <u32>inW) return 0;
+  return x + ((((<usize>n * <usize>inH + <usize>ih) * <usize>inW + <usize>iw) * <usize>inC + <usize>c) << 2);
+}
+
+/**
+ * Four window offsets (kh, kw, c) (rows row0..row0+3) × output pixels [p0, p0+kc): im2col(x)ᵀ.
+ * Pixels are walked in runs along one output row, where consecutive pixels read x at a fixed
+ * stride. When the four rows are four consecutive channels of one (kh, kw) (C a multiple of 4),
+ * one 16-byte load fills a whole panel column.
+ */
+function packIm2colTransposedPanel(x: usize, row0: i32, m: i32, p0: i32, kc: i32, panel: usize): void {
+  const t = row0 / inC;
+  const c0 = row0 - t * inC;
+  const kh0 = t / winW;
+  const kw0 = t - kh0 * winW;
+  const together = row0 + MR <= m && c0 + MR <= inC;
   const perImage = outH * outW;
-  let n = p0 / perImage;
-  const rem = p0 - n * perImage;
-  let oh = rem / outW;
-  let ow = rem - oh * outW;
-  const rowStride = <usize>inW * <usize>inC;
-  for (let k = 0; k < kc; k++) {
-    const ih = oh * strideH - padTop + kh;
-    const iw = ow * strideW - padLeft + kw;
-    let v: f32 = 0;
-    if (<u32>ih < <u32>inH && <u32>iw < <u32>inW) {
-      v = load<f32>(x + (((<usize>n * <usize>inH + <usize>ih) * rowStride + <usize>iw * <usize>inC + <usize>c) << 2));
+  const pixelStep = <usize>strideW * <usize>inC << 2;
+  const rowsToPack = together ? 1 : MR;
+  for (let r = 0; r < rowsToPack; r++) {
+    const row = row0 + r;
+    const dst0 = panel + (<usize>r << 2);
+    if (row >= m) {
+      for (let k = 0; k < kc; k++) store<f32>(dst0 + (<usize>k << 4), 0);
+      continue;
     }
-    store<f32>(dst + (<usize>k << 4), v);
-    if (++ow == outW) {
+    const tr = row / inC;
+    const c = row - tr * inC;
+    const kh = tr / winW;
+    const kw = tr - kh * winW;
+    let n = p0 / perImage;
+    const rem = p0 - n * perImage;
+    let oh = rem / outW;
+    let ow = rem - oh * outW;
+    let k = 0;
+    while (k < kc) {
+      const run = min(outW - ow, kc - k);
+      const ih = oh * strideH - padTop + kh;
+      let iw = ow * strideW - padLeft + kw;
+      let dst = dst0 + (<usize>k << 4);
+      if (<u32>ih >= <u32>inH) {
+        for (let j = 0; j < run; j++) {
+          if (together) v128.store(dst, f32x4.splat(0));
+          else store<f32>(dst, 0);
+          dst += 16;
+        }
+      } else {
+        // While iw < 0 (left padding) src points before the row (wrapping u32 arithmetic); it is
+        // read only once iw is in range.
+        let src = x + ((((<usize>n * <usize>inH + <usize>ih) * <usize>inW) * <usize>inC + <usize>c) << 2) + ((<usize>iw * <usize>inC) << 2);
+        if (together) {
+          for (let j = 0; j < run; j++) {
+            v128.store(dst, <u32>iw < <u32>inW ? v128.load(src) : f32x4.splat(0));
+            iw += strideW;
+            src += pixelStep;
+            dst += 16;
+          }
+        } else {
+          for (let j = 0; j < run; j++) {
+            store<f32>(dst, <u32>iw < <u32>inW ? load<f32>(src) : 0);
+            iw += strideW;
+            src += pixelStep;
+            dst += 16;
+          }
+        }
+      }
+      k += run;
       ow = 0;
       if (++oh == outH) {
         oh = 0;

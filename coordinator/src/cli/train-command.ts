@@ -71,8 +71,10 @@ Options:
       const trainStart = Date.now();
       const stepsBefore = model.step;
       const history = await model.fit(data.train, { onProgress: progressPrinter(), ...(checkpointDir ? { checkpointDir } : {}), ...(maxSteps ? { maxSteps } : {}) });
-      const trainSeconds = history.reduce((s, h) => s + h.seconds, 0) || (Date.now() - trainStart) / 1000;
-      const samples = history.reduce((s, h) => s + h.samplesPerSec * h.seconds, 0);
+      // A run stopped by --max-steps mid-epoch has its last epoch only in epochInProgress.
+      const partial = model.epochInProgress;
+      const trainSeconds = history.reduce((s, h) => s + h.seconds, 0) + partial.seconds || (Date.now() - trainStart) / 1000;
+      const samples = history.reduce((s, h) => s + h.samplesPerSec * h.seconds, 0) + partial.count;
       const test = await model.evaluate(data.test, { confusion: true });
       const report: RunReport = {
         config: path.relative(process.cwd(), path.resolve(config.file)) || config.file,

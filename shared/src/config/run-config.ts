@@ -38,7 +38,7 @@ export interface TrainingConfig {
   readonly earlyStopping: EarlyStoppingConfig | undefined;
   /** Also checkpoint every N steps (checkpoints are always written at the end of each epoch). */
   readonly checkpointEverySteps: number | undefined;
-  /** Samples per micro-batch on the pool backend (the fixed split that keeps results independent of thread count). */
+  /** Samples per micro-batch on every backend: the fixed split that keeps results independent of the thread count (BatchNorm statistics and dropout streams are per micro-batch). */
   readonly microBatch: number;
 }
 

@@ -1,8 +1,11 @@
 import type { Json, JsonObject, ValidationScope } from '../config/validate.js';
 import { child, isObject, rejectUnknownKeys, requireNumber, requireShape } from '../config/validate.js';
 import { ConfigError } from '../errors.js';
+import type { Backend } from '../kernels/backend.js';
 import type { ForwardContext, Layer } from '../layers/layer.js';
 import { createLayer } from '../layers/registry.js';
+import { binaryCrossEntropy } from '../losses/binary-cross-entropy.js';
+import { featuresPerSample } from '../losses/check-shapes.js';
 import type { Random } from '../random.js';
 import type { Shape } from '../tensor/tensor.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -85,7 +88,7 @@ export class Vae implements VaeNetwork {
     const pass = this.#forward(batch.x, ctx);
     const { mean, logVariance, noise, logits } = pass;
     const dLogits = be.alloc(logits.shape);
-    const stats = this.#stats(pass, batch, dLogits);
+    const stats = this.#stats(pass, batch, dLogits, be);
     const dz = this.decoder.backward(dLogits, ctx, true)!;
     // z = μ + σ ⊙ ε with σ = exp(½ log σ²):  ∂z/∂μ = 1,  ∂z/∂log σ² = ½ σ ⊙ ε; plus ∂KL/∂μ, ∂KL/∂log σ².
     const dMean = be.alloc(mean.shape);
@@ -104,7 +107,7 @@ export class Vae implements VaeNetwork {
   }
 
   evaluateBatch(batch: Batch, ctx: ForwardContext): BatchStats {
-    return this.#stats(this.#forward(batch.x, ctx), batch, null);
+    return this.#stats(this.#forward(batch.x, ctx), batch, null, ctx.backend);
   }
 
   /** Reconstructions: the decoded posterior mean, as probabilities. */
@@ -136,8 +139,8 @@ export class Vae implements VaeNetwork {
     return { mean, logVariance, noise, logits: this.decoder.forward(z, ctx) };
   }
 
-  #stats(pass: VaePass, batch: Batch, dLogits: Tensor | null): BatchStats {
-    const reconstruction = bernoulliLogitLoss(pass.logits, batch.y, dLogits);
+  #stats(pass: VaePass, batch: Batch, dLogits: Tensor | null, backend: Backend): BatchStats {
+    const reconstruction = bernoulliLogitLoss(pass.logits, batch.y, dLogits, backend);
     const kl = klDivergence(pass.mean, pass.logVariance);
     return { lossSum: reconstruction + kl, count: batch.count, extras: { reconstruction, kl } };
   }
@@ -165,22 +168,20 @@ export function klDivergence(mean: Tensor, logVariance: Tensor): number {
   return 0.5 * sum;
 }
 
+/** The Keras per-pixel-mean BCE; the ELBO needs its sum over pixels (see bernoulliLogitLoss). */
+const PIXEL_MEAN_BCE = binaryCrossEntropy(true);
+
 /**
- * Σ over every element of the binary cross-entropy between sigmoid(logits) and targets in
- * [0, 1], i.e. −log p(x | z) of a Bernoulli decoder, SUMMED over pixels (the ELBO's
- * reconstruction term; a mean over pixels would weigh the KL 784× too much). Uses the stable
- * form max(l, 0) − l·t + log(1 + e^{−|l|}), which never exponentiates a positive number. When
- * `dLogits` is given it receives ∂/∂logits = sigmoid(l) − t.
+ * −log p(x | z) of a Bernoulli decoder: the binary cross-entropy between sigmoid(logits) and
+ * targets in [0, 1], SUMMED over every pixel of every sample (the ELBO's reconstruction term; the
+ * per-pixel mean of the `binaryCrossEntropy` loss would weigh the KL 784× too much). It reuses
+ * that loss's stable from-logits form and scales mean → sum. When `dLogits` is given it receives
+ * ∂/∂logits = sigmoid(l) − t.
  */
-export function bernoulliLogitLoss(logits: Tensor, targets: Tensor, dLogits: Tensor | null): number {
-  let sum = 0;
-  const L = logits.data, T = targets.data;
-  for (let i = 0; i < L.length; i++) {
-    const l = L[i]!;
-    const t = T[i]!;
-    sum += Math.max(l, 0) - l * t + Math.log1p(Math.exp(-Math.abs(l)));
-    if (dLogits) dLogits.data[i] = (l >= 0 ? 1 / (1 + Math.exp(-l)) : Math.exp(l) / (1 + Math.exp(l))) - t;
-  }
+export function bernoulliLogitLoss(logits: Tensor, targets: Tensor, dLogits: Tensor | null, backend: Backend): number {
+  const pixels = featuresPerSample(logits);
+  const sum = pixels * PIXEL_MEAN_BCE.compute(logits, targets, dLogits, backend);
+  if (dLogits) backend.kernels.scale(dLogits, pixels, dLogits);
   return sum;
 }
 

@@ -25,11 +25,12 @@ export async function createModel(config: RunConfig, options: CreateModelOptions
   const type = options.backend ?? config.backend.type;
   const targetsAreInputs = modelKind(config.model) !== 'sequential';
   if (type === 'pool') {
-    // POOL-PENDING: replaced by the piscina executor.
+    const { createPoolModel } = await import('../kernels/pool/create-pool-model.js');
+    return createPoolModel(config, { threads: resolveThreads(config, options), targetsAreInputs });
   }
   const backend = createReferenceBackend();
   return new Model(config, {
     backend,
-    executor: (network, store) => new LocalExecutor(network, backend, store, { seed: config.seed, microBatch: Infinity, targetsAreInputs }),
+    executor: (network, store) => new LocalExecutor(network, backend, store, { seed: config.seed, microBatch: config.training.microBatch, targetsAreInputs }),
   });
 }

@@ -31,3 +31,21 @@ describe('sumInRankOrder', () => {
     expect(() => sumInRankOrder(new Float32Array(2), [])).toThrow(RangeError);
   });
 });
+
+describe('sumInRankOrder fused paths', () => {
+  it('gives the same bits as sequential float32 additions for 1 to 6 sources (fused 2/3/4-source loops and the general loop)', () => {
+    const n = 257;
+    for (let count = 1; count <= 6; count++) {
+      const sources = Array.from({ length: count }, (_, k) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 7 + k * 13) * 2 ** ((i * (k + 3)) % 40 - 20)));
+      const out = new Float32Array(n);
+      sumInRankOrder(out, sources);
+      const expected = new Float32Array(n);
+      for (let i = 0; i < n; i++) {
+        let acc = sources[0]![i]!;
+        for (let k = 1; k < count; k++) acc = Math.fround(acc + sources[k]![i]!);
+        expected[i] = acc;
+      }
+      expect(bits(out), `${count} sources`).toEqual(bits(expected));
+    }
+  });
+});

@@ -16,7 +16,7 @@ interface ConvCase {
   readonly padding: Padding;
 }
 
-/** Odd channel counts and sizes, both paddings, strides 1–3, windows that skip input cells. */
+/** Odd channel counts and sizes, both paddings, strides 1–3, windows that skip input cells, the MNIST CNN's second layer. */
 const CONV_CASES: readonly ConvCase[] = [
   { input: [2, 7, 5, 3], window: [3, 3], filters: 5, strides: [1, 1], padding: 'same' },
   { input: [1, 9, 9, 1], window: [3, 3], filters: 33, strides: [1, 1], padding: 'valid' },
@@ -26,6 +26,9 @@ const CONV_CASES: readonly ConvCase[] = [
   { input: [1, 5, 5, 3], window: [5, 5], filters: 2, strides: [1, 1], padding: 'same' },
   { input: [1, 10, 10, 4], window: [2, 2], filters: 3, strides: [3, 3], padding: 'valid' },
   { input: [2, 13, 13, 32], window: [3, 3], filters: 64, strides: [1, 1], padding: 'valid' },
+  // Channels a multiple of 4 take the packing fast paths; with padding and strides they must still zero the border.
+  { input: [2, 6, 7, 8], window: [3, 3], filters: 5, strides: [1, 1], padding: 'same' },
+  { input: [1, 9, 8, 4], window: [3, 3], filters: 6, strides: [2, 2], padding: 'same' },
 ];
 
 function label(c: ConvCase): string {

@@ -85,10 +85,12 @@ describe('parity with Keras on the same weights', () => {
         const xp = new Float64Array(3 * U);
         const rp = new Float64Array(3 * U);
         for (let j = 0; j < 3 * U; j++) {
-          xp[j] = bias[j]!;
-          rp[j] = bias[3 * U + j]!;
-          for (let f = 0; f < F; f++) xp[j] += x[(b * T + t) * F + f]! * W[f * 3 * U + j]!;
-          for (let k = 0; k < U; k++) rp[j] += h[k]! * R[k * 3 * U + j]!;
+          let input = bias[j]!;
+          let recurrent = bias[3 * U + j]!;
+          for (let f = 0; f < F; f++) input += x[(b * T + t) * F + f]! * W[f * 3 * U + j]!;
+          for (let k = 0; k < U; k++) recurrent += h[k]! * R[k * 3 * U + j]!;
+          xp[j] = input;
+          rp[j] = recurrent;
         }
         const next = new Float64Array(U);
         for (let u = 0; u < U; u++) {

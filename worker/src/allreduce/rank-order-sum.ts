@@ -5,13 +5,28 @@
  * order (never in the order the pieces happened to arrive) makes the reduced gradient a pure function of the
  * ranks' inputs: every replica, every run, the same bits. Storing each partial sum into a Float32Array rounds
  * it exactly as a float32 addition would (double rounding is harmless for a sum of two floats).
- * `out` may be `sources[0]` itself; it must not alias any later source.
+ * `out` may alias `sources[0]` (every element is read before it is written); it must not alias a later source.
  */
 export function sumInRankOrder(out: Float32Array, sources: readonly Float32Array[]): void {
   const first = sources[0];
   if (first === undefined) throw new RangeError('sumInRankOrder needs at least one source');
   const n = out.length;
   for (const s of sources) if (s.length !== n) throw new RangeError(`sumInRankOrder: source of ${s.length} values, expected ${n}`);
+  // Up to 4 ranks (the common case on one machine) in one fused pass: each element is read once and written
+  // once, with Math.fround rounding every partial sum exactly as the k-pass form would.
+  const [a, b, c, d] = sources as [Float32Array, Float32Array?, Float32Array?, Float32Array?];
+  if (sources.length === 2 && b !== undefined) {
+    for (let i = 0; i < n; i++) out[i] = (a[i] as number) + (b[i] as number);
+    return;
+  }
+  if (sources.length === 3 && b !== undefined && c !== undefined) {
+    for (let i = 0; i < n; i++) out[i] = Math.fround((a[i] as number) + (b[i] as number)) + (c[i] as number);
+    return;
+  }
+  if (sources.length === 4 && b !== undefined && c !== undefined && d !== undefined) {
+    for (let i = 0; i < n; i++) out[i] = Math.fround(Math.fround((a[i] as number) + (b[i] as number)) + (c[i] as number)) + (d[i] as number);
+    return;
+  }
   if (first !== out) out.set(first);
   for (let k = 1; k < sources.length; k++) {
     const s = sources[k] as Float32Array;

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { connect as tcpConnect, createServer } from 'node:net';
+import { ClusterError } from '../../../shared/src/errors.js';
 
 /**
  * A nats-server child process on 127.0.0.1 and a free port, for commands that need a server and were given no
@@ -35,7 +36,7 @@ export async function startLocalNatsServer(binary?: string): Promise<LocalNatsSe
     const deadline = Date.now() + 10_000;
     while (exit === undefined && Date.now() < deadline) {
       if (await accepts(port)) {
-        const version = /v(\d+\.\d+\.\d+)/.exec(stderr)?.[1] ?? 'unknown';
+        const version = /Version:\s+(\S+)/.exec(stderr)?.[1] ?? 'unknown';
         return {
           url: `nats://127.0.0.1:${port}`,
           version,
@@ -53,7 +54,7 @@ export async function startLocalNatsServer(binary?: string): Promise<LocalNatsSe
     if (exit === undefined) child.kill('SIGKILL');
     last = exit === undefined ? 'no connection within 10 s' : `${exit}: ${stderr.trim()}`;
   }
-  throw new Error(`could not start ${bin} on 127.0.0.1 (${last}); install nats-server (apt-get install -y nats-server) or pass its path`);
+  throw new ClusterError(`could not start ${bin} on 127.0.0.1 (${last})`, { hint: 'install nats-server (apt-get install -y nats-server), pass its path, or give a NATS URL' });
 }
 
 function freePort(): Promise<number> {

@@ -1,0 +1,122 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseRunConfig } from '../../../shared/src/config/run-config.js';
+import { createModel } from '../../../shared/src/train/create-model.js';
+import type { Model } from '../../../shared/src/train/model.js';
+import { createPoolRuntime } from '../../../shared/src/kernels/pool/create-pool-model.js';
+import { parallelMatMul } from '../../../shared/src/kernels/pool/parallel-matmul.js';
+import { poolLayout } from '../../../shared/src/kernels/pool/layout.js';
+import { Random } from '../../../shared/src/random.js';
+import { syntheticClassification } from '../../helpers/synthetic.js';
+
+// The pool's threads run the compiled shared/dist code: `npm test` builds first.
+const open: Model[] = [];
+afterAll(async () => {
+  await Promise.all(open.map((m) => m.close()));
+});
+
+const config = parseRunConfig({
+  seed: 5,
+  dataset: 'mnist',
+  model: {
+    kind: 'sequential',
+    inputShape: [8, 8, 1],
+    layers: [
+      { type: 'conv2d', filters: 6, kernelSize: 3, padding: 'same', activation: 'relu' },
+      { type: 'batchNorm' },
+      { type: 'maxPool2d', poolSize: 2 },
+      { type: 'flatten' },
+      { type: 'dense', units: 24, activation: 'tanh' },
+      { type: 'dropout', rate: 0.25 },
+      { type: 'dense', units: 4 },
+    ],
+  },
+  loss: 'softmaxCrossEntropy',
+  optimizer: { type: 'adam', learningRate: 0.01 },
+  training: { epochs: 1, batchSize: 40, microBatch: 8 },
+});
+
+async function trained(backend: 'pool' | 'reference', threads: number, steps: number): Promise<Model> {
+  const model = await createModel(config, { backend, threads });
+  open.push(model);
+  await model.fit(syntheticClassification(400, 8, 4, 21), { maxSteps: steps });
+  return model;
+}
+
+describe('pool backend', () => {
+  it('gives bitwise-identical parameters with 1, 2 and 3 threads (fixed micro-batch split, ordered sum)', async () => {
+    const sums = [];
+    for (const threads of [1, 2, 3]) sums.push((await trained('pool', threads, 6)).params.checksum());
+    expect(new Set(sums).size).toBe(1);
+  });
+
+  it('computes the same gradients as the reference backend (within float32 tolerance)', async () => {
+    const data = syntheticClassification(80, 8, 4, 22);
+    const indices = Uint32Array.from({ length: 40 }, (_, i) => i);
+    const pool = await createModel(config, { backend: 'pool', threads: 2 });
+    const reference = await createModel(config, { backend: 'reference' });
+    open.push(pool, reference);
+    expect(pool.params.checksum()).toBe(reference.params.checksum()); // same initialisation
+    const a = await pool.executor.computeGradients(data, indices, 0, 40, 0);
+    const b = await reference.executor.computeGradients(data, indices, 0, 40, 0);
+    expect(a.count).toBe(40);
+    expect(a.lossSum).toBeCloseTo(b.lossSum, 3);
+    const g1 = pool.params.slots.data;
+    const g2 = reference.params.slots.data;
+    let maxAbs = 0;
+    let scale = 0;
+    for (let i = 0; i < g1.length; i++) {
+      maxAbs = Math.max(maxAbs, Math.abs(g1[i]! - g2[i]!));
+      scale = Math.max(scale, Math.abs(g2[i]!));
+    }
+    expect(scale).toBeGreaterThan(0);
+    expect(maxAbs / scale).toBeLessThan(1e-4);
+  });
+
+  it('evaluates and predicts like the reference backend', async () => {
+    const data = syntheticClassification(150, 8, 4, 23);
+    const pool = await createModel(config, { backend: 'pool', threads: 2 });
+    const reference = await createModel(config, { backend: 'reference' });
+    open.push(pool, reference);
+    const [e1, e2] = [await pool.evaluate(data), await reference.evaluate(data)];
+    expect(e1.count).toBe(150);
+    expect(e1.loss).toBeCloseTo(e2.loss, 4);
+    expect(e1.accuracy).toBe(e2.accuracy);
+    const [p1, p2] = [await pool.predict(data, 10, 20), await reference.predict(data, 10, 20)];
+    expect(p1.shape).toEqual([10, 4]);
+    for (let i = 0; i < p1.size; i++) expect(p1.data[i]).toBeCloseTo(p2.data[i]!, 5);
+  });
+});
+
+describe('parallel GEMM', () => {
+  it('a row-split GEMM over 1, 2 and 3 threads equals the single-thread GEMM bit for bit', async () => {
+    const rng = new Random(3);
+    const results: string[] = [];
+    for (const threads of [1, 2, 3]) {
+      const { pool, backend } = createPoolRuntime(threads);
+      try {
+        const a = backend.allocPersistent([67, 45]);
+        const b = backend.allocPersistent([45, 29]);
+        const out = backend.allocPersistent([67, 29]);
+        const local = backend.allocPersistent([67, 29]);
+        const r = new Random(3);
+        a.data.forEach((_, i) => (a.data[i] = r.uniform(-1, 1)));
+        b.data.forEach((_, i) => (b.data[i] = r.uniform(-1, 1)));
+        await parallelMatMul(pool, a, b, out);
+        backend.kernels.matMul(a, b, local);
+        expect(Buffer.from(out.data.slice().buffer).equals(Buffer.from(local.data.slice().buffer))).toBe(true);
+        results.push(Buffer.from(out.data.slice().buffer).toString('base64'));
+      } finally {
+        await pool.destroy();
+      }
+    }
+    expect(new Set(results).size).toBe(1);
+    expect(rng.next()).toBeGreaterThanOrEqual(0);
+  });
+
+  it('lays out disjoint scratch ranges above the persistent region', () => {
+    const layout = poolLayout(3, 1 << 20);
+    const ranges = [layout.persistent, ...layout.threadScratch, layout.mainScratch];
+    for (let i = 1; i < ranges.length; i++) expect(ranges[i]![0]).toBeGreaterThanOrEqual(ranges[i - 1]![1]);
+    expect(layout.mainScratch[1]).toBeLessThanOrEqual(2 ** 32);
+  });
+});

@@ -1,0 +1,21 @@
+/** Messages between the all-reduce benchmark (parent) and its child processes, over the fork IPC channel. */
+
+export type ChildInit =
+  | { readonly type: 'init'; readonly role: 'allreduce'; readonly url: string; readonly runId: string; readonly rank: number; readonly worldSize: number; readonly elements: number }
+  /** Single-stream reference: `publisher` sends `totalBytes` in `messageBytes` messages to `subscriber`. */
+  | { readonly type: 'init'; readonly role: 'publisher' | 'subscriber'; readonly url: string; readonly subject: string; readonly totalBytes: number; readonly messageBytes: number };
+
+export type ParentCommand =
+  | ChildInit
+  /** allreduce: reset the vector to this rank's input and all-reduce it as `step`; publisher: send everything. */
+  | { readonly type: 'run'; readonly step: number }
+  /** allreduce: report a hash of the result's bits (replicas must agree). */
+  | { readonly type: 'checksum' }
+  | { readonly type: 'exit' };
+
+export type ChildReply =
+  | { readonly type: 'ready' }
+  | { readonly type: 'done'; readonly step: number; readonly ms: number }
+  | { readonly type: 'received'; readonly bytes: number }
+  | { readonly type: 'checksum'; readonly value: string }
+  | { readonly type: 'failed'; readonly message: string };
