@@ -1,8 +1,9 @@
 import { GradmeshError } from '@gradmesh/shared/internal';
 import { helpText, parseCommandArgs, type Command } from './args.js';
+import { benchCommand } from './bench-command.js';
 import { trainCommand } from './train-command.js';
 
-const COMMANDS: readonly Command[] = [trainCommand];
+const COMMANDS: readonly Command[] = [trainCommand, benchCommand];
 
 const USAGE = `gradmesh — data-parallel neural-network training for Node.js
 

@@ -1,5 +1,5 @@
-import type { DropCounter } from '../../../shared/src/protocol/drops.js';
-import type { PieceHeader } from '../../../shared/src/protocol/pieces.js';
+import type { DropCounter } from '@gradmesh/shared/internal';
+import type { PieceHeader } from '@gradmesh/shared/internal';
 
 /** A frame received before its step started on this rank, kept with the subject it came on. */
 export interface EarlyFrame {

@@ -1,5 +1,5 @@
-import { ConfigError } from '../../../shared/src/errors.js';
-import { PIECE_HEADER_BYTES } from '../../../shared/src/protocol/pieces.js';
+import { ConfigError } from '@gradmesh/shared/internal';
+import { PIECE_HEADER_BYTES } from '@gradmesh/shared/internal';
 
 /**
  * Note [flow control: a window of unacknowledged pieces per destination]

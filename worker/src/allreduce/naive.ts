@@ -1,8 +1,8 @@
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { ClusterError, ConfigError } from '../../../shared/src/errors.js';
-import { DropCounter, MessageRejectedError } from '../../../shared/src/protocol/drops.js';
-import { copyPieceValues, framePiece, PIECE_HEADER_BYTES, pieceElements, readPieceHeader, type PieceHeader } from '../../../shared/src/protocol/pieces.js';
-import { allToAllSubject, validateRunId } from '../../../shared/src/protocol/subjects.js';
+import { ClusterError, ConfigError } from '@gradmesh/shared/internal';
+import { DropCounter, MessageRejectedError } from '@gradmesh/shared/internal';
+import { copyPieceValues, framePiece, PIECE_HEADER_BYTES, pieceElements, readPieceHeader, type PieceHeader } from '@gradmesh/shared/internal';
+import { allToAllSubject, validateRunId } from '@gradmesh/shared/internal';
 import type { AllReduce, AllReduceTimings } from './allreduce.js';
 import { EarlyFrames } from './early-frames.js';
 import { planLayout, pieceRange } from './ownership.js';

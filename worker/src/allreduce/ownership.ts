@@ -1,4 +1,4 @@
-import { ConfigError } from '../../../shared/src/errors.js';
+import { ConfigError } from '@gradmesh/shared/internal';
 
 /**
  * Chunk ownership and piece layout of the all-reduce: a pure function of (length L, world size N, piece

@@ -1,8 +1,8 @@
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { ClusterError, ConfigError } from '../../../shared/src/errors.js';
-import { DropCounter, MessageRejectedError, type DropReason } from '../../../shared/src/protocol/drops.js';
-import { allocatePiece, copyPieceValues, framePiece, PIECE_HEADER_BYTES, pieceElements, readPieceHeader, type PieceHeader } from '../../../shared/src/protocol/pieces.js';
-import { allGatherSubject, reduceScatterSubject, validateRunId } from '../../../shared/src/protocol/subjects.js';
+import { ClusterError, ConfigError } from '@gradmesh/shared/internal';
+import { DropCounter, MessageRejectedError, type DropReason } from '@gradmesh/shared/internal';
+import { allocatePiece, copyPieceValues, framePiece, PIECE_HEADER_BYTES, pieceElements, readPieceHeader, type PieceHeader } from '@gradmesh/shared/internal';
+import { allGatherSubject, reduceScatterSubject, validateRunId } from '@gradmesh/shared/internal';
 import type { AllReduce, AllReduceTimings } from './allreduce.js';
 import { EarlyFrames } from './early-frames.js';
 import { largestPieceFor, requireWindow, SendWindow } from './flow.js';

@@ -2,7 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { ClusterError, ConfigError } from '../../../shared/src/errors.js';
+import { ClusterError, ConfigError } from '@gradmesh/shared/internal';
 import type { ChildReply, ParentCommand } from './ipc.js';
 import { startLocalNatsServer } from './local-nats-server.js';
 

@@ -1,5 +1,5 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { Random } from '../../../shared/src/random.js';
+import { Random } from '@gradmesh/shared/internal';
 import { RsagAllReduce } from '../allreduce/rsag.js';
 import type { ChildInit, ChildReply, ParentCommand } from './ipc.js';
 

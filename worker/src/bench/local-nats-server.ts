@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { connect as tcpConnect, createServer } from 'node:net';
-import { ClusterError } from '../../../shared/src/errors.js';
+import { ClusterError } from '@gradmesh/shared/internal';
 
 /**
  * A nats-server child process on 127.0.0.1 and a free port, for commands that need a server and were given no
