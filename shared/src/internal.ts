@@ -48,3 +48,4 @@ export * from './protocol/drops.js';
 export * from './protocol/pieces.js';
 export * from './protocol/messages.js';
 export * from './protocol/codec.js';
+export { writeImageGrid } from './image/write-grid.js';

@@ -1,9 +1,10 @@
 import { GradmeshError } from '@gradmesh/shared/internal';
 import { helpText, parseCommandArgs, type Command } from './args.js';
 import { benchCommand } from './bench-command.js';
+import { sampleCommand } from './sample-command.js';
 import { trainCommand } from './train-command.js';
 
-const COMMANDS: readonly Command[] = [trainCommand, benchCommand];
+const COMMANDS: readonly Command[] = [trainCommand, sampleCommand, benchCommand];
 
 const USAGE = `gradmesh — data-parallel neural-network training for Node.js
 

@@ -1,3 +1,6 @@
+import type { Json } from '../config/validate.js';
+import { isObject } from '../config/validate.js';
+import { ConfigError } from '../errors.js';
 import { Random } from '../random.js';
 
 /**
@@ -36,4 +39,13 @@ export function oneHot(s: SyntheticSamples): Float32Array {
   const out = new Float32Array(s.count * s.classes);
   for (let i = 0; i < s.count; i++) out[i * s.classes + s.labels[i]!] = 1;
   return out;
+}
+
+/** Values per sample of a sequential model's input (the product of `model.inputShape`). */
+export function featureSizeOf(model: Json): number {
+  const shape = isObject(model) ? model['inputShape'] : undefined;
+  if (!Array.isArray(shape) || !shape.every((d) => typeof d === 'number' && d >= 1)) {
+    throw new ConfigError('model.inputShape', 'the benchmark needs a model with an inputShape', { value: shape });
+  }
+  return (shape as number[]).reduce((a, b) => a * b, 1);
 }

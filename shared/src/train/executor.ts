@@ -8,9 +8,12 @@ export interface GradientExecutor {
    * Forward + backward over samples `indices[start, end)` of `data` for optimizer step `step`,
    * leaving the SUM of the update slots over those samples in the model's flat slot buffer.
    * The work is split into micro-batches of a fixed size, summed in micro-batch order, so the
-   * result does not depend on how many threads ran them.
+   * result does not depend on how many threads ran them. `firstMicro` (default 0) is the index of the first
+   * micro-batch within the global batch: a cluster rank whose shard starts at micro-batch k of the global
+   * batch passes k, so its dropout/noise draws — derived from (seed, step, micro-batch) — are the ones a
+   * single process would make for the same samples.
    */
-  computeGradients(data: Dataset, indices: ArrayLike<number>, start: number, end: number, step: number): Promise<BatchStats>;
+  computeGradients(data: Dataset, indices: ArrayLike<number>, start: number, end: number, step: number, firstMicro?: number): Promise<BatchStats>;
   /** Loss/metric sums in inference mode over samples indices[start, end). */
   evaluate(data: Dataset, indices: ArrayLike<number>, start: number, end: number): Promise<BatchStats>;
   /** Model outputs for samples indices[start, end), copied out of backend memory: [n, ...outputShape]. */

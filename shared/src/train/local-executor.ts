@@ -37,13 +37,13 @@ export class LocalExecutor implements GradientExecutor {
     this.#options = options;
   }
 
-  async computeGradients(data: Dataset, indices: ArrayLike<number>, start: number, end: number, step: number): Promise<BatchStats> {
+  async computeGradients(data: Dataset, indices: ArrayLike<number>, start: number, end: number, step: number, firstMicro = 0): Promise<BatchStats> {
     const ranges = microBatchRanges(start, end, Number.isFinite(this.#options.microBatch) ? this.#options.microBatch : Math.max(1, end - start));
     const slots = this.#store.slots.data;
     let total = emptyStats();
     ranges.forEach(([s, e], micro) => {
       const batch = this.#batch(data, indices, s, e);
-      const rng = Random.derive(this.#options.seed, step, micro);
+      const rng = Random.derive(this.#options.seed, step, firstMicro + micro);
       total = addStats(total, this.#network.trainBatch(batch, { backend: this.#backend, training: true, rng }));
       this.#backend.releaseScratch();
       if (ranges.length > 1) {

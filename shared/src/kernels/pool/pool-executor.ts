@@ -57,14 +57,14 @@ export class PoolExecutor implements GradientExecutor {
     };
   }
 
-  async computeGradients(data: Dataset, indices: ArrayLike<number>, start: number, end: number, step: number): Promise<BatchStats> {
+  async computeGradients(data: Dataset, indices: ArrayLike<number>, start: number, end: number, step: number, firstMicro = 0): Promise<BatchStats> {
     const ranges = microBatchRanges(start, end, this.#options.microBatch);
     const ref = this.#dataRef(data, indices, start, end);
     while (this.#microSlots.length < ranges.length - 1) this.#microSlots.push(this.#backend.allocPersistent([this.#store.slots.size]));
     const slotBuffers = [this.#store.slots, ...this.#microSlots];
     const results = await Promise.all(
       ranges.map(([s, e], micro) =>
-        this.#pool.run<BatchStats>({ kind: 'train', model: this.#model, data: ref, start: s - start, end: e - start, step, micro, slotsPtr: slotBuffers[micro]!.data.byteOffset }),
+        this.#pool.run<BatchStats>({ kind: 'train', model: this.#model, data: ref, start: s - start, end: e - start, step, micro: firstMicro + micro, slotsPtr: slotBuffers[micro]!.data.byteOffset }),
       ),
     );
     const kernels = this.#backend.kernels;
