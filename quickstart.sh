@@ -17,7 +17,8 @@ if ! command -v nats-server >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v 
 fi
 
 echo "== installing npm dependencies"
-npm ci --no-audit --no-fund
+# (npm install, not npm ci: see the note in .ci/run)
+npm install --no-audit --no-fund
 echo "== building (WebAssembly kernels + TypeScript)"
 npm run build
 echo "== training examples/mnist-cnn.json on real MNIST (report: reports/mnist-cnn.json)"

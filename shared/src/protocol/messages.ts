@@ -39,6 +39,42 @@ export interface AssignBody {
   readonly generation: number;
   /** The run config (model spec, seed, …), opaque to the protocol: any JSON object. */
   readonly config: JsonObject;
+  /** Directory the config's relative data paths resolve against (one machine or a shared volume). */
+  readonly baseDir?: string;
+  /** A checkpoint every replica restores before reporting ready (`--resume`). */
+  readonly resumeFrom?: string;
+  /** The worker exits when it hears no coordinator heartbeat for this long. */
+  readonly heartbeatTimeoutMs?: number;
+  /** The all-reduce of a step gives up after this long (the coordinator's step timeout). */
+  readonly stepTimeoutMs?: number;
+}
+
+/**
+ * Worker → coordinator (join subject), once per assignment: the replica is built (and restored), its
+ * all-reduce subscriptions are registered, and this is what it holds. The coordinator starts the run only
+ * when every rank is ready with the same checksum, step and data sizes.
+ */
+export interface ReadyBody {
+  readonly workerId: string;
+  readonly rank: number;
+  readonly generation: number;
+  /** sha256 of the replica's parameters (hex). */
+  readonly checksum: string;
+  readonly parameters: number;
+  /** The replica's optimizer step (0, or the restored checkpoint's). */
+  readonly step: number;
+  readonly trainCount: number;
+  readonly validationCount: number;
+  readonly testCount: number;
+  readonly classes: number;
+  readonly featureSize: number;
+  readonly threads: number;
+}
+
+/** Coordinator → one worker (its assign subject): you are not needed in this run (e.g. more than N joined). */
+export interface DismissBody {
+  readonly workerId: string;
+  readonly reason: string;
 }
 
 /** Either way, periodically. */
@@ -73,6 +109,83 @@ export interface StepDoneBody {
   readonly allreduceMs: number;
   /** Parameter checksum (hex), when the step asked for one. */
   readonly checksum?: string;
+  /** The regularization penalty Σ l1·|θ| + l2·θ² of the update (identical on every rank; the coordinator adds
+   *  penalty × global count to the epoch's training loss, as Model.fit does). */
+  readonly penalty?: number;
+}
+
+/** Coordinator → all workers (eval subject): evaluate your shard of a split; reply `evaluated`. */
+export interface EvaluateBody {
+  readonly requestId: number;
+  readonly split: 'validation' | 'test';
+  /** Also count a confusion matrix (classification). */
+  readonly confusion: boolean;
+}
+
+/** Worker → coordinator (step-done subject): SUMS over the rank's shard; the coordinator adds them in rank order. */
+export interface EvaluatedBody {
+  readonly requestId: number;
+  readonly rank: number;
+  readonly lossSum: number;
+  readonly count: number;
+  readonly correct?: number;
+  readonly extras: Readonly<Record<string, number>>;
+  /** counts[actual][predicted] over the shard. */
+  readonly confusion?: readonly (readonly number[])[];
+}
+
+/**
+ * Coordinator → all workers (step subject): the epoch is over and the coordinator's early-stopping decision.
+ * `keepBest`: snapshot the parameters as the best so far (restoreBestWeights); `restoreBest`: put the
+ * snapshot back (training is over and the best epoch was not the last).
+ */
+export interface EpochEndBody {
+  readonly requestId: number;
+  readonly epoch: number;
+  readonly keepBest: boolean;
+  readonly restoreBest: boolean;
+}
+
+/** Worker → coordinator: epochEnd applied; the parameter checksum after it. */
+export interface EpochEndedBody {
+  readonly requestId: number;
+  readonly rank: number;
+  readonly checksum: string;
+}
+
+/** The training position and bookkeeping a checkpoint stores beyond the tensors (see train/checkpointing.ts). */
+export interface TrainingStateBody {
+  readonly step: number;
+  readonly position: { readonly epoch: number; readonly batch: number };
+  readonly history: readonly EpochRecordBody[];
+  readonly earlyStopping: { readonly best: number | null; readonly bestEpoch: number; readonly wait: number } | null;
+  readonly epochInProgress: { readonly lossSum: number; readonly count: number; readonly correct: number | null; readonly extras: Readonly<Record<string, number>>; readonly seconds: number };
+}
+
+export interface EpochRecordBody {
+  readonly epoch: number;
+  readonly trainLoss: number;
+  readonly trainAccuracy: number | null;
+  readonly valLoss: number | null;
+  readonly valAccuracy: number | null;
+  readonly seconds: number;
+  readonly learningRate: number;
+  readonly samplesPerSec: number;
+  readonly extras: Readonly<Record<string, number>>;
+}
+
+/** Coordinator → all workers (step subject): rank 0 writes a checkpoint of this state into `dir`; others ignore it. */
+export interface CheckpointBody {
+  readonly requestId: number;
+  readonly dir: string;
+  readonly state: TrainingStateBody;
+}
+
+/** Rank 0 → coordinator: the checkpoint file is written (atomically). */
+export interface CheckpointedBody {
+  readonly requestId: number;
+  readonly rank: number;
+  readonly path: string;
 }
 
 /** Coordinator → all workers: stop. */
@@ -98,6 +211,14 @@ export interface MessageBodies {
   stepDone: StepDoneBody;
   shutdown: ShutdownBody;
   error: ErrorBody;
+  ready: ReadyBody;
+  dismiss: DismissBody;
+  evaluate: EvaluateBody;
+  evaluated: EvaluatedBody;
+  epochEnd: EpochEndBody;
+  epochEnded: EpochEndedBody;
+  checkpoint: CheckpointBody;
+  checkpointed: CheckpointedBody;
 }
 
 export type MessageKind = keyof MessageBodies;
@@ -187,6 +308,97 @@ function numberRecord(obj: JsonObject, key: string, scope: ValidationScope): Rec
   return out;
 }
 
+const MAX_CLASSES = 4096;
+const MAX_HISTORY = 100_000;
+const HEX_CHECKSUM = /^[0-9a-f]{1,128}$/;
+
+function bool(obj: JsonObject, key: string, scope: ValidationScope): boolean {
+  if (!(key in obj)) fail(scope, key, 'is required');
+  return optionalBoolean(obj, key, scope, false);
+}
+
+function checksum(obj: JsonObject, key: string, scope: ValidationScope): string {
+  const v = requireString(obj, key, scope);
+  if (!HEX_CHECKSUM.test(v)) fail(scope, key, 'must be a lowercase hex checksum', v);
+  return v;
+}
+
+function child(scope: ValidationScope, key: string | number): ValidationScope {
+  return { ...scope, path: scope.path ? `${scope.path}.${key}` : String(key) };
+}
+
+function object(obj: JsonObject, key: string, scope: ValidationScope): JsonObject {
+  if (!(key in obj)) fail(scope, key, 'is required');
+  const v = obj[key];
+  if (!isPlainObject(v)) fail(scope, key, 'must be a map', v);
+  return v;
+}
+
+/** A number or null (a metric that does not apply); NaN/±Infinity allowed, like a diverged loss. */
+function numberOrNull(obj: JsonObject, key: string, scope: ValidationScope): number | null {
+  if (!(key in obj)) fail(scope, key, 'is required');
+  return obj[key] === null ? null : anyNumber(obj, key, scope);
+}
+
+function confusionCounts(obj: JsonObject, key: string, scope: ValidationScope): number[][] {
+  const v = obj[key];
+  if (!Array.isArray(v) || v.length < 1 || v.length > MAX_CLASSES) fail(scope, key, `must be a square array of 1–${MAX_CLASSES} rows`);
+  const n = v.length;
+  return v.map((row, a) => {
+    if (!Array.isArray(row) || row.length !== n) fail(scope, `${key}[${a}]`, `must be an array of ${n} counts`);
+    return row.map((c, p) => {
+      if (typeof c !== 'number' || !Number.isInteger(c) || c < 0) fail(scope, `${key}[${a}][${p}]`, 'must be a count ≥ 0', c);
+      return c;
+    });
+  });
+}
+
+function epochRecord(v: unknown, scope: ValidationScope): EpochRecordBody {
+  if (!isPlainObject(v)) throw new ConfigError(scope.path, 'must be a map');
+  rejectUnknownKeys(v, ['epoch', 'trainLoss', 'trainAccuracy', 'valLoss', 'valAccuracy', 'seconds', 'learningRate', 'samplesPerSec', 'extras'], scope);
+  return {
+    epoch: int(v, 'epoch', scope, { min: 1 }),
+    trainLoss: anyNumber(v, 'trainLoss', scope),
+    trainAccuracy: numberOrNull(v, 'trainAccuracy', scope),
+    valLoss: numberOrNull(v, 'valLoss', scope),
+    valAccuracy: numberOrNull(v, 'valAccuracy', scope),
+    seconds: requireNumber(v, 'seconds', scope, { min: 0 }),
+    learningRate: anyNumber(v, 'learningRate', scope),
+    samplesPerSec: anyNumber(v, 'samplesPerSec', scope),
+    extras: numberRecord(v, 'extras', scope),
+  };
+}
+
+function trainingState(obj: JsonObject, key: string, scope: ValidationScope): TrainingStateBody {
+  const b = object(obj, key, scope);
+  const s = child(scope, key);
+  rejectUnknownKeys(b, ['step', 'position', 'history', 'earlyStopping', 'epochInProgress'], s);
+  const position = object(b, 'position', s);
+  const ps = child(s, 'position');
+  rejectUnknownKeys(position, ['epoch', 'batch'], ps);
+  const history = b['history'];
+  if (!Array.isArray(history) || history.length > MAX_HISTORY) fail(s, 'history', `must be an array of at most ${MAX_HISTORY} epoch records`);
+  let earlyStopping: TrainingStateBody['earlyStopping'] = null;
+  if (!('earlyStopping' in b)) fail(s, 'earlyStopping', 'is required (null when unused)');
+  if (b['earlyStopping'] !== null) {
+    const e = object(b, 'earlyStopping', s);
+    const es = child(s, 'earlyStopping');
+    rejectUnknownKeys(e, ['best', 'bestEpoch', 'wait'], es);
+    earlyStopping = { best: numberOrNull(e, 'best', es), bestEpoch: int(e, 'bestEpoch', es, { min: -1 }), wait: int(e, 'wait', es, { min: 0 }) };
+  }
+  const e = object(b, 'epochInProgress', s);
+  const es = child(s, 'epochInProgress');
+  rejectUnknownKeys(e, ['lossSum', 'count', 'correct', 'extras', 'seconds'], es);
+  const correct = e['correct'] === null ? null : int(e, 'correct', es, { min: 0 });
+  return {
+    step: int(b, 'step', s, { min: 0, max: U32 }),
+    position: { epoch: int(position, 'epoch', ps, { min: 0 }), batch: int(position, 'batch', ps, { min: 0 }) },
+    history: history.map((h, i) => epochRecord(h, child(s, `history[${i}]`))),
+    earlyStopping,
+    epochInProgress: { lossSum: anyNumber(e, 'lossSum', es), count: int(e, 'count', es, { min: 0 }), correct, extras: numberRecord(e, 'extras', es), seconds: requireNumber(e, 'seconds', es, { min: 0 }) },
+  };
+}
+
 // ---- the kinds ---------------------------------------------------------------------------------------------
 
 export const MESSAGE_KINDS: { readonly [K in MessageKind]: KindSpec<MessageBodies[K]> } = {
@@ -200,7 +412,7 @@ export const MESSAGE_KINDS: { readonly [K in MessageKind]: KindSpec<MessageBodie
   assign: {
     family: 'assign',
     validate(b, s) {
-      rejectUnknownKeys(b, ['workerId', 'rank', 'worldSize', 'generation', 'config'], s);
+      rejectUnknownKeys(b, ['workerId', 'rank', 'worldSize', 'generation', 'config', 'baseDir', 'resumeFrom', 'heartbeatTimeoutMs', 'stepTimeoutMs'], s);
       const worldSize = int(b, 'worldSize', s, { min: 1, max: MAX_RANK + 1 });
       return {
         workerId: id(b, 'workerId', s),
@@ -208,6 +420,10 @@ export const MESSAGE_KINDS: { readonly [K in MessageKind]: KindSpec<MessageBodie
         worldSize,
         generation: int(b, 'generation', s, { min: 0, max: U32 }),
         config: jsonObject(b, 'config', s),
+        ...('baseDir' in b ? { baseDir: text(b, 'baseDir', s) } : {}),
+        ...('resumeFrom' in b ? { resumeFrom: text(b, 'resumeFrom', s) } : {}),
+        ...('heartbeatTimeoutMs' in b ? { heartbeatTimeoutMs: int(b, 'heartbeatTimeoutMs', s, { min: 1, max: U32 }) } : {}),
+        ...('stepTimeoutMs' in b ? { stepTimeoutMs: int(b, 'stepTimeoutMs', s, { min: 1, max: U32 }) } : {}),
       };
     },
   },
@@ -236,7 +452,7 @@ export const MESSAGE_KINDS: { readonly [K in MessageKind]: KindSpec<MessageBodie
   stepDone: {
     family: 'step-done',
     validate(b, s) {
-      rejectUnknownKeys(b, ['step', 'rank', 'lossSum', 'count', 'correct', 'extras', 'computeMs', 'allreduceMs', 'checksum'], s);
+      rejectUnknownKeys(b, ['step', 'rank', 'lossSum', 'count', 'correct', 'extras', 'computeMs', 'allreduceMs', 'checksum', 'penalty'], s);
       const count = int(b, 'count', s, { min: 0 });
       const correct = optionalInt(b, 'correct', s, { min: 0, max: count });
       const body: StepDoneBody = {
@@ -248,7 +464,8 @@ export const MESSAGE_KINDS: { readonly [K in MessageKind]: KindSpec<MessageBodie
         computeMs: requireNumber(b, 'computeMs', s, { min: 0 }),
         allreduceMs: requireNumber(b, 'allreduceMs', s, { min: 0 }),
         ...(correct === undefined ? {} : { correct }),
-        ...('checksum' in b ? { checksum: text(b, 'checksum', s, 128) } : {}),
+        ...('checksum' in b ? { checksum: checksum(b, 'checksum', s) } : {}),
+        ...('penalty' in b ? { penalty: anyNumber(b, 'penalty', s) } : {}),
       };
       return body;
     },
@@ -266,6 +483,91 @@ export const MESSAGE_KINDS: { readonly [K in MessageKind]: KindSpec<MessageBodie
     validate(b, s) {
       rejectUnknownKeys(b, ['rank', 'step', 'message'], s);
       return { rank: int(b, 'rank', s, { min: 0, max: MAX_RANK }), step: int(b, 'step', s, { min: -1, max: U32 }), message: text(b, 'message', s) };
+    },
+  },
+  // Replies of workers travel on the step-done subject (the coordinator's inbox); commands to all workers on
+  // the step subject (training steps and epoch bookkeeping) or the eval subject; `ready` joins the join subject.
+  // The coordinator waits for every reply before it sends the next command, so no order between subjects is
+  // relied on.
+  ready: {
+    family: 'join',
+    validate(b, s) {
+      rejectUnknownKeys(b, ['workerId', 'rank', 'generation', 'checksum', 'parameters', 'step', 'trainCount', 'validationCount', 'testCount', 'classes', 'featureSize', 'threads'], s);
+      return {
+        workerId: id(b, 'workerId', s),
+        rank: int(b, 'rank', s, { min: 0, max: MAX_RANK }),
+        generation: int(b, 'generation', s, { min: 0, max: U32 }),
+        checksum: checksum(b, 'checksum', s),
+        parameters: int(b, 'parameters', s, { min: 0 }),
+        step: int(b, 'step', s, { min: 0, max: U32 }),
+        trainCount: int(b, 'trainCount', s, { min: 0 }),
+        validationCount: int(b, 'validationCount', s, { min: 0 }),
+        testCount: int(b, 'testCount', s, { min: 0 }),
+        classes: int(b, 'classes', s, { min: 1, max: MAX_CLASSES }),
+        featureSize: int(b, 'featureSize', s, { min: 1 }),
+        threads: int(b, 'threads', s, { min: 1, max: 1024 }),
+      };
+    },
+  },
+  dismiss: {
+    family: 'assign',
+    validate(b, s) {
+      rejectUnknownKeys(b, ['workerId', 'reason'], s);
+      return { workerId: id(b, 'workerId', s), reason: text(b, 'reason', s, 512) };
+    },
+  },
+  evaluate: {
+    family: 'eval',
+    validate(b, s) {
+      rejectUnknownKeys(b, ['requestId', 'split', 'confusion'], s);
+      const split = requireString(b, 'split', s);
+      if (split !== 'validation' && split !== 'test') fail(s, 'split', 'must be "validation" or "test"', split);
+      return { requestId: int(b, 'requestId', s, { min: 0, max: U32 }), split, confusion: bool(b, 'confusion', s) };
+    },
+  },
+  evaluated: {
+    family: 'step-done',
+    validate(b, s) {
+      rejectUnknownKeys(b, ['requestId', 'rank', 'lossSum', 'count', 'correct', 'extras', 'confusion'], s);
+      const count = int(b, 'count', s, { min: 0 });
+      const correct = optionalInt(b, 'correct', s, { min: 0, max: count });
+      return {
+        requestId: int(b, 'requestId', s, { min: 0, max: U32 }),
+        rank: int(b, 'rank', s, { min: 0, max: MAX_RANK }),
+        lossSum: anyNumber(b, 'lossSum', s),
+        count,
+        extras: numberRecord(b, 'extras', s),
+        ...(correct === undefined ? {} : { correct }),
+        ...('confusion' in b ? { confusion: confusionCounts(b, 'confusion', s) } : {}),
+      };
+    },
+  },
+  epochEnd: {
+    family: 'step',
+    validate(b, s) {
+      rejectUnknownKeys(b, ['requestId', 'epoch', 'keepBest', 'restoreBest'], s);
+      return { requestId: int(b, 'requestId', s, { min: 0, max: U32 }), epoch: int(b, 'epoch', s, { min: 0 }), keepBest: bool(b, 'keepBest', s), restoreBest: bool(b, 'restoreBest', s) };
+    },
+  },
+  epochEnded: {
+    family: 'step-done',
+    validate(b, s) {
+      rejectUnknownKeys(b, ['requestId', 'rank', 'checksum'], s);
+      return { requestId: int(b, 'requestId', s, { min: 0, max: U32 }), rank: int(b, 'rank', s, { min: 0, max: MAX_RANK }), checksum: checksum(b, 'checksum', s) };
+    },
+  },
+  checkpoint: {
+    family: 'step',
+    validate(b, s) {
+      rejectUnknownKeys(b, ['requestId', 'dir', 'state'], s);
+      return { requestId: int(b, 'requestId', s, { min: 0, max: U32 }), dir: text(b, 'dir', s), state: trainingState(b, 'state', s) };
+    },
+  },
+  checkpointed: {
+    family: 'step-done',
+    validate(b, s) {
+      rejectUnknownKeys(b, ['requestId', 'rank', 'path'], s);
+      return { requestId: int(b, 'requestId', s, { min: 0, max: U32 }), rank: int(b, 'rank', s, { min: 0, max: MAX_RANK }), path: text(b, 'path', s) };
     },
   },
 };

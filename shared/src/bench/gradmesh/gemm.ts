@@ -1,6 +1,4 @@
 import type { Backend } from '../../kernels/backend.js';
-import { createPoolRuntime } from '../../kernels/pool/create-pool-model.js';
-import { parallelMatMul } from '../../kernels/pool/parallel-matmul.js';
 import { createReferenceBackend } from '../../kernels/reference/backend.js';
 import { Random } from '../../random.js';
 import type { Tensor } from '../../tensor/tensor.js';
@@ -31,7 +29,10 @@ function operands(backend: Backend, n: number, persistent: boolean): [Tensor, Te
  * WebAssembly SIMD GEMM on the one shared memory (parallelMatMul). With one thread this is the
  * single-core kernel plus one task round trip (≈ 25 µs against ≈ 40 ms of work at n = 1024).
  */
-export function poolGemm(n: number, threads: number): GemmRunner {
+export async function poolGemm(n: number, threads: number): Promise<GemmRunner> {
+  // Loaded on demand, as createModel does: importing the benchmark must not start piscina.
+  const { createPoolRuntime } = await import('../../kernels/pool/create-pool-model.js');
+  const { parallelMatMul } = await import('../../kernels/pool/parallel-matmul.js');
   const { pool, backend } = createPoolRuntime(threads);
   const [a, b, c] = operands(backend, n, true);
   return { run: () => parallelMatMul(pool, a, b, c), dispose: () => pool.destroy() };

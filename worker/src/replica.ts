@@ -1,0 +1,231 @@
+import {
+  ClusterError,
+  ConfusionMatrix,
+  createModel,
+  datasetFromConfig,
+  emptyStats,
+  epochPermutation,
+  parseRunConfig,
+  shardRange,
+  applyUpdate,
+  Tensor,
+  type BatchStats,
+  type CheckpointBody,
+  type CheckpointedBody,
+  type Dataset,
+  type EpochEndBody,
+  type EpochEndedBody,
+  type EvaluateBody,
+  type EvaluatedBody,
+  type JsonObject,
+  type Model,
+  type ReadyBody,
+  type RunConfig,
+  type StepBody,
+  type StepDoneBody,
+} from '@gradmesh/shared/internal';
+import type { AllReduce } from './allreduce/allreduce.js';
+import { stepShard } from './shard.js';
+
+export interface ReplicaOptions {
+  readonly config: JsonObject;
+  readonly baseDir: string;
+  readonly workerId: string;
+  readonly rank: number;
+  readonly worldSize: number;
+  readonly generation: number;
+  readonly threads: number;
+  readonly resumeFrom?: string;
+}
+
+/**
+ * One rank's copy of the model and of the data, and what it does for each coordinator command. Every
+ * replica starts from the same parameters (the seed, or the same checkpoint), applies the same optimizer
+ * step to the same all-reduced gradient sums, and so stays bitwise identical to the others.
+ *
+ * A step does exactly what one step of Model.fit does (shared/src/train/model.ts), with the gradient SUM of
+ * the global batch assembled from the ranks' shard sums by the all-reduce instead of by one process:
+ *   permutation(seed, epoch) → global batch → this rank's shard → computeGradients (slot sums) →
+ *   allReduce(slots) → applyUpdate(lr, global count) → step++.
+ */
+export class Replica {
+  readonly model: Model;
+  readonly config: RunConfig;
+  readonly train: Dataset;
+  readonly validation: Dataset | undefined;
+  readonly test: Dataset;
+  readonly rank: number;
+  readonly worldSize: number;
+  readonly #workerId: string;
+  readonly #generation: number;
+  readonly #threads: number;
+  #permutation: { epoch: number; order: Uint32Array } | undefined;
+  readonly #identity = new Map<number, Uint32Array>();
+
+  private constructor(model: Model, config: RunConfig, data: { train: Dataset; validation: Dataset | undefined; test: Dataset }, options: ReplicaOptions) {
+    this.model = model;
+    this.config = config;
+    this.train = data.train;
+    this.validation = data.validation;
+    this.test = data.test;
+    this.rank = options.rank;
+    this.worldSize = options.worldSize;
+    this.#workerId = options.workerId;
+    this.#generation = options.generation;
+    this.#threads = options.threads;
+  }
+
+  /** Builds the model and loads the data (and restores the checkpoint) the assignment names. */
+  static async create(options: ReplicaOptions): Promise<Replica> {
+    const config = parseRunConfig(options.config, { baseDir: options.baseDir });
+    const pair = datasetFromConfig(config.dataset, { path: 'dataset' }, config.baseDir);
+    // The same split as Model.fit: the LAST validationSplit of the training file is held out.
+    let train = pair.train;
+    let validation: Dataset | undefined;
+    if (config.training.validationSplit > 0) ({ train, validation } = pair.train.split(config.training.validationSplit));
+    const model = await createModel(config, { threads: options.threads });
+    try {
+      if (options.resumeFrom !== undefined) await model.restore(options.resumeFrom);
+    } catch (error) {
+      await model.close();
+      throw error;
+    }
+    return new Replica(model, config, { train, validation, test: pair.test }, options);
+  }
+
+  ready(): ReadyBody {
+    return {
+      workerId: this.#workerId,
+      rank: this.rank,
+      generation: this.#generation,
+      checksum: this.model.params.checksum(),
+      parameters: this.model.params.values.size,
+      step: this.model.step,
+      trainCount: this.train.count,
+      validationCount: this.validation?.count ?? 0,
+      testCount: this.test.count,
+      classes: this.train.classes,
+      featureSize: this.train.featureSize,
+      threads: this.#threads,
+    };
+  }
+
+  async step(command: StepBody, allReduce: AllReduce): Promise<StepDoneBody> {
+    const model = this.model;
+    if (command.step !== model.step) {
+      throw new ClusterError(`rank ${this.rank} is at step ${model.step} but was told to run step ${command.step}`, { rank: this.rank, step: command.step, hint: 'replicas are out of step; restart the run with --resume' });
+    }
+    const t = this.config.training;
+    const shard = stepShard(command.batchIndex, this.train.count, t.batchSize, this.rank, this.worldSize, t.microBatch);
+    const started = performance.now();
+    let stats: BatchStats;
+    if (shard.end > shard.start) {
+      stats = await model.executor.computeGradients(this.train, this.#order(command.epoch), shard.start, shard.end, command.step, shard.firstMicro);
+    } else {
+      // An empty shard (a last batch smaller than the world) still takes part in the all-reduce, with zeros:
+      // the slots hold the previous step's gradients otherwise.
+      model.params.slots.data.fill(0);
+      stats = emptyStats();
+    }
+    const computed = performance.now();
+    await allReduce.allReduce(command.step, model.params.slots.data);
+    const reduced = performance.now();
+    const { penalty } = applyUpdate(model.params, model.optimizer, command.lr, shard.globalEnd - shard.globalStart, t, model.backend.kernels);
+    model.step++;
+    model.position = { epoch: command.epoch, batch: command.batchIndex + 1 };
+    const checksum = command.checksum ? model.params.checksum() : undefined;
+    const allreduceMs = reduced - computed;
+    return {
+      step: command.step,
+      rank: this.rank,
+      lossSum: stats.lossSum,
+      count: stats.count,
+      extras: stats.extras,
+      // compute = everything local to the step (gradients, update, checksum); see coordinator/src/timings.ts.
+      computeMs: performance.now() - started - allreduceMs,
+      allreduceMs,
+      penalty,
+      ...(stats.correct === undefined ? {} : { correct: stats.correct }),
+      ...(checksum === undefined ? {} : { checksum }),
+    };
+  }
+
+  /** Loss/metric sums (and confusion counts) over this rank's contiguous shard of a split, like Model.evaluate. */
+  async evaluate(request: EvaluateBody): Promise<EvaluatedBody> {
+    const data = request.split === 'test' ? this.test : this.validation;
+    const base = { requestId: request.requestId, rank: this.rank };
+    if (data === undefined || data.count === 0) return { ...base, lossSum: 0, count: 0, extras: {} };
+    const [s, e] = shardRange(0, data.count, this.rank, this.worldSize);
+    const all = this.#all(data.count);
+    const stats = e > s ? await this.model.executor.evaluate(data, all, s, e) : emptyStats();
+    let confusion: number[][] | undefined;
+    if (request.confusion && stats.correct !== undefined && data.classes > 0) {
+      const matrix = new ConfusionMatrix(data.classes);
+      const chunk = 2048;
+      for (let c = s; c < e; c += chunk) {
+        const end = Math.min(e, c + chunk);
+        const out = await this.model.executor.predict(data, all, c, end);
+        const targets = new Float32Array((end - c) * data.classes);
+        data.gatherOneHot(all, c, end, targets);
+        matrix.addBatch(out, new Tensor([end - c, data.classes], targets));
+      }
+      confusion = matrix.toJSON().counts.map((row) => [...row]);
+    }
+    return {
+      ...base,
+      lossSum: stats.lossSum,
+      count: stats.count,
+      extras: stats.extras,
+      ...(stats.correct === undefined ? {} : { correct: stats.correct }),
+      ...(confusion === undefined ? {} : { confusion }),
+    };
+  }
+
+  /** Applies the coordinator's early-stopping decision (snapshot / restore of the best weights). */
+  epochEnd(request: EpochEndBody): EpochEndedBody {
+    const model = this.model;
+    if (request.keepBest) model.bestValues = model.params.values.data.slice();
+    if (request.restoreBest) {
+      const best = model.bestValues;
+      if (best === undefined) throw new ClusterError(`rank ${this.rank} was told to restore the best weights but holds none`, { rank: this.rank, step: model.step });
+      model.params.values.data.set(best);
+    }
+    return { requestId: request.requestId, rank: this.rank, checksum: model.params.checksum() };
+  }
+
+  /** Rank 0 writes the checkpoint: its tensors plus the coordinator's bookkeeping (position, history, …). */
+  async checkpoint(request: CheckpointBody): Promise<CheckpointedBody> {
+    const model = this.model;
+    const state = request.state;
+    if (state.step !== model.step) {
+      throw new ClusterError(`rank ${this.rank} is at step ${model.step} but the checkpoint is for step ${state.step}`, { rank: this.rank, step: model.step });
+    }
+    model.position = { ...state.position };
+    model.history = state.history.map((h) => ({ ...h, extras: { ...h.extras } }));
+    model.earlyStopping = state.earlyStopping === null ? undefined : { ...state.earlyStopping };
+    const e = state.epochInProgress;
+    model.epochInProgress = { lossSum: e.lossSum, count: e.count, extras: { ...e.extras }, seconds: e.seconds, ...(e.correct === null ? {} : { correct: e.correct }) };
+    const path = await model.saveCheckpoint(request.dir);
+    return { requestId: request.requestId, rank: this.rank, path };
+  }
+
+  async close(): Promise<void> {
+    await this.model.close();
+  }
+
+  /** The epoch's permutation, computed once per epoch (it does not depend on the rank or world size). */
+  #order(epoch: number): Uint32Array {
+    if (this.#permutation?.epoch !== epoch) this.#permutation = { epoch, order: epochPermutation(this.train.count, this.config.seed, epoch) };
+    return this.#permutation.order;
+  }
+
+  #all(count: number): Uint32Array {
+    let a = this.#identity.get(count);
+    if (!a) {
+      a = new Uint32Array(count);
+      for (let i = 0; i < count; i++) a[i] = i;
+      this.#identity.set(count, a);
+    }
+    return a;
+  }
+}

@@ -1,0 +1,288 @@
+import os from 'node:os';
+import type { NatsConnection } from '@nats-io/transport-node';
+import {
+  assignSubject,
+  ClusterError,
+  DropCounter,
+  errorSubject,
+  evalSubject,
+  GradmeshError,
+  heartbeatSubject,
+  joinSubject,
+  shutdownSubject,
+  stepDoneSubject,
+  stepSubject,
+  type AssignBody,
+  type ControlMessage,
+} from '@gradmesh/shared/internal';
+import { RsagAllReduce } from './allreduce/rsag.js';
+import { ControlChannel } from './control/channel.js';
+import { every, Liveness, watchSilence } from './control/liveness.js';
+import { connectNats, watchConnection } from './nats-connection.js';
+import { Replica } from './replica.js';
+
+export interface WorkerOptions {
+  readonly natsUrl: string;
+  readonly runId: string;
+  readonly workerId: string;
+  readonly threads: number;
+  /** Give up when no coordinator has assigned this worker within this long. */
+  readonly joinTimeoutMs: number;
+  /** Until the assignment says otherwise: exit when the coordinator is silent this long. */
+  readonly heartbeatTimeoutMs: number;
+  readonly log: (line: string) => void;
+  /** Heartbeat period (default 1 s). */
+  readonly heartbeatMs?: number;
+}
+
+export interface WorkerOutcome {
+  /** 0: the run completed (or this worker was not needed); non-zero: it failed or was stopped. */
+  readonly exitCode: number;
+  readonly reason: string;
+}
+
+/** Commands are run one at a time in arrival order; this is what the queue holds. */
+type Command = Extract<ControlMessage, { kind: 'step' | 'evaluate' | 'epochEnd' | 'checkpoint' }>;
+
+const CLEANUP_MS = 5_000;
+
+/**
+ * A worker process of a run: joins, takes the rank the coordinator assigns, builds its replica, reports
+ * ready, then executes the coordinator's commands (steps, evaluations, epoch ends, checkpoints) one at a
+ * time until told to shut down. Every wait is bounded: no assignment within the join timeout, no
+ * coordinator heartbeat within the heartbeat timeout, an all-reduce beyond the step timeout, a lost NATS
+ * connection — each ends the process with a non-zero exit and one line saying why.
+ */
+export class WorkerProcess {
+  readonly #options: WorkerOptions;
+  readonly #drops: DropCounter;
+  #nc: NatsConnection | undefined;
+  #channel: ControlChannel | undefined;
+  #assignment: AssignBody | undefined;
+  #replica: Replica | undefined;
+  #allReduce: RsagAllReduce | undefined;
+  #queue: Promise<void> = Promise.resolve();
+  #lastRequest = -1;
+  /** The step being executed or last executed (for heartbeats and error reports); −1 before the first. */
+  #step = -1;
+  readonly #timers: { stop(): void }[] = [];
+  #finished = false;
+  #resolve: (outcome: WorkerOutcome) => void = () => undefined;
+  readonly #outcome = new Promise<WorkerOutcome>((resolve) => (this.#resolve = resolve));
+
+  constructor(options: WorkerOptions) {
+    this.#options = options;
+    this.#drops = new DropCounter(options.log);
+  }
+
+  get drops(): DropCounter {
+    return this.#drops;
+  }
+
+  async run(): Promise<WorkerOutcome> {
+    const o = this.#options;
+    const nc = await connectNats(o.natsUrl, `gradmesh-worker-${o.workerId}`);
+    this.#nc = nc;
+    const channel = new ControlChannel({ nc, runId: o.runId, self: o.workerId, drops: this.#drops, onHandlerError: (e) => this.#fail(e) });
+    this.#channel = channel;
+    // After the assignment only the coordinator's generation is listened to (an older run's coordinator that
+    // is still alive, or a future generation, must not steer this replica).
+    const ours = (m: ControlMessage) => this.#assignment === undefined || m.gen === this.#assignment.generation;
+    channel.listen(assignSubject(o.runId, o.workerId), (m) => this.#onAssign(m));
+    channel.listen(heartbeatSubject(o.runId, 'workers'), (m) => this.#fromCoordinator(m) && this.#coordinatorAlive(), ours);
+    channel.listen(stepSubject(o.runId), (m) => this.#onCommand(m), ours);
+    channel.listen(evalSubject(o.runId), (m) => this.#onCommand(m), ours);
+    channel.listen(shutdownSubject(o.runId), (m) => this.#onShutdown(m), ours);
+    this.#timers.push(watchConnection(nc, (why) => this.#fail(new ClusterError(`worker ${o.workerId}: NATS connection lost (${why}) at step ${this.#step}; messages in flight are gone, so the run cannot continue`, { worker: o.workerId, step: this.#step }))));
+    await channel.flush(10_000);
+
+    const heartbeatMs = o.heartbeatMs ?? 1_000;
+    const join = () => channel.send(joinSubject(o.runId), 'join', { workerId: o.workerId, pid: process.pid, host: os.hostname().slice(0, 255), threads: o.threads });
+    join();
+    // Joins repeat until an assignment arrives: the coordinator may start after us, and a lost join or assign
+    // is simply sent again (the coordinator answers a repeated join with the same assignment).
+    const joining = every(heartbeatMs, () => (this.#assignment === undefined ? join() : joining.stop()));
+    this.#timers.push(joining);
+    const joinDeadline = setTimeout(() => {
+      if (this.#assignment === undefined) {
+        this.#finish(1, `worker ${o.workerId}: no coordinator of run "${o.runId}" assigned a rank within ${o.joinTimeoutMs / 1000} s (start the coordinator with --run ${o.runId}, or check --nats)`);
+      }
+    }, o.joinTimeoutMs);
+    this.#timers.push({ stop: () => clearTimeout(joinDeadline) });
+    return this.#outcome;
+  }
+
+  /** SIGINT/SIGTERM: tell the coordinator (so it stops the others at once) and exit. */
+  interrupt(signal: string): void {
+    this.#fail(new ClusterError(`worker ${this.#options.workerId} was interrupted (${signal})`, { worker: this.#options.workerId, step: this.#step }), signal === 'SIGINT' ? 130 : 143);
+  }
+
+  #fromCoordinator(m: ControlMessage): boolean {
+    if (m.from === 'coordinator') return true;
+    this.#drops.drop(m.kind, 'malformed', `a ${m.kind} message from ${m.from}; only the coordinator sends these`);
+    return false;
+  }
+
+  #coordinatorAlive(): void {
+    this.#liveness?.touch('coordinator');
+  }
+
+  #liveness: Liveness | undefined;
+
+  #onAssign(m: ControlMessage): void {
+    const o = this.#options;
+    if (!this.#fromCoordinator(m)) return;
+    if (m.kind === 'dismiss') {
+      if (this.#assignment === undefined) this.#finish(0, `worker ${o.workerId}: not needed in run "${o.runId}" (${m.body.reason})`);
+      return;
+    }
+    if (m.kind !== 'assign' || m.body.workerId !== o.workerId) {
+      this.#drops.drop(m.kind, 'malformed', `${m.kind} for ${m.kind === 'assign' ? m.body.workerId : '?'} on ${o.workerId}'s assign subject`);
+      return;
+    }
+    const a = m.body;
+    if (this.#assignment !== undefined) {
+      // The coordinator answers each repeated join with the same assignment; anything else is elastic
+      // membership, which this version does not do.
+      if (a.generation !== this.#assignment.generation || a.rank !== this.#assignment.rank) this.#drops.drop('assign', 'foreign-generation', `a second assignment (rank ${a.rank}, generation ${a.generation})`);
+      return;
+    }
+    this.#assignment = a;
+    this.#channel!.generation = a.generation;
+    const timeoutMs = a.heartbeatTimeoutMs ?? o.heartbeatTimeoutMs;
+    this.#liveness = new Liveness(timeoutMs);
+    this.#liveness.touch('coordinator');
+    const heartbeatMs = o.heartbeatMs ?? 1_000;
+    const beat = () => this.#channel!.send(heartbeatSubject(o.runId, 'coordinator'), 'heartbeat', { rank: a.rank, workerId: o.workerId, step: this.#step });
+    beat();
+    this.#timers.push(every(heartbeatMs, beat));
+    this.#timers.push(
+      watchSilence(this.#liveness, Math.min(250, heartbeatMs), ([s]) =>
+        this.#finish(1, `worker ${o.workerId} (rank ${a.rank}): no heartbeat from the coordinator for ${(s!.silentMs / 1000).toFixed(1)} s at step ${this.#step}; it died or the network is partitioned — stopping`),
+      ),
+    );
+    o.log(`worker ${o.workerId}: rank ${a.rank} of ${a.worldSize} (generation ${a.generation})${a.resumeFrom ? `, resuming from ${a.resumeFrom}` : ''}`);
+    this.#enqueue(async () => {
+      const replica = await Replica.create({
+        config: a.config,
+        baseDir: a.baseDir ?? process.cwd(),
+        workerId: o.workerId,
+        rank: a.rank,
+        worldSize: a.worldSize,
+        generation: a.generation,
+        threads: o.threads,
+        ...(a.resumeFrom === undefined ? {} : { resumeFrom: a.resumeFrom }),
+      });
+      this.#replica = replica;
+      this.#step = replica.model.step - 1;
+      this.#allReduce = new RsagAllReduce({
+        nc: this.#nc!,
+        runId: o.runId,
+        rank: a.rank,
+        worldSize: a.worldSize,
+        generation: a.generation,
+        drops: this.#drops,
+        ...(a.stepTimeoutMs === undefined ? {} : { timeoutMs: a.stepTimeoutMs }),
+      });
+      // The all-reduce subscriptions must reach the server before any peer publishes a piece: `ready` is sent
+      // only after a flush, and the coordinator starts the first step only when every rank is ready.
+      await this.#channel!.flush(10_000);
+      this.#channel!.send(joinSubject(o.runId), 'ready', replica.ready());
+    });
+  }
+
+  #onCommand(m: ControlMessage): void {
+    if (!this.#fromCoordinator(m)) return;
+    if (m.kind !== 'step' && m.kind !== 'evaluate' && m.kind !== 'epochEnd' && m.kind !== 'checkpoint') return; // a worker's reply on a shared subject
+    const command = m as Command;
+    if (command.kind === 'step') {
+      // A replayed step (a duplicate delivery, a stale publisher) is dropped, not executed twice.
+      if (command.body.step <= this.#step) return this.#drops.drop('step', 'stale-step', `step ${command.body.step}, this replica is at step ${this.#step}`);
+      this.#step = command.body.step;
+    } else {
+      if (command.body.requestId <= this.#lastRequest) return this.#drops.drop(command.kind, 'duplicate', `request ${command.body.requestId} was already handled`);
+      this.#lastRequest = command.body.requestId;
+    }
+    this.#enqueue(() => this.#execute(command));
+  }
+
+  async #execute(command: Command): Promise<void> {
+    const replica = this.#replica;
+    const channel = this.#channel!;
+    const replies = stepDoneSubject(this.#options.runId);
+    if (replica === undefined) throw new ClusterError(`worker ${this.#options.workerId} received ${command.kind} before it was ready`, { worker: this.#options.workerId });
+    switch (command.kind) {
+      case 'step':
+        channel.send(replies, 'stepDone', await replica.step(command.body, this.#allReduce!));
+        return;
+      case 'evaluate':
+        channel.send(replies, 'evaluated', await replica.evaluate(command.body));
+        return;
+      case 'epochEnd':
+        channel.send(replies, 'epochEnded', replica.epochEnd(command.body));
+        return;
+      case 'checkpoint':
+        if (replica.rank === 0) channel.send(replies, 'checkpointed', await replica.checkpoint(command.body));
+        return;
+    }
+  }
+
+  #onShutdown(m: ControlMessage): void {
+    if (m.kind !== 'shutdown' || !this.#fromCoordinator(m)) return;
+    const { reason, error } = m.body;
+    if (reason === 'completed') this.#finish(0, `worker ${this.#options.workerId}: run completed`);
+    else this.#finish(1, `worker ${this.#options.workerId}: the coordinator stopped the run (${reason})${error ? `: ${error}` : ''}`);
+  }
+
+  #enqueue(task: () => Promise<void>): void {
+    this.#queue = this.#queue.then(async () => {
+      if (this.#finished) return;
+      try {
+        await task();
+      } catch (error) {
+        this.#fail(error);
+      }
+    });
+  }
+
+  /** A failure on this rank: report it to the coordinator (which stops the run), then exit non-zero. */
+  #fail(error: unknown, exitCode = 1): void {
+    if (this.#finished) return;
+    const message = error instanceof GradmeshError ? `${error.name}: ${error.message}` : `unexpected error: ${(error as Error)?.message ?? String(error)}`;
+    const a = this.#assignment;
+    if (a !== undefined && this.#channel !== undefined && this.#nc !== undefined && !this.#nc.isClosed()) {
+      try {
+        this.#channel.send(errorSubject(this.#options.runId), 'error', { rank: a.rank, step: this.#step, message: message.slice(0, 4000) });
+      } catch {
+        // The message could not even be encoded; the coordinator will see our silence instead.
+      }
+    }
+    this.#finish(exitCode, `worker ${this.#options.workerId}${a ? ` (rank ${a.rank})` : ''}: ${message}`);
+  }
+
+  #finish(exitCode: number, reason: string): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    for (const t of this.#timers.splice(0)) t.stop();
+    void this.#cleanup().finally(() => this.#resolve({ exitCode, reason }));
+  }
+
+  /** Releases everything, bounded in time: a wedged pool thread must not keep the process alive. */
+  async #cleanup(): Promise<void> {
+    const work = (async () => {
+      await this.#channel?.flush(2_000);
+      this.#channel?.close();
+      await this.#allReduce?.close().catch(() => undefined);
+      await this.#replica?.close().catch(() => undefined);
+      await this.#nc?.close().catch(() => undefined);
+    })();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([work, new Promise<void>((resolve) => (timer = setTimeout(resolve, CLEANUP_MS)))]);
+    clearTimeout(timer);
+  }
+}
+
+/** Runs a worker until the run ends; see WorkerProcess. */
+export async function runWorker(options: WorkerOptions): Promise<WorkerOutcome> {
+  return new WorkerProcess(options).run();
+}
