@@ -19,6 +19,7 @@ export default defineConfig({
     include: ['tests/**/*.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
-    reporters: ['default'],
+    // The JSON file lets .ci/run print the plain `N passed, N failed` line CI tooling reads.
+    reporters: ['default', ['json', { outputFile: 'reports/test-results.json' }]],
   },
 });

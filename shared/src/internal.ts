@@ -49,3 +49,5 @@ export * from './protocol/pieces.js';
 export * from './protocol/messages.js';
 export * from './protocol/codec.js';
 export { writeImageGrid } from './image/write-grid.js';
+export { EarlyStopping } from './train/early-stopping.js';
+export type { EarlyStoppingState } from './train/early-stopping.js';

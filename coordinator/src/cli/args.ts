@@ -38,3 +38,13 @@ export function intList(value: unknown, flag: string): number[] | undefined {
   if (list.some((n) => n < 1)) throw new ConfigError(flag, 'values must be ≥ 1', { value });
   return list;
 }
+
+/** A duration flag in seconds (decimals allowed, e.g. `--heartbeat-timeout 2.5`); returns milliseconds. */
+export function secondsFlag(value: unknown, flag: string, fallbackSeconds: number, maxSeconds = 86_400): number {
+  if (value === undefined) return fallbackSeconds * 1000;
+  const n = Number(value);
+  if (typeof value !== 'string' || !/^[0-9]+(\.[0-9]+)?$/.test(value) || !(n > 0) || n > maxSeconds) {
+    throw new ConfigError(flag, `must be a number of seconds in (0, ${maxSeconds}]`, { value });
+  }
+  return Math.round(n * 1000);
+}

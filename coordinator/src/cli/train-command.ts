@@ -9,12 +9,12 @@ import {
   loadRunConfig,
   resolveThreads,
   writeJsonAtomic,
-  type RunConfig,
   type RunReport,
 } from '@gradmesh/shared/internal';
 import { positiveInt, type Command } from './args.js';
 import { progressPrinter } from './progress.js';
 import { evaluationFields } from './evaluation-fields.js';
+import { describeDataset, printResult } from './run-summary.js';
 
 export const trainCommand: Command = {
   name: 'train',
@@ -108,22 +108,3 @@ Options:
     }
   },
 };
-
-function describeDataset(config: RunConfig): string {
-  const d = config.dataset;
-  if (typeof d === 'string') return d;
-  if (d && typeof d === 'object' && !Array.isArray(d)) {
-    const train = d['train'];
-    if (typeof train === 'string') return `${String(d['format'])}:${train}`;
-    if (train && typeof train === 'object' && !Array.isArray(train)) return `${String(d['format'])}:${String(train['images'])}`;
-  }
-  return 'custom';
-}
-
-function printResult(r: RunReport, steps: number): void {
-  const parts = [`test loss ${r.testLoss.toFixed(4)}`];
-  if (r.testAccuracy !== null) parts.unshift(`test accuracy ${(r.testAccuracy * 100).toFixed(2)}%`);
-  if (r.testReconstructionMse !== undefined) parts.push(`reconstruction MSE ${r.testReconstructionMse.toFixed(5)}/pixel`);
-  if (r.testNegElbo !== undefined) parts.push(`−ELBO ${r.testNegElbo.toFixed(2)} nats (KL ${r.testKl?.toFixed(2)}, reconstruction ${r.testReconstruction?.toFixed(2)})`);
-  process.stdout.write(`${parts.join('  ')}  —  ${steps} steps, ${Math.round(r.trainSamplesPerSec).toLocaleString('en-US')} samples/s, ${r.wallSeconds.toFixed(1)}s wall\n`);
-}

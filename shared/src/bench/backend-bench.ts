@@ -11,6 +11,7 @@ import { tfjsGemm } from './tfjs/gemm.js';
 import { loadTfjs, useTfjsBackend, type TfjsRuntime } from './tfjs/runtime.js';
 import { tfjsTrainer, type Trainer } from './tfjs/trainer.js';
 import { measureThroughput, type Budget } from './timing.js';
+import { formatMemorySample, formatRate } from './table.js';
 
 export interface BackendBenchOptions {
   /** The example configs whose models are trained (examples/mnist-{mlp,cnn,lstm}.json). */
@@ -138,7 +139,7 @@ export async function runBackendBenchmark(options: BackendBenchOptions): Promise
     memory = await runMemoryCheck(options.configs.mlp, {
       steps: options.memorySteps,
       threads,
-      onSample: (s: MemorySample) => progress(`memory: step ${s.step}: RSS ${(s.rssBytes / 2 ** 20).toFixed(1)} MiB`),
+      onSample: (s: MemorySample) => progress(`memory: ${formatMemorySample(s)}`),
     });
   }
 
@@ -172,8 +173,4 @@ export async function runBackendBenchmark(options: BackendBenchOptions): Promise
 async function tfjsOn(runtime: TfjsRuntime, contender: 'tfjs-wasm' | 'tfjs-cpu'): Promise<TfjsRuntime['tf']> {
   await useTfjsBackend(runtime.tf, contender === 'tfjs-wasm' ? 'wasm' : 'cpu');
   return runtime.tf;
-}
-
-export function formatRate(v: number): string {
-  return v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(v >= 10 ? 1 : 2);
 }

@@ -1,5 +1,4 @@
-import { formatRate } from './backend-bench.js';
-import type { MemoryCheck } from './memory-check.js';
+import type { MemoryCheck, MemorySample } from './memory-check.js';
 import { CONTENDERS, WORKLOADS, type BackendBenchReport, type Contender, type Workload } from './report.js';
 
 const WORKLOAD_LABEL: Record<Workload, string> = {
@@ -20,7 +19,12 @@ function contenderLabel(c: Contender, threads: number): string {
   }
 }
 
-const MiB = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+/** 3 significant digits at most, thousands grouped: 12,345 / 123 / 45.6 / 0.52. */
+export function formatRate(v: number): string {
+  return v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(v >= 10 ? 1 : 2);
+}
+
+const MiB = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
 /** The human-readable form of a report: header, one row per workload (median, min–max), notes, ratios. */
 export function formatBenchTable(r: BackendBenchReport): string {
@@ -72,8 +76,13 @@ export function formatBenchTable(r: BackendBenchReport): string {
 
 export function formatMemoryCheck(m: MemoryCheck): string {
   return (
-    `memory: ${m.model} on ${m.backend}, batch ${m.batch}, ${m.steps.toLocaleString('en-US')} steps after ${m.warmupSteps} warm-up, RSS every ${m.samples[1] ? m.samples[1].step - m.samples[0]!.step : m.steps} steps: ` +
+    `memory: ${m.model} on ${m.backend}, batch ${m.batch}, ${m.steps.toLocaleString('en-US')} steps after ${m.warmupSteps} warm-up steps ` +
+    `(RSS ${MiB(m.rssBeforeWarmupBytes)} after the first step), RSS every ${m.samples[1] ? m.samples[1].step - m.samples[0]!.step : m.steps} steps: ` +
     `first ${MiB(m.firstBytes)}, last ${MiB(m.lastBytes)}, max ${MiB(m.maxBytes)}, slope ${(m.slopeBytesPer1000Steps / 1024).toFixed(1)} KiB per 1000 steps — ` +
     `${m.grows ? 'GROWS' : 'flat'} (${m.seconds.toFixed(0)} s)`
   );
+}
+
+export function formatMemorySample(s: MemorySample): string {
+  return `step ${s.step}: RSS ${MiB(s.rssBytes)}, main-thread heap ${MiB(s.heapUsedBytes)} live of ${MiB(s.heapTotalBytes)}`;
 }

@@ -1,0 +1,67 @@
+import os from 'node:os';
+import { ConfigError, validateRunId, validateWorkerId } from '@gradmesh/shared/internal';
+import { WorkerProcess } from '@gradmesh/worker';
+import { positiveInt, secondsFlag, type Command } from './args.js';
+import { DEFAULT_RUN_ID, exitSoon } from './coordinator-command.js';
+
+export const workerCommand: Command = {
+  name: 'worker',
+  summary: 'Join a cluster run over NATS as one data-parallel worker (rank assigned by the coordinator)',
+  usage: `gradmesh worker --nats <url> [options]
+
+Options:
+  --nats <url>               NATS server of the run                                   (required)
+  --run <id>                 run id, as given to the coordinator (default: ${DEFAULT_RUN_ID})
+  --threads <n>              compute threads (default: GRADMESH_THREADS or the cores available)
+  --id <workerId>            unique worker id (default: <host>-<pid>); ranks go to ids in sorted order
+  --join-timeout <s>         exit unless a coordinator assigns a rank within s seconds (default: 120)
+  --heartbeat-timeout <s>    exit when the coordinator is silent this long (default: the coordinator's, else 10)
+  --verbose                  stack traces on errors
+
+Exit code: 0 when the run completed (or this worker was not needed), 1 when it failed or was stopped.`,
+  options: {
+    nats: { type: 'string' },
+    run: { type: 'string' },
+    threads: { type: 'string' },
+    id: { type: 'string' },
+    'join-timeout': { type: 'string' },
+    'heartbeat-timeout': { type: 'string' },
+  },
+  async run(values) {
+    const natsUrl = values['nats'];
+    if (typeof natsUrl !== 'string') throw new ConfigError('--nats', 'is required', { hint: 'the coordinator prints the URL it uses; e.g. --nats nats://127.0.0.1:4222' });
+    const runId = validateRunId(values['run'] ?? DEFAULT_RUN_ID, '--run');
+    const workerId = validateWorkerId(values['id'] ?? defaultWorkerId(), '--id');
+    const envThreads = process.env['GRADMESH_THREADS'];
+    const threads = positiveInt(values['threads'], '--threads') ?? (envThreads !== undefined && /^[1-9][0-9]*$/.test(envThreads) ? Number(envThreads) : os.availableParallelism());
+    const log = (line: string) => process.stderr.write(`${line}\n`);
+    const worker = new WorkerProcess({
+      natsUrl,
+      runId,
+      workerId,
+      threads,
+      joinTimeoutMs: secondsFlag(values['join-timeout'], '--join-timeout', 120),
+      heartbeatTimeoutMs: secondsFlag(values['heartbeat-timeout'], '--heartbeat-timeout', 10),
+      log,
+    });
+    const onSignal = (signal: NodeJS.Signals) => worker.interrupt(signal);
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    try {
+      log(`worker ${workerId}: joining run "${runId}" on ${natsUrl} with ${threads} thread(s)`);
+      const outcome = await worker.run();
+      log(outcome.exitCode === 0 ? outcome.reason : `gradmesh: ${outcome.reason}`);
+      return outcome.exitCode;
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      exitSoon();
+    }
+  },
+};
+
+/** `<host>-<pid>`, reduced to the id alphabet (a NATS subject token). */
+function defaultWorkerId(): string {
+  const host = os.hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 40) || 'worker';
+  return `${host}-${process.pid}`;
+}

@@ -1,0 +1,510 @@
+import path from 'node:path';
+import type { NatsConnection } from '@nats-io/transport-node';
+import {
+  assignSubject,
+  batchesPerEpoch,
+  ClusterError,
+  DropCounter,
+  EarlyStopping,
+  errorSubject,
+  evalSubject,
+  GradmeshError,
+  globalBatchRange,
+  heartbeatSubject,
+  joinSubject,
+  learningRateAt,
+  optimizerLearningRate,
+  readCheckpoint,
+  latestCheckpoint,
+  scheduleFromSpec,
+  shutdownSubject,
+  stepDoneSubject,
+  stepSubject,
+  CheckpointError,
+  type ControlMessage,
+  type Evaluation,
+  type EvaluatedBody,
+  type MessageBodies,
+  type ProgressEvent,
+  type ReadyBody,
+  type RunConfig,
+  type StepDoneBody,
+} from '@gradmesh/shared/internal';
+import { ControlChannel, connectNats, every, Liveness, watchConnection, watchSilence } from '@gradmesh/worker';
+import { mergeEvaluations, sumStepStats } from './aggregate.js';
+import { compareChecksums, divergenceError, type ChecksumReport } from './checksums.js';
+import { assignRanks, Roster, type Generation, type JoinedWorker } from './membership.js';
+import { StepBarrier } from './step-barrier.js';
+import { planEpoch, type PlannedStep } from './step-plan.js';
+import { StepTimings, type RankTimings } from './timings.js';
+import { TrainingState } from './training-state.js';
+
+export interface CoordinatorOptions {
+  readonly natsUrl: string;
+  readonly runId: string;
+  readonly config: RunConfig;
+  readonly workers: number;
+  readonly checkpointDir?: string;
+  readonly resume: boolean;
+  readonly joinTimeoutMs: number;
+  readonly heartbeatTimeoutMs: number;
+  readonly stepTimeoutMs: number;
+  /** Compare replica checksums every K steps (and at the end). */
+  readonly checksumEvery: number;
+  /** Stop after this many steps (tests, resume checks); the state stays resumable. */
+  readonly maxSteps?: number;
+  readonly log: (line: string) => void;
+  readonly onProgress?: (event: ProgressEvent) => void;
+  /** Heartbeat period (default 1 s). */
+  readonly heartbeatMs?: number;
+}
+
+/** What a completed cluster run hands to the report. */
+export interface ClusterRun {
+  readonly generation: Generation;
+  readonly ready: readonly ReadyBody[];
+  readonly state: TrainingState;
+  readonly stepsTaken: number;
+  readonly test: Evaluation | undefined;
+  readonly paramsChecksum: string;
+  readonly replicaChecksumsAgree: boolean;
+  readonly checksumComparisons: number;
+  readonly timings: { perRank: RankTimings[]; computeSeconds: number; allreduceSeconds: number; waitSeconds: number; stepWallSeconds: number };
+  readonly drops: Record<string, number>;
+  readonly resumedFrom: string | undefined;
+  /** Training samples seen by this invocation and the seconds spent (for samples/s). */
+  readonly trainSamples: number;
+  readonly trainSeconds: number;
+}
+
+const COORDINATOR = 'coordinator';
+const GENERATION = 1;
+
+/**
+ * The run owner. It forms generation 1 of the run (joins → ranks → assignments → every rank ready with the
+ * same parameters), then drives training one command at a time — `step`, and at epoch ends `evaluate`,
+ * `epochEnd`, `checkpoint` — each ending in the StepBarrier (every rank's reply, or a ClusterError naming
+ * who is missing). Decisions are taken here once and broadcast: the learning rate of each step, early
+ * stopping, when to checkpoint. Any failure — a silent worker (dead or stalled), a worker's error report, a
+ * step timeout, diverged checksums, a lost NATS connection — stops the run: `shutdown {reason, error}` to
+ * all, and the ClusterError is thrown to the caller.
+ */
+export class Coordinator {
+  readonly #o: CoordinatorOptions;
+  readonly drops: DropCounter;
+  readonly #roster = new Roster();
+  readonly #barrier: StepBarrier;
+  readonly #liveness: Liveness;
+  readonly #state: TrainingState = new TrainingState();
+  #nc: NatsConnection | undefined;
+  #channel: ControlChannel | undefined;
+  #generation: Generation | undefined;
+  readonly #ready = new Map<number, ReadyBody>();
+  #readyWaiter: { resolve: () => void; reject: (e: Error) => void } | undefined;
+  #failure: Error | undefined;
+  #requestId = 0;
+  /** The checkpoint every replica restores (--resume). */
+  #resumeFile: string | undefined;
+  #interrupted = false;
+  readonly #timers: { stop(): void }[] = [];
+
+  constructor(options: CoordinatorOptions) {
+    this.#o = options;
+    this.drops = new DropCounter(options.log);
+    this.#liveness = new Liveness(options.heartbeatTimeoutMs);
+    this.#barrier = new StepBarrier((rank) => this.#generation?.members[rank]?.workerId);
+  }
+
+  async run(): Promise<ClusterRun> {
+    const o = this.#o;
+    let resumedFrom: string | undefined;
+    if (o.resume) {
+      if (o.checkpointDir === undefined) throw new GradmeshError('E_CONFIG', '--resume needs --checkpoint-dir to find the checkpoint');
+      resumedFrom = (await latestCheckpoint(o.checkpointDir))?.path;
+      if (resumedFrom === undefined) throw new CheckpointError(o.checkpointDir, 'no checkpoint to resume from', { hint: 'run without --resume first, with the same --checkpoint-dir' });
+      resumedFrom = path.resolve(resumedFrom);
+      this.#resumeFile = resumedFrom;
+      const { meta } = await readCheckpoint(resumedFrom);
+      Object.assign(this.#state, TrainingState.fromCheckpoint(meta));
+      o.log(`resuming from ${resumedFrom} at step ${this.#state.step} (epoch ${this.#state.position.epoch + 1}, batch ${this.#state.position.batch})`);
+    }
+
+    const nc = await connectNats(o.natsUrl, 'gradmesh-coordinator');
+    this.#nc = nc;
+    const channel = new ControlChannel({ nc, runId: o.runId, self: COORDINATOR, drops: this.drops, onHandlerError: (e) => this.#fail(e) });
+    this.#channel = channel;
+    // Joins carry generation 0 (not yet assigned); everything else must be of this run's generation.
+    const ours = (m: ControlMessage) => m.kind === 'join' || m.gen === GENERATION;
+    channel.listen(joinSubject(o.runId), (m) => this.#onJoinSubject(m), ours);
+    channel.listen(heartbeatSubject(o.runId, 'coordinator'), (m) => this.#touch(m), ours);
+    channel.listen(stepDoneSubject(o.runId), (m) => this.#onReply(m), ours);
+    channel.listen(errorSubject(o.runId), (m) => this.#onWorkerError(m), ours);
+    this.#timers.push(watchConnection(nc, (why) => this.#fail(new ClusterError(`coordinator: NATS connection lost (${why}) at step ${this.#state.step}; the run cannot continue`, { step: this.#state.step, hint: 'resume from the last checkpoint with --resume' }))));
+    await channel.flush(10_000);
+    const heartbeatMs = o.heartbeatMs ?? 1_000;
+    const beat = () => channel.send(heartbeatSubject(o.runId, 'workers'), 'heartbeat', { workerId: COORDINATOR, step: this.#state.step - 1 });
+    this.#timers.push(every(heartbeatMs, beat));
+    this.#timers.push(watchSilence(this.#liveness, Math.min(250, heartbeatMs), (silent) => this.#onSilent(silent)));
+
+    try {
+      await this.#formGeneration();
+      const result = await this.#train();
+      channel.send(shutdownSubject(o.runId), 'shutdown', { reason: 'completed' });
+      return { ...result, resumedFrom, drops: this.drops.snapshot() };
+    } catch (error) {
+      const failure = this.#failure ?? error;
+      const message = failure instanceof GradmeshError ? `${failure.name}: ${failure.message}` : String((failure as Error)?.message ?? failure);
+      channel.send(shutdownSubject(o.runId), 'shutdown', { reason: this.#interrupted ? 'interrupted' : 'failed', error: message.slice(0, 4000) });
+      throw failure;
+    } finally {
+      for (const t of this.#timers.splice(0)) t.stop();
+      await channel.flush(2_000);
+      channel.close();
+      await nc.close().catch(() => undefined);
+    }
+  }
+
+  /** SIGINT/SIGTERM: stop the run cleanly (workers are told to shut down). */
+  interrupt(signal: string): void {
+    if (this.#failure === undefined) this.#interrupted = true;
+    this.#fail(new ClusterError(`interrupted by ${signal} at step ${this.#state.step}`, { step: this.#state.step, hint: 'continue later with --resume' }));
+  }
+
+  // ---- membership ------------------------------------------------------------------------------------------
+
+  /** Waits for N joins, assigns ranks, waits for N ready replicas and checks that they are identical. */
+  async #formGeneration(): Promise<void> {
+    const o = this.#o;
+    const deadline = Date.now() + o.joinTimeoutMs;
+    await new Promise<void>((resolve, reject) => {
+      this.#readyWaiter = { resolve, reject };
+      const timer = setTimeout(() => {
+        const joined = this.#roster.ids();
+        const message =
+          this.#generation === undefined
+            ? `only ${joined.length} of ${o.workers} workers joined within ${o.joinTimeoutMs / 1000} s${joined.length ? `: ${joined.join(', ')}` : ''}`
+            : `only ${this.#ready.size} of ${o.workers} workers became ready within ${o.joinTimeoutMs / 1000} s; not ready: ${this.#generation.members.filter((m) => !this.#ready.has(m.rank)).map((m) => `rank ${m.rank} (worker ${m.workerId})`).join(', ')}`;
+        this.#fail(new ClusterError(message, { hint: `start ${o.workers} workers with --run ${o.runId} (gradmesh worker --nats ${o.natsUrl} --run ${o.runId}), or raise --join-timeout` }));
+      }, Math.max(0, deadline - Date.now()));
+      this.#timers.push({ stop: () => clearTimeout(timer) });
+      if (this.#failure) reject(this.#failure);
+    });
+    this.#readyWaiter = undefined;
+    this.#verifyReady();
+  }
+
+  #onJoinSubject(m: ControlMessage): void {
+    if (m.kind === 'join') return this.#onJoin(m.body);
+    if (m.kind === 'ready') return this.#onReady(m.from, m.body);
+  }
+
+  #onJoin(body: { workerId: string; pid: number; host: string; threads: number }): void {
+    const o = this.#o;
+    const gen = this.#generation;
+    if (gen !== undefined) {
+      const member = gen.members.find((w) => w.workerId === body.workerId);
+      if (member === undefined) return this.#dismiss(body.workerId, `run "${o.runId}" already has its ${o.workers} workers`);
+      if (member.pid !== body.pid || member.host !== body.host) {
+        return this.#fail(new ClusterError(`worker ${body.workerId} (rank ${member.rank}) joined again as a new process (pid ${body.pid} on ${body.host}): it restarted and lost its replica`, { worker: body.workerId, rank: member.rank, step: this.#state.step, hint: 'resume from the last checkpoint with --resume' }));
+      }
+      // The same process joining again: its assignment was lost or is still in flight; send it again.
+      this.#liveness.touch(body.workerId);
+      if (!this.#ready.has(member.rank)) this.#sendAssign(member.workerId, member.rank);
+      return;
+    }
+    try {
+      if (this.#roster.join(body)) o.log(`worker ${body.workerId} joined (pid ${body.pid} on ${body.host}, ${body.threads} threads) — ${this.#roster.size} of ${o.workers}`);
+    } catch (error) {
+      return this.#fail(error);
+    }
+    this.#liveness.touch(body.workerId);
+    if (this.#roster.size < o.workers) return;
+    const { generation, extras } = assignRanks(this.#roster.all(), o.workers, GENERATION);
+    this.#generation = generation;
+    this.#channel!.generation = GENERATION;
+    for (const w of extras) {
+      this.#liveness.forget(w.workerId);
+      this.#dismiss(w.workerId, `run "${o.runId}" needs ${o.workers} workers and ranks go to the lowest ids`);
+    }
+    for (const m of generation.members) this.#sendAssign(m.workerId, m.rank);
+    o.log(`generation ${GENERATION}: ${generation.members.map((m) => `rank ${m.rank} = ${m.workerId}`).join(', ')}`);
+  }
+
+  #sendAssign(workerId: string, rank: number): void {
+    const o = this.#o;
+    this.#channel!.send(assignSubject(o.runId, workerId), 'assign', {
+      workerId,
+      rank,
+      worldSize: o.workers,
+      generation: GENERATION,
+      config: o.config.raw,
+      baseDir: o.config.baseDir,
+      heartbeatTimeoutMs: o.heartbeatTimeoutMs,
+      stepTimeoutMs: o.stepTimeoutMs,
+      ...(this.#resumeFile === undefined ? {} : { resumeFrom: this.#resumeFile }),
+    });
+  }
+
+  #dismiss(workerId: string, reason: string): void {
+    this.#o.log(`worker ${workerId} is not needed: ${reason}`);
+    this.#channel!.send(assignSubject(this.#o.runId, workerId), 'dismiss', { workerId, reason });
+  }
+
+  #onReady(from: string, body: ReadyBody): void {
+    const member = this.#generation?.members[body.rank];
+    if (member === undefined || member.workerId !== from || body.workerId !== from || body.generation !== GENERATION) {
+      return this.drops.drop('ready', 'malformed', `ready from ${from} for rank ${body.rank}, which is not its rank in generation ${GENERATION}`);
+    }
+    this.#liveness.touch(from);
+    this.#ready.set(body.rank, body);
+    if (this.#ready.size === this.#o.workers) this.#readyWaiter?.resolve();
+  }
+
+  /** Every replica must start from the same parameters, the same step and the same data. */
+  #verifyReady(): void {
+    const ready = [...this.#ready.values()].sort((a, b) => a.rank - b.rank);
+    const first = ready[0]!;
+    for (const r of ready) {
+      if (r.step !== this.#state.step) {
+        throw new ClusterError(`rank ${r.rank} (worker ${r.workerId}) starts at step ${r.step}, the run is at step ${this.#state.step}`, { rank: r.rank, worker: r.workerId, step: this.#state.step, hint: 'every worker must restore the same checkpoint; use one shared --checkpoint-dir' });
+      }
+      for (const field of ['parameters', 'trainCount', 'validationCount', 'testCount', 'classes', 'featureSize'] as const) {
+        if (r[field] !== first[field]) {
+          throw new ClusterError(`rank ${r.rank} (worker ${r.workerId}) has ${field} = ${r[field]} but rank 0 (worker ${first.workerId}) has ${first[field]}`, {
+            rank: r.rank,
+            worker: r.workerId,
+            hint: 'every worker must read the same data files and run the same gradmesh version',
+          });
+        }
+      }
+    }
+    this.#checkChecksums(ready, 'at the start (initial parameters)');
+  }
+
+  // ---- training --------------------------------------------------------------------------------------------
+
+  async #train(): Promise<Omit<ClusterRun, 'resumedFrom' | 'drops'>> {
+    const o = this.#o;
+    const t = o.config.training;
+    const gen = this.#generation!;
+    const info = this.#ready.get(0)!;
+    const state = this.#state;
+    const batches = batchesPerEpoch(info.trainCount, t.batchSize, t.dropLast);
+    if (batches === 0) throw new GradmeshError('E_DATA', `training set has ${info.trainCount} samples, fewer than one batch of ${t.batchSize} with dropLast`);
+    const schedule = scheduleFromSpec(o.config.schedule, { path: 'schedule' });
+    const baseLr = optimizerLearningRate(o.config.optimizer);
+    const learningRate = (step: number) => learningRateAt(schedule, baseLr, step, batches);
+    const stopper = t.earlyStopping ? new EarlyStopping(t.earlyStopping, state.earlyStopping) : undefined;
+    const timings = new StepTimings(gen.worldSize);
+    const ranks = gen.members.map((m) => m.rank);
+    const started = Date.now();
+    const stepsAtStart = state.step;
+    let stepsTaken = 0;
+    let trainSamples = 0;
+    let trainSeconds = 0;
+    let lastChecksums: ChecksumReport[] = [...this.#ready.values()].map((r) => ({ rank: r.rank, workerId: r.workerId, checksum: r.checksum }));
+    let comparisons = 1;
+    const maxSteps = o.maxSteps ?? Infinity;
+
+    while (state.position.epoch < t.epochs) {
+      const epoch = state.position.epoch;
+      const epochStart = Date.now() - state.epoch.seconds * 1000;
+      const secondsBefore = state.epoch.seconds;
+      const plan = planEpoch(epoch, state.position.batch, state.step, { epochs: t.epochs, batches, checksumEvery: o.checksumEvery, checkpointEverySteps: t.checkpointEverySteps, stepsLeft: maxSteps - stepsTaken, learningRate });
+      for (const planned of plan) {
+        const replies = await this.#step(planned, ranks, timings);
+        const stats = sumStepStats(replies);
+        const [gs, ge] = globalBatchRange(planned.batchIndex, info.trainCount, t.batchSize);
+        if (stats.count !== ge - gs) {
+          throw new ClusterError(`step ${planned.step}: the ranks computed ${stats.count} samples of a global batch of ${ge - gs} (${replies.map((r) => `rank ${r.rank}: ${r.count}`).join(', ')})`, { step: planned.step, hint: 'the workers disagree about the data; check that they read the same files' });
+        }
+        state.accumulate(stats);
+        state.step++;
+        stepsTaken++;
+        trainSamples += stats.count;
+        state.position = { epoch, batch: planned.batchIndex + 1 };
+        state.epoch.seconds = (Date.now() - epochStart) / 1000;
+        if (planned.checksum) {
+          lastChecksums = replies.map((r) => ({ rank: r.rank, workerId: gen.members[r.rank]!.workerId, checksum: r.checksum ?? '' }));
+          this.#checkChecksums(lastChecksums, `after step ${planned.step}`);
+          comparisons++;
+        }
+        if (o.onProgress) {
+          const elapsed = (Date.now() - started) / 1000;
+          const remaining = (t.epochs - epoch) * batches - (planned.batchIndex + 1);
+          o.onProgress({
+            type: 'batch', epoch, epochs: t.epochs, batch: planned.batchIndex + 1, batches,
+            loss: state.epoch.lossSum / Math.max(1, state.epoch.count),
+            samplesPerSec: state.epoch.count / Math.max(1e-9, state.epoch.seconds),
+            etaSeconds: (elapsed / (state.step - stepsAtStart)) * remaining,
+          });
+        }
+        if (planned.checkpoint && o.checkpointDir !== undefined) await this.#checkpoint(ranks);
+      }
+      trainSeconds += state.epoch.seconds - secondsBefore;
+      if (state.position.batch < batches) break; // --max-steps ended the run mid-epoch; the state stays resumable
+
+      // The epoch end, exactly as in Model.fit: validation, record, early stopping, best weights, checkpoint.
+      let validation: Evaluation | undefined;
+      if (info.validationCount > 0) validation = await this.#evaluate('validation', false, ranks, `the validation evaluation of epoch ${epoch + 1}`);
+      const record = state.epochRecord(epoch, validation, learningRate(Math.max(0, state.step - 1)));
+      state.history.push(record);
+      let stop = false;
+      let keepBest = false;
+      if (stopper) {
+        const monitored = stopper.config.monitor === 'valAccuracy' ? record.valAccuracy : record.valLoss;
+        if (monitored === null) throw new GradmeshError('E_CONFIG', `training.earlyStopping monitors ${stopper.config.monitor} but there is no validation data (set training.validationSplit)`);
+        const { improved, stop: shouldStop } = stopper.observe(epoch, monitored);
+        keepBest = improved && stopper.config.restoreBestWeights;
+        state.earlyStopping = stopper.state;
+        stop = shouldStop;
+      }
+      state.position = { epoch: stop ? t.epochs : epoch + 1, batch: 0 };
+      state.resetEpoch();
+      const finished = stop || state.position.epoch >= t.epochs;
+      const es = state.earlyStopping;
+      const restoreBest = finished && stopper?.config.restoreBestWeights === true && es !== undefined && es.bestEpoch >= 0 && es.bestEpoch + 1 !== state.history.length;
+      const elapsed = (Date.now() - started) / 1000;
+      o.onProgress?.({ type: 'epoch', record, epochs: t.epochs, etaSeconds: stop ? 0 : (elapsed / Math.max(1, state.history.length)) * (t.epochs - epoch - 1), stoppedEarly: stop });
+      const ended = await this.#request('epochEnd', { epoch, keepBest, restoreBest }, 'epochEnded', ranks, `the end of epoch ${epoch + 1}`);
+      lastChecksums = ended.map((r) => ({ rank: r.rank, workerId: gen.members[r.rank]!.workerId, checksum: r.checksum }));
+      this.#checkChecksums(lastChecksums, `at the end of epoch ${epoch + 1}`);
+      comparisons++;
+      if (o.checkpointDir !== undefined) await this.#checkpoint(ranks);
+    }
+
+    const test = info.testCount > 0 ? await this.#evaluate('test', true, ranks, 'the test evaluation') : undefined;
+    const summary = timings.summary();
+    return {
+      generation: gen,
+      ready: [...this.#ready.values()].sort((a, b) => a.rank - b.rank),
+      state,
+      stepsTaken,
+      test,
+      paramsChecksum: compareChecksums(lastChecksums).majority,
+      replicaChecksumsAgree: compareChecksums(lastChecksums).agree,
+      checksumComparisons: comparisons,
+      timings: { perRank: timings.perRank(), ...summary, stepWallSeconds: timings.wallSeconds },
+      trainSamples,
+      trainSeconds,
+    };
+  }
+
+  async #step(planned: PlannedStep, ranks: readonly number[], timings: StepTimings): Promise<StepDoneBody[]> {
+    const o = this.#o;
+    this.#throwIfFailed();
+    const wait = this.#barrier.wait({ kind: 'stepDone', key: planned.step, ranks, timeoutMs: o.stepTimeoutMs, what: `step ${planned.step}`, step: planned.step });
+    const sent = performance.now();
+    this.#channel!.send(stepSubject(o.runId), 'step', { step: planned.step, epoch: planned.epoch, batchIndex: planned.batchIndex, lr: planned.lr, ...(planned.checksum ? { checksum: true } : {}) });
+    const replies = await wait;
+    timings.record(performance.now() - sent, replies);
+    return replies;
+  }
+
+  async #evaluate(split: 'validation' | 'test', confusion: boolean, ranks: readonly number[], what: string): Promise<Evaluation> {
+    const replies: EvaluatedBody[] = await this.#request('evaluate', { split, confusion }, 'evaluated', ranks, what);
+    return mergeEvaluations(replies, this.#ready.get(0)!.classes);
+  }
+
+  /** Rank 0 writes the checkpoint of the coordinator's state; the others hold identical parameters. */
+  async #checkpoint(ranks: readonly number[]): Promise<void> {
+    const dir = path.resolve(this.#o.checkpointDir!);
+    const [written] = await this.#request('checkpoint', { dir, state: this.#state.toMessage() }, 'checkpointed', ranks.slice(0, 1), `the checkpoint at step ${this.#state.step}`);
+    this.#o.onProgress?.({ type: 'checkpoint', path: written!.path, step: this.#state.step });
+  }
+
+  /** Sends a request-id command to all workers and waits for the replies of `ranks`. */
+  async #request<C extends 'evaluate' | 'epochEnd' | 'checkpoint', R extends 'evaluated' | 'epochEnded' | 'checkpointed'>(
+    kind: C,
+    body: Omit<MessageBodies[C], 'requestId'>,
+    reply: R,
+    ranks: readonly number[],
+    what: string,
+  ) {
+    this.#throwIfFailed();
+    const requestId = this.#requestId++;
+    const wait = this.#barrier.wait({ kind: reply, key: requestId, ranks, timeoutMs: this.#o.stepTimeoutMs, what, step: this.#state.step });
+    const subject = kind === 'evaluate' ? evalSubject(this.#o.runId) : stepSubject(this.#o.runId);
+    this.#channel!.send(subject, kind, { ...body, requestId } as MessageBodies[C]);
+    return wait;
+  }
+
+  #checkChecksums(reports: ChecksumReport[], when: string): void {
+    const comparison = compareChecksums(reports);
+    if (!comparison.agree) throw divergenceError(reports, comparison, when, this.#state.step);
+  }
+
+  // ---- replies, liveness, failures ---------------------------------------------------------------------------
+
+  #onReply(m: ControlMessage): void {
+    const member = this.#member(m.from);
+    if (member === undefined) return this.drops.drop(m.kind, 'malformed', `a ${m.kind} from ${m.from}, which holds no rank in generation ${GENERATION}`);
+    this.#liveness.touch(m.from);
+    let rejected: ReturnType<StepBarrier['deliver']>;
+    switch (m.kind) {
+      case 'stepDone':
+        rejected = m.body.rank === member.rank ? this.#barrier.deliver('stepDone', m.body.step, m.body.rank, m.body) : 'malformed';
+        break;
+      case 'evaluated':
+      case 'epochEnded':
+      case 'checkpointed':
+        rejected = m.body.rank === member.rank ? this.#barrier.deliver(m.kind, m.body.requestId, m.body.rank, m.body) : 'malformed';
+        break;
+      default:
+        return; // commands published by us on a shared subject family are not replies
+    }
+    if (rejected !== undefined) this.drops.drop(m.kind, rejected, `a ${m.kind} from ${m.from} (rank ${member.rank}) that answers no open command`);
+  }
+
+  #touch(m: ControlMessage): void {
+    if (m.kind !== 'heartbeat') return;
+    if (this.#member(m.from) !== undefined || (this.#generation === undefined && this.#liveness.watching(m.from))) this.#liveness.touch(m.from);
+  }
+
+  #onWorkerError(m: ControlMessage): void {
+    if (m.kind !== 'error') return;
+    const member = this.#member(m.from);
+    if (member === undefined) return this.drops.drop('error', 'malformed', `an error report from ${m.from}, which holds no rank`);
+    const at = m.body.step >= 0 ? ` at step ${m.body.step}` : '';
+    this.#fail(new ClusterError(`worker ${member.workerId} (rank ${member.rank}) failed${at}: ${m.body.message}`, { worker: member.workerId, rank: member.rank, step: Math.max(0, m.body.step), hint: 'fix the cause, then continue with --resume' }));
+  }
+
+  #onSilent(silent: { peer: string; silentMs: number }[]): void {
+    for (const { peer, silentMs } of silent) {
+      const member = this.#member(peer);
+      if (member === undefined) {
+        // A worker that joined but went away before the run started: forget it; another may take its place.
+        this.#liveness.forget(peer);
+        this.#roster.leave(peer);
+        this.#o.log(`worker ${peer} went silent before the run started; forgotten`);
+        continue;
+      }
+      const missing = this.#barrier.missing().includes(member.rank) ? ` (step ${this.#state.step} is waiting for it)` : '';
+      return this.#fail(
+        new ClusterError(`worker ${member.workerId} (rank ${member.rank}) sent no heartbeat for ${(silentMs / 1000).toFixed(1)} s at step ${this.#state.step}${missing}: it died or stalled`, {
+          worker: member.workerId,
+          rank: member.rank,
+          step: this.#state.step,
+          hint: this.#o.checkpointDir ? `continue with --resume --checkpoint-dir ${this.#o.checkpointDir}` : 'use --checkpoint-dir to be able to resume',
+        }),
+      );
+    }
+  }
+
+  #member(workerId: string) {
+    return this.#generation?.members.find((m) => m.workerId === workerId);
+  }
+
+  #fail(error: unknown): void {
+    if (this.#failure !== undefined) return;
+    this.#failure = error instanceof Error ? error : new ClusterError(String(error));
+    this.#barrier.abort(this.#failure);
+    this.#readyWaiter?.reject(this.#failure);
+  }
+
+  #throwIfFailed(): void {
+    if (this.#failure !== undefined) throw this.#failure;
+  }
+}
+
+export type { JoinedWorker };

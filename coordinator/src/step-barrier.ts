@@ -1,0 +1,96 @@
+import { ClusterError, type DropReason, type MessageBodies } from '@gradmesh/shared/internal';
+
+/** The replies a coordinator command waits for, and the field that ties a reply to its command. */
+export type ReplyKind = 'stepDone' | 'evaluated' | 'epochEnded' | 'checkpointed';
+
+export interface BarrierWait {
+  readonly kind: ReplyKind;
+  /** The step (stepDone) or request id (the others) of the command. */
+  readonly key: number;
+  /** Ranks that must reply. */
+  readonly ranks: readonly number[];
+  readonly timeoutMs: number;
+  /** For messages: "step 12", "the validation evaluation after epoch 3", … */
+  readonly what: string;
+  /** The step the run is at (for the error's context). */
+  readonly step: number;
+}
+
+/**
+ * The barrier every coordinator command ends in: it resolves when each expected rank has replied, in rank
+ * order, and rejects with a ClusterError naming the missing ranks when `timeoutMs` passes first — or at once
+ * when `abort` is called (a worker died, reported an error, the connection was lost). Only one wait is open
+ * at a time: the coordinator is strictly lock-step (command, all replies, next command), which is also why
+ * it never depends on the order of messages across subjects.
+ *
+ * `deliver` says what to do with a reply that matches nothing (stale, duplicate or unexpected), so the
+ * caller can count it as a drop: a late reply to a finished command is harmless.
+ */
+export class StepBarrier {
+  readonly #workerOf: (rank: number) => string | undefined;
+  #open:
+    | {
+        readonly wait: BarrierWait;
+        readonly replies: Map<number, unknown>;
+        readonly resolve: (replies: unknown[]) => void;
+        readonly reject: (error: Error) => void;
+        readonly timer: NodeJS.Timeout;
+      }
+    | undefined;
+
+  constructor(workerOf: (rank: number) => string | undefined) {
+    this.#workerOf = workerOf;
+  }
+
+  wait<K extends ReplyKind>(wait: BarrierWait & { kind: K }): Promise<MessageBodies[K][]> {
+    if (this.#open !== undefined) return Promise.reject(new Error(`StepBarrier: waiting for ${wait.what} while ${this.#open.wait.what} is still open`));
+    return new Promise<MessageBodies[K][]>((resolve, reject) => {
+      const timer = setTimeout(() => this.#close(this.#timeoutError(wait)), wait.timeoutMs);
+      this.#open = { wait, replies: new Map(), resolve: resolve as (r: unknown[]) => void, reject, timer };
+    });
+  }
+
+  /** Offers a reply; returns undefined when it was taken, else the drop reason. */
+  deliver(kind: ReplyKind, key: number, rank: number, body: unknown): DropReason | undefined {
+    const open = this.#open;
+    if (open === undefined || open.wait.kind !== kind || open.wait.key !== key) return 'stale-step';
+    if (!open.wait.ranks.includes(rank)) return 'malformed';
+    if (open.replies.has(rank)) return 'duplicate';
+    open.replies.set(rank, body);
+    if (open.replies.size === open.wait.ranks.length) this.#close(undefined);
+    return undefined;
+  }
+
+  /** Fails the open wait (if any) with `error`. */
+  abort(error: Error): void {
+    if (this.#open !== undefined) this.#close(error);
+  }
+
+  /** Ranks that have not replied to the open wait. */
+  missing(): number[] {
+    const open = this.#open;
+    return open === undefined ? [] : open.wait.ranks.filter((r) => !open.replies.has(r));
+  }
+
+  #close(error: Error | undefined): void {
+    const open = this.#open!;
+    this.#open = undefined;
+    clearTimeout(open.timer);
+    if (error !== undefined) open.reject(error);
+    else open.resolve([...open.wait.ranks].sort((a, b) => a - b).map((r) => open.replies.get(r)));
+  }
+
+  #timeoutError(wait: BarrierWait): ClusterError {
+    const open = this.#open!;
+    const missing = wait.ranks.filter((r) => !open.replies.has(r));
+    const names = missing.map((r) => `rank ${r}${this.#workerOf(r) ? ` (worker ${this.#workerOf(r)})` : ''}`);
+    const first = missing[0]!;
+    const worker = this.#workerOf(first);
+    return new ClusterError(`${wait.what}: no reply from ${names.join(', ')} within ${wait.timeoutMs / 1000} s`, {
+      rank: first,
+      step: wait.step,
+      ...(worker === undefined ? {} : { worker }),
+      hint: 'the worker is stalled or overloaded; raise --step-timeout if steps are legitimately this slow, and resume from the last checkpoint',
+    });
+  }
+}

@@ -1,0 +1,55 @@
+import type { StepDoneBody } from '@gradmesh/shared/internal';
+
+export interface RankTimings {
+  rank: number;
+  computeSeconds: number;
+  allreduceSeconds: number;
+  waitSeconds: number;
+  steps: number;
+}
+
+/**
+ * Note [step-time breakdown]
+ * For every step the coordinator measures the step's wall time W: from publishing the `step` command to
+ * receiving the last rank's `stepDone`. Each rank r reports
+ *   compute_r   = its local work for the step: gradients of its shard, the optimizer update, the checksum;
+ *   allreduce_r = its allReduce call, which includes waiting there for slower ranks' pieces.
+ * What is left of W for that rank is
+ *   wait_r = W − compute_r − allreduce_r
+ * = the command's and the reply's trip through NATS, the rank's event-loop latency, and the time the rank
+ * sat idle after replying while the coordinator waited for slower ranks. It can be slightly negative for a
+ * step whose clocks jitter (two processes measure), and is kept as measured.
+ * Per rank the three are summed over steps; the run's figures are the means over ranks of those sums, so
+ * compute + allreduce + wait = the summed step wall time (excluding evaluation and checkpoints).
+ */
+export class StepTimings {
+  readonly #ranks: RankTimings[];
+  wallSeconds = 0;
+
+  constructor(worldSize: number) {
+    this.#ranks = Array.from({ length: worldSize }, (_, rank) => ({ rank, computeSeconds: 0, allreduceSeconds: 0, waitSeconds: 0, steps: 0 }));
+  }
+
+  record(wallMs: number, replies: readonly StepDoneBody[]): void {
+    this.wallSeconds += wallMs / 1000;
+    for (const r of replies) {
+      const t = this.#ranks[r.rank];
+      if (t === undefined) continue;
+      t.computeSeconds += r.computeMs / 1000;
+      t.allreduceSeconds += r.allreduceMs / 1000;
+      t.waitSeconds += (wallMs - r.computeMs - r.allreduceMs) / 1000;
+      t.steps++;
+    }
+  }
+
+  perRank(): RankTimings[] {
+    return this.#ranks.map((t) => ({ ...t }));
+  }
+
+  /** Means over ranks of the per-rank sums. */
+  summary(): { computeSeconds: number; allreduceSeconds: number; waitSeconds: number } {
+    const n = Math.max(1, this.#ranks.length);
+    const mean = (f: (t: RankTimings) => number) => this.#ranks.reduce((s, t) => s + f(t), 0) / n;
+    return { computeSeconds: mean((t) => t.computeSeconds), allreduceSeconds: mean((t) => t.allreduceSeconds), waitSeconds: mean((t) => t.waitSeconds) };
+  }
+}
