@@ -82,6 +82,10 @@ function packIm2colPanel(x: usize, row0: i32, m: i32, p0: i32, kc: i32, panel: u
   const rem = row0 - n * perImage;
   let oh = rem / outW;
   let ow = rem - oh * outW;
+  if (inC == 1 && strideW == 1 && ow + MR <= outW && row0 + MR <= m) {
+    packOneChannelRun(x, n, oh * strideH - padTop, ow - padLeft, p0, kc, panel);
+    return;
+  }
   // Window origin (may be negative: padding) and image of each of the four rows; n = -1 marks a row past m.
   let n0 = -1, n1 = -1, n2 = -1, n3 = -1;
   let h0 = 0, h1 = 0, h2 = 0, h3 = 0;
@@ -143,6 +147,42 @@ function packIm2colPanel(x: usize, row0: i32, m: i32, p0: i32, kc: i32, panel: u
     }
     k += run;
     c = 0;
+    if (++kw == winW) {
+      kw = 0;
+      kh++;
+    }
+  }
+}
+
+/**
+ * The panel of four horizontally adjacent output pixels of one output row, for one input channel
+ * and stride 1 along the width (a first layer over grey images). The general path would move one
+ * float per (pixel, tap); here each tap's four values are x[n, ih0 + kh, iw0 + kw + 0..3], adjacent
+ * in memory, so a panel column is one 16-byte load, or zeros when the tap's row is padding, or a
+ * per-lane copy when the four cells straddle the left/right padding.
+ */
+function packOneChannelRun(x: usize, n: i32, ih0: i32, iw0: i32, p0: i32, kc: i32, panel: usize): void {
+  let kh = p0 / winW;
+  let kw = p0 - kh * winW;
+  let dst = panel;
+  const rowBytes = <usize>inW << 2;
+  for (let k = 0; k < kc; k++) {
+    const ih = ih0 + kh;
+    const iw = iw0 + kw;
+    if (<u32>ih >= <u32>inH) {
+      v128.store(dst, f32x4.splat(0));
+    } else {
+      const row = x + (<usize>n * <usize>inH + <usize>ih) * rowBytes;
+      if (iw >= 0 && iw + MR <= inW) {
+        v128.store(dst, v128.load(row + (<usize>iw << 2)));
+      } else {
+        for (let r = 0; r < MR; r++) {
+          const w = iw + r;
+          store<f32>(dst + (<usize>r << 2), <u32>w < <u32>inW ? load<f32>(row + (<usize>w << 2)) : 0);
+        }
+      }
+    }
+    dst += 16;
     if (++kw == winW) {
       kw = 0;
       kh++;

@@ -3,8 +3,11 @@ import { helpText, parseCommandArgs, type Command } from './args.js';
 import { benchCommand } from './bench-command.js';
 import { sampleCommand } from './sample-command.js';
 import { trainCommand } from './train-command.js';
+import { coordinatorCommand } from './coordinator-command.js';
+import { launchCommand } from './launch-command.js';
+import { workerCommand } from './worker-command.js';
 
-const COMMANDS: readonly Command[] = [trainCommand, sampleCommand, benchCommand];
+const COMMANDS: readonly Command[] = [trainCommand, launchCommand, coordinatorCommand, workerCommand, sampleCommand, benchCommand];
 
 const USAGE = `gradmesh — data-parallel neural-network training for Node.js
 

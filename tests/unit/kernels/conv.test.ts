@@ -29,6 +29,11 @@ const CONV_CASES: readonly ConvCase[] = [
   // Channels a multiple of 4 take the packing fast paths; with padding and strides they must still zero the border.
   { input: [2, 6, 7, 8], window: [3, 3], filters: 5, strides: [1, 1], padding: 'same' },
   { input: [1, 9, 8, 4], window: [3, 3], filters: 6, strides: [2, 2], padding: 'same' },
+  // One input channel (a first layer) takes its own packing path: groups of four pixels that share an
+  // output row, straddle two rows or two images, and windows in the padding.
+  { input: [3, 11, 10, 1], window: [3, 3], filters: 8, strides: [1, 1], padding: 'same' },
+  { input: [2, 9, 13, 1], window: [5, 4], filters: 3, strides: [1, 1], padding: 'valid' },
+  { input: [2, 12, 9, 1], window: [3, 3], filters: 4, strides: [2, 1], padding: 'same' },
 ];
 
 function label(c: ConvCase): string {
@@ -107,6 +112,8 @@ const POOL_CASES: readonly PoolCase[] = [
   { input: [2, 5, 6, 5], window: [3, 3], strides: [1, 1], padding: 'same' },
   { input: [1, 26, 26, 8], window: [2, 2], strides: [2, 2], padding: 'valid' },
   { input: [3, 9, 7, 17], window: [3, 2], strides: [2, 3], padding: 'same' },
+  // Disjoint windows that skip cells, with padding and a channel tail past the SIMD width.
+  { input: [2, 9, 11, 6], window: [2, 2], strides: [3, 3], padding: 'same' },
 ];
 
 describeEachBackend('pooling', (backend) => {
