@@ -175,20 +175,23 @@ export class Coordinator {
   /** Waits for N joins, assigns ranks, waits for N ready replicas and checks that they are identical. */
   async #formGeneration(): Promise<void> {
     const o = this.#o;
-    const deadline = Date.now() + o.joinTimeoutMs;
-    await new Promise<void>((resolve, reject) => {
-      this.#readyWaiter = { resolve, reject };
-      const timer = setTimeout(() => {
-        const joined = this.#roster.ids();
-        const message =
-          this.#generation === undefined
-            ? `only ${joined.length} of ${o.workers} workers joined within ${o.joinTimeoutMs / 1000} s${joined.length ? `: ${joined.join(', ')}` : ''}`
-            : `only ${this.#ready.size} of ${o.workers} workers became ready within ${o.joinTimeoutMs / 1000} s; not ready: ${this.#generation.members.filter((m) => !this.#ready.has(m.rank)).map((m) => `rank ${m.rank} (worker ${m.workerId})`).join(', ')}`;
-        this.#fail(new ClusterError(message, { hint: `start ${o.workers} workers with --run ${o.runId} (gradmesh worker --nats ${o.natsUrl} --run ${o.runId}), or raise --join-timeout` }));
-      }, Math.max(0, deadline - Date.now()));
-      this.#timers.push({ stop: () => clearTimeout(timer) });
-      if (this.#failure) reject(this.#failure);
-    });
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        this.#readyWaiter = { resolve, reject };
+        timer = setTimeout(() => {
+          const joined = this.#roster.ids();
+          const message =
+            this.#generation === undefined
+              ? `only ${joined.length} of ${o.workers} workers joined within ${o.joinTimeoutMs / 1000} s${joined.length ? `: ${joined.join(', ')}` : ''}`
+              : `only ${this.#ready.size} of ${o.workers} workers became ready within ${o.joinTimeoutMs / 1000} s; not ready: ${this.#generation.members.filter((m) => !this.#ready.has(m.rank)).map((m) => `rank ${m.rank} (worker ${m.workerId})`).join(', ')}`;
+          this.#fail(new ClusterError(message, { hint: `start ${o.workers} workers with --run ${o.runId} (gradmesh worker --nats ${o.natsUrl} --run ${o.runId}), or raise --join-timeout` }));
+        }, o.joinTimeoutMs);
+        if (this.#failure) reject(this.#failure);
+      });
+    } finally {
+      clearTimeout(timer);
+    }
     this.#readyWaiter = undefined;
     this.#verifyReady();
   }

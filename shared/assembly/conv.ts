@@ -1,39 +1,50 @@
 /**
- * Helpers that turn the input gradient of a convolution into a forward convolution, so all three
- * convolution kernels run on the one GEMM (see shared/src/kernels/wasm/conv.ts for the derivation):
- * the filter flipped in space and transposed in channels, and dy dilated by the strides.
+ * col2im: the scatter half of a convolution's input gradient (shared/src/kernels/wasm/conv.ts
+ * computes the gathered half, cols = dy · filterᵀ, with the GEMM).
  */
+import { batch, inC, inH, inW, outH, outW, padLeft, padTop, strideH, strideW, winH, winW } from './window';
 
-/** wf[(KH−1−kh, KW−1−kw, f), c] = w[kh, kw, c, f]: a [KH·KW·F, C] matrix. */
-export function flipFilter(w: usize, wf: usize, kh: i32, kw: i32, c: i32, f: i32): void {
-  for (let i = 0; i < kh; i++) {
-    for (let j = 0; j < kw; j++) {
-      const src = w + ((<usize>(i * kw + j) * <usize>c * <usize>f) << 2);
-      const dst = wf + ((<usize>((kh - 1 - i) * kw + (kw - 1 - j)) * <usize>f * <usize>c) << 2);
-      for (let ci = 0; ci < c; ci++) {
-        for (let fi = 0; fi < f; fi++) {
-          store<f32>(dst + ((<usize>fi * <usize>c + <usize>ci) << 2), load<f32>(src + ((<usize>ci * <usize>f + <usize>fi) << 2)));
+/**
+ * col2im, the adjoint of im2col for the window of window.ts (batch images): dx = 0, then
+ *   dx[n, oh·sh + kh − padTop, ow·sw + kw − padLeft, c] += cols[(n, oh, ow), (kh, kw, c)]
+ * for every tap inside the image (taps in the padding are dropped). cols is [N·OH·OW, KH·KW·C]
+ * row-major. Contributions reach a dx cell in (pixel, tap) order, fixed by the geometry alone.
+ */
+export function col2im(cols: usize, dx: usize): void {
+  const cBytes = <usize>inC << 2;
+  memory.fill(dx, 0, <usize>batch * <usize>inH * <usize>inW * cBytes);
+  let src = cols;
+  const tapRowBytes = <usize>winW * cBytes;
+  for (let n = 0; n < batch; n++) {
+    const image = dx + <usize>n * <usize>inH * <usize>inW * cBytes;
+    for (let oh = 0; oh < outH; oh++) {
+      const ih0 = oh * strideH - padTop;
+      for (let ow = 0; ow < outW; ow++) {
+        const iw0 = ow * strideW - padLeft;
+        for (let kh = 0; kh < winH; kh++) {
+          const ih = ih0 + kh;
+          if (<u32>ih >= <u32>inH) {
+            src += tapRowBytes;
+            continue;
+          }
+          const row = image + <usize>ih * <usize>inW * cBytes;
+          for (let kw = 0; kw < winW; kw++) {
+            const iw = iw0 + kw;
+            if (<u32>iw < <u32>inW) addRun(row + <usize>iw * cBytes, src, inC);
+            src += cBytes;
+          }
         }
       }
     }
   }
 }
 
-/**
- * out[n, oh·sh, ow·sw, :] = dy[n, oh, ow, :] over a zero-filled out of [n, (oh−1)·sh+1, (ow−1)·sw+1, f]:
- * the positions a strided forward window never lands on receive no gradient.
- */
-export function dilate(dy: usize, out: usize, n: i32, oh: i32, ow: i32, f: i32, sh: i32, sw: i32): void {
-  const dh = (oh - 1) * sh + 1;
-  const dw = (ow - 1) * sw + 1;
-  const run = <usize>f << 2;
-  for (let b = 0; b < n; b++) {
-    for (let i = 0; i < oh; i++) {
-      for (let j = 0; j < ow; j++) {
-        const src = dy + ((((<usize>b * <usize>oh + <usize>i) * <usize>ow + <usize>j) * <usize>f) << 2);
-        const dst = out + ((((<usize>b * <usize>dh + <usize>(i * sh)) * <usize>dw + <usize>(j * sw)) * <usize>f) << 2);
-        memory.copy(dst, src, run);
-      }
-    }
-  }
+/** dst[0..n) += src[0..n). */
+// @ts-ignore: decorator
+@inline
+function addRun(dst: usize, src: usize, n: i32): void {
+  const end = <usize>n << 2;
+  let i: usize = 0;
+  for (; i + 16 <= end; i += 16) v128.store(dst + i, f32x4.add(v128.load(dst + i), v128.load(src + i)));
+  for (; i < end; i += 4) store<f32>(dst + i, load<f32>(dst + i) + load<f32>(src + i));
 }

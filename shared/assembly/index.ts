@@ -6,7 +6,7 @@
  */
 export { gemm, gemmWorkspaceBytes } from './gemm';
 export { setWindow } from './window';
-export { flipFilter, dilate } from './conv';
+export { col2im } from './conv';
 export { maxPool, maxPoolBackward, avgPool, avgPoolBackward } from './pool';
 export { add, mul, scale, axpy, fill, copy, biasAdd, biasGrad } from './elementwise';
 export { activation, activationBackward } from './activation';

@@ -55,16 +55,9 @@ export function maxPool(x: usize, out: usize): void {
  * dx = 0, then each dy cell is added to the first maximum of its window, re-found from x with the
  * same scan as maxPool. Windows are visited in output order, so overlapping windows add to a cell
  * in a fixed order.
- *
- * When windows cannot overlap (stride ≥ window, the usual 2×2/2 pooling) every dx cell gets at most
- * one gradient, so instead of four scalar read-add-writes per channel group at the winners'
- * addresses, each cell of the window is written once, vectorised: dy on the lanes it won, 0
- * elsewhere. It adds dy to +0 as the scatter does (so −0 comes out +0, bit for bit the same).
  */
 export function maxPoolBackward(dy: usize, x: usize, dx: usize): void {
   memory.fill(dx, 0, pixel(batch, 0, 0));
-  const disjoint = strideH >= winH && strideW >= winW;
-  const zero = f32x4.splat(0);
   let d = dy;
   for (let n = 0; n < batch; n++) {
     for (let oh = 0; oh < outH; oh++) {
@@ -89,16 +82,6 @@ export function maxPoolBackward(dy: usize, x: usize, dx: usize): void {
             }
           }
           const g = dx + off;
-          if (disjoint) {
-            const share = f32x4.add(zero, v128.load(d + off));
-            for (let h = h0; h < h1; h++) {
-              for (let w = w0; w < w1; w++) {
-                const p = pixel(n, h, w);
-                v128.store(g + p, v128.and(share, i32x4.eq(where, i32x4.splat(<i32>p))));
-              }
-            }
-            continue;
-          }
           const at0 = g + <usize>i32x4.extract_lane(where, 0);
           store<f32>(at0, load<f32>(at0) + load<f32>(d + off));
           const at1 = g + <usize>i32x4.extract_lane(where, 1);

@@ -195,6 +195,10 @@ export class WorkerProcess {
     if (!this.#fromCoordinator(m)) return;
     if (m.kind !== 'step' && m.kind !== 'evaluate' && m.kind !== 'epochEnd' && m.kind !== 'checkpoint') return; // a worker's reply on a shared subject
     const command = m as Command;
+    if (this.#assignment === undefined) {
+      // Not in any generation yet: no coordinator has given this worker a rank, so no command is for it.
+      return this.#drops.drop(command.kind, 'foreign-generation', `${command.kind} (generation ${m.gen}) before this worker was assigned a rank`);
+    }
     if (command.kind === 'step') {
       // A replayed step (a duplicate delivery, a stale publisher) is dropped, not executed twice.
       if (command.body.step <= this.#step) return this.#drops.drop('step', 'stale-step', `step ${command.body.step}, this replica is at step ${this.#step}`);

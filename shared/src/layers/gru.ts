@@ -3,12 +3,12 @@ import { rejectUnknownKeys } from '../config/validate.js';
 import type { CellActivations } from '../kernels/signatures/recurrent.js';
 import type { Shape } from '../tensor/tensor.js';
 import { Tensor } from '../tensor/tensor.js';
-import { ParamBinding, saved } from './binding.js';
-import type { ForwardContext, Layer, ParamSpec } from './layer.js';
+import { saved } from './binding.js';
+import type { ForwardContext } from './layer.js';
 import type { RecurrentOptions } from './recurrent-common.js';
 import {
-  OutputGradient, RECURRENT_OPTION_KEYS, inputGradients, projectInputs, recurrentOptions, recurrentOutputShape,
-  recurrentParams, sequenceOutput, step, steps, toTimeMajor,
+  OutputGradient, RECURRENT_OPTION_KEYS, RecurrentLayer, inputGradients, projectInputs, recurrentKernelGradient, recurrentOptions,
+  sequenceOutput, step, steps, toTimeMajor,
 } from './recurrent-common.js';
 
 /** What forward keeps for backward, time-major (Note [time-major buffers] in recurrent-common.ts). */
@@ -34,40 +34,25 @@ interface GruTape {
  * biases are needed: rp_h, bias included, is what r multiplies). The classic `reset_after = false`
  * variant is not provided.
  */
-export class Gru implements Layer {
+export class Gru extends RecurrentLayer<RecurrentOptions> {
   readonly type = 'gru';
-  readonly name: string;
-  readonly inputShape: Shape;
-  readonly outputShape: Shape;
-  readonly params: readonly ParamSpec[];
-  readonly options: RecurrentOptions;
   readonly #cell: CellActivations;
-  readonly #binding: ParamBinding;
   #tape: GruTape | undefined;
 
   constructor(name: string, inputShape: Shape, options: RecurrentOptions) {
-    this.name = name;
-    this.inputShape = inputShape;
-    this.options = options;
-    this.outputShape = recurrentOutputShape(inputShape, options);
-    this.params = recurrentParams(inputShape, options, 3, [2, 3 * options.units]);
+    super(name, inputShape, options, 3, [2, 3 * options.units]);
     this.#cell = { activation: options.activation, recurrentActivation: options.recurrentActivation };
-    this.#binding = new ParamBinding(name, this.params);
-  }
-
-  bind(values: readonly Tensor[], slots: readonly Tensor[]): void {
-    this.#binding.bind(values, slots);
   }
 
   forward(x: Tensor, ctx: ForwardContext): Tensor {
     const be = ctx.backend;
     const k = be.kernels;
     const [T, B, U] = [x.dim(1), x.dim(0), this.options.units];
-    const recurrentKernel = this.#binding.value(1);
-    const bias = this.#binding.value(2);
+    const recurrentKernel = this.binding.value(1);
+    const bias = this.binding.value(2);
     const recurrentBias = biasRow(bias, 1);
     const xt = toTimeMajor(x, be);
-    const gates = projectInputs(xt, this.#binding.value(0), biasRow(bias, 0), be);
+    const gates = projectInputs(xt, this.binding.value(0), biasRow(bias, 0), be);
     const recurrentProjection = be.alloc([T, B, 3 * U]);
     const states = be.alloc([T + 1, B, U]);
     for (let t = 0; t < T; t++) {
@@ -89,7 +74,7 @@ export class Gru implements Layer {
     const k = be.kernels;
     const { xt, gates, recurrentProjection, states } = saved(this.#tape, this.name);
     const [T, B, U] = [xt.dim(0), xt.dim(1), this.options.units];
-    const recurrentKernel = this.#binding.value(1);
+    const recurrentKernel = this.binding.value(1);
     const fromAbove = new OutputGradient(dy, this.options.returnSequences, T, be);
     const dProjection = be.alloc([T, B, 3 * U]);
     const dRecurrent = be.alloc([T, B, 3 * U]);
@@ -100,12 +85,11 @@ export class Gru implements Layer {
       k.gruCellBackward(step(gates, t), step(recurrentProjection, t), step(states, t), dh, step(dProjection, t), drp, this.#cell);
       if (t > 0) k.matMul(drp, recurrentKernel, dh, { transposeB: true, accumulate: true });
     }
-    const biasSlot = this.#binding.slot(2);
-    const dRecurrentFlat = steps(dRecurrent, 0, T);
-    k.matMul(steps(states, 0, T), dRecurrentFlat, this.#binding.slot(1), { transposeA: true });
+    const biasSlot = this.binding.slot(2);
+    recurrentKernelGradient(states, dRecurrent, this.binding.slot(1), be);
     k.biasGrad(steps(dProjection, 0, T), biasRow(biasSlot, 0));
-    k.biasGrad(dRecurrentFlat, biasRow(biasSlot, 1));
-    return inputGradients(xt, dProjection, this.#binding.value(0), this.#binding.slot(0), be, needInputGradient);
+    k.biasGrad(steps(dRecurrent, 0, T), biasRow(biasSlot, 1));
+    return inputGradients(xt, dProjection, this.binding.value(0), this.binding.slot(0), be, needInputGradient);
   }
 }
 

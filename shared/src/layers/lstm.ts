@@ -2,12 +2,12 @@ import type { JsonObject, ValidationScope } from '../config/validate.js';
 import { optionalBoolean, rejectUnknownKeys } from '../config/validate.js';
 import type { LstmCellOptions } from '../kernels/signatures/recurrent.js';
 import type { Shape, Tensor } from '../tensor/tensor.js';
-import { ParamBinding, saved } from './binding.js';
-import type { ForwardContext, Layer, ParamSpec } from './layer.js';
+import { saved } from './binding.js';
+import type { ForwardContext } from './layer.js';
 import type { RecurrentOptions } from './recurrent-common.js';
 import {
-  OutputGradient, RECURRENT_OPTION_KEYS, inputGradients, projectInputs, recurrentOptions, recurrentOutputShape,
-  recurrentParams, sequenceOutput, step, steps, toTimeMajor,
+  OutputGradient, RECURRENT_OPTION_KEYS, RecurrentLayer, inputGradients, projectInputs, recurrentKernelGradient, recurrentOptions,
+  sequenceOutput, step, steps, toTimeMajor,
 } from './recurrent-common.js';
 
 export interface LstmOptions extends RecurrentOptions {
@@ -43,42 +43,27 @@ interface LstmTape {
  * give the same function and the same gradients at every step; the stored bias differs by 1 in
  * the forget block from a Keras checkpoint, which matters only when weights are exchanged.
  */
-export class Lstm implements Layer {
+export class Lstm extends RecurrentLayer<LstmOptions> {
   readonly type = 'lstm';
-  readonly name: string;
-  readonly inputShape: Shape;
-  readonly outputShape: Shape;
-  readonly params: readonly ParamSpec[];
-  readonly options: LstmOptions;
   readonly #cell: LstmCellOptions;
-  readonly #binding: ParamBinding;
   #tape: LstmTape | undefined;
 
   constructor(name: string, inputShape: Shape, options: LstmOptions) {
-    this.name = name;
-    this.inputShape = inputShape;
-    this.options = options;
-    this.outputShape = recurrentOutputShape(inputShape, options);
-    this.params = recurrentParams(inputShape, options, 4, [4 * options.units]);
+    super(name, inputShape, options, 4, [4 * options.units]);
     this.#cell = {
       activation: options.activation,
       recurrentActivation: options.recurrentActivation,
       forgetBias: options.unitForgetBias ? 1 : 0,
     };
-    this.#binding = new ParamBinding(name, this.params);
-  }
-
-  bind(values: readonly Tensor[], slots: readonly Tensor[]): void {
-    this.#binding.bind(values, slots);
   }
 
   forward(x: Tensor, ctx: ForwardContext): Tensor {
     const be = ctx.backend;
     const k = be.kernels;
     const [T, B, U] = [x.dim(1), x.dim(0), this.options.units];
-    const recurrentKernel = this.#binding.value(1);
+    const recurrentKernel = this.binding.value(1);
     const xt = toTimeMajor(x, be);
-    const gates = projectInputs(xt, this.#binding.value(0), this.#binding.value(2), be);
+    const gates = projectInputs(xt, this.binding.value(0), this.binding.value(2), be);
     const states = be.alloc([T + 1, B, U]);
     const cells = be.alloc([T + 1, B, U]);
     for (let t = 0; t < T; t++) {
@@ -100,7 +85,7 @@ export class Lstm implements Layer {
     const k = be.kernels;
     const { xt, gates, states, cells } = saved(this.#tape, this.name);
     const [T, B, U] = [xt.dim(0), xt.dim(1), this.options.units];
-    const recurrentKernel = this.#binding.value(1);
+    const recurrentKernel = this.binding.value(1);
     const fromAbove = new OutputGradient(dy, this.options.returnSequences, T, be);
     const dGates = be.alloc([T, B, 4 * U]);
     const dh = be.alloc([B, U]);
@@ -112,10 +97,9 @@ export class Lstm implements Layer {
       // h_{t−1} reaches the loss only through z_t, so this overwrites dh; h_0 is a constant.
       if (t > 0) k.matMul(dz, recurrentKernel, dh, { transposeB: true });
     }
-    const dFlat = steps(dGates, 0, T);
-    k.matMul(steps(states, 0, T), dFlat, this.#binding.slot(1), { transposeA: true });
-    k.biasGrad(dFlat, this.#binding.slot(2));
-    return inputGradients(xt, dGates, this.#binding.value(0), this.#binding.slot(0), be, needInputGradient);
+    recurrentKernelGradient(states, dGates, this.binding.slot(1), be);
+    k.biasGrad(steps(dGates, 0, T), this.binding.slot(2));
+    return inputGradients(xt, dGates, this.binding.value(0), this.binding.slot(0), be, needInputGradient);
   }
 }
 

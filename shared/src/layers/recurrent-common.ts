@@ -7,7 +7,8 @@ import { RECURRENT_ACTIVATIONS } from '../kernels/signatures/recurrent.js';
 import type { RegularizerSpec } from '../regularizers/spec.js';
 import type { Shape } from '../tensor/tensor.js';
 import { Tensor } from '../tensor/tensor.js';
-import type { ParamSpec } from './layer.js';
+import { ParamBinding } from './binding.js';
+import type { ForwardContext, Layer, ParamSpec } from './layer.js';
 import { initializerOption, regularizerOption, requireInputRank } from './options.js';
 
 /**
@@ -79,10 +80,43 @@ export function withRecurrentDefaults(options: Partial<RecurrentOptions> & { rea
 }
 
 /**
+ * The part of a recurrent layer that does not depend on its cell: identity, shapes, the Keras
+ * parameter layout and its binding. Each subclass writes its own forward and backward, side by
+ * side, over the helpers below; `binding` holds, in this order, kernel (0), recurrentKernel (1)
+ * and bias (2).
+ */
+export abstract class RecurrentLayer<O extends RecurrentOptions> implements Layer {
+  abstract readonly type: string;
+  readonly name: string;
+  readonly inputShape: Shape;
+  readonly outputShape: Shape;
+  readonly params: readonly ParamSpec[];
+  readonly options: O;
+  protected readonly binding: ParamBinding;
+
+  /** `gates` blocks of `units` columns in kernel and recurrentKernel; a bias of `biasShape`. */
+  constructor(name: string, inputShape: Shape, options: O, gates: number, biasShape: Shape) {
+    this.name = name;
+    this.inputShape = inputShape;
+    this.options = options;
+    this.outputShape = recurrentOutputShape(inputShape, options);
+    this.params = recurrentParams(inputShape, options, gates, biasShape);
+    this.binding = new ParamBinding(name, this.params);
+  }
+
+  bind(values: readonly Tensor[], slots: readonly Tensor[]): void {
+    this.binding.bind(values, slots);
+  }
+
+  abstract forward(x: Tensor, ctx: ForwardContext): Tensor;
+  abstract backward(dy: Tensor, ctx: ForwardContext, needInputGradient: boolean): Tensor | null;
+}
+
+/**
  * The Keras parameter layout for a cell with `gates` blocks of `units` columns:
  * kernel [features, gates·units], recurrentKernel [units, gates·units], bias `biasShape`.
  */
-export function recurrentParams(inputShape: Shape, o: RecurrentOptions, gates: number, biasShape: Shape): ParamSpec[] {
+function recurrentParams(inputShape: Shape, o: RecurrentOptions, gates: number, biasShape: Shape): ParamSpec[] {
   const width = gates * o.units;
   return [
     { name: 'kernel', shape: [inputShape[1]!, width], init: o.kernelInitializer, update: gradient(o.kernelRegularizer) },
@@ -95,7 +129,7 @@ function gradient(regularizer: RegularizerSpec | undefined): ParamSpec['update']
   return regularizer ? { kind: 'gradient', regularizer } : { kind: 'gradient' };
 }
 
-export function recurrentOutputShape(inputShape: Shape, o: RecurrentOptions): Shape {
+function recurrentOutputShape(inputShape: Shape, o: RecurrentOptions): Shape {
   return o.returnSequences ? [inputShape[0]!, o.units] : [o.units];
 }
 
@@ -166,6 +200,16 @@ export class OutputGradient {
     if (this.#returnSequences) backend.kernels.add(dh, step(this.#dy, t), dh);
     else if (t === this.#steps - 1) backend.kernels.add(dh, this.#dy, dh);
   }
+}
+
+/**
+ * After the loop: the recurrent kernel gradient Σ_t h_{t−1}ᵀ·dr_t as one GEMM over all steps, where
+ * `dRecurrent` is ∂L/∂(h_{t−1}·U) for every step, time-major [T, B, width], and `states` holds
+ * h_0..h_T (blocks 0..T−1 are the h_{t−1}; Note [time-major buffers]).
+ */
+export function recurrentKernelGradient(states: Tensor, dRecurrent: Tensor, recurrentKernelSlot: Tensor, backend: Backend): void {
+  const T = dRecurrent.dim(0);
+  backend.kernels.matMul(steps(states, 0, T), steps(dRecurrent, 0, T), recurrentKernelSlot, { transposeA: true });
 }
 
 /**

@@ -1,12 +1,12 @@
 import type { JsonObject, ValidationScope } from '../config/validate.js';
 import { rejectUnknownKeys } from '../config/validate.js';
 import type { Shape, Tensor } from '../tensor/tensor.js';
-import { ParamBinding, saved } from './binding.js';
-import type { ForwardContext, Layer, ParamSpec } from './layer.js';
+import { saved } from './binding.js';
+import type { ForwardContext } from './layer.js';
 import type { RecurrentOptions } from './recurrent-common.js';
 import {
-  OutputGradient, RECURRENT_OPTION_KEYS, inputGradients, projectInputs, recurrentOptions, recurrentOutputShape,
-  recurrentParams, sequenceOutput, step, steps, toTimeMajor,
+  OutputGradient, RECURRENT_OPTION_KEYS, RecurrentLayer, inputGradients, projectInputs, recurrentKernelGradient, recurrentOptions,
+  sequenceOutput, step, steps, toTimeMajor,
 } from './recurrent-common.js';
 
 /** What forward keeps for backward, all time-major (Note [time-major buffers] in recurrent-common.ts). */
@@ -24,36 +24,21 @@ interface SimpleRnnTape {
  * Parameters (Keras layout): kernel W [features, units], recurrentKernel U [units, units], bias [units].
  * Built from existing kernels only (matMul, biasAdd, activation): there is no gate to fuse.
  */
-export class SimpleRnn implements Layer {
+export class SimpleRnn extends RecurrentLayer<RecurrentOptions> {
   readonly type = 'simpleRnn';
-  readonly name: string;
-  readonly inputShape: Shape;
-  readonly outputShape: Shape;
-  readonly params: readonly ParamSpec[];
-  readonly options: RecurrentOptions;
-  readonly #binding: ParamBinding;
   #tape: SimpleRnnTape | undefined;
 
   constructor(name: string, inputShape: Shape, options: RecurrentOptions) {
-    this.name = name;
-    this.inputShape = inputShape;
-    this.options = options;
-    this.outputShape = recurrentOutputShape(inputShape, options);
-    this.params = recurrentParams(inputShape, options, 1, [options.units]);
-    this.#binding = new ParamBinding(name, this.params);
-  }
-
-  bind(values: readonly Tensor[], slots: readonly Tensor[]): void {
-    this.#binding.bind(values, slots);
+    super(name, inputShape, options, 1, [options.units]);
   }
 
   forward(x: Tensor, ctx: ForwardContext): Tensor {
     const be = ctx.backend;
     const k = be.kernels;
     const [T, B, U] = [x.dim(1), x.dim(0), this.options.units];
-    const recurrentKernel = this.#binding.value(1);
+    const recurrentKernel = this.binding.value(1);
     const xt = toTimeMajor(x, be);
-    const pre = projectInputs(xt, this.#binding.value(0), this.#binding.value(2), be);
+    const pre = projectInputs(xt, this.binding.value(0), this.binding.value(2), be);
     const states = be.alloc([T + 1, B, U]);
     for (let t = 0; t < T; t++) {
       const a = step(pre, t);
@@ -73,7 +58,7 @@ export class SimpleRnn implements Layer {
     const k = be.kernels;
     const { xt, pre, states } = saved(this.#tape, this.name);
     const [T, B, U] = [xt.dim(0), xt.dim(1), this.options.units];
-    const recurrentKernel = this.#binding.value(1);
+    const recurrentKernel = this.binding.value(1);
     const fromAbove = new OutputGradient(dy, this.options.returnSequences, T, be);
     const dPre = be.alloc([T, B, U]);
     const dh = be.alloc([B, U]);
@@ -84,10 +69,9 @@ export class SimpleRnn implements Layer {
       // h_0 is the constant zero state: nothing flows into it.
       if (t > 0) k.matMul(da, recurrentKernel, dh, { transposeB: true });
     }
-    const dPreFlat = steps(dPre, 0, T);
-    k.matMul(steps(states, 0, T), dPreFlat, this.#binding.slot(1), { transposeA: true });
-    k.biasGrad(dPreFlat, this.#binding.slot(2));
-    return inputGradients(xt, dPre, this.#binding.value(0), this.#binding.slot(0), be, needInputGradient);
+    recurrentKernelGradient(states, dPre, this.binding.slot(1), be);
+    k.biasGrad(steps(dPre, 0, T), this.binding.slot(2));
+    return inputGradients(xt, dPre, this.binding.value(0), this.binding.slot(0), be, needInputGradient);
   }
 }
 

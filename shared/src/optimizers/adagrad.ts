@@ -1,7 +1,8 @@
 import type { Backend } from '../kernels/backend.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { Optimizer, ParamSegment } from './optimizer.js';
-import { allocSlots, checkSegments, checkStepCount, namedSlots } from './state.js';
+import type { ParamSegment } from './optimizer.js';
+import { SegmentOptimizer } from './segment-optimizer.js';
+import { allocSlots, forEachSegment, namedSlots } from './state.js';
 
 export interface AdagradOptions {
   /** Starting value of every accumulator; Keras' 0.1 keeps the first steps from exploding. */
@@ -17,34 +18,21 @@ export const ADAGRAD_DEFAULTS: AdagradOptions = { initialAccumulatorValue: 0.1, 
  * A plain loop: no fused kernel exists, and every backend's memory is a Float32Array view.
  * Each element is computed in float64 and rounded once when stored.
  */
-export class Adagrad implements Optimizer {
-  readonly name = 'adagrad';
-  readonly #sizes: readonly number[];
+export class Adagrad extends SegmentOptimizer {
   readonly #options: AdagradOptions;
   readonly #accumulators: Tensor[];
-  #steps = 0;
 
   constructor(backend: Backend, trainableSizes: readonly number[], options: Partial<AdagradOptions> = {}) {
-    this.#sizes = [...trainableSizes];
+    super('adagrad', trainableSizes);
     this.#options = { ...ADAGRAD_DEFAULTS, ...options };
-    this.#accumulators = allocSlots(backend, this.#sizes, this.#options.initialAccumulatorValue);
+    this.#accumulators = allocSlots(backend, this.trainableSizes, this.#options.initialAccumulatorValue);
   }
 
-  get stepCount(): number {
-    return this.#steps;
-  }
-
-  setStepCount(n: number): void {
-    this.#steps = checkStepCount(this.name, n);
-  }
-
-  step(segments: readonly ParamSegment[], lr: number): void {
-    checkSegments(this.name, this.#sizes, segments);
-    this.#steps++;
+  protected updateSegments(segments: readonly ParamSegment[], lr: number): void {
     const eps = this.#options.epsilon;
-    segments.forEach((s, i) => {
-      const theta = s.value.data;
-      const grad = s.grad.data;
+    forEachSegment(segments, (value, gradient, i) => {
+      const theta = value.data;
+      const grad = gradient.data;
       const acc = (this.#accumulators[i] as Tensor).data;
       for (let j = 0; j < theta.length; j++) {
         const g = grad[j] as number;

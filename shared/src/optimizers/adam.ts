@@ -1,7 +1,8 @@
 import type { Backend } from '../kernels/backend.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { Optimizer, ParamSegment } from './optimizer.js';
-import { allocSlots, checkSegments, checkStepCount, namedSlots } from './state.js';
+import type { ParamSegment } from './optimizer.js';
+import { SegmentOptimizer } from './segment-optimizer.js';
+import { allocSlots, forEachSegment, namedSlots } from './state.js';
 
 export interface AdamOptions {
   readonly beta1: number;
@@ -22,42 +23,27 @@ export const ADAMW_DEFAULTS: AdamOptions = { ...ADAM_DEFAULTS, weightDecay: 0.01
  * `decoupled` selects where the weight decay goes: into g (Adam's L2) or, for AdamW, as
  * θ ← θ − lr·wd·θ before the Adam step. The arithmetic is the backend's fused `adamUpdate`.
  */
-export class Adam implements Optimizer {
-  readonly name: string;
-  readonly #sizes: readonly number[];
+export class Adam extends SegmentOptimizer {
   readonly #options: AdamOptions;
   readonly #decoupled: boolean;
   readonly #backend: Backend;
   readonly #m: Tensor[];
   readonly #v: Tensor[];
-  #steps = 0;
 
   constructor(backend: Backend, trainableSizes: readonly number[], options: Partial<AdamOptions> = {}, decoupled = false) {
-    this.name = decoupled ? 'adamw' : 'adam';
+    super(decoupled ? 'adamw' : 'adam', trainableSizes);
     this.#backend = backend;
-    this.#sizes = [...trainableSizes];
     this.#decoupled = decoupled;
     this.#options = { ...(decoupled ? ADAMW_DEFAULTS : ADAM_DEFAULTS), ...options };
-    this.#m = allocSlots(backend, this.#sizes);
-    this.#v = allocSlots(backend, this.#sizes);
+    this.#m = allocSlots(backend, this.trainableSizes);
+    this.#v = allocSlots(backend, this.trainableSizes);
   }
 
-  get stepCount(): number {
-    return this.#steps;
-  }
-
-  setStepCount(n: number): void {
-    this.#steps = checkStepCount(this.name, n);
-  }
-
-  step(segments: readonly ParamSegment[], lr: number): void {
-    checkSegments(this.name, this.#sizes, segments);
-    this.#steps++;
-    const update = { lr, ...this.#options, step: this.#steps, decoupled: this.#decoupled };
-    segments.forEach((s, i) => {
-      const n = s.value.size;
-      // Indices are in range: checkSegments matched segments to the slots allocated per size.
-      this.#backend.kernels.adamUpdate(s.value.reshape([n]), s.grad.reshape([n]), this.#m[i] as Tensor, this.#v[i] as Tensor, update);
+  protected updateSegments(segments: readonly ParamSegment[], lr: number, t: number): void {
+    const update = { lr, ...this.#options, step: t, decoupled: this.#decoupled };
+    forEachSegment(segments, (value, grad, i) => {
+      // Indices are in range: step() matched the segments to the slots allocated per size.
+      this.#backend.kernels.adamUpdate(value, grad, this.#m[i] as Tensor, this.#v[i] as Tensor, update);
     });
   }
 

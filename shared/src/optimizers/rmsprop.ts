@@ -1,7 +1,8 @@
 import type { Backend } from '../kernels/backend.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { Optimizer, ParamSegment } from './optimizer.js';
-import { allocSlots, checkSegments, checkStepCount, namedSlots } from './state.js';
+import type { ParamSegment } from './optimizer.js';
+import { SegmentOptimizer } from './segment-optimizer.js';
+import { allocSlots, forEachSegment, namedSlots } from './state.js';
 
 export interface RmspropOptions {
   readonly rho: number;
@@ -21,38 +22,25 @@ export const RMSPROP_DEFAULTS: RmspropOptions = { rho: 0.9, momentum: 0, epsilon
  * the two differ only when the lr changes between steps.
  * State exists only for the enabled features: `s` always, `ḡ` when centered, `b` when μ > 0.
  */
-export class Rmsprop implements Optimizer {
-  readonly name = 'rmsprop';
-  readonly #sizes: readonly number[];
+export class Rmsprop extends SegmentOptimizer {
   readonly #options: RmspropOptions;
   readonly #meanSquare: Tensor[];
   readonly #meanGrad: Tensor[];
   readonly #momentum: Tensor[];
-  #steps = 0;
 
   constructor(backend: Backend, trainableSizes: readonly number[], options: Partial<RmspropOptions> = {}) {
-    this.#sizes = [...trainableSizes];
+    super('rmsprop', trainableSizes);
     this.#options = { ...RMSPROP_DEFAULTS, ...options };
-    this.#meanSquare = allocSlots(backend, this.#sizes);
-    this.#meanGrad = this.#options.centered ? allocSlots(backend, this.#sizes) : [];
-    this.#momentum = this.#options.momentum > 0 ? allocSlots(backend, this.#sizes) : [];
+    this.#meanSquare = allocSlots(backend, this.trainableSizes);
+    this.#meanGrad = this.#options.centered ? allocSlots(backend, this.trainableSizes) : [];
+    this.#momentum = this.#options.momentum > 0 ? allocSlots(backend, this.trainableSizes) : [];
   }
 
-  get stepCount(): number {
-    return this.#steps;
-  }
-
-  setStepCount(n: number): void {
-    this.#steps = checkStepCount(this.name, n);
-  }
-
-  step(segments: readonly ParamSegment[], lr: number): void {
-    checkSegments(this.name, this.#sizes, segments);
-    this.#steps++;
+  protected updateSegments(segments: readonly ParamSegment[], lr: number): void {
     const { rho, momentum, epsilon } = this.#options;
-    segments.forEach((seg, i) => {
-      const theta = seg.value.data;
-      const grad = seg.grad.data;
+    forEachSegment(segments, (value, gradient, i) => {
+      const theta = value.data;
+      const grad = gradient.data;
       const s = (this.#meanSquare[i] as Tensor).data;
       const gBar = this.#meanGrad[i]?.data;
       const buf = this.#momentum[i]?.data;

@@ -1,7 +1,8 @@
 import type { Backend } from '../kernels/backend.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { Optimizer, ParamSegment } from './optimizer.js';
-import { allocSlots, checkSegments, checkStepCount, namedSlots } from './state.js';
+import type { ParamSegment } from './optimizer.js';
+import { SegmentOptimizer } from './segment-optimizer.js';
+import { allocSlots, forEachSegment, namedSlots } from './state.js';
 
 export interface SgdOptions {
   readonly momentum: number;
@@ -18,37 +19,23 @@ export const SGD_DEFAULTS: SgdOptions = { momentum: 0, nesterov: false, weightDe
  * With v starting at zero the first step gives v = g, as PyTorch's clone-on-first-step does.
  * The arithmetic is the backend's fused `sgdUpdate` kernel; no velocity exists when μ = 0.
  */
-export class Sgd implements Optimizer {
-  readonly name = 'sgd';
-  readonly #sizes: readonly number[];
+export class Sgd extends SegmentOptimizer {
   readonly #options: SgdOptions;
   readonly #backend: Backend;
   readonly #velocity: Tensor[];
-  #steps = 0;
 
   constructor(backend: Backend, trainableSizes: readonly number[], options: Partial<SgdOptions> = {}) {
+    super('sgd', trainableSizes);
     this.#backend = backend;
-    this.#sizes = [...trainableSizes];
     this.#options = { ...SGD_DEFAULTS, ...options };
-    this.#velocity = this.#options.momentum > 0 ? allocSlots(backend, this.#sizes) : [];
+    this.#velocity = this.#options.momentum > 0 ? allocSlots(backend, this.trainableSizes) : [];
   }
 
-  get stepCount(): number {
-    return this.#steps;
-  }
-
-  setStepCount(n: number): void {
-    this.#steps = checkStepCount(this.name, n);
-  }
-
-  step(segments: readonly ParamSegment[], lr: number): void {
-    checkSegments(this.name, this.#sizes, segments);
-    this.#steps++;
+  protected updateSegments(segments: readonly ParamSegment[], lr: number): void {
     const { momentum, nesterov, weightDecay } = this.#options;
     const update = { lr, momentum, nesterov, weightDecay };
-    segments.forEach((s, i) => {
-      const n = s.value.size;
-      this.#backend.kernels.sgdUpdate(s.value.reshape([n]), s.grad.reshape([n]), this.#velocity[i] ?? null, update);
+    forEachSegment(segments, (value, grad, i) => {
+      this.#backend.kernels.sgdUpdate(value, grad, this.#velocity[i] ?? null, update);
     });
   }
 

@@ -22,6 +22,18 @@ export function namedSlots(optimizer: string, slot: string, tensors: readonly Te
 }
 
 /**
+ * Visits the segments in order as flat 1-D views of their values and gradients. `i` is the
+ * segment's index, which is also the index of its tensor in every slot family (`allocSlots` made
+ * one per trainable size, and `SegmentOptimizer.step` checked the segments match those sizes).
+ */
+export function forEachSegment(segments: readonly ParamSegment[], visit: (value: Tensor, grad: Tensor, i: number) => void): void {
+  segments.forEach((s, i) => {
+    const n = s.value.size;
+    visit(s.value.reshape([n]), s.grad.reshape([n]), i);
+  });
+}
+
+/**
  * The trainer must pass the same segment layout on every step as at construction; a mismatch is
  * a wiring bug (e.g. running parameters passed as trainable), caught before any state is touched.
  */

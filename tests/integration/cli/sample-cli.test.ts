@@ -1,19 +1,16 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { inflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runGradmesh } from '../../helpers/cli.js';
+import type { CliRun } from '../../helpers/cli.js';
 
 // Runs the built CLI (`npm test` builds first): train a tiny model, then draw its grid.
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const bin = path.join(root, 'bin/gradmesh.js');
 let dir: string;
 
-function gradmesh(...args: string[]) {
-  const r = spawnSync(process.execPath, [bin, ...args], { cwd: dir, encoding: 'utf8', timeout: 120_000, env: { ...process.env, GRADMESH_THREADS: '1' } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+function gradmesh(...args: string[]): CliRun {
+  return runGradmesh(dir, args);
 }
 
 /** 6×6 "images": a bright bar in one of 3 rows, as CSV of 36 pixel columns plus a label. */

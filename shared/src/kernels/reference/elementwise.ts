@@ -6,7 +6,12 @@ import type { ActivationKind, ElementwiseKernels } from '../signatures/elementwi
  * `out` may alias an input as the interface allows.
  */
 
-function activate(kind: ActivationKind, v: number, alpha: number): number {
+/**
+ * f(v) for one element; the recurrent cell kernels (recurrent.ts) call it too, so every activation
+ * has one reference formula. `alpha` is the leakyRelu/elu parameter; the recurrent activations
+ * have none, hence the default.
+ */
+export function activate(kind: ActivationKind, v: number, alpha = 0): number {
   switch (kind) {
     case 'linear': return v;
     case 'relu': return v > 0 ? v : 0;

@@ -2,21 +2,12 @@ import { ShapeError } from '../../errors.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { formatShape } from '../../tensor/tensor.js';
 import type { CellActivations, LstmCellOptions, RecurrentActivation, RecurrentKernels } from '../signatures/recurrent.js';
+import { activate } from './elementwise.js';
 
 /**
  * Reference (oracle) implementations of the recurrent cell kernels: one plain loop per step over
  * batch rows and units, written to be checked against the formulas in signatures/recurrent.ts.
  */
-
-function activate(kind: RecurrentActivation, v: number): number {
-  switch (kind) {
-    case 'tanh': return Math.tanh(v);
-    // Branching on the sign keeps exp() from overflowing for large |v|.
-    case 'sigmoid': return v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v));
-    case 'relu': return v > 0 ? v : 0;
-    case 'linear': return v;
-  }
-}
 
 /** f'(v) expressed through y = f(v): the kernels keep activated values only. */
 function slopeFromOutput(kind: RecurrentActivation, y: number): number {

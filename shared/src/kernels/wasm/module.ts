@@ -21,8 +21,7 @@ export interface KernelExports {
     m: number, n: number, k: number, rowStart: number, rowEnd: number, accumulate: number, ws: number,
   ): void;
   setWindow(n: number, h: number, w: number, c: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, oh: number, ow: number): void;
-  flipFilter(w: number, wf: number, kh: number, kw: number, c: number, f: number): void;
-  dilate(dy: number, out: number, n: number, oh: number, ow: number, f: number, sh: number, sw: number): void;
+  col2im(cols: number, dx: number): void;
   maxPool(x: number, out: number): void;
   maxPoolBackward(dy: number, x: number, dx: number): void;
   avgPool(x: number, out: number): void;

@@ -1,0 +1,97 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, ClusterHarness, mlpConfig, writeImageData } from './harness.js';
+
+/**
+ * `gradmesh launch`: the one-machine default (its own nats-server, a coordinator and N workers as child
+ * processes). Deterministic end to end, the report contract, a missing nats-server, Ctrl-C.
+ */
+let h: ClusterHarness;
+let config: string;
+
+beforeAll(async () => {
+  h = await ClusterHarness.start(false);
+  writeImageData(h, 400);
+  // 320 training samples, batch 16 → 20 steps an epoch; microBatch 8 → one micro-batch per rank with N = 2.
+  config = h.file('mlp.json', mlpConfig({ epochs: 2, batchSize: 16, validationSplit: 0.2, microBatch: 8 }));
+});
+afterAll(async () => h?.close());
+
+function gradmesh(...args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: h.dir, encoding: 'utf8', timeout: 180_000, env: { ...process.env, GRADMESH_THREADS: '1' } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('gradmesh launch', () => {
+  it('the same launch run twice gives the same paramsChecksum, equal to gradmesh train; the report has the cluster fields and the replicas agree', () => {
+    const a = gradmesh('launch', '--config', 'mlp.json', '--workers', '2', '--threads', '1', '--report', 'a.json', '--checksum-every', '7');
+    expect(a.code, a.stderr).toBe(0);
+    const b = gradmesh('launch', '--config', 'mlp.json', '--workers', '2', '--threads', '1', '--report', 'b.json');
+    expect(b.code, b.stderr).toBe(0);
+    const t = gradmesh('train', '--config', 'mlp.json', '--threads', '1', '--report', 't.json');
+    expect(t.code, t.stderr).toBe(0);
+    const ra = JSON.parse(readFileSync(h.path('a.json'), 'utf8'));
+    const rb = JSON.parse(readFileSync(h.path('b.json'), 'utf8'));
+    const rt = JSON.parse(readFileSync(h.path('t.json'), 'utf8'));
+    expect(ra.paramsChecksum).toMatch(/^[0-9a-f]{64}$/);
+    expect(rb.paramsChecksum).toBe(ra.paramsChecksum);
+    // One micro-batch per rank: the cluster adds exactly what one process adds, in the same order.
+    expect(ra.paramsChecksum).toBe(rt.paramsChecksum);
+    expect(ra.history.map((e: { trainLoss: number }) => e.trainLoss)).toEqual(rt.history.map((e: { trainLoss: number }) => e.trainLoss));
+    for (const field of Object.keys(rt)) if (field !== 'stoppedEarly') expect(ra, field).toHaveProperty(field);
+    expect(ra.workers).toBe(2);
+    expect(ra.steps).toBe(40);
+    expect(ra.replicaChecksumsAgree).toBe(true);
+    // Start, steps 7/14/…/35, the last step, and two epoch ends.
+    expect(ra.checksumComparisons).toBe(1 + 5 + 1 + 2);
+    expect(ra.perWorker.map((w: { rank: number; workerId: string }) => [w.rank, w.workerId])).toEqual([[0, 'w0'], [1, 'w1']]);
+    for (const w of ra.perWorker) {
+      expect(w.steps).toBe(40);
+      expect(w.threads).toBe(1);
+      for (const k of ['computeSeconds', 'allreduceSeconds', 'waitSeconds']) expect(Number.isFinite(w[k]), k).toBe(true);
+      expect(w.computeSeconds).toBeGreaterThan(0);
+    }
+    expect(ra.computeSeconds + ra.allreduceSeconds + ra.waitSeconds).toBeCloseTo(ra.stepWallSeconds, 6);
+    expect(a.stdout).toMatch(/\[coordinator\] test accuracy [\d.]+%/);
+    expect(a.stderr).toMatch(/\[w0\] worker w0: run completed/);
+  });
+
+  it('without nats-server says how to install it, in one line, with exit code 2', () => {
+    const r = gradmesh('launch', '--config', 'mlp.json', '--workers', '2', '--nats-server', '/nonexistent/nats-server');
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/nats-server not found.*install it: apt-get install nats-server/);
+  });
+
+  it('Ctrl-C (SIGINT) stops the coordinator, the workers and nats-server; the exit code is the coordinator\'s', async () => {
+    const long = h.file('long.json', mlpConfig({ epochs: 50, batchSize: 8, validationSplit: 0.2, microBatch: 4 }));
+    const child = spawn(process.execPath, [CLI, 'launch', '--config', long, '--workers', '2', '--threads', '1'], { cwd: h.dir, env: { ...process.env, GRADMESH_THREADS: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const deadline = Date.now() + 60_000;
+    while (!/epoch 1\/50/.test(output) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(output).toMatch(/epoch 1\/50/);
+    const pids = [...output.matchAll(/joined \(pid (\d+)/g)].map((m) => Number(m[1]));
+    expect(pids).toHaveLength(2);
+    child.kill('SIGINT');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const code = await exited;
+    clearTimeout(timer);
+    expect(code).toBe(1);
+    expect(output).toMatch(/\[coordinator\] gradmesh: ClusterError: interrupted by SIGINT at step \d+/);
+    expect(output).toMatch(/\[w0\] gradmesh: worker w0: the coordinator stopped the run \(interrupted\)/);
+    for (const pid of pids) expect(alive(pid), `worker pid ${pid}`).toBe(false);
+  });
+});

@@ -1,0 +1,64 @@
+import { Packr } from 'msgpackr';
+import { describe, expect, it } from 'vitest';
+import { decodeControl, encodeControl } from '../../../shared/src/protocol/codec.js';
+import { MessageRejectedError } from '../../../shared/src/protocol/drops.js';
+import type { MessageBodies, MessageKind } from '../../../shared/src/protocol/messages.js';
+import { assignSubject, evalSubject, joinSubject, stepDoneSubject, stepSubject } from '../../../shared/src/protocol/subjects.js';
+import { PROTOCOL_VERSION } from '../../../shared/src/protocol/version.js';
+
+const run = 'r1';
+const expected = { run, version: PROTOCOL_VERSION };
+const raw = new Packr({ useRecords: false });
+const state: MessageBodies['checkpoint']['state'] = {
+  step: 120,
+  position: { epoch: 1, batch: 20 },
+  history: [{ epoch: 1, trainLoss: Number.NaN, trainAccuracy: 0.5, valLoss: null, valAccuracy: null, seconds: 2, learningRate: 0.001, samplesPerSec: 100, extras: { kl: 1 } }],
+  earlyStopping: { best: null, bestEpoch: -1, wait: 0 },
+  epochInProgress: { lossSum: 3, count: 4, correct: null, extras: {}, seconds: 1 },
+};
+
+/** The kinds added for the run loop, a valid body each, and the subject it belongs on. */
+const samples: { [K in Exclude<MessageKind, 'join' | 'assign' | 'heartbeat' | 'step' | 'stepDone' | 'shutdown' | 'error'>]: { subject: string; body: MessageBodies[K] } } = {
+  ready: { subject: joinSubject(run), body: { workerId: 'w0', rank: 0, generation: 1, checksum: 'ab'.repeat(32), parameters: 10, step: 0, trainCount: 9, validationCount: 1, testCount: 3, classes: 3, featureSize: 4, threads: 1 } },
+  dismiss: { subject: assignSubject(run, 'w9'), body: { workerId: 'w9', reason: 'run is full' } },
+  evaluate: { subject: evalSubject(run), body: { requestId: 4, split: 'test', confusion: true } },
+  evaluated: { subject: stepDoneSubject(run), body: { requestId: 4, rank: 1, lossSum: 2.5, count: 3, correct: 2, extras: {}, confusion: [[1, 0], [1, 1]] } },
+  epochEnd: { subject: stepSubject(run), body: { requestId: 5, epoch: 0, keepBest: true, restoreBest: false } },
+  epochEnded: { subject: stepDoneSubject(run), body: { requestId: 5, rank: 0, checksum: 'cd'.repeat(32) } },
+  checkpoint: { subject: stepSubject(run), body: { requestId: 6, dir: '/tmp/ckpt', state } },
+  checkpointed: { subject: stepDoneSubject(run), body: { requestId: 6, rank: 0, path: '/tmp/ckpt/ckpt-120.safetensors' } },
+};
+
+function reject(subject: string, kind: MessageKind, body: unknown): MessageRejectedError {
+  try {
+    // Packed raw (encodeControl would refuse the body): what the receiver does with a bad peer's bytes.
+    decodeControl(subject, raw.pack({ v: PROTOCOL_VERSION, run, kind, from: 'w0', gen: 1, body }), expected);
+  } catch (e) {
+    if (e instanceof MessageRejectedError) return e;
+    throw e;
+  }
+  throw new Error('accepted');
+}
+
+describe('run-loop control messages', () => {
+  for (const [kind, { subject, body }] of Object.entries(samples)) {
+    it(`round-trips ${kind} on its subject`, () => {
+      const m = decodeControl(subject, encodeControl({ run, kind: kind as MessageKind, from: 'w0', gen: 1, body: body as never }), expected);
+      expect(m.kind).toBe(kind);
+      expect(m.body).toEqual(body);
+    });
+  }
+
+  it('rejects, naming the field: a non-square confusion matrix, a negative count in it, an unknown split, a non-hex checksum, a bad checkpoint state', () => {
+    expect(reject(stepDoneSubject(run), 'evaluated', { ...samples.evaluated.body, confusion: [[1, 0], [1]] }).message).toMatch(/body\.confusion\[1\]: must be an array of 2 counts/);
+    expect(reject(stepDoneSubject(run), 'evaluated', { ...samples.evaluated.body, confusion: [[1, -1], [0, 1]] }).message).toMatch(/body\.confusion\[0\]\[1\]: must be a count ≥ 0/);
+    expect(reject(evalSubject(run), 'evaluate', { requestId: 1, split: 'train', confusion: false }).message).toMatch(/body\.split: must be "validation" or "test"/);
+    expect(reject(stepDoneSubject(run), 'epochEnded', { requestId: 1, rank: 0, checksum: 'XYZ' }).message).toMatch(/body\.checksum: must be a lowercase hex checksum/);
+    expect(reject(stepSubject(run), 'checkpoint', { ...samples.checkpoint.body, state: { ...state, position: { epoch: -1, batch: 0 } } }).message).toMatch(/body\.state\.position\.epoch: must be ≥ 0/);
+    expect(reject(stepSubject(run), 'checkpoint', { ...samples.checkpoint.body, state: { ...state, history: [{ epoch: 1 }] } }).message).toMatch(/body\.state\.history\[0\]\.trainLoss: is required/);
+  });
+
+  it('rejects a reply on the command subject (wrong-subject)', () => {
+    expect(reject(stepSubject(run), 'epochEnded', samples.epochEnded.body).dropReason).toBe('wrong-subject');
+  });
+});
