@@ -33,7 +33,7 @@ import {
 import { ControlChannel, connectNats, every, Liveness, watchConnection, watchSilence } from '@gradmesh/worker';
 import { mergeEvaluations, sumStepStats } from './aggregate.js';
 import { compareChecksums, divergenceError, type ChecksumReport } from './checksums.js';
-import { assignRanks, Roster, type Generation, type JoinedWorker } from './membership.js';
+import { assignRanks, Roster, type Generation } from './membership.js';
 import { StepBarrier } from './step-barrier.js';
 import { planEpoch, type PlannedStep } from './step-plan.js';
 import { StepTimings, type RankTimings } from './timings.js';
@@ -510,4 +510,3 @@ export class Coordinator {
   }
 }
 
-export type { JoinedWorker };

@@ -63,6 +63,8 @@ export class WorkerProcess {
   #allReduce: RsagAllReduce | undefined;
   #queue: Promise<void> = Promise.resolve();
   #lastRequest = -1;
+  /** The coordinator's liveness, watched from the assignment on. */
+  #liveness: Liveness | undefined;
   /** The step being executed or last executed (for heartbeats and error reports); −1 before the first. */
   #step = -1;
   readonly #timers: { stop(): void }[] = [];
@@ -126,8 +128,6 @@ export class WorkerProcess {
   #coordinatorAlive(): void {
     this.#liveness?.touch('coordinator');
   }
-
-  #liveness: Liveness | undefined;
 
   #onAssign(m: ControlMessage): void {
     const o = this.#options;

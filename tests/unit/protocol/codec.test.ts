@@ -4,7 +4,7 @@ import { ProtocolError } from '../../../shared/src/errors.js';
 import { decodeControl, encodeControl } from '../../../shared/src/protocol/codec.js';
 import { MessageRejectedError } from '../../../shared/src/protocol/drops.js';
 import type { MessageBodies, MessageKind } from '../../../shared/src/protocol/messages.js';
-import { assignSubject, errorSubject, heartbeatSubject, joinSubject, shutdownSubject, stepDoneSubject, stepSubject } from '../../../shared/src/protocol/subjects.js';
+import { assignSubject, errorSubject, evalSubject, heartbeatSubject, joinSubject, shutdownSubject, stepDoneSubject, stepSubject } from '../../../shared/src/protocol/subjects.js';
 import { PROTOCOL_VERSION } from '../../../shared/src/protocol/version.js';
 
 const run = 'run-1';
@@ -23,6 +23,18 @@ const samples: { [K in MessageKind]: { subject: string; body: MessageBodies[K] }
   },
   shutdown: { subject: shutdownSubject(run), body: { reason: 'failed', error: 'worker w-2 died' } },
   error: { subject: errorSubject(run), body: { rank: 0, step: 12, message: 'out of memory' } },
+  // The run-loop kinds (coordinator ⇄ workers); their own tests are in tests/unit/cluster/messages.test.ts.
+  ready: { subject: joinSubject(run), body: { workerId: 'w-1', rank: 1, generation: 5, checksum: 'ab12', parameters: 10, step: 0, trainCount: 9, validationCount: 1, testCount: 3, classes: 3, featureSize: 4, threads: 2 } },
+  dismiss: { subject: assignSubject(run, 'w-1'), body: { workerId: 'w-1', reason: 'run is full' } },
+  evaluate: { subject: evalSubject(run), body: { requestId: 3, split: 'validation', confusion: false } },
+  evaluated: { subject: stepDoneSubject(run), body: { requestId: 3, rank: 1, lossSum: 2.5, count: 3, correct: 2, extras: {}, confusion: [[1, 0], [1, 1]] } },
+  epochEnd: { subject: stepSubject(run), body: { requestId: 4, epoch: 0, keepBest: false, restoreBest: false } },
+  epochEnded: { subject: stepDoneSubject(run), body: { requestId: 4, rank: 1, checksum: 'ab12' } },
+  checkpoint: {
+    subject: stepSubject(run),
+    body: { requestId: 5, dir: '/tmp/c', state: { step: 3, position: { epoch: 0, batch: 3 }, history: [], earlyStopping: null, epochInProgress: { lossSum: 1, count: 3, correct: null, extras: {}, seconds: 0.5 } } },
+  },
+  checkpointed: { subject: stepDoneSubject(run), body: { requestId: 5, rank: 0, path: '/tmp/c/ckpt-3.safetensors' } },
 };
 
 const kinds = Object.keys(samples) as MessageKind[];
@@ -100,6 +112,14 @@ describe('control codec', () => {
       ['body.message', { ...samples.error.body, message: 7 }],
       ['body.step', { ...samples.error.body, step: -2 }],
     ],
+    ready: [['body.checksum', { ...samples.ready.body, checksum: 'XY' }]],
+    dismiss: [['body.reason', { ...samples.dismiss.body, reason: 3 }]],
+    evaluate: [['body.split', { ...samples.evaluate.body, split: 'train' }]],
+    evaluated: [['body.confusion[1]', { ...samples.evaluated.body, confusion: [[1, 0], [1]] }]],
+    epochEnd: [['body.keepBest', { ...samples.epochEnd.body, keepBest: 1 }]],
+    epochEnded: [['body.rank', { ...samples.epochEnded.body, rank: -1 }]],
+    checkpoint: [['body.state.step', { ...samples.checkpoint.body, state: { ...samples.checkpoint.body.state, step: -1 } }]],
+    checkpointed: [['body.path', { ...samples.checkpointed.body, path: '' }]],
   };
   for (const kind of kinds) {
     it(`rejects each malformed ${kind} body with a ProtocolError naming the field, the subject and the peer`, () => {
