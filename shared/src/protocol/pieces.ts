@@ -131,3 +131,27 @@ export function copyPieceValues(frame: Uint8Array, target: Float32Array, offset:
   if (offset < 0 || offset + count > target.length) throw new RangeError(`piece range [${offset}, ${offset + count}) outside a target of ${target.length}`);
   new Uint8Array(target.buffer, target.byteOffset + offset * 4, bytes).set(frame.subarray(PIECE_HEADER_BYTES));
 }
+
+/**
+ * Writes `header` into `frame` (a buffer of exactly PIECE_HEADER_BYTES + 4·elements bytes, 4-byte aligned, e.g.
+ * one recycled by the sender) and returns a Float32Array viewing its payload, for the caller to fill. The same
+ * rule as for `allocatePiece` applies: once published, the frame must not be touched in the same tick.
+ */
+export function writePieceFrame(frame: Uint8Array, header: PieceHeader, elements: number): Float32Array {
+  assertLittleEndian();
+  if (frame.length !== PIECE_HEADER_BYTES + elements * 4) throw new RangeError(`a frame of ${frame.length} bytes cannot hold ${elements} values`);
+  if (frame.byteOffset % 4 !== 0) throw new RangeError(`frame at byte offset ${frame.byteOffset} is not 4-byte aligned`);
+  writeHeader(frame, header);
+  return new Float32Array(frame.buffer, frame.byteOffset + PIECE_HEADER_BYTES, elements);
+}
+
+/**
+ * The values of a received frame (its header already validated) as a Float32Array viewing it in place, when
+ * the frame happens to be 4-byte aligned in its buffer; undefined otherwise (then copy with `copyPieceValues`).
+ * The view is only valid until the callback that received the frame returns (it aliases the client's buffer).
+ */
+export function alignedPieceValues(frame: Uint8Array): Float32Array | undefined {
+  assertLittleEndian();
+  if ((frame.byteOffset + PIECE_HEADER_BYTES) % 4 !== 0) return undefined;
+  return new Float32Array(frame.buffer, frame.byteOffset + PIECE_HEADER_BYTES, pieceElements(frame));
+}

@@ -1,11 +1,12 @@
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { ClusterError, ConfigError } from '@gradmesh/shared/internal';
 import { DropCounter, MessageRejectedError, type DropReason } from '@gradmesh/shared/internal';
-import { allocatePiece, copyPieceValues, framePiece, PIECE_HEADER_BYTES, pieceElements, readPieceHeader, type PieceHeader } from '@gradmesh/shared/internal';
+import { alignedPieceValues, copyPieceValues, PIECE_HEADER_BYTES, pieceElements, readPieceHeader, writePieceFrame, type PieceHeader } from '@gradmesh/shared/internal';
 import { allGatherSubject, reduceScatterSubject, validateRunId } from '@gradmesh/shared/internal';
 import type { AllReduce, AllReduceTimings } from './allreduce.js';
 import { EarlyFrames } from './early-frames.js';
 import { largestPieceFor, requireWindow, SendWindow } from './flow.js';
+import { FramePool } from './frame-pool.js';
 import { planLayout, pieceRange, type AllReduceLayout, type ChunkLayout } from './ownership.js';
 import { sumInRankOrder } from './rank-order-sum.js';
 
@@ -75,8 +76,10 @@ interface ActiveStep {
  * in as they arrive, and each one frees a slot of the sender's window toward that owner, which sends the
  * next piece: reduce-scatter and all-gather overlap piece by piece.
  *
- * Every published frame is a fresh buffer that nothing touches afterwards (the NATS client keeps a reference
- * until the socket has written it), and the caller's vector is never handed to the client.
+ * Every published frame is a buffer of `frame-pool.ts` that nothing touches in the tick it was published (the
+ * NATS client keeps a reference until it flushes, which copies it), and the caller's vector is never handed to
+ * the client. The copy that completes a piece is summed straight from the received frame when it is 4-byte
+ * aligned, which saves one copy per piece (every piece at N = 2).
  *
  * Subscriptions are made once (N of them: this rank's `rs`, every other owner's `ag`). A frame is accepted
  * only for the running step; frames of a later step (a faster peer) are kept for it (`early-frames.ts`), and
@@ -97,6 +100,8 @@ export class RsagAllReduce implements AllReduce {
   readonly #runId: string;
   readonly #subs: Subscription[] = [];
   readonly #early: EarlyFrames;
+  /** Published frames, reused from the next macrotask on (Note [recycling published frames]). */
+  readonly #frames: FramePool;
   #buffers: Buffers | undefined;
   #active: ActiveStep | undefined;
   /** The last step started (running or finished); −1 before the first. */
@@ -132,6 +137,7 @@ export class RsagAllReduce implements AllReduce {
       this.pieceBytes = Math.max(4, Math.min(DEFAULT_PIECE_BYTES, payloadLimit, largestPieceFor(worldSize, maxPending)));
     }
     this.window = requireWindow(worldSize, this.pieceBytes, maxPending);
+    this.#frames = new FramePool(maxPending);
 
     if (worldSize > 1) {
       this.#subscribe(reduceScatterSubject(this.#runId, rank), 'rs', rank);
@@ -257,12 +263,15 @@ export class RsagAllReduce implements AllReduce {
       const slot = (header.piece - own.firstPiece) * this.worldSize + header.source;
       if (active.buffers.arrived[slot] === 1) return this.#drop('rs', 'duplicate', subject, header, `piece ${header.piece} again`);
       active.buffers.arrived[slot] = 1;
-      copyPieceValues(frame, active.buffers.staging[header.source] as Float32Array, range.start - own.start, range.length);
       active.bytesReceived += frame.length;
       const local = header.piece - own.firstPiece;
       const copies = (active.buffers.copies[local] as number) + 1;
       active.buffers.copies[local] = copies;
-      if (copies === this.worldSize - 1) this.#reduce(active, range.piece, range.start, range.length);
+      // The copy that completes the piece is summed straight from the frame when it is aligned (always for
+      // N = 2); earlier copies wait in staging.
+      const inPlace = copies === this.worldSize - 1 ? alignedPieceValues(frame) : undefined;
+      if (inPlace === undefined) copyPieceValues(frame, active.buffers.staging[header.source] as Float32Array, range.start - own.start, range.length);
+      if (copies === this.worldSize - 1) this.#reduce(active, range.piece, range.start, range.length, header.source, inPlace);
     } else {
       if (range.chunk !== header.source) return this.#drop('ag', 'malformed', subject, header, `piece ${header.piece} belongs to chunk ${range.chunk}, not ${header.source}`);
       if (active.buffers.gathered[header.piece] === 1) return this.#drop('ag', 'duplicate', subject, header, `piece ${header.piece} again`);
@@ -292,27 +301,35 @@ export class RsagAllReduce implements AllReduce {
       const offset = window.sent * this.pieceBytes / 4;
       const length = Math.min(this.pieceBytes / 4, chunk.length - offset);
       const start = chunk.start + offset;
-      const frame = framePiece(
-        { family: 'rs', source: this.rank, generation: this.generation, step: active.step, piece: chunk.firstPiece + window.sent },
+      const frame = this.#frames.acquire(PIECE_HEADER_BYTES + length * 4);
+      writePieceFrame(frame, { family: 'rs', source: this.rank, generation: this.generation, step: active.step, piece: chunk.firstPiece + window.sent }, length).set(
         active.data.subarray(start, start + length),
       );
       this.#nc.publish(subject, frame);
+      this.#frames.published(frame);
       active.bytesSent += frame.length;
       window.sent++;
     }
   }
 
-  /** All copies of piece `piece` (of this rank's chunk) are in: sum in rank order, publish, keep. */
-  #reduce(active: ActiveStep, piece: number, start: number, length: number): void {
+  /**
+   * All copies of piece `piece` (of this rank's chunk) are in: sum in rank order, publish, keep. Rank
+   * `lastSource`'s copy is `lastValues` when given (a view of the frame just received), else in staging.
+   */
+  #reduce(active: ActiveStep, piece: number, start: number, length: number, lastSource: number, lastValues: Float32Array | undefined): void {
     const { own, staging } = active.buffers;
-    const { frame, values } = allocatePiece({ family: 'ag', source: this.rank, generation: this.generation, step: active.step, piece }, length);
+    const frame = this.#frames.acquire(PIECE_HEADER_BYTES + length * 4);
+    const values = writePieceFrame(frame, { family: 'ag', source: this.rank, generation: this.generation, step: active.step, piece }, length);
     const local = start - own.start;
     const sources: Float32Array[] = [];
     for (let k = 0; k < this.worldSize; k++) {
-      sources.push(k === this.rank ? active.data.subarray(start, start + length) : (staging[k] as Float32Array).subarray(local, local + length));
+      if (k === this.rank) sources.push(active.data.subarray(start, start + length));
+      else if (k === lastSource && lastValues !== undefined) sources.push(lastValues);
+      else sources.push((staging[k] as Float32Array).subarray(local, local + length));
     }
     sumInRankOrder(values, sources);
     this.#nc.publish(allGatherSubject(this.#runId, this.rank), frame);
+    this.#frames.published(frame);
     active.bytesSent += frame.length;
     active.data.set(values, start);
     active.reduced++;
@@ -385,6 +402,7 @@ export class RsagAllReduce implements AllReduce {
       for await (const status of iterator) {
         if (this.#closed) break;
         if (status.type !== 'disconnect' && status.type !== 'close') continue;
+        this.#frames.invalidate();
         const active = this.#active;
         if (active !== undefined) {
           this.#fail(active, new ClusterError(`NATS connection of rank ${this.rank} was lost (${status.type}) during the all-reduce of step ${active.step}; messages in flight are gone`, { rank: this.rank, step: active.step }));
