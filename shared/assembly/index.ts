@@ -13,6 +13,7 @@ export { activation, activationBackward } from './activation';
 export { softmax, softmaxBackward, softmaxCrossEntropy } from './softmax';
 export { sum, sumSquares } from './reduce';
 export { adam, sgd } from './optimizer';
+export { lstmForward, lstmBackward, gruForward, gruBackward } from './recurrent';
 
 /** First byte past the module's static data: arenas must start at or above it. */
 export function heapBase(): usize {

@@ -1,25 +1,30 @@
 import { ConfigError } from '@gradmesh/shared/internal';
 import type { Command } from './args.js';
 import { BENCH_ALLREDUCE_USAGE, benchAllreduce } from './bench-allreduce.js';
+import { BENCH_BACKEND_OPTIONS, BENCH_BACKEND_USAGE, benchBackend, benchMemory } from './bench-backend.js';
 
 /** `gradmesh bench <what>`: benchmarks that print figures (speed is never asserted in tests). */
 export const benchCommand: Command = {
   name: 'bench',
-  summary: 'Benchmarks: `bench allreduce` (NATS collective), `bench backend` (kernels and training vs TensorFlow.js)',
-  usage: `gradmesh bench <allreduce|backend> [options]
+  summary: 'Benchmarks: `bench backend` (kernels and training vs TensorFlow.js), `bench memory`, `bench allreduce` (NATS collective)',
+  usage: `gradmesh bench <backend|memory|allreduce> [options]
 
-${BENCH_ALLREDUCE_USAGE}`,
+${BENCH_ALLREDUCE_USAGE}
+
+${BENCH_BACKEND_USAGE}`,
   options: {
     workers: { type: 'string' },
     mb: { type: 'string' },
     repeats: { type: 'string' },
     nats: { type: 'string' },
     'nats-server': { type: 'string' },
-    json: { type: 'string' },
+    ...BENCH_BACKEND_OPTIONS,
   },
   async run(values, positionals) {
     const what = positionals[0];
     if (what === 'allreduce') return benchAllreduce(values);
-    throw new ConfigError('gradmesh bench', 'needs what to measure: allreduce or backend', { value: what ?? null });
+    if (what === 'backend') return benchBackend(values);
+    if (what === 'memory') return benchMemory(values);
+    throw new ConfigError('gradmesh bench', 'needs what to measure: backend, memory or allreduce', { value: what ?? null });
   },
 };

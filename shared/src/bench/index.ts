@@ -8,5 +8,5 @@ export type { BackendBenchReport, Cell, Contender, Ratios, Workload, MachineInfo
 export { formatBenchTable, formatMemoryCheck, formatMemorySample, formatRate } from './table.js';
 export { probeCpuLoad } from './cpu-load.js';
 export type { CpuLoad } from './cpu-load.js';
-export { measureThroughput, summarize } from './timing.js';
+export { measureThroughput, mergeThroughputs, summarize } from './timing.js';
 export type { Budget, Throughput } from './timing.js';

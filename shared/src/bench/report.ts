@@ -53,6 +53,8 @@ export interface BackendBenchReport {
   readonly startedAt: string;
   readonly wallSeconds: number;
   readonly quick: boolean;
+  /** Mirrored passes over the contenders whose runs each cell pools (Note [mirrored passes] in backend-bench.ts). */
+  readonly passes: number;
   readonly machine: MachineInfo;
   /** "All threads" of the pool in this run. */
   readonly threads: number;

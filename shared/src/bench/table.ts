@@ -60,7 +60,7 @@ export function formatBenchTable(r: BackendBenchReport): string {
   }
   const widths = header.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
   for (const row of rows) lines.push(row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
-  lines.push('median (min–max) of the timed runs, after warm-up; gm = gradmesh');
+  lines.push(`median (min–max) of the timed runs after warm-up, pooled over ${r.passes} passes in mirrored order; gm = gradmesh`);
   notes.forEach((note, i) => lines.push(`[${i + 1}] ${note}`));
   lines.push('');
   lines.push(

@@ -26,6 +26,8 @@ export interface Throughput {
   readonly runs: number;
   readonly stepsPerRun: number;
   readonly warmupSteps: number;
+  /** Every timed run's rate, in the order measured. */
+  readonly rates: readonly number[];
 }
 
 /**
@@ -51,7 +53,18 @@ export async function measureThroughput(step: () => unknown, unitsPerStep: numbe
     for (let i = 0; i < stepsPerRun; i++) await step();
     rates.push((unitsPerStep * stepsPerRun) / ((performance.now() - t) / 1000));
   }
-  return { ...summarize(rates), runs: rates.length, stepsPerRun, warmupSteps };
+  return { ...summarize(rates), runs: rates.length, stepsPerRun, warmupSteps, rates };
+}
+
+/**
+ * Several measurements of one thing (the benchmark's passes) as one: all their runs pooled.
+ * stepsPerRun and warmupSteps are the first measurement's (later passes size their own runs).
+ */
+export function mergeThroughputs(parts: readonly Throughput[]): Throughput {
+  const first = parts[0];
+  if (!first) throw new RangeError('mergeThroughputs: nothing to merge');
+  const rates = parts.flatMap((p) => p.rates);
+  return { ...summarize(rates), runs: rates.length, stepsPerRun: first.stepsPerRun, warmupSteps: first.warmupSteps, rates };
 }
 
 /** Median (upper median for an even count), min and max. */

@@ -52,6 +52,10 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend {
   if (persistent.base < exports.heapBase() || scratch.base < exports.heapBase()) {
     throw new BackendError(`createWasmBackend: arenas must start at or above byte ${exports.heapBase()}, where the kernels' static data ends`);
   }
+  // Note [shared fill] in arena.ts. The arenas are this thread's objects; the fill is this thread's instance.
+  const zeroFill = (ptr: number, floats: number) => exports.fill(ptr, 0, floats);
+  persistent.zeroFill = zeroFill;
+  scratch.zeroFill = zeroFill;
   registerContext({ memory, exports, scratch });
   if (!registeredBackends().includes('reference')) registerReferenceBackend();
   registerKernels('wasm', wasmKernels);

@@ -5,11 +5,12 @@ import { linearWasmKernels } from './linear.js';
 import { lossWasmKernels } from './loss.js';
 import { optimizerWasmKernels } from './optimizer.js';
 import { poolWasmKernels } from './pool.js';
+import { recurrentWasmKernels } from './recurrent.js';
 import { reductionWasmKernels } from './reduction.js';
 
 /**
  * The kernels the WebAssembly backend implements itself; the registry fills the rest
- * (batch normalisation, recurrent cells) from the reference, which works on views into the
+ * (batch normalisation, swapLeadingAxes) from the reference, which works on views into the
  * WebAssembly memory as on any Float32Array.
  */
 export const wasmKernels: Partial<Kernels> = {
@@ -20,4 +21,5 @@ export const wasmKernels: Partial<Kernels> = {
   ...reductionWasmKernels,
   ...lossWasmKernels,
   ...optimizerWasmKernels,
+  ...recurrentWasmKernels,
 };
