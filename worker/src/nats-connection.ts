@@ -1,5 +1,7 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { ClusterError } from '@gradmesh/shared/internal';
+import { installDirectWrites } from './transport/direct-writes.js';
+import { installPooledPayloads } from './transport/received-payloads.js';
 
 /**
  * Connects to the run's NATS server. Reconnection is off on purpose: core NATS drops the messages in flight
@@ -7,6 +9,8 @@ import { ClusterError } from '@gradmesh/shared/internal';
  * that a lost connection fails the run (which `--resume` then continues) rather than limping on.
  */
 export async function connectNats(url: string, name: string): Promise<NatsConnection> {
+  installPooledPayloads();
+  installDirectWrites();
   try {
     return await connect({ servers: url, name, reconnect: false, timeout: 10_000, pingInterval: 5_000, maxPingOut: 3 });
   } catch (cause) {

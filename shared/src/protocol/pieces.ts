@@ -90,6 +90,17 @@ export function framePiece(header: PieceHeader, values: Float32Array): Uint8Arra
 }
 
 /**
+ * The 16-byte header alone, for a sender that publishes header and values as separate parts of one message
+ * (the receiver sees the same bytes as from `allocatePiece`).
+ */
+export function pieceHeaderBytes(header: PieceHeader): Uint8Array {
+  assertLittleEndian();
+  const bytes = new Uint8Array(PIECE_HEADER_BYTES);
+  writeHeader(bytes, header);
+  return bytes;
+}
+
+/**
  * Reads and validates a frame's header. Throws MessageRejectedError ('malformed' or 'version') naming the
  * subject; the payload size is checked against the layout by the caller, who knows the piece.
  */

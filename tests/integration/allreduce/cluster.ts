@@ -1,6 +1,8 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Random } from '../../../shared/src/random.js';
 import { RsagAllReduce, type RsagOptions } from '../../../worker/src/allreduce/rsag.js';
+import { installDirectWrites } from '../../../worker/src/transport/direct-writes.js';
+import { installPooledPayloads } from '../../../worker/src/transport/received-payloads.js';
 
 /** N ranks of one run as N NatsConnections in this process (each rank has its own socket, as in a real run). */
 export interface LocalCluster {
@@ -18,7 +20,15 @@ export function freshRunId(prefix = 't'): string {
   return `${prefix}${process.pid}-${runCounter}`;
 }
 
+/**
+ * Ranks receive and publish the way a worker process does (`connectNats` installs the same transport wrappers);
+ * tests/integration/allreduce/stock-client.test.ts covers the client without them.
+ */
 export async function startCluster(url: string, worldSize: number, options: Partial<Omit<RsagOptions, 'nc' | 'rank' | 'worldSize'>> = {}): Promise<LocalCluster> {
+  if (process.env['GRADMESH_STOCK_CLIENT'] !== '1') {
+    installPooledPayloads();
+    installDirectWrites();
+  }
   const runId = options.runId ?? freshRunId();
   const connections = await Promise.all(Array.from({ length: worldSize }, () => connect({ servers: url })));
   const ranks = connections.map((nc, rank) => new RsagAllReduce({ generation: 0, ...options, nc, runId, rank, worldSize }));

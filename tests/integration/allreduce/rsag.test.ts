@@ -96,6 +96,35 @@ describe('rsag all-reduce equals the rank-order sum bit for bit', () => {
     });
   }
 
+  it('N = 3, default pieces, 4 steps of 3 000 017 elements: pooled receive buffers and recycled frames stay bitwise right', async () => {
+    const cluster = await startCluster(nats.url, 3);
+    try {
+      for (let step = 0; step < 4; step++) {
+        const inputs = rankVectors(3, 3_000_017, 70 + step);
+        expectBitwiseEqual(await reduceOnAll(cluster, step, inputs), rankOrderSum(inputs));
+      }
+      for (const r of cluster.ranks) expect(r.drops.count()).toBe(0);
+    } finally {
+      await cluster.close();
+    }
+  });
+
+  it('a late rank with default (pooled) pieces: early frames are kept as they are and summed right', async () => {
+    const cluster = await startCluster(nats.url, 3);
+    try {
+      const inputs = rankVectors(3, 1_500_007, 6);
+      const outputs = inputs.map((v) => v.slice());
+      const early = [cluster.ranks[0]!.allReduce(0, outputs[0]!), cluster.ranks[1]!.allReduce(0, outputs[1]!)];
+      await Promise.all(cluster.connections.map((nc) => nc.flush()));
+      await new Promise((r) => setTimeout(r, 100));
+      await Promise.all([...early, cluster.ranks[2]!.allReduce(0, outputs[2]!)]);
+      expectBitwiseEqual(outputs, rankOrderSum(inputs));
+      expect(cluster.ranks[2]!.drops.count()).toBe(0);
+    } finally {
+      await cluster.close();
+    }
+  });
+
   it('a later step with another vector length re-plans the layout (steps need not be consecutive)', async () => {
     const cluster = await startCluster(nats.url, 3, { pieceBytes: SMALL_PIECE_BYTES });
     try {

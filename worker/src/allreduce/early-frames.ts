@@ -11,8 +11,9 @@ export interface EarlyFrame {
 /**
  * Frames of steps this rank has not started yet: a faster peer finishes step s and starts s+1 while this rank
  * still waits for the last reduced pieces of s. (It cannot get two steps ahead: finishing s+1 needs this
- * rank's pieces of s+1.) Such frames are copied — `msg.data` is a view into the client's read buffer — and
- * replayed when their step starts. A byte cap bounds what a misbehaving peer can make us hold; past it,
+ * rank's pieces of s+1.) Such frames are kept — as they are when they are pooled payloads (buffers of their
+ * own, see `transport/received-payloads.ts`), else copied, since `msg.data` may then view the client's read
+ * buffer — and replayed when their step starts. A byte cap bounds what a misbehaving peer can make us hold; past it,
  * frames are dropped and counted as 'overflow' (the step then times out naming the peer).
  */
 export class EarlyFrames {
@@ -28,13 +29,14 @@ export class EarlyFrames {
     return this.#bytes;
   }
 
-  add(subject: string, header: PieceHeader, data: Uint8Array): void {
+  /** `owned`: `data` is a buffer nobody else will touch (kept without a copy). */
+  add(subject: string, header: PieceHeader, data: Uint8Array, owned: boolean): void {
     if (this.#bytes + data.length > this.maxBytes) {
       this.drops.drop(header.family, 'overflow', `${subject}: step ${header.step} piece ${header.piece} from rank ${header.source} arrived early and the early buffer is full (${this.maxBytes} bytes)`);
       return;
     }
     const list = this.#byStep.get(header.step) ?? [];
-    list.push({ subject, header, frame: data.slice() });
+    list.push({ subject, header, frame: owned ? data : data.slice() });
     this.#byStep.set(header.step, list);
     this.#bytes += data.length;
   }

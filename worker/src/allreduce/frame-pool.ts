@@ -1,19 +1,18 @@
+import { whenWritten } from '../transport/direct-writes.js';
+
 /**
  * Note [recycling published frames]
  * Allocating a fresh 1 MiB frame per published piece cost about as much as copying it (the allocation zeroes
- * it) plus garbage-collector time. The NATS client (@nats-io/nats-core 3.x) keeps a reference to a published
- * buffer only until it flushes its outbound buffer — at the end of the current microtask queue, or inline
- * when 32 KiB are pending — and flushing copies the frame into its own write buffer. So a frame published in
- * one macrotask is free again in the next one. The pool hands out frames, takes back each published one, and
- * makes it available again from a `setImmediate` callback, i.e. never in the tick it was published.
+ * it) plus garbage-collector time. A published frame is read by the NATS client until it is written: by the
+ * socket itself with direct writes (`transport/direct-writes.ts`), else by the client's flush, which copies it
+ * at the latest at the end of the current microtask queue. `whenWritten` reports either moment, and only then
+ * does the pool take the frame back — never in the tick it was published.
  *
  * While the connection is down the client keeps unflushed frames until it reconnects; `invalidate()` (called
  * on a disconnect) forgets every frame handed out so far, so none of them is ever written again.
  */
 export class FramePool {
   readonly #free = new Map<number, Uint8Array[]>();
-  #published: Uint8Array[] = [];
-  #scheduled = false;
   #epoch = 0;
   #bytesFree = 0;
 
@@ -33,31 +32,24 @@ export class FramePool {
     return new Uint8Array(bytes);
   }
 
-  /** `frame` was just published: reuse it from the next macrotask on. */
-  published(frame: Uint8Array): void {
-    this.#published.push(frame);
-    if (this.#scheduled) return;
-    this.#scheduled = true;
+  /**
+   * `frame` is about to be published (call this BEFORE publishing: the client may write it inside the publish
+   * call): reuse it once the client has written it (see the note).
+   */
+  publishing(frame: Uint8Array): void {
     const epoch = this.#epoch;
-    setImmediate(() => {
-      this.#scheduled = false;
-      const frames = this.#published;
-      this.#published = [];
-      if (epoch !== this.#epoch) return;
-      for (const f of frames) {
-        if (this.#bytesFree + f.length > this.maxFreeBytes) continue;
-        let list = this.#free.get(f.length);
-        if (list === undefined) this.#free.set(f.length, (list = []));
-        list.push(f);
-        this.#bytesFree += f.length;
-      }
+    whenWritten(frame, () => {
+      if (epoch !== this.#epoch || this.#bytesFree + frame.length > this.maxFreeBytes) return;
+      let list = this.#free.get(frame.length);
+      if (list === undefined) this.#free.set(frame.length, (list = []));
+      list.push(frame);
+      this.#bytesFree += frame.length;
     });
   }
 
   /** Forgets every frame handed out (the client may hold them across a reconnect) and every free one. */
   invalidate(): void {
     this.#epoch++;
-    this.#published = [];
     this.#free.clear();
     this.#bytesFree = 0;
   }

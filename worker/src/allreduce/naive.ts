@@ -120,7 +120,7 @@ export class NaiveAllReduce implements AllReduce {
     if (header.family !== 'a2a' || header.source !== owner || header.generation !== this.#o.generation) return this.drops.drop('a2a', 'malformed', subject);
     const active = this.#active;
     if (active !== undefined && header.step === active.step) this.#accept(active, header, frame);
-    else if (header.step > this.#lastStep) this.#early.add(subject, header, frame);
+    else if (header.step > this.#lastStep) this.#early.add(subject, header, frame, false);
     else this.drops.drop('a2a', 'stale-step', subject);
   }
 

@@ -1,7 +1,7 @@
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { ClusterError, ConfigError } from '@gradmesh/shared/internal';
 import { DropCounter, MessageRejectedError, type DropReason } from '@gradmesh/shared/internal';
-import { alignedPieceValues, copyPieceValues, PIECE_HEADER_BYTES, pieceElements, readPieceHeader, writePieceFrame, type PieceHeader } from '@gradmesh/shared/internal';
+import { alignedPieceValues, copyPieceValues, PIECE_HEADER_BYTES, pieceElements, pieceHeaderBytes, readPieceHeader, writePieceFrame, type PieceHeader } from '@gradmesh/shared/internal';
 import { allGatherSubject, reduceScatterSubject, validateRunId } from '@gradmesh/shared/internal';
 import type { AllReduce, AllReduceTimings } from './allreduce.js';
 import { EarlyFrames } from './early-frames.js';
@@ -9,6 +9,8 @@ import { largestPieceFor, requireWindow, SendWindow } from './flow.js';
 import { FramePool } from './frame-pool.js';
 import { planLayout, pieceRange, type AllReduceLayout, type ChunkLayout } from './ownership.js';
 import { sumInRankOrder } from './rank-order-sum.js';
+import { publishParts } from '../transport/direct-writes.js';
+import { isPooledPayload, releasePayload } from '../transport/received-payloads.js';
 
 export interface RsagOptions {
   readonly nc: NatsConnection;
@@ -40,8 +42,13 @@ const DEFAULT_MAX_EARLY = 256 << 20;
 interface Buffers {
   readonly layout: AllReduceLayout;
   readonly own: ChunkLayout;
-  /** staging[k] receives rank k's copy of this rank's chunk (empty for k = rank). */
+  /** staging[k] receives rank k's copy of this rank's chunk (empty for k = rank) when its frame cannot be kept. */
   readonly staging: Float32Array[];
+  /**
+   * held[(piece − own.firstPiece)·N + k] = rank k's received frame of that piece, kept instead of copied into
+   * staging when it is a pooled payload (aligned, a buffer of its own); released once the piece is reduced.
+   */
+  readonly held: (Uint8Array | undefined)[];
   /** arrived[(piece − own.firstPiece)·N + k] = 1 once rank k's copy of the piece is in. */
   readonly arrived: Uint8Array;
   /** copies[piece − own.firstPiece] = how many ranks' copies are in. */
@@ -76,10 +83,20 @@ interface ActiveStep {
  * in as they arrive, and each one frees a slot of the sender's window toward that owner, which sends the
  * next piece: reduce-scatter and all-gather overlap piece by piece.
  *
- * Every published frame is a buffer of `frame-pool.ts` that nothing touches in the tick it was published (the
- * NATS client keeps a reference until it flushes, which copies it), and the caller's vector is never handed to
- * the client. The copy that completes a piece is summed straight from the received frame when it is 4-byte
- * aligned, which saves one copy per piece (every piece at N = 2).
+ * Copies are what costs CPU on a box where every rank and the server share the cores, so the data path avoids
+ * them (figures in worker/src/bench/README.md): reduce-scatter pieces are published straight from the caller's
+ * vector (Note [sending straight from the vector]); received pieces arrive in pooled buffers of their own
+ * (`transport/received-payloads.ts`), so the owner keeps early copies as they are and sums all of them in
+ * place; reduced pieces are summed into a recycled frame (`frame-pool.ts`) that is published and copied into
+ * the vector.
+ *
+ * Note [sending straight from the vector]
+ * With direct writes (`transport/direct-writes.ts`) the socket reads a published part until it has written
+ * it, possibly after this call returns. A reduce-scatter piece views the caller's vector in chunk c ≠ rank,
+ * which nothing writes until the owner's reduced piece of that range arrives — and the owner can only reduce
+ * it after receiving these very bytes, so the socket has written them by then. The all-reduce resolves only
+ * after every such range came back, so the caller never changes bytes still being sent. (A failed step may
+ * leave bytes unsent while the caller moves on; they belong to a step that is over and are dropped.)
  *
  * Subscriptions are made once (N of them: this rank's `rs`, every other owner's `ag`). A frame is accepted
  * only for the running step; frames of a later step (a faster peer) are kept for it (`early-frames.ts`), and
@@ -163,6 +180,7 @@ export class RsagAllReduce implements AllReduce {
     buffers.arrived.fill(0);
     buffers.copies.fill(0);
     buffers.gathered.fill(0);
+    buffers.held.fill(undefined);
     const { layout } = buffers;
     const windows = layout.chunks.map((c) => new SendWindow(c.owner === this.rank ? 0 : c.pieceCount, this.window));
 
@@ -189,7 +207,7 @@ export class RsagAllReduce implements AllReduce {
         for (let round = 0; round < this.window; round++) {
           for (let i = 1; i < this.worldSize; i++) this.#send(active, (this.rank + i) % this.worldSize, 1);
         }
-        for (const early of this.#early.take(step)) this.#accept(active, early.subject, early.header, early.frame);
+        for (const early of this.#early.take(step)) if (!this.#accept(active, early.subject, early.header, early.frame)) releasePayload(early.frame);
         this.#finishIfDone(active);
       } catch (error) {
         this.#fail(active, this.#internalError(active, error));
@@ -223,13 +241,19 @@ export class RsagAllReduce implements AllReduce {
     this.#subs.push(sub);
   }
 
+  /** A frame arrived: route it, and hand its buffer back to the receive pool unless something kept it. */
   #onFrame(subject: string, family: 'rs' | 'ag', owner: number, data: Uint8Array): void {
+    if (!this.#route(subject, family, owner, data)) releasePayload(data);
+  }
+
+  /** Validates a frame and takes it for the running step or keeps it for a later one; returns whether it is kept. */
+  #route(subject: string, family: 'rs' | 'ag', owner: number, data: Uint8Array): boolean {
     let header: PieceHeader;
     try {
       header = readPieceHeader(subject, data);
     } catch (error) {
       if (error instanceof MessageRejectedError) this.drops.drop(family, error.dropReason, error.message);
-      return;
+      return false;
     }
     const { source, step } = header;
     if (header.family !== family) return this.#drop(family, 'malformed', subject, header, `a ${header.family} frame on a ${family} subject`);
@@ -240,24 +264,32 @@ export class RsagAllReduce implements AllReduce {
     const active = this.#active;
     if (active !== undefined && step === active.step) {
       try {
-        this.#accept(active, subject, header, data);
+        return this.#accept(active, subject, header, data);
       } catch (error) {
         this.#fail(active, this.#internalError(active, error));
+        return false;
       }
-    } else if (step > this.#lastStep) {
-      this.#early.add(subject, header, data);
-    } else {
-      this.#drop(family, 'stale-step', subject, header, `step ${step} is over on rank ${this.rank} (now at ${this.#lastStep})`);
     }
+    if (step > this.#lastStep) {
+      const owned = isPooledPayload(data);
+      this.#early.add(subject, header, data, owned);
+      return owned;
+    }
+    return this.#drop(family, 'stale-step', subject, header, `step ${step} is over on rank ${this.rank} (now at ${this.#lastStep})`);
   }
 
-  #accept(active: ActiveStep, subject: string, header: PieceHeader, frame: Uint8Array): void {
+  /**
+   * Takes one frame of the running step. Returns true when the frame is kept (held for a later sum); else the
+   * caller may release it, since no view of it survives this call.
+   */
+  #accept(active: ActiveStep, subject: string, header: PieceHeader, frame: Uint8Array): boolean {
     const { layout, own } = active.buffers;
     if (header.piece >= layout.pieceCount) return this.#drop(header.family, 'malformed', subject, header, `piece ${header.piece} does not exist in a ${layout.pieceCount}-piece layout`);
     const range = pieceRange(layout, header.piece);
     if (pieceElements(frame) !== range.length) {
       return this.#drop(header.family, 'malformed', subject, header, `piece ${header.piece} has ${pieceElements(frame)} values, expected ${range.length} (do all ranks all-reduce vectors of ${layout.length}?)`);
     }
+    let kept = false;
     if (header.family === 'rs') {
       if (range.chunk !== this.rank) return this.#drop('rs', 'malformed', subject, header, `piece ${header.piece} belongs to chunk ${range.chunk}, not ${this.rank}`);
       const slot = (header.piece - own.firstPiece) * this.worldSize + header.source;
@@ -267,11 +299,18 @@ export class RsagAllReduce implements AllReduce {
       const local = header.piece - own.firstPiece;
       const copies = (active.buffers.copies[local] as number) + 1;
       active.buffers.copies[local] = copies;
-      // The copy that completes the piece is summed straight from the frame when it is aligned (always for
-      // N = 2); earlier copies wait in staging.
-      const inPlace = copies === this.worldSize - 1 ? alignedPieceValues(frame) : undefined;
-      if (inPlace === undefined) copyPieceValues(frame, active.buffers.staging[header.source] as Float32Array, range.start - own.start, range.length);
-      if (copies === this.worldSize - 1) this.#reduce(active, range.piece, range.start, range.length, header.source, inPlace);
+      if (copies === this.worldSize - 1) {
+        // The copy that completes the piece is summed straight from the frame when it is aligned (always for a
+        // pooled payload).
+        const inPlace = alignedPieceValues(frame);
+        if (inPlace === undefined) copyPieceValues(frame, active.buffers.staging[header.source] as Float32Array, range.start - own.start, range.length);
+        this.#reduce(active, range.piece, range.start, range.length, header.source, inPlace);
+      } else if (isPooledPayload(frame)) {
+        active.buffers.held[slot] = frame;
+        kept = true;
+      } else {
+        copyPieceValues(frame, active.buffers.staging[header.source] as Float32Array, range.start - own.start, range.length);
+      }
     } else {
       if (range.chunk !== header.source) return this.#drop('ag', 'malformed', subject, header, `piece ${header.piece} belongs to chunk ${range.chunk}, not ${header.source}`);
       if (active.buffers.gathered[header.piece] === 1) return this.#drop('ag', 'duplicate', subject, header, `piece ${header.piece} again`);
@@ -284,12 +323,14 @@ export class RsagAllReduce implements AllReduce {
       this.#send(active, range.chunk, this.window);
     }
     this.#finishIfDone(active);
+    return kept;
   }
 
-  #drop(family: string, reason: DropReason, subject: string, header: PieceHeader, detail: string): void {
+  /** Counts and logs a dropped frame; returns false (the frame is not kept) for `return this.#drop(…)`. */
+  #drop(family: string, reason: DropReason, subject: string, header: PieceHeader, detail: string): false {
     this.drops.drop(family, reason, `${subject} from rank ${header.source} (step ${header.step}, piece ${header.piece}): ${detail}`);
+    return false;
   }
-
   // ---- sending and reducing -------------------------------------------------------------------------------
 
   /** Sends up to `max` further pieces of chunk `owner` while its window allows. */
@@ -301,13 +342,11 @@ export class RsagAllReduce implements AllReduce {
       const offset = window.sent * this.pieceBytes / 4;
       const length = Math.min(this.pieceBytes / 4, chunk.length - offset);
       const start = chunk.start + offset;
-      const frame = this.#frames.acquire(PIECE_HEADER_BYTES + length * 4);
-      writePieceFrame(frame, { family: 'rs', source: this.rank, generation: this.generation, step: active.step, piece: chunk.firstPiece + window.sent }, length).set(
-        active.data.subarray(start, start + length),
-      );
-      this.#nc.publish(subject, frame);
-      this.#frames.published(frame);
-      active.bytesSent += frame.length;
+      // Published straight from the caller's vector (Note [sending straight from the vector]).
+      const header = pieceHeaderBytes({ family: 'rs', source: this.rank, generation: this.generation, step: active.step, piece: chunk.firstPiece + window.sent });
+      const values = new Uint8Array(active.data.buffer, active.data.byteOffset + start * 4, length * 4);
+      publishParts(this.#nc, subject, [header, values]);
+      active.bytesSent += PIECE_HEADER_BYTES + values.length;
       window.sent++;
     }
   }
@@ -317,19 +356,28 @@ export class RsagAllReduce implements AllReduce {
    * `lastSource`'s copy is `lastValues` when given (a view of the frame just received), else in staging.
    */
   #reduce(active: ActiveStep, piece: number, start: number, length: number, lastSource: number, lastValues: Float32Array | undefined): void {
-    const { own, staging } = active.buffers;
+    const { own, staging, held } = active.buffers;
     const frame = this.#frames.acquire(PIECE_HEADER_BYTES + length * 4);
     const values = writePieceFrame(frame, { family: 'ag', source: this.rank, generation: this.generation, step: active.step, piece }, length);
     const local = start - own.start;
+    const slot0 = (piece - own.firstPiece) * this.worldSize;
     const sources: Float32Array[] = [];
     for (let k = 0; k < this.worldSize; k++) {
+      const kept = held[slot0 + k];
       if (k === this.rank) sources.push(active.data.subarray(start, start + length));
       else if (k === lastSource && lastValues !== undefined) sources.push(lastValues);
+      else if (kept !== undefined) sources.push(alignedPieceValues(kept) as Float32Array);
       else sources.push((staging[k] as Float32Array).subarray(local, local + length));
     }
     sumInRankOrder(values, sources);
+    for (let k = 0; k < this.worldSize; k++) {
+      const kept = held[slot0 + k];
+      if (kept === undefined) continue;
+      held[slot0 + k] = undefined;
+      releasePayload(kept);
+    }
+    this.#frames.publishing(frame);
     this.#nc.publish(allGatherSubject(this.#runId, this.rank), frame);
-    this.#frames.published(frame);
     active.bytesSent += frame.length;
     active.data.set(values, start);
     active.reduced++;
@@ -427,6 +475,7 @@ export class RsagAllReduce implements AllReduce {
       staging,
       arrived: new Uint8Array(own.pieceCount * this.worldSize),
       copies: new Uint16Array(own.pieceCount),
+      held: new Array<Uint8Array | undefined>(own.pieceCount * this.worldSize).fill(undefined),
       gathered: new Uint8Array(layout.pieceCount),
     };
     this.#buffers = buffers;

@@ -4,6 +4,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { ClusterError, ConfigError } from '@gradmesh/shared/internal';
 import type { ChildReply, ParentCommand } from './ipc.js';
+import { processCpuMs } from './cpu-time.js';
 import { startLocalNatsServer } from './local-nats-server.js';
 
 /**
@@ -44,11 +45,22 @@ export interface AllreduceBenchRow {
   readonly busbwRatio: number;
   /** Every rank ended with the same bits. */
   readonly replicasAgree: boolean;
+  /** Mean CPU time per timed all-reduce: all ranks together, and nats-server (undefined off Linux / external server). */
+  readonly cpuMsRanks: number;
+  readonly cpuMsServer: number | undefined;
+}
+
+/** CPU seconds each role spent per GB moved in the single-stream reference (how CPU-bound the box is). */
+export interface SingleStreamCpu {
+  readonly publisherSecPerGB: number;
+  readonly subscriberSecPerGB: number;
+  readonly serverSecPerGB: number | undefined;
 }
 
 export interface AllreduceBenchResult {
   readonly singleStreamMBps: number;
   readonly singleStreamRunsMBps: number[];
+  readonly singleStreamCpu: SingleStreamCpu;
   readonly results: AllreduceBenchRow[];
   readonly machine: {
     readonly cpus: number;
@@ -81,13 +93,18 @@ export async function runAllreduceBench(options: AllreduceBenchOptions): Promise
   const url = options.natsUrl ?? (server as { url: string }).url;
   log(`all-reduce benchmark: NATS ${url}${server ? ` (nats-server ${server.version}, started here)` : ''}, ${cpus().length} CPUs, load ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`);
   try {
-    const singleRuns = await singleStream(entry, url);
+    const serverPid = server?.pid;
+    const { runs: singleRuns, cpu: singleCpu } = await singleStream(entry, url, serverPid);
     const single = median(singleRuns);
     log(`single stream (1 publisher → 1 subscriber process, 1 MiB messages): ${single.toFixed(0)} MB/s (runs: ${singleRuns.map((r) => r.toFixed(0)).join(', ')})`);
+    log(
+      `  CPU s per GB: publisher ${singleCpu.publisherSecPerGB.toFixed(2)}, subscriber ${singleCpu.subscriberSecPerGB.toFixed(2)}` +
+        (singleCpu.serverSecPerGB === undefined ? '' : `, nats-server ${singleCpu.serverSecPerGB.toFixed(2)}`),
+    );
 
     const results: AllreduceBenchRow[] = [];
     log('');
-    log('  N      MB    time ms (min–max)      algbw MB/s   busbw MB/s   busbw/single   replicas agree');
+    log('  N      MB    time ms (min–max)      algbw MB/s   busbw MB/s   busbw/single   replicas agree   CPU ms/run ranks+server (cores busy)');
     for (const n of options.workers) {
       const ranks = await Promise.all(Array.from({ length: n }, () => Child.start(entry)));
       try {
@@ -98,11 +115,23 @@ export async function runAllreduceBench(options: AllreduceBenchOptions): Promise
           // A fresh run id per size: each child builds a new all-reduce instance for it.
           await Promise.all(ranks.map((c, rank) => c.request({ type: 'init', role: 'allreduce', url, runId, rank, worldSize: n, elements }, 'ready')));
           const times: number[] = [];
+          let cpuBefore = 0;
+          let serverBefore: number | undefined;
+          let wallBefore = 0;
           for (let i = 0; i < WARMUP + repeats; i++) {
+            if (i === WARMUP) {
+              cpuBefore = await cpuOf(ranks);
+              serverBefore = processCpuMs(serverPid);
+              wallBefore = performance.now();
+            }
             const s = step++;
             const done = await Promise.all(ranks.map((c) => c.request({ type: 'run', step: s }, 'done')));
             if (i >= WARMUP) times.push(Math.max(...done.map((d) => (d.type === 'done' ? d.ms : 0))));
           }
+          const wallMs = performance.now() - wallBefore;
+          const cpuMsRanks = ((await cpuOf(ranks)) - cpuBefore) / repeats;
+          const serverAfter = processCpuMs(serverPid);
+          const cpuMsServer = serverBefore === undefined || serverAfter === undefined ? undefined : (serverAfter - serverBefore) / repeats;
           const sums = await Promise.all(ranks.map((c) => c.request({ type: 'checksum' }, 'checksum')));
           const agree = new Set(sums.map((s) => (s.type === 'checksum' ? s.value : ''))).size === 1;
           const ms = median(times);
@@ -119,11 +148,15 @@ export async function runAllreduceBench(options: AllreduceBenchOptions): Promise
             busbwMBps: busbw,
             busbwRatio: busbw / single,
             replicasAgree: agree,
+            cpuMsRanks,
+            cpuMsServer,
           };
+          const busy = (cpuMsRanks + (cpuMsServer ?? 0)) / (wallMs / repeats);
           results.push(row);
           log(
             `${String(n).padStart(3)} ${String(mb).padStart(7)} ${ms.toFixed(1).padStart(9)} (${row.msMin.toFixed(1)}–${row.msMax.toFixed(1)})`.padEnd(38) +
-              `${algbw.toFixed(0).padStart(10)} ${busbw.toFixed(0).padStart(12)} ${row.busbwRatio.toFixed(2).padStart(14)}   ${agree ? 'yes' : 'NO'}`,
+              `${algbw.toFixed(0).padStart(10)} ${busbw.toFixed(0).padStart(12)} ${row.busbwRatio.toFixed(2).padStart(14)}   ${(agree ? 'yes' : 'NO').padEnd(17)}` +
+              `${cpuMsRanks.toFixed(0)}+${cpuMsServer === undefined ? '?' : cpuMsServer.toFixed(0)} (${busy.toFixed(2)})`,
           );
         }
       } finally {
@@ -134,6 +167,7 @@ export async function runAllreduceBench(options: AllreduceBenchOptions): Promise
     const result: AllreduceBenchResult = {
       singleStreamMBps: single,
       singleStreamRunsMBps: singleRuns,
+      singleStreamCpu: singleCpu,
       results,
       machine: {
         cpus: cpus().length,
@@ -157,7 +191,7 @@ export async function runAllreduceBench(options: AllreduceBenchOptions): Promise
 }
 
 /** SINGLE_STREAM_RUNS transfers of SINGLE_STREAM_BYTES after one warm-up; MB/s from the parent's clock. */
-async function singleStream(entry: string, url: string): Promise<number[]> {
+async function singleStream(entry: string, url: string, serverPid: number | undefined): Promise<{ runs: number[]; cpu: SingleStreamCpu }> {
   const subject = `gradmesh-bench.${process.pid}.stream`;
   const [sub, pub] = await Promise.all([Child.start(entry), Child.start(entry)]);
   try {
@@ -165,17 +199,32 @@ async function singleStream(entry: string, url: string): Promise<number[]> {
     await sub.request({ type: 'init', role: 'subscriber', ...init }, 'ready');
     await pub.request({ type: 'init', role: 'publisher', ...init }, 'ready');
     const runs: number[] = [];
+    let before = { pub: 0, sub: 0, server: undefined as number | undefined };
     for (let i = 0; i <= SINGLE_STREAM_RUNS; i++) {
+      if (i === 1) before = { pub: await cpuOf([pub]), sub: await cpuOf([sub]), server: processCpuMs(serverPid) };
       const t0 = performance.now();
       const received = sub.next('received');
       await Promise.all([pub.request({ type: 'run', step: i }, 'done'), received]);
       const ms = performance.now() - t0;
       if (i > 0) runs.push(SINGLE_STREAM_BYTES / 1e6 / (ms / 1e3));
     }
-    return runs;
+    const gb = (SINGLE_STREAM_BYTES * SINGLE_STREAM_RUNS) / 1e9;
+    const serverAfter = processCpuMs(serverPid);
+    const cpu: SingleStreamCpu = {
+      publisherSecPerGB: ((await cpuOf([pub])) - before.pub) / 1e3 / gb,
+      subscriberSecPerGB: ((await cpuOf([sub])) - before.sub) / 1e3 / gb,
+      serverSecPerGB: before.server === undefined || serverAfter === undefined ? undefined : (serverAfter - before.server) / 1e3 / gb,
+    };
+    return { runs, cpu };
   } finally {
     await Promise.all([sub.stop(), pub.stop()]);
   }
+}
+
+/** Total CPU ms the children used so far. */
+async function cpuOf(children: Child[]): Promise<number> {
+  const replies = await Promise.all(children.map((c) => c.request({ type: 'cpu' }, 'cpu')));
+  return replies.reduce((sum, r) => sum + (r.type === 'cpu' ? r.ms : 0), 0);
 }
 
 function defaultChildEntry(): string {

@@ -1,6 +1,8 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Random } from '@gradmesh/shared/internal';
 import { RsagAllReduce } from '../allreduce/rsag.js';
+import { installDirectWrites } from '../transport/direct-writes.js';
+import { installPooledPayloads } from '../transport/received-payloads.js';
 import type { ChildInit, ChildReply, ParentCommand } from './ipc.js';
 
 /**
@@ -17,6 +19,10 @@ let allReduce: RsagAllReduce | undefined;
 let input = new Float32Array(0);
 let work = new Float32Array(0);
 let publisher: ((step: number) => Promise<void>) | undefined;
+
+// Every child (ranks and the single-stream pair alike) receives the way a worker does.
+installPooledPayloads();
+installDirectWrites();
 
 async function init(m: ChildInit): Promise<void> {
   // A new size means a new run id: drop the previous instance and connection.
@@ -108,6 +114,10 @@ async function handle(m: ParentCommand): Promise<void> {
       return;
     case 'checksum':
       return reply({ type: 'checksum', value: checksum(work) });
+    case 'cpu': {
+      const u = process.cpuUsage();
+      return reply({ type: 'cpu', ms: (u.user + u.system) / 1000 });
+    }
     case 'exit':
       await allReduce?.close();
       await nc?.close();

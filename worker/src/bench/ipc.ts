@@ -11,6 +11,8 @@ export type ParentCommand =
   | { readonly type: 'run'; readonly step: number }
   /** allreduce: report a hash of the result's bits (replicas must agree). */
   | { readonly type: 'checksum' }
+  /** Report the CPU time this process used so far. */
+  | { readonly type: 'cpu' }
   | { readonly type: 'exit' };
 
 export type ChildReply =
@@ -18,4 +20,6 @@ export type ChildReply =
   | { readonly type: 'done'; readonly step: number; readonly ms: number }
   | { readonly type: 'received'; readonly bytes: number }
   | { readonly type: 'checksum'; readonly value: string }
+  /** User + system CPU time since the process started, in ms. */
+  | { readonly type: 'cpu'; readonly ms: number }
   | { readonly type: 'failed'; readonly message: string };

@@ -10,6 +10,8 @@ import { ClusterError } from '@gradmesh/shared/internal';
 export interface LocalNatsServer {
   readonly url: string;
   readonly version: string;
+  /** Process id of the server (for CPU accounting). */
+  readonly pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -40,6 +42,7 @@ export async function startLocalNatsServer(binary?: string): Promise<LocalNatsSe
         return {
           url: `nats://127.0.0.1:${port}`,
           version,
+          pid: child.pid,
           async stop() {
             if (exit !== undefined) return;
             child.kill('SIGTERM');
