@@ -9,7 +9,7 @@ export type { LocalNatsServer } from './bench/local-nats-server.js';
 export { ControlChannel } from './control/channel.js';
 export type { ControlHandler, GenerationFilter } from './control/channel.js';
 export { Liveness, every, watchSilence } from './control/liveness.js';
-export { connectNats, watchConnection } from './nats-connection.js';
+export { connectNats, watchConnection } from './transport/connection.js';
 export { stepShard } from './shard.js';
 export type { StepShard } from './shard.js';
 export { Replica } from './replica.js';

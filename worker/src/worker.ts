@@ -18,7 +18,7 @@ import {
 import { RsagAllReduce } from './allreduce/rsag.js';
 import { ControlChannel } from './control/channel.js';
 import { every, Liveness, watchSilence } from './control/liveness.js';
-import { connectNats, watchConnection } from './nats-connection.js';
+import { connectNats, watchConnection } from './transport/connection.js';
 import { Replica } from './replica.js';
 
 export interface WorkerOptions {

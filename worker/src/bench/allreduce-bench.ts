@@ -48,6 +48,11 @@ export interface AllreduceBenchRow {
   /** Mean CPU time per timed all-reduce: all ranks together, and nats-server (undefined off Linux / external server). */
   readonly cpuMsRanks: number;
   readonly cpuMsServer: number | undefined;
+  /**
+   * The busbw / single-stream ratio an ideal all-reduce could reach here (Note [the CPU ceiling]); undefined
+   * when the server's CPU time cannot be read.
+   */
+  readonly ceilingRatio: number | undefined;
 }
 
 /** CPU seconds each role spent per GB moved in the single-stream reference (how CPU-bound the box is). */
@@ -72,6 +77,26 @@ export interface AllreduceBenchResult {
     readonly loadBefore: number[];
     readonly loadAfter: number[];
   };
+}
+
+/**
+ * Note [the CPU ceiling]
+ * On one small machine every byte of an all-reduce costs CPU three times — in the publishing rank, in
+ * nats-server, in the receiving rank — and all of them share the same cores, so the all-reduce is CPU-bound, not
+ * link-bound. Any all-reduce through one server must publish N·S bytes in total (reduce-scatter (N−1)/N·S per
+ * rank, plus each reduced chunk once, fanned out by the server) and deliver 2(N−1)·S. The ceiling charges
+ * exactly those bytes at the per-GB client costs measured in the single stream, adds the server CPU the
+ * all-reduce actually used, spreads the sum over every core with nothing idle, and turns the resulting time
+ * into busbw / single stream. No algorithm on this machine, server and client can beat it; the distance
+ * between it and the measured ratio is what the all-reduce itself still wastes.
+ */
+export function ceilingRatio(n: number, bytes: number, serverCpuMs: number | undefined, cpu: SingleStreamCpu, singleMBps: number, cores: number): number | undefined {
+  if (serverCpuMs === undefined) return undefined;
+  const gb = bytes / 1e9;
+  const ranksMs = (n * gb * cpu.publisherSecPerGB + 2 * (n - 1) * gb * cpu.subscriberSecPerGB) * 1e3;
+  const ms = (ranksMs + serverCpuMs) / cores;
+  const busbw = (((2 * (n - 1)) / n) * bytes) / 1e6 / (ms / 1e3);
+  return busbw / singleMBps;
 }
 
 const WARMUP = 2;
@@ -104,7 +129,7 @@ export async function runAllreduceBench(options: AllreduceBenchOptions): Promise
 
     const results: AllreduceBenchRow[] = [];
     log('');
-    log('  N      MB    time ms (min–max)      algbw MB/s   busbw MB/s   busbw/single   replicas agree   CPU ms/run ranks+server (cores busy)');
+    log('  N      MB    time ms (min–max)      algbw MB/s   busbw MB/s   busbw/single   ceiling   replicas agree   CPU ms/run ranks+server (cores busy)');
     for (const n of options.workers) {
       const ranks = await Promise.all(Array.from({ length: n }, () => Child.start(entry)));
       try {
@@ -150,12 +175,13 @@ export async function runAllreduceBench(options: AllreduceBenchOptions): Promise
             replicasAgree: agree,
             cpuMsRanks,
             cpuMsServer,
+            ceilingRatio: ceilingRatio(n, bytes, cpuMsServer, singleCpu, single, cpus().length),
           };
           const busy = (cpuMsRanks + (cpuMsServer ?? 0)) / (wallMs / repeats);
           results.push(row);
           log(
             `${String(n).padStart(3)} ${String(mb).padStart(7)} ${ms.toFixed(1).padStart(9)} (${row.msMin.toFixed(1)}–${row.msMax.toFixed(1)})`.padEnd(38) +
-              `${algbw.toFixed(0).padStart(10)} ${busbw.toFixed(0).padStart(12)} ${row.busbwRatio.toFixed(2).padStart(14)}   ${(agree ? 'yes' : 'NO').padEnd(17)}` +
+              `${algbw.toFixed(0).padStart(10)} ${busbw.toFixed(0).padStart(12)} ${row.busbwRatio.toFixed(2).padStart(14)} ${(row.ceilingRatio === undefined ? '?' : row.ceilingRatio.toFixed(2)).padStart(9)}   ${(agree ? 'yes' : 'NO').padEnd(17)}` +
               `${cpuMsRanks.toFixed(0)}+${cpuMsServer === undefined ? '?' : cpuMsServer.toFixed(0)} (${busy.toFixed(2)})`,
           );
         }

@@ -1,7 +1,7 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { ClusterError } from '@gradmesh/shared/internal';
-import { installDirectWrites } from './transport/direct-writes.js';
-import { installPooledPayloads } from './transport/received-payloads.js';
+import { installDirectWrites } from './direct-writes.js';
+import { installPooledPayloads } from './received-payloads.js';
 
 /**
  * Connects to the run's NATS server. Reconnection is off on purpose: core NATS drops the messages in flight

@@ -1,0 +1,19 @@
+import { describe, expect, it } from 'vitest';
+import { ceilingRatio } from '../../../worker/src/bench/allreduce-bench.js';
+
+describe('the all-reduce CPU ceiling (bench allreduce)', () => {
+  const cpu = { publisherSecPerGB: 0.25, subscriberSecPerGB: 0.65, serverSecPerGB: 2 };
+
+  it('matches a hand computation: N = 4, 40 MB, server 280 ms, 2 cores, single stream 500 MB/s', () => {
+    // ranks: 4·0.04·0.25 + 6·0.04·0.65 = 0.04 + 0.156 s = 196 ms; (196 + 280) / 2 = 238 ms;
+    // busbw = 1.5 · 40 MB / 0.238 s = 252.1 MB/s; ÷ 500 = 0.504.
+    expect(ceilingRatio(4, 40e6, 280, cpu, 500, 2)).toBeCloseTo(0.5042, 3);
+  });
+
+  it('falls as the server or the clients cost more, and is unknown without the server CPU', () => {
+    const base = ceilingRatio(3, 40e6, 200, cpu, 500, 2)!;
+    expect(ceilingRatio(3, 40e6, 300, cpu, 500, 2)!).toBeLessThan(base);
+    expect(ceilingRatio(3, 40e6, 200, { ...cpu, subscriberSecPerGB: 1 }, 500, 2)!).toBeLessThan(base);
+    expect(ceilingRatio(3, 40e6, undefined, cpu, 500, 2)).toBeUndefined();
+  });
+});
