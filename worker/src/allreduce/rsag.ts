@@ -9,7 +9,7 @@ import { largestPieceFor, requireWindow, SendWindow } from './flow.js';
 import { FramePool } from './frame-pool.js';
 import { planLayout, pieceRange, type AllReduceLayout, type ChunkLayout } from './ownership.js';
 import { sumInRankOrder } from './rank-order-sum.js';
-import { publishParts } from '../transport/direct-writes.js';
+import { directWritesStatus, publishParts } from '../transport/direct-writes.js';
 import { isPooledPayload, releasePayload } from '../transport/received-payloads.js';
 
 export interface RsagOptions {
@@ -124,6 +124,8 @@ export class RsagAllReduce implements AllReduce {
   /** The last step started (running or finished); −1 before the first. */
   #lastStep = -1;
   #closed = false;
+  /** Direct writes are installed: reduce-scatter pieces go out without any copy. */
+  readonly #direct = directWritesStatus().installed;
   #statusIterator: { stop?: () => void } | undefined;
 
   constructor(options: RsagOptions) {
@@ -342,11 +344,18 @@ export class RsagAllReduce implements AllReduce {
       const offset = window.sent * this.pieceBytes / 4;
       const length = Math.min(this.pieceBytes / 4, chunk.length - offset);
       const start = chunk.start + offset;
-      // Published straight from the caller's vector (Note [sending straight from the vector]).
-      const header = pieceHeaderBytes({ family: 'rs', source: this.rank, generation: this.generation, step: active.step, piece: chunk.firstPiece + window.sent });
-      const values = new Uint8Array(active.data.buffer, active.data.byteOffset + start * 4, length * 4);
-      publishParts(this.#nc, subject, [header, values]);
-      active.bytesSent += PIECE_HEADER_BYTES + values.length;
+      const header = { family: 'rs', source: this.rank, generation: this.generation, step: active.step, piece: chunk.firstPiece + window.sent } as const;
+      if (this.#direct) {
+        // Published straight from the caller's vector (Note [sending straight from the vector]).
+        publishParts(this.#nc, subject, [pieceHeaderBytes(header), new Uint8Array(active.data.buffer, active.data.byteOffset + start * 4, length * 4)]);
+      } else {
+        // The client copies at flush anyway: build the message in a recycled frame.
+        const frame = this.#frames.acquire(PIECE_HEADER_BYTES + length * 4);
+        writePieceFrame(frame, header, length).set(active.data.subarray(start, start + length));
+        this.#frames.publishing(frame);
+        this.#nc.publish(subject, frame);
+      }
+      active.bytesSent += PIECE_HEADER_BYTES + length * 4;
       window.sent++;
     }
   }
