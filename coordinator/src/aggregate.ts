@@ -1,4 +1,4 @@
-import { ConfusionMatrix, type BatchStats, type Evaluation, type EvaluatedBody, type StepDoneBody } from '@gradmesh/shared/internal';
+import { summarizeEvaluation, type BatchStats, type Evaluation, type EvaluatedBody, type StepDoneBody } from '@gradmesh/shared/internal';
 
 /** The training statistics of one global batch, added up over the ranks. */
 export interface StepStats extends BatchStats {
@@ -28,29 +28,17 @@ export function sumStepStats(replies: readonly StepDoneBody[]): StepStats {
 }
 
 /**
- * Merges the ranks' shard evaluations into what Model.evaluate returns for the whole split: per-sample
- * means of the summed loss and extras, accuracy, and the summed confusion matrix.
+ * Merges the ranks' shard evaluations into what Model.evaluate returns for the whole split: the same
+ * summarizeEvaluation over the shards' sums, added in rank order.
  */
 export function mergeEvaluations(replies: readonly EvaluatedBody[], classes: number): Evaluation {
   const byRank = [...replies].sort((a, b) => a.rank - b.rank);
-  let lossSum = 0;
-  let count = 0;
-  let correct: number | undefined;
-  const sums: Record<string, number> = {};
-  let confusion: ConfusionMatrix | null = null;
-  for (const r of byRank) {
-    lossSum += r.lossSum;
-    count += r.count;
-    if (r.correct !== undefined) correct = (correct ?? 0) + r.correct;
-    for (const [k, v] of Object.entries(r.extras)) sums[k] = (sums[k] ?? 0) + v;
-    if (r.confusion !== undefined) {
-      confusion ??= new ConfusionMatrix(classes);
-      r.confusion.forEach((row, actual) => row.forEach((n, predicted) => {
-        for (let i = 0; i < n; i++) confusion!.add(predicted, actual);
-      }));
-    }
-  }
-  const extras: Record<string, number> = {};
-  for (const [k, v] of Object.entries(sums)) extras[k] = v / count;
-  return { loss: lossSum / count, count, accuracy: correct === undefined ? null : correct / count, extras, confusion };
+  return summarizeEvaluation(byRank.map(toSums), classes);
+}
+
+function toSums(r: EvaluatedBody): BatchStats {
+  const sums: BatchStats = { lossSum: r.lossSum, count: r.count, extras: { ...r.extras } };
+  if (r.correct !== undefined) sums.correct = r.correct;
+  if (r.confusion !== undefined) sums.confusion = r.confusion.flat();
+  return sums;
 }

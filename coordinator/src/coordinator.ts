@@ -2,42 +2,33 @@ import path from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
 import {
   assignSubject,
-  batchesPerEpoch,
   ClusterError,
+  CheckpointError,
+  ConfigError,
   DropCounter,
-  EarlyStopping,
   errorSubject,
-  evalSubject,
   GradmeshError,
-  globalBatchRange,
   heartbeatSubject,
+  initialTrainingState,
   joinSubject,
-  learningRateAt,
-  optimizerLearningRate,
-  readCheckpoint,
   latestCheckpoint,
-  scheduleFromSpec,
+  readTrainingState,
+  runTrainingLoop,
   shutdownSubject,
   stepDoneSubject,
-  stepSubject,
-  CheckpointError,
   type ControlMessage,
   type Evaluation,
-  type EvaluatedBody,
-  type MessageBodies,
   type ProgressEvent,
   type ReadyBody,
   type RunConfig,
-  type StepDoneBody,
+  type TrainingState,
 } from '@gradmesh/shared/internal';
 import { ControlChannel, connectNats, every, Liveness, watchConnection, watchSilence } from '@gradmesh/worker';
-import { mergeEvaluations, sumStepStats } from './aggregate.js';
 import { compareChecksums, divergenceError, type ChecksumReport } from './checksums.js';
+import { ClusterStepDriver } from './cluster-step-driver.js';
 import { assignRanks, Roster, type Generation } from './membership.js';
 import { StepBarrier } from './step-barrier.js';
-import { planEpoch, type PlannedStep } from './step-plan.js';
-import { StepTimings, type RankTimings } from './timings.js';
-import { TrainingState } from './training-state.js';
+import type { RankTimings } from './timings.js';
 
 export interface CoordinatorOptions {
   readonly natsUrl: string;
@@ -82,12 +73,11 @@ const GENERATION = 1;
 
 /**
  * The run owner. It forms generation 1 of the run (joins → ranks → assignments → every rank ready with the
- * same parameters), then drives training one command at a time — `step`, and at epoch ends `evaluate`,
- * `epochEnd`, `checkpoint` — each ending in the StepBarrier (every rank's reply, or a ClusterError naming
- * who is missing). Decisions are taken here once and broadcast: the learning rate of each step, early
- * stopping, when to checkpoint. Any failure — a silent worker (dead or stalled), a worker's error report, a
- * step timeout, diverged checksums, a lost NATS connection — stops the run: `shutdown {reason, error}` to
- * all, and the ClusterError is thrown to the caller.
+ * same parameters), then runs the training loop (the one `Model.fit` runs) through the ClusterStepDriver,
+ * whose commands each end in the StepBarrier. This class keeps membership and liveness: any failure — a
+ * silent worker (dead or stalled), a worker's error report, a step timeout, diverged checksums, a lost NATS
+ * connection — stops the run: `shutdown {reason, error}` to all, and the ClusterError is thrown to the
+ * caller.
  */
 export class Coordinator {
   readonly #o: CoordinatorOptions;
@@ -95,14 +85,14 @@ export class Coordinator {
   readonly #roster = new Roster();
   readonly #barrier: StepBarrier;
   readonly #liveness: Liveness;
-  readonly #state: TrainingState = new TrainingState();
+  /** The training loop's state: where the run stands (from the checkpoint on --resume). */
+  #state: TrainingState = initialTrainingState();
   #nc: NatsConnection | undefined;
   #channel: ControlChannel | undefined;
   #generation: Generation | undefined;
   readonly #ready = new Map<number, ReadyBody>();
   #readyWaiter: { resolve: () => void; reject: (e: Error) => void } | undefined;
   #failure: Error | undefined;
-  #requestId = 0;
   /** The checkpoint every replica restores (--resume). */
   #resumeFile: string | undefined;
   #interrupted = false;
@@ -119,13 +109,12 @@ export class Coordinator {
     const o = this.#o;
     let resumedFrom: string | undefined;
     if (o.resume) {
-      if (o.checkpointDir === undefined) throw new GradmeshError('E_CONFIG', '--resume needs --checkpoint-dir to find the checkpoint');
+      if (o.checkpointDir === undefined) throw new ConfigError('--resume', 'needs --checkpoint-dir to find the checkpoint');
       resumedFrom = (await latestCheckpoint(o.checkpointDir))?.path;
       if (resumedFrom === undefined) throw new CheckpointError(o.checkpointDir, 'no checkpoint to resume from', { hint: 'run without --resume first, with the same --checkpoint-dir' });
       resumedFrom = path.resolve(resumedFrom);
       this.#resumeFile = resumedFrom;
-      const { meta } = await readCheckpoint(resumedFrom);
-      Object.assign(this.#state, TrainingState.fromCheckpoint(meta));
+      this.#state = await readTrainingState(resumedFrom);
       o.log(`resuming from ${resumedFrom} at step ${this.#state.step} (epoch ${this.#state.position.epoch + 1}, batch ${this.#state.position.batch})`);
     }
 
@@ -286,150 +275,43 @@ export class Coordinator {
 
   // ---- training --------------------------------------------------------------------------------------------
 
+  /** Runs the training loop on this generation through the cluster driver. */
   async #train(): Promise<Omit<ClusterRun, 'resumedFrom' | 'drops'>> {
     const o = this.#o;
-    const t = o.config.training;
-    const gen = this.#generation!;
-    const info = this.#ready.get(0)!;
-    const state = this.#state;
-    const batches = batchesPerEpoch(info.trainCount, t.batchSize, t.dropLast);
-    if (batches === 0) throw new GradmeshError('E_DATA', `training set has ${info.trainCount} samples, fewer than one batch of ${t.batchSize} with dropLast`);
-    const schedule = scheduleFromSpec(o.config.schedule, { path: 'schedule' });
-    const baseLr = optimizerLearningRate(o.config.optimizer);
-    const learningRate = (step: number) => learningRateAt(schedule, baseLr, step, batches);
-    const stopper = t.earlyStopping ? new EarlyStopping(t.earlyStopping, state.earlyStopping) : undefined;
-    const timings = new StepTimings(gen.worldSize);
-    const ranks = gen.members.map((m) => m.rank);
-    const started = Date.now();
-    const stepsAtStart = state.step;
-    let stepsTaken = 0;
-    let trainSamples = 0;
-    let trainSeconds = 0;
-    let lastChecksums: ChecksumReport[] = [...this.#ready.values()].map((r) => ({ rank: r.rank, workerId: r.workerId, checksum: r.checksum }));
-    let comparisons = 1;
-    const maxSteps = o.maxSteps ?? Infinity;
-
-    while (state.position.epoch < t.epochs) {
-      const epoch = state.position.epoch;
-      const epochStart = Date.now() - state.epoch.seconds * 1000;
-      const secondsBefore = state.epoch.seconds;
-      const plan = planEpoch(epoch, state.position.batch, state.step, { epochs: t.epochs, batches, checksumEvery: o.checksumEvery, checkpointEverySteps: t.checkpointEverySteps, stepsLeft: maxSteps - stepsTaken, learningRate });
-      for (const planned of plan) {
-        const replies = await this.#step(planned, ranks, timings);
-        const stats = sumStepStats(replies);
-        const [gs, ge] = globalBatchRange(planned.batchIndex, info.trainCount, t.batchSize);
-        if (stats.count !== ge - gs) {
-          throw new ClusterError(`step ${planned.step}: the ranks computed ${stats.count} samples of a global batch of ${ge - gs} (${replies.map((r) => `rank ${r.rank}: ${r.count}`).join(', ')})`, { step: planned.step, hint: 'the workers disagree about the data; check that they read the same files' });
-        }
-        state.accumulate(stats);
-        state.step++;
-        stepsTaken++;
-        trainSamples += stats.count;
-        state.position = { epoch, batch: planned.batchIndex + 1 };
-        state.epoch.seconds = (Date.now() - epochStart) / 1000;
-        if (planned.checksum) {
-          lastChecksums = replies.map((r) => ({ rank: r.rank, workerId: gen.members[r.rank]!.workerId, checksum: r.checksum ?? '' }));
-          this.#checkChecksums(lastChecksums, `after step ${planned.step}`);
-          comparisons++;
-        }
-        if (o.onProgress) {
-          const elapsed = (Date.now() - started) / 1000;
-          const remaining = (t.epochs - epoch) * batches - (planned.batchIndex + 1);
-          o.onProgress({
-            type: 'batch', epoch, epochs: t.epochs, batch: planned.batchIndex + 1, batches,
-            loss: state.epoch.lossSum / Math.max(1, state.epoch.count),
-            samplesPerSec: state.epoch.count / Math.max(1e-9, state.epoch.seconds),
-            etaSeconds: (elapsed / (state.step - stepsAtStart)) * remaining,
-          });
-        }
-        if (planned.checkpoint && o.checkpointDir !== undefined) await this.#checkpoint(ranks);
-      }
-      trainSeconds += state.epoch.seconds - secondsBefore;
-      if (state.position.batch < batches) break; // --max-steps ended the run mid-epoch; the state stays resumable
-
-      // The epoch end, exactly as in Model.fit: validation, record, early stopping, best weights, checkpoint.
-      let validation: Evaluation | undefined;
-      if (info.validationCount > 0) validation = await this.#evaluate('validation', false, ranks, `the validation evaluation of epoch ${epoch + 1}`);
-      const record = state.epochRecord(epoch, validation, learningRate(Math.max(0, state.step - 1)));
-      state.history.push(record);
-      let stop = false;
-      let keepBest = false;
-      if (stopper) {
-        const monitored = stopper.config.monitor === 'valAccuracy' ? record.valAccuracy : record.valLoss;
-        if (monitored === null) throw new GradmeshError('E_CONFIG', `training.earlyStopping monitors ${stopper.config.monitor} but there is no validation data (set training.validationSplit)`);
-        const { improved, stop: shouldStop } = stopper.observe(epoch, monitored);
-        keepBest = improved && stopper.config.restoreBestWeights;
-        state.earlyStopping = stopper.state;
-        stop = shouldStop;
-      }
-      state.position = { epoch: stop ? t.epochs : epoch + 1, batch: 0 };
-      state.resetEpoch();
-      const finished = stop || state.position.epoch >= t.epochs;
-      const es = state.earlyStopping;
-      const restoreBest = finished && stopper?.config.restoreBestWeights === true && es !== undefined && es.bestEpoch >= 0 && es.bestEpoch + 1 !== state.history.length;
-      const elapsed = (Date.now() - started) / 1000;
-      o.onProgress?.({ type: 'epoch', record, epochs: t.epochs, etaSeconds: stop ? 0 : (elapsed / Math.max(1, state.history.length)) * (t.epochs - epoch - 1), stoppedEarly: stop });
-      const ended = await this.#request('epochEnd', { epoch, keepBest, restoreBest }, 'epochEnded', ranks, `the end of epoch ${epoch + 1}`);
-      lastChecksums = ended.map((r) => ({ rank: r.rank, workerId: gen.members[r.rank]!.workerId, checksum: r.checksum }));
-      this.#checkChecksums(lastChecksums, `at the end of epoch ${epoch + 1}`);
-      comparisons++;
-      if (o.checkpointDir !== undefined) await this.#checkpoint(ranks);
-    }
-
-    const test = info.testCount > 0 ? await this.#evaluate('test', true, ranks, 'the test evaluation') : undefined;
-    const summary = timings.summary();
+    const ready = [...this.#ready.values()].sort((a, b) => a.rank - b.rank);
+    const driver = new ClusterStepDriver({
+      runId: o.runId,
+      channel: this.#channel!,
+      barrier: this.#barrier,
+      generation: this.#generation!,
+      ready,
+      stepTimeoutMs: o.stepTimeoutMs,
+      checksumEvery: o.checksumEvery,
+      checkpointDir: o.checkpointDir,
+      failure: () => this.#failure,
+    });
+    const outcome = await runTrainingLoop(driver, this.#state, {
+      config: o.config,
+      checkpoints: o.checkpointDir !== undefined,
+      evaluateTest: true,
+      ...(o.maxSteps === undefined ? {} : { maxSteps: o.maxSteps }),
+      ...(o.onProgress === undefined ? {} : { onProgress: o.onProgress }),
+    });
+    const checksums = driver.checksums;
+    const timings = driver.timings;
     return {
-      generation: gen,
-      ready: [...this.#ready.values()].sort((a, b) => a.rank - b.rank),
-      state,
-      stepsTaken,
-      test,
-      paramsChecksum: compareChecksums(lastChecksums).majority,
-      replicaChecksumsAgree: compareChecksums(lastChecksums).agree,
-      checksumComparisons: comparisons,
-      timings: { perRank: timings.perRank(), ...summary, stepWallSeconds: timings.wallSeconds },
-      trainSamples,
-      trainSeconds,
+      generation: this.#generation!,
+      ready,
+      state: this.#state,
+      stepsTaken: outcome.stepsTaken,
+      test: outcome.test,
+      paramsChecksum: checksums.checksum,
+      replicaChecksumsAgree: checksums.agree,
+      checksumComparisons: checksums.comparisons,
+      timings: { perRank: timings.perRank(), ...timings.summary(), stepWallSeconds: timings.wallSeconds },
+      trainSamples: outcome.trainSamples,
+      trainSeconds: outcome.trainSeconds,
     };
-  }
-
-  async #step(planned: PlannedStep, ranks: readonly number[], timings: StepTimings): Promise<StepDoneBody[]> {
-    const o = this.#o;
-    this.#throwIfFailed();
-    const wait = this.#barrier.wait({ kind: 'stepDone', key: planned.step, ranks, timeoutMs: o.stepTimeoutMs, what: `step ${planned.step}`, step: planned.step });
-    const sent = performance.now();
-    this.#channel!.send(stepSubject(o.runId), 'step', { step: planned.step, epoch: planned.epoch, batchIndex: planned.batchIndex, lr: planned.lr, ...(planned.checksum ? { checksum: true } : {}) });
-    const replies = await wait;
-    timings.record(performance.now() - sent, replies);
-    return replies;
-  }
-
-  async #evaluate(split: 'validation' | 'test', confusion: boolean, ranks: readonly number[], what: string): Promise<Evaluation> {
-    const replies: EvaluatedBody[] = await this.#request('evaluate', { split, confusion }, 'evaluated', ranks, what);
-    return mergeEvaluations(replies, this.#ready.get(0)!.classes);
-  }
-
-  /** Rank 0 writes the checkpoint of the coordinator's state; the others hold identical parameters. */
-  async #checkpoint(ranks: readonly number[]): Promise<void> {
-    const dir = path.resolve(this.#o.checkpointDir!);
-    const [written] = await this.#request('checkpoint', { dir, state: this.#state.toMessage() }, 'checkpointed', ranks.slice(0, 1), `the checkpoint at step ${this.#state.step}`);
-    this.#o.onProgress?.({ type: 'checkpoint', path: written!.path, step: this.#state.step });
-  }
-
-  /** Sends a request-id command to all workers and waits for the replies of `ranks`. */
-  async #request<C extends 'evaluate' | 'epochEnd' | 'checkpoint', R extends 'evaluated' | 'epochEnded' | 'checkpointed'>(
-    kind: C,
-    body: Omit<MessageBodies[C], 'requestId'>,
-    reply: R,
-    ranks: readonly number[],
-    what: string,
-  ) {
-    this.#throwIfFailed();
-    const requestId = this.#requestId++;
-    const wait = this.#barrier.wait({ kind: reply, key: requestId, ranks, timeoutMs: this.#o.stepTimeoutMs, what, step: this.#state.step });
-    const subject = kind === 'evaluate' ? evalSubject(this.#o.runId) : stepSubject(this.#o.runId);
-    this.#channel!.send(subject, kind, { ...body, requestId } as MessageBodies[C]);
-    return wait;
   }
 
   #checkChecksums(reports: ChecksumReport[], when: string): void {

@@ -1,14 +1,14 @@
 import {
   ClusterError,
-  ConfusionMatrix,
   createModel,
   datasetFromConfig,
   emptyStats,
   epochPermutation,
+  evaluateSamples,
   parseRunConfig,
+  saveTrainingCheckpoint,
   shardRange,
   applyUpdate,
-  Tensor,
   type BatchStats,
   type CheckpointBody,
   type CheckpointedBody,
@@ -60,7 +60,8 @@ export class Replica {
   readonly #generation: number;
   readonly #threads: number;
   #permutation: { epoch: number; order: Uint32Array } | undefined;
-  readonly #identity = new Map<number, Uint32Array>();
+  /** Optimizer steps this replica has applied (the coordinator's training state says which step comes next). */
+  #step: number;
 
   private constructor(model: Model, config: RunConfig, data: { train: Dataset; validation: Dataset | undefined; test: Dataset }, options: ReplicaOptions) {
     this.model = model;
@@ -73,6 +74,7 @@ export class Replica {
     this.#workerId = options.workerId;
     this.#generation = options.generation;
     this.#threads = options.threads;
+    this.#step = model.state.step;
   }
 
   /** Builds the model and loads the data (and restores the checkpoint) the assignment names. */
@@ -100,7 +102,7 @@ export class Replica {
       generation: this.#generation,
       checksum: this.model.params.checksum(),
       parameters: this.model.params.values.size,
-      step: this.model.step,
+      step: this.#step,
       trainCount: this.train.count,
       validationCount: this.validation?.count ?? 0,
       testCount: this.test.count,
@@ -112,8 +114,8 @@ export class Replica {
 
   async step(command: StepBody, allReduce: AllReduce): Promise<StepDoneBody> {
     const model = this.model;
-    if (command.step !== model.step) {
-      throw new ClusterError(`rank ${this.rank} is at step ${model.step} but was told to run step ${command.step}`, { rank: this.rank, step: command.step, hint: 'replicas are out of step; restart the run with --resume' });
+    if (command.step !== this.#step) {
+      throw new ClusterError(`rank ${this.rank} is at step ${this.#step} but was told to run step ${command.step}`, { rank: this.rank, step: command.step, hint: 'replicas are out of step; restart the run with --resume' });
     }
     const t = this.config.training;
     const shard = stepShard(command.batchIndex, this.train.count, t.batchSize, this.rank, this.worldSize, t.microBatch);
@@ -131,8 +133,7 @@ export class Replica {
     await allReduce.allReduce(command.step, model.params.slots.data);
     const reduced = performance.now();
     const { penalty } = applyUpdate(model.params, model.optimizer, command.lr, shard.globalEnd - shard.globalStart, t, model.backend.kernels);
-    model.step++;
-    model.position = { epoch: command.epoch, batch: command.batchIndex + 1 };
+    this.#step++;
     const checksum = command.checksum ? model.params.checksum() : undefined;
     const allreduceMs = reduced - computed;
     return {
@@ -150,27 +151,20 @@ export class Replica {
     };
   }
 
-  /** Loss/metric sums (and confusion counts) over this rank's contiguous shard of a split, like Model.evaluate. */
+  /** The step this replica will run next. */
+  get nextStep(): number {
+    return this.#step;
+  }
+
+  /** Loss/metric sums (and confusion counts) over this rank's contiguous shard of a split: the evaluation routine of Model.evaluate. */
   async evaluate(request: EvaluateBody): Promise<EvaluatedBody> {
     const data = request.split === 'test' ? this.test : this.validation;
     const base = { requestId: request.requestId, rank: this.rank };
     if (data === undefined || data.count === 0) return { ...base, lossSum: 0, count: 0, extras: {} };
     const [s, e] = shardRange(0, data.count, this.rank, this.worldSize);
-    const all = this.#all(data.count);
-    const stats = e > s ? await this.model.executor.evaluate(data, all, s, e) : emptyStats();
-    let confusion: number[][] | undefined;
-    if (request.confusion && stats.correct !== undefined && data.classes > 0) {
-      const matrix = new ConfusionMatrix(data.classes);
-      const chunk = 2048;
-      for (let c = s; c < e; c += chunk) {
-        const end = Math.min(e, c + chunk);
-        const out = await this.model.executor.predict(data, all, c, end);
-        const targets = new Float32Array((end - c) * data.classes);
-        data.gatherOneHot(all, c, end, targets);
-        matrix.addBatch(out, new Tensor([end - c, data.classes], targets));
-      }
-      confusion = matrix.toJSON().counts.map((row) => [...row]);
-    }
+    const stats = await evaluateSamples(this.model.executor, data, s, e, { confusion: request.confusion });
+    const c = data.classes;
+    const confusion = stats.confusion === undefined ? undefined : Array.from({ length: c }, (_, actual) => stats.confusion!.slice(actual * c, (actual + 1) * c));
     return {
       ...base,
       lossSum: stats.lossSum,
@@ -183,29 +177,20 @@ export class Replica {
 
   /** Applies the coordinator's early-stopping decision (snapshot / restore of the best weights). */
   epochEnd(request: EpochEndBody): EpochEndedBody {
-    const model = this.model;
-    if (request.keepBest) model.bestValues = model.params.values.data.slice();
-    if (request.restoreBest) {
-      const best = model.bestValues;
-      if (best === undefined) throw new ClusterError(`rank ${this.rank} was told to restore the best weights but holds none`, { rank: this.rank, step: model.step });
-      model.params.values.data.set(best);
+    const params = this.model.params;
+    if (request.keepBest) params.keepBest();
+    if (request.restoreBest && !params.restoreBest()) {
+      throw new ClusterError(`rank ${this.rank} was told to restore the best weights but holds none`, { rank: this.rank, step: this.#step });
     }
-    return { requestId: request.requestId, rank: this.rank, checksum: model.params.checksum() };
+    return { requestId: request.requestId, rank: this.rank, checksum: params.checksum() };
   }
 
-  /** Rank 0 writes the checkpoint: its tensors plus the coordinator's bookkeeping (position, history, …). */
+  /** Rank 0 writes the checkpoint: its tensors plus the coordinator's training state. */
   async checkpoint(request: CheckpointBody): Promise<CheckpointedBody> {
-    const model = this.model;
-    const state = request.state;
-    if (state.step !== model.step) {
-      throw new ClusterError(`rank ${this.rank} is at step ${model.step} but the checkpoint is for step ${state.step}`, { rank: this.rank, step: model.step });
+    if (request.state.step !== this.#step) {
+      throw new ClusterError(`rank ${this.rank} is at step ${this.#step} but the checkpoint is for step ${request.state.step}`, { rank: this.rank, step: this.#step });
     }
-    model.position = { ...state.position };
-    model.history = state.history.map((h) => ({ ...h, extras: { ...h.extras } }));
-    model.earlyStopping = state.earlyStopping === null ? undefined : { ...state.earlyStopping };
-    const e = state.epochInProgress;
-    model.epochInProgress = { lossSum: e.lossSum, count: e.count, extras: { ...e.extras }, seconds: e.seconds, ...(e.correct === null ? {} : { correct: e.correct }) };
-    const path = await model.saveCheckpoint(request.dir);
+    const path = await saveTrainingCheckpoint(request.dir, this.model, request.state);
     return { requestId: request.requestId, rank: this.rank, path };
   }
 
@@ -217,15 +202,5 @@ export class Replica {
   #order(epoch: number): Uint32Array {
     if (this.#permutation?.epoch !== epoch) this.#permutation = { epoch, order: epochPermutation(this.train.count, this.config.seed, epoch) };
     return this.#permutation.order;
-  }
-
-  #all(count: number): Uint32Array {
-    let a = this.#identity.get(count);
-    if (!a) {
-      a = new Uint32Array(count);
-      for (let i = 0; i < count; i++) a[i] = i;
-      this.#identity.set(count, a);
-    }
-    return a;
   }
 }

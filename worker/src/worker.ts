@@ -174,7 +174,7 @@ export class WorkerProcess {
         ...(a.resumeFrom === undefined ? {} : { resumeFrom: a.resumeFrom }),
       });
       this.#replica = replica;
-      this.#step = replica.model.step - 1;
+      this.#step = replica.nextStep - 1;
       this.#allReduce = new RsagAllReduce({
         nc: this.#nc!,
         runId: o.runId,

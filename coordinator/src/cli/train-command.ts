@@ -64,18 +64,13 @@ Options:
         const file = (await latestCheckpoint(checkpointDir!))?.path;
         if (!file) throw new CheckpointError(checkpointDir!, 'no checkpoint to resume from', { hint: 'run without --resume first, with the same --checkpoint-dir' });
         await model.restore(file);
-        process.stderr.write(`resumed from ${file} at step ${model.step} (epoch ${model.position.epoch + 1}, batch ${model.position.batch})\n`);
+        process.stderr.write(`resumed from ${file} at step ${model.state.step} (epoch ${model.state.position.epoch + 1}, batch ${model.state.position.batch})\n`);
       }
       const threadCount = (backend ?? config.backend.type) === 'pool' ? resolveThreads(config, threads ? { threads } : {}) : 1;
       process.stderr.write(`${config.name}: ${data.train.count.toLocaleString('en-US')} training / ${data.test.count.toLocaleString('en-US')} test samples, backend ${backend ?? config.backend.type}${threadCount > 1 ? ` (${threadCount} threads)` : ''}\n${model.summary()}\n`);
-      const trainStart = Date.now();
-      const stepsBefore = model.step;
-      const history = await model.fit(data.train, { onProgress: progressPrinter(), ...(checkpointDir ? { checkpointDir } : {}), ...(maxSteps ? { maxSteps } : {}) });
-      // A run stopped by --max-steps mid-epoch has its last epoch only in epochInProgress.
-      const partial = model.epochInProgress;
-      const trainSeconds = history.reduce((s, h) => s + h.seconds, 0) + partial.seconds || (Date.now() - trainStart) / 1000;
-      const samples = history.reduce((s, h) => s + h.samplesPerSec * h.seconds, 0) + partial.count;
-      const test = await model.evaluate(data.test, { confusion: true });
+      const stepsBefore = model.state.step;
+      const fit = await model.fit(data.train, { test: data.test, onProgress: progressPrinter(), ...(checkpointDir ? { checkpointDir } : {}), ...(maxSteps ? { maxSteps } : {}) });
+      const test = fit.test ?? { loss: Number.NaN, count: 0, accuracy: null, extras: {}, confusion: null };
       const report: RunReport = {
         config: path.relative(process.cwd(), path.resolve(config.file)) || config.file,
         model: config.name,
@@ -85,18 +80,18 @@ Options:
         workers: 1,
         backend: backend ?? config.backend.type,
         threads: threadCount,
-        epochs: model.history.length,
-        steps: model.step,
+        epochs: model.state.history.length,
+        steps: model.state.step,
         globalBatchSize: config.training.batchSize,
         ...evaluationFields(model.kind, test, data.test.featureSize),
-        trainSamplesPerSec: samples / Math.max(1e-9, trainSeconds),
+        trainSamplesPerSec: fit.trainSamples / Math.max(1e-9, fit.trainSeconds),
         wallSeconds: (Date.now() - started) / 1000,
         paramsChecksum: model.params.checksum(),
-        history: historyForReport(model.history),
-        stoppedEarly: model.history.length < config.training.epochs && model.position.epoch >= config.training.epochs,
+        history: historyForReport(model.state.history),
+        stoppedEarly: model.state.history.length < config.training.epochs && model.state.position.epoch >= config.training.epochs,
         finishedAt: new Date().toISOString(),
       };
-      printResult(report, model.step - stepsBefore);
+      printResult(report, model.state.step - stepsBefore);
       if (test.confusion) process.stderr.write(`${test.confusion.format()}\n`);
       if (reportPath) {
         await writeJsonAtomic(reportPath, report);

@@ -21,6 +21,8 @@ export interface BatchStats {
   correct?: number;
   /** Other per-model sums, e.g. `kl` and `reconstruction` for a VAE, `squaredError` for an autoencoder. */
   extras: Record<string, number>;
+  /** Classification evaluations: C × C counts, row = actual class, column = predicted (row-major). */
+  confusion?: number[];
 }
 
 /**

@@ -35,6 +35,7 @@ export class ParameterStore {
   readonly entries: readonly ParameterEntry[];
   readonly trainable: readonly TrainableSegment[];
   readonly running: readonly ParameterEntry[];
+  #best: Float32Array | undefined;
 
   constructor(network: Network, backend: Backend) {
     const n = network.parameterCount;
@@ -77,6 +78,32 @@ export class ParameterStore {
     const v = this.values.data;
     // Copy out: the buffer may be a view of a shared WebAssembly memory, which hash.update refuses.
     return createHash('sha256').update(Buffer.from(new Uint8Array(v.buffer, v.byteOffset, v.byteLength).slice())).digest('hex');
+  }
+
+  /**
+   * Early stopping's snapshot of the best epoch's values (restoreBestWeights), kept beside the values it
+   * restores; checkpoints store it, so a resumed run can still restore it.
+   */
+  get best(): Float32Array | undefined {
+    return this.#best;
+  }
+
+  /** Snapshots the current values as the best. */
+  keepBest(): void {
+    this.#best = this.values.data.slice();
+  }
+
+  /** Puts a snapshot read from a checkpoint in place (undefined: none was taken). */
+  setBest(values: Float32Array | undefined): void {
+    if (values !== undefined && values.length !== this.values.size) throw new RangeError(`ParameterStore.setBest: ${values.length} values for ${this.values.size} parameters`);
+    this.#best = values;
+  }
+
+  /** Copies the best snapshot back into the values; false when there is none. */
+  restoreBest(): boolean {
+    if (this.#best === undefined) return false;
+    this.values.data.set(this.#best);
+    return true;
   }
 
   /** Number of values in trained (gradient) parameters. */

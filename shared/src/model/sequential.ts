@@ -2,7 +2,7 @@ import type { JsonObject, ValidationScope } from '../config/validate.js';
 import { child, requireShape } from '../config/validate.js';
 import type { ForwardContext } from '../layers/layer.js';
 import type { Loss } from '../losses/loss.js';
-import { countCorrect } from '../losses/accuracy.js';
+import { tallyPredictions } from '../losses/accuracy.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { LayerStack } from './layer-stack.js';
 import type { Batch, BatchStats, Network } from './network.js';
@@ -49,14 +49,14 @@ export class SequentialNetwork implements Network {
     const output = this.stack.forward(batch.x, ctx);
     const dOutput = ctx.backend.alloc(output.shape);
     const lossSum = this.loss.compute(output, batch.y, dOutput, ctx.backend);
-    const stats = this.#stats(lossSum, output, batch);
+    const stats = this.#stats(lossSum, output, batch, false);
     this.stack.backward(dOutput, ctx, false);
     return stats;
   }
 
   evaluateBatch(batch: Batch, ctx: ForwardContext): BatchStats {
     const output = this.stack.forward(batch.x, ctx);
-    return this.#stats(this.loss.compute(output, batch.y, null, ctx.backend), output, batch);
+    return this.#stats(this.loss.compute(output, batch.y, null, ctx.backend), output, batch, true);
   }
 
   predict(x: Tensor, ctx: ForwardContext): Tensor {
@@ -67,9 +67,13 @@ export class SequentialNetwork implements Network {
     return probabilities;
   }
 
-  #stats(lossSum: number, output: Tensor, batch: Batch): BatchStats {
+  #stats(lossSum: number, output: Tensor, batch: Batch, withConfusion: boolean): BatchStats {
     const stats: BatchStats = { lossSum, count: batch.count, extras: {} };
-    if (this.#countsCorrect) stats.correct = countCorrect(output, batch.y);
+    if (this.#countsCorrect) {
+      const confusion = withConfusion ? new Array<number>(output.dim(-1) ** 2).fill(0) : undefined;
+      stats.correct = tallyPredictions(output, batch.y, confusion);
+      if (confusion !== undefined) stats.confusion = confusion;
+    }
     return stats;
   }
 }

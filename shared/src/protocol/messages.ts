@@ -10,6 +10,7 @@ import {
   type NumberRule,
   type ValidationScope,
 } from '../config/validate.js';
+import { parseTrainingState, type TrainingState } from '../train/training-state.js';
 import { ID_PATTERN, type ControlFamily } from './subjects.js';
 
 /**
@@ -153,26 +154,8 @@ export interface EpochEndedBody {
   readonly checksum: string;
 }
 
-/** The training position and bookkeeping a checkpoint stores beyond the tensors (see train/checkpointing.ts). */
-export interface TrainingStateBody {
-  readonly step: number;
-  readonly position: { readonly epoch: number; readonly batch: number };
-  readonly history: readonly EpochRecordBody[];
-  readonly earlyStopping: { readonly best: number | null; readonly bestEpoch: number; readonly wait: number } | null;
-  readonly epochInProgress: { readonly lossSum: number; readonly count: number; readonly correct: number | null; readonly extras: Readonly<Record<string, number>>; readonly seconds: number };
-}
-
-export interface EpochRecordBody {
-  readonly epoch: number;
-  readonly trainLoss: number;
-  readonly trainAccuracy: number | null;
-  readonly valLoss: number | null;
-  readonly valAccuracy: number | null;
-  readonly seconds: number;
-  readonly learningRate: number;
-  readonly samplesPerSec: number;
-  readonly extras: Readonly<Record<string, number>>;
-}
+/** The training loop's state (one type, one validator: shared/src/train/training-state.ts). */
+export type TrainingStateBody = TrainingState;
 
 /** Coordinator → all workers (step subject): rank 0 writes a checkpoint of this state into `dir`; others ignore it. */
 export interface CheckpointBody {
@@ -309,7 +292,6 @@ function numberRecord(obj: JsonObject, key: string, scope: ValidationScope): Rec
 }
 
 const MAX_CLASSES = 4096;
-const MAX_HISTORY = 100_000;
 const HEX_CHECKSUM = /^[0-9a-f]{1,128}$/;
 
 function bool(obj: JsonObject, key: string, scope: ValidationScope): boolean {
@@ -353,50 +335,10 @@ function confusionCounts(obj: JsonObject, key: string, scope: ValidationScope): 
   });
 }
 
-function epochRecord(v: unknown, scope: ValidationScope): EpochRecordBody {
-  if (!isPlainObject(v)) throw new ConfigError(scope.path, 'must be a map');
-  rejectUnknownKeys(v, ['epoch', 'trainLoss', 'trainAccuracy', 'valLoss', 'valAccuracy', 'seconds', 'learningRate', 'samplesPerSec', 'extras'], scope);
-  return {
-    epoch: int(v, 'epoch', scope, { min: 1 }),
-    trainLoss: anyNumber(v, 'trainLoss', scope),
-    trainAccuracy: numberOrNull(v, 'trainAccuracy', scope),
-    valLoss: numberOrNull(v, 'valLoss', scope),
-    valAccuracy: numberOrNull(v, 'valAccuracy', scope),
-    seconds: requireNumber(v, 'seconds', scope, { min: 0 }),
-    learningRate: anyNumber(v, 'learningRate', scope),
-    samplesPerSec: anyNumber(v, 'samplesPerSec', scope),
-    extras: numberRecord(v, 'extras', scope),
-  };
-}
-
 function trainingState(obj: JsonObject, key: string, scope: ValidationScope): TrainingStateBody {
-  const b = object(obj, key, scope);
-  const s = child(scope, key);
-  rejectUnknownKeys(b, ['step', 'position', 'history', 'earlyStopping', 'epochInProgress'], s);
-  const position = object(b, 'position', s);
-  const ps = child(s, 'position');
-  rejectUnknownKeys(position, ['epoch', 'batch'], ps);
-  const history = b['history'];
-  if (!Array.isArray(history) || history.length > MAX_HISTORY) fail(s, 'history', `must be an array of at most ${MAX_HISTORY} epoch records`);
-  let earlyStopping: TrainingStateBody['earlyStopping'] = null;
-  if (!('earlyStopping' in b)) fail(s, 'earlyStopping', 'is required (null when unused)');
-  if (b['earlyStopping'] !== null) {
-    const e = object(b, 'earlyStopping', s);
-    const es = child(s, 'earlyStopping');
-    rejectUnknownKeys(e, ['best', 'bestEpoch', 'wait'], es);
-    earlyStopping = { best: numberOrNull(e, 'best', es), bestEpoch: int(e, 'bestEpoch', es, { min: -1 }), wait: int(e, 'wait', es, { min: 0 }) };
-  }
-  const e = object(b, 'epochInProgress', s);
-  const es = child(s, 'epochInProgress');
-  rejectUnknownKeys(e, ['lossSum', 'count', 'correct', 'extras', 'seconds'], es);
-  const correct = e['correct'] === null ? null : int(e, 'correct', es, { min: 0 });
-  return {
-    step: int(b, 'step', s, { min: 0, max: U32 }),
-    position: { epoch: int(position, 'epoch', ps, { min: 0 }), batch: int(position, 'batch', ps, { min: 0 }) },
-    history: history.map((h, i) => epochRecord(h, child(s, `history[${i}]`))),
-    earlyStopping,
-    epochInProgress: { lossSum: anyNumber(e, 'lossSum', es), count: int(e, 'count', es, { min: 0 }), correct, extras: numberRecord(e, 'extras', es), seconds: requireNumber(e, 'seconds', es, { min: 0 }) },
-  };
+  if (!(key in obj)) fail(scope, key, 'is required');
+  const at = child(scope, key);
+  return parseTrainingState(obj[key], (field, message, ...value) => fail(at, field, message, ...(value as [unknown])), { strict: true });
 }
 
 // ---- the kinds ---------------------------------------------------------------------------------------------

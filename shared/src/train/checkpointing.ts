@@ -5,53 +5,37 @@ import type { CheckpointContents } from '../checkpoint/format.js';
 import type { JsonObject } from '../config/validate.js';
 import { CheckpointError } from '../errors.js';
 import type { Model } from './model.js';
-import type { EarlyStoppingState } from './early-stopping.js';
-import type { EpochRecord } from './history.js';
+import { copyTrainingState, parseTrainingState, type TrainingState } from './training-state.js';
 
-/** Where training resumes: the next epoch and the next batch within it. */
-export interface TrainingPosition {
-  epoch: number;
-  batch: number;
-}
+const FORMAT = 'gradmesh-training-state';
 
 /**
- * What a checkpoint holds, beyond the tensors: enough to continue exactly as the uninterrupted
- * run would have. Note [PRNG state]: every random draw after initialisation is derived from
- * (seed, epoch) for shuffling and (seed, step, micro-batch) for dropout/VAE noise, so the seed
- * plus the step counter ARE the complete generator state; both are stored.
+ * A training checkpoint: the parameters, the optimizer state and early stopping's best snapshot as
+ * tensors, and in the metadata the run's config, seed, optimizer name and step, a checksum of the
+ * parameters, and the TrainingState (its fields at the top level of the metadata).
  */
-interface TrainingMeta {
-  format: 'gradmesh-training-state';
+interface CheckpointMeta {
+  format: typeof FORMAT;
   version: 1;
   config: JsonObject;
   seed: number;
-  step: number;
-  position: TrainingPosition;
   optimizer: { name: string; step: number };
-  history: EpochRecord[];
-  earlyStopping: EarlyStoppingState | null;
-  epochInProgress: { lossSum: number; count: number; correct: number | null; extras: Record<string, number>; seconds: number };
   parameterCount: number;
   /** sha256 of the parameters, so a resumed run can prove it restored the same values. */
   paramsChecksum: string;
 }
 
-export async function saveTrainingState(dir: string, model: Model): Promise<string> {
+export async function saveTrainingCheckpoint(dir: string, model: Model, state: TrainingState): Promise<string> {
   await mkdir(dir, { recursive: true });
-  const e = model.epochInProgress;
-  const meta: TrainingMeta = {
-    format: 'gradmesh-training-state',
+  const meta: CheckpointMeta & TrainingState = {
+    format: FORMAT,
     version: 1,
     config: model.config.raw,
     seed: model.config.seed,
-    step: model.step,
-    position: model.position,
     optimizer: { name: model.optimizer.name, step: model.optimizer.stepCount },
-    history: model.history,
-    earlyStopping: model.earlyStopping ?? null,
-    epochInProgress: { lossSum: e.lossSum, count: e.count, correct: e.correct ?? null, extras: e.extras, seconds: e.seconds },
     parameterCount: model.params.values.size,
     paramsChecksum: model.params.checksum(),
+    ...copyTrainingState(state),
   };
   const tensors: CheckpointContents['tensors'] = model.params.entries.map((p) => ({
     name: `params/${p.layer}/${p.spec.name}`,
@@ -59,20 +43,30 @@ export async function saveTrainingState(dir: string, model: Model): Promise<stri
     data: p.value.data.slice(),
   }));
   for (const s of model.optimizer.stateTensors()) tensors.push({ name: `optimizer/${s.name}`, shape: [...s.tensor.shape], data: s.tensor.data.slice() });
-  if (model.bestValues) tensors.push({ name: 'earlyStopping/bestParams', shape: [model.bestValues.length], data: model.bestValues.slice() });
-  const file = path.join(dir, checkpointFileName(model.step));
+  const best = model.params.best;
+  if (best) tensors.push({ name: 'earlyStopping/bestParams', shape: [best.length], data: best.slice() });
+  const file = path.join(dir, checkpointFileName(state.step));
   await writeCheckpointAtomic(file, { meta: meta as unknown as JsonObject, tensors });
   return file;
 }
 
-export async function restoreTrainingState(file: string, model: Model): Promise<void> {
+/** The training state of a checkpoint, validated (the coordinator needs it without a model). */
+export async function readTrainingState(file: string): Promise<TrainingState> {
+  const { meta } = await readCheckpoint(file);
+  return checkMeta(file, meta).state;
+}
+
+/** Loads parameters, optimizer state and the best snapshot into `model`; returns the training state to continue from. */
+export async function restoreTrainingCheckpoint(file: string, model: Model): Promise<TrainingState> {
   const contents = await readCheckpoint(file);
-  const meta = contents.meta as unknown as TrainingMeta;
-  if (meta.format !== 'gradmesh-training-state') throw new CheckpointError(file, `not a gradmesh training checkpoint (format ${JSON.stringify(meta.format)})`);
+  const { meta, state } = checkMeta(file, contents.meta);
   if (meta.parameterCount !== model.params.values.size) {
     throw new CheckpointError(file, `holds ${meta.parameterCount} parameters but the model has ${model.params.values.size}`, {
       hint: 'the checkpoint was written for a different model spec; use the config it was trained with',
     });
+  }
+  if (meta.optimizer.name !== model.optimizer.name) {
+    throw new CheckpointError(file, `was trained with optimizer "${meta.optimizer.name}", the config says "${model.optimizer.name}"`);
   }
   const byName = new Map(contents.tensors.map((t) => [t.name, t]));
   const take = (name: string, target: Float32Array): void => {
@@ -82,19 +76,42 @@ export async function restoreTrainingState(file: string, model: Model): Promise<
     target.set(t.data);
   };
   for (const p of model.params.entries) take(`params/${p.layer}/${p.spec.name}`, p.value.data);
-  if (meta.optimizer.name !== model.optimizer.name) {
-    throw new CheckpointError(file, `was trained with optimizer "${meta.optimizer.name}", the config says "${model.optimizer.name}"`);
-  }
   for (const s of model.optimizer.stateTensors()) take(`optimizer/${s.name}`, s.tensor.data);
   model.optimizer.setStepCount(meta.optimizer.step);
   const best = byName.get('earlyStopping/bestParams');
-  model.bestValues = best ? best.data.slice() : undefined;
-  model.step = meta.step;
-  model.position = { ...meta.position };
-  model.history = meta.history;
-  model.earlyStopping = meta.earlyStopping ?? undefined;
-  const e = meta.epochInProgress;
-  model.epochInProgress = { lossSum: e.lossSum, count: e.count, extras: e.extras, seconds: e.seconds, ...(e.correct === null ? {} : { correct: e.correct }) };
-  const restored = model.params.checksum();
-  if (restored !== meta.paramsChecksum) throw new CheckpointError(file, 'parameters restored with a different checksum than was saved');
+  if (best !== undefined && best.data.length !== model.params.values.size) {
+    throw new CheckpointError(file, `tensor "earlyStopping/bestParams" has ${best.data.length} values, the model needs ${model.params.values.size}`);
+  }
+  model.params.setBest(best?.data.slice());
+  if (model.params.checksum() !== meta.paramsChecksum) throw new CheckpointError(file, 'parameters restored with a different checksum than was saved');
+  return state;
+}
+
+/** Validates the metadata: a malformed field is refused with the file and the field's name, like a corrupt tensor. */
+function checkMeta(file: string, json: JsonObject): { meta: CheckpointMeta; state: TrainingState } {
+  const fail = (field: string, message: string, value?: unknown): never => {
+    throw new CheckpointError(file, `metadata field ${field}: ${message}${value === undefined ? '' : ` (got ${shown(value)})`}`, { hint: 'the file is not a gradmesh training checkpoint or was altered; use another checkpoint' });
+  };
+  if (json['format'] !== FORMAT) throw new CheckpointError(file, `not a gradmesh training checkpoint (format ${shown(json['format'])})`);
+  if (json['version'] !== 1) fail('version', 'must be 1', json['version']);
+  const config = json['config'];
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) fail('config', 'must be an object', config);
+  const seed = json['seed'];
+  if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0) fail('seed', 'must be an integer ≥ 0', seed);
+  const optimizer = json['optimizer'];
+  if (typeof optimizer !== 'object' || optimizer === null || Array.isArray(optimizer)) fail('optimizer', 'must be an object', optimizer);
+  const o = optimizer as JsonObject;
+  if (typeof o['name'] !== 'string') fail('optimizer.name', 'must be a string', o['name']);
+  if (typeof o['step'] !== 'number' || !Number.isInteger(o['step']) || o['step'] < 0) fail('optimizer.step', 'must be an integer ≥ 0', o['step']);
+  const count = json['parameterCount'];
+  if (typeof count !== 'number' || !Number.isInteger(count) || count < 0) fail('parameterCount', 'must be an integer ≥ 0', count);
+  const checksum = json['paramsChecksum'];
+  if (typeof checksum !== 'string' || !/^[0-9a-f]{64}$/.test(checksum)) fail('paramsChecksum', 'must be a sha256 in hex', checksum);
+  const state = parseTrainingState(json, fail, { strict: false });
+  return { meta: json as unknown as CheckpointMeta, state };
+}
+
+function shown(value: unknown): string {
+  const s = JSON.stringify(value) ?? String(value);
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }

@@ -27,9 +27,16 @@ export function addStats(a: BatchStats, b: BatchStats): BatchStats {
   for (const [k, v] of Object.entries(b.extras)) extras[k] = (extras[k] ?? 0) + v;
   const sum: BatchStats = { lossSum: a.lossSum + b.lossSum, count: a.count + b.count, extras };
   if (a.correct !== undefined || b.correct !== undefined) sum.correct = (a.correct ?? 0) + (b.correct ?? 0);
+  if (a.confusion !== undefined || b.confusion !== undefined) sum.confusion = addCounts(a.confusion, b.confusion);
   return sum;
 }
 
 export function emptyStats(): BatchStats {
   return { lossSum: 0, count: 0, extras: {} };
+}
+
+function addCounts(a: number[] | undefined, b: number[] | undefined): number[] {
+  if (a === undefined) return [...b!];
+  if (b === undefined) return [...a];
+  return a.map((v, i) => v + b[i]!);
 }

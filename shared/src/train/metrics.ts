@@ -68,6 +68,16 @@ export class ConfusionMatrix {
     }
   }
 
+  /** Adds C × C counts (row = actual, column = predicted, row-major), e.g. summed by an evaluation pass. */
+  addCounts(counts: ArrayLike<number>): void {
+    if (counts.length !== this.#counts.length) throw new RangeError(`ConfusionMatrix.addCounts: ${counts.length} counts for ${this.classes} classes`);
+    for (let i = 0; i < counts.length; i++) {
+      const n = counts[i]!;
+      if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`ConfusionMatrix.addCounts: count ${i} is ${n}, not a non-negative integer`);
+      this.#counts[i] = (this.#counts[i] as number) + n;
+    }
+  }
+
   /** Adds another matrix's counts (e.g. from another worker). */
   merge(other: ConfusionMatrix): void {
     if (other.classes !== this.classes) throw new RangeError(`ConfusionMatrix.merge: ${other.classes} classes into ${this.classes}`);

@@ -60,9 +60,9 @@ describe('fit / evaluate / predict', () => {
       backend: 'reference',
     });
     const model = await createModel(config);
-    const history = await model.fit(data);
+    const { history } = await model.fit(data);
     expect(history.length).toBeLessThan(30);
-    const best = model.earlyStopping!.bestEpoch;
+    const best = model.state.earlyStopping!.bestEpoch;
     expect(history.length - 1 - best).toBe(1); // stopped `patience` epochs after the best
     const { validation } = data.split(0.25);
     const evaluation = await model.evaluate(validation);

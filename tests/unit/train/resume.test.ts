@@ -49,21 +49,21 @@ describe('checkpoint resume', () => {
     const first = await createModel(config);
     await first.fit(data, { checkpointDir: dir, maxSteps: 13 });
     await first.saveCheckpoint(dir);
-    expect(first.step).toBe(13);
-    expect(first.position.batch).toBeGreaterThan(0); // mid-epoch: the hard case
+    expect(first.state.step).toBe(13);
+    expect(first.state.position.batch).toBeGreaterThan(0); // mid-epoch: the hard case
 
     const resumed = await createModel(config);
     const file = (await latestCheckpoint(dir))!.path;
     await resumed.restore(file);
-    expect(resumed.step).toBe(13);
+    expect(resumed.state.step).toBe(13);
     await resumed.fit(data, { checkpointDir: dir });
 
-    expect(resumed.step).toBe(full.step);
+    expect(resumed.state.step).toBe(full.state.step);
     expect(resumed.params.checksum()).toBe(full.params.checksum());
     expect(Buffer.from(resumed.params.values.data.buffer).equals(Buffer.from(full.params.values.data.buffer))).toBe(true);
     const opt = (m: typeof full) => m.optimizer.stateTensors().map((s) => Buffer.from(s.tensor.data.slice().buffer).toString('base64'));
     expect(opt(resumed)).toEqual(opt(full));
-    expect(resumed.history.map((h) => [h.trainLoss, h.valLoss, h.valAccuracy])).toEqual(full.history.map((h) => [h.trainLoss, h.valLoss, h.valAccuracy]));
+    expect(resumed.state.history.map((h) => [h.trainLoss, h.valLoss, h.valAccuracy])).toEqual(full.state.history.map((h) => [h.trainLoss, h.valLoss, h.valAccuracy]));
   });
 
   it('a checkpoint with one flipped data byte is rejected and leaves the model untouched', async () => {

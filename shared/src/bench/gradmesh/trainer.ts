@@ -2,6 +2,7 @@ import type { RunConfig } from '../../config/run-config.js';
 import { Dataset } from '../../data/dataset.js';
 import { createModel } from '../../train/create-model.js';
 import type { Model } from '../../train/model.js';
+import { optimizerLearningRate } from '../../optimizers/registry.js';
 import { applyUpdate } from '../../train/update.js';
 import type { SyntheticSamples } from '../synthetic.js';
 import type { Trainer } from '../tfjs/trainer.js';
@@ -19,12 +20,14 @@ export async function gradmeshTrainer(config: RunConfig, samples: SyntheticSampl
   const model = await createModel(sized, backend.backend === 'pool' ? { backend: 'pool', threads: backend.threads } : { backend: 'reference' });
   const data = Dataset.create({ name: 'synthetic MNIST-shaped samples', sampleShape: [samples.featureSize], classes: samples.classes, features: samples.pixels, labels: samples.labels });
   const indices = Uint32Array.from({ length: batch }, (_, i) => i);
+  const lr = optimizerLearningRate(sized.optimizer);
+  let step = 0;
   return {
     model,
     async step() {
-      const stats = await model.executor.computeGradients(data, indices, 0, batch, model.step);
-      applyUpdate(model.params, model.optimizer, model.baseLearningRate, stats.count, sized.training, model.backend.kernels);
-      model.step++;
+      const stats = await model.executor.computeGradients(data, indices, 0, batch, step);
+      applyUpdate(model.params, model.optimizer, lr, stats.count, sized.training, model.backend.kernels);
+      step++;
     },
     dispose: () => model.close(),
   };

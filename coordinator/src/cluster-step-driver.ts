@@ -1,0 +1,149 @@
+import path from 'node:path';
+import {
+  ClusterError,
+  copyTrainingState,
+  evalSubject,
+  stepSubject,
+  type EpochDecision,
+  type Evaluation,
+  type MessageBodies,
+  type PlannedStep,
+  type ReadyBody,
+  type Split,
+  type StepDriver,
+  type StepResult,
+  type TrainingState,
+} from '@gradmesh/shared/internal';
+import type { ControlChannel } from '@gradmesh/worker';
+import { mergeEvaluations, sumStepStats } from './aggregate.js';
+import { compareChecksums, divergenceError, type ChecksumReport } from './checksums.js';
+import type { Generation } from './membership.js';
+import type { StepBarrier } from './step-barrier.js';
+import { StepTimings } from './timings.js';
+
+export interface ClusterStepDriverOptions {
+  readonly runId: string;
+  readonly channel: ControlChannel;
+  readonly barrier: StepBarrier;
+  readonly generation: Generation;
+  /** The ready reports of the generation, by rank (data sizes, initial checksums). */
+  readonly ready: readonly ReadyBody[];
+  readonly stepTimeoutMs: number;
+  /** Compare replica checksums after every K-th step (counted from 1) and after the run's last step. */
+  readonly checksumEvery: number;
+  /** Where rank 0 writes checkpoints (absolute). */
+  readonly checkpointDir: string | undefined;
+  /** The run's failure, if any (a dead worker, a lost connection): every command checks it before it is sent. */
+  readonly failure: () => Error | undefined;
+}
+
+/**
+ * Carries out the training loop's decisions on every replica of a generation, one command at a time: a
+ * `step` (each rank computes its shard, all-reduces, applies the update), `evaluate` (each rank
+ * evaluates its shard; the sums are merged in rank order), `epochEnd` (the early-stopping decision),
+ * `checkpoint` (rank 0 writes the coordinator's training state with its tensors). Each command ends in
+ * the StepBarrier. The driver also checks that the replicas stay identical: parameter checksums are
+ * compared after every `checksumEvery`-th step, the run's last step and every epoch end.
+ */
+export class ClusterStepDriver implements StepDriver {
+  readonly #o: ClusterStepDriverOptions;
+  readonly #ranks: readonly number[];
+  readonly timings: StepTimings;
+  #requestId = 0;
+  #lastChecksums: ChecksumReport[];
+  #comparisons = 1;
+  /** The step the replicas will run next (for the context of errors). */
+  #nextStep: number;
+
+  constructor(options: ClusterStepDriverOptions) {
+    this.#o = options;
+    this.#ranks = options.generation.members.map((m) => m.rank);
+    this.timings = new StepTimings(options.generation.worldSize);
+    this.#lastChecksums = options.ready.map((r) => ({ rank: r.rank, workerId: r.workerId, checksum: r.checksum }));
+    this.#nextStep = options.ready[0]!.step;
+  }
+
+  get trainCount(): number {
+    return this.#o.ready[0]!.trainCount;
+  }
+
+  readonly splitCount = (split: Split): number => (split === 'test' ? this.#o.ready[0]!.testCount : this.#o.ready[0]!.validationCount);
+
+  /** The checksum the replicas agreed on last, whether they agreed, and how many comparisons were made. */
+  get checksums(): { checksum: string; agree: boolean; comparisons: number } {
+    const c = compareChecksums(this.#lastChecksums);
+    return { checksum: c.majority, agree: c.agree, comparisons: this.#comparisons };
+  }
+
+  async step(p: PlannedStep): Promise<StepResult> {
+    const o = this.#o;
+    this.#throwIfFailed();
+    const checksum = (p.step + 1) % o.checksumEvery === 0 || p.lastOfRun;
+    const wait = o.barrier.wait({ kind: 'stepDone', key: p.step, ranks: this.#ranks, timeoutMs: o.stepTimeoutMs, what: `step ${p.step}`, step: p.step });
+    const sent = performance.now();
+    o.channel.send(stepSubject(o.runId), 'step', { step: p.step, epoch: p.epoch, batchIndex: p.batchIndex, lr: p.lr, ...(checksum ? { checksum: true } : {}) });
+    const replies = await wait;
+    this.timings.record(performance.now() - sent, replies);
+    this.#nextStep = p.step + 1;
+    const stats = sumStepStats(replies);
+    if (stats.count !== p.globalEnd - p.globalStart) {
+      throw new ClusterError(`step ${p.step}: the ranks computed ${stats.count} samples of a global batch of ${p.globalEnd - p.globalStart} (${replies.map((r) => `rank ${r.rank}: ${r.count}`).join(', ')})`, {
+        step: p.step,
+        hint: 'the workers disagree about the data; check that they read the same files',
+      });
+    }
+    if (checksum) this.#compare(replies.map((r) => ({ rank: r.rank, workerId: this.#worker(r.rank), checksum: r.checksum ?? '' })), `after step ${p.step}`);
+    const { penalty, ...batch } = stats;
+    return { stats: batch, penalty };
+  }
+
+  async evaluate(split: Split, options: { confusion: boolean }): Promise<Evaluation> {
+    const what = split === 'test' ? 'the test evaluation' : 'the validation evaluation';
+    const replies = await this.#request('evaluate', { split, confusion: options.confusion }, 'evaluated', this.#ranks, what);
+    return mergeEvaluations(replies, this.#o.ready[0]!.classes);
+  }
+
+  async endEpoch(decision: EpochDecision): Promise<void> {
+    const ended = await this.#request('epochEnd', decision, 'epochEnded', this.#ranks, `the end of epoch ${decision.epoch + 1}`);
+    this.#compare(ended.map((r) => ({ rank: r.rank, workerId: this.#worker(r.rank), checksum: r.checksum })), `at the end of epoch ${decision.epoch + 1}`);
+  }
+
+  /** Rank 0 writes the checkpoint of the loop's state; the other ranks hold identical parameters. */
+  async checkpoint(state: TrainingState): Promise<string> {
+    const dir = path.resolve(this.#o.checkpointDir!);
+    const [written] = await this.#request('checkpoint', { dir, state: copyTrainingState(state) }, 'checkpointed', this.#ranks.slice(0, 1), `the checkpoint at step ${state.step}`);
+    return written!.path;
+  }
+
+  /** Sends a request-id command to all workers and waits for the replies of `ranks`. */
+  async #request<C extends 'evaluate' | 'epochEnd' | 'checkpoint', R extends 'evaluated' | 'epochEnded' | 'checkpointed'>(
+    kind: C,
+    body: Omit<MessageBodies[C], 'requestId'>,
+    reply: R,
+    ranks: readonly number[],
+    what: string,
+  ): Promise<MessageBodies[R][]> {
+    const o = this.#o;
+    this.#throwIfFailed();
+    const requestId = this.#requestId++;
+    const wait = o.barrier.wait({ kind: reply, key: requestId, ranks, timeoutMs: o.stepTimeoutMs, what, step: this.#nextStep });
+    o.channel.send(kind === 'evaluate' ? evalSubject(o.runId) : stepSubject(o.runId), kind, { ...body, requestId } as MessageBodies[C]);
+    return wait;
+  }
+
+  #compare(reports: ChecksumReport[], when: string, step = this.#nextStep): void {
+    this.#lastChecksums = reports;
+    this.#comparisons++;
+    const comparison = compareChecksums(reports);
+    if (!comparison.agree) throw divergenceError(reports, comparison, when, step);
+  }
+
+  #worker(rank: number): string {
+    return this.#o.generation.members[rank]!.workerId;
+  }
+
+  #throwIfFailed(): void {
+    const failure = this.#o.failure();
+    if (failure !== undefined) throw failure;
+  }
+}

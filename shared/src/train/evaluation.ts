@@ -1,0 +1,60 @@
+import type { Dataset } from '../data/dataset.js';
+import type { BatchStats } from '../model/network.js';
+import { addStats, emptyStats, type GradientExecutor } from './executor.js';
+import { ConfusionMatrix } from './metrics.js';
+
+/** A split evaluated in inference mode: per-sample means, accuracy and the confusion matrix. */
+export interface Evaluation {
+  readonly loss: number;
+  readonly count: number;
+  readonly accuracy: number | null;
+  /** Per-sample means of model-specific sums (e.g. `kl`, `reconstruction`, `squaredError`). */
+  readonly extras: Record<string, number>;
+  readonly confusion: ConfusionMatrix | null;
+}
+
+/**
+ * The one evaluation routine of gradmesh. `evaluateSamples` computes the SUMS over samples [start, end)
+ * of a data set in its stored order — the whole split in one process, one rank's contiguous shard in a
+ * cluster — in a single forward pass that also tallies the confusion matrix; `summarizeEvaluation` adds
+ * such sums in the order given (rank order) and turns them into means. Model.evaluate and the cluster
+ * replica both use exactly these two functions, so a split evaluated on N ranks reports what one
+ * process reports.
+ */
+export async function evaluateSamples(executor: GradientExecutor, data: Dataset, start: number, end: number, options: { confusion: boolean }): Promise<BatchStats> {
+  const stats = end > start ? await executor.evaluate(data, storedOrder(data.count), start, end) : emptyStats();
+  if (!options.confusion) delete stats.confusion;
+  return stats;
+}
+
+export function summarizeEvaluation(parts: readonly BatchStats[], classes: number): Evaluation {
+  const sums = parts.reduce(addStats, emptyStats());
+  const extras: Record<string, number> = {};
+  for (const [k, v] of Object.entries(sums.extras)) extras[k] = v / sums.count;
+  let confusion: ConfusionMatrix | null = null;
+  if (sums.confusion !== undefined && classes > 0) {
+    confusion = new ConfusionMatrix(classes);
+    confusion.addCounts(sums.confusion);
+  }
+  return {
+    loss: sums.lossSum / sums.count,
+    count: sums.count,
+    accuracy: sums.correct === undefined ? null : sums.correct / sums.count,
+    extras,
+    confusion,
+  };
+}
+
+const orders = new Map<number, Uint32Array>();
+
+/** 0, 1, …, count − 1: evaluation visits samples in their stored order (cached per size; never mutated). */
+function storedOrder(count: number): Uint32Array {
+  let order = orders.get(count);
+  if (order === undefined) {
+    if (orders.size >= 8) orders.clear();
+    order = new Uint32Array(count);
+    for (let i = 0; i < count; i++) order[i] = i;
+    orders.set(count, order);
+  }
+  return order;
+}

@@ -1,0 +1,54 @@
+import type { BatchStats } from '../../model/network.js';
+import type { Evaluation } from '../evaluation.js';
+import type { TrainingState } from '../training-state.js';
+
+/** One optimizer step as the loop plans it: which batch of which epoch, at which learning rate. */
+export interface PlannedStep {
+  /** The optimizer step (0-based): also the seed of this step's dropout/noise draws. */
+  readonly step: number;
+  readonly epoch: number;
+  /** Batch index within the epoch; the global batch is samples [globalStart, globalEnd) of the epoch's permutation. */
+  readonly batchIndex: number;
+  readonly globalStart: number;
+  readonly globalEnd: number;
+  readonly lr: number;
+  /** No step follows this one in this invocation (the end of training, or --max-steps reached). */
+  readonly lastOfRun: boolean;
+}
+
+/** What a step computed over its global batch: loss/metric sums and the regularization penalty of the update. */
+export interface StepResult {
+  readonly stats: BatchStats;
+  readonly penalty: number;
+}
+
+/** The loop's early-stopping decision at an epoch end, for whoever holds the parameters. */
+export interface EpochDecision {
+  readonly epoch: number;
+  /** This epoch is the best so far: snapshot the parameters. */
+  readonly keepBest: boolean;
+  /** Training is over and the best epoch was not the last: restore the snapshot. */
+  readonly restoreBest: boolean;
+}
+
+export type Split = 'validation' | 'test';
+
+/**
+ * How the training loop's decisions are carried out. The loop (training-loop.ts) owns every decision —
+ * which batch, which learning rate, when to evaluate, stop, restore the best weights and checkpoint — and
+ * a driver only executes them: the local driver in this process (executor + update), the cluster driver
+ * by commands to every replica over NATS. Equivalence of one process and N workers therefore holds by
+ * construction: there is one loop.
+ */
+export interface StepDriver {
+  /** Samples in the training split (after the validation split is held out). */
+  readonly trainCount: number;
+  /** Samples in each evaluation split (0 when absent). */
+  readonly splitCount: (split: Split) => number;
+  /** Computes the gradient of the global batch, applies the update with `lr`, and reports the sums. */
+  step(planned: PlannedStep): Promise<StepResult>;
+  evaluate(split: Split, options: { confusion: boolean }): Promise<Evaluation>;
+  endEpoch(decision: EpochDecision): Promise<void>;
+  /** Writes a checkpoint of the parameters, optimizer and `state`; returns where it went. */
+  checkpoint(state: TrainingState): Promise<string>;
+}

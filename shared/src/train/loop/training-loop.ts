@@ -1,0 +1,162 @@
+import type { RunConfig } from '../../config/run-config.js';
+import { batchesPerEpoch, globalBatchRange } from '../../data/sampler.js';
+import { ConfigError, DataError } from '../../errors.js';
+import { optimizerLearningRate } from '../../optimizers/registry.js';
+import { learningRateAt, scheduleFromSpec } from '../../schedules/schedule.js';
+import { EarlyStopping } from '../early-stopping.js';
+import type { Evaluation } from '../evaluation.js';
+import type { EpochRecord, ProgressEvent } from '../history.js';
+import { emptyEpochSums, type TrainingState } from '../training-state.js';
+import type { StepDriver, StepResult } from './step-driver.js';
+
+export interface TrainingLoopOptions {
+  readonly config: RunConfig;
+  /** Write checkpoints (every epoch end and every training.checkpointEverySteps steps). */
+  readonly checkpoints: boolean;
+  /** Stop after this many steps of this invocation; the state stays resumable. */
+  readonly maxSteps?: number;
+  /** Evaluate the test split (with its confusion matrix) when training ends. */
+  readonly evaluateTest: boolean;
+  readonly onProgress?: (event: ProgressEvent) => void;
+  /** Milliseconds clock (tests pass a fake one). */
+  readonly now?: () => number;
+}
+
+export interface TrainingOutcome {
+  readonly stepsTaken: number;
+  /** Training samples of this invocation and the wall seconds its steps took (for samples/s). */
+  readonly trainSamples: number;
+  readonly trainSeconds: number;
+  /** Early stopping ended training before training.epochs. */
+  readonly stoppedEarly: boolean;
+  /** Every epoch is done (false when --max-steps stopped the run first). */
+  readonly completed: boolean;
+  readonly test: Evaluation | undefined;
+}
+
+/**
+ * The training loop — the only one: `Model.fit` runs it with the local driver, the coordinator with the
+ * cluster driver. It walks epochs and batches from `state.position`, takes the learning rate of each step
+ * from the schedule, accumulates the epoch's sums, and at each epoch end evaluates the validation split,
+ * appends the epoch record, applies early stopping (snapshot and restore of the best weights), and
+ * checkpoints; at the end it evaluates the test split. `state` is updated in place after every step, so
+ * a checkpoint written at any point resumes exactly here.
+ *
+ * Note [checkpoint cadence]: a mid-epoch checkpoint follows every checkpointEverySteps-th step (counted
+ * from 1) except an epoch's last, because the epoch end writes one anyway, after its record and early
+ * stopping are settled.
+ */
+export async function runTrainingLoop(driver: StepDriver, state: TrainingState, o: TrainingLoopOptions): Promise<TrainingOutcome> {
+  const now = o.now ?? Date.now;
+  const t = o.config.training;
+  const file = o.config.file === '(inline)' ? {} : { file: o.config.file };
+  const batches = batchesPerEpoch(driver.trainCount, t.batchSize, t.dropLast);
+  if (batches === 0) throw new DataError(o.config.file, `the training set has ${driver.trainCount} samples, fewer than one batch of ${t.batchSize} with training.dropLast`, { hint: 'lower training.batchSize or set training.dropLast to false' });
+  const learningRate = learningRateOfRun(o.config, batches);
+  const stopper = t.earlyStopping ? new EarlyStopping(t.earlyStopping, state.earlyStopping ?? undefined) : undefined;
+  if (stopper && driver.splitCount('validation') === 0) {
+    throw new ConfigError('training.earlyStopping', `monitors ${stopper.config.monitor} but there is no validation data`, { ...file, hint: 'set training.validationSplit' });
+  }
+  const maxSteps = o.maxSteps ?? Infinity;
+  const started = now();
+  let stepsTaken = 0;
+  let trainSamples = 0;
+  let trainSeconds = 0;
+  let stoppedEarly = false;
+
+  while (state.position.epoch < t.epochs) {
+    const epoch = state.position.epoch;
+    const epochStart = now() - state.epochInProgress.seconds * 1000;
+    const secondsBefore = state.epochInProgress.seconds;
+    for (let b = state.position.batch; b < batches && stepsTaken < maxSteps; b++) {
+      const [globalStart, globalEnd] = globalBatchRange(b, driver.trainCount, t.batchSize);
+      const lastOfRun = (epoch === t.epochs - 1 && b === batches - 1) || stepsTaken + 1 === maxSteps;
+      const result = await driver.step({ step: state.step, epoch, batchIndex: b, globalStart, globalEnd, lr: learningRate(state.step), lastOfRun });
+      accumulate(state, result);
+      state.step++;
+      stepsTaken++;
+      trainSamples += result.stats.count;
+      state.position = { epoch, batch: b + 1 };
+      state.epochInProgress.seconds = (now() - epochStart) / 1000;
+      if (o.onProgress) {
+        const elapsed = (now() - started) / 1000;
+        const remaining = (t.epochs - epoch) * batches - (b + 1);
+        const e = state.epochInProgress;
+        o.onProgress({
+          type: 'batch', epoch, epochs: t.epochs, batch: b + 1, batches,
+          loss: e.lossSum / Math.max(1, e.count),
+          samplesPerSec: e.count / Math.max(1e-9, e.seconds),
+          etaSeconds: (elapsed / stepsTaken) * remaining,
+        });
+      }
+      const every = t.checkpointEverySteps;
+      if (o.checkpoints && every !== undefined && state.step % every === 0 && b + 1 < batches) await checkpoint(driver, state, o);
+    }
+    trainSeconds += state.epochInProgress.seconds - secondsBefore;
+    if (state.position.batch < batches) break; // --max-steps: the state stays resumable mid-epoch
+
+    const validation = driver.splitCount('validation') > 0 ? await driver.evaluate('validation', { confusion: false }) : undefined;
+    const record = epochRecord(state, epoch, validation, learningRate(Math.max(0, state.step - 1)));
+    state.history.push(record);
+    let keepBest = false;
+    if (stopper) {
+      const monitored = stopper.config.monitor === 'valAccuracy' ? record.valAccuracy : record.valLoss;
+      if (monitored === null) throw new ConfigError('training.earlyStopping.monitor', 'is valAccuracy but the model reports no accuracy', { ...file, value: stopper.config.monitor, hint: 'monitor valLoss' });
+      const { improved, stop } = stopper.observe(epoch, monitored);
+      keepBest = improved && stopper.config.restoreBestWeights;
+      state.earlyStopping = stopper.state;
+      stoppedEarly = stop;
+    }
+    state.position = { epoch: stoppedEarly ? t.epochs : epoch + 1, batch: 0 };
+    state.epochInProgress = emptyEpochSums();
+    const finished = state.position.epoch >= t.epochs;
+    const best = state.earlyStopping;
+    const restoreBest = finished && stopper?.config.restoreBestWeights === true && best !== null && best.bestEpoch >= 0 && best.bestEpoch + 1 !== state.history.length;
+    const elapsed = (now() - started) / 1000;
+    o.onProgress?.({ type: 'epoch', record, epochs: t.epochs, etaSeconds: stoppedEarly ? 0 : (elapsed / Math.max(1, state.history.length)) * (t.epochs - epoch - 1), stoppedEarly });
+    await driver.endEpoch({ epoch, keepBest, restoreBest });
+    if (o.checkpoints) await checkpoint(driver, state, o);
+  }
+
+  const test = o.evaluateTest && driver.splitCount('test') > 0 ? await driver.evaluate('test', { confusion: true }) : undefined;
+  return { stepsTaken, trainSamples, trainSeconds, stoppedEarly, completed: state.position.epoch >= t.epochs, test };
+}
+
+/** The learning rate of each optimizer step of this run: the schedule over the base rate. */
+export function learningRateOfRun(config: RunConfig, batchesPerEpoch: number): (step: number) => number {
+  const file = config.file === '(inline)' ? {} : { file: config.file };
+  const schedule = scheduleFromSpec(config.schedule, { path: 'schedule', ...file });
+  const baseLr = optimizerLearningRate(config.optimizer);
+  return (step) => learningRateAt(schedule, baseLr, step, batchesPerEpoch);
+}
+
+/** Adds one global batch's sums to the epoch in progress; the penalty counts once per sample. */
+function accumulate(state: TrainingState, { stats, penalty }: StepResult): void {
+  const e = state.epochInProgress;
+  e.lossSum += stats.lossSum + penalty * stats.count;
+  e.count += stats.count;
+  if (stats.correct !== undefined) e.correct = (e.correct ?? 0) + stats.correct;
+  for (const [k, v] of Object.entries(stats.extras)) e.extras[k] = (e.extras[k] ?? 0) + v;
+}
+
+function epochRecord(state: TrainingState, epoch: number, validation: Evaluation | undefined, learningRate: number): EpochRecord {
+  const e = state.epochInProgress;
+  const extras: Record<string, number> = {};
+  for (const [k, v] of Object.entries(e.extras)) extras[k] = v / Math.max(1, e.count);
+  return {
+    epoch: epoch + 1,
+    trainLoss: e.lossSum / Math.max(1, e.count),
+    trainAccuracy: e.correct === null ? null : e.correct / Math.max(1, e.count),
+    valLoss: validation ? validation.loss : null,
+    valAccuracy: validation ? validation.accuracy : null,
+    seconds: e.seconds,
+    learningRate,
+    samplesPerSec: e.count / Math.max(1e-9, e.seconds),
+    extras,
+  };
+}
+
+async function checkpoint(driver: StepDriver, state: TrainingState, o: TrainingLoopOptions): Promise<void> {
+  const path = await driver.checkpoint(state);
+  o.onProgress?.({ type: 'checkpoint', path, step: state.step });
+}
