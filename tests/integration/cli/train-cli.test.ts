@@ -89,6 +89,20 @@ describe('gradmesh train', () => {
     });
   }
 
+  it('refuses to resume from a checkpoint whose metadata is malformed: one line naming the file and the field, exit code 2', async () => {
+    const config = writeConfig('resume.json', { ...goodConfig, training: { ...goodConfig.training, epochs: 1 } });
+    expect(gradmesh('train', '--config', config, '--checkpoint-dir', 'ck-meta').code).toBe(0);
+    const { readCheckpoint, writeCheckpointAtomic, latestCheckpoint } = await import('../../../shared/src/checkpoint/store.js');
+    const file = (await latestCheckpoint(path.join(dir, 'ck-meta')))!.path;
+    const contents = await readCheckpoint(file);
+    await writeCheckpointAtomic(file, { ...contents, meta: { ...contents.meta, history: [{ epoch: 'one' }] } });
+    const r = gradmesh('train', '--config', config, '--checkpoint-dir', 'ck-meta', '--resume');
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain(path.relative(dir, file));
+    expect(r.stderr).toMatch(/CheckpointError: .*metadata field history\[0\]\.epoch: must be an integer/);
+  });
+
   it('rejects a config file that does not exist, naming the path', () => {
     const r = gradmesh('train', '--config', 'missing.json');
     expect(r.code).toBe(2);

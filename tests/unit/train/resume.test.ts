@@ -6,6 +6,7 @@ import { parseRunConfig } from '../../../shared/src/config/run-config.js';
 import { createModel } from '../../../shared/src/train/create-model.js';
 import { latestCheckpoint, readCheckpoint, writeCheckpointAtomic } from '../../../shared/src/checkpoint/store.js';
 import { syntheticClassification } from '../../helpers/synthetic.js';
+import { CheckpointError } from '../../../shared/src/errors.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -94,5 +95,34 @@ describe('checkpoint resume', () => {
     const file = await model.saveCheckpoint(dir);
     const other = await createModel(parseRunConfig({ ...config.raw, model: { kind: 'sequential', inputShape: [64], layers: [{ type: 'dense', units: 4 }] } }));
     await expect(other.restore(file)).rejects.toThrow(/parameters but the model has/);
+  });
+
+  it('a checkpoint whose metadata is malformed is refused naming the file and the field, and leaves the model untouched', async () => {
+    const data = syntheticClassification(64, 8, 4, 5);
+    const dir = tempDir();
+    const model = await createModel(config);
+    await model.fit(data, { maxSteps: 2 });
+    const file = await model.saveCheckpoint(dir);
+    const contents = await readCheckpoint(file);
+    const cases: [string, (meta: Record<string, unknown>) => void, RegExp][] = [
+      ['position', (m) => { m['position'] = { epoch: -1, batch: 0 }; }, /metadata field position\.epoch: must be an integer/],
+      ['history', (m) => { m['history'] = [{ epoch: 1, trainLoss: 'low' }]; }, /metadata field history\[0\]\.trainLoss: must be a number \(got "low"\)/],
+      ['step', (m) => { delete m['step']; }, /metadata field step: is required/],
+      ['optimizer', (m) => { m['optimizer'] = 'adam'; }, /metadata field optimizer: must be an object/],
+    ];
+    const fresh = await createModel(config);
+    const before = fresh.params.checksum();
+    for (const [name, spoil, message] of cases) {
+      const meta = JSON.parse(JSON.stringify(contents.meta)) as Record<string, unknown>;
+      spoil(meta);
+      const bad = path.join(dir, `ckpt-bad-${name}.safetensors`);
+      await writeCheckpointAtomic(bad, { meta: meta as typeof contents.meta, tensors: contents.tensors });
+      const error = await fresh.restore(bad).then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(CheckpointError);
+      expect((error as Error).message).toContain(bad);
+      expect((error as Error).message).toMatch(message);
+      expect(fresh.params.checksum()).toBe(before);
+      expect(fresh.state.step).toBe(0);
+    }
   });
 });

@@ -1,0 +1,196 @@
+import { describe, expect, it } from 'vitest';
+import {
+  ConfigError,
+  copyTrainingState,
+  initialTrainingState,
+  learningRateOfRun,
+  parseRunConfig,
+  parseTrainingState,
+  runTrainingLoop,
+  type EpochDecision,
+  type Evaluation,
+  type PlannedStep,
+  type RunConfig,
+  type Split,
+  type StepDriver,
+  type StepResult,
+  type TrainingLoopOptions,
+  type TrainingState,
+} from '@gradmesh/shared/internal';
+
+/**
+ * The training loop's decisions, checked with a driver that computes nothing: it records every call and
+ * answers steps with fixed sums and validations with a scripted loss per epoch.
+ */
+class FakeDriver implements StepDriver {
+  readonly calls: string[] = [];
+  readonly steps: PlannedStep[] = [];
+  readonly decisions: EpochDecision[] = [];
+  readonly checkpoints: TrainingState[] = [];
+  constructor(
+    readonly trainCount: number,
+    readonly counts: { validation: number; test: number },
+    readonly valLoss: (epoch: number) => number = () => 1,
+  ) {}
+  readonly splitCount = (split: Split) => this.counts[split];
+  #epoch = 0;
+
+  async step(p: PlannedStep): Promise<StepResult> {
+    this.calls.push(`step ${p.step}`);
+    this.steps.push(p);
+    this.#epoch = p.epoch;
+    const count = p.globalEnd - p.globalStart;
+    return { stats: { lossSum: count * (1 + p.step / 100), count, correct: Math.floor(count / 2), extras: {} }, penalty: 0.01 };
+  }
+  async evaluate(split: Split): Promise<Evaluation> {
+    this.calls.push(`evaluate ${split}`);
+    return { loss: split === 'validation' ? this.valLoss(this.#epoch) : 0.5, count: this.counts[split], accuracy: 0.5, extras: {}, confusion: null };
+  }
+  async endEpoch(d: EpochDecision): Promise<void> {
+    this.calls.push(`endEpoch ${d.epoch}${d.keepBest ? ' keepBest' : ''}${d.restoreBest ? ' restoreBest' : ''}`);
+    this.decisions.push(d);
+  }
+  async checkpoint(state: TrainingState): Promise<string> {
+    this.calls.push(`checkpoint ${state.step}`);
+    this.checkpoints.push(copyTrainingState(state));
+    return `ckpt-${state.step}`;
+  }
+}
+
+function config(training: Record<string, unknown>, schedule?: Record<string, unknown>): RunConfig {
+  return parseRunConfig({
+    seed: 1,
+    dataset: 'mnist',
+    model: { kind: 'sequential', inputShape: [4], layers: [{ type: 'dense', units: 2 }] },
+    optimizer: { type: 'sgd', learningRate: 0.1 },
+    training: { batchSize: 10, ...training },
+    ...(schedule ? { schedule } : {}),
+  });
+}
+
+/** A clock that advances 1 ms per reading, so seconds and ETAs are reproducible. */
+function fakeClock(): () => number {
+  let t = 0;
+  return () => (t += 1);
+}
+
+const loop = (driver: StepDriver, state: TrainingState, o: Partial<TrainingLoopOptions> & { config: RunConfig }) =>
+  runTrainingLoop(driver, state, { checkpoints: false, evaluateTest: false, now: fakeClock(), ...o });
+
+describe('the training loop', () => {
+  it('numbers batches as consecutive steps over the epochs, each global batch once, with the schedule\'s learning rate per step', async () => {
+    const c = config({ epochs: 3 }, { type: 'step', everyEpochs: 1, gamma: 0.5 });
+    const driver = new FakeDriver(35, { validation: 0, test: 0 });
+    const state = initialTrainingState();
+    const outcome = await loop(driver, state, { config: c });
+    expect(driver.steps.map((s) => [s.step, s.epoch, s.batchIndex, s.globalStart, s.globalEnd])).toEqual(
+      [0, 1, 2].flatMap((e) => [[4 * e, e, 0, 0, 10], [4 * e + 1, e, 1, 10, 20], [4 * e + 2, e, 2, 20, 30], [4 * e + 3, e, 3, 30, 35]]),
+    );
+    const lr = learningRateOfRun(c, 4);
+    expect(driver.steps.map((s) => s.lr)).toEqual(driver.steps.map((s) => lr(s.step)));
+    expect(driver.steps.map((s) => s.lr)).toEqual([0.1, 0.1, 0.1, 0.1, 0.05, 0.05, 0.05, 0.05, 0.025, 0.025, 0.025, 0.025]);
+    expect(driver.steps.filter((s) => s.lastOfRun).map((s) => s.step)).toEqual([11]);
+    expect(state).toMatchObject({ step: 12, position: { epoch: 3, batch: 0 } });
+    expect(state.history.map((h) => h.epoch)).toEqual([1, 2, 3]);
+    expect(outcome).toMatchObject({ stepsTaken: 12, trainSamples: 105, completed: true, stoppedEarly: false });
+  });
+
+  it('accumulates the epoch record from the step sums: the penalty counts once per sample, accuracy from correct counts', async () => {
+    const driver = new FakeDriver(20, { validation: 5, test: 0 }, () => 0.25);
+    const state = initialTrainingState();
+    await loop(driver, state, { config: config({ epochs: 1 }) });
+    const record = state.history[0]!;
+    expect(record.trainLoss).toBeCloseTo((10 * 1 + 10 * 1.01) / 20 + 0.01, 12);
+    expect(record.trainAccuracy).toBe(0.5);
+    expect(record.valLoss).toBe(0.25);
+    expect(driver.calls).toEqual(['step 0', 'step 1', 'evaluate validation', 'endEpoch 0']);
+  });
+
+  it('checkpoints after every n-th step except an epoch\'s last, and at every epoch end after its decisions', async () => {
+    const driver = new FakeDriver(50, { validation: 0, test: 0 });
+    await loop(driver, initialTrainingState(), { config: config({ epochs: 2, checkpointEverySteps: 2 }), checkpoints: true });
+    expect(driver.calls.filter((c) => c.startsWith('checkpoint'))).toEqual(['checkpoint 2', 'checkpoint 4', 'checkpoint 5', 'checkpoint 6', 'checkpoint 8', 'checkpoint 10']);
+    const end = driver.calls.indexOf('endEpoch 0');
+    expect(driver.calls.slice(end - 1, end + 2)).toEqual(['step 4', 'endEpoch 0', 'checkpoint 5']);
+    const mid = driver.checkpoints[0]!;
+    expect(mid).toMatchObject({ step: 2, position: { epoch: 0, batch: 2 }, history: [] });
+    expect(mid.epochInProgress.count).toBe(20);
+    expect(driver.checkpoints[2]).toMatchObject({ step: 5, position: { epoch: 1, batch: 0 }, epochInProgress: { count: 0 } });
+  });
+
+  it('writes no checkpoint when not asked to', async () => {
+    const driver = new FakeDriver(50, { validation: 0, test: 0 });
+    await loop(driver, initialTrainingState(), { config: config({ epochs: 2, checkpointEverySteps: 2 }) });
+    expect(driver.checkpoints).toEqual([]);
+  });
+
+  it('early stopping: snapshots each improvement, stops `patience` epochs after the best, restores the best weights at the end', async () => {
+    const losses = [1.0, 0.5, 0.6, 0.7, 0.2];
+    const driver = new FakeDriver(20, { validation: 5, test: 0 }, (epoch) => losses[epoch]!);
+    const state = initialTrainingState();
+    const outcome = await loop(driver, state, { config: config({ epochs: 10, validationSplit: 0.2, earlyStopping: { monitor: 'valLoss', patience: 2, restoreBestWeights: true } }) });
+    expect(driver.decisions).toEqual([
+      { epoch: 0, keepBest: true, restoreBest: false },
+      { epoch: 1, keepBest: true, restoreBest: false },
+      { epoch: 2, keepBest: false, restoreBest: false },
+      { epoch: 3, keepBest: false, restoreBest: true },
+    ]);
+    expect(state.history).toHaveLength(4);
+    expect(state.earlyStopping).toEqual({ best: 0.5, bestEpoch: 1, wait: 2 });
+    expect(state.position).toEqual({ epoch: 10, batch: 0 });
+    expect(outcome).toMatchObject({ stoppedEarly: true, completed: true });
+  });
+
+  it('does not restore when the best epoch is the last, nor when restoreBestWeights is false', async () => {
+    const down = new FakeDriver(20, { validation: 5, test: 0 }, (epoch) => 1 / (epoch + 1));
+    await loop(down, initialTrainingState(), { config: config({ epochs: 3, validationSplit: 0.2, earlyStopping: { monitor: 'valLoss', patience: 1 } }) });
+    expect(down.decisions.map((d) => d.restoreBest)).toEqual([false, false, false]);
+    const up = new FakeDriver(20, { validation: 5, test: 0 }, (epoch) => epoch);
+    await loop(up, initialTrainingState(), { config: config({ epochs: 5, validationSplit: 0.2, earlyStopping: { monitor: 'valLoss', patience: 1, restoreBestWeights: false } }) });
+    expect(up.decisions.map((d) => [d.keepBest, d.restoreBest])).toEqual([[false, false], [false, false]]);
+  });
+
+  it('refuses early stopping without validation data before taking a step', async () => {
+    const driver = new FakeDriver(20, { validation: 0, test: 0 });
+    await expect(loop(driver, initialTrainingState(), { config: config({ epochs: 2, earlyStopping: { monitor: 'valLoss' } }) })).rejects.toThrow(ConfigError);
+    expect(driver.steps).toEqual([]);
+  });
+
+  it('a run stopped by maxSteps mid-epoch and resumed from its (serialized) state takes exactly the remaining steps and ends in the same state', async () => {
+    const c = config({ epochs: 3, validationSplit: 0.2, checkpointEverySteps: 3, earlyStopping: { monitor: 'valLoss', patience: 5 } }, { type: 'cosine', decaySteps: 10 });
+    const valLoss = (epoch: number) => [0.9, 0.4, 0.6][epoch]!;
+    const whole = new FakeDriver(45, { validation: 11, test: 4 }, valLoss);
+    const wholeState = initialTrainingState();
+    await loop(whole, wholeState, { config: c, checkpoints: true });
+
+    const first = new FakeDriver(45, { validation: 11, test: 4 }, valLoss);
+    const state = initialTrainingState();
+    const stopped = await loop(first, state, { config: c, checkpoints: true, maxSteps: 7 });
+    expect(stopped).toMatchObject({ stepsTaken: 7, completed: false });
+    expect(state.position).toEqual({ epoch: 1, batch: 2 });
+    expect(first.steps.at(-1)!.lastOfRun).toBe(true);
+
+    const resumedState = parseTrainingState(JSON.parse(JSON.stringify(first.checkpoints.at(-1))), (f, m) => { throw new Error(`${f}: ${m}`); }, { strict: true });
+    expect(resumedState.step).toBe(6);
+    const second = new FakeDriver(45, { validation: 11, test: 4 }, valLoss);
+    await loop(second, resumedState, { config: c, checkpoints: true });
+    const planned = (s: PlannedStep) => [s.step, s.epoch, s.batchIndex, s.lr];
+    expect([...first.steps.slice(0, 6), ...second.steps].map(planned)).toEqual(whole.steps.map(planned));
+    const strip = (s: TrainingState) => ({ ...s, history: s.history.map((h) => ({ ...h, seconds: 0, samplesPerSec: 0 })), epochInProgress: { ...s.epochInProgress, seconds: 0 } });
+    expect(strip(resumedState)).toEqual(strip(wholeState));
+  });
+
+  it('evaluates the test split with its confusion matrix once, at the end, when asked', async () => {
+    const driver = new FakeDriver(20, { validation: 0, test: 7 });
+    const outcome = await loop(driver, initialTrainingState(), { config: config({ epochs: 1 }), evaluateTest: true });
+    expect(driver.calls.at(-1)).toBe('evaluate test');
+    expect(outcome.test?.count).toBe(7);
+  });
+
+  it('reports progress per batch and per epoch with an ETA', async () => {
+    const events: string[] = [];
+    const driver = new FakeDriver(20, { validation: 0, test: 0 });
+    await loop(driver, initialTrainingState(), { config: config({ epochs: 2 }), onProgress: (e) => events.push(e.type === 'batch' ? `batch ${e.epoch}.${e.batch}/${e.batches}` : e.type) });
+    expect(events).toEqual(['batch 0.1/2', 'batch 0.2/2', 'epoch', 'batch 1.1/2', 'batch 1.2/2', 'epoch']);
+  });
+});
