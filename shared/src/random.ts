@@ -1,3 +1,5 @@
+import { InternalError } from './errors.js';
+
 /**
  * The one seeded PRNG of gradmesh (xoshiro128**). Nothing in the engine calls Math.random:
  * every random draw (initialisation, shuffling, dropout, VAE noise) comes from a Random whose
@@ -71,7 +73,7 @@ export class Random {
 
   /** Uniform integer in [0, n) without modulo bias. */
   int(n: number): number {
-    if (!(n > 0) || n > 4294967296) throw new RangeError(`Random.int: n must be in (0, 2^32], got ${n}`);
+    if (!(n > 0) || n > 4294967296) throw new InternalError(`Random.int: n must be in (0, 2^32], got ${n}`);
     const limit = 4294967296 - (4294967296 % n);
     let x = this.nextUint32();
     while (x >= limit) x = this.nextUint32();

@@ -1,3 +1,5 @@
+import { InternalError } from '../errors.js';
+
 /**
  * Checkpoint file names: `ckpt-<step>.safetensors` with the step zero-padded to 10 digits, so a
  * directory listing sorts in training order. Larger steps simply get more digits; readers parse
@@ -7,7 +9,7 @@ const PATTERN = /^ckpt-(\d+)\.safetensors$/;
 const PAD = 10;
 
 export function checkpointFileName(step: number): string {
-  if (!Number.isSafeInteger(step) || step < 0) throw new RangeError(`checkpointFileName: step must be a non-negative integer, got ${step}`);
+  if (!Number.isSafeInteger(step) || step < 0) throw new InternalError(`checkpointFileName: step must be a non-negative integer, got ${step}`);
   return `ckpt-${String(step).padStart(PAD, '0')}.safetensors`;
 }
 

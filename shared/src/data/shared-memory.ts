@@ -1,3 +1,5 @@
+import { InternalError } from '../errors.js';
+
 /**
  * Typed arrays on SharedArrayBuffers, and the structured-clonable references that carry them to
  * other threads.
@@ -42,7 +44,7 @@ export function ensureShared<D extends SharedDtype>(dtype: D, source: ArrayOf[D]
 export function refOf<D extends SharedDtype>(dtype: D, array: ArrayOf[D]): SharedArrayRef<D> {
   if (!(array.buffer instanceof SharedArrayBuffer)) {
     // Internal invariant: everything handed to refOf was allocated by allocShared/ensureShared.
-    throw new TypeError(`refOf: the ${dtype} array is not on a SharedArrayBuffer`);
+    throw new InternalError(`refOf: the ${dtype} array is not on a SharedArrayBuffer`);
   }
   return { dtype, buffer: array.buffer, byteOffset: array.byteOffset, length: array.length };
 }
@@ -50,7 +52,7 @@ export function refOf<D extends SharedDtype>(dtype: D, array: ArrayOf[D]): Share
 /** Rebuilds the typed array a reference describes; no bytes are copied. */
 export function view<D extends SharedDtype>(ref: SharedArrayRef<D>): ArrayOf[D] {
   if (!(ref.buffer instanceof SharedArrayBuffer)) {
-    throw new TypeError(`shared array reference of dtype ${ref.dtype} does not carry a SharedArrayBuffer`);
+    throw new InternalError(`shared array reference of dtype ${ref.dtype} does not carry a SharedArrayBuffer`);
   }
   const { buffer, byteOffset, length } = ref;
   switch (ref.dtype) {
@@ -63,6 +65,6 @@ export function view<D extends SharedDtype>(ref: SharedArrayRef<D>): ArrayOf[D] 
     case 'float32':
       return new Float32Array(buffer, byteOffset, length) as ArrayOf[D];
     default:
-      throw new TypeError(`unknown shared dtype ${String((ref as { dtype: unknown }).dtype)}`);
+      throw new InternalError(`unknown shared dtype ${String((ref as { dtype: unknown }).dtype)}`);
   }
 }

@@ -1,3 +1,5 @@
+import { InternalError } from '../errors.js';
+
 /**
  * Note [Validation split like Keras]: `fit(validationSplit: f)` in Keras holds out the LAST
  * fraction f of the training data, taken in file order BEFORE any shuffling: the split point is
@@ -8,9 +10,9 @@
 
 /** The first validation row; rows before it train. Pure, so callers and tests agree on it. */
 export function validationSplitPoint(count: number, validationFraction: number): number {
-  if (!Number.isInteger(count) || count < 0) throw new RangeError(`validationSplitPoint: count must be an integer ≥ 0, got ${count}`);
+  if (!Number.isInteger(count) || count < 0) throw new InternalError(`validationSplitPoint: count must be an integer ≥ 0, got ${count}`);
   if (!(validationFraction > 0 && validationFraction < 1)) {
-    throw new RangeError(`validationSplitPoint: validationFraction must be in (0, 1), got ${validationFraction}`);
+    throw new InternalError(`validationSplitPoint: validationFraction must be in (0, 1), got ${validationFraction}`);
   }
   return Math.floor(count * (1 - validationFraction));
 }

@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { Dataset } from '../../../shared/src/data/dataset.js';
 import { validationSplitPoint } from '../../../shared/src/data/split.js';
-import { DataError } from '../../../shared/src/errors.js';
+import { DataError, InternalError } from '../../../shared/src/errors.js';
 
 /** 5 samples of 2×2 uint8 pixels; sample i holds i*50 + [0, 1, 2, 3]; label i % 3. */
 function tiny(): Dataset {
@@ -38,7 +38,7 @@ describe('Dataset', () => {
   });
 
   it('rejects an out-of-range sample index instead of reading past the data', () => {
-    expect(() => tiny().gatherInputs([5], 0, 1, new Float32Array(4))).toThrow(RangeError);
+    expect(() => tiny().gatherInputs([5], 0, 1, new Float32Array(4))).toThrow(DataError);
     expect(() => tiny().gatherInputs([0], 0, 1, new Float32Array(3))).toThrow(/out.length 4/);
   });
 
