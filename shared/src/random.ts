@@ -1,10 +1,10 @@
-import { InternalError } from './errors.js';
-
 /**
  * The one seeded PRNG of gradmesh (xoshiro128**). Nothing in the engine calls Math.random:
  * every random draw (initialisation, shuffling, dropout, VAE noise) comes from a Random whose
  * state can be saved into a checkpoint and restored, so a resumed run continues bit for bit.
  */
+import { InternalError } from './errors.js';
+
 export type RandomState = readonly [number, number, number, number];
 
 export class Random {

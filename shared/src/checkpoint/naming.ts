@@ -1,10 +1,10 @@
-import { InternalError } from '../errors.js';
-
 /**
  * Checkpoint file names: `ckpt-<step>.safetensors` with the step zero-padded to 10 digits, so a
  * directory listing sorts in training order. Larger steps simply get more digits; readers parse
  * the number, so ordering never depends on the padding.
  */
+import { InternalError } from '../errors.js';
+
 const PATTERN = /^ckpt-(\d+)\.safetensors$/;
 const PAD = 10;
 

@@ -1,13 +1,12 @@
-import { InternalError } from '../errors.js';
-
 /**
  * Typed arrays on SharedArrayBuffers, and the structured-clonable references that carry them to
  * other threads.
  *
- * Note [Why SharedArrayBuffer]: piscina hands tasks to worker threads with postMessage. An
+ * Note [Why SharedArrayBuffer]: piscina hands tasks to its threads with postMessage. An
  * ArrayBuffer in a message is copied (or detached if transferred); a SharedArrayBuffer is shared.
  * Data sets are allocated here once, so every pool thread reads the very same pixels without a copy.
  */
+import { InternalError } from '../errors.js';
 
 export type SharedDtype = 'uint8' | 'int32' | 'uint32' | 'float32';
 

@@ -1,5 +1,3 @@
-import { InternalError } from '../errors.js';
-
 /**
  * Note [Validation split like Keras]: `fit(validationSplit: f)` in Keras holds out the LAST
  * fraction f of the training data, taken in file order BEFORE any shuffling: the split point is
@@ -7,6 +5,7 @@ import { InternalError } from '../errors.js';
  * same so a config ported from Keras evaluates on the same samples. The validation rows are then
  * fixed for the whole run; only the training rows are reshuffled each epoch.
  */
+import { InternalError } from '../errors.js';
 
 /** The first validation row; rows before it train. Pure, so callers and tests agree on it. */
 export function validationSplitPoint(count: number, validationFraction: number): number {
