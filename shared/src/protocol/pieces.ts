@@ -19,9 +19,11 @@ import { PROTOCOL_VERSION } from './version.js';
  * exact and runs at memcpy speed. The header is 16 bytes so that the values of a frame allocated here start
  * 4-byte aligned and can be viewed as a Float32Array in place (the owner sums straight into its outgoing frame).
  *
- * Why copy on receipt: `msg.data` is a view into the client's socket buffer at any byte offset, so it is not
- * necessarily 4-byte aligned and cannot be viewed as a Float32Array; copying its bytes into the target's
- * underlying bytes is exact (no float conversion) and fast.
+ * Why copy on receipt when unaligned: a small `msg.data` is a view into the client's socket buffer at any byte
+ * offset, so its values are not necessarily 4-byte aligned and cannot be viewed as a Float32Array; copying its
+ * bytes into the target's underlying bytes is exact (no float conversion) and fast. A frame whose values are
+ * aligned (always for a large payload received into a buffer of its own) is viewed in place instead
+ * (`alignedPieceValues`).
  *
  * Endianness: the wire is little-endian and the values are copied as native bytes, which is only right on a
  * little-endian host (x86-64, arm64 — every machine gradmesh targets). `assertLittleEndian` checks it once.

@@ -6,7 +6,7 @@ import { setWindow } from './window.js';
 
 /**
  * Pooling wrappers: the window goes to the instance once, then one call walks every window
- * (shared/assembly/pool.ts). Channels are vectorised, so pooling stays memory-bound.
+ * (shared/assembly/pooling.ts). Channels are vectorised, so pooling stays memory-bound.
  */
 
 function poolingSizes(kernel: string, x: Tensor, out: Tensor, g: WindowGeometry): void {
