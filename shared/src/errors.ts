@@ -19,7 +19,7 @@ export interface ErrorContext {
   readonly [key: string]: string | number | boolean | undefined;
 }
 
-export interface ErrorOptions {
+export interface GradmeshErrorOptions {
   readonly context?: ErrorContext;
   readonly hint?: string;
   readonly cause?: unknown;
@@ -31,7 +31,7 @@ export class GradmeshError extends Error {
   readonly context: ErrorContext;
   readonly hint: string | undefined;
 
-  constructor(code: ErrorCode, message: string, options: ErrorOptions = {}) {
+  constructor(code: ErrorCode, message: string, options: GradmeshErrorOptions = {}) {
     super(options.hint ? `${message} (${options.hint})` : message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
@@ -118,7 +118,7 @@ export class ClusterError extends GradmeshError {
  * are validated where they enter, and those checks throw the families above).
  */
 export class InternalError extends GradmeshError {
-  constructor(message: string, options: ErrorOptions = {}) {
+  constructor(message: string, options: GradmeshErrorOptions = {}) {
     super('E_INTERNAL', message, options);
   }
 }
