@@ -94,10 +94,10 @@ describe('Dataset', () => {
     expect([...out]).toEqual([4, -8, 1]);
   });
 
-  it('a descriptor posted to a worker thread shares the pixels: the thread sees them and its write comes back', async () => {
+  it('a descriptor posted to another thread shares the pixels: the thread sees them and its write comes back', async () => {
     const ds = tiny();
     // Plain JS in the thread: it only needs the descriptor's fields, which is the point of the descriptor.
-    const worker = new Worker(
+    const thread = new Worker(
       `const { parentPort, workerData } = require('node:worker_threads');
        const f = workerData.features;
        const px = new Uint8Array(f.buffer, f.byteOffset, f.length);
@@ -107,10 +107,10 @@ describe('Dataset', () => {
       { eval: true, workerData: ds.toShared() },
     );
     const seen = await new Promise((resolve, reject) => {
-      worker.once('message', resolve);
-      worker.once('error', reject);
+      thread.once('message', resolve);
+      thread.once('error', reject);
     });
-    await worker.terminate();
+    await thread.terminate();
     expect(seen).toEqual([50, 51, 52, 53]);
     const out = new Float32Array(4);
     ds.gatherInputs([0], 0, 1, out);
