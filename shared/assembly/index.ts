@@ -7,7 +7,7 @@
 export { gemm, gemmWorkspaceBytes } from './gemm';
 export { setWindow } from './window';
 export { col2im } from './conv';
-export { maxPool, maxPoolBackward, avgPool, avgPoolBackward } from './pool';
+export { maxPool, maxPoolBackward, avgPool, avgPoolBackward } from './pooling';
 export { add, mul, scale, axpy, fill, copy, biasAdd, biasGrad } from './elementwise';
 export { activation, activationBackward } from './activation';
 export { softmax, softmaxBackward, softmaxCrossEntropy } from './softmax';

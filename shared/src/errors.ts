@@ -1,19 +1,37 @@
 /**
- * Typed errors. Every error gradmesh throws at a user carries the context needed to fix it
- * (the field, file, peer or rank) and a hint saying what to do. Inside the engine, types are
- * trusted; these are thrown where input enters (configs, files, network messages).
+ * Typed errors, one class per failure family. Every error gradmesh throws at a user carries the
+ * context needed to fix it (the field, file, peer or rank) and a hint saying what to do. Inside the
+ * engine, types are trusted; these are thrown where input enters (configs, files, network messages).
+ *
+ * Note [Error families]: the family decides who can fix the failure, and so how the CLI reports it.
+ * - E_CONFIG, E_DATA, E_CHECKPOINT: the user's input is wrong (a config field, a data file, a
+ *   checkpoint). Fixing the input fixes the run; the CLI prints one line and exits 2.
+ * - E_PROTOCOL: a message that arrived is malformed or foreign (another run, another protocol
+ *   version): the user started peers that do not belong together. One line, exit 2.
+ * - E_CLUSTER: the run itself failed (a worker died or stalled, replicas diverged, a timeout
+ *   expired). The input was fine; retrying or resuming may succeed. Exit 1.
+ * - E_INTERNAL: an invariant of gradmesh does not hold, i.e. a bug (or an incomplete build). No
+ *   input the user could change explains it, so the CLI asks for a report. Exit 1.
  */
+export type ErrorCode = 'E_CONFIG' | 'E_DATA' | 'E_CHECKPOINT' | 'E_PROTOCOL' | 'E_CLUSTER' | 'E_INTERNAL';
+
 export interface ErrorContext {
   readonly [key: string]: string | number | boolean | undefined;
 }
 
+export interface GradmeshErrorOptions {
+  readonly context?: ErrorContext;
+  readonly hint?: string;
+  readonly cause?: unknown;
+}
+
 export class GradmeshError extends Error {
-  /** Stable machine-readable code, e.g. `E_CONFIG`. */
-  readonly code: string;
+  /** Stable machine-readable family, see Note [Error families]. */
+  readonly code: ErrorCode;
   readonly context: ErrorContext;
   readonly hint: string | undefined;
 
-  constructor(code: string, message: string, options: { context?: ErrorContext; hint?: string; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, message: string, options: GradmeshErrorOptions = {}) {
     super(options.hint ? `${message} (${options.hint})` : message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
@@ -28,7 +46,9 @@ export class ConfigError extends GradmeshError {
   constructor(field: string, message: string, options: { value?: unknown; hint?: string; file?: string } = {}) {
     const where = options.file ? `${options.file}: ` : '';
     const shown = 'value' in options ? ` (got ${formatValue(options.value)})` : '';
-    super('E_CONFIG', `${where}${field}: ${message}${shown}`, {
+    // An empty field means the message itself says where (see ShapeError), so it gets no prefix.
+    const located = field === '' ? '' : `${field}: `;
+    super('E_CONFIG', `${where}${located}${message}${shown}`, {
       context: { field, file: options.file, value: 'value' in options ? formatValue(options.value) : undefined },
       ...(options.hint ? { hint: options.hint } : {}),
     });
@@ -36,10 +56,20 @@ export class ConfigError extends GradmeshError {
   }
 }
 
-/** Shapes do not chain (e.g. Dense after Conv2D without Flatten), or a tensor has the wrong shape. */
-export class ShapeError extends GradmeshError {
+/**
+ * Shapes do not chain (e.g. Dense after Conv2D without Flatten), or a tensor has the wrong shape.
+ * A config problem: the model spec (or the tensors a caller built) must change, so it is a
+ * ConfigError with code E_CONFIG; the class keeps its own name because users see it.
+ */
+export class ShapeError extends ConfigError {
+  override readonly field: string;
+  override readonly context: ErrorContext;
   constructor(message: string, options: { context?: ErrorContext; hint?: string } = {}) {
-    super('E_SHAPE', message, options);
+    // The message names the layer already; the field travels in the context only.
+    super('', message, options.hint ? { hint: options.hint } : {});
+    const field = options.context?.['field'];
+    this.field = typeof field === 'string' ? field : '';
+    this.context = options.context ?? {};
   }
 }
 
@@ -83,12 +113,24 @@ export class ClusterError extends GradmeshError {
   }
 }
 
-/** A compute backend failed to start or was misused (e.g. WASM not built). */
-export class BackendError extends GradmeshError {
-  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
-    super('E_BACKEND', message, options);
+/**
+ * An invariant of gradmesh does not hold: a bug, not something the user's input explains (inputs
+ * are validated where they enter, and those checks throw the families above).
+ */
+export class InternalError extends GradmeshError {
+  constructor(message: string, options: GradmeshErrorOptions = {}) {
+    super('E_INTERNAL', message, options);
   }
 }
+
+/**
+ * A compute backend failed to start or was misused: the WebAssembly kernels are not built, a pool
+ * thread cannot start, an arena is exhausted or misaddressed. Internal: a valid config cannot cause
+ * it, because the config's backend options are checked where the config is read; what remains is
+ * an incomplete build or the engine misusing its own backend. The hint says what to run when a
+ * rebuild is the fix.
+ */
+export class BackendError extends InternalError {}
 
 export function formatValue(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);

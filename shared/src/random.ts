@@ -3,6 +3,8 @@
  * every random draw (initialisation, shuffling, dropout, VAE noise) comes from a Random whose
  * state can be saved into a checkpoint and restored, so a resumed run continues bit for bit.
  */
+import { InternalError } from './errors.js';
+
 export type RandomState = readonly [number, number, number, number];
 
 export class Random {
@@ -71,7 +73,7 @@ export class Random {
 
   /** Uniform integer in [0, n) without modulo bias. */
   int(n: number): number {
-    if (!(n > 0) || n > 4294967296) throw new RangeError(`Random.int: n must be in (0, 2^32], got ${n}`);
+    if (!(n > 0) || n > 4294967296) throw new InternalError(`Random.int: n must be in (0, 2^32], got ${n}`);
     const limit = 4294967296 - (4294967296 % n);
     let x = this.nextUint32();
     while (x >= limit) x = this.nextUint32();

@@ -1,4 +1,4 @@
-import { GradmeshError } from '@gradmesh/shared/internal';
+import { GradmeshError, InternalError, type ErrorCode } from '@gradmesh/shared/internal';
 import { helpText, parseCommandArgs, type Command } from './args.js';
 import { benchCommand } from './bench-command.js';
 import { sampleCommand } from './sample-command.js';
@@ -44,12 +44,23 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-/** One line naming the problem; a stack trace only with --verbose. Input errors exit 2. */
+/** Families whose failure the user's input explains; see Note [Error families] in errors.ts. */
+const INPUT_ERROR_CODES: ReadonlySet<ErrorCode> = new Set(['E_CONFIG', 'E_DATA', 'E_CHECKPOINT', 'E_PROTOCOL']);
+
+/**
+ * One line naming the problem; a stack trace only with --verbose. Input errors exit 2, a failed
+ * run exits 1, and an internal error (a gradmesh bug) exits 1 asking for a report.
+ */
 export function reportError(error: unknown, verbose: boolean): number {
+  if (error instanceof InternalError) {
+    process.stderr.write(`gradmesh: internal error: ${error.name}: ${error.message}; this is a bug in gradmesh, please report it with the output of --verbose\n`);
+    if (verbose && error.stack) process.stderr.write(`${error.stack}\n`);
+    return 1;
+  }
   if (error instanceof GradmeshError) {
     process.stderr.write(`gradmesh: ${error.name}: ${error.message}\n`);
     if (verbose && error.stack) process.stderr.write(`${error.stack}\n`);
-    return ['E_CONFIG', 'E_DATA', 'E_SHAPE', 'E_CHECKPOINT'].includes(error.code) ? 2 : 1;
+    return INPUT_ERROR_CODES.has(error.code) ? 2 : 1;
   }
   process.stderr.write(`gradmesh: unexpected error: ${(error as Error)?.message ?? String(error)}\n`);
   if (verbose && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);

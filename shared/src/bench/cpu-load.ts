@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { GradmeshError } from '../errors.js';
+import { InternalError } from '../errors.js';
 
 /**
  * How much CPU the machine delivers right now, the way shared/tools/cpu-probe measures it: a
@@ -29,7 +29,7 @@ function spin(): Promise<number> {
     worker.once('message', (m: { ms: number }) => resolve(m.ms));
     worker.once('error', reject);
     worker.once('exit', (code) => {
-      if (code !== 0) reject(new GradmeshError('E_BENCH', `the cpu probe thread exited with code ${code}`));
+      if (code !== 0) reject(new InternalError(`the cpu probe thread exited with code ${code}`));
     });
   });
 }

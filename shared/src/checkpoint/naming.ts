@@ -3,11 +3,13 @@
  * directory listing sorts in training order. Larger steps simply get more digits; readers parse
  * the number, so ordering never depends on the padding.
  */
+import { InternalError } from '../errors.js';
+
 const PATTERN = /^ckpt-(\d+)\.safetensors$/;
 const PAD = 10;
 
 export function checkpointFileName(step: number): string {
-  if (!Number.isSafeInteger(step) || step < 0) throw new RangeError(`checkpointFileName: step must be a non-negative integer, got ${step}`);
+  if (!Number.isSafeInteger(step) || step < 0) throw new InternalError(`checkpointFileName: step must be a non-negative integer, got ${step}`);
   return `ckpt-${String(step).padStart(PAD, '0')}.safetensors`;
 }
 

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { CheckpointError } from '../errors.js';
+import { CheckpointError, ConfigError } from '../errors.js';
 import { decodeCheckpoint, encodeCheckpoint, type CheckpointContents } from './format.js';
 import { checkpointFileName, parseCheckpointStep } from './naming.js';
 
@@ -101,7 +101,7 @@ export async function latestCheckpoint(dir: string): Promise<CheckpointFile | un
 
 /** Deletes all but the `keepLast` newest checkpoints; returns the deleted paths. */
 export async function pruneCheckpoints(dir: string, keepLast: number): Promise<string[]> {
-  if (!Number.isInteger(keepLast) || keepLast < 1) throw new RangeError(`pruneCheckpoints: keepLast must be a positive integer, got ${keepLast}`);
+  if (!Number.isInteger(keepLast) || keepLast < 1) throw new ConfigError('keepLast', 'the number of checkpoints to keep must be a positive integer', { value: keepLast });
   const all = await listCheckpoints(dir);
   const doomed = all.slice(0, Math.max(0, all.length - keepLast)).map((c) => c.path);
   for (const p of doomed) await fs.rm(p, { force: true });

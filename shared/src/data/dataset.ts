@@ -1,4 +1,4 @@
-import { DataError } from '../errors.js';
+import { ConfigError, DataError, InternalError } from '../errors.js';
 import { formatShape, sizeOf, type Shape } from '../tensor/tensor.js';
 import { allocShared, ensureShared, refOf, view, type SharedArrayRef } from './shared-memory.js';
 import { validationSplitPoint } from './split.js';
@@ -118,7 +118,7 @@ export class Dataset {
   /** Rebuilds, in any thread, a view over the memory described by `toShared()`. Copies nothing. */
   static fromShared(descriptor: DatasetDescriptor): Dataset {
     if (descriptor.kind !== 'gradmesh.dataset/1') {
-      throw new TypeError(`Dataset.fromShared: not a dataset descriptor (kind ${String(descriptor.kind)})`);
+      throw new InternalError(`Dataset.fromShared: not a dataset descriptor (kind ${String(descriptor.kind)})`);
     }
     const d = descriptor;
     // The ternaries narrow each union so view() returns the matching typed array.
@@ -169,7 +169,7 @@ export class Dataset {
     const n = checkRange(indices, start, end, this.name);
     const f = this.featureSize;
     if (out.length !== n * f) {
-      throw new RangeError(`${this.name}: gatherInputs of ${n} samples × ${f} features needs out.length ${n * f}, got ${out.length}`);
+      throw new InternalError(`${this.name}: gatherInputs of ${n} samples × ${f} features needs out.length ${n * f}, got ${out.length}`);
     }
     const { features, lookup, scale } = this.#store;
     for (let i = 0; i < n; i++) {
@@ -190,7 +190,7 @@ export class Dataset {
     const n = checkRange(indices, start, end, this.name);
     const c = this.classes;
     if (out.length !== n * c) {
-      throw new RangeError(`${this.name}: gatherOneHot of ${n} samples × ${c} classes needs out.length ${n * c}, got ${out.length}`);
+      throw new InternalError(`${this.name}: gatherOneHot of ${n} samples × ${c} classes needs out.length ${n * c}, got ${out.length}`);
     }
     out.fill(0);
     const labels = this.#store.labels;
@@ -210,7 +210,7 @@ export class Dataset {
   /** Samples [start, end) of this data set, in order. */
   slice(start: number, end: number): Dataset {
     if (!(Number.isInteger(start) && Number.isInteger(end) && start >= 0 && start <= end && end <= this.count)) {
-      throw new RangeError(`${this.name}: slice [${start}, ${end}) is not within [0, ${this.count}]`);
+      throw new DataError(this.name, `slice [${start}, ${end}) is not within the ${this.count} samples`, { hint: 'ask for a range of whole sample positions inside the data set' });
     }
     const indices = new Uint32Array(end - start);
     for (let i = 0; i < indices.length; i++) indices[i] = start + i;
@@ -223,7 +223,7 @@ export class Dataset {
    */
   split(validationFraction: number): { readonly train: Dataset; readonly validation: Dataset } {
     if (!(validationFraction > 0 && validationFraction < 1)) {
-      throw new RangeError(`${this.name}: validation fraction must be in (0, 1), got ${validationFraction}`);
+      throw new ConfigError('validationSplit', `the fraction of ${this.name} to validate on must be in (0, 1)`, { value: validationFraction, hint: 'e.g. 0.1 holds out the last 10% of the samples' });
     }
     const at = validationSplitPoint(this.count, validationFraction);
     if (at === 0 || at === this.count) {
@@ -238,7 +238,7 @@ export class Dataset {
   /** Stored row of logical sample i; also the bounds check that keeps a bad index from reading NaN. */
   #row(i: number): number {
     if (!(Number.isInteger(i) && i >= 0 && i < this.count)) {
-      throw new RangeError(`${this.name}: sample index ${i} is not in 0..${this.count - 1}`);
+      throw new DataError(this.name, `sample index ${i} is not in 0..${this.count - 1}`);
     }
     return this.#rows === undefined ? i : (this.#rows[i] as number);
   }
@@ -263,7 +263,7 @@ function makeStore(
 
 function checkRange(indices: ArrayLike<number>, start: number, end: number, name: string): number {
   if (!(Number.isInteger(start) && Number.isInteger(end) && start >= 0 && start <= end && end <= indices.length)) {
-    throw new RangeError(`${name}: range [${start}, ${end}) is not within the ${indices.length} indices given`);
+    throw new InternalError(`${name}: range [${start}, ${end}) is not within the ${indices.length} indices given`);
   }
   return end - start;
 }

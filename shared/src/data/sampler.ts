@@ -1,3 +1,4 @@
+import { InternalError } from '../errors.js';
 import { Random } from '../random.js';
 
 /**
@@ -37,7 +38,7 @@ export function globalBatchRange(batchIndex: number, count: number, globalBatchS
   checkInt('globalBatchSize', globalBatchSize, 1);
   const batches = Math.ceil(count / globalBatchSize);
   if (!Number.isInteger(batchIndex) || batchIndex < 0 || batchIndex >= batches) {
-    throw new RangeError(`globalBatchRange: batchIndex must be in 0..${batches - 1} for ${count} samples in batches of ${globalBatchSize}, got ${batchIndex}`);
+    throw new InternalError(`globalBatchRange: batchIndex must be in 0..${batches - 1} for ${count} samples in batches of ${globalBatchSize}, got ${batchIndex}`);
   }
   const start = batchIndex * globalBatchSize;
   return [start, Math.min(start + globalBatchSize, count)];
@@ -53,7 +54,7 @@ export function shardRange(start: number, end: number, rank: number, worldSize: 
   checkRange('shardRange', start, end);
   checkInt('worldSize', worldSize, 1);
   if (!Number.isInteger(rank) || rank < 0 || rank >= worldSize) {
-    throw new RangeError(`shardRange: rank must be in 0..${worldSize - 1}, got ${rank}`);
+    throw new InternalError(`shardRange: rank must be in 0..${worldSize - 1}, got ${rank}`);
   }
   const n = end - start;
   const base = Math.floor(n / worldSize);
@@ -80,11 +81,11 @@ function checkCount(count: number): void {
 }
 
 function checkInt(name: string, value: number, min: number): void {
-  if (!Number.isInteger(value) || value < min) throw new RangeError(`sampler: ${name} must be an integer ≥ ${min}, got ${value}`);
+  if (!Number.isInteger(value) || value < min) throw new InternalError(`sampler: ${name} must be an integer ≥ ${min}, got ${value}`);
 }
 
 function checkRange(fn: string, start: number, end: number): void {
   if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end < start) {
-    throw new RangeError(`${fn}: [${start}, ${end}) is not a range of positions`);
+    throw new InternalError(`${fn}: [${start}, ${end}) is not a range of positions`);
   }
 }

@@ -2,10 +2,11 @@
  * Typed arrays on SharedArrayBuffers, and the structured-clonable references that carry them to
  * other threads.
  *
- * Note [Why SharedArrayBuffer]: piscina hands tasks to worker threads with postMessage. An
+ * Note [Why SharedArrayBuffer]: piscina hands tasks to its threads with postMessage. An
  * ArrayBuffer in a message is copied (or detached if transferred); a SharedArrayBuffer is shared.
  * Data sets are allocated here once, so every pool thread reads the very same pixels without a copy.
  */
+import { InternalError } from '../errors.js';
 
 export type SharedDtype = 'uint8' | 'int32' | 'uint32' | 'float32';
 
@@ -42,7 +43,7 @@ export function ensureShared<D extends SharedDtype>(dtype: D, source: ArrayOf[D]
 export function refOf<D extends SharedDtype>(dtype: D, array: ArrayOf[D]): SharedArrayRef<D> {
   if (!(array.buffer instanceof SharedArrayBuffer)) {
     // Internal invariant: everything handed to refOf was allocated by allocShared/ensureShared.
-    throw new TypeError(`refOf: the ${dtype} array is not on a SharedArrayBuffer`);
+    throw new InternalError(`refOf: the ${dtype} array is not on a SharedArrayBuffer`);
   }
   return { dtype, buffer: array.buffer, byteOffset: array.byteOffset, length: array.length };
 }
@@ -50,7 +51,7 @@ export function refOf<D extends SharedDtype>(dtype: D, array: ArrayOf[D]): Share
 /** Rebuilds the typed array a reference describes; no bytes are copied. */
 export function view<D extends SharedDtype>(ref: SharedArrayRef<D>): ArrayOf[D] {
   if (!(ref.buffer instanceof SharedArrayBuffer)) {
-    throw new TypeError(`shared array reference of dtype ${ref.dtype} does not carry a SharedArrayBuffer`);
+    throw new InternalError(`shared array reference of dtype ${ref.dtype} does not carry a SharedArrayBuffer`);
   }
   const { buffer, byteOffset, length } = ref;
   switch (ref.dtype) {
@@ -63,6 +64,6 @@ export function view<D extends SharedDtype>(ref: SharedArrayRef<D>): ArrayOf[D] 
     case 'float32':
       return new Float32Array(buffer, byteOffset, length) as ArrayOf[D];
     default:
-      throw new TypeError(`unknown shared dtype ${String((ref as { dtype: unknown }).dtype)}`);
+      throw new InternalError(`unknown shared dtype ${String((ref as { dtype: unknown }).dtype)}`);
   }
 }

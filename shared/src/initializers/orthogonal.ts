@@ -1,3 +1,4 @@
+import { InternalError } from '../errors.js';
 import type { Random } from '../random.js';
 import type { Shape } from '../tensor/tensor.js';
 
@@ -36,7 +37,7 @@ export function fillOrthogonal(shape: Shape, rng: Random, out: Float32Array, gai
     norm = Math.sqrt(norm);
     // A Gaussian column lies in the span of the previous ones with probability 0; a zero norm
     // could only come from a degenerate generator, so fail loudly rather than emit NaN weights.
-    if (!(norm > 0)) throw new RangeError(`orthogonal initializer: draw for shape [${shape.join(', ')}] was rank-deficient`);
+    if (!(norm > 0)) throw new InternalError(`orthogonal initializer: draw for shape [${shape.join(', ')}] was rank-deficient`);
     for (let i = 0; i < n; i++) q[j * n + i] = (q[j * n + i] as number) / norm;
   }
   for (let r = 0; r < rows; r++) {

@@ -28,14 +28,14 @@ export function conv2dGeometry(
 }
 
 /** Geometry of a 2-D pooling window over NHWC [N, H, W, C]; the channel count is kept. */
-export function poolGeometry(
+export function poolingGeometry(
   inputShape: Shape,
-  poolHW: readonly [number, number],
+  windowHW: readonly [number, number],
   strides: readonly [number, number],
   padding: Padding,
 ): WindowGeometry {
   const channels = inputShape[3];
-  return windowGeometry('pool', inputShape, poolHW, channels ?? 0, strides, padding);
+  return windowGeometry('pooling', inputShape, windowHW, channels ?? 0, strides, padding);
 }
 
 function windowGeometry(

@@ -1,5 +1,5 @@
 import type { LinearKernels } from './signatures/linear.js';
-import type { ConvKernels, PoolKernels } from './signatures/conv.js';
+import type { ConvKernels, PoolingKernels } from './signatures/conv.js';
 import type { ElementwiseKernels, ReductionKernels } from './signatures/elementwise.js';
 import type { LossKernels } from './signatures/loss.js';
 import type { NormalizationKernels } from './signatures/normalization.js';
@@ -20,7 +20,7 @@ export type { AdamUpdate, SgdUpdate } from './signatures/optimizer.js';
 export interface Kernels
   extends LinearKernels,
     ConvKernels,
-    PoolKernels,
+    PoolingKernels,
     ElementwiseKernels,
     ReductionKernels,
     LossKernels,

@@ -1,4 +1,4 @@
-import { GradmeshError, ShapeError } from '../errors.js';
+import { InternalError, ShapeError } from '../errors.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { formatShape, shapesEqual } from '../tensor/tensor.js';
 import type { ParamSpec } from './layer.js';
@@ -45,7 +45,7 @@ export class ParamBinding {
 
 /** A layer used out of order (forward before bind, backward before forward): a bug in the caller. */
 export function notReady(layer: string, what: string): never {
-  throw new GradmeshError('E_LAYER_STATE', `layer ${layer}: ${what}`, { context: { layer } });
+  throw new InternalError(`layer ${layer}: ${what}`, { context: { layer } });
 }
 
 /** The tensor a forward saved for backward, or a clear error when backward comes first. */

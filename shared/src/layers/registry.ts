@@ -3,7 +3,7 @@ import { fieldPath, optionalString, requireString } from '../config/validate.js'
 import { ConfigError } from '../errors.js';
 import type { Shape } from '../tensor/tensor.js';
 import { fromSpec as activation } from './activation.js';
-import { fromSpec as avgPool2d } from './avg-pool2d.js';
+import { fromSpec as avgPool2d } from './average-pooling2d.js';
 import { fromSpec as batchNorm } from './batch-norm.js';
 import { fromSpec as conv2d } from './conv2d.js';
 import { fromSpec as dense } from './dense.js';
@@ -12,7 +12,7 @@ import { fromSpec as flatten } from './flatten.js';
 import { fromSpec as gru } from './gru.js';
 import type { Layer } from './layer.js';
 import { fromSpec as lstm } from './lstm.js';
-import { fromSpec as maxPool2d } from './max-pool2d.js';
+import { fromSpec as maxPool2d } from './max-pooling2d.js';
 import { fromSpec as reshape } from './reshape.js';
 import { fromSpec as simpleRnn } from './simple-rnn.js';
 

@@ -1,4 +1,4 @@
-import { ShapeError } from '../errors.js';
+import { CheckpointError, ShapeError } from '../errors.js';
 import type { Backend } from '../kernels/backend.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { ParamSegment } from './optimizer.js';
@@ -57,7 +57,9 @@ export function checkSegments(optimizer: string, sizes: readonly number[], segme
 /** Validates a restored step count (it comes from a checkpoint file). */
 export function checkStepCount(optimizer: string, n: number): number {
   if (!Number.isInteger(n) || n < 0) {
-    throw new RangeError(`${optimizer}: step count must be a non-negative integer, got ${n}`);
+    throw new CheckpointError('(optimizer state)', `${optimizer}: step count must be a non-negative integer, got ${n}`, {
+      hint: 'the checkpoint metadata is damaged; resume from another checkpoint',
+    });
   }
   return n;
 }

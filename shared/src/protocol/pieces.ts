@@ -1,5 +1,5 @@
 import { endianness } from 'node:os';
-import { ProtocolError } from '../errors.js';
+import { InternalError, ProtocolError } from '../errors.js';
 import { MessageRejectedError } from './drops.js';
 import type { DataFamily } from './subjects.js';
 import { PROTOCOL_VERSION } from './version.js';
@@ -19,9 +19,11 @@ import { PROTOCOL_VERSION } from './version.js';
  * exact and runs at memcpy speed. The header is 16 bytes so that the values of a frame allocated here start
  * 4-byte aligned and can be viewed as a Float32Array in place (the owner sums straight into its outgoing frame).
  *
- * Why copy on receipt: `msg.data` is a view into the client's socket buffer at any byte offset, so it is not
- * necessarily 4-byte aligned and cannot be viewed as a Float32Array; copying its bytes into the target's
- * underlying bytes is exact (no float conversion) and fast.
+ * Why copy on receipt when unaligned: a small `msg.data` is a view into the client's socket buffer at any byte
+ * offset, so its values are not necessarily 4-byte aligned and cannot be viewed as a Float32Array; copying its
+ * bytes into the target's underlying bytes is exact (no float conversion) and fast. A frame whose values are
+ * aligned (always for a large payload received into a buffer of its own) is viewed in place instead
+ * (`alignedPieceValues`).
  *
  * Endianness: the wire is little-endian and the values are copied as native bytes, which is only right on a
  * little-endian host (x86-64, arm64 — every machine gradmesh targets). `assertLittleEndian` checks it once.
@@ -53,13 +55,13 @@ export function assertLittleEndian(): void {
 }
 
 function u32(value: number, field: string): number {
-  if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) throw new RangeError(`piece header ${field} must be a u32, got ${value}`);
+  if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) throw new InternalError(`piece header ${field} must be a u32, got ${value}`);
   return value;
 }
 
 function writeHeader(frame: Uint8Array, header: PieceHeader): void {
   if (!Number.isInteger(header.source) || header.source < 0 || header.source > 0xffff) {
-    throw new RangeError(`piece header source must be a u16 rank, got ${header.source}`);
+    throw new InternalError(`piece header source must be a u16 rank, got ${header.source}`);
   }
   const view = new DataView(frame.buffer, frame.byteOffset, PIECE_HEADER_BYTES);
   view.setUint8(0, PROTOCOL_VERSION);
@@ -137,9 +139,10 @@ export function copyPieceValues(frame: Uint8Array, target: Float32Array, offset:
   assertLittleEndian();
   const bytes = count * 4;
   if (frame.length !== PIECE_HEADER_BYTES + bytes) {
-    throw new RangeError(`piece frame holds ${pieceElements(frame)} values, expected ${count}`);
+    // Receivers drop frames whose size does not match the layout before copying, so this is a bug.
+    throw new InternalError(`piece frame holds ${pieceElements(frame)} values, expected ${count}`);
   }
-  if (offset < 0 || offset + count > target.length) throw new RangeError(`piece range [${offset}, ${offset + count}) outside a target of ${target.length}`);
+  if (offset < 0 || offset + count > target.length) throw new InternalError(`piece range [${offset}, ${offset + count}) outside a target of ${target.length}`);
   new Uint8Array(target.buffer, target.byteOffset + offset * 4, bytes).set(frame.subarray(PIECE_HEADER_BYTES));
 }
 
@@ -150,8 +153,8 @@ export function copyPieceValues(frame: Uint8Array, target: Float32Array, offset:
  */
 export function writePieceFrame(frame: Uint8Array, header: PieceHeader, elements: number): Float32Array {
   assertLittleEndian();
-  if (frame.length !== PIECE_HEADER_BYTES + elements * 4) throw new RangeError(`a frame of ${frame.length} bytes cannot hold ${elements} values`);
-  if (frame.byteOffset % 4 !== 0) throw new RangeError(`frame at byte offset ${frame.byteOffset} is not 4-byte aligned`);
+  if (frame.length !== PIECE_HEADER_BYTES + elements * 4) throw new InternalError(`a frame of ${frame.length} bytes cannot hold ${elements} values`);
+  if (frame.byteOffset % 4 !== 0) throw new InternalError(`frame at byte offset ${frame.byteOffset} is not 4-byte aligned`);
   writeHeader(frame, header);
   return new Float32Array(frame.buffer, frame.byteOffset + PIECE_HEADER_BYTES, elements);
 }

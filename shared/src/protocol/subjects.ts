@@ -11,8 +11,9 @@ import { ConfigError } from '../errors.js';
  * float32 bytes (`pieces.ts`), not in the subject, because:
  *  - the subscriptions are fixed for the life of an all-reduce instance (N subjects, created once), so the
  *    server's routing never depends on the step and no per-step SUB/UNSUB traffic exists;
- *  - the publisher copies the piece into a fresh buffer anyway (the NATS client keeps a reference to a
- *    published buffer until it is written), so the header costs no extra copy, and reading 16 bytes with a
+ *  - the header costs no copy of the values: a sender publishes it as a separate 16-byte part in front of a
+ *    view of the gradient vector (Note [sending straight from the vector] in worker/src/allreduce/rsag.ts),
+ *    or writes it at the front of the recycled frame it builds the piece in; and reading 16 bytes with a
  *    DataView is cheaper and stricter than splitting and parsing a subject string per message;
  *  - a stale or foreign-generation message still reaches the subscriber, where it is counted and dropped —
  *    which is what the protocol promises to observe — instead of vanishing silently in the server.

@@ -3,7 +3,7 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { CheckpointError } from '../../../shared/src/errors.js';
+import { CheckpointError, ConfigError, InternalError } from '../../../shared/src/errors.js';
 import { encodeCheckpoint, type CheckpointContents } from '../../../shared/src/checkpoint/format.js';
 import {
   checkpointFileName,
@@ -37,7 +37,7 @@ describe('checkpoint store', () => {
     expect(parseCheckpointStep('ckpt-123456789012.safetensors')).toBe(123456789012);
     expect(parseCheckpointStep('.ckpt-0000001200.safetensors.1-0.tmp')).toBeUndefined();
     expect(parseCheckpointStep('ckpt-12.json')).toBeUndefined();
-    expect(() => checkpointFileName(-1)).toThrow(RangeError);
+    expect(() => checkpointFileName(-1)).toThrow(InternalError);
   });
 
   it('writes atomically and reads back, leaving no temporary behind', async () => {
@@ -80,7 +80,7 @@ describe('checkpoint store', () => {
     expect((await listCheckpoints(dir)).map((c) => c.step)).toEqual([200, 300]);
     expect((await readdir(dir)).sort()).toEqual([checkpointFileName(200), checkpointFileName(300), 'notes.txt']);
     expect(await pruneCheckpoints(dir, 1)).toEqual([path.join(dir, checkpointFileName(200))]);
-    await expect(pruneCheckpoints(dir, 0)).rejects.toThrow(RangeError);
+    await expect(pruneCheckpoints(dir, 0)).rejects.toThrow(ConfigError);
   });
 
   it('an absent directory has no checkpoints', async () => {

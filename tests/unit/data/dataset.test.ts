@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { Dataset } from '../../../shared/src/data/dataset.js';
 import { validationSplitPoint } from '../../../shared/src/data/split.js';
-import { DataError } from '../../../shared/src/errors.js';
+import { DataError, InternalError } from '../../../shared/src/errors.js';
 
 /** 5 samples of 2×2 uint8 pixels; sample i holds i*50 + [0, 1, 2, 3]; label i % 3. */
 function tiny(): Dataset {
@@ -38,7 +38,7 @@ describe('Dataset', () => {
   });
 
   it('rejects an out-of-range sample index instead of reading past the data', () => {
-    expect(() => tiny().gatherInputs([5], 0, 1, new Float32Array(4))).toThrow(RangeError);
+    expect(() => tiny().gatherInputs([5], 0, 1, new Float32Array(4))).toThrow(DataError);
     expect(() => tiny().gatherInputs([0], 0, 1, new Float32Array(3))).toThrow(/out.length 4/);
   });
 
@@ -94,10 +94,10 @@ describe('Dataset', () => {
     expect([...out]).toEqual([4, -8, 1]);
   });
 
-  it('a descriptor posted to a worker thread shares the pixels: the thread sees them and its write comes back', async () => {
+  it('a descriptor posted to another thread shares the pixels: the thread sees them and its write comes back', async () => {
     const ds = tiny();
     // Plain JS in the thread: it only needs the descriptor's fields, which is the point of the descriptor.
-    const worker = new Worker(
+    const thread = new Worker(
       `const { parentPort, workerData } = require('node:worker_threads');
        const f = workerData.features;
        const px = new Uint8Array(f.buffer, f.byteOffset, f.length);
@@ -107,10 +107,10 @@ describe('Dataset', () => {
       { eval: true, workerData: ds.toShared() },
     );
     const seen = await new Promise((resolve, reject) => {
-      worker.once('message', resolve);
-      worker.once('error', reject);
+      thread.once('message', resolve);
+      thread.once('error', reject);
     });
-    await worker.terminate();
+    await thread.terminate();
     expect(seen).toEqual([50, 51, 52, 53]);
     const out = new Float32Array(4);
     ds.gatherInputs([0], 0, 1, out);

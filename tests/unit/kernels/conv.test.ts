@@ -1,5 +1,5 @@
 import { it } from 'vitest';
-import { conv2dGeometry, poolGeometry } from '../../../shared/src/kernels/geometry.js';
+import { conv2dGeometry, poolingGeometry } from '../../../shared/src/kernels/geometry.js';
 import type { Padding } from '../../../shared/src/kernels/geometry.js';
 import { referenceKernels } from '../../../shared/src/kernels/reference/index.js';
 import type { WindowGeometry } from '../../../shared/src/kernels/signatures/conv.js';
@@ -100,7 +100,7 @@ describeEachBackend('conv2d and its gradients', (backend) => {
   });
 });
 
-interface PoolCase {
+interface PoolingCase {
   readonly input: readonly [number, number, number, number];
   readonly window: readonly [number, number];
   readonly strides: readonly [number, number];
@@ -108,7 +108,7 @@ interface PoolCase {
 }
 
 /** Non-overlapping, overlapping, padded ('same') windows; channel counts around the SIMD width. */
-const POOL_CASES: readonly PoolCase[] = [
+const POOLING_CASES: readonly PoolingCase[] = [
   { input: [2, 7, 9, 1], window: [2, 2], strides: [2, 2], padding: 'valid' },
   { input: [1, 7, 9, 3], window: [3, 3], strides: [2, 2], padding: 'same' },
   { input: [2, 5, 6, 5], window: [3, 3], strides: [1, 1], padding: 'same' },
@@ -119,9 +119,9 @@ const POOL_CASES: readonly PoolCase[] = [
 ];
 
 describeEachBackend('pooling', (backend) => {
-  function run(p: PoolCase, rng: Random, integerValues: boolean): void {
+  function run(p: PoolingCase, rng: Random, integerValues: boolean): void {
     const b = backend();
-    const g = poolGeometry(p.input, p.window, p.strides, p.padding);
+    const g = poolingGeometry(p.input, p.window, p.strides, p.padding);
     const outShape = [g.batch, g.outHeight, g.outWidth, g.outChannels];
     // Integer values in {0, 1, 2} make ties common, which pins "the first maximum" down.
     const x = integerValues
@@ -160,11 +160,11 @@ describeEachBackend('pooling', (backend) => {
 
   it('max and average pooling, forward and backward, equal the reference on odd shapes', () => {
     const rng = new Random(41);
-    for (const p of POOL_CASES) run(p, rng, false);
+    for (const p of POOLING_CASES) run(p, rng, false);
   });
 
   it('max pooling routes the gradient to the first maximum when values tie', () => {
     const rng = new Random(42);
-    for (const p of POOL_CASES) run(p, rng, true);
+    for (const p of POOLING_CASES) run(p, rng, true);
   });
 });

@@ -49,7 +49,7 @@ export class ThreadPool {
 function threadEntry(): string {
   const here = fileURLToPath(import.meta.url);
   const compiled = here.endsWith('.ts') ? here.replace(`${path.sep}src${path.sep}`, `${path.sep}dist${path.sep}`).replace(/\.ts$/, '.js') : here;
-  const entry = path.join(path.dirname(compiled), 'pool-worker.js');
+  const entry = path.join(path.dirname(compiled), 'pool-thread.js');
   if (!existsSync(entry)) throw new BackendError(`the pool thread entry ${entry} is missing`, { hint: 'run `npm run build`' });
   return pathToFileURL(entry).href;
 }

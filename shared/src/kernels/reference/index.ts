@@ -6,7 +6,7 @@ import { linearReferenceKernels } from './linear.js';
 import { lossReferenceKernels } from './loss.js';
 import { normalizationReferenceKernels } from './normalization.js';
 import { optimizerReferenceKernels } from './optimizer.js';
-import { poolReferenceKernels } from './pool.js';
+import { poolingReferenceKernels } from './pooling.js';
 import { recurrentReferenceKernels } from './recurrent.js';
 import { reductionReferenceKernels } from './reduction.js';
 
@@ -17,7 +17,7 @@ import { reductionReferenceKernels } from './reduction.js';
 export const referenceKernels: Kernels = {
   ...linearReferenceKernels,
   ...convReferenceKernels,
-  ...poolReferenceKernels,
+  ...poolingReferenceKernels,
   ...elementwiseReferenceKernels,
   ...reductionReferenceKernels,
   ...lossReferenceKernels,

@@ -2,7 +2,7 @@ import type { Tensor } from '../../tensor/tensor.js';
 
 /**
  * Geometry of a 2-D convolution or pooling window over NHWC tensors. Computed once by
- * `conv2dGeometry` / `poolGeometry` (pure functions) and passed to every kernel, so kernels
+ * `conv2dGeometry` / `poolingGeometry` (pure functions) and passed to every kernel, so kernels
  * never re-derive padding.
  */
 export interface WindowGeometry {
@@ -37,7 +37,7 @@ export interface ConvKernels {
 }
 
 /** Pooling, NHWC. Padding cells never win a max and are not counted in an average. */
-export interface PoolKernels {
+export interface PoolingKernels {
   maxPool(x: Tensor, out: Tensor, g: WindowGeometry): void;
   /** dx = ∂L/∂x; the gradient goes to the first maximum of each window (re-found from x). Overwrites dx. */
   maxPoolBackward(dy: Tensor, x: Tensor, dx: Tensor, g: WindowGeometry): void;

@@ -12,13 +12,14 @@ import { setWindow, windowSizes as sizes } from './window.js';
  *   filter gradient  dW[KH·KW·C, F] = im2col(x)ᵀ · dy[NPQ, F]
  *   input gradient   cols[NPQ, KH·KW·C] = dy[NPQ, F] · filterᵀ, then dx = col2im(cols)
  *                    (shared/assembly/conv.ts): each window's column scattered back onto x's cells.
- * Note [input gradient]: it used to be a forward convolution of dy with the flipped filter over a
- * padded (and, for strides > 1, zero-dilated) dy. That GEMM multiplies the padding's zeros (≈ 40 %
- * more flops for the MNIST CNN's 3×3 layer, stride² more for strided ones), has only C output
- * columns to reuse each packed A panel over, and gathers A through im2col; this one has no zero
- * work, KH·KW·C columns, and a contiguous A. Measured side by side in one process (same inputs,
- * alternating): 0.71× the time for the CNN's second layer, 0.24× for a one-channel first layer. The
- * cols buffer is bounded by doing the work a few images at a time (Note [image chunks]).
+ * Note [input gradient]: why GEMM-then-col2im rather than the textbook alternative, a forward
+ * convolution of dy with the flipped filter over a padded (and, for strides > 1, zero-dilated) dy.
+ * That GEMM multiplies the padding's zeros (≈ 40 % more flops for the MNIST CNN's 3×3 layer,
+ * stride² more for strided ones), has only C output columns to reuse each packed A panel over, and
+ * gathers A through im2col; this one has no zero work, KH·KW·C columns, and a contiguous A.
+ * Measured side by side in one process (same inputs, alternating): 0.71× the time for the CNN's
+ * second layer, 0.24× for a one-channel first layer. The cols buffer is bounded by doing the work
+ * a few images at a time (Note [image chunks]).
  */
 
 function conv2d(x: Tensor, filter: Tensor, out: Tensor, g: WindowGeometry): void {

@@ -4,7 +4,7 @@ import { elementwiseWasmKernels } from './elementwise.js';
 import { linearWasmKernels } from './linear.js';
 import { lossWasmKernels } from './loss.js';
 import { optimizerWasmKernels } from './optimizer.js';
-import { poolWasmKernels } from './pool.js';
+import { poolingWasmKernels } from './pooling.js';
 import { recurrentWasmKernels } from './recurrent.js';
 import { reductionWasmKernels } from './reduction.js';
 
@@ -16,7 +16,7 @@ import { reductionWasmKernels } from './reduction.js';
 export const wasmKernels: Partial<Kernels> = {
   ...linearWasmKernels,
   ...convWasmKernels,
-  ...poolWasmKernels,
+  ...poolingWasmKernels,
   ...elementwiseWasmKernels,
   ...reductionWasmKernels,
   ...lossWasmKernels,

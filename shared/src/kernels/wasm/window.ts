@@ -10,7 +10,7 @@ export function windowSizes(g: WindowGeometry): { x: number; filter: number; y: 
   };
 }
 
-/** Hands a geometry to the instance (shared/assembly/window.ts) before a conv or pool call. */
+/** Hands a geometry to the instance (shared/assembly/window.ts) before a conv or pooling call. */
 export function setWindow(context: WasmContext, g: WindowGeometry): void {
   context.exports.setWindow(
     g.batch, g.inHeight, g.inWidth, g.inChannels, g.windowHeight, g.windowWidth,

@@ -1,11 +1,11 @@
 import type { JsonObject, ValidationScope } from '../config/validate.js';
 import type { Shape, Tensor } from '../tensor/tensor.js';
 import type { ForwardContext } from './layer.js';
-import { Pool2DLayer } from './pool2d-layer.js';
-import { parsePoolOptions } from './pool-options.js';
+import { Pooling2DLayer } from './pooling2d-layer.js';
+import { parsePoolingOptions } from './pooling-options.js';
 
 /** Mean over each window's real cells (padding is not counted); the gradient is shared equally among them. NHWC [H, W, C]. */
-export class AvgPool2D extends Pool2DLayer {
+export class AveragePooling2D extends Pooling2DLayer {
   readonly type = 'avgPool2d';
 
   forward(x: Tensor, ctx: ForwardContext): Tensor {
@@ -23,6 +23,6 @@ export class AvgPool2D extends Pool2DLayer {
   }
 }
 
-export function fromSpec(options: JsonObject, inputShape: Shape, name: string, scope: ValidationScope): AvgPool2D {
-  return new AvgPool2D(name, inputShape, parsePoolOptions('avgPool2d', options, inputShape, name, scope));
+export function fromSpec(options: JsonObject, inputShape: Shape, name: string, scope: ValidationScope): AveragePooling2D {
+  return new AveragePooling2D(name, inputShape, parsePoolingOptions('avgPool2d', options, inputShape, name, scope));
 }

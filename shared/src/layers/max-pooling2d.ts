@@ -1,11 +1,11 @@
 import type { JsonObject, ValidationScope } from '../config/validate.js';
 import type { Shape, Tensor } from '../tensor/tensor.js';
 import type { ForwardContext } from './layer.js';
-import { Pool2DLayer } from './pool2d-layer.js';
-import { parsePoolOptions } from './pool-options.js';
+import { Pooling2DLayer } from './pooling2d-layer.js';
+import { parsePoolingOptions } from './pooling-options.js';
 
 /** Max over each window; the gradient goes to the window's first maximum (re-found from the saved input). NHWC [H, W, C]. */
-export class MaxPool2D extends Pool2DLayer {
+export class MaxPooling2D extends Pooling2DLayer {
   readonly type = 'maxPool2d';
 
   forward(x: Tensor, ctx: ForwardContext): Tensor {
@@ -23,6 +23,6 @@ export class MaxPool2D extends Pool2DLayer {
   }
 }
 
-export function fromSpec(options: JsonObject, inputShape: Shape, name: string, scope: ValidationScope): MaxPool2D {
-  return new MaxPool2D(name, inputShape, parsePoolOptions('maxPool2d', options, inputShape, name, scope));
+export function fromSpec(options: JsonObject, inputShape: Shape, name: string, scope: ValidationScope): MaxPooling2D {
+  return new MaxPooling2D(name, inputShape, parsePoolingOptions('maxPool2d', options, inputShape, name, scope));
 }

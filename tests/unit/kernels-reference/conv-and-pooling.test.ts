@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ShapeError } from '../../../shared/src/errors.js';
-import { conv2dGeometry, poolGeometry } from '../../../shared/src/kernels/geometry.js';
+import { conv2dGeometry, poolingGeometry } from '../../../shared/src/kernels/geometry.js';
 import { referenceKernels as k } from '../../../shared/src/kernels/reference/index.js';
 import { Tensor } from '../../../shared/src/tensor/tensor.js';
 
@@ -11,13 +11,13 @@ describe('window geometry (TensorFlow semantics)', () => {
     const g = conv2dGeometry([2, 5, 7, 3], [3, 3], 4, [2, 2], 'same');
     // H: out 3, total pad (3−1)·2 + 3 − 5 = 2 → top 1; W: out 4, total (4−1)·2 + 3 − 7 = 2 → left 1
     expect([g.outHeight, g.outWidth, g.padTop, g.padLeft, g.outChannels, g.inChannels, g.batch]).toEqual([3, 4, 1, 1, 4, 3, 2]);
-    const even = poolGeometry([1, 4, 4, 2], [2, 2], [1, 1], 'same');
+    const even = poolingGeometry([1, 4, 4, 2], [2, 2], [1, 1], 'same');
     // total pad 1 → 0 before, 1 after
     expect([even.outHeight, even.padTop, even.outChannels]).toEqual([4, 0, 2]);
   });
 
   it("'valid' gives floor((in − k)/s) + 1 and no padding", () => {
-    const g = poolGeometry([1, 7, 6, 1], [3, 2], [2, 2], 'valid');
+    const g = poolingGeometry([1, 7, 6, 1], [3, 2], [2, 2], 'valid');
     expect([g.outHeight, g.outWidth, g.padTop, g.padLeft]).toEqual([3, 3, 0, 0]);
   });
 
@@ -64,7 +64,7 @@ describe('reference conv2d', () => {
 describe('reference pooling', () => {
   it('maxPool sends the gradient of a tie to the first maximum in row-major window order', () => {
     const x = Tensor.from([1, 2, 2, 1], [5, 5, 5, 1]);
-    const g = poolGeometry(x.shape, [2, 2], [2, 2], 'valid');
+    const g = poolingGeometry(x.shape, [2, 2], [2, 2], 'valid');
     const out = Tensor.zeros([1, 1, 1, 1]);
     k.maxPool(x, out, g);
     expect(values(out)).toEqual([5]);
@@ -75,7 +75,7 @@ describe('reference pooling', () => {
 
   it("padding never wins a max and is not counted in an average ('same', negative inputs)", () => {
     const x = Tensor.from([1, 3, 3, 1], [-1, -2, -3, -4, -5, -6, -7, -8, -9]);
-    const g = poolGeometry(x.shape, [2, 2], [2, 2], 'same');
+    const g = poolingGeometry(x.shape, [2, 2], [2, 2], 'same');
     const max = Tensor.zeros([1, 2, 2, 1]);
     k.maxPool(x, max, g);
     expect(values(max)).toEqual([-1, -3, -7, -9]);

@@ -1,28 +1,28 @@
 import type { Tensor } from '../../tensor/tensor.js';
-import type { PoolKernels, WindowGeometry } from '../signatures/conv.js';
+import type { PoolingKernels, WindowGeometry } from '../signatures/conv.js';
 import { requireSize } from './checks.js';
 import { contextOf, ptr } from './context.js';
 import { setWindow } from './window.js';
 
 /**
  * Pooling wrappers: the window goes to the instance once, then one call walks every window
- * (shared/assembly/pool.ts). Channels are vectorised, so pooling stays memory-bound.
+ * (shared/assembly/pooling.ts). Channels are vectorised, so pooling stays memory-bound.
  */
 
-function poolSizes(kernel: string, x: Tensor, out: Tensor, g: WindowGeometry): void {
+function poolingSizes(kernel: string, x: Tensor, out: Tensor, g: WindowGeometry): void {
   requireSize(kernel, 'x', x, g.batch * g.inHeight * g.inWidth * g.inChannels);
   requireSize(kernel, 'out', out, g.batch * g.outHeight * g.outWidth * g.inChannels);
 }
 
 function maxPool(x: Tensor, out: Tensor, g: WindowGeometry): void {
-  poolSizes('maxPool', x, out, g);
+  poolingSizes('maxPool', x, out, g);
   const context = contextOf('maxPool', out, x);
   setWindow(context, g);
   context.exports.maxPool(ptr(x), ptr(out));
 }
 
 function maxPoolBackward(dy: Tensor, x: Tensor, dx: Tensor, g: WindowGeometry): void {
-  poolSizes('maxPoolBackward', x, dy, g);
+  poolingSizes('maxPoolBackward', x, dy, g);
   requireSize('maxPoolBackward', 'dx', dx, x.size);
   const context = contextOf('maxPoolBackward', dx, dy, x);
   setWindow(context, g);
@@ -30,17 +30,17 @@ function maxPoolBackward(dy: Tensor, x: Tensor, dx: Tensor, g: WindowGeometry): 
 }
 
 function avgPool(x: Tensor, out: Tensor, g: WindowGeometry): void {
-  poolSizes('avgPool', x, out, g);
+  poolingSizes('avgPool', x, out, g);
   const context = contextOf('avgPool', out, x);
   setWindow(context, g);
   context.exports.avgPool(ptr(x), ptr(out));
 }
 
 function avgPoolBackward(dy: Tensor, dx: Tensor, g: WindowGeometry): void {
-  poolSizes('avgPoolBackward', dx, dy, g);
+  poolingSizes('avgPoolBackward', dx, dy, g);
   const context = contextOf('avgPoolBackward', dx, dy);
   setWindow(context, g);
   context.exports.avgPoolBackward(ptr(dy), ptr(dx));
 }
 
-export const poolWasmKernels: PoolKernels = { maxPool, maxPoolBackward, avgPool, avgPoolBackward };
+export const poolingWasmKernels: PoolingKernels = { maxPool, maxPoolBackward, avgPool, avgPoolBackward };

@@ -1,5 +1,5 @@
 import type { Tensor } from '../../tensor/tensor.js';
-import type { PoolKernels, WindowGeometry } from '../signatures/conv.js';
+import type { PoolingKernels, WindowGeometry } from '../signatures/conv.js';
 
 /**
  * Pooling, NHWC. Windows are scanned row-major (kh, then kw); padding cells are skipped, so
@@ -82,4 +82,4 @@ function avgPoolBackward(dy: Tensor, dx: Tensor, g: WindowGeometry): void {
   dx.data.set(acc);
 }
 
-export const poolReferenceKernels: PoolKernels = { maxPool, maxPoolBackward, avgPool, avgPoolBackward };
+export const poolingReferenceKernels: PoolingKernels = { maxPool, maxPoolBackward, avgPool, avgPoolBackward };

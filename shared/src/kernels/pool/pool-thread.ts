@@ -1,8 +1,9 @@
 /**
- * The code each pool thread runs (piscina's worker file). On start a thread claims an index,
- * builds a WebAssembly backend over the pool's ONE shared memory with its own scratch range, and
- * from then on serves tasks: a whole micro-batch (forward + backward) per task, because a task
- * round trip costs ≈ 25 µs and per-kernel dispatch would drown small layers in overhead.
+ * The code each pool thread runs (the file piscina loads into every thread). On start a thread
+ * claims an index, builds a WebAssembly backend over the pool's ONE shared memory with its own
+ * scratch range, and from then on serves tasks: a whole micro-batch (forward + backward) per task,
+ * because a task round trip costs ≈ 25 µs and per-kernel dispatch would drown small layers in
+ * overhead.
  */
 import { workerData } from 'piscina';
 import { Dataset } from '../../data/dataset.js';
