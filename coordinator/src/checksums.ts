@@ -1,4 +1,4 @@
-import { ClusterError } from '@gradmesh/shared/internal';
+import { ClusterError, InternalError } from '@gradmesh/shared/internal';
 
 export interface ChecksumReport {
   readonly rank: number;
@@ -21,7 +21,7 @@ export interface ChecksumComparison {
  * to look (a different build, a different data file, a hardware fault on that host).
  */
 export function compareChecksums(reports: readonly ChecksumReport[]): ChecksumComparison {
-  if (reports.length === 0) throw new RangeError('compareChecksums: no reports');
+  if (reports.length === 0) throw new InternalError('compareChecksums: no reports');
   const sorted = [...reports].sort((a, b) => a.rank - b.rank);
   const groups = new Map<string, number[]>();
   for (const r of sorted) groups.set(r.checksum, [...(groups.get(r.checksum) ?? []), r.rank]);

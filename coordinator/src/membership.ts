@@ -1,4 +1,4 @@
-import { ClusterError, type JoinBody } from '@gradmesh/shared/internal';
+import { ClusterError, InternalError, type JoinBody } from '@gradmesh/shared/internal';
 
 /** A worker that has joined (and is still heard from). */
 export interface JoinedWorker {
@@ -29,8 +29,8 @@ export interface Generation {
  * what a later elastic generation will recompute from the surviving set.
  */
 export function assignRanks(joined: readonly JoinedWorker[], worldSize: number, generation: number): { generation: Generation; extras: JoinedWorker[] } {
-  if (!Number.isInteger(worldSize) || worldSize < 1) throw new RangeError(`assignRanks: worldSize must be a positive integer, got ${worldSize}`);
-  if (joined.length < worldSize) throw new RangeError(`assignRanks: ${joined.length} workers cannot fill ${worldSize} ranks`);
+  if (!Number.isInteger(worldSize) || worldSize < 1) throw new InternalError(`assignRanks: worldSize must be a positive integer, got ${worldSize}`);
+  if (joined.length < worldSize) throw new InternalError(`assignRanks: ${joined.length} workers cannot fill ${worldSize} ranks`);
   const sorted = [...joined].sort((a, b) => (a.workerId < b.workerId ? -1 : a.workerId > b.workerId ? 1 : 0));
   return {
     generation: { generation, worldSize, members: sorted.slice(0, worldSize).map((w, rank) => ({ ...w, rank })) },

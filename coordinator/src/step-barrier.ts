@@ -1,4 +1,4 @@
-import { ClusterError, type DropReason, type MessageBodies } from '@gradmesh/shared/internal';
+import { ClusterError, InternalError, type DropReason, type MessageBodies } from '@gradmesh/shared/internal';
 
 /** The replies a coordinator command waits for, and the field that ties a reply to its command. */
 export type ReplyKind = 'stepDone' | 'evaluated' | 'epochEnded' | 'checkpointed';
@@ -43,7 +43,7 @@ export class StepBarrier {
   }
 
   wait<K extends ReplyKind>(wait: BarrierWait & { kind: K }): Promise<MessageBodies[K][]> {
-    if (this.#open !== undefined) return Promise.reject(new Error(`StepBarrier: waiting for ${wait.what} while ${this.#open.wait.what} is still open`));
+    if (this.#open !== undefined) return Promise.reject(new InternalError(`StepBarrier: waiting for ${wait.what} while ${this.#open.wait.what} is still open`));
     return new Promise<MessageBodies[K][]>((resolve, reject) => {
       const timer = setTimeout(() => this.#close(this.#timeoutError(wait)), wait.timeoutMs);
       this.#open = { wait, replies: new Map(), resolve: resolve as (r: unknown[]) => void, reject, timer };

@@ -1,4 +1,4 @@
-import { ShapeError } from '../errors.js';
+import { InternalError, ShapeError } from '../errors.js';
 import { formatShape, type Tensor } from '../tensor/tensor.js';
 
 export interface ClassMetrics {
@@ -35,9 +35,9 @@ export class ConfusionMatrix {
   readonly #counts: Float64Array;
 
   constructor(classes: number, labels?: readonly string[]) {
-    if (!Number.isInteger(classes) || classes < 1) throw new RangeError(`ConfusionMatrix: classes must be a positive integer, got ${classes}`);
+    if (!Number.isInteger(classes) || classes < 1) throw new InternalError(`ConfusionMatrix: classes must be a positive integer, got ${classes}`);
     if (labels !== undefined && labels.length !== classes) {
-      throw new RangeError(`ConfusionMatrix: got ${labels.length} labels for ${classes} classes`);
+      throw new InternalError(`ConfusionMatrix: got ${labels.length} labels for ${classes} classes`);
     }
     this.classes = classes;
     this.labels = labels ? [...labels] : Array.from({ length: classes }, (_, i) => String(i));
@@ -70,17 +70,17 @@ export class ConfusionMatrix {
 
   /** Adds C × C counts (row = actual, column = predicted, row-major), e.g. summed by an evaluation pass. */
   addCounts(counts: ArrayLike<number>): void {
-    if (counts.length !== this.#counts.length) throw new RangeError(`ConfusionMatrix.addCounts: ${counts.length} counts for ${this.classes} classes`);
+    if (counts.length !== this.#counts.length) throw new InternalError(`ConfusionMatrix.addCounts: ${counts.length} counts for ${this.classes} classes`);
     for (let i = 0; i < counts.length; i++) {
       const n = counts[i]!;
-      if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`ConfusionMatrix.addCounts: count ${i} is ${n}, not a non-negative integer`);
+      if (!Number.isSafeInteger(n) || n < 0) throw new InternalError(`ConfusionMatrix.addCounts: count ${i} is ${n}, not a non-negative integer`);
       this.#counts[i] = (this.#counts[i] as number) + n;
     }
   }
 
   /** Adds another matrix's counts (e.g. from another worker). */
   merge(other: ConfusionMatrix): void {
-    if (other.classes !== this.classes) throw new RangeError(`ConfusionMatrix.merge: ${other.classes} classes into ${this.classes}`);
+    if (other.classes !== this.classes) throw new InternalError(`ConfusionMatrix.merge: ${other.classes} classes into ${this.classes}`);
     const theirs = other.#counts;
     for (let i = 0; i < this.#counts.length; i++) this.#counts[i] = (this.#counts[i] as number) + (theirs[i] as number);
   }
@@ -196,7 +196,7 @@ export class ConfusionMatrix {
 
   #check(k: number, what: string): void {
     if (!Number.isInteger(k) || k < 0 || k >= this.classes) {
-      throw new RangeError(`ConfusionMatrix: ${what} class ${k} is outside 0..${this.classes - 1}`);
+      throw new InternalError(`ConfusionMatrix: ${what} class ${k} is outside 0..${this.classes - 1}`);
     }
   }
 }

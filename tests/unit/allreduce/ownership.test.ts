@@ -1,3 +1,4 @@
+import { InternalError } from '@gradmesh/shared/internal';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../shared/src/errors.js';
 import { chunkOfPiece, pieceRange, piecesOfChunk, planLayout } from '../../../worker/src/allreduce/ownership.js';
@@ -54,11 +55,11 @@ describe('planLayout (chunk ownership and pieces)', () => {
     expect(chunkOfPiece(small, 1)).toBe(1);
   });
 
-  it('rejects impossible parameters with a ConfigError naming them, and pieces outside the layout with a RangeError', () => {
+  it('rejects impossible parameters with a ConfigError naming them, and pieces outside the layout with an InternalError', () => {
     expect(() => planLayout(-1, 2, 4)).toThrow(ConfigError);
     expect(() => planLayout(10, 0, 4)).toThrow(/worldSize/);
     expect(() => planLayout(10, 2, 0)).toThrow(/pieceElements/);
     expect(() => planLayout(2 ** 33, 1, 1)).toThrow(/u32 piece index/);
-    expect(() => pieceRange(planLayout(10, 2, 4), 4)).toThrow(RangeError);
+    expect(() => pieceRange(planLayout(10, 2, 4), 4)).toThrow(InternalError);
   });
 });

@@ -1,3 +1,4 @@
+import { InternalError } from '@gradmesh/shared/internal';
 import { describe, expect, it } from 'vitest';
 import { sumInRankOrder } from '../../../worker/src/allreduce/rank-order-sum.js';
 
@@ -27,8 +28,8 @@ describe('sumInRankOrder', () => {
     const acc = new Float32Array([1, 2]);
     sumInRankOrder(acc, [acc, new Float32Array([10, 20])]);
     expect(Array.from(acc)).toEqual([11, 22]);
-    expect(() => sumInRankOrder(new Float32Array(2), [new Float32Array(3)])).toThrow(RangeError);
-    expect(() => sumInRankOrder(new Float32Array(2), [])).toThrow(RangeError);
+    expect(() => sumInRankOrder(new Float32Array(2), [new Float32Array(3)])).toThrow(InternalError);
+    expect(() => sumInRankOrder(new Float32Array(2), [])).toThrow(InternalError);
   });
 });
 

@@ -1,3 +1,4 @@
+import { InternalError } from '@gradmesh/shared/internal';
 import { describe, expect, it } from 'vitest';
 import { assignRanks, Roster, type JoinedWorker } from '../../../coordinator/src/membership.js';
 import { ClusterError } from '../../../shared/src/errors.js';
@@ -27,7 +28,7 @@ describe('rank assignment', () => {
   });
 
   it('refuses to fill N ranks with fewer workers', () => {
-    expect(() => assignRanks([w('a')], 2, 1)).toThrow(RangeError);
+    expect(() => assignRanks([w('a')], 2, 1)).toThrow(InternalError);
   });
 });
 

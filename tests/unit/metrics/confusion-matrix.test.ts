@@ -1,3 +1,4 @@
+import { InternalError } from '@gradmesh/shared/internal';
 import { describe, expect, it } from 'vitest';
 import { ShapeError } from '../../../shared/src/errors.js';
 import { Tensor } from '../../../shared/src/tensor/tensor.js';
@@ -78,8 +79,8 @@ describe('ConfusionMatrix', () => {
     const cm = new ConfusionMatrix(2);
     expect(() => cm.add(2, 0)).toThrow(/predicted class 2 is outside 0\.\.1/);
     expect(() => cm.add(0, -1)).toThrow(/actual class -1/);
-    expect(() => new ConfusionMatrix(0)).toThrow(RangeError);
-    expect(() => new ConfusionMatrix(2, ['a'])).toThrow(RangeError);
+    expect(() => new ConfusionMatrix(0)).toThrow(InternalError);
+    expect(() => new ConfusionMatrix(2, ['a'])).toThrow(InternalError);
   });
 
   it('toJSON carries counts and every metric; format prints a readable table', () => {

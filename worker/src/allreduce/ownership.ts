@@ -1,4 +1,4 @@
-import { ConfigError } from '@gradmesh/shared/internal';
+import { ConfigError, InternalError } from '@gradmesh/shared/internal';
 
 /**
  * Chunk ownership and piece layout of the all-reduce: a pure function of (length L, world size N, piece
@@ -70,7 +70,7 @@ export function planLayout(length: number, worldSize: number, pieceElements: num
 
 /** The chunk holding global piece `piece` (binary search over the chunks' first pieces; empty chunks skipped). */
 export function chunkOfPiece(layout: AllReduceLayout, piece: number): number {
-  if (!Number.isInteger(piece) || piece < 0 || piece >= layout.pieceCount) throw new RangeError(`piece ${piece} outside [0, ${layout.pieceCount})`);
+  if (!Number.isInteger(piece) || piece < 0 || piece >= layout.pieceCount) throw new InternalError(`piece ${piece} outside [0, ${layout.pieceCount})`);
   let lo = 0;
   let hi = layout.chunks.length - 1;
   // Invariant: the chunk holding `piece` is in [lo, hi].
@@ -95,7 +95,7 @@ export function pieceRange(layout: AllReduceLayout, piece: number): PieceRange {
 /** The pieces of one chunk, in order. */
 export function piecesOfChunk(layout: AllReduceLayout, chunk: number): PieceRange[] {
   const c = layout.chunks[chunk];
-  if (c === undefined) throw new RangeError(`chunk ${chunk} outside [0, ${layout.worldSize})`);
+  if (c === undefined) throw new InternalError(`chunk ${chunk} outside [0, ${layout.worldSize})`);
   const out: PieceRange[] = [];
   for (let i = 0; i < c.pieceCount; i++) {
     const offset = i * layout.pieceElements;

@@ -1,3 +1,4 @@
+import { InternalError } from '@gradmesh/shared/internal';
 /**
  * out[i] = (…((v0[i] + v1[i]) + v2[i]) + …) + v(N−1)[i], every partial sum rounded to float32.
  *
@@ -9,9 +10,9 @@
  */
 export function sumInRankOrder(out: Float32Array, sources: readonly Float32Array[]): void {
   const first = sources[0];
-  if (first === undefined) throw new RangeError('sumInRankOrder needs at least one source');
+  if (first === undefined) throw new InternalError('sumInRankOrder needs at least one source');
   const n = out.length;
-  for (const s of sources) if (s.length !== n) throw new RangeError(`sumInRankOrder: source of ${s.length} values, expected ${n}`);
+  for (const s of sources) if (s.length !== n) throw new InternalError(`sumInRankOrder: source of ${s.length} values, expected ${n}`);
   // Up to 4 ranks (the common case on one machine) in one fused pass: each element is read once and written
   // once, with Math.fround rounding every partial sum exactly as the k-pass form would.
   const [a, b, c, d] = sources as [Float32Array, Float32Array?, Float32Array?, Float32Array?];
