@@ -13,6 +13,7 @@ import {
   heartbeatSubject,
   joinSubject,
   learningRateAt,
+  resolveSchedule,
   optimizerLearningRate,
   readCheckpoint,
   latestCheckpoint,
@@ -296,7 +297,8 @@ export class Coordinator {
     if (batches === 0) throw new GradmeshError('E_DATA', `training set has ${info.trainCount} samples, fewer than one batch of ${t.batchSize} with dropLast`);
     const schedule = scheduleFromSpec(o.config.schedule, { path: 'schedule' });
     const baseLr = optimizerLearningRate(o.config.optimizer);
-    const learningRate = (step: number) => learningRateAt(schedule, baseLr, step, batches);
+    const resolved = resolveSchedule(schedule, { stepsPerEpoch: batches, totalSteps: batches * t.epochs });
+    const learningRate = (step: number) => learningRateAt(resolved, baseLr, step);
     const stopper = t.earlyStopping ? new EarlyStopping(t.earlyStopping, state.earlyStopping) : undefined;
     const timings = new StepTimings(gen.worldSize);
     const ranks = gen.members.map((m) => m.rank);

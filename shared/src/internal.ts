@@ -24,8 +24,8 @@ export { epochPermutation, batchesPerEpoch, globalBatchRange, shardRange, microB
 export { fillBatch, fillInputs } from './data/batcher.js';
 export type { Optimizer } from './optimizers/optimizer.js';
 export { optimizerFromSpec, optimizerLearningRate } from './optimizers/registry.js';
-export { learningRateAt, scheduleFromSpec } from './schedules/schedule.js';
-export type { Schedule } from './schedules/schedule.js';
+export { learningRateAt, resolveSchedule, scheduleFromSpec } from './schedules/schedule.js';
+export type { ResolvedSchedule, RunLength, Schedule } from './schedules/schedule.js';
 export { ConfusionMatrix } from './train/metrics.js';
 export { Model } from './train/model.js';
 export type { Evaluation, FitOptions, ModelOptions } from './train/model.js';

@@ -10,7 +10,7 @@ import { summarize } from '../model/summary.js';
 import type { Optimizer } from '../optimizers/optimizer.js';
 import { optimizerFromSpec, optimizerLearningRate } from '../optimizers/registry.js';
 import { Random } from '../random.js';
-import { learningRateAt, scheduleFromSpec, type Schedule } from '../schedules/schedule.js';
+import { learningRateAt, resolveSchedule, scheduleFromSpec, type Schedule } from '../schedules/schedule.js';
 import { Tensor } from '../tensor/tensor.js';
 import { ConfusionMatrix } from './metrics.js';
 import { EarlyStopping, type EarlyStoppingState } from './early-stopping.js';
@@ -95,7 +95,7 @@ export class Model {
 
   /** Learning rate of optimizer step `step` (0-based) with `batches` steps per epoch. */
   learningRate(step: number, batches: number): number {
-    return learningRateAt(this.schedule, this.baseLearningRate, step, batches);
+    return learningRateAt(resolveSchedule(this.schedule, { stepsPerEpoch: batches, totalSteps: batches * this.training.epochs }), this.baseLearningRate, step);
   }
 
   async fit(train: Dataset, options: FitOptions = {}): Promise<EpochRecord[]> {
