@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import type { ValidationScope } from './validate.js';
+import { HINT_SEPARATOR } from './schema-parts.js';
 import { fieldPath } from './validate.js';
 
 /**
@@ -25,15 +26,15 @@ function configErrorFrom(issues: readonly Issue[], root: unknown, scope: Validat
   const at = issue.path.reduce<ValidationScope>((s, key) => ({ ...s, path: fieldPath(s, key as string | number) }), scope);
   const field = at.path || '(root)';
   const file = scope.file === undefined ? {} : { file: scope.file };
-  const hint = hintFor(issue);
+  const { message, hint } = messageAndHint(issue);
   const hinted = hint === undefined ? {} : { hint };
   if (issue.code === 'unrecognized_keys') {
     // The first unknown key is named as the field; its value is not interesting (the name is the typo).
-    return new ConfigError(fieldPath(at, issue.keys[0]!), 'is not a known option', { ...hinted, ...file });
+    return new ConfigError(fieldPath(at, issue.keys[0]!), message, { ...hinted, ...file });
   }
   const present = valueAt(root, issue.path);
   const missing = !present.found || present.value === undefined;
-  return new ConfigError(field, issue.message, { ...(missing ? {} : { value: present.value }), ...hinted, ...file });
+  return new ConfigError(field, message, { ...(missing ? {} : { value: present.value }), ...hinted, ...file });
 }
 
 /**
@@ -70,11 +71,19 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): { found: boolean;
   return { found: true, value: v };
 }
 
-function hintFor(issue: Issue): string | undefined {
-  // `options()` objects word this issue as the list of allowed keys (see schema-parts.ts).
-  if (issue.code === 'unrecognized_keys') return issue.message.startsWith('allowed: ') ? issue.message : undefined;
-  const params = (issue as { params?: { hint?: unknown } }).params;
-  return typeof params?.hint === 'string' ? params.hint : undefined;
+/**
+ * Schemas attach a hint to their own message with `hinted()` (zod carries only a message from a
+ * schema's `error` option); it is split off here. A discriminator that matched nothing lists the
+ * known tags.
+ */
+function messageAndHint(issue: Issue): { message: string; hint?: string } {
+  const [message = '', hint] = issue.message.split(HINT_SEPARATOR);
+  if (hint !== undefined) return { message, hint };
+  const options = (issue as { options?: readonly unknown[] }).options;
+  if (issue.code === 'invalid_union' && options !== undefined && !message.startsWith('must be one of')) {
+    return { message, hint: `known: ${list(options)}` };
+  }
+  return { message };
 }
 
 const list = (values: readonly unknown[]): string => values.map(String).join(', ');
@@ -113,6 +122,8 @@ function messageFor(issue: z.core.$ZodRawIssue): string {
       }
       return 'has none of the accepted forms';
     }
+    case 'unrecognized_keys':
+      return 'is not a known option';
     default:
       return issue.message ?? 'is not valid';
   }

@@ -5,18 +5,50 @@ import { z } from 'zod';
  * rejects unknown keys and lists the known ones") is written once.
  */
 
-/**
- * An object of options: unknown keys are rejected (they are usually typos) and the error lists the
- * keys that are allowed, which `schema-errors.ts` shows as the hint.
- */
-export function options<T extends z.core.$ZodLooseShape>(shape: T) {
-  const allowed = `allowed: ${Object.keys(shape).join(', ')}`;
-  return z.strictObject(shape, { error: (issue) => (issue.code === 'unrecognized_keys' ? allowed : undefined) });
+/** Joins a message and its hint in a schema's `error` option; `schema-errors.ts` splits them again. */
+export const HINT_SEPARATOR = '\u001f';
+
+export function hinted(message: string, hint: string): string {
+  return `${message}${HINT_SEPARATOR}${hint}`;
 }
 
-/** A message with a hint, for a custom issue raised by a refinement. */
-export function withHint(message: string, hint: string): { message: string; params: { hint: string } } {
-  return { message, params: { hint } };
+/**
+ * An object of options: unknown keys are rejected (they are usually typos) and the error lists the
+ * keys that are allowed.
+ */
+export function options<T extends z.core.$ZodLooseShape>(shape: T, what = 'an object') {
+  const allowed = `allowed: ${Object.keys(shape).join(', ')}`;
+  return z.strictObject(shape, {
+    error: (issue) => {
+      if (issue.code === 'unrecognized_keys') return hinted('is not a known option', allowed);
+      if (issue.code === 'invalid_type' && issue.input !== undefined) return `must be ${what}`;
+      return undefined;
+    },
+  });
+}
+
+/** A custom issue with a hint, for refinements. */
+export function withHint(message: string, hint: string): { message: string } {
+  return { message: hinted(message, hint) };
+}
+
+/**
+ * A union of objects told apart by `key` (e.g. "type"); an unknown tag is "not a known `noun`" and
+ * the error lists the known ones.
+ */
+export function tagged<K extends string, const T extends readonly [z.core.$ZodTypeDiscriminable, ...z.core.$ZodTypeDiscriminable[]]>(
+  key: K,
+  branches: T,
+  noun: string,
+  what: string,
+) {
+  return z.discriminatedUnion(key, branches, {
+    error: (issue) => {
+      if ((issue.code as string) === 'invalid_type') return `must be ${what}`;
+      const input = issue.input as Record<string, unknown> | undefined;
+      return input?.[key] === undefined ? undefined : `is not a known ${noun}`;
+    },
+  });
 }
 
 export const positiveInt = () => z.int().min(1);

@@ -1,8 +1,10 @@
-import type { JsonObject, ValidationScope } from '../config/validate.js';
+import type { z } from 'zod';
+import type { ValidationScope } from '../config/validate.js';
 import type { Shape, Tensor } from '../tensor/tensor.js';
 import type { ForwardContext } from './layer.js';
 import { Pool2DLayer } from './pool2d-layer.js';
-import { parsePoolOptions } from './pool-options.js';
+import { layerSpec } from './options.js';
+import { poolOptions, poolShape } from './pool-options.js';
 
 /** Mean over each window's real cells (padding is not counted); the gradient is shared equally among them. NHWC [H, W, C]. */
 export class AvgPool2D extends Pool2DLayer {
@@ -23,6 +25,8 @@ export class AvgPool2D extends Pool2DLayer {
   }
 }
 
-export function fromSpec(options: JsonObject, inputShape: Shape, name: string, scope: ValidationScope): AvgPool2D {
-  return new AvgPool2D(name, inputShape, parsePoolOptions('avgPool2d', options, inputShape, name, scope));
+export const avgPool2dSpec = layerSpec('avgPool2d', poolShape);
+
+export function fromSpec(spec: z.output<typeof avgPool2dSpec>, inputShape: Shape, name: string, scope: ValidationScope): AvgPool2D {
+  return new AvgPool2D(name, inputShape, poolOptions('avgPool2d', spec, inputShape, name, scope));
 }
