@@ -86,7 +86,8 @@ function messageAndHint(issue: Issue): { message: string; hint?: string } {
   return { message };
 }
 
-const list = (values: readonly unknown[]): string => values.map(String).join(', ');
+/** Listed choices; an optional discriminator's `undefined` is not one a user can write. */
+const list = (values: readonly unknown[]): string => values.filter((v) => v !== undefined).map(String).join(', ');
 
 /** The generic message of each issue code (a schema's own `error` option takes precedence). */
 function messageFor(issue: z.core.$ZodRawIssue): string {

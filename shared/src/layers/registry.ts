@@ -75,8 +75,11 @@ export function layerTypes(): string[] {
  * name `${type}_${index}`.
  */
 export function createLayer(spec: unknown, inputShape: Shape, index: number, scope: ValidationScope): Layer {
-  const parsed = parseWithSchema(layerSpec, spec, scope);
-  const name = parsed.name ?? `${parsed.type}_${index}`;
-  const factory = factories[parsed.type] as LayerFactory<LayerSpec>;
-  return factory(parsed, inputShape, name, scope);
+  return buildLayer(parseWithSchema(layerSpec, spec, scope), inputShape, index, scope);
+}
+
+/** The layer for a spec already validated (as part of a model spec). */
+export function buildLayer(spec: LayerSpec, inputShape: Shape, index: number, scope: ValidationScope): Layer {
+  const factory = factories[spec.type] as LayerFactory<LayerSpec>;
+  return factory(spec, inputShape, spec.name ?? `${spec.type}_${index}`, scope);
 }
