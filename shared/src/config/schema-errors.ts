@@ -34,7 +34,9 @@ function configErrorFrom(issues: readonly Issue[], root: unknown, scope: Validat
   }
   const present = valueAt(root, issue.path);
   const missing = !present.found || present.value === undefined;
-  return new ConfigError(field, message, { ...(missing ? {} : { value: present.value }), ...hinted, ...file });
+  // A union's own message describes wrong values; for a missing key the point is that it is required.
+  const text = missing && (issue.code === 'invalid_type' || issue.code === 'invalid_union') && !message.startsWith('is required') ? 'is required' : message;
+  return new ConfigError(field, text, { ...(missing ? {} : { value: present.value }), ...(text === message ? hinted : {}), ...file });
 }
 
 /**

@@ -1,5 +1,7 @@
 import { ConfigError } from '../errors.js';
 import {
+  child,
+  failAt as fail,
   isObject,
   optionalBoolean,
   rejectUnknownKeys,
@@ -15,8 +17,8 @@ import { ID_PATTERN, type ControlFamily } from './subjects.js';
 /**
  * The control messages of a run (tensors never travel here: see `pieces.ts`). Each kind has a body type, the
  * subject family that carries it, and a validator that turns an untrusted decoded value into the typed body
- * or throws ConfigError naming the field (`body.rank: must be ≥ 0 (got -1)`); `codec.ts` turns that into a
- * ProtocolError naming the subject and the peer.
+ * or throws the error of its scope naming the field (`body.rank: must be ≥ 0 (got -1)`): `codec.ts` gives a
+ * scope whose error is a ProtocolError naming the subject and the peer.
  *
  * To add a kind: declare its body interface, add it to `MessageBodies`, and add its entry to `MESSAGE_KINDS`
  * (the compiler insists on the last step).
@@ -226,22 +228,17 @@ export type MessageKind = keyof MessageBodies;
 export interface KindSpec<B> {
   /** The subject family that carries this kind (a message of this kind on another family is rejected). */
   readonly family: ControlFamily;
-  /** Validates a decoded body; throws ConfigError naming the field. */
+  /** Validates a decoded body; throws the scope's error (see validate.ts) naming the field. */
   readonly validate: (body: JsonObject, scope: ValidationScope) => B;
 }
 
-// ---- field validators (on top of config/validate.ts) ------------------------------------------------------
+// ---- field validators (on top of config/validate.ts; they throw the scope's error) ------------------------------------------------------
 
 const U32 = 0xffffffff;
 const MAX_RANK = 0xffff;
 const MAX_TEXT = 4096;
 const MAX_EXTRAS = 64;
 const MAX_CONFIG_DEPTH = 64;
-
-function fail(scope: ValidationScope, key: string, message: string, value?: unknown): never {
-  const path = scope.path ? `${scope.path}.${key}` : key;
-  throw new ConfigError(path, message, arguments.length >= 4 ? { value } : {});
-}
 
 function int(obj: JsonObject, key: string, scope: ValidationScope, rule: NumberRule): number {
   return requireNumber(obj, key, scope, { ...rule, integer: true });
@@ -321,10 +318,6 @@ function checksum(obj: JsonObject, key: string, scope: ValidationScope): string 
   const v = requireString(obj, key, scope);
   if (!HEX_CHECKSUM.test(v)) fail(scope, key, 'must be a lowercase hex checksum', v);
   return v;
-}
-
-function child(scope: ValidationScope, key: string | number): ValidationScope {
-  return { ...scope, path: scope.path ? `${scope.path}.${key}` : String(key) };
 }
 
 function object(obj: JsonObject, key: string, scope: ValidationScope): JsonObject {
