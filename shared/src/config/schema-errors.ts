@@ -40,8 +40,8 @@ function configErrorFrom(issues: readonly Issue[], root: unknown, scope: Validat
 }
 
 /**
- * An unknown key is reported before the problems it may cause (a misspelt "unit" also leaves "units"
- * missing), as the hand-written checks did; otherwise zod's order, which follows the declaration.
+ * An unknown key is reported before the problems it may cause: a misspelt "unit" also leaves "units"
+ * missing, and the typo is what to fix. Otherwise zod's order, which follows the declaration.
  */
 function firstIssue(issues: readonly Issue[]): Issue {
   return issues.find((i) => i.code === 'unrecognized_keys') ?? issues[0]!;
@@ -50,8 +50,7 @@ function firstIssue(issues: readonly Issue[]): Issue {
 /**
  * For a union (`"pool"` or `{ "type": "pool" }`), the branch the value was meant for: the one whose
  * problem lies deeper than the value itself, or whose root problem is a bound (`0` for a positive
- * integer), not a mismatch. Without
- * such a branch the union's own message stands.
+ * integer), not a mismatch. Without such a branch the union's own message stands.
  */
 function leafOf(issue: Issue): Issue {
   if (issue.code !== 'invalid_union' || issue.errors.length === 0) return issue;

@@ -8,8 +8,9 @@ const resolve = (spec: Json, stepsPerEpoch: number, epochs: number) =>
   resolveSchedule(scheduleFromSpec(spec, scope), { stepsPerEpoch, totalSteps: stepsPerEpoch * epochs });
 
 /**
- * The formulas as they stood when schedules took `stepsPerEpoch` per call: every numeric schedule must
- * give exactly these numbers (===, not close) after resolution.
+ * The oracle: each curve written out directly from its spec, with `stepsPerEpoch` applied per call and
+ * whole epochs counted first. Every numeric schedule must give exactly these numbers (===, not close)
+ * after resolution.
  */
 function formerLearningRate(spec: { [key: string]: Json }, baseLr: number, step: number, stepsPerEpoch: number): number {
   const warmupSteps = (spec['warmupSteps'] as number | undefined) ?? 0;
