@@ -24,8 +24,8 @@ export { epochPermutation, batchesPerEpoch, globalBatchRange, shardRange, microB
 export { fillBatch, fillInputs } from './data/batcher.js';
 export type { Optimizer } from './optimizers/optimizer.js';
 export { optimizerFromSpec, optimizerLearningRate } from './optimizers/registry.js';
-export { learningRateAt, scheduleFromSpec } from './schedules/schedule.js';
-export type { Schedule } from './schedules/schedule.js';
+export { learningRateAt, resolveSchedule, scheduleFromSpec } from './schedules/schedule.js';
+export type { ResolvedSchedule, RunLength, Schedule } from './schedules/schedule.js';
 export { ConfusionMatrix } from './train/metrics.js';
 export { Model } from './train/model.js';
 export type { FitOptions, FitResult, ModelOptions } from './train/model.js';
@@ -36,7 +36,7 @@ export type { TrainingLoopOptions, TrainingOutcome } from './train/loop/training
 export type { StepDriver, PlannedStep, StepResult, EpochDecision, Split } from './train/loop/step-driver.js';
 export { LocalStepDriver } from './train/loop/local-step-driver.js';
 export { initialTrainingState, copyTrainingState, emptyEpochSums, parseTrainingState, MAX_HISTORY } from './train/training-state.js';
-export type { TrainingState, TrainingPosition, EpochSums, StateFieldError } from './train/training-state.js';
+export type { TrainingState, TrainingPosition, EpochSums } from './train/training-state.js';
 export { saveTrainingCheckpoint, restoreTrainingCheckpoint, readTrainingState } from './train/checkpointing.js';
 export { createModel, resolveThreads } from './train/create-model.js';
 export type { CreateModelOptions } from './train/create-model.js';

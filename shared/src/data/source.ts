@@ -1,21 +1,13 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ConfigError, DataError } from '../errors.js';
-import {
-  child,
-  oneOf,
-  optionalNumber,
-  rejectUnknownKeys,
-  requireObject,
-  requireString,
-  type Json,
-  type JsonObject,
-  type ValidationScope,
-} from '../config/validate.js';
+import { DataError } from '../errors.js';
+import { parseWithSchema } from '../config/schema-errors.js';
+import { child, type Json, type ValidationScope } from '../config/validate.js';
 import type { Dataset, DatasetPair } from './dataset.js';
 import { loadCsv } from './csv.js';
 import { loadIdxPair } from './idx.js';
 import { loadMnist } from './mnist.js';
+import { datasetSpec } from './spec.js';
 
 /**
  * The config's `dataset` field, loaded. `scope` is the path of that field itself (usually
@@ -28,53 +20,28 @@ import { loadMnist } from './mnist.js';
  * Without `classes`, each split infers max label + 1 and the two must agree.
  */
 export function datasetFromConfig(spec: Json, scope: ValidationScope, baseDir: string): DatasetPair {
-  if (spec === 'mnist') return loadMnist();
-  if (typeof spec === 'string') {
-    throw new ConfigError(scope.path, 'must be "mnist" or an object with a "format" of "idx" or "csv"', { value: spec, ...fileOf(scope) });
+  const parsed = parseWithSchema(datasetSpec, spec, scope);
+  if (parsed === 'mnist') return loadMnist();
+  const at = (...keys: string[]) => keys.reduce(child, scope);
+  const existing = (file: string, ...keys: string[]) => existingPath(file, at(...keys), scope, baseDir);
+  const classes = parsed.classes === undefined ? {} : { classes: parsed.classes };
+  let pair: DatasetPair;
+  if (parsed.format === 'idx') {
+    const split = (key: 'train' | 'test'): Dataset =>
+      loadIdxPair(existing(parsed[key].images, key, 'images'), existing(parsed[key].labels, key, 'labels'), classes);
+    pair = { train: split('train'), test: split('test') };
+  } else {
+    const options = { labelColumn: parsed.labelColumn, scale: parsed.scale, ...classes };
+    pair = { train: loadCsv(existing(parsed.train, 'train'), options), test: loadCsv(existing(parsed.test, 'test'), options) };
   }
-  const obj = requireObject(spec, scope, '"mnist" or an object with a "format" of "idx" or "csv"');
-  const format = oneOf(obj, 'format', scope, ['idx', 'csv'] as const);
-  const pair = format === 'idx' ? idxFromConfig(obj, scope, baseDir) : csvFromConfig(obj, scope, baseDir);
   checkAgreement(pair, scope);
   return pair;
 }
 
-function idxFromConfig(obj: JsonObject, scope: ValidationScope, baseDir: string): DatasetPair {
-  rejectUnknownKeys(obj, ['format', 'train', 'test', 'classes'], scope);
-  const classes = optionalClasses(obj, scope);
-  const split = (key: 'train' | 'test'): Dataset => {
-    const s = child(scope, key);
-    if (!(key in obj)) throw new ConfigError(s.path, 'is required (an object { "images": path, "labels": path })', fileOf(scope));
-    const files = requireObject(obj[key], s, 'an object { "images": path, "labels": path }');
-    rejectUnknownKeys(files, ['images', 'labels'], s);
-    const images = existingPath(files, 'images', s, baseDir);
-    const labels = existingPath(files, 'labels', s, baseDir);
-    return loadIdxPair(images, labels, classes === undefined ? {} : { classes });
-  };
-  return { train: split('train'), test: split('test') };
-}
-
-function csvFromConfig(obj: JsonObject, scope: ValidationScope, baseDir: string): DatasetPair {
-  rejectUnknownKeys(obj, ['format', 'train', 'test', 'labelColumn', 'scale', 'classes'], scope);
-  const labelColumn = requireString(obj, 'labelColumn', scope);
-  const scale = optionalNumber(obj, 'scale', scope, 1, { above: 0 });
-  const classes = optionalClasses(obj, scope);
-  const options = { labelColumn, scale, ...(classes === undefined ? {} : { classes }) };
-  return {
-    train: loadCsv(existingPath(obj, 'train', scope, baseDir), options),
-    test: loadCsv(existingPath(obj, 'test', scope, baseDir), options),
-  };
-}
-
-function optionalClasses(obj: JsonObject, scope: ValidationScope): number | undefined {
-  if (!('classes' in obj)) return undefined;
-  return optionalNumber(obj, 'classes', scope, 0, { integer: true, min: 1 });
-}
-
-/** The resolved path of obj[key]; a missing file fails here, where the config field is known. */
-function existingPath(obj: JsonObject, key: string, scope: ValidationScope, baseDir: string): string {
-  const path = resolve(baseDir, requireString(obj, key, scope));
-  const field = child(scope, key).path;
+/** The resolved path of a file field; a missing file fails here, where the config field is known. */
+function existingPath(file: string, at: ValidationScope, scope: ValidationScope, baseDir: string): string {
+  const path = resolve(baseDir, file);
+  const field = at.path;
   if (!existsSync(path)) {
     throw new DataError(path, 'file not found', {
       context: { field },
@@ -95,8 +62,4 @@ function checkAgreement({ train, test }: DatasetPair, scope: ValidationScope): v
       hint: `set ${scope.path}.classes to the true number of classes (at least ${Math.max(train.classes, test.classes)})`,
     });
   }
-}
-
-function fileOf(scope: ValidationScope): { file?: string } {
-  return scope.file === undefined ? {} : { file: scope.file };
 }

@@ -1,10 +1,10 @@
-import type { JsonObject, ValidationScope } from '../config/validate.js';
-import { rejectUnknownKeys } from '../config/validate.js';
+import type { z } from 'zod';
+import type { ValidationScope } from '../config/validate.js';
 import type { Shape, Tensor } from '../tensor/tensor.js';
 import { ActivationOp } from './activation-op.js';
 import type { LayerActivation } from './activation-op.js';
 import type { ForwardContext, Layer, ParamSpec } from './layer.js';
-import { activationOption } from './options.js';
+import { activationChoice, activationOptions, layerSpec } from './options.js';
 
 /** A standalone activation; softmax normalises over the last axis. */
 export class Activation implements Layer {
@@ -33,8 +33,10 @@ export class Activation implements Layer {
   }
 }
 
-export function fromSpec(options: JsonObject, inputShape: Shape, name: string, scope: ValidationScope): Activation {
-  rejectUnknownKeys(options, ['activation', 'alpha'], scope);
-  const { kind, alpha } = activationOption(options, scope);
+/** `{ "type": "activation", "activation": "relu" }`. */
+export const activationSpec = layerSpec('activation', activationOptions());
+
+export function fromSpec(spec: z.output<typeof activationSpec>, inputShape: Shape, name: string, _scope: ValidationScope): Activation {
+  const { kind, alpha } = activationChoice(spec);
   return new Activation(name, inputShape, kind, alpha);
 }

@@ -1,8 +1,10 @@
-import type { JsonObject, ValidationScope } from '../config/validate.js';
+import type { z } from 'zod';
+import type { ValidationScope } from '../config/validate.js';
 import type { Shape, Tensor } from '../tensor/tensor.js';
 import type { ForwardContext } from './layer.js';
 import { Pooling2DLayer } from './pooling2d-layer.js';
-import { parsePoolingOptions } from './pooling-options.js';
+import { layerSpec } from './options.js';
+import { poolOptions, poolShape } from './pooling-options.js';
 
 /** Mean over each window's real cells (padding is not counted); the gradient is shared equally among them. NHWC [H, W, C]. */
 export class AveragePooling2D extends Pooling2DLayer {
@@ -23,6 +25,8 @@ export class AveragePooling2D extends Pooling2DLayer {
   }
 }
 
-export function fromSpec(options: JsonObject, inputShape: Shape, name: string, scope: ValidationScope): AveragePooling2D {
-  return new AveragePooling2D(name, inputShape, parsePoolingOptions('avgPool2d', options, inputShape, name, scope));
+export const avgPool2dSpec = layerSpec('avgPool2d', poolShape);
+
+export function fromSpec(spec: z.output<typeof avgPool2dSpec>, inputShape: Shape, name: string, scope: ValidationScope): AveragePooling2D {
+  return new AveragePooling2D(name, inputShape, poolOptions('avgPool2d', spec, inputShape, name, scope));
 }

@@ -1,9 +1,10 @@
-import type { JsonObject, ValidationScope } from '../config/validate.js';
-import { optionalNumber, rejectUnknownKeys } from '../config/validate.js';
+import type { z } from 'zod';
+import { fraction, positive } from '../config/schema-parts.js';
+import type { ValidationScope } from '../config/validate.js';
 import type { Shape, Tensor } from '../tensor/tensor.js';
 import { ParamBinding, saved } from './binding.js';
 import type { ForwardContext, Layer, ParamSpec } from './layer.js';
-import { requireInputRank } from './options.js';
+import { layerSpec, requireInputRank } from './options.js';
 
 export interface BatchNormOptions {
   /** Weight of the old moving statistic per update (Keras default 0.99). */
@@ -121,10 +122,13 @@ export class BatchNorm implements Layer {
   }
 }
 
-export function fromSpec(options: JsonObject, inputShape: Shape, name: string, scope: ValidationScope): BatchNorm {
-  rejectUnknownKeys(options, ['momentum', 'epsilon'], scope);
-  const momentum = optionalNumber(options, 'momentum', scope, 0.99, { min: 0, max: 1 });
-  const epsilon = optionalNumber(options, 'epsilon', scope, 1e-3, { above: 0 });
+/** `{ "type": "batchNorm", "momentum": 0.99, "epsilon": 0.001 }`. */
+export const batchNormSpec = layerSpec('batchNorm', {
+  momentum: fraction().default(0.99).describe('Weight of the old moving statistics in each update.'),
+  epsilon: positive().default(1e-3),
+});
+
+export function fromSpec(spec: z.output<typeof batchNormSpec>, inputShape: Shape, name: string, scope: ValidationScope): BatchNorm {
   if (inputShape.length === 0) requireInputRank('batchNorm', name, inputShape, 1, scope, 'batchNorm normalises the last axis; its input needs at least one');
-  return new BatchNorm(name, inputShape, { momentum, epsilon });
+  return new BatchNorm(name, inputShape, { momentum: spec.momentum, epsilon: spec.epsilon });
 }

@@ -1,5 +1,7 @@
-import type { JsonObject, ValidationScope } from '../config/validate.js';
-import { optionalBoolean, rejectUnknownKeys, requireNumber } from '../config/validate.js';
+import { z } from 'zod';
+import { intPair, positiveInt } from '../config/schema-parts.js';
+import type { ValidationScope } from '../config/validate.js';
+import { regularizerSpec } from '../regularizers/from-spec.js';
 import type { InitializerSpec } from '../initializers/spec.js';
 import { conv2dGeometry } from '../kernels/geometry.js';
 import type { Padding } from '../kernels/geometry.js';
@@ -10,7 +12,7 @@ import { ActivationOp } from './activation-op.js';
 import type { LayerActivation } from './activation-op.js';
 import { ParamBinding, saved } from './binding.js';
 import type { ForwardContext, Layer, ParamSpec } from './layer.js';
-import { activationOption, atLayer, initializerOption, paddingOption, pairOption, regularizerOption, requireInputRank } from './options.js';
+import { activationChoice, activationOptions, atLayer, initializer, layerSpec, padding, requireInputRank, toPair } from './options.js';
 
 export interface Conv2DOptions {
   readonly filters: number;
@@ -90,25 +92,33 @@ export class Conv2D implements Layer {
   }
 }
 
-export const CONV2D_OPTION_KEYS = [
-  'filters', 'kernelSize', 'strides', 'padding', 'activation', 'alpha', 'useBias', 'kernelInitializer', 'biasInitializer', 'kernelRegularizer',
-];
+/** `{ "type": "conv2d", "filters": 32, "kernelSize": 3, "padding": "same", "activation": "relu" }`. */
+export const conv2dSpec = layerSpec('conv2d', {
+  filters: positiveInt(),
+  kernelSize: intPair(),
+  strides: intPair().default(1),
+  padding: padding(),
+  ...activationOptions('linear'),
+  useBias: z.boolean().default(true),
+  kernelInitializer: initializer('glorotUniform'),
+  biasInitializer: initializer('zeros'),
+  kernelRegularizer: regularizerSpec.optional(),
+});
 
-export function fromSpec(options: JsonObject, inputShape: Shape, name: string, scope: ValidationScope): Conv2D {
-  rejectUnknownKeys(options, CONV2D_OPTION_KEYS, scope);
-  const filters = requireNumber(options, 'filters', scope, { integer: true, min: 1 });
-  const kernelSize = pairOption(options, 'kernelSize', scope);
-  const strides = pairOption(options, 'strides', scope, [1, 1]);
-  const padding = paddingOption(options, scope);
+export function fromSpec(spec: z.output<typeof conv2dSpec>, inputShape: Shape, name: string, scope: ValidationScope): Conv2D {
   requireInputRank('conv2d', name, inputShape, 3, scope, 'conv2d takes [height, width, channels] per sample; add a reshape layer (e.g. targetShape [28, 28, 1]) before it');
-  const { kind, alpha } = activationOption(options, scope, 'linear');
-  const regularizer = regularizerOption(options, 'kernelRegularizer', scope);
+  const { kind, alpha } = activationChoice(spec);
   const layerOptions: Conv2DOptions = {
-    filters, kernelSize, strides, padding, activation: kind, alpha,
-    useBias: optionalBoolean(options, 'useBias', scope, true),
-    kernelInitializer: initializerOption(options, 'kernelInitializer', scope, 'glorotUniform'),
-    biasInitializer: initializerOption(options, 'biasInitializer', scope, 'zeros'),
-    ...(regularizer ? { kernelRegularizer: regularizer } : {}),
+    filters: spec.filters,
+    kernelSize: toPair(spec.kernelSize),
+    strides: toPair(spec.strides),
+    padding: spec.padding,
+    activation: kind,
+    alpha,
+    useBias: spec.useBias,
+    kernelInitializer: spec.kernelInitializer,
+    biasInitializer: spec.biasInitializer,
+    ...(spec.kernelRegularizer ? { kernelRegularizer: spec.kernelRegularizer } : {}),
   };
   return atLayer(scope, name, () => new Conv2D(name, inputShape, layerOptions));
 }

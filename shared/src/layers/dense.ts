@@ -1,5 +1,7 @@
-import type { JsonObject, ValidationScope } from '../config/validate.js';
-import { optionalBoolean, rejectUnknownKeys, requireNumber } from '../config/validate.js';
+import { z } from 'zod';
+import { positiveInt } from '../config/schema-parts.js';
+import type { ValidationScope } from '../config/validate.js';
+import { regularizerSpec } from '../regularizers/from-spec.js';
 import type { InitializerSpec } from '../initializers/spec.js';
 import type { RegularizerSpec } from '../regularizers/spec.js';
 import type { Shape, Tensor } from '../tensor/tensor.js';
@@ -7,7 +9,7 @@ import { ActivationOp } from './activation-op.js';
 import type { LayerActivation } from './activation-op.js';
 import { ParamBinding, saved } from './binding.js';
 import type { ForwardContext, Layer, ParamSpec } from './layer.js';
-import { activationOption, initializerOption, regularizerOption, requireInputRank } from './options.js';
+import { activationChoice, activationOptions, initializer, layerSpec, requireInputRank } from './options.js';
 
 export interface DenseOptions {
   readonly units: number;
@@ -75,21 +77,26 @@ export class Dense implements Layer {
   }
 }
 
-export const DENSE_OPTION_KEYS = ['units', 'activation', 'alpha', 'useBias', 'kernelInitializer', 'biasInitializer', 'kernelRegularizer'];
+/** `{ "type": "dense", "units": 10, "activation": "relu" }`. */
+export const denseSpec = layerSpec('dense', {
+  units: positiveInt(),
+  ...activationOptions('linear'),
+  useBias: z.boolean().default(true),
+  kernelInitializer: initializer('glorotUniform'),
+  biasInitializer: initializer('zeros'),
+  kernelRegularizer: regularizerSpec.optional(),
+});
 
-export function fromSpec(options: JsonObject, inputShape: Shape, name: string, scope: ValidationScope): Dense {
-  rejectUnknownKeys(options, DENSE_OPTION_KEYS, scope);
-  const units = requireNumber(options, 'units', scope, { integer: true, min: 1 });
+export function fromSpec(spec: z.output<typeof denseSpec>, inputShape: Shape, name: string, scope: ValidationScope): Dense {
   requireInputRank('dense', name, inputShape, 1, scope, 'add a flatten layer before it to turn the per-sample tensor into a vector');
-  const { kind, alpha } = activationOption(options, scope, 'linear');
-  const regularizer = regularizerOption(options, 'kernelRegularizer', scope);
+  const { kind, alpha } = activationChoice(spec);
   return new Dense(name, inputShape, {
-    units,
+    units: spec.units,
     activation: kind,
     alpha,
-    useBias: optionalBoolean(options, 'useBias', scope, true),
-    kernelInitializer: initializerOption(options, 'kernelInitializer', scope, 'glorotUniform'),
-    biasInitializer: initializerOption(options, 'biasInitializer', scope, 'zeros'),
-    ...(regularizer ? { kernelRegularizer: regularizer } : {}),
+    useBias: spec.useBias,
+    kernelInitializer: spec.kernelInitializer,
+    biasInitializer: spec.biasInitializer,
+    ...(spec.kernelRegularizer ? { kernelRegularizer: spec.kernelRegularizer } : {}),
   });
 }

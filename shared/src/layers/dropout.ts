@@ -1,9 +1,9 @@
-import type { JsonObject, ValidationScope } from '../config/validate.js';
-import { fieldPath, rejectUnknownKeys, requireNumber } from '../config/validate.js';
-import { ConfigError } from '../errors.js';
+import { z } from 'zod';
+import type { ValidationScope } from '../config/validate.js';
 import type { Shape, Tensor } from '../tensor/tensor.js';
 import { saved } from './binding.js';
 import type { ForwardContext, Layer, ParamSpec } from './layer.js';
+import { layerSpec } from './options.js';
 
 /**
  * Inverted dropout: in training each element is kept with probability 1 − rate and scaled by
@@ -55,14 +55,11 @@ export class Dropout implements Layer {
   }
 }
 
-export function fromSpec(options: JsonObject, inputShape: Shape, name: string, scope: ValidationScope): Dropout {
-  rejectUnknownKeys(options, ['rate'], scope);
-  const rate = requireNumber(options, 'rate', scope, { min: 0 });
-  if (rate >= 1) {
-    throw new ConfigError(fieldPath(scope, 'rate'), 'must be in [0, 1): the fraction of activations dropped', {
-      value: rate,
-      ...(scope.file !== undefined ? { file: scope.file } : {}),
-    });
-  }
-  return new Dropout(name, inputShape, rate);
+/** `{ "type": "dropout", "rate": 0.25 }`. */
+export const dropoutSpec = layerSpec('dropout', {
+  rate: z.number().min(0).lt(1, { error: 'must be in [0, 1): the fraction of activations dropped' }).describe('Fraction of activations dropped in training.'),
+});
+
+export function fromSpec(spec: z.output<typeof dropoutSpec>, inputShape: Shape, name: string, _scope: ValidationScope): Dropout {
+  return new Dropout(name, inputShape, spec.rate);
 }

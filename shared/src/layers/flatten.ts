@@ -1,8 +1,9 @@
-import type { JsonObject, ValidationScope } from '../config/validate.js';
-import { rejectUnknownKeys } from '../config/validate.js';
+import type { z } from 'zod';
+import type { ValidationScope } from '../config/validate.js';
 import type { Shape, Tensor } from '../tensor/tensor.js';
 import { sizeOf } from '../tensor/tensor.js';
 import type { ForwardContext, Layer, ParamSpec } from './layer.js';
+import { layerSpec } from './options.js';
 
 /**
  * [B, ...inputShape] → [B, size]. Row-major storage already lays a sample out flat, so forward
@@ -32,7 +33,8 @@ export class Flatten implements Layer {
   }
 }
 
-export function fromSpec(options: JsonObject, inputShape: Shape, name: string, scope: ValidationScope): Flatten {
-  rejectUnknownKeys(options, [], scope);
+export const flattenSpec = layerSpec('flatten', {});
+
+export function fromSpec(_spec: z.output<typeof flattenSpec>, inputShape: Shape, name: string, _scope: ValidationScope): Flatten {
   return new Flatten(name, inputShape);
 }

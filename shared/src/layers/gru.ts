@@ -1,13 +1,14 @@
-import type { JsonObject, ValidationScope } from '../config/validate.js';
-import { rejectUnknownKeys } from '../config/validate.js';
+import type { z } from 'zod';
+import type { ValidationScope } from '../config/validate.js';
 import type { CellActivations } from '../kernels/signatures/recurrent.js';
 import type { Shape } from '../tensor/tensor.js';
 import { Tensor } from '../tensor/tensor.js';
 import { saved } from './binding.js';
 import type { ForwardContext } from './layer.js';
+import { layerSpec } from './options.js';
 import type { RecurrentOptions } from './recurrent-common.js';
 import {
-  OutputGradient, RECURRENT_OPTION_KEYS, RecurrentLayer, inputGradients, projectInputs, recurrentKernelGradient, recurrentOptions,
+  OutputGradient, RecurrentLayer, inputGradients, projectInputs, recurrentKernelGradient, recurrentOptions, recurrentShape, gatedShape,
   sequenceOutput, step, steps, toTimeMajor,
 } from './recurrent-common.js';
 
@@ -99,10 +100,9 @@ function biasRow(bias: Tensor, r: number): Tensor {
   return new Tensor([width], bias.data.subarray(r * width, (r + 1) * width));
 }
 
-export const GRU_OPTION_KEYS = [...RECURRENT_OPTION_KEYS, 'recurrentActivation'];
+export const gruSpec = layerSpec('gru', { ...recurrentShape, ...gatedShape });
 
 /** `{ "type": "gru", "units": 128, "returnSequences": false, ... }` (reset_after variant, see the class). */
-export function fromSpec(options: JsonObject, inputShape: Shape, name: string, scope: ValidationScope): Gru {
-  rejectUnknownKeys(options, GRU_OPTION_KEYS, scope);
-  return new Gru(name, inputShape, recurrentOptions(options, 'gru', name, inputShape, scope));
+export function fromSpec(spec: z.output<typeof gruSpec>, inputShape: Shape, name: string, scope: ValidationScope): Gru {
+  return new Gru(name, inputShape, recurrentOptions(spec, 'gru', name, inputShape, scope));
 }

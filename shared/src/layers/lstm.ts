@@ -1,12 +1,13 @@
-import type { JsonObject, ValidationScope } from '../config/validate.js';
-import { optionalBoolean, rejectUnknownKeys } from '../config/validate.js';
+import { z } from 'zod';
+import type { ValidationScope } from '../config/validate.js';
 import type { LstmCellOptions } from '../kernels/signatures/recurrent.js';
 import type { Shape, Tensor } from '../tensor/tensor.js';
 import { saved } from './binding.js';
 import type { ForwardContext } from './layer.js';
+import { layerSpec } from './options.js';
 import type { RecurrentOptions } from './recurrent-common.js';
 import {
-  OutputGradient, RECURRENT_OPTION_KEYS, RecurrentLayer, inputGradients, projectInputs, recurrentKernelGradient, recurrentOptions,
+  OutputGradient, RecurrentLayer, inputGradients, projectInputs, recurrentKernelGradient, recurrentOptions, recurrentShape, gatedShape,
   sequenceOutput, step, steps, toTimeMajor,
 } from './recurrent-common.js';
 
@@ -103,13 +104,9 @@ export class Lstm extends RecurrentLayer<LstmOptions> {
   }
 }
 
-export const LSTM_OPTION_KEYS = [...RECURRENT_OPTION_KEYS, 'recurrentActivation', 'unitForgetBias'];
+export const lstmSpec = layerSpec('lstm', { ...recurrentShape, ...gatedShape, unitForgetBias: z.boolean().default(true) });
 
 /** `{ "type": "lstm", "units": 128, "returnSequences": false, "unitForgetBias": true, ... }`. */
-export function fromSpec(options: JsonObject, inputShape: Shape, name: string, scope: ValidationScope): Lstm {
-  rejectUnknownKeys(options, LSTM_OPTION_KEYS, scope);
-  return new Lstm(name, inputShape, {
-    ...recurrentOptions(options, 'lstm', name, inputShape, scope),
-    unitForgetBias: optionalBoolean(options, 'unitForgetBias', scope, true),
-  });
+export function fromSpec(spec: z.output<typeof lstmSpec>, inputShape: Shape, name: string, scope: ValidationScope): Lstm {
+  return new Lstm(name, inputShape, { ...recurrentOptions(spec, 'lstm', name, inputShape, scope), unitForgetBias: spec.unitForgetBias });
 }

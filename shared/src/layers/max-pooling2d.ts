@@ -1,8 +1,10 @@
-import type { JsonObject, ValidationScope } from '../config/validate.js';
+import type { z } from 'zod';
+import type { ValidationScope } from '../config/validate.js';
 import type { Shape, Tensor } from '../tensor/tensor.js';
 import type { ForwardContext } from './layer.js';
 import { Pooling2DLayer } from './pooling2d-layer.js';
-import { parsePoolingOptions } from './pooling-options.js';
+import { layerSpec } from './options.js';
+import { poolOptions, poolShape } from './pooling-options.js';
 
 /** Max over each window; the gradient goes to the window's first maximum (re-found from the saved input). NHWC [H, W, C]. */
 export class MaxPooling2D extends Pooling2DLayer {
@@ -23,6 +25,8 @@ export class MaxPooling2D extends Pooling2DLayer {
   }
 }
 
-export function fromSpec(options: JsonObject, inputShape: Shape, name: string, scope: ValidationScope): MaxPooling2D {
-  return new MaxPooling2D(name, inputShape, parsePoolingOptions('maxPool2d', options, inputShape, name, scope));
+export const maxPool2dSpec = layerSpec('maxPool2d', poolShape);
+
+export function fromSpec(spec: z.output<typeof maxPool2dSpec>, inputShape: Shape, name: string, scope: ValidationScope): MaxPooling2D {
+  return new MaxPooling2D(name, inputShape, poolOptions('maxPool2d', spec, inputShape, name, scope));
 }

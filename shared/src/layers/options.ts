@@ -1,23 +1,38 @@
-import type { JsonObject, ValidationScope } from '../config/validate.js';
-import { child, fieldPath, intPair, isObject, oneOf, optionalNumber, rejectUnknownKeys, requireNumber } from '../config/validate.js';
-import { ConfigError, ShapeError } from '../errors.js';
-import { INITIALIZER_NAMES } from '../initializers/spec.js';
+import { z } from 'zod';
+import { nonEmptyString, nonNegative, options } from '../config/schema-parts.js';
+import type { ValidationScope } from '../config/validate.js';
+import { ShapeError } from '../errors.js';
+import { initializerSpec } from '../initializers/from-spec.js';
 import type { InitializerSpec } from '../initializers/spec.js';
 import type { Padding } from '../kernels/geometry.js';
 import { PADDINGS } from '../kernels/geometry.js';
-import type { RegularizerSpec } from '../regularizers/spec.js';
 import type { Shape } from '../tensor/tensor.js';
 import { formatShape } from '../tensor/tensor.js';
 import type { LayerActivation } from './activation-op.js';
 import { LAYER_ACTIVATIONS, defaultAlpha } from './activation-op.js';
 
 /**
- * Readers for option values several layer specs share (activation, initializers, regularizer,
- * padding, window sizes) and the input-rank check that makes shape chaining fail early with a fix.
+ * Schema pieces several layer specs share (type and name, activation, initializers, regularizer,
+ * padding, window sizes), the conversions their builders apply, and the input-rank check that makes
+ * shape chaining fail early with a fix.
  */
 
-function configOptions(scope: ValidationScope, value: unknown, hint?: string): { value: unknown; hint?: string; file?: string } {
-  return { value, ...(hint ? { hint } : {}), ...(scope.file !== undefined ? { file: scope.file } : {}) };
+/** A layer spec: its `type`, an optional `name` and its own options (unknown keys rejected). */
+export function layerSpec<const T extends string, S extends z.core.$ZodLooseShape>(type: T, shape: S) {
+  return options({
+    type: z.literal(type),
+    name: nonEmptyString().optional().describe('Layer name (default: type_index).'),
+    ...shape,
+  });
+}
+
+/** `activation` (default `fallback`, required without one) and its `alpha` (leakyRelu slope / elu scale). */
+export function activationOptions(fallback?: LayerActivation) {
+  const kind = z.enum(LAYER_ACTIVATIONS as [LayerActivation, ...LayerActivation[]]);
+  return {
+    activation: fallback === undefined ? kind : kind.default(fallback),
+    alpha: nonNegative().optional().describe('leakyRelu negative slope (default 0.2) or elu scale (default 1).'),
+  };
 }
 
 export interface ActivationChoice {
@@ -25,46 +40,17 @@ export interface ActivationChoice {
   readonly alpha: number;
 }
 
-/** `activation` (default `fallback`) and its `alpha` (leakyRelu slope / elu scale). */
-export function activationOption(obj: JsonObject, scope: ValidationScope, fallback?: LayerActivation): ActivationChoice {
-  const kind = oneOf(obj, 'activation', scope, LAYER_ACTIVATIONS, fallback);
-  const alpha = optionalNumber(obj, 'alpha', scope, defaultAlpha(kind), { min: 0 });
-  return { kind, alpha };
+export function activationChoice(spec: { readonly activation: LayerActivation; readonly alpha?: number | undefined }): ActivationChoice {
+  return { kind: spec.activation, alpha: spec.alpha ?? defaultAlpha(spec.activation) };
 }
 
-/** A named initializer or `{ "type": "constant", "value": v }`. */
-export function initializerOption(obj: JsonObject, key: string, scope: ValidationScope, fallback: InitializerSpec): InitializerSpec {
-  if (!(key in obj)) return fallback;
-  const v = obj[key];
-  if (typeof v === 'string') {
-    if ((INITIALIZER_NAMES as readonly string[]).includes(v)) return v as InitializerSpec;
-    throw new ConfigError(fieldPath(scope, key), 'is not a known initializer', configOptions(scope, v, `known: ${INITIALIZER_NAMES.join(', ')}, or { "type": "constant", "value": v }`));
-  }
-  if (isObject(v) && v['type'] === 'constant') {
-    const inner = child(scope, key);
-    rejectUnknownKeys(v, ['type', 'value'], inner);
-    return { type: 'constant', value: requireNumber(v, 'value', inner) };
-  }
-  throw new ConfigError(fieldPath(scope, key), 'must be an initializer name or { "type": "constant", "value": v }', configOptions(scope, v));
-}
+export const initializer = (fallback: InitializerSpec) => initializerSpec.default(fallback);
 
-/** `{ "l1": a, "l2": b }` (either may be left out, meaning 0); absent → no regularizer. */
-export function regularizerOption(obj: JsonObject, key: string, scope: ValidationScope): RegularizerSpec | undefined {
-  if (!(key in obj)) return undefined;
-  const v = obj[key];
-  if (!isObject(v)) throw new ConfigError(fieldPath(scope, key), 'must be an object { "l1": a, "l2": b }', configOptions(scope, v));
-  const inner = child(scope, key);
-  rejectUnknownKeys(v, ['l1', 'l2'], inner);
-  return { l1: optionalNumber(v, 'l1', inner, 0, { min: 0 }), l2: optionalNumber(v, 'l2', inner, 0, { min: 0 }) };
-}
+export const padding = () => z.enum(PADDINGS as [Padding, ...Padding[]]).default('valid');
 
-export function paddingOption(obj: JsonObject, scope: ValidationScope): Padding {
-  return oneOf(obj, 'padding', scope, PADDINGS, 'valid');
-}
-
-/** A window size or stride: n or [h, w]. */
-export function pairOption(obj: JsonObject, key: string, scope: ValidationScope, fallback?: readonly [number, number]): [number, number] {
-  return intPair(obj, key, scope, fallback);
+/** A window size or stride as its pair [h, w]. */
+export function toPair(v: number | readonly [number, number]): [number, number] {
+  return typeof v === 'number' ? [v, v] : [v[0], v[1]];
 }
 
 /**

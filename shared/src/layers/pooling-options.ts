@@ -1,10 +1,10 @@
-import type { JsonObject, ValidationScope } from '../config/validate.js';
-import { rejectUnknownKeys } from '../config/validate.js';
+import { intPair } from '../config/schema-parts.js';
+import type { ValidationScope } from '../config/validate.js';
 import { poolingGeometry } from '../kernels/geometry.js';
 import type { Padding } from '../kernels/geometry.js';
 import type { WindowGeometry } from '../kernels/signatures/conv.js';
 import type { Shape } from '../tensor/tensor.js';
-import { atLayer, paddingOption, pairOption, requireInputRank } from './options.js';
+import { atLayer, padding, requireInputRank, toPair } from './options.js';
 
 /** Options shared by maxPool2d and avgPool2d (Keras defaults: poolSize 2, strides = poolSize, 'valid'). */
 export interface Pooling2DOptions {
@@ -13,10 +13,22 @@ export interface Pooling2DOptions {
   readonly padding: Padding;
 }
 
-export function parsePoolingOptions(type: string, options: JsonObject, inputShape: Shape, name: string, scope: ValidationScope): Pooling2DOptions {
-  rejectUnknownKeys(options, ['poolSize', 'strides', 'padding'], scope);
-  const poolSize = pairOption(options, 'poolSize', scope, [2, 2]);
-  const parsed: Pooling2DOptions = { poolSize, strides: pairOption(options, 'strides', scope, poolSize), padding: paddingOption(options, scope) };
+/** The options of a pooling layer spec (strides default to the pool size). */
+export const poolShape = {
+  poolSize: intPair().default(2),
+  strides: intPair().optional().describe('Default: the pool size.'),
+  padding: padding(),
+};
+
+export interface PoolSpec {
+  readonly poolSize: number | readonly [number, number];
+  readonly strides?: number | readonly [number, number] | undefined;
+  readonly padding: Padding;
+}
+
+export function poolOptions(type: string, spec: PoolSpec, inputShape: Shape, name: string, scope: ValidationScope): Pooling2DOptions {
+  const poolSize = toPair(spec.poolSize);
+  const parsed: Pooling2DOptions = { poolSize, strides: spec.strides === undefined ? poolSize : toPair(spec.strides), padding: spec.padding };
   requireInputRank(type, name, inputShape, 3, scope, `${type} takes [height, width, channels] per sample; add a reshape layer before it`);
   // Fail at build time, with the layer's path, when the window does not fit.
   atLayer(scope, name, () => poolingGeometryFor(inputShape, parsed, 1));

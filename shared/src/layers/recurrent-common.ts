@@ -1,5 +1,6 @@
-import type { JsonObject, ValidationScope } from '../config/validate.js';
-import { oneOf, optionalBoolean, requireNumber } from '../config/validate.js';
+import { z } from 'zod';
+import { positiveInt } from '../config/schema-parts.js';
+import type { ValidationScope } from '../config/validate.js';
 import type { InitializerSpec } from '../initializers/spec.js';
 import type { Backend } from '../kernels/backend.js';
 import type { RecurrentActivation } from '../kernels/signatures/recurrent.js';
@@ -9,7 +10,8 @@ import type { Shape } from '../tensor/tensor.js';
 import { Tensor } from '../tensor/tensor.js';
 import { ParamBinding } from './binding.js';
 import type { ForwardContext, Layer, ParamSpec } from './layer.js';
-import { initializerOption, regularizerOption, requireInputRank } from './options.js';
+import { regularizerSpec } from '../regularizers/from-spec.js';
+import { initializer, requireInputRank } from './options.js';
 
 /**
  * What SimpleRNN, LSTM and GRU share: their options, their parameter layout, and the plumbing
@@ -38,31 +40,40 @@ export interface RecurrentOptions {
   readonly recurrentRegularizer?: RegularizerSpec;
 }
 
-/** Keys every recurrent layer accepts; the gated cells add `recurrentActivation` (and their own). */
-export const RECURRENT_OPTION_KEYS = [
-  'units', 'returnSequences', 'activation', 'kernelInitializer', 'recurrentInitializer', 'biasInitializer',
-  'kernelRegularizer', 'recurrentRegularizer',
-];
+const recurrentActivation = () => z.enum(RECURRENT_ACTIVATIONS as [RecurrentActivation, ...RecurrentActivation[]]);
 
-/** Reads the shared options with the Keras defaults and checks the input is [time, features]. */
-export function recurrentOptions(obj: JsonObject, type: string, name: string, inputShape: Shape, scope: ValidationScope): RecurrentOptions {
-  const units = requireNumber(obj, 'units', scope, { integer: true, min: 1 });
+/** Options every recurrent layer spec accepts (Keras defaults); the gated cells add `gatedShape`. */
+export const recurrentShape = {
+  units: positiveInt(),
+  returnSequences: z.boolean().default(false).describe('Output every time step ([time, units]) instead of the last ([units]).'),
+  activation: recurrentActivation().default('tanh'),
+  kernelInitializer: initializer('glorotUniform'),
+  recurrentInitializer: initializer('orthogonal'),
+  biasInitializer: initializer('zeros'),
+  kernelRegularizer: regularizerSpec.optional(),
+  recurrentRegularizer: regularizerSpec.optional(),
+};
+
+export const gatedShape = { recurrentActivation: recurrentActivation().default('sigmoid') };
+
+type RecurrentSpec = z.output<z.ZodObject<typeof recurrentShape>> & { readonly recurrentActivation?: RecurrentActivation };
+
+/** The layer options of a validated spec; checks the input is [time, features]. */
+export function recurrentOptions(spec: RecurrentSpec, type: string, name: string, inputShape: Shape, scope: ValidationScope): RecurrentOptions {
   requireInputRank(
     type, name, inputShape, 2, scope,
     'a recurrent layer reads [time, features] per sample: give the model inputShape [28, 28] for MNIST rows, or set returnSequences: true on the recurrent layer before it',
   );
-  const kernelRegularizer = regularizerOption(obj, 'kernelRegularizer', scope);
-  const recurrentRegularizer = regularizerOption(obj, 'recurrentRegularizer', scope);
   return {
-    units,
-    returnSequences: optionalBoolean(obj, 'returnSequences', scope, false),
-    activation: oneOf(obj, 'activation', scope, RECURRENT_ACTIVATIONS, 'tanh'),
-    recurrentActivation: oneOf(obj, 'recurrentActivation', scope, RECURRENT_ACTIVATIONS, 'sigmoid'),
-    kernelInitializer: initializerOption(obj, 'kernelInitializer', scope, 'glorotUniform'),
-    recurrentInitializer: initializerOption(obj, 'recurrentInitializer', scope, 'orthogonal'),
-    biasInitializer: initializerOption(obj, 'biasInitializer', scope, 'zeros'),
-    ...(kernelRegularizer ? { kernelRegularizer } : {}),
-    ...(recurrentRegularizer ? { recurrentRegularizer } : {}),
+    units: spec.units,
+    returnSequences: spec.returnSequences,
+    activation: spec.activation,
+    recurrentActivation: spec.recurrentActivation ?? 'sigmoid',
+    kernelInitializer: spec.kernelInitializer,
+    recurrentInitializer: spec.recurrentInitializer,
+    biasInitializer: spec.biasInitializer,
+    ...(spec.kernelRegularizer ? { kernelRegularizer: spec.kernelRegularizer } : {}),
+    ...(spec.recurrentRegularizer ? { recurrentRegularizer: spec.recurrentRegularizer } : {}),
   };
 }
 

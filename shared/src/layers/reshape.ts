@@ -1,9 +1,12 @@
-import type { JsonObject, ValidationScope } from '../config/validate.js';
-import { fieldPath, rejectUnknownKeys, requireShape } from '../config/validate.js';
+import type { z } from 'zod';
+import { shape } from '../config/schema-parts.js';
+import type { ValidationScope } from '../config/validate.js';
+import { fieldPath } from '../config/validate.js';
 import { ConfigError } from '../errors.js';
 import type { Shape, Tensor } from '../tensor/tensor.js';
 import { formatShape, sizeOf } from '../tensor/tensor.js';
 import type { ForwardContext, Layer, ParamSpec } from './layer.js';
+import { layerSpec } from './options.js';
 
 /** [B, ...inputShape] → [B, ...targetShape] of equal size; a view, like Flatten. */
 export class Reshape implements Layer {
@@ -30,9 +33,11 @@ export class Reshape implements Layer {
   }
 }
 
-export function fromSpec(options: JsonObject, inputShape: Shape, name: string, scope: ValidationScope): Reshape {
-  rejectUnknownKeys(options, ['targetShape'], scope);
-  const targetShape = requireShape(options, 'targetShape', scope);
+/** `{ "type": "reshape", "targetShape": [28, 28, 1] }`. */
+export const reshapeSpec = layerSpec('reshape', { targetShape: shape().describe('Per-sample output shape; same number of elements as the input.') });
+
+export function fromSpec(spec: z.output<typeof reshapeSpec>, inputShape: Shape, name: string, scope: ValidationScope): Reshape {
+  const { targetShape } = spec;
   if (sizeOf(targetShape) !== sizeOf(inputShape)) {
     throw new ConfigError(fieldPath(scope, 'targetShape'), `has ${sizeOf(targetShape)} elements but the input ${formatShape(inputShape)} has ${sizeOf(inputShape)}`, {
       value: targetShape,

@@ -1,11 +1,12 @@
-import type { JsonObject, ValidationScope } from '../config/validate.js';
-import { rejectUnknownKeys } from '../config/validate.js';
+import type { z } from 'zod';
+import type { ValidationScope } from '../config/validate.js';
 import type { Shape, Tensor } from '../tensor/tensor.js';
 import { saved } from './binding.js';
 import type { ForwardContext } from './layer.js';
+import { layerSpec } from './options.js';
 import type { RecurrentOptions } from './recurrent-common.js';
 import {
-  OutputGradient, RECURRENT_OPTION_KEYS, RecurrentLayer, inputGradients, projectInputs, recurrentKernelGradient, recurrentOptions,
+  OutputGradient, RecurrentLayer, inputGradients, projectInputs, recurrentKernelGradient, recurrentOptions, recurrentShape,
   sequenceOutput, step, steps, toTimeMajor,
 } from './recurrent-common.js';
 
@@ -75,10 +76,9 @@ export class SimpleRnn extends RecurrentLayer<RecurrentOptions> {
   }
 }
 
-export const SIMPLE_RNN_OPTION_KEYS = RECURRENT_OPTION_KEYS;
+export const simpleRnnSpec = layerSpec('simpleRnn', recurrentShape);
 
 /** `{ "type": "simpleRnn", "units": 32, "returnSequences": false, "activation": "tanh", ... }`. */
-export function fromSpec(options: JsonObject, inputShape: Shape, name: string, scope: ValidationScope): SimpleRnn {
-  rejectUnknownKeys(options, SIMPLE_RNN_OPTION_KEYS, scope);
-  return new SimpleRnn(name, inputShape, recurrentOptions(options, 'simpleRnn', name, inputShape, scope));
+export function fromSpec(spec: z.output<typeof simpleRnnSpec>, inputShape: Shape, name: string, scope: ValidationScope): SimpleRnn {
+  return new SimpleRnn(name, inputShape, recurrentOptions(spec, 'simpleRnn', name, inputShape, scope));
 }

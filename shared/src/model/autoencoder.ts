@@ -1,11 +1,14 @@
-import type { JsonObject, ValidationScope } from '../config/validate.js';
-import { child, rejectUnknownKeys, requireShape } from '../config/validate.js';
+import { z } from 'zod';
+import { parseWithSchema } from '../config/schema-errors.js';
+import { options, shape } from '../config/schema-parts.js';
+import type { ValidationScope } from '../config/validate.js';
+import { child } from '../config/validate.js';
 import { ConfigError } from '../errors.js';
 import type { ForwardContext, Layer } from '../layers/layer.js';
 import type { Loss } from '../losses/loss.js';
 import type { Shape, Tensor } from '../tensor/tensor.js';
 import { formatShape, shapesEqual } from '../tensor/tensor.js';
-import { LayerStack } from './layer-stack.js';
+import { LayerStack, stackSpec } from './layer-stack.js';
 import type { Batch, BatchStats, Network } from './network.js';
 
 /**
@@ -96,17 +99,21 @@ export function squaredError(a: Tensor, b: Tensor): number {
   return sum;
 }
 
-export const AUTOENCODER_KEYS = ['kind', 'inputShape', 'encoder', 'decoder'];
+export const autoencoderSpec = options({
+  kind: z.literal('autoencoder'),
+  inputShape: shape(),
+  encoder: stackSpec.describe('Layers from the input to the code.'),
+  decoder: stackSpec.describe('Layers from the code back to the input shape.'),
+});
 
 /**
  * `{ "kind": "autoencoder", "inputShape": [784], "encoder": [layer specs], "decoder": [layer specs] }`.
  * The decoder must end where the encoder started: its output shape must equal inputShape.
  */
-export function autoencoderFromSpec(model: JsonObject, loss: Loss, scope: ValidationScope): AutoencoderNetwork {
-  rejectUnknownKeys(model, AUTOENCODER_KEYS, scope);
-  const inputShape = requireShape(model, 'inputShape', scope);
-  const encoder = LayerStack.fromSpecs(model['encoder'], inputShape, child(scope, 'encoder'));
-  const decoder = LayerStack.fromSpecs(model['decoder'], encoder.outputShape, child(scope, 'decoder'), encoder.layers.length);
+export function autoencoderFromSpec(model: unknown, loss: Loss, scope: ValidationScope): AutoencoderNetwork {
+  const { inputShape, encoder: encoderSpecs, decoder: decoderSpecs } = parseWithSchema(autoencoderSpec, model, scope);
+  const encoder = LayerStack.fromSpecs(encoderSpecs, inputShape, child(scope, 'encoder'));
+  const decoder = LayerStack.fromSpecs(decoderSpecs, encoder.outputShape, child(scope, 'decoder'), encoder.layers.length);
   requireDecoderOutput(decoder, inputShape, scope);
   return new AutoencoderNetwork(encoder, decoder, loss);
 }

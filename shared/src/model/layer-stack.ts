@@ -1,10 +1,16 @@
-import type { JsonObject, ValidationScope } from '../config/validate.js';
-import { child, requireObject } from '../config/validate.js';
-import { ConfigError } from '../errors.js';
-import { createLayer } from '../layers/registry.js';
+import { z } from 'zod';
+import type { ValidationScope } from '../config/validate.js';
+import { child } from '../config/validate.js';
+import { parseWithSchema } from '../config/schema-errors.js';
+import { buildLayer, layerSpec } from '../layers/registry.js';
 import type { ForwardContext, Layer } from '../layers/layer.js';
 import type { Shape } from '../tensor/tensor.js';
 import { Tensor, sizeOf } from '../tensor/tensor.js';
+
+const NON_EMPTY = 'must be a non-empty array of layer specs';
+
+/** The layer specs of a stack, in order. */
+export const stackSpec = z.array(layerSpec, { error: NON_EMPTY }).min(1, { error: NON_EMPTY });
 
 /**
  * A chain of layers: the building block of every model kind (a sequential model is one stack,
@@ -27,19 +33,15 @@ export class LayerStack {
   }
 
   /**
-   * Builds layers from their JSON specs, threading each output shape into the next layer.
-   * `scope.path` names the array (e.g. `model.layers`); `firstIndex` numbers default names so
-   * several stacks of one model get unique names.
+   * Builds layers from their specs (validated here; a spec validated before passes unchanged),
+   * threading each output shape into the next layer. `scope.path` names the array (e.g.
+   * `model.layers`); `firstIndex` numbers default names so several stacks of one model get unique names.
    */
   static fromSpecs(specs: unknown, inputShape: Shape, scope: ValidationScope, firstIndex = 0): LayerStack {
-    if (!Array.isArray(specs) || specs.length === 0) {
-      throw new ConfigError(scope.path, 'must be a non-empty array of layer specs', { value: specs, ...(scope.file ? { file: scope.file } : {}) });
-    }
     const layers: Layer[] = [];
     let shape = inputShape;
-    specs.forEach((spec, i) => {
-      const layerScope = child(scope, i);
-      const layer = createLayer(requireObject(spec, layerScope, 'a layer spec object') as JsonObject, shape, firstIndex + i, layerScope);
+    parseWithSchema(stackSpec, specs, scope).forEach((spec, i) => {
+      const layer = buildLayer(spec, shape, firstIndex + i, child(scope, i));
       layers.push(layer);
       shape = layer.outputShape;
     });

@@ -1,11 +1,21 @@
-import type { JsonObject, ValidationScope } from '../config/validate.js';
-import { child, requireShape } from '../config/validate.js';
+import { z } from 'zod';
+import { parseWithSchema } from '../config/schema-errors.js';
+import { options, shape } from '../config/schema-parts.js';
+import type { ValidationScope } from '../config/validate.js';
+import { child } from '../config/validate.js';
 import type { ForwardContext } from '../layers/layer.js';
 import type { Loss } from '../losses/loss.js';
 import { tallyPredictions } from '../losses/accuracy.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { LayerStack } from './layer-stack.js';
+import { LayerStack, stackSpec } from './layer-stack.js';
 import type { Batch, BatchStats, Network } from './network.js';
+
+/** `{ "kind": "sequential", "inputShape": [784], "layers": [layer specs] }` (kind may be left out). */
+export const sequentialSpec = options({
+  kind: z.literal('sequential').optional(),
+  inputShape: shape().describe('Shape of one input sample, e.g. [784] or [28, 28, 1].'),
+  layers: stackSpec,
+});
 
 /**
  * A plain stack of layers trained against targets: MLPs, CNNs, recurrent classifiers.
@@ -23,9 +33,9 @@ export class SequentialNetwork implements Network {
     this.#countsCorrect = loss.name === 'softmaxCrossEntropy' || loss.name === 'categoricalCrossEntropy';
   }
 
-  static fromSpec(model: JsonObject, loss: Loss, scope: ValidationScope): SequentialNetwork {
-    const inputShape = requireShape(model, 'inputShape', scope);
-    return new SequentialNetwork(LayerStack.fromSpecs(model['layers'], inputShape, child(scope, 'layers')), loss);
+  static fromSpec(model: unknown, loss: Loss, scope: ValidationScope): SequentialNetwork {
+    const spec = parseWithSchema(sequentialSpec, model, scope);
+    return new SequentialNetwork(LayerStack.fromSpecs(spec.layers, spec.inputShape, child(scope, 'layers')), loss);
   }
 
   get inputShape() {

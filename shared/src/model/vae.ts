@@ -1,6 +1,8 @@
-import type { Json, JsonObject, ValidationScope } from '../config/validate.js';
-import { child, isObject, rejectUnknownKeys, requireNumber, requireShape } from '../config/validate.js';
-import { ConfigError } from '../errors.js';
+import { z } from 'zod';
+import { parseWithSchema } from '../config/schema-errors.js';
+import { options, positiveInt, shape, withHint } from '../config/schema-parts.js';
+import type { ValidationScope } from '../config/validate.js';
+import { child } from '../config/validate.js';
 import type { Backend } from '../kernels/backend.js';
 import type { ForwardContext, Layer } from '../layers/layer.js';
 import { createLayer } from '../layers/registry.js';
@@ -10,7 +12,7 @@ import type { Random } from '../random.js';
 import type { Shape } from '../tensor/tensor.js';
 import { Tensor } from '../tensor/tensor.js';
 import { requireDecoderOutput } from './autoencoder.js';
-import { LayerStack } from './layer-stack.js';
+import { LayerStack, stackSpec } from './layer-stack.js';
 import type { Batch, BatchStats, Network } from './network.js';
 
 /**
@@ -185,42 +187,43 @@ export function bernoulliLogitLoss(logits: Tensor, targets: Tensor, dLogits: Ten
   return sum;
 }
 
-export const VAE_KEYS = ['kind', 'inputShape', 'encoder', 'latentDim', 'decoder'];
-
 /**
  * `{ "kind": "vae", "inputShape": [784], "encoder": [...], "latentDim": 20, "decoder": [...] }`.
  * The decoder's last layer must output logits of the input's shape.
+ *
+ * The loss applies the sigmoid itself (that is what makes it stable), so a decoder ending in an
+ * activation would be squashed twice: the schema refuses it.
  */
-export function vaeFromSpec(model: JsonObject, scope: ValidationScope): Vae {
-  rejectUnknownKeys(model, VAE_KEYS, scope);
-  const inputShape = requireShape(model, 'inputShape', scope);
-  const latentDim = requireNumber(model, 'latentDim', scope, { integer: true, min: 1 });
-  const encoder = LayerStack.fromSpecs(model['encoder'], inputShape, child(scope, 'encoder'));
+export const vaeSpec = options({
+  kind: z.literal('vae'),
+  inputShape: shape(),
+  encoder: stackSpec.describe('Layers from the input to the features the latent heads read.'),
+  latentDim: positiveInt().describe('Size of the latent code z.'),
+  decoder: stackSpec.describe('Layers from z to logits of the input shape (no final activation).'),
+}).superRefine((vae, ctx) => {
+  const last = vae.decoder[vae.decoder.length - 1];
+  if (last === undefined || !('activation' in last) || last.activation === 'linear') return;
+  ctx.addIssue({
+    code: 'custom',
+    path: ['decoder', vae.decoder.length - 1, 'activation'],
+    input: last.activation,
+    ...withHint(
+      'the last decoder layer of a VAE must output logits (no activation)',
+      'remove it: the reconstruction loss applies the sigmoid itself, and decode/sample return probabilities',
+    ),
+  });
+});
+
+export function vaeFromSpec(model: unknown, scope: ValidationScope): Vae {
+  const spec = parseWithSchema(vaeSpec, model, scope);
+  const { inputShape, latentDim } = spec;
+  const encoder = LayerStack.fromSpecs(spec.encoder, inputShape, child(scope, 'encoder'));
   const headScope = child(scope, 'latentDim');
   const head = (name: string): LayerStack =>
     new LayerStack([createLayer({ type: 'dense', name, units: latentDim }, encoder.outputShape, 0, headScope)], encoder.outputShape);
   const meanHead = head('zMean');
   const logVarianceHead = head('zLogVariance');
-  requireLogitOutput(model['decoder'], child(scope, 'decoder'));
-  const decoder = LayerStack.fromSpecs(model['decoder'], [latentDim], child(scope, 'decoder'), encoder.layers.length);
+  const decoder = LayerStack.fromSpecs(spec.decoder, [latentDim], child(scope, 'decoder'), encoder.layers.length);
   requireDecoderOutput(decoder, inputShape, scope);
   return new Vae(encoder, meanHead, logVarianceHead, decoder);
-}
-
-/**
- * The loss applies the sigmoid itself (that is what makes it stable), so a decoder ending in an
- * activation would be squashed twice. Caught here, where the spec enters.
- */
-function requireLogitOutput(decoder: Json | undefined, scope: ValidationScope): void {
-  if (!Array.isArray(decoder) || decoder.length === 0) return; // LayerStack.fromSpecs reports this.
-  const last = decoder[decoder.length - 1];
-  if (!isObject(last)) return;
-  const activation = last['activation'];
-  if (activation === undefined || activation === 'linear') return;
-  const at = child(scope, decoder.length - 1);
-  throw new ConfigError(`${at.path}.activation`, 'the last decoder layer of a VAE must output logits (no activation)', {
-    value: activation,
-    hint: 'remove it: the reconstruction loss applies the sigmoid itself, and decode/sample return probabilities',
-    ...(scope.file !== undefined ? { file: scope.file } : {}),
-  });
 }

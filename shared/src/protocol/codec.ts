@@ -1,7 +1,8 @@
 import { Packr } from 'msgpackr';
+import { describeField, isPlainObject, type FieldErrorFactory } from '../config/validate.js';
 import { ConfigError } from '../errors.js';
 import { MessageRejectedError } from './drops.js';
-import { MESSAGE_KINDS, isMessageKind, isPlainObject, type MessageBodies, type MessageKind } from './messages.js';
+import { MESSAGE_KINDS, isMessageKind, type MessageBodies, type MessageKind } from './messages.js';
 import { ID_PATTERN, parseControlSubject } from './subjects.js';
 import { PROTOCOL_VERSION } from './version.js';
 
@@ -57,9 +58,12 @@ export function encodeControl<K extends MessageKind>(message: { run: string; kin
 function validateBody<K extends MessageKind>(subject: string, kind: K, body: unknown, peer: string | undefined): MessageBodies[K] {
   const options = peer === undefined ? {} : { peer };
   if (!isPlainObject(body)) throw new MessageRejectedError(subject, 'malformed', kind, 'body must be a map', options);
+  const malformed: FieldErrorFactory = (field, message, details) =>
+    new MessageRejectedError(subject, 'malformed', kind, describeField(field, message, details), { ...options, ...(details.hint ? { hint: details.hint } : {}) });
   try {
-    return MESSAGE_KINDS[kind].validate(body, { path: 'body' }) as MessageBodies[K];
+    return MESSAGE_KINDS[kind].validate(body, { path: 'body', error: malformed }) as MessageBodies[K];
   } catch (error) {
+    // A reader that throws ConfigError itself (the epoch-record check) is rejected the same way.
     if (error instanceof ConfigError) throw new MessageRejectedError(subject, 'malformed', kind, error.message, options);
     throw error;
   }

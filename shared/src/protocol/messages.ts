@@ -1,7 +1,16 @@
 import { ConfigError } from '../errors.js';
 import {
-  isObject,
+  anyNumber,
+  bool,
+  child,
+  failAt as fail,
+  int,
+  isPlainObject,
+  numberOrNull,
+  numberRecord,
+  object,
   optionalBoolean,
+  optionalInt,
   rejectUnknownKeys,
   requireNumber,
   requireString,
@@ -16,8 +25,8 @@ import { ID_PATTERN, type ControlFamily } from './subjects.js';
 /**
  * The control messages of a run (tensors never travel here: see `pieces.ts`). Each kind has a body type, the
  * subject family that carries it, and a validator that turns an untrusted decoded value into the typed body
- * or throws ConfigError naming the field (`body.rank: must be ≥ 0 (got -1)`); `codec.ts` turns that into a
- * ProtocolError naming the subject and the peer.
+ * or throws the error of its scope naming the field (`body.rank: must be ≥ 0 (got -1)`): `codec.ts` gives a
+ * scope whose error is a ProtocolError naming the subject and the peer.
  *
  * To add a kind: declare its body interface, add it to `MessageBodies`, and add its entry to `MESSAGE_KINDS`
  * (the compiler insists on the last step).
@@ -209,30 +218,16 @@ export type MessageKind = keyof MessageBodies;
 export interface KindSpec<B> {
   /** The subject family that carries this kind (a message of this kind on another family is rejected). */
   readonly family: ControlFamily;
-  /** Validates a decoded body; throws ConfigError naming the field. */
+  /** Validates a decoded body; throws the scope's error (see validate.ts) naming the field. */
   readonly validate: (body: JsonObject, scope: ValidationScope) => B;
 }
 
-// ---- field validators (on top of config/validate.ts) ------------------------------------------------------
+// ---- field validators (on top of config/validate.ts; they throw the scope's error) ------------------------------------------------------
 
 const U32 = 0xffffffff;
 const MAX_RANK = 0xffff;
 const MAX_TEXT = 4096;
-const MAX_EXTRAS = 64;
 const MAX_CONFIG_DEPTH = 64;
-
-function fail(scope: ValidationScope, key: string, message: string, value?: unknown): never {
-  const path = scope.path ? `${scope.path}.${key}` : key;
-  throw new ConfigError(path, message, arguments.length >= 4 ? { value } : {});
-}
-
-function int(obj: JsonObject, key: string, scope: ValidationScope, rule: NumberRule): number {
-  return requireNumber(obj, key, scope, { ...rule, integer: true });
-}
-
-function optionalInt(obj: JsonObject, key: string, scope: ValidationScope, rule: NumberRule): number | undefined {
-  return key in obj ? int(obj, key, scope, rule) : undefined;
-}
 
 function id(obj: JsonObject, key: string, scope: ValidationScope): string {
   const v = requireString(obj, key, scope);
@@ -244,21 +239,6 @@ function text(obj: JsonObject, key: string, scope: ValidationScope, max = MAX_TE
   const v = requireString(obj, key, scope);
   if (v.length > max) fail(scope, key, `must be at most ${max} characters`, `${v.slice(0, 40)}…`);
   return v;
-}
-
-/** Any JS number (NaN and ±Infinity included), for values whose divergence the receiver must see. */
-function anyNumber(obj: JsonObject, key: string, scope: ValidationScope): number {
-  if (!(key in obj)) fail(scope, key, 'is required');
-  const v = obj[key];
-  if (typeof v !== 'number') fail(scope, key, 'must be a number', v);
-  return v;
-}
-
-/** A plain object (not an array, Map, Buffer or class instance that msgpackr might hand back). */
-export function isPlainObject(v: unknown): v is JsonObject {
-  if (!isObject(v)) return false;
-  const proto = Object.getPrototypeOf(v) as unknown;
-  return proto === Object.prototype || proto === null;
 }
 
 function isJson(v: unknown, depth: number): v is Json {
@@ -276,50 +256,13 @@ function jsonObject(obj: JsonObject, key: string, scope: ValidationScope): JsonO
   return v;
 }
 
-function numberRecord(obj: JsonObject, key: string, scope: ValidationScope): Record<string, number> {
-  if (!(key in obj)) fail(scope, key, 'is required');
-  const v = obj[key];
-  if (!isPlainObject(v)) fail(scope, key, 'must be an object of numbers', v);
-  const entries = Object.entries(v);
-  if (entries.length > MAX_EXTRAS) fail(scope, key, `must have at most ${MAX_EXTRAS} entries`, entries.length);
-  const out: Record<string, number> = {};
-  for (const [name, value] of entries) {
-    if (name.length === 0 || name.length > 64) fail(scope, `${key}.${name}`, 'name must be 1–64 characters');
-    if (typeof value !== 'number') fail(scope, `${key}.${name}`, 'must be a number', value);
-    out[name] = value;
-  }
-  return out;
-}
-
 const MAX_CLASSES = 4096;
 const HEX_CHECKSUM = /^[0-9a-f]{1,128}$/;
-
-function bool(obj: JsonObject, key: string, scope: ValidationScope): boolean {
-  if (!(key in obj)) fail(scope, key, 'is required');
-  return optionalBoolean(obj, key, scope, false);
-}
 
 function checksum(obj: JsonObject, key: string, scope: ValidationScope): string {
   const v = requireString(obj, key, scope);
   if (!HEX_CHECKSUM.test(v)) fail(scope, key, 'must be a lowercase hex checksum', v);
   return v;
-}
-
-function child(scope: ValidationScope, key: string | number): ValidationScope {
-  return { ...scope, path: scope.path ? `${scope.path}.${key}` : String(key) };
-}
-
-function object(obj: JsonObject, key: string, scope: ValidationScope): JsonObject {
-  if (!(key in obj)) fail(scope, key, 'is required');
-  const v = obj[key];
-  if (!isPlainObject(v)) fail(scope, key, 'must be a map', v);
-  return v;
-}
-
-/** A number or null (a metric that does not apply); NaN/±Infinity allowed, like a diverged loss. */
-function numberOrNull(obj: JsonObject, key: string, scope: ValidationScope): number | null {
-  if (!(key in obj)) fail(scope, key, 'is required');
-  return obj[key] === null ? null : anyNumber(obj, key, scope);
 }
 
 function confusionCounts(obj: JsonObject, key: string, scope: ValidationScope): number[][] {
@@ -336,9 +279,7 @@ function confusionCounts(obj: JsonObject, key: string, scope: ValidationScope): 
 }
 
 function trainingState(obj: JsonObject, key: string, scope: ValidationScope): TrainingStateBody {
-  if (!(key in obj)) fail(scope, key, 'is required');
-  const at = child(scope, key);
-  return parseTrainingState(obj[key], (field, message, ...value) => fail(at, field, message, ...(value as [unknown])), { strict: true });
+  return parseTrainingState(object(obj, key, scope), child(scope, key), 'message');
 }
 
 // ---- the kinds ---------------------------------------------------------------------------------------------

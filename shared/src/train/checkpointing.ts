@@ -2,8 +2,8 @@ import path from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { checkpointFileName, readCheckpoint, writeCheckpointAtomic } from '../checkpoint/store.js';
 import type { CheckpointContents } from '../checkpoint/format.js';
-import type { JsonObject } from '../config/validate.js';
-import { CheckpointError } from '../errors.js';
+import { child, describeField, failAt, int, object, requireString, type JsonObject, type ValidationScope } from '../config/validate.js';
+import { CheckpointError, formatValue } from '../errors.js';
 import type { Model } from './model.js';
 import { copyTrainingState, parseTrainingState, type TrainingState } from './training-state.js';
 
@@ -89,29 +89,20 @@ export async function restoreTrainingCheckpoint(file: string, model: Model): Pro
 
 /** Validates the metadata: a malformed field is refused with the file and the field's name, like a corrupt tensor. */
 function checkMeta(file: string, json: JsonObject): { meta: CheckpointMeta; state: TrainingState } {
-  const fail = (field: string, message: string, value?: unknown): never => {
-    throw new CheckpointError(file, `metadata field ${field}: ${message}${value === undefined ? '' : ` (got ${shown(value)})`}`, { hint: 'the file is not a gradmesh training checkpoint or was altered; use another checkpoint' });
+  if (json['format'] !== FORMAT) throw new CheckpointError(file, `not a gradmesh training checkpoint (format ${formatValue(json['format'])})`);
+  const scope: ValidationScope = {
+    path: '',
+    error: (field, message, details) =>
+      new CheckpointError(file, `metadata field ${describeField(field, message, details)}`, { hint: 'the file is not a gradmesh training checkpoint or was altered; use another checkpoint' }),
   };
-  if (json['format'] !== FORMAT) throw new CheckpointError(file, `not a gradmesh training checkpoint (format ${shown(json['format'])})`);
-  if (json['version'] !== 1) fail('version', 'must be 1', json['version']);
-  const config = json['config'];
-  if (typeof config !== 'object' || config === null || Array.isArray(config)) fail('config', 'must be an object', config);
-  const seed = json['seed'];
-  if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0) fail('seed', 'must be an integer ≥ 0', seed);
-  const optimizer = json['optimizer'];
-  if (typeof optimizer !== 'object' || optimizer === null || Array.isArray(optimizer)) fail('optimizer', 'must be an object', optimizer);
-  const o = optimizer as JsonObject;
-  if (typeof o['name'] !== 'string') fail('optimizer.name', 'must be a string', o['name']);
-  if (typeof o['step'] !== 'number' || !Number.isInteger(o['step']) || o['step'] < 0) fail('optimizer.step', 'must be an integer ≥ 0', o['step']);
-  const count = json['parameterCount'];
-  if (typeof count !== 'number' || !Number.isInteger(count) || count < 0) fail('parameterCount', 'must be an integer ≥ 0', count);
-  const checksum = json['paramsChecksum'];
-  if (typeof checksum !== 'string' || !/^[0-9a-f]{64}$/.test(checksum)) fail('paramsChecksum', 'must be a sha256 in hex', checksum);
-  const state = parseTrainingState(json, fail, { strict: false });
+  if (json['version'] !== 1) failAt(scope, 'version', 'must be 1', json['version']);
+  object(json, 'config', scope);
+  int(json, 'seed', scope, { min: 0, max: 2 ** 32 - 1 });
+  const optimizer = object(json, 'optimizer', scope);
+  requireString(optimizer, 'name', child(scope, 'optimizer'));
+  int(optimizer, 'step', child(scope, 'optimizer'), { min: 0 });
+  int(json, 'parameterCount', scope, { min: 0 });
+  if (!/^[0-9a-f]{64}$/.test(requireString(json, 'paramsChecksum', scope))) failAt(scope, 'paramsChecksum', 'must be a sha256 in hex', json['paramsChecksum']);
+  const state = parseTrainingState(json, scope, 'json');
   return { meta: json as unknown as CheckpointMeta, state };
-}
-
-function shown(value: unknown): string {
-  const s = JSON.stringify(value) ?? String(value);
-  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }

@@ -1,3 +1,17 @@
+import {
+  anyNumber,
+  child,
+  failAt,
+  int,
+  isPlainObject,
+  numberOrNull,
+  numberRecord,
+  object,
+  rejectUnknownKeys,
+  requireNumber,
+  type JsonObject,
+  type ValidationScope,
+} from '../config/validate.js';
 import type { EarlyStoppingState } from './early-stopping.js';
 import type { EpochRecord } from './history.js';
 
@@ -54,137 +68,71 @@ export function copyTrainingState(s: TrainingState): TrainingState {
   };
 }
 
-/** Reports the first invalid field (its dotted path below the state, e.g. `history[2].trainLoss`) and never returns. */
-export type StateFieldError = (field: string, message: string, value?: unknown) => never;
-
 /** The most epoch records a state may hold (a bound for data that arrives over the network or from a file). */
 export const MAX_HISTORY = 100_000;
-const MAX_EXTRAS = 64;
 const MAX_U32 = 2 ** 32 - 1;
 
 const STATE_KEYS = ['step', 'position', 'history', 'earlyStopping', 'epochInProgress'] as const;
 const RECORD_KEYS = ['epoch', 'trainLoss', 'trainAccuracy', 'valLoss', 'valAccuracy', 'seconds', 'learningRate', 'samplesPerSec', 'extras'] as const;
 
 /**
- * Validates a training state read from a checkpoint's metadata or a wire message. `strict` rejects keys
- * other than the state's own (a wire message); a checkpoint's metadata holds the state's keys beside
- * others and is read with `strict: false`. Losses may be any number (a diverged run's NaN or Infinity)
- * or null, which is how JSON writes those; null reads back as NaN.
+ * Validates a training state read from a checkpoint's metadata or a wire message; a bad field raises the
+ * scope's error (a CheckpointError naming the file, a protocol error naming the peer) with the field's
+ * path. A wire `message` holds only the state's keys; a checkpoint's metadata (`json`) holds them beside
+ * others, and writes a diverged run's NaN or Infinity loss as null, which reads back as NaN.
  */
-export function parseTrainingState(json: unknown, fail: StateFieldError, options: { strict: boolean }): TrainingState {
-  const r = new FieldReader(fail);
-  const o = r.object(json, '');
-  if (options.strict) r.onlyKeys(o, STATE_KEYS, '');
-  const position = r.object(o['position'], 'position');
-  r.onlyKeys(position, ['epoch', 'batch'], 'position');
+export function parseTrainingState(o: JsonObject, scope: ValidationScope, source: 'message' | 'json'): TrainingState {
+  const json = source === 'json';
+  if (!json) rejectUnknownKeys(o, STATE_KEYS, scope);
+  const position = object(o, 'position', scope);
+  const ps = child(scope, 'position');
+  rejectUnknownKeys(position, ['epoch', 'batch'], ps);
   const history = o['history'];
-  if (!Array.isArray(history) || history.length > MAX_HISTORY) fail('history', `must be an array of at most ${MAX_HISTORY} epoch records`, history);
+  if (!Array.isArray(history) || history.length > MAX_HISTORY) failAt(scope, 'history', `must be an array of at most ${MAX_HISTORY} epoch records`);
+  if (!('earlyStopping' in o)) failAt(scope, 'earlyStopping', 'is required (null when unused)');
   let earlyStopping: EarlyStoppingState | null = null;
-  if (!('earlyStopping' in o)) fail('earlyStopping', 'is required (null when unused)');
   if (o['earlyStopping'] !== null) {
-    const e = r.object(o['earlyStopping'], 'earlyStopping');
-    r.onlyKeys(e, ['best', 'bestEpoch', 'wait'], 'earlyStopping');
-    earlyStopping = { best: r.numberOrNull(e, 'best', 'earlyStopping'), bestEpoch: r.int(e, 'bestEpoch', 'earlyStopping', -1), wait: r.int(e, 'wait', 'earlyStopping', 0) };
+    const e = object(o, 'earlyStopping', scope);
+    const es = child(scope, 'earlyStopping');
+    rejectUnknownKeys(e, ['best', 'bestEpoch', 'wait'], es);
+    earlyStopping = { best: numberOrNull(e, 'best', es), bestEpoch: int(e, 'bestEpoch', es, { min: -1, max: MAX_U32 }), wait: int(e, 'wait', es, { min: 0, max: MAX_U32 }) };
   }
-  const e = r.object(o['epochInProgress'], 'epochInProgress');
-  r.onlyKeys(e, ['lossSum', 'count', 'correct', 'extras', 'seconds'], 'epochInProgress');
+  const e = object(o, 'epochInProgress', scope);
+  const es = child(scope, 'epochInProgress');
+  rejectUnknownKeys(e, ['lossSum', 'count', 'correct', 'extras', 'seconds'], es);
   return {
-    step: r.int(o, 'step', '', 0),
-    position: { epoch: r.int(position, 'epoch', 'position', 0), batch: r.int(position, 'batch', 'position', 0) },
-    history: history.map((h, i) => parseEpochRecord(r, h, `history[${i}]`)),
+    step: int(o, 'step', scope, { min: 0, max: MAX_U32 }),
+    position: { epoch: int(position, 'epoch', ps, { min: 0, max: MAX_U32 }), batch: int(position, 'batch', ps, { min: 0, max: MAX_U32 }) },
+    history: history.map((h, i) => epochRecord(h, child(scope, `history[${i}]`), json)),
     earlyStopping,
     epochInProgress: {
-      lossSum: r.loss(e, 'lossSum', 'epochInProgress'),
-      count: r.int(e, 'count', 'epochInProgress', 0),
-      correct: e['correct'] === null ? null : r.int(e, 'correct', 'epochInProgress', 0),
-      extras: r.numberRecord(e, 'extras', 'epochInProgress'),
-      seconds: r.nonNegative(e, 'seconds', 'epochInProgress'),
+      lossSum: anyNumber(e, 'lossSum', es, json),
+      count: int(e, 'count', es, { min: 0 }),
+      correct: e['correct'] === null ? null : int(e, 'correct', es, { min: 0 }),
+      extras: numberRecord(e, 'extras', es, json),
+      seconds: requireNumber(e, 'seconds', es, { min: 0 }),
     },
   };
 }
 
-function parseEpochRecord(r: FieldReader, json: unknown, at: string): EpochRecord {
-  const h = r.object(json, at);
-  r.onlyKeys(h, RECORD_KEYS, at);
+function epochRecord(v: unknown, scope: ValidationScope, json: boolean): EpochRecord {
+  if (!isPlainObject(v)) failAt({ ...scope, path: '' }, scope.path, 'must be a map', v);
+  rejectUnknownKeys(v, RECORD_KEYS, scope);
   return {
-    epoch: r.int(h, 'epoch', at, 1),
-    trainLoss: r.loss(h, 'trainLoss', at),
-    trainAccuracy: r.fractionOrNull(h, 'trainAccuracy', at),
-    valLoss: r.numberOrNull(h, 'valLoss', at),
-    valAccuracy: r.fractionOrNull(h, 'valAccuracy', at),
-    seconds: r.nonNegative(h, 'seconds', at),
-    learningRate: r.loss(h, 'learningRate', at),
-    samplesPerSec: r.nonNegative(h, 'samplesPerSec', at),
-    extras: r.numberRecord(h, 'extras', at),
+    epoch: int(v, 'epoch', scope, { min: 1, max: MAX_U32 }),
+    trainLoss: anyNumber(v, 'trainLoss', scope, json),
+    trainAccuracy: fractionOrNull(v, 'trainAccuracy', scope),
+    valLoss: numberOrNull(v, 'valLoss', scope),
+    valAccuracy: fractionOrNull(v, 'valAccuracy', scope),
+    seconds: requireNumber(v, 'seconds', scope, { min: 0 }),
+    learningRate: anyNumber(v, 'learningRate', scope, json),
+    samplesPerSec: requireNumber(v, 'samplesPerSec', scope, { min: 0 }),
+    extras: numberRecord(v, 'extras', scope, json),
   };
 }
 
-type Obj = Record<string, unknown>;
-
-/** Typed field reads that report the dotted path of the first bad field. */
-class FieldReader {
-  constructor(readonly fail: StateFieldError) {}
-
-  path(at: string, key: string): string {
-    return at === '' ? key : `${at}.${key}`;
-  }
-
-  object(v: unknown, at: string): Obj {
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) this.fail(at || '(state)', 'must be an object', v);
-    return v as Obj;
-  }
-
-  onlyKeys(o: Obj, allowed: readonly string[], at: string): void {
-    for (const k of Object.keys(o)) if (!allowed.includes(k)) this.fail(this.path(at, k), `is not a known field (allowed: ${allowed.join(', ')})`);
-  }
-
-  present(o: Obj, key: string, at: string): unknown {
-    if (!(key in o)) this.fail(this.path(at, key), 'is required');
-    return o[key];
-  }
-
-  int(o: Obj, key: string, at: string, min: number): number {
-    const v = this.present(o, key, at);
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > MAX_U32) this.fail(this.path(at, key), `must be an integer in ${min}..${MAX_U32}`, v);
-    return v;
-  }
-
-  nonNegative(o: Obj, key: string, at: string): number {
-    const v = this.present(o, key, at);
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) this.fail(this.path(at, key), 'must be a finite number ≥ 0', v);
-    return v;
-  }
-
-  /** Any number, NaN and ±Infinity included (a diverged loss); null (how JSON writes them) reads as NaN. */
-  loss(o: Obj, key: string, at: string): number {
-    const v = this.present(o, key, at);
-    if (v === null) return Number.NaN;
-    if (typeof v !== 'number') this.fail(this.path(at, key), 'must be a number', v);
-    return v;
-  }
-
-  numberOrNull(o: Obj, key: string, at: string): number | null {
-    const v = this.present(o, key, at);
-    if (v === null) return null;
-    if (typeof v !== 'number') this.fail(this.path(at, key), 'must be a number or null', v);
-    return v;
-  }
-
-  fractionOrNull(o: Obj, key: string, at: string): number | null {
-    const v = this.numberOrNull(o, key, at);
-    if (v !== null && !(v >= 0 && v <= 1)) this.fail(this.path(at, key), 'must be in 0..1 or null', v);
-    return v;
-  }
-
-  numberRecord(o: Obj, key: string, at: string): Record<string, number> {
-    const rec = this.object(this.present(o, key, at), this.path(at, key));
-    const entries = Object.entries(rec);
-    if (entries.length > MAX_EXTRAS) this.fail(this.path(at, key), `must hold at most ${MAX_EXTRAS} entries`);
-    const out: Record<string, number> = {};
-    for (const [k, v] of entries) {
-      if (v !== null && typeof v !== 'number') this.fail(this.path(this.path(at, key), k), 'must be a number', v);
-      out[k] = v === null ? Number.NaN : (v as number);
-    }
-    return out;
-  }
+function fractionOrNull(obj: JsonObject, key: string, scope: ValidationScope): number | null {
+  const v = numberOrNull(obj, key, scope);
+  if (v !== null && !(v >= 0 && v <= 1)) failAt(scope, key, 'must be in 0..1 or null', v);
+  return v;
 }

@@ -54,7 +54,7 @@ describe('run-loop control messages', () => {
     expect(reject(stepDoneSubject(run), 'evaluated', { ...samples.evaluated.body, confusion: [[1, -1], [0, 1]] }).message).toMatch(/body\.confusion\[0\]\[1\]: must be a count ≥ 0/);
     expect(reject(evalSubject(run), 'evaluate', { requestId: 1, split: 'train', confusion: false }).message).toMatch(/body\.split: must be "validation" or "test"/);
     expect(reject(stepDoneSubject(run), 'epochEnded', { requestId: 1, rank: 0, checksum: 'XYZ' }).message).toMatch(/body\.checksum: must be a lowercase hex checksum/);
-    expect(reject(stepSubject(run), 'checkpoint', { ...samples.checkpoint.body, state: { ...state, position: { epoch: -1, batch: 0 } } }).message).toMatch(/body\.state\.position\.epoch: must be an integer in 0\.\./);
+    expect(reject(stepSubject(run), 'checkpoint', { ...samples.checkpoint.body, state: { ...state, position: { epoch: -1, batch: 0 } } }).message).toMatch(/body\.state\.position\.epoch: must be ≥ 0/);
     expect(reject(stepSubject(run), 'checkpoint', { ...samples.checkpoint.body, state: { ...state, history: [{ epoch: 1 }] } }).message).toMatch(/body\.state\.history\[0\]\.trainLoss: is required/);
   });
 

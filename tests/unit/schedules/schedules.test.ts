@@ -1,17 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../shared/src/errors.js';
-import { learningRateAt, scheduleFromSpec, type Schedule } from '../../../shared/src/schedules/schedule.js';
+import { learningRateAt, resolveSchedule, scheduleFromSpec, type Schedule } from '../../../shared/src/schedules/schedule.js';
 import type { Json } from '../../../shared/src/config/validate.js';
 
 const scope = { path: 'schedule' };
 const parse = (spec: Json): Schedule => scheduleFromSpec(spec, scope);
-const lrAt = (spec: Json, step: number, stepsPerEpoch = 100): number => learningRateAt(parse(spec), 0.1, step, stepsPerEpoch);
+const lrAt = (spec: Json, step: number, stepsPerEpoch = 100): number =>
+  learningRateAt(resolveSchedule(parse(spec), { stepsPerEpoch, totalSteps: 10 * stepsPerEpoch }), 0.1, step);
 
 describe('learningRateAt', () => {
   it('constant: the base lr at every step; an absent schedule is constant', () => {
     expect(lrAt({ type: 'constant' }, 0)).toBe(0.1);
     expect(lrAt({ type: 'constant' }, 12345)).toBe(0.1);
-    expect(learningRateAt(scheduleFromSpec(undefined, scope), 0.1, 999, 10)).toBe(0.1);
+    expect(learningRateAt(resolveSchedule(scheduleFromSpec(undefined, scope), { stepsPerEpoch: 10, totalSteps: 100 }), 0.1, 999)).toBe(0.1);
   });
 
   it('step decay every N steps multiplies by gamma at each boundary', () => {
@@ -61,18 +62,18 @@ describe('learningRateAt', () => {
 });
 
 describe('scheduleFromSpec', () => {
-  it('parses each type into its normalised form', () => {
-    expect(parse({ type: 'step', everyEpochs: 3, gamma: 0.1 })).toEqual({
-      warmupSteps: 0,
-      decay: { type: 'step', gamma: 0.1, every: 3, unit: 'epochs' },
-    });
-    expect(parse({ type: 'exponential', decayRate: 0.5, decaySteps: 10 }).decay).toEqual({
+  it('validates each type and fills in its defaults', () => {
+    expect(parse({ type: 'step', everyEpochs: 3, gamma: 0.1 })).toEqual({ type: 'step', warmupSteps: 0, everyEpochs: 3, gamma: 0.1 });
+    expect(parse({ type: 'exponential', decayRate: 0.5, decaySteps: 10 })).toEqual({
       type: 'exponential',
+      warmupSteps: 0,
       decayRate: 0.5,
       decaySteps: 10,
       staircase: false,
     });
-    expect(parse({ type: 'cosine', decaySteps: 10, warmupSteps: 2 })).toEqual({ warmupSteps: 2, decay: { type: 'cosine', decaySteps: 10, alpha: 0 } });
+    expect(parse({ type: 'cosine', decaySteps: 10, warmupSteps: 2 })).toEqual({ type: 'cosine', warmupSteps: 2, decaySteps: 10, alpha: 0 });
+    expect(parse({ type: 'cosine', decaySteps: 'run' })).toEqual({ type: 'cosine', warmupSteps: 0, decaySteps: 'run', alpha: 0 });
+    expect(parse({ type: 'exponential', decayRate: 0.5, decayEpochs: 2 })).toMatchObject({ decayEpochs: 2 });
   });
 
   it('rejects bad specs with the field path', () => {
@@ -89,6 +90,11 @@ describe('scheduleFromSpec', () => {
       [{ type: 'constant', gamma: 0.5 }, /schedule\.gamma: is not a known option/],
       [{ type: 'linear' }, /schedule\.type: must be one of constant, step, exponential, cosine/],
       [{}, /schedule\.type: is required/],
+      [{ type: 'cosine' }, /schedule\.decaySteps: exactly one of "decaySteps" and "decayEpochs"/],
+      [{ type: 'cosine', decaySteps: 10, decayEpochs: 1 }, /schedule\.decaySteps: exactly one of/],
+      [{ type: 'cosine', decaySteps: 'fast' }, /schedule\.decaySteps: must be a positive integer or "run" \(got "fast"\)/],
+      [{ type: 'exponential', decayRate: 0.5, decayEpochs: 0 }, /schedule\.decayEpochs: must be ≥ 1/],
+      [{ type: 'step', gamma: 0.5, everySteps: 'run' }, /schedule\.everySteps: must be a finite number/],
       [[], /schedule: must be a schedule object/],
     ];
     for (const [spec, message] of cases) {

@@ -105,10 +105,10 @@ describe('checkpoint resume', () => {
     const file = await model.saveCheckpoint(dir);
     const contents = await readCheckpoint(file);
     const cases: [string, (meta: Record<string, unknown>) => void, RegExp][] = [
-      ['position', (m) => { m['position'] = { epoch: -1, batch: 0 }; }, /metadata field position\.epoch: must be an integer/],
+      ['position', (m) => { m['position'] = { epoch: -1, batch: 0 }; }, /metadata field position\.epoch: must be ≥ 0/],
       ['history', (m) => { m['history'] = [{ epoch: 1, trainLoss: 'low' }]; }, /metadata field history\[0\]\.trainLoss: must be a number \(got "low"\)/],
       ['step', (m) => { delete m['step']; }, /metadata field step: is required/],
-      ['optimizer', (m) => { m['optimizer'] = 'adam'; }, /metadata field optimizer: must be an object/],
+      ['optimizer', (m) => { m['optimizer'] = 'adam'; }, /metadata field optimizer: must be a map/],
     ];
     const fresh = await createModel(config);
     const before = fresh.params.checksum();

@@ -2,7 +2,7 @@ import type { RunConfig } from '../../config/run-config.js';
 import { batchesPerEpoch, globalBatchRange } from '../../data/sampler.js';
 import { ConfigError, DataError } from '../../errors.js';
 import { optimizerLearningRate } from '../../optimizers/registry.js';
-import { learningRateAt, scheduleFromSpec } from '../../schedules/schedule.js';
+import { learningRateAt, resolveSchedule, scheduleFromSpec } from '../../schedules/schedule.js';
 import { EarlyStopping } from '../early-stopping.js';
 import type { Evaluation } from '../evaluation.js';
 import type { EpochRecord, ProgressEvent } from '../history.js';
@@ -122,12 +122,16 @@ export async function runTrainingLoop(driver: StepDriver, state: TrainingState, 
   return { stepsTaken, trainSamples, trainSeconds, stoppedEarly, completed: state.position.epoch >= t.epochs, test };
 }
 
-/** The learning rate of each optimizer step of this run: the schedule over the base rate. */
+/**
+ * The learning rate of each optimizer step of this run: the schedule over the base rate, its lengths in
+ * epochs or `"run"` resolved from the run as planned (training.epochs × batches per epoch), so that
+ * `--epochs` keeps a schedule stated over the run meaningful.
+ */
 export function learningRateOfRun(config: RunConfig, batchesPerEpoch: number): (step: number) => number {
   const file = config.file === '(inline)' ? {} : { file: config.file };
-  const schedule = scheduleFromSpec(config.schedule, { path: 'schedule', ...file });
+  const schedule = resolveSchedule(scheduleFromSpec(config.schedule, { path: 'schedule', ...file }), { stepsPerEpoch: batchesPerEpoch, totalSteps: config.training.epochs * batchesPerEpoch });
   const baseLr = optimizerLearningRate(config.optimizer);
-  return (step) => learningRateAt(schedule, baseLr, step, batchesPerEpoch);
+  return (step) => learningRateAt(schedule, baseLr, step);
 }
 
 /** Adds one global batch's sums to the epoch in progress; the penalty counts once per sample. */

@@ -1,0 +1,75 @@
+import { z } from 'zod';
+import { datasetSpec } from '../data/spec.js';
+import { runLossSpec } from '../losses/spec.js';
+import { modelSpec } from '../model/build.js';
+import { optimizerSpec } from '../optimizers/spec.js';
+import { scheduleSpec } from '../schedules/spec.js';
+import { nonEmptyString, nonNegative, nonNegativeInt, options, positive, positiveInt } from './schema-parts.js';
+
+/**
+ * The run configuration, declared once: validation, the TypeScript types (run-config.ts) and the
+ * published JSON Schema (`npm run schema` → schema/run-config.schema.json) all come from here.
+ */
+
+export const earlyStoppingOptions = options({
+  monitor: z.enum(['valLoss', 'valAccuracy']).default('valLoss'),
+  patience: nonNegativeInt().default(2).describe('Epochs without improvement before stopping.'),
+  minDelta: nonNegative().default(0).describe('Smallest change that counts as an improvement.'),
+  restoreBestWeights: z.boolean().default(true),
+});
+
+/** `true` is early stopping with the defaults, `false` or absent none. */
+const earlyStoppingSpec = z
+  .union([z.boolean(), earlyStoppingOptions], { error: 'must be true, false or an object' })
+  .optional()
+  .transform((v) => (v === true ? earlyStoppingOptions.parse({}) : v === false ? undefined : v))
+  .describe('Stop when the validation metric stops improving.');
+
+export const trainingSpec = options({
+  epochs: positiveInt().default(5),
+  batchSize: positiveInt().default(64).describe('Global batch size (split across workers and threads).'),
+  validationSplit: z.number().min(0).max(0.9).default(0).describe('Fraction of the training set held out for validation (Keras: the last samples, before shuffling).'),
+  dropLast: z.boolean().default(false).describe('Drop the last, short batch of an epoch (otherwise it is used, weighted by its size).'),
+  clipNorm: positive().optional().describe('Clip the global gradient norm to this.'),
+  clipValue: positive().optional().describe('Clip every gradient element to ±this.'),
+  earlyStopping: earlyStoppingSpec,
+  checkpointEverySteps: positiveInt().optional().describe('Also checkpoint every N steps (checkpoints are always written at the end of each epoch).'),
+  microBatch: positiveInt().default(32).describe('Samples per micro-batch on every backend: the fixed split that keeps results independent of the thread count.'),
+}).transform((t) => ({
+  ...t,
+  // Unset options stay as keys holding undefined, so that code reads `training.clipNorm` as "number or none".
+  clipNorm: t.clipNorm,
+  clipValue: t.clipValue,
+  checkpointEverySteps: t.checkpointEverySteps,
+}));
+
+const BACKEND_TYPES = ['reference', 'pool'] as const;
+
+export const backendSpec = z
+  .union(
+    [
+      z.enum(BACKEND_TYPES).transform((type) => ({ type, threads: undefined as number | undefined })),
+      options({
+        type: z.enum(BACKEND_TYPES).default('pool'),
+        threads: positiveInt().max(256).optional().describe('Pool threads (default: available cores or GRADMESH_THREADS).'),
+      }),
+    ],
+    { error: 'must be "reference", "pool" or an object' },
+  )
+  .default({ type: 'pool', threads: undefined })
+  .transform((b) => ({ type: b.type, threads: b.threads }))
+  .describe('Compute backend: "reference" (plain TypeScript) or "pool" (WASM SIMD threads).');
+
+export const runConfigSpec = options({
+  $schema: z.string().optional().describe('The JSON Schema of this file, for editors.'),
+  name: nonEmptyString().default('run'),
+  description: z.string().optional(),
+  seed: z.int().min(0).max(2 ** 32 - 1).default(42).describe('Seed of every random stream of the run.'),
+  dataset: datasetSpec,
+  model: modelSpec,
+  loss: runLossSpec.optional(),
+  optimizer: optimizerSpec,
+  schedule: scheduleSpec.optional(),
+  training: trainingSpec.prefault({}),
+  backend: backendSpec,
+}, 'a JSON object').describe('A gradmesh run: data, model, loss, optimizer, schedule and training.');

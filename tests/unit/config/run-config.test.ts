@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import type { JsonObject } from '../../../shared/src/config/validate.js';
+import { parseRunConfig } from '../../../shared/src/config/run-config.js';
+import { ConfigError } from '../../../shared/src/errors.js';
+
+const base: JsonObject = {
+  dataset: 'mnist',
+  model: { inputShape: [784], layers: [{ type: 'dense', units: 10 }] },
+  loss: 'softmaxCrossEntropy',
+  optimizer: { type: 'adam' },
+};
+
+const messageOf = (json: unknown): string => {
+  try {
+    parseRunConfig(json, { file: 'run.json' });
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+};
+
+describe('parseRunConfig', () => {
+  it('fills in the defaults of training and backend', () => {
+    const config = parseRunConfig({ ...base, $schema: '../schema/run-config.schema.json' });
+    expect(config.name).toBe('run');
+    expect(config.seed).toBe(42);
+    expect(config.training).toEqual({
+      epochs: 5, batchSize: 64, validationSplit: 0, dropLast: false, microBatch: 32,
+      clipNorm: undefined, clipValue: undefined, earlyStopping: undefined, checkpointEverySteps: undefined,
+    });
+    expect(Object.keys(config.training)).toContain('clipNorm');
+    expect(config.backend).toEqual({ type: 'pool', threads: undefined });
+    expect(config.model).toBe(base['model']);
+  });
+
+  it('reads the shorthand forms of backend and earlyStopping', () => {
+    expect(parseRunConfig({ ...base, backend: 'reference' }).backend).toEqual({ type: 'reference', threads: undefined });
+    expect(parseRunConfig({ ...base, backend: { threads: 3 } }).backend).toEqual({ type: 'pool', threads: 3 });
+    expect(parseRunConfig({ ...base, training: { earlyStopping: true } }).training.earlyStopping).toEqual({
+      monitor: 'valLoss', patience: 2, minDelta: 0, restoreBestWeights: true,
+    });
+    expect(parseRunConfig({ ...base, training: { earlyStopping: false } }).training.earlyStopping).toBeUndefined();
+  });
+
+  it('names the file, the field path and the value in one line', () => {
+    const cases: [unknown, string][] = [
+      [{ ...base, training: { batchSize: -4 } }, 'run.json: training.batchSize: must be ≥ 1 (got -4)'],
+      [{ ...base, training: { epochs: 'five' } }, 'run.json: training.epochs: must be a finite number (got "five")'],
+      [{ ...base, training: { epochs: 2.5 } }, 'run.json: training.epochs: must be an integer (got 2.5)'],
+      [{ ...base, trainig: {} }, 'run.json: trainig: is not a known option (allowed: $schema, name, description, seed, dataset, model, loss, optimizer, schedule, training, backend)'],
+      [{ ...base, model: { inputShape: [784], layers: [{ type: 'dense', units: 10 }, { type: 'dense', units: 0 }] } }, 'run.json: model.layers[1].units: must be ≥ 1 (got 0)'],
+      [{ ...base, model: { inputShape: [784], layers: [{ type: 'dense', unit: 10 }] } }, 'run.json: model.layers[0].unit: is not a known option (allowed: type, name, units, activation, alpha, useBias, kernelInitializer, biasInitializer, kernelRegularizer)'],
+      [{ ...base, dataset: undefined }, 'run.json: dataset: is required'],
+      [{ ...base, backend: { type: 'gpu' } }, 'run.json: backend.type: must be one of reference, pool (got "gpu")'],
+      [{ ...base, backend: 7 }, 'run.json: backend: must be "reference", "pool" or an object (got 7)'],
+      [{ ...base, training: { earlyStopping: { monitor: 'acc' } } }, 'run.json: training.earlyStopping.monitor: must be one of valLoss, valAccuracy (got "acc")'],
+      [{ ...base, schedule: { type: 'cosine', decaySteps: 'all' } }, 'run.json: schedule.decaySteps: must be a positive integer or "run" (got "all")'],
+      [{ ...base, optimizer: { type: 'adamm' } }, 'run.json: optimizer.type: is not a known optimizer (got "adamm") (known: sgd, adam, adamw, adagrad, rmsprop)'],
+      [{ ...base, model: { kind: 'gan', inputShape: [1] } }, 'run.json: model.kind: must be one of sequential, autoencoder, vae (got "gan")'],
+      [[], 'run.json: (root): must be a JSON object (got [])'],
+    ];
+    for (const [json, message] of cases) expect(messageOf(json)).toBe(message);
+  });
+});
