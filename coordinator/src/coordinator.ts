@@ -30,7 +30,7 @@ import {
   type RunConfig,
   type StepDoneBody,
 } from '@gradmesh/shared/internal';
-import { ControlChannel, connectNats, every, Liveness, watchConnection, watchSilence } from '@gradmesh/worker';
+import { ControlChannel, connectNats, every, Liveness, watchConnection, watchSilence } from '@gradmesh/transport';
 import { mergeEvaluations, sumStepStats } from './aggregate.js';
 import { compareChecksums, divergenceError, type ChecksumReport } from './checksums.js';
 import { assignRanks, Roster, type Generation } from './membership.js';
