@@ -3,10 +3,10 @@ import { ClusterError, ConfigError } from '@gradmesh/shared/internal';
 import { DropCounter, MessageRejectedError } from '@gradmesh/shared/internal';
 import { copyPieceValues, framePiece, PIECE_HEADER_BYTES, pieceElements, readPieceHeader, type PieceHeader } from '@gradmesh/shared/internal';
 import { allToAllSubject, validateRunId } from '@gradmesh/shared/internal';
-import type { AllReduce, AllReduceTimings } from './allreduce.js';
-import { EarlyFrames } from './early-frames.js';
-import { planLayout, pieceRange } from './ownership.js';
-import { sumInRankOrder } from './rank-order-sum.js';
+import type { AllReduce, AllReduceTimings } from '../../worker/src/allreduce/allreduce.js';
+import { EarlyFrames } from '../../worker/src/allreduce/early-frames.js';
+import { planLayout, pieceRange } from '../../worker/src/allreduce/ownership.js';
+import { sumInRankOrder } from '../../worker/src/allreduce/rank-order-sum.js';
 
 /**
  * TEST ORACLE ONLY: the naive all-to-all all-reduce. Every rank publishes its whole vector to everyone
