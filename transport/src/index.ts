@@ -10,13 +10,10 @@ export { directWritesInstalled, directWritesStatus, installDirectWrites, publish
 export {
   installReceivedPayloads,
   isRecycledPayload,
-  MIN_RECYCLED_BYTES,
   receivedPayloadsInstalled,
   receivedPayloadStats,
   releasePayload,
-  wrapParse,
 } from './nats-client-patches/received-payloads.js';
-export type { ParserInternals } from './nats-client-patches/received-payloads.js';
 export { startLocalNatsServer } from './nats-server/local-nats-server.js';
 export type { LocalNatsServer } from './nats-server/local-nats-server.js';
 export { resolveNatsServer } from './nats-server/nats-binary.js';

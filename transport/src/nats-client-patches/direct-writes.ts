@@ -1,5 +1,6 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { DataBuffer, ProtocolHandler } from '@nats-io/nats-core/internal';
+import { ClusterError } from '@gradmesh/shared/internal';
 
 /**
  * Note [publishing large messages without copies]
@@ -109,8 +110,8 @@ export function publishParts(nc: NatsConnection, subject: string, parts: readonl
     return;
   }
   const maxPayload = protocol.info?.max_payload;
-  if (maxPayload !== undefined && size > maxPayload) throw new RangeError(`a ${size}-byte message exceeds the server's max_payload of ${maxPayload} bytes`);
-  if (nc.isClosed()) throw new Error('the NATS connection is closed');
+  if (maxPayload !== undefined && size > maxPayload) throw new ClusterError(`cannot publish on ${subject}: a ${size}-byte message exceeds the server's max_payload of ${maxPayload} bytes`);
+  if (nc.isClosed()) throw new ClusterError(`cannot publish on ${subject}: the NATS connection is closed`);
   protocol.outBytes += size;
   protocol.outMsgs++;
   protocol.sendCommand(`PUB ${subject} ${size}\r\n`, ...parts, CRLF);
