@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// The gradmesh command. The implementation is compiled TypeScript in coordinator/dist.
+// The gradmesh command. The implementation is compiled TypeScript in cli/dist (package @gradmesh/cli).
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const entry = new URL('../coordinator/dist/cli/main.js', import.meta.url);
+const entry = new URL('../cli/dist/main.js', import.meta.url);
 if (!existsSync(fileURLToPath(entry))) {
   process.stderr.write('gradmesh: not built yet — run `npm ci && npm run build` in the repository root first\n');
   process.exit(2);

@@ -14,7 +14,7 @@ import {
   type StepResult,
   type TrainingState,
 } from '@gradmesh/shared/internal';
-import type { ControlChannel } from '@gradmesh/worker';
+import type { ControlChannel } from '@gradmesh/transport';
 import { mergeEvaluations, sumStepStats } from './aggregate.js';
 import { compareChecksums, divergenceError, type ChecksumReport } from './checksums.js';
 import type { Generation } from './membership.js';

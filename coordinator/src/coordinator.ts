@@ -23,7 +23,7 @@ import {
   type RunConfig,
   type TrainingState,
 } from '@gradmesh/shared/internal';
-import { ControlChannel, connectNats, every, Liveness, watchConnection, watchSilence } from '@gradmesh/worker';
+import { ControlChannel, connectNats, every, Liveness, watchConnection, watchSilence } from '@gradmesh/transport';
 import { compareChecksums, divergenceError, type ChecksumReport } from './checksums.js';
 import { ClusterStepDriver } from './cluster-step-driver.js';
 import { assignRanks, Roster, type Generation } from './membership.js';

@@ -1,4 +1,4 @@
-/** The coordinator: the run owner (membership, step barrier, decisions) and the one-machine launcher. */
+/** The coordinator: the run owner (membership, step barrier, decisions). */
 export { Coordinator } from './coordinator.js';
 export type { ClusterRun, CoordinatorOptions } from './coordinator.js';
 export { assignRanks, Roster } from './membership.js';

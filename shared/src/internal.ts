@@ -1,5 +1,5 @@
 /**
- * Everything the gradmesh packages share with each other (worker, coordinator, CLI, tests).
+ * Everything the gradmesh packages share with each other (transport, worker, coordinator, CLI, bench, tests).
  * Users should import from the package root (index.ts), whose surface is smaller and stable.
  */
 export * from './errors.js';
@@ -60,4 +60,3 @@ export * from './protocol/codec.js';
 export { writeImageGrid } from './image/write-grid.js';
 export { EarlyStopping } from './train/early-stopping.js';
 export type { EarlyStoppingState } from './train/early-stopping.js';
-export * from './bench/index.js';

@@ -15,10 +15,8 @@ import {
   type AssignBody,
   type ControlMessage,
 } from '@gradmesh/shared/internal';
+import { connectNats, ControlChannel, every, Liveness, watchConnection, watchSilence } from '@gradmesh/transport';
 import { RsagAllReduce } from './allreduce/rsag.js';
-import { ControlChannel } from './control/channel.js';
-import { every, Liveness, watchSilence } from './control/liveness.js';
-import { connectNats, watchConnection } from './transport/connection.js';
 import { Replica } from './replica.js';
 
 export interface WorkerOptions {

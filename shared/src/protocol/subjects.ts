@@ -129,7 +129,7 @@ export function parseControlSubject(subject: string): ParsedControlSubject | und
 
 // ---- data subjects ----------------------------------------------------------------------------------------
 
-/** The two data families. `a2a` is the all-to-all exchange of the test oracle (`worker/src/allreduce/naive.ts`). */
+/** The two data families. `a2a` is the all-to-all exchange of the test oracle (`tests/helpers/naive-allreduce.ts`). */
 export type DataFamily = 'rs' | 'ag' | 'a2a';
 
 /** Reduce-scatter: pieces of chunk `owner`, sent by every other rank to the chunk's owner. */

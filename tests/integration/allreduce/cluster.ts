@@ -1,8 +1,7 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Random } from '../../../shared/src/random.js';
 import { RsagAllReduce, type RsagOptions } from '../../../worker/src/allreduce/rsag.js';
-import { installDirectWrites } from '../../../worker/src/transport/direct-writes.js';
-import { installPooledPayloads } from '../../../worker/src/transport/received-payloads.js';
+import { installDirectWrites, installReceivedPayloads } from '../../../transport/src/index.js';
 
 /** N ranks of one run as N NatsConnections in this process (each rank has its own socket, as in a real run). */
 export interface LocalCluster {
@@ -25,12 +24,14 @@ export function freshRunId(prefix = 't'): string {
  * tests/integration/allreduce/stock-client.test.ts covers the client without them.
  */
 export async function startCluster(url: string, worldSize: number, options: Partial<Omit<RsagOptions, 'nc' | 'rank' | 'worldSize'>> = {}): Promise<LocalCluster> {
-  if (process.env['GRADMESH_STOCK_CLIENT'] !== '1') {
-    installPooledPayloads();
-    installDirectWrites();
-  }
   const runId = options.runId ?? freshRunId();
   const connections = await Promise.all(Array.from({ length: worldSize }, () => connect({ servers: url })));
+  if (process.env['GRADMESH_STOCK_CLIENT'] !== '1') {
+    for (const nc of connections) {
+      installReceivedPayloads(nc);
+      installDirectWrites(nc);
+    }
+  }
   const ranks = connections.map((nc, rank) => new RsagAllReduce({ generation: 0, ...options, nc, runId, rank, worldSize }));
   // Subscriptions must be registered with the server before any rank publishes.
   await Promise.all(connections.map((nc) => nc.flush()));

@@ -1,6 +1,6 @@
 import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NaiveAllReduce } from '../../../worker/src/allreduce/naive.js';
+import { NaiveAllReduce } from '../../helpers/naive-allreduce.js';
 import { startNats, type NatsHandle } from '../nats/nats-server.js';
 import { firstBitDifference, freshRunId, rankOrderSum, rankVectors, startCluster } from './cluster.js';
 

@@ -96,7 +96,7 @@ describe('rsag all-reduce equals the rank-order sum bit for bit', () => {
     });
   }
 
-  it('N = 3, default pieces, 4 steps of 3 000 017 elements: pooled receive buffers and recycled frames stay bitwise right', async () => {
+  it('N = 3, default pieces, 4 steps of 3 000 017 elements: recycled receive buffers and recycled frames stay bitwise right', async () => {
     const cluster = await startCluster(nats.url, 3);
     try {
       for (let step = 0; step < 4; step++) {
@@ -109,7 +109,7 @@ describe('rsag all-reduce equals the rank-order sum bit for bit', () => {
     }
   });
 
-  it('a late rank with default (pooled) pieces: early frames are kept as they are and summed right', async () => {
+  it('a late rank with default (recycled) pieces: early frames are kept as they are and summed right', async () => {
     const cluster = await startCluster(nats.url, 3);
     try {
       const inputs = rankVectors(3, 1_500_007, 6);

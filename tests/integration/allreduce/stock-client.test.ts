@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { directWritesStatus } from '../../../worker/src/transport/direct-writes.js';
-import { payloadPoolStats } from '../../../worker/src/transport/received-payloads.js';
+import { directWritesInstalled, receivedPayloadsInstalled } from '../../../transport/src/index.js';
 import { startNats, type NatsHandle } from '../nats/nats-server.js';
 import { firstBitDifference, rankOrderSum, rankVectors, startCluster } from './cluster.js';
 
@@ -20,8 +19,10 @@ describe('rsag all-reduce on the stock NATS client (no transport wrappers)', () 
   it('N = 3, 3 000 017 elements, 3 steps: bitwise equal to the rank-order sum', async () => {
     const cluster = await startCluster(nats.url, 3);
     try {
-      expect(payloadPoolStats().installed).toBe(false);
-      expect(directWritesStatus().installed).toBe(false);
+      for (const nc of cluster.connections) {
+        expect(receivedPayloadsInstalled(nc)).toBe(false);
+        expect(directWritesInstalled(nc)).toBe(false);
+      }
       for (let step = 0; step < 3; step++) {
         const inputs = rankVectors(3, 3_000_017, 40 + step);
         const outputs = inputs.map((v) => v.slice());

@@ -1,13 +1,23 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Random } from '../../../shared/src/random.js';
-import { directWritesStatus, installDirectWrites, publishParts, whenWritten } from '../../../worker/src/transport/direct-writes.js';
-import { installPooledPayloads, isPooledPayload, payloadPoolStats, releasePayload } from '../../../worker/src/transport/received-payloads.js';
+import {
+  directWritesInstalled,
+  directWritesStatus,
+  installDirectWrites,
+  installReceivedPayloads,
+  isRecycledPayload,
+  publishParts,
+  receivedPayloadsInstalled,
+  receivedPayloadStats,
+  releasePayload,
+  whenWritten,
+} from '../../../transport/src/index.js';
 import { startNats, type NatsHandle } from '../nats/nats-server.js';
 
 /**
  * The worker's NATS transport wrappers on a real server: what arrives is byte for byte what was published,
- * with the receive pool and direct writes installed, and a buffer reused as soon as `whenWritten` says so never
+ * with recycled receive buffers and direct writes installed on both connections, and a buffer reused as soon as `whenWritten` says so never
  * changes a message already published from it.
  */
 let nats: NatsHandle;
@@ -15,10 +25,12 @@ let sender: NatsConnection;
 let receiver: NatsConnection;
 
 beforeAll(async () => {
-  expect(installPooledPayloads()).toBe(true);
-  expect(installDirectWrites()).toBe(true);
   nats = await startNats();
   [sender, receiver] = await Promise.all([connect({ servers: nats.url }), connect({ servers: nats.url })]);
+  for (const nc of [sender, receiver]) {
+    expect(installReceivedPayloads(nc)).toBe(true);
+    expect(installDirectWrites(nc)).toBe(true);
+  }
 });
 
 afterAll(async () => {
@@ -34,16 +46,16 @@ function pattern(size: number, seed: number): Uint8Array {
   return m;
 }
 
-/** Collects `count` messages on `subject` (copies, released back to the pool when pooled). */
-async function collect(subject: string, count: number, publish: () => void | Promise<void>): Promise<{ data: Uint8Array; pooled: boolean; offset: number }[]> {
-  const got: { data: Uint8Array; pooled: boolean; offset: number }[] = [];
+/** Collects `count` messages on `subject` (copies; recycled payloads are released). */
+async function collect(subject: string, count: number, publish: () => void | Promise<void>): Promise<{ data: Uint8Array; recycled: boolean; offset: number }[]> {
+  const got: { data: Uint8Array; recycled: boolean; offset: number }[] = [];
   let done: () => void = () => undefined;
   const finished = new Promise<void>((resolve) => (done = resolve));
   const sub = receiver.subscribe(subject, {
     callback: (_err, msg) => {
-      const pooled = isPooledPayload(msg.data);
-      got.push({ data: msg.data.slice(), pooled, offset: msg.data.byteOffset });
-      if (pooled) releasePayload(msg.data);
+      const recycled = isRecycledPayload(msg.data);
+      got.push({ data: msg.data.slice(), recycled, offset: msg.data.byteOffset });
+      if (recycled) releasePayload(msg.data);
       if (got.length === count) done();
     },
   });
@@ -55,16 +67,17 @@ async function collect(subject: string, count: number, publish: () => void | Pro
   return got;
 }
 
-describe('NATS transport wrappers (receive pool, direct writes) on a real server', () => {
-  it('messages of 0 B to 1 MiB arrive byte for byte; large ones in pooled buffers at offset 0', async () => {
+describe('NATS transport wrappers (recycled receive buffers, direct writes) on a real server', () => {
+  it('messages of 0 B to 1 MiB arrive byte for byte; large ones in recycled buffers at offset 0', async () => {
     const sizes = [0, 1, 4096, 131_071, 131_072, 131_075, 700_001, (1 << 20) - 64];
     const messages = sizes.map((s, i) => pattern(s, i + 1));
     const got = await collect('t.transport.sizes', sizes.length, () => messages.forEach((m) => sender.publish('t.transport.sizes', m)));
     got.forEach((g, i) => expect(Buffer.compare(g.data, messages[i]!), `message of ${sizes[i]} bytes`).toBe(0));
-    const pooled = got.filter((g) => g.pooled);
-    expect(pooled.length).toBeGreaterThan(0);
-    for (const g of pooled) expect(g.offset).toBe(0);
-    expect(payloadPoolStats().installed).toBe(true);
+    const recycled = got.filter((g) => g.recycled);
+    expect(recycled.length).toBeGreaterThan(0);
+    for (const g of recycled) expect(g.offset).toBe(0);
+    expect(receivedPayloadsInstalled(receiver)).toBe(true);
+    expect(receivedPayloadStats().status).toBe('available');
   });
 
   it('publishParts sends the concatenation of its parts, as one message', async () => {
@@ -73,7 +86,8 @@ describe('NATS transport wrappers (receive pool, direct writes) on a real server
     const view = body.subarray(1000, 400_000);
     const [g] = await collect('t.transport.parts', 1, () => publishParts(sender, 't.transport.parts', [header, view]));
     expect(Buffer.compare(g!.data, Buffer.concat([header, view]))).toBe(0);
-    expect(directWritesStatus().installed).toBe(true);
+    expect(directWritesInstalled(sender)).toBe(true);
+    expect(directWritesStatus()).toBe('available');
   });
 
   it('a buffer overwritten as soon as whenWritten fires never changes a message published from it (200 × 256 KiB)', async () => {
@@ -93,7 +107,7 @@ describe('NATS transport wrappers (receive pool, direct writes) on a real server
         frame[0] = i >> 8;
         expected.push(frame.slice());
         const f = frame;
-        whenWritten(f, () => {
+        whenWritten(sender, f, () => {
           f.fill(0xee); // scribble: if the socket still read it, the receiver would see 0xee
           free.push(f);
         });
@@ -104,5 +118,26 @@ describe('NATS transport wrappers (receive pool, direct writes) on a real server
     got.forEach((g, i) => expect(Buffer.compare(g.data, expected[i]!), `message ${i}`).toBe(0));
     // Buffers did come back for reuse (otherwise the test would prove nothing).
     expect(allocated).toBeLessThan(count);
+  });
+
+  it('are installed per connection: another connection of the same process keeps the stock client', async () => {
+    const plain = await connect({ servers: nats!.url });
+    try {
+      expect(receivedPayloadsInstalled(plain)).toBe(false);
+      expect(directWritesInstalled(plain)).toBe(false);
+      const message = pattern(700_001, 9);
+      let arrived: (m: { data: Uint8Array; recycled: boolean }) => void = () => undefined;
+      const got = new Promise<{ data: Uint8Array; recycled: boolean }>((resolve) => (arrived = resolve));
+      const sub = plain.subscribe('t.transport.plain', { max: 1, callback: (_err, msg) => arrived({ data: msg.data.slice(), recycled: isRecycledPayload(msg.data) }) });
+      await plain.flush();
+      publishParts(sender, 't.transport.plain', [message]);
+      await sender.flush();
+      const g = await got;
+      sub.unsubscribe();
+      expect(Buffer.compare(g.data, message)).toBe(0);
+      expect(g.recycled).toBe(false);
+    } finally {
+      await plain.close();
+    }
   });
 });

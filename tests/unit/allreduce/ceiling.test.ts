@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ceilingRatio } from '../../../worker/src/bench/allreduce-bench.js';
+import { ceilingRatio } from '../../../bench/src/allreduce/allreduce-bench.js';
 
 describe('the all-reduce CPU ceiling (bench allreduce)', () => {
   const cpu = { publisherSecPerGB: 0.25, subscriberSecPerGB: 0.65, serverSecPerGB: 2 };

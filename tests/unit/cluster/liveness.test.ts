@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Liveness } from '../../../worker/src/control/liveness.js';
+import { Liveness } from '../../../transport/src/control/liveness.js';
 
 describe('liveness', () => {
   it('reports peers silent for longer than the timeout, longest silence first, and forgets on request', () => {

@@ -1,11 +1,11 @@
 import { Parser } from '@nats-io/nats-core/internal';
 import { describe, expect, it } from 'vitest';
 import { Random } from '../../../shared/src/random.js';
-import { MIN_POOLED_BYTES, isPooledPayload, releasePayload, wrapParse, type ParserInternals } from '../../../worker/src/transport/received-payloads.js';
+import { MIN_RECYCLED_BYTES, isRecycledPayload, releasePayload, wrapParse, type ParserInternals } from '../../../transport/src/nats-client-patches/received-payloads.js';
 
 /**
- * The receive-pool wrapper must not change what the NATS parser delivers, however the byte stream is cut into
- * socket reads; it only changes where large payloads live (a pooled buffer of their own, at offset 0).
+ * The received-payloads wrapper must not change what the NATS parser delivers, however the byte stream is cut into
+ * socket reads; it only changes where large payloads live (a recycled buffer of their own, at offset 0).
  */
 
 interface Delivered {
@@ -47,10 +47,10 @@ function randomMessage(size: number, r: Random): Uint8Array {
 }
 
 const stock = (Parser.prototype as unknown as ParserInternals).parse;
-const pooled = wrapParse(stock);
+const recycling = wrapParse(stock);
 
-describe('pooled receive buffers (transport/received-payloads.ts)', () => {
-  const sizes = [0, 1, 100, MIN_POOLED_BYTES - 1, MIN_POOLED_BYTES, MIN_POOLED_BYTES + 3, (1 << 20) + 16, 300_001, 2 << 20];
+describe('recycled receive buffers (transport/src/nats-client-patches/received-payloads.ts)', () => {
+  const sizes = [0, 1, 100, MIN_RECYCLED_BYTES - 1, MIN_RECYCLED_BYTES, MIN_RECYCLED_BYTES + 3, (1 << 20) + 16, 300_001, 2 << 20];
 
   it('delivers exactly what the stock parser delivers, for 40 random cuttings of the stream into reads', () => {
     const r = new Random(2024);
@@ -65,27 +65,27 @@ describe('pooled receive buffers (transport/received-payloads.ts)', () => {
         cuts.push(at);
       }
       const want = parseAll(stock, stream, cuts);
-      const got = parseAll(pooled, stream, cuts);
+      const got = parseAll(recycling, stream, cuts);
       expect(got.length).toBe(messages.length);
       expect(want.length).toBe(messages.length);
       got.forEach((g, i) => {
         expect(Buffer.compare(g.copy, want[i]!.copy), `message ${i} (${sizes[i]} bytes), trial ${trial}`).toBe(0);
         expect(Buffer.compare(g.copy, messages[i]!)).toBe(0);
-        if (isPooledPayload(g.view)) {
+        if (isRecycledPayload(g.view)) {
           expect(g.view.byteOffset).toBe(0);
-          expect(g.view.length).toBeGreaterThanOrEqual(MIN_POOLED_BYTES);
+          expect(g.view.length).toBeGreaterThanOrEqual(MIN_RECYCLED_BYTES);
           expect(releasePayload(g.view)).toBe(true);
         }
       });
     }
   });
 
-  it('a large payload split over reads is pooled at offset 0 (so values after a 16-byte header are aligned)', () => {
+  it('a large payload split over reads is recycled at offset 0 (so values after a 16-byte header are aligned)', () => {
     const m = randomMessage((1 << 20) + 16, new Random(1));
     const stream = wire([m]);
-    const [d] = parseAll(pooled, stream, [10, 65_536, 131_072]);
+    const [d] = parseAll(recycling, stream, [10, 65_536, 131_072]);
     expect(d).toBeDefined();
-    expect(isPooledPayload(d!.view)).toBe(true);
+    expect(isRecycledPayload(d!.view)).toBe(true);
     expect(d!.view.byteOffset).toBe(0);
     releasePayload(d!.view);
   });
@@ -93,21 +93,21 @@ describe('pooled receive buffers (transport/received-payloads.ts)', () => {
   it('a released buffer is reused for the next payload of its size class; a foreign or twice-released frame is refused', () => {
     const r = new Random(5);
     const stream = wire([randomMessage(500_000, r)]);
-    const [first] = parseAll(pooled, stream, [100, 70_000]);
+    const [first] = parseAll(recycling, stream, [100, 70_000]);
     const buffer = first!.view.buffer;
     expect(releasePayload(first!.view)).toBe(true);
     expect(releasePayload(first!.view)).toBe(false);
     expect(releasePayload(new Uint8Array(500_000))).toBe(false);
-    const [second] = parseAll(pooled, stream, [100, 70_000]);
+    const [second] = parseAll(recycling, stream, [100, 70_000]);
     expect(second!.view.buffer).toBe(buffer);
     expect(Buffer.compare(second!.view, first!.copy)).toBe(0);
     releasePayload(second!.view);
   });
 
-  it('a payload that fits in one read is left as the client delivers it (not pooled)', () => {
-    const m = randomMessage(MIN_POOLED_BYTES + 10, new Random(3));
-    const [d] = parseAll(pooled, wire([m]), []);
-    expect(isPooledPayload(d!.view)).toBe(false);
+  it('a payload that fits in one read is left as the client delivers it (not recycled)', () => {
+    const m = randomMessage(MIN_RECYCLED_BYTES + 10, new Random(3));
+    const [d] = parseAll(recycling, wire([m]), []);
+    expect(isRecycledPayload(d!.view)).toBe(false);
     expect(Buffer.compare(d!.copy, m)).toBe(0);
   });
 });

@@ -11,8 +11,8 @@ export interface EarlyFrame {
 /**
  * Frames of steps this rank has not started yet: a faster peer finishes step s and starts s+1 while this rank
  * still waits for the last reduced pieces of s. (It cannot get two steps ahead: finishing s+1 needs this
- * rank's pieces of s+1.) Such frames are kept — as they are when they are pooled payloads (buffers of their
- * own, see `transport/received-payloads.ts`), else copied, since `msg.data` may then view the client's read
+ * rank's pieces of s+1.) Such frames are kept — as they are when they are recycled payloads (buffers of their
+ * own, see `@gradmesh/transport`, `received-payloads.ts`), else copied, since `msg.data` may then view the client's read
  * buffer — and replayed when their step starts. A byte cap bounds what a misbehaving peer can make us hold; past it,
  * frames are dropped and counted as 'overflow' (the step then times out naming the peer).
  */

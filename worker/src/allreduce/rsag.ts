@@ -3,14 +3,13 @@ import { ClusterError, ConfigError } from '@gradmesh/shared/internal';
 import { DropCounter, MessageRejectedError, type DropReason } from '@gradmesh/shared/internal';
 import { alignedPieceValues, copyPieceValues, PIECE_HEADER_BYTES, pieceElements, pieceHeaderBytes, readPieceHeader, writePieceFrame, type PieceHeader } from '@gradmesh/shared/internal';
 import { allGatherSubject, reduceScatterSubject, validateRunId } from '@gradmesh/shared/internal';
+import { directWritesInstalled, isRecycledPayload, publishParts, releasePayload, whenWritten } from '@gradmesh/transport';
 import type { AllReduce, AllReduceTimings } from './allreduce.js';
 import { EarlyFrames } from './early-frames.js';
 import { largestPieceFor, requireWindow, SendWindow } from './flow.js';
-import { FramePool } from './frame-pool.js';
+import { FrameRecycler } from './frame-recycler.js';
 import { planLayout, pieceRange, type AllReduceLayout, type ChunkLayout } from './ownership.js';
 import { sumInRankOrder } from './rank-order-sum.js';
-import { directWritesStatus, publishParts } from '../transport/direct-writes.js';
-import { isPooledPayload, releasePayload } from '../transport/received-payloads.js';
 
 export interface RsagOptions {
   readonly nc: NatsConnection;
@@ -46,7 +45,7 @@ interface Buffers {
   readonly staging: Float32Array[];
   /**
    * held[(piece − own.firstPiece)·N + k] = rank k's received frame of that piece, kept instead of copied into
-   * staging when it is a pooled payload (aligned, a buffer of its own); released once the piece is reduced.
+   * staging when it is a recycled payload (aligned, a buffer of its own); released once the piece is reduced.
    */
   readonly held: (Uint8Array | undefined)[];
   /** arrived[(piece − own.firstPiece)·N + k] = 1 once rank k's copy of the piece is in. */
@@ -84,14 +83,14 @@ interface ActiveStep {
  * next piece: reduce-scatter and all-gather overlap piece by piece.
  *
  * Copies are what costs CPU on a box where every rank and the server share the cores, so the data path avoids
- * them (figures in worker/src/bench/README.md): reduce-scatter pieces are published straight from the caller's
- * vector (Note [sending straight from the vector]); received pieces arrive in pooled buffers of their own
- * (`transport/received-payloads.ts`), so the owner keeps early copies as they are and sums all of them in
- * place; reduced pieces are summed into a recycled frame (`frame-pool.ts`) that is published and copied into
+ * them (figures in bench/README.md): reduce-scatter pieces are published straight from the caller's
+ * vector (Note [sending straight from the vector]); received pieces arrive in recycled buffers of their own
+ * (`@gradmesh/transport`, `received-payloads.ts`), so the owner keeps early copies as they are and sums all of them in
+ * place; reduced pieces are summed into a recycled frame (`frame-recycler.ts`) that is published and copied into
  * the vector.
  *
  * Note [sending straight from the vector]
- * With direct writes (`transport/direct-writes.ts`) the socket reads a published part until it has written
+ * With direct writes (`@gradmesh/transport`, `direct-writes.ts`) the socket reads a published part until it has written
  * it, possibly after this call returns. A reduce-scatter piece views the caller's vector in chunk c ≠ rank,
  * which nothing writes until the owner's reduced piece of that range arrives — and the owner can only reduce
  * it after receiving these very bytes, so the socket has written them by then. The all-reduce resolves only
@@ -118,18 +117,19 @@ export class RsagAllReduce implements AllReduce {
   readonly #subs: Subscription[] = [];
   readonly #early: EarlyFrames;
   /** Published frames, reused from the next macrotask on (Note [recycling published frames]). */
-  readonly #frames: FramePool;
+  readonly #frames: FrameRecycler;
   #buffers: Buffers | undefined;
   #active: ActiveStep | undefined;
   /** The last step started (running or finished); −1 before the first. */
   #lastStep = -1;
   #closed = false;
   /** Direct writes are installed: reduce-scatter pieces go out without any copy. */
-  readonly #direct = directWritesStatus().installed;
+  readonly #direct: boolean;
   #statusIterator: { stop?: () => void } | undefined;
 
   constructor(options: RsagOptions) {
     this.#nc = options.nc;
+    this.#direct = directWritesInstalled(options.nc);
     this.#runId = validateRunId(options.runId, 'runId');
     const { rank, worldSize, generation } = options;
     if (!Number.isInteger(worldSize) || worldSize < 1 || worldSize > 0x10000) throw new ConfigError('worldSize', 'must be an integer in [1, 65536]', { value: worldSize });
@@ -156,7 +156,7 @@ export class RsagAllReduce implements AllReduce {
       this.pieceBytes = Math.max(4, Math.min(DEFAULT_PIECE_BYTES, payloadLimit, largestPieceFor(worldSize, maxPending)));
     }
     this.window = requireWindow(worldSize, this.pieceBytes, maxPending);
-    this.#frames = new FramePool(maxPending);
+    this.#frames = new FrameRecycler(maxPending, (frame, done) => whenWritten(this.#nc, frame, done));
 
     if (worldSize > 1) {
       this.#subscribe(reduceScatterSubject(this.#runId, rank), 'rs', rank);
@@ -243,7 +243,7 @@ export class RsagAllReduce implements AllReduce {
     this.#subs.push(sub);
   }
 
-  /** A frame arrived: route it, and hand its buffer back to the receive pool unless something kept it. */
+  /** A frame arrived: route it, and hand its buffer back to the receive-buffer recycler unless something kept it. */
   #onFrame(subject: string, family: 'rs' | 'ag', owner: number, data: Uint8Array): void {
     if (!this.#route(subject, family, owner, data)) releasePayload(data);
   }
@@ -273,7 +273,7 @@ export class RsagAllReduce implements AllReduce {
       }
     }
     if (step > this.#lastStep) {
-      const owned = isPooledPayload(data);
+      const owned = isRecycledPayload(data);
       this.#early.add(subject, header, data, owned);
       return owned;
     }
@@ -303,11 +303,11 @@ export class RsagAllReduce implements AllReduce {
       active.buffers.copies[local] = copies;
       if (copies === this.worldSize - 1) {
         // The copy that completes the piece is summed straight from the frame when it is aligned (always for a
-        // pooled payload).
+        // recycled payload).
         const inPlace = alignedPieceValues(frame);
         if (inPlace === undefined) copyPieceValues(frame, active.buffers.staging[header.source] as Float32Array, range.start - own.start, range.length);
         this.#reduce(active, range.piece, range.start, range.length, header.source, inPlace);
-      } else if (isPooledPayload(frame)) {
+      } else if (isRecycledPayload(frame)) {
         active.buffers.held[slot] = frame;
         kept = true;
       } else {

@@ -1,0 +1,335 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { ClusterError, ConfigError } from '@gradmesh/shared/internal';
+import { startLocalNatsServer } from '@gradmesh/transport';
+import type { ChildReply, ParentCommand } from './ipc.js';
+import { processCpuMs } from './cpu-time.js';
+
+/**
+ * `gradmesh bench allreduce`: in ONE run, (1) the single-stream NATS bandwidth — one publisher process to one
+ * subscriber process, 1 MiB messages — as the baseline, and (2) for each N and size the time of the rsag
+ * all-reduce across N worker PROCESSES (each with its own connection, as in training). The figure of merit is
+ * busbw = 2(N−1)/N · bytes / time (the bytes each rank must move in and out for any all-reduce), divided by
+ * the single-stream baseline measured minutes earlier on the same server and machine, since this host's
+ * throughput varies by ±30 % between runs.
+ */
+export interface AllreduceBenchOptions {
+  readonly workers: number[];
+  /** Vector sizes in MB (10^6 bytes of float32). */
+  readonly mb: number[];
+  /** Use this server instead of starting a nats-server child on 127.0.0.1. */
+  readonly natsUrl?: string;
+  /** nats-server binary to start (default GRADMESH_NATS_SERVER or `nats-server` from PATH). */
+  readonly natsServer?: string;
+  /** Timed repeats per (N, size), after 2 warm-up runs (default 5). */
+  readonly repeats?: number;
+  /** Write the result as JSON to this file. */
+  readonly json?: string;
+  readonly log?: (line: string) => void;
+  /** Compiled child entry (default: allreduce-child.js next to this module, or in bench/dist/allreduce). */
+  readonly childEntry?: string;
+}
+
+export interface AllreduceBenchRow {
+  readonly workers: number;
+  readonly mb: number;
+  /** Median / min / max over repeats of the slowest rank's all-reduce time. */
+  readonly ms: number;
+  readonly msMin: number;
+  readonly msMax: number;
+  readonly algbwMBps: number;
+  readonly busbwMBps: number;
+  /** busbw / single-stream bandwidth. */
+  readonly busbwRatio: number;
+  /** Every rank ended with the same bits. */
+  readonly replicasAgree: boolean;
+  /** Mean CPU time per timed all-reduce: all ranks together, and nats-server (undefined off Linux / external server). */
+  readonly cpuMsRanks: number;
+  readonly cpuMsServer: number | undefined;
+  /**
+   * The busbw / single-stream ratio an ideal all-reduce could reach here (Note [the CPU ceiling]); undefined
+   * when the server's CPU time cannot be read.
+   */
+  readonly ceilingRatio: number | undefined;
+}
+
+/** CPU seconds each role spent per GB moved in the single-stream reference (how CPU-bound the box is). */
+export interface SingleStreamCpu {
+  readonly publisherSecPerGB: number;
+  readonly subscriberSecPerGB: number;
+  readonly serverSecPerGB: number | undefined;
+}
+
+export interface AllreduceBenchResult {
+  readonly singleStreamMBps: number;
+  readonly singleStreamRunsMBps: number[];
+  readonly singleStreamCpu: SingleStreamCpu;
+  readonly results: AllreduceBenchRow[];
+  readonly machine: {
+    readonly cpus: number;
+    readonly cpuModel: string;
+    readonly totalMemGiB: number;
+    readonly node: string;
+    readonly natsServer: string;
+    /** 1/5/15-minute load averages at the start and at the end. */
+    readonly loadBefore: number[];
+    readonly loadAfter: number[];
+  };
+}
+
+/**
+ * Note [the CPU ceiling]
+ * On one small machine every byte of an all-reduce costs CPU three times — in the publishing rank, in
+ * nats-server, in the receiving rank — and all of them share the same cores, so the all-reduce is CPU-bound, not
+ * link-bound. Any all-reduce through one server must publish N·S bytes in total (reduce-scatter (N−1)/N·S per
+ * rank, plus each reduced chunk once, fanned out by the server) and deliver 2(N−1)·S. The ceiling charges
+ * exactly those bytes at the per-GB client costs measured in the single stream, adds the server CPU the
+ * all-reduce actually used, spreads the sum over every core with nothing idle, and turns the resulting time
+ * into busbw / single stream. No algorithm on this machine, server and client can beat it; the distance
+ * between it and the measured ratio is what the all-reduce itself still wastes.
+ */
+export function ceilingRatio(n: number, bytes: number, serverCpuMs: number | undefined, cpu: SingleStreamCpu, singleMBps: number, cores: number): number | undefined {
+  if (serverCpuMs === undefined) return undefined;
+  const gb = bytes / 1e9;
+  const ranksMs = (n * gb * cpu.publisherSecPerGB + 2 * (n - 1) * gb * cpu.subscriberSecPerGB) * 1e3;
+  const ms = (ranksMs + serverCpuMs) / cores;
+  const busbw = (((2 * (n - 1)) / n) * bytes) / 1e6 / (ms / 1e3);
+  return busbw / singleMBps;
+}
+
+const WARMUP = 2;
+const SINGLE_STREAM_BYTES = 256 << 20;
+const SINGLE_STREAM_RUNS = 3;
+const MESSAGE_BYTES = 1 << 20;
+const REQUEST_TIMEOUT_MS = 120_000;
+
+export async function runAllreduceBench(options: AllreduceBenchOptions): Promise<AllreduceBenchResult> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const repeats = options.repeats ?? 5;
+  for (const n of options.workers) if (!Number.isInteger(n) || n < 2 || n > 64) throw new ConfigError('workers', 'each must be an integer in [2, 64]', { value: n });
+  for (const mb of options.mb) if (!(mb > 0 && mb <= 2000)) throw new ConfigError('mb', 'each must be a size in (0, 2000] MB', { value: mb });
+  if (!Number.isInteger(repeats) || repeats < 1) throw new ConfigError('repeats', 'must be an integer ≥ 1', { value: repeats });
+  const entry = options.childEntry ?? defaultChildEntry();
+
+  const loadBefore = loadavg();
+  const server = options.natsUrl === undefined ? await startLocalNatsServer(options.natsServer) : undefined;
+  const url = options.natsUrl ?? (server as { url: string }).url;
+  log(`all-reduce benchmark: NATS ${url}${server ? ` (nats-server ${server.version}, started here)` : ''}, ${cpus().length} CPUs, load ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`);
+  try {
+    const serverPid = server?.pid;
+    const { runs: singleRuns, cpu: singleCpu } = await singleStream(entry, url, serverPid);
+    const single = median(singleRuns);
+    log(`single stream (1 publisher → 1 subscriber process, 1 MiB messages): ${single.toFixed(0)} MB/s (runs: ${singleRuns.map((r) => r.toFixed(0)).join(', ')})`);
+    log(
+      `  CPU s per GB: publisher ${singleCpu.publisherSecPerGB.toFixed(2)}, subscriber ${singleCpu.subscriberSecPerGB.toFixed(2)}` +
+        (singleCpu.serverSecPerGB === undefined ? '' : `, nats-server ${singleCpu.serverSecPerGB.toFixed(2)}`),
+    );
+
+    const results: AllreduceBenchRow[] = [];
+    log('');
+    log('  N      MB    time ms (min–max)      algbw MB/s   busbw MB/s   busbw/single   ceiling   replicas agree   CPU ms/run ranks+server (cores busy)');
+    for (const n of options.workers) {
+      const ranks = await Promise.all(Array.from({ length: n }, () => Child.start(entry)));
+      try {
+        let step = 0;
+        for (const mb of options.mb) {
+          const elements = Math.round((mb * 1e6) / 4);
+          const runId = `bench-${process.pid}-${n}-${String(mb).replace(/\W/g, '_')}`;
+          // A fresh run id per size: each child builds a new all-reduce instance for it.
+          await Promise.all(ranks.map((c, rank) => c.request({ type: 'init', role: 'allreduce', url, runId, rank, worldSize: n, elements }, 'ready')));
+          const times: number[] = [];
+          let cpuBefore = 0;
+          let serverBefore: number | undefined;
+          let wallBefore = 0;
+          for (let i = 0; i < WARMUP + repeats; i++) {
+            if (i === WARMUP) {
+              cpuBefore = await cpuOf(ranks);
+              serverBefore = processCpuMs(serverPid);
+              wallBefore = performance.now();
+            }
+            const s = step++;
+            const done = await Promise.all(ranks.map((c) => c.request({ type: 'run', step: s }, 'done')));
+            if (i >= WARMUP) times.push(Math.max(...done.map((d) => (d.type === 'done' ? d.ms : 0))));
+          }
+          const wallMs = performance.now() - wallBefore;
+          const cpuMsRanks = ((await cpuOf(ranks)) - cpuBefore) / repeats;
+          const serverAfter = processCpuMs(serverPid);
+          const cpuMsServer = serverBefore === undefined || serverAfter === undefined ? undefined : (serverAfter - serverBefore) / repeats;
+          const sums = await Promise.all(ranks.map((c) => c.request({ type: 'checksum' }, 'checksum')));
+          const agree = new Set(sums.map((s) => (s.type === 'checksum' ? s.value : ''))).size === 1;
+          const ms = median(times);
+          const bytes = elements * 4;
+          const algbw = bytes / 1e6 / (ms / 1e3);
+          const busbw = ((2 * (n - 1)) / n) * algbw;
+          const row: AllreduceBenchRow = {
+            workers: n,
+            mb,
+            ms,
+            msMin: Math.min(...times),
+            msMax: Math.max(...times),
+            algbwMBps: algbw,
+            busbwMBps: busbw,
+            busbwRatio: busbw / single,
+            replicasAgree: agree,
+            cpuMsRanks,
+            cpuMsServer,
+            ceilingRatio: ceilingRatio(n, bytes, cpuMsServer, singleCpu, single, cpus().length),
+          };
+          const busy = (cpuMsRanks + (cpuMsServer ?? 0)) / (wallMs / repeats);
+          results.push(row);
+          log(
+            `${String(n).padStart(3)} ${String(mb).padStart(7)} ${ms.toFixed(1).padStart(9)} (${row.msMin.toFixed(1)}–${row.msMax.toFixed(1)})`.padEnd(38) +
+              `${algbw.toFixed(0).padStart(10)} ${busbw.toFixed(0).padStart(12)} ${row.busbwRatio.toFixed(2).padStart(14)} ${(row.ceilingRatio === undefined ? '?' : row.ceilingRatio.toFixed(2)).padStart(9)}   ${(agree ? 'yes' : 'NO').padEnd(17)}` +
+              `${cpuMsRanks.toFixed(0)}+${cpuMsServer === undefined ? '?' : cpuMsServer.toFixed(0)} (${busy.toFixed(2)})`,
+          );
+        }
+      } finally {
+        await Promise.all(ranks.map((c) => c.stop()));
+      }
+    }
+    const loadAfter = loadavg();
+    const result: AllreduceBenchResult = {
+      singleStreamMBps: single,
+      singleStreamRunsMBps: singleRuns,
+      singleStreamCpu: singleCpu,
+      results,
+      machine: {
+        cpus: cpus().length,
+        cpuModel: cpus()[0]?.model ?? 'unknown',
+        totalMemGiB: totalmem() / 2 ** 30,
+        node: process.version,
+        natsServer: server?.version ?? `external ${url}`,
+        loadBefore,
+        loadAfter,
+      },
+    };
+    log(`load average before ${loadBefore.map((l) => l.toFixed(2)).join(' ')}, after ${loadAfter.map((l) => l.toFixed(2)).join(' ')}`);
+    if (options.json !== undefined) {
+      writeFileSync(options.json, `${JSON.stringify(result, null, 2)}\n`);
+      log(`wrote ${options.json}`);
+    }
+    return result;
+  } finally {
+    await server?.stop();
+  }
+}
+
+/** SINGLE_STREAM_RUNS transfers of SINGLE_STREAM_BYTES after one warm-up; MB/s from the parent's clock. */
+async function singleStream(entry: string, url: string, serverPid: number | undefined): Promise<{ runs: number[]; cpu: SingleStreamCpu }> {
+  const subject = `gradmesh-bench.${process.pid}.stream`;
+  const [sub, pub] = await Promise.all([Child.start(entry), Child.start(entry)]);
+  try {
+    const init = { url, subject, totalBytes: SINGLE_STREAM_BYTES, messageBytes: MESSAGE_BYTES } as const;
+    await sub.request({ type: 'init', role: 'subscriber', ...init }, 'ready');
+    await pub.request({ type: 'init', role: 'publisher', ...init }, 'ready');
+    const runs: number[] = [];
+    let before = { pub: 0, sub: 0, server: undefined as number | undefined };
+    for (let i = 0; i <= SINGLE_STREAM_RUNS; i++) {
+      if (i === 1) before = { pub: await cpuOf([pub]), sub: await cpuOf([sub]), server: processCpuMs(serverPid) };
+      const t0 = performance.now();
+      const received = sub.next('received');
+      await Promise.all([pub.request({ type: 'run', step: i }, 'done'), received]);
+      const ms = performance.now() - t0;
+      if (i > 0) runs.push(SINGLE_STREAM_BYTES / 1e6 / (ms / 1e3));
+    }
+    const gb = (SINGLE_STREAM_BYTES * SINGLE_STREAM_RUNS) / 1e9;
+    const serverAfter = processCpuMs(serverPid);
+    const cpu: SingleStreamCpu = {
+      publisherSecPerGB: ((await cpuOf([pub])) - before.pub) / 1e3 / gb,
+      subscriberSecPerGB: ((await cpuOf([sub])) - before.sub) / 1e3 / gb,
+      serverSecPerGB: before.server === undefined || serverAfter === undefined ? undefined : (serverAfter - before.server) / 1e3 / gb,
+    };
+    return { runs, cpu };
+  } finally {
+    await Promise.all([sub.stop(), pub.stop()]);
+  }
+}
+
+/** Total CPU ms the children used so far. */
+async function cpuOf(children: Child[]): Promise<number> {
+  const replies = await Promise.all(children.map((c) => c.request({ type: 'cpu' }, 'cpu')));
+  return replies.reduce((sum, r) => sum + (r.type === 'cpu' ? r.ms : 0), 0);
+}
+
+function defaultChildEntry(): string {
+  const sibling = fileURLToPath(new URL('./allreduce-child.js', import.meta.url));
+  if (existsSync(sibling)) return sibling;
+  // Running from the TypeScript sources (vitest, vite-node): use the compiled child.
+  const compiled = fileURLToPath(new URL('../../dist/allreduce/allreduce-child.js', import.meta.url));
+  if (existsSync(compiled)) return compiled;
+  throw new ConfigError('childEntry', `no compiled benchmark child at ${sibling} or ${compiled}`, { hint: 'build first: npm run build' });
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
+
+/** One forked child: commands out, replies in, in order; a crash or a timeout rejects what is waiting. */
+class Child {
+  readonly #proc: ChildProcess;
+  readonly #replies: ChildReply[] = [];
+  readonly #waiters: { resolve: (r: ChildReply) => void; reject: (e: Error) => void }[] = [];
+  #exitError: Error | undefined;
+
+  private constructor(entry: string) {
+    this.#proc = fork(entry, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.#proc.on('message', (m: ChildReply) => {
+      const waiter = this.#waiters.shift();
+      if (waiter === undefined) this.#replies.push(m);
+      else if (m.type === 'failed') waiter.reject(new ClusterError(`benchmark child ${this.#proc.pid} failed: ${m.message}`));
+      else waiter.resolve(m);
+    });
+    this.#proc.on('exit', (code, signal) => {
+      this.#exitError = new ClusterError(`benchmark child ${this.#proc.pid} exited (${signal ?? code})`);
+      for (const w of this.#waiters.splice(0)) w.reject(this.#exitError);
+    });
+  }
+
+  static async start(entry: string): Promise<Child> {
+    return new Child(entry);
+  }
+
+  /** The next reply, which must be of type `type`. */
+  next(type: ChildReply['type']): Promise<ChildReply> {
+    const queued = this.#replies.shift();
+    const check = (r: ChildReply): ChildReply => {
+      if (r.type === 'failed') throw new ClusterError(`benchmark child ${this.#proc.pid} failed: ${r.message}`);
+      if (r.type !== type) throw new ClusterError(`benchmark child ${this.#proc.pid} replied ${r.type}, expected ${type}`);
+      return r;
+    };
+    if (queued !== undefined) return Promise.resolve(queued).then(check);
+    if (this.#exitError !== undefined) return Promise.reject(this.#exitError);
+    return new Promise<ChildReply>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new ClusterError(`benchmark child ${this.#proc.pid} did not reply ${type} within ${REQUEST_TIMEOUT_MS} ms`)), REQUEST_TIMEOUT_MS);
+      this.#waiters.push({
+        resolve: (r) => {
+          clearTimeout(timer);
+          resolve(r);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
+    }).then(check);
+  }
+
+  request(command: ParentCommand, expect: ChildReply['type']): Promise<ChildReply> {
+    const reply = this.next(expect);
+    this.#proc.send(command);
+    return reply;
+  }
+
+  async stop(): Promise<void> {
+    if (this.#exitError !== undefined) return;
+    const exited = new Promise<void>((resolve) => this.#proc.once('exit', () => resolve()));
+    this.#proc.send({ type: 'exit' } satisfies ParentCommand);
+    const timer = setTimeout(() => this.#proc.kill('SIGKILL'), 5_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}

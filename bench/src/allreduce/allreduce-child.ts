@@ -1,0 +1,129 @@
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { Random } from '@gradmesh/shared/internal';
+import { installDirectWrites, installReceivedPayloads } from '@gradmesh/transport';
+import { RsagAllReduce } from '@gradmesh/worker';
+import type { ChildInit, ChildReply, ParentCommand } from './ipc.js';
+
+/**
+ * A child process of the all-reduce benchmark (forked by `allreduce-bench.ts`, one per rank, plus a publisher
+ * and a subscriber for the single-stream reference). It does what the parent says over IPC and reports back;
+ * it exits when told to or when the parent goes away.
+ */
+function reply(message: ChildReply): void {
+  process.send?.(message);
+}
+
+let nc: NatsConnection | undefined;
+let allReduce: RsagAllReduce | undefined;
+let input = new Float32Array(0);
+let work = new Float32Array(0);
+let publisher: ((step: number) => Promise<void>) | undefined;
+
+async function init(m: ChildInit): Promise<void> {
+  // A new size means a new run id: drop the previous instance and connection.
+  await allReduce?.close();
+  await nc?.close();
+  allReduce = undefined;
+  nc = await connect({ servers: m.url, name: `bench-${m.role}` });
+  // Every child (ranks and the single-stream pair alike) receives and publishes the way a worker does.
+  installReceivedPayloads(nc);
+  installDirectWrites(nc);
+  if (m.role === 'allreduce') {
+    allReduce = new RsagAllReduce({ nc, runId: m.runId, rank: m.rank, worldSize: m.worldSize, generation: 0, logger: (l) => console.error(l) });
+    const r = Random.derive(12345, m.rank);
+    input = new Float32Array(m.elements);
+    for (let i = 0; i < input.length; i++) input[i] = r.next() - 0.5;
+    work = new Float32Array(m.elements);
+  } else if (m.role === 'subscriber') {
+    subscribe(nc, m.subject, m.totalBytes);
+  } else {
+    publisher = publishAll(nc, m.subject, m.totalBytes, m.messageBytes);
+  }
+  await nc.flush();
+}
+
+/** Counts bytes; acknowledges every 4 MB so the publisher can keep its in-flight bytes below max_pending. */
+function subscribe(conn: NatsConnection, subject: string, total: number): void {
+  let received = 0;
+  let acked = 0;
+  conn.subscribe(subject, {
+    callback: (_err, msg) => {
+      received += msg.data.length;
+      if (received - acked >= 4 << 20 || received >= total) {
+        acked = received;
+        conn.publish(`${subject}.ack`, String(received));
+      }
+      if (received >= total) {
+        received = 0;
+        acked = 0;
+        reply({ type: 'received', bytes: total });
+      }
+    },
+  });
+}
+
+/** Publishes `total` bytes with at most 32 MB unacknowledged (half the server's default max_pending). */
+function publishAll(conn: NatsConnection, subject: string, total: number, messageBytes: number): (step: number) => Promise<void> {
+  // Never mutated, so one buffer can be published again and again.
+  const payload = new Uint8Array(messageBytes).fill(7);
+  let acked = 0;
+  let wake: (() => void) | undefined;
+  conn.subscribe(`${subject}.ack`, {
+    callback: (_err, msg) => {
+      acked = Number(new TextDecoder().decode(msg.data));
+      wake?.();
+    },
+  });
+  return async () => {
+    acked = 0;
+    let sent = 0;
+    while (sent < total) {
+      while (sent - acked > 32 << 20) await new Promise<void>((resolve) => (wake = resolve));
+      conn.publish(subject, payload);
+      sent += messageBytes;
+    }
+    await conn.flush();
+  };
+}
+
+function checksum(v: Float32Array): string {
+  const u = new Uint32Array(v.buffer, v.byteOffset, v.length);
+  let h = 0x811c9dc5;
+  for (let i = 0; i < u.length; i++) h = Math.imul(h ^ (u[i] as number), 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, '0');
+}
+
+async function handle(m: ParentCommand): Promise<void> {
+  switch (m.type) {
+    case 'init':
+      await init(m);
+      return reply({ type: 'ready' });
+    case 'run':
+      if (allReduce !== undefined) {
+        work.set(input);
+        const t = await allReduce.allReduce(m.step, work);
+        return reply({ type: 'done', step: m.step, ms: t.totalMs });
+      }
+      if (publisher !== undefined) {
+        const t0 = performance.now();
+        await publisher(m.step);
+        return reply({ type: 'done', step: m.step, ms: performance.now() - t0 });
+      }
+      return;
+    case 'checksum':
+      return reply({ type: 'checksum', value: checksum(work) });
+    case 'cpu': {
+      const u = process.cpuUsage();
+      return reply({ type: 'cpu', ms: (u.user + u.system) / 1000 });
+    }
+    case 'exit':
+      await allReduce?.close();
+      await nc?.close();
+      process.exit(0);
+  }
+}
+
+process.on('message', (m: ParentCommand) => {
+  handle(m).catch((error: unknown) => reply({ type: 'failed', message: (error as Error)?.message ?? String(error) }));
+});
+process.on('disconnect', () => process.exit(0));

@@ -1,0 +1,116 @@
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { formatBenchTable, formatMemoryCheck, formatMemorySample, runBackendBenchmark, runMemoryCheck } from '@gradmesh/bench';
+import { ConfigError, loadRunConfig, writeJsonAtomic, type RunConfig } from '@gradmesh/shared/internal';
+import { positiveInt, type Command } from './args.js';
+
+/** The repository's examples/, two levels above cli/dist (and cli/src). */
+const DEFAULT_EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
+const DEFAULT_MEMORY_STEPS = 10_000;
+
+export const BENCH_BACKEND_USAGE = `gradmesh bench backend [--quick] [--json <out.json>] [--threads <n>] [--memory-steps <n>] [--examples <dir>]
+gradmesh bench memory [--memory-steps <n>] [--json <out.json>] [--threads <n>] [--examples <dir>]
+
+backend: measures in one run, side by side, gradmesh (pool with 1 thread and with all threads,
+reference) and TensorFlow.js (tfjs-backend-wasm with SIMD, tfjs-backend-cpu) on a 1024³ GEMM and on
+training the MLP (batch 64 and 256), CNN and LSTM of examples/mnist-{mlp,cnn,lstm}.json with random
+MNIST-shaped data: warm-up, then median (min–max) of several timed runs. Registers and checks a
+Conv2DBackpropFilter kernel for tfjs-backend-wasm (it ships none). Prints a table; --json writes every
+figure and the ratios (gradmesh pool all threads ÷ tfjs-wasm). A few minutes; --quick ≈ 1 minute.
+memory: trains the MLP for --memory-steps steps (default ${DEFAULT_MEMORY_STEPS.toLocaleString('en-US')}) on the pool backend and reports
+the RSS every 1000 steps and its slope; exits 1 if it grows.
+
+  --quick              short budgets; skips cells that take seconds per step
+  --json <file>        write the report (JSON) here, atomically
+  --threads <n>        "all threads" of the pool (default: the cores available, ${os.availableParallelism()} here)
+  --memory-steps <n>   backend: also run the memory check over n steps; memory: the step count
+  --examples <dir>     directory holding mnist-mlp.json, mnist-cnn.json, mnist-lstm.json`;
+
+/** Options of `bench backend` / `bench memory`, to merge into the `bench` command's options. */
+export const BENCH_BACKEND_OPTIONS = {
+  quick: { type: 'boolean' },
+  json: { type: 'string' },
+  threads: { type: 'string' },
+  'memory-steps': { type: 'string' },
+  examples: { type: 'string' },
+} as const satisfies Command['options'];
+
+type Values = Record<string, unknown>;
+
+function examplesDir(values: Values): string {
+  const dir = values['examples'];
+  return typeof dir === 'string' ? dir : DEFAULT_EXAMPLES;
+}
+
+/** examples/mnist-<name>.json; the LSTM one is optional (the benchmark marks its row as not run). */
+function exampleConfig(values: Values, name: string, optional: true): RunConfig | null;
+function exampleConfig(values: Values, name: string, optional?: false): RunConfig;
+function exampleConfig(values: Values, name: string, optional = false): RunConfig | null {
+  const file = path.join(examplesDir(values), `mnist-${name}.json`);
+  if (!existsSync(file)) {
+    if (optional) return null;
+    throw new ConfigError('--examples', `has no mnist-${name}.json`, { value: examplesDir(values), hint: 'point --examples at the repository\'s examples/ directory' });
+  }
+  return loadRunConfig(file);
+}
+
+function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+export async function benchBackend(values: Values): Promise<number> {
+  const threads = positiveInt(values['threads'], '--threads');
+  const memorySteps = positiveInt(values['memory-steps'], '--memory-steps');
+  const json = values['json'];
+  const report = await runBackendBenchmark({
+    configs: { mlp: exampleConfig(values, 'mlp'), cnn: exampleConfig(values, 'cnn'), lstm: exampleConfig(values, 'lstm', true) },
+    quick: values['quick'] === true,
+    ...(threads ? { threads } : {}),
+    ...(memorySteps ? { memorySteps } : {}),
+    onProgress: log,
+  });
+  process.stdout.write(formatBenchTable(report));
+  if (typeof json === 'string') {
+    await writeJsonAtomic(json, report);
+    log(`report written to ${json}`);
+  }
+  // A wrong fallback kernel would make every tfjs-wasm CNN figure meaningless.
+  return report.conv2dBackpropFilter.check.passed ? 0 : 1;
+}
+
+export async function benchMemory(values: Values): Promise<number> {
+  const threads = positiveInt(values['threads'], '--threads') ?? os.availableParallelism();
+  const steps = positiveInt(values['memory-steps'], '--memory-steps') ?? DEFAULT_MEMORY_STEPS;
+  const json = values['json'];
+  const check = await runMemoryCheck(exampleConfig(values, 'mlp'), {
+    steps,
+    threads,
+    onSample: (s) => log(formatMemorySample(s)),
+  });
+  process.stdout.write(`${formatMemoryCheck(check)}\n`);
+  if (typeof json === 'string') {
+    await writeJsonAtomic(json, { kind: 'gradmesh.bench.memory/1', ...check });
+    log(`report written to ${json}`);
+  }
+  return check.grows ? 1 : 0;
+}
+
+/**
+ * `gradmesh bench backend|memory` as a Command of its own. The CLI's `bench` command
+ * (bench-command.ts) can dispatch `backend` and `memory` to benchBackend / benchMemory instead,
+ * merging BENCH_BACKEND_OPTIONS into its options.
+ */
+export const benchBackendCommand: Command = {
+  name: 'bench',
+  summary: 'Benchmarks: `bench backend` (kernels and training vs TensorFlow.js), `bench memory` (RSS over 10,000 steps)',
+  usage: BENCH_BACKEND_USAGE,
+  options: BENCH_BACKEND_OPTIONS,
+  async run(values, positionals) {
+    const what = positionals[0];
+    if (what === 'backend') return benchBackend(values);
+    if (what === 'memory') return benchMemory(values);
+    throw new ConfigError('gradmesh bench', 'needs what to measure: backend or memory', { value: what ?? null });
+  },
+};

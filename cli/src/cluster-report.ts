@@ -1,0 +1,61 @@
+import path from 'node:path';
+import { historyForReport, modelKind, type RunConfig, type RunReport } from '@gradmesh/shared/internal';
+import type { ClusterRun } from '@gradmesh/coordinator';
+import { evaluationFields } from './evaluation-fields.js';
+import { describeDataset } from './run-summary.js';
+
+/**
+ * The report of a cluster run: every field `gradmesh train` writes (same meanings), plus
+ *   workers = N; perWorker[rank] = { rank, workerId, host, threads, computeSeconds, allreduceSeconds,
+ *   waitSeconds, steps }; replicaChecksumsAgree and checksumComparisons; the step-time breakdown
+ *   computeSeconds / allreduceSeconds / waitSeconds (means over ranks, see coordinator/src/timings.ts)
+ *   and stepWallSeconds; droppedMessages (control messages the coordinator dropped, by kind/reason).
+ */
+export function clusterReport(config: RunConfig, run: ClusterRun, wallSeconds: number): RunReport {
+  const kind = modelKind(config.model);
+  const info = run.ready[0]!;
+  const test = run.test ?? { loss: Number.NaN, count: 0, accuracy: null, extras: {}, confusion: null };
+  const t = config.training;
+  return {
+    config: path.relative(process.cwd(), path.resolve(config.file)) || config.file,
+    model: config.name,
+    modelKind: kind,
+    parameters: info.parameters,
+    dataset: describeDataset(config),
+    workers: run.generation.worldSize,
+    backend: config.backend.type,
+    threads: info.threads,
+    epochs: run.state.history.length,
+    steps: run.state.step,
+    globalBatchSize: t.batchSize,
+    ...evaluationFields(kind, test, info.featureSize),
+    trainSamplesPerSec: run.trainSamples / Math.max(1e-9, run.trainSeconds),
+    wallSeconds,
+    paramsChecksum: run.paramsChecksum,
+    history: historyForReport(run.state.history),
+    stoppedEarly: run.state.history.length < t.epochs && run.state.position.epoch >= t.epochs,
+    finishedAt: new Date().toISOString(),
+    replicaChecksumsAgree: run.replicaChecksumsAgree,
+    checksumComparisons: run.checksumComparisons,
+    computeSeconds: run.timings.computeSeconds,
+    allreduceSeconds: run.timings.allreduceSeconds,
+    waitSeconds: run.timings.waitSeconds,
+    stepWallSeconds: run.timings.stepWallSeconds,
+    perWorker: run.generation.members.map((m) => {
+      const timing = run.timings.perRank[m.rank]!;
+      return {
+        rank: m.rank,
+        workerId: m.workerId,
+        host: m.host,
+        threads: run.ready[m.rank]?.threads ?? m.threads,
+        computeSeconds: timing.computeSeconds,
+        allreduceSeconds: timing.allreduceSeconds,
+        waitSeconds: timing.waitSeconds,
+        steps: timing.steps,
+      };
+    }),
+    runSteps: run.stepsTaken,
+    ...(run.resumedFrom === undefined ? {} : { resumedFrom: run.resumedFrom }),
+    droppedMessages: run.drops,
+  };
+}

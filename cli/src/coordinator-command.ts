@@ -1,0 +1,112 @@
+import { ConfigError, loadRunConfig, validateRunId, writeJsonAtomic, type RunConfig } from '@gradmesh/shared/internal';
+import { Coordinator } from '@gradmesh/coordinator';
+import { positiveInt, secondsFlag, type Command } from './args.js';
+import { clusterReport } from './cluster-report.js';
+import { progressPrinter } from './progress.js';
+import { printResult } from './run-summary.js';
+
+export const DEFAULT_RUN_ID = 'default';
+
+export const coordinatorCommand: Command = {
+  name: 'coordinator',
+  summary: 'Own a cluster run: assign ranks to workers over NATS, drive synchronized steps, evaluate, checkpoint, report',
+  usage: `gradmesh coordinator --nats <url> --config <file.json> [options]
+
+Workers (gradmesh worker --nats <url> --run <id>) may start before or after the coordinator.
+
+Options:
+  --nats <url>               NATS server, e.g. nats://127.0.0.1:4222                 (required)
+  --config <file>            run config (see examples/*.json)                        (required)
+  --run <id>                 run id; subjects are gradmesh.<id>.…  (default: ${DEFAULT_RUN_ID})
+  --workers <n>              world size N: ranks 0..N−1 go to the N lowest worker ids (default: 1)
+  --checkpoint-dir <dir>     rank 0 writes a checkpoint at every epoch end (and every
+                             training.checkpointEverySteps); must be visible to every worker for --resume
+  --resume                   continue from the newest checkpoint in --checkpoint-dir
+  --report <out.json>        write the run report (JSON) here, atomically, at the end
+  --epochs <n>               override training.epochs
+  --max-steps <n>            stop after n optimizer steps (the state stays resumable)
+  --join-timeout <s>         fail unless N workers joined and are ready within s seconds (default: 60)
+  --heartbeat-timeout <s>    a worker silent this long is dead or stalled (default: 10)
+  --step-timeout <s>         a step (or evaluation/checkpoint) not answered by every rank within s fails (default: 30)
+  --checksum-every <k>       compare the replicas' parameter checksums every k steps and at the end (default: 50)
+  --verbose                  stack traces on errors
+
+Exit code: 0 when the run completed, 1 when it failed (the error names the worker, rank, step and reason), 2 on bad input.`,
+  options: {
+    nats: { type: 'string' },
+    config: { type: 'string' },
+    run: { type: 'string' },
+    workers: { type: 'string' },
+    'checkpoint-dir': { type: 'string' },
+    resume: { type: 'boolean' },
+    report: { type: 'string' },
+    epochs: { type: 'string' },
+    'max-steps': { type: 'string' },
+    'join-timeout': { type: 'string' },
+    'heartbeat-timeout': { type: 'string' },
+    'step-timeout': { type: 'string' },
+    'checksum-every': { type: 'string' },
+  },
+  async run(values) {
+    const natsUrl = values['nats'];
+    if (typeof natsUrl !== 'string') throw new ConfigError('--nats', 'is required', { hint: 'e.g. --nats nats://127.0.0.1:4222, or use gradmesh launch, which starts one' });
+    const configPath = values['config'];
+    if (typeof configPath !== 'string') throw new ConfigError('--config', 'is required', { hint: 'e.g. --config examples/mnist-cnn.json' });
+    let config: RunConfig = loadRunConfig(configPath);
+    const epochs = positiveInt(values['epochs'], '--epochs');
+    if (epochs !== undefined) config = { ...config, training: { ...config.training, epochs }, raw: { ...config.raw, training: { ...(config.raw['training'] as object), epochs } } };
+    const runId = validateRunId(values['run'] ?? DEFAULT_RUN_ID, '--run');
+    const checkpointDir = values['checkpoint-dir'] as string | undefined;
+    if (values['resume'] && checkpointDir === undefined) throw new ConfigError('--resume', 'needs --checkpoint-dir to find the checkpoint');
+    const maxSteps = positiveInt(values['max-steps'], '--max-steps');
+    const workers = positiveInt(values['workers'], '--workers') ?? 1;
+    const coordinator = new Coordinator({
+      natsUrl,
+      runId,
+      config,
+      workers,
+      ...(checkpointDir === undefined ? {} : { checkpointDir }),
+      resume: values['resume'] === true,
+      joinTimeoutMs: secondsFlag(values['join-timeout'], '--join-timeout', 60),
+      heartbeatTimeoutMs: secondsFlag(values['heartbeat-timeout'], '--heartbeat-timeout', 10),
+      stepTimeoutMs: secondsFlag(values['step-timeout'], '--step-timeout', 30),
+      checksumEvery: positiveInt(values['checksum-every'], '--checksum-every') ?? 50,
+      ...(maxSteps === undefined ? {} : { maxSteps }),
+      log: (line) => process.stderr.write(`${line}\n`),
+      onProgress: progressPrinter(),
+    });
+    const started = Date.now();
+    const onSignal = (signal: NodeJS.Signals) => coordinator.interrupt(signal);
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    try {
+      process.stderr.write(`${config.name}: coordinator of run "${runId}" on ${natsUrl}, waiting for ${workers} worker(s)\n`);
+      const run = await coordinator.run();
+      const report = clusterReport(config, run, (Date.now() - started) / 1000);
+      printResult(report, run.stepsTaken);
+      process.stderr.write(
+        `step time (mean over ranks): compute ${(report['computeSeconds'] as number).toFixed(1)}s, all-reduce ${(report['allreduceSeconds'] as number).toFixed(1)}s, wait ${(report['waitSeconds'] as number).toFixed(1)}s; replicas agree (${run.checksumComparisons} checksum comparisons)\n`,
+      );
+      if (run.test?.confusion) process.stderr.write(`${run.test.confusion.format()}\n`);
+      const reportPath = values['report'] as string | undefined;
+      if (reportPath) {
+        await writeJsonAtomic(reportPath, report);
+        process.stderr.write(`report written to ${reportPath}\n`);
+      }
+      return 0;
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      exitSoon();
+    }
+  },
+};
+
+/**
+ * A cluster process must end when its run ends, even if a library keeps a handle open (a pool thread
+ * mid-task, a socket): after the exit code is set, give the event loop a moment to drain naturally, then
+ * exit. The timer is unref'd, so a clean process exits at once without waiting for it.
+ */
+export function exitSoon(ms = 3_000): void {
+  setTimeout(() => process.exit(), ms).unref();
+}

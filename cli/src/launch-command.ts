@@ -1,0 +1,91 @@
+import path from 'node:path';
+import { ConfigError, loadRunConfig, validateRunId } from '@gradmesh/shared/internal';
+import { defaultThreads, launch, launchRunId } from './launch/launcher.js';
+import { positiveInt, secondsFlag, type Command } from './args.js';
+
+export const launchCommand: Command = {
+  name: 'launch',
+  summary: 'Train on this machine with N worker processes over a local NATS (starts nats-server, a coordinator and the workers)',
+  usage: `gradmesh launch --config <file.json> --workers <n> [options]
+
+Starts nats-server on 127.0.0.1 (a free port), a coordinator and N workers as separate processes, shows
+their output, and stops everything it started on completion, failure or Ctrl-C. The exit code is the
+coordinator's.
+
+Options:
+  --config <file>            run config (see examples/*.json)                        (required)
+  --workers <n>              number of worker processes                               (required)
+  --nats <url>               use this NATS server instead of starting one
+  --nats-server <path>       nats-server binary (default: GRADMESH_NATS_SERVER, else nats-server on PATH)
+  --threads <n>              compute threads per worker (default: max(1, cores / n))
+  --report <out.json>        write the run report (JSON) here, atomically, at the end
+  --checkpoint-dir <dir>     checkpoint at every epoch end (and every training.checkpointEverySteps)
+  --resume                   continue from the newest checkpoint in --checkpoint-dir
+  --epochs <n>               override training.epochs
+  --max-steps <n>            stop after n optimizer steps (the state stays resumable)
+  --run <id>                 run id (default: a fresh one)
+  --join-timeout <s>         passed to the coordinator (default: 60)
+  --heartbeat-timeout <s>    passed to the coordinator and the workers (default: 10)
+  --step-timeout <s>         passed to the coordinator (default: 30)
+  --checksum-every <k>       passed to the coordinator (default: 50)
+  --verbose                  stack traces on errors
+
+nats-server: apt-get install nats-server (Debian/Ubuntu), or a release binary from
+https://github.com/nats-io/nats-server/releases given with --nats-server.`,
+  options: {
+    config: { type: 'string' },
+    workers: { type: 'string' },
+    nats: { type: 'string' },
+    'nats-server': { type: 'string' },
+    threads: { type: 'string' },
+    report: { type: 'string' },
+    'checkpoint-dir': { type: 'string' },
+    resume: { type: 'boolean' },
+    epochs: { type: 'string' },
+    'max-steps': { type: 'string' },
+    run: { type: 'string' },
+    'join-timeout': { type: 'string' },
+    'heartbeat-timeout': { type: 'string' },
+    'step-timeout': { type: 'string' },
+    'checksum-every': { type: 'string' },
+  },
+  async run(values) {
+    const configPath = values['config'];
+    if (typeof configPath !== 'string') throw new ConfigError('--config', 'is required', { hint: 'e.g. gradmesh launch --config examples/mnist-cnn.json --workers 2' });
+    loadRunConfig(configPath); // bad input fails here, in one line, before anything is started
+    const workers = positiveInt(values['workers'], '--workers');
+    if (workers === undefined) throw new ConfigError('--workers', 'is required', { hint: 'e.g. --workers 2' });
+    const threads = positiveInt(values['threads'], '--threads') ?? defaultThreads(workers);
+    if (values['resume'] && values['checkpoint-dir'] === undefined) throw new ConfigError('--resume', 'needs --checkpoint-dir to find the checkpoint');
+    const runId = validateRunId(values['run'] ?? launchRunId(), '--run');
+    // Validate the pass-through durations here too, so a typo fails before any process starts.
+    for (const flag of ['join-timeout', 'heartbeat-timeout', 'step-timeout'] as const) if (values[flag] !== undefined) secondsFlag(values[flag], `--${flag}`, 1);
+    if (values['checksum-every'] !== undefined) positiveInt(values['checksum-every'], '--checksum-every');
+    const coordinatorArgs: string[] = [];
+    const pass = (flag: string, value: unknown, resolvePath = false) => {
+      if (typeof value === 'string') coordinatorArgs.push(`--${flag}`, resolvePath ? path.resolve(value) : value);
+    };
+    pass('report', values['report'], true);
+    pass('checkpoint-dir', values['checkpoint-dir'], true);
+    if (values['resume']) coordinatorArgs.push('--resume');
+    pass('epochs', values['epochs']);
+    pass('max-steps', values['max-steps']);
+    pass('join-timeout', values['join-timeout']);
+    pass('heartbeat-timeout', values['heartbeat-timeout']);
+    pass('step-timeout', values['step-timeout']);
+    pass('checksum-every', values['checksum-every']);
+    if (values['verbose']) coordinatorArgs.push('--verbose');
+    const workerArgs = typeof values['heartbeat-timeout'] === 'string' ? ['--heartbeat-timeout', values['heartbeat-timeout']] : [];
+    return launch({
+      configPath: path.resolve(configPath),
+      workers,
+      threads,
+      runId,
+      coordinatorArgs,
+      workerArgs,
+      ...(typeof values['nats'] === 'string' ? { natsUrl: values['nats'] } : {}),
+      ...(typeof values['nats-server'] === 'string' ? { natsServer: values['nats-server'] } : {}),
+      log: (line) => process.stderr.write(`${line}\n`),
+    });
+  },
+};
