@@ -12,7 +12,7 @@ import {
   ProtocolError,
   ShapeError,
 } from '../../../shared/src/errors.js';
-import { reportError } from '../../../coordinator/src/cli/main.js';
+import { reportError } from '../../../cli/src/main.js';
 
 function tiny(): Dataset {
   return Dataset.create({ name: 'tiny', sampleShape: [2], classes: 2, features: new Uint8Array(8), labels: Uint8Array.from([0, 1, 0, 1]) });
