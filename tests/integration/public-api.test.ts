@@ -60,7 +60,7 @@ describe('the public entry point (@gradmesh/shared, built)', () => {
     expect(train.count).toBe(400);
     const model = await createModel(config);
     expect(model).toBeInstanceOf(Model);
-    const history = await model.fit(train);
+    const { history } = await model.fit(train);
     expect(history).toHaveLength(8);
     const result = await model.evaluate(test, { confusion: true });
     expect(result.count).toBe(100);

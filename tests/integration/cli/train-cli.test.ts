@@ -100,7 +100,7 @@ describe('gradmesh train', () => {
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toContain(path.relative(dir, file));
-    expect(r.stderr).toMatch(/CheckpointError: .*metadata field history\[0\]\.epoch: must be an integer/);
+    expect(r.stderr).toMatch(/CheckpointError: .*metadata field history\[0\]\.epoch: must be a finite number \(got "one"\)/);
   });
 
   it('rejects a config file that does not exist, naming the path', () => {
