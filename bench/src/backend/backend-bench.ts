@@ -63,7 +63,7 @@ function planFor(workload: Workload, contender: Contender, quick: boolean): Plan
 const CONTENDER_ORDER: readonly Contender[] = ['gradmesh-pool-1', 'gradmesh-pool-all', 'gradmesh-reference', 'tfjs-wasm', 'tfjs-cpu'];
 
 /**
- * The side-by-side benchmark of issue 4: every contender on every workload in this one process,
+ * The side-by-side benchmark: every contender on every workload in this one process,
  * workload by workload in mirrored passes (so a change of machine load hits all contenders of a
  * comparison alike), with a cpu-load probe before and after and the peak RSS before and after.
  */

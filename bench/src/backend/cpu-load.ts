@@ -25,10 +25,10 @@ const ITERATIONS = 1.2e8;
 
 function spin(): Promise<number> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(SPIN, { eval: true, workerData: ITERATIONS });
-    worker.once('message', (m: { ms: number }) => resolve(m.ms));
-    worker.once('error', reject);
-    worker.once('exit', (code) => {
+    const thread = new Worker(SPIN, { eval: true, workerData: ITERATIONS });
+    thread.once('message', (m: { ms: number }) => resolve(m.ms));
+    thread.once('error', reject);
+    thread.once('exit', (code) => {
       if (code !== 0) reject(new InternalError(`the cpu probe thread exited with code ${code}`));
     });
   });

@@ -1,3 +1,4 @@
+import { InternalError } from '@gradmesh/shared/internal';
 /**
  * Steady-state throughput of a repeated operation: warm-up first (V8 tiers up JavaScript and
  * WebAssembly lazily, tfjs compiles kernels and XNNPACK builds operators on first use, piscina
@@ -62,14 +63,14 @@ export async function measureThroughput(step: () => unknown, unitsPerStep: numbe
  */
 export function mergeThroughputs(parts: readonly Throughput[]): Throughput {
   const first = parts[0];
-  if (!first) throw new RangeError('mergeThroughputs: nothing to merge');
+  if (!first) throw new InternalError('mergeThroughputs: nothing to merge');
   const rates = parts.flatMap((p) => p.rates);
   return { ...summarize(rates), runs: rates.length, stepsPerRun: first.stepsPerRun, warmupSteps: first.warmupSteps, rates };
 }
 
 /** Median (upper median for an even count), min and max. */
 export function summarize(values: readonly number[]): { median: number; min: number; max: number } {
-  if (values.length === 0) throw new RangeError('summarize: no values');
+  if (values.length === 0) throw new InternalError('summarize: no values');
   const sorted = [...values].sort((a, b) => a - b);
   return { median: sorted[Math.floor(sorted.length / 2)]!, min: sorted[0]!, max: sorted[sorted.length - 1]! };
 }

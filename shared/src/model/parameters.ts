@@ -1,3 +1,4 @@
+import { InternalError } from '../errors.js';
 import { createHash } from 'node:crypto';
 import type { Backend } from '../kernels/backend.js';
 import type { Layer, ParamSpec } from '../layers/layer.js';
@@ -95,7 +96,7 @@ export class ParameterStore {
 
   /** Puts a snapshot read from a checkpoint in place (undefined: none was taken). */
   setBest(values: Float32Array | undefined): void {
-    if (values !== undefined && values.length !== this.values.size) throw new RangeError(`ParameterStore.setBest: ${values.length} values for ${this.values.size} parameters`);
+    if (values !== undefined && values.length !== this.values.size) throw new InternalError(`ParameterStore.setBest: ${values.length} values for ${this.values.size} parameters`);
     this.#best = values;
   }
 

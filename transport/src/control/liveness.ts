@@ -1,3 +1,4 @@
+import { InternalError } from '@gradmesh/shared/internal';
 /**
  * Who has been heard from recently. Every message from a peer (heartbeat or any reply) counts as a sign of
  * life; a peer silent for longer than `timeoutMs` is reported by `silent()`. A dead process and a stalled
@@ -10,7 +11,7 @@ export class Liveness {
   readonly #now: () => number;
 
   constructor(timeoutMs: number, now: () => number = () => performance.now()) {
-    if (!(timeoutMs > 0)) throw new RangeError(`Liveness: timeoutMs must be > 0, got ${timeoutMs}`);
+    if (!(timeoutMs > 0)) throw new InternalError(`Liveness: timeoutMs must be > 0, got ${timeoutMs}`);
     this.timeoutMs = timeoutMs;
     this.#now = now;
   }

@@ -18,7 +18,7 @@ import { ReceiveBufferRecycler } from './receive-buffer-recycler.js';
  * and the delivered `msg.data` is the start of a buffer of its own: offset 0, so gradient values after the
  * 16-byte piece header are 4-byte aligned and can be viewed in place. A consumer that has finished with a frame
  * (and kept no view of it) hands it back with `releasePayload`; one that never does just leaves it to the
- * garbage collector, as before. Messages that fit in one socket read are delivered as views of that read,
+ * garbage collector, as the stock client does. Messages that fit in one socket read are delivered as views of that read,
  * exactly as the client does, and are not recycled.
  *
  * The client makes a new parser when it (re)dials. gradmesh connects with reconnection off, so a connection
