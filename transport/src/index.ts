@@ -17,3 +17,8 @@ export {
 export { startLocalNatsServer } from './nats-server/local-nats-server.js';
 export type { LocalNatsServer } from './nats-server/local-nats-server.js';
 export { resolveNatsServer } from './nats-server/nats-binary.js';
+export { checkpointBucket, runStateBucket, workersBucket } from './jetstream/bucket-names.js';
+export { DEFAULT_KEEP_CHECKPOINTS, NatsObjectCheckpointStore } from './jetstream/nats-object-checkpoint-store.js';
+export { openCheckpointStore } from './jetstream/open-checkpoint-store.js';
+export { DEFAULT_WORKER_TTL_MS, RunStateStore } from './jetstream/run-state-store.js';
+export type { RunRecord, WorkerRegistration } from './jetstream/run-state-store.js';

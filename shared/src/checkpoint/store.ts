@@ -18,7 +18,11 @@ export { checkpointFileName, parseCheckpointStep } from './naming.js';
 let tempCounter = 0;
 
 export async function writeCheckpointAtomic(target: string, contents: CheckpointContents): Promise<void> {
-  const bytes = encodeCheckpoint(contents);
+  await writeBytesAtomic(target, encodeCheckpoint(contents));
+}
+
+/** Writes already encoded checkpoint bytes to `target` atomically (Note [atomic replace]). */
+export async function writeBytesAtomic(target: string, bytes: Uint8Array): Promise<void> {
   const dir = path.dirname(target);
   // pid + counter keeps concurrent writers (threads share a pid, processes do not) apart.
   const temp = path.join(dir, `.${path.basename(target)}.${process.pid}-${tempCounter++}.tmp`);

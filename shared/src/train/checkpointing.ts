@@ -1,7 +1,8 @@
-import path from 'node:path';
-import { mkdir } from 'node:fs/promises';
-import { checkpointFileName, readCheckpoint, writeCheckpointAtomic } from '../checkpoint/store.js';
-import type { CheckpointContents } from '../checkpoint/format.js';
+import { putAndPrune, type CheckpointStore } from '../checkpoint/checkpoint-store.js';
+import { DirectoryCheckpointStore } from '../checkpoint/directory-store.js';
+import { encodeCheckpoint, type CheckpointContents } from '../checkpoint/format.js';
+import { checkpointFileName } from '../checkpoint/naming.js';
+import { readCheckpoint } from '../checkpoint/store.js';
 import { child, describeField, failAt, int, object, requireString, type JsonObject, type ValidationScope } from '../config/validate.js';
 import { CheckpointError, formatValue } from '../errors.js';
 import type { Model } from './model.js';
@@ -25,8 +26,24 @@ interface CheckpointMeta {
   paramsChecksum: string;
 }
 
-export async function saveTrainingCheckpoint(dir: string, model: Model, state: TrainingState): Promise<string> {
-  await mkdir(dir, { recursive: true });
+/**
+ * A checkpoint to read: a file path, or contents already read and verified from a store (`readLatestVerified`),
+ * with `where` naming it in errors.
+ */
+export type CheckpointSource = string | { readonly where: string; readonly contents: CheckpointContents };
+
+/**
+ * Writes the checkpoint of `model` at `state` as `ckpt-<step>.safetensors` into `target` — a directory path
+ * (atomic file, nothing pruned: what `train --checkpoint-dir` has always done) or a store (with its keep-last
+ * policy). Returns where it went.
+ */
+export async function saveTrainingCheckpoint(target: string | CheckpointStore, model: Model, state: TrainingState): Promise<string> {
+  const store = typeof target === 'string' ? new DirectoryCheckpointStore(target) : target;
+  return putAndPrune(store, checkpointFileName(state.step), encodeTrainingCheckpoint(model, state));
+}
+
+/** The checkpoint bytes of `model` (parameters, optimizer state, best snapshot) and `state`. */
+export function encodeTrainingCheckpoint(model: Model, state: TrainingState): Buffer {
   const meta: CheckpointMeta & TrainingState = {
     format: FORMAT,
     version: 1,
@@ -45,20 +62,22 @@ export async function saveTrainingCheckpoint(dir: string, model: Model, state: T
   for (const s of model.optimizer.stateTensors()) tensors.push({ name: `optimizer/${s.name}`, shape: [...s.tensor.shape], data: s.tensor.data.slice() });
   const best = model.params.best;
   if (best) tensors.push({ name: 'earlyStopping/bestParams', shape: [best.length], data: best.slice() });
-  const file = path.join(dir, checkpointFileName(state.step));
-  await writeCheckpointAtomic(file, { meta: meta as unknown as JsonObject, tensors });
-  return file;
+  return encodeCheckpoint({ meta: meta as unknown as JsonObject, tensors });
+}
+
+async function open(source: CheckpointSource): Promise<{ file: string; contents: CheckpointContents }> {
+  return typeof source === 'string' ? { file: source, contents: await readCheckpoint(source) } : { file: source.where, contents: source.contents };
 }
 
 /** The training state of a checkpoint, validated (the coordinator needs it without a model). */
-export async function readTrainingState(file: string): Promise<TrainingState> {
-  const { meta } = await readCheckpoint(file);
-  return checkMeta(file, meta).state;
+export async function readTrainingState(source: CheckpointSource): Promise<TrainingState> {
+  const { file, contents } = await open(source);
+  return checkMeta(file, contents.meta).state;
 }
 
 /** Loads parameters, optimizer state and the best snapshot into `model`; returns the training state to continue from. */
-export async function restoreTrainingCheckpoint(file: string, model: Model): Promise<TrainingState> {
-  const contents = await readCheckpoint(file);
+export async function restoreTrainingCheckpoint(source: CheckpointSource, model: Model): Promise<TrainingState> {
+  const { file, contents } = await open(source);
   const { meta, state } = checkMeta(file, contents.meta);
   if (meta.parameterCount !== model.params.values.size) {
     throw new CheckpointError(file, `holds ${meta.parameterCount} parameters but the model has ${model.params.values.size}`, {

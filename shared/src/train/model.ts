@@ -9,7 +9,7 @@ import type { Optimizer } from '../optimizers/optimizer.js';
 import { optimizerFromSpec } from '../optimizers/registry.js';
 import { Random } from '../random.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { restoreTrainingCheckpoint, saveTrainingCheckpoint } from './checkpointing.js';
+import { restoreTrainingCheckpoint, saveTrainingCheckpoint, type CheckpointSource } from './checkpointing.js';
 import { evaluateSamples, summarizeEvaluation, type Evaluation } from './evaluation.js';
 import type { GradientExecutor } from './executor.js';
 import type { EpochRecord, ProgressEvent } from './history.js';
@@ -109,9 +109,9 @@ export class Model {
     return saveTrainingCheckpoint(dir, this, this.state);
   }
 
-  /** Loads parameters, optimizer state and the training state from a checkpoint file. */
-  async restore(file: string): Promise<void> {
-    this.state = await restoreTrainingCheckpoint(file, this);
+  /** Loads parameters, optimizer state and the training state from a checkpoint file (or contents read from a store). */
+  async restore(source: CheckpointSource): Promise<void> {
+    this.state = await restoreTrainingCheckpoint(source, this);
   }
 
   async close(): Promise<void> {

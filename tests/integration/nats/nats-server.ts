@@ -12,6 +12,7 @@ import { join } from 'node:path';
  * from the Debian binary with `deploy/nats-image/build.sh`) through testcontainers, with Ryuk disabled (it
  * cannot run everywhere; `stop()` removes the container). Without one it spawns `nats-server` (from PATH, or
  * `GRADMESH_NATS_SERVER`) bound to 127.0.0.1 on a free port. Either way it logs one line saying which.
+ * JetStream is on either way (the run's checkpoint and state buckets need it).
  * If Docker is reachable but the container cannot start (an image neither local nor pullable), it falls back to
  * spawning and says so in that line. `GRADMESH_NATS_VIA=spawn|testcontainers` (or `options.via`) forces a way.
  */
@@ -89,7 +90,7 @@ async function startContainer(options: StartNatsOptions): Promise<NatsHandle> {
   const { GenericContainer, Wait } = await import('testcontainers');
   const container = await new GenericContainer(image())
     .withCopyContentToContainer([{ content: configText('0.0.0.0:4222', options.maxPayload), target: '/gradmesh-nats.conf' }])
-    .withCommand(['-c', '/gradmesh-nats.conf'])
+    .withCommand(['-c', '/gradmesh-nats.conf', '-js', '-sd', '/tmp/jetstream'])
     .withExposedPorts(4222)
     // A log line, not a port probe: the locally imported image has no shell for testcontainers' port check.
     .withWaitStrategy(Wait.forLogMessage(/Server is ready/))
@@ -137,7 +138,8 @@ async function spawnServer(options: StartNatsOptions): Promise<NatsHandle> {
     const port = await freePort();
     const conf = join(dir, 'nats.conf');
     writeFileSync(conf, configText(`127.0.0.1:${port}`, options.maxPayload));
-    const child = spawn(binary, ['-c', conf, '-a', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // JetStream on, its store inside the server's temp directory (removed by stop()).
+    const child = spawn(binary, ['-c', conf, '-a', '127.0.0.1', '-p', String(port), '-js', '-sd', join(dir, 'jetstream')], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => {
       stderr = (stderr + d.toString()).slice(-2000);

@@ -1,5 +1,6 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { connect as tcpConnect, createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { ClusterError } from '@gradmesh/shared/internal';
 
 /**
@@ -15,13 +16,34 @@ export interface LocalNatsServer {
   stop(): Promise<void>;
 }
 
-export async function startLocalNatsServer(binary?: string): Promise<LocalNatsServer> {
+export interface LocalNatsServerOptions {
+  /** Enable JetStream with its store in this directory (the caller owns and removes it). */
+  readonly jetStreamDir?: string;
+  /** Run the server under a watchdog that stops it when this process dies, even by SIGKILL (watchdog.ts). */
+  readonly watchParent?: boolean;
+}
+
+/** The compiled watchdog next to this file (in dist/), also when this module is loaded from src/ (tests). */
+const WATCHDOG = fileURLToPath(new URL(import.meta.url.includes('/src/') ? '../../dist/nats-server/watchdog.js' : './watchdog.js', import.meta.url));
+
+export async function startLocalNatsServer(binary?: string, options: LocalNatsServerOptions = {}): Promise<LocalNatsServer> {
   const bin = binary ?? process.env['GRADMESH_NATS_SERVER'] ?? 'nats-server';
   let last = '';
   // The probed free port can be taken before nats-server binds it; retry on an early exit.
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
-    const child = spawn(bin, ['-a', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const args = ['-a', '127.0.0.1', '-p', String(port), ...(options.jetStreamDir === undefined ? [] : ['-js', '-sd', options.jetStreamDir])];
+    const child: ChildProcess = options.watchParent
+      ? spawn(process.execPath, [WATCHDOG, bin, ...args], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] })
+      : spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let serverPid = options.watchParent ? undefined : child.pid;
+    if (options.watchParent) {
+      child.on('message', (m: unknown) => {
+        if (typeof m === 'object' && m !== null && typeof (m as { pid?: unknown }).pid === 'number') serverPid = (m as { pid: number }).pid;
+      });
+      // Our end of the channel must not keep this process alive either.
+      child.channel?.unref();
+    }
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
     let exit: string | undefined;
@@ -42,7 +64,9 @@ export async function startLocalNatsServer(binary?: string): Promise<LocalNatsSe
         return {
           url: `nats://127.0.0.1:${port}`,
           version,
-          pid: child.pid,
+          get pid() {
+            return serverPid;
+          },
           async stop() {
             if (exit !== undefined) return;
             child.kill('SIGTERM');
