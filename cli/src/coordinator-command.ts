@@ -1,7 +1,9 @@
-import { ConfigError, loadRunConfig, validateRunId, writeJsonAtomic, type RunConfig } from '@gradmesh/shared/internal';
+import { checkpointStoreFromFlags, ConfigError, describeStoreSpec, loadRunConfig, validateRunId, writeJsonAtomic, type RunConfig, type RunReport } from '@gradmesh/shared/internal';
 import { Coordinator } from '@gradmesh/coordinator';
 import { positiveInt, secondsFlag, type Command } from './args.js';
 import { clusterReport } from './cluster-report.js';
+import { describeError, writeFailedReport } from './failed-report.js';
+import { watchLauncher } from './launch/parent-watch.js';
 import { progressPrinter } from './progress.js';
 import { printResult } from './run-summary.js';
 
@@ -19,10 +21,15 @@ Options:
   --config <file>            run config (see examples/*.json)                        (required)
   --run <id>                 run id; subjects are gradmesh.<id>.…  (default: ${DEFAULT_RUN_ID})
   --workers <n>              world size N: ranks 0..N−1 go to the N lowest worker ids (default: 1)
-  --checkpoint-dir <dir>     rank 0 writes a checkpoint at every epoch end (and every
-                             training.checkpointEverySteps); must be visible to every worker for --resume
-  --resume                   continue from the newest checkpoint in --checkpoint-dir
+  --checkpoint-store <s>     where rank 0 writes a checkpoint at every epoch end (and every
+                             training.checkpointEverySteps): nats = the run's JetStream Object Store bucket
+                             gradmesh-<run>-checkpoints (keeps the last 3), dir:<path> = a directory that
+                             every worker is also given with --checkpoint-dir
+  --checkpoint-dir <dir>     short for --checkpoint-store dir:<dir>
+  --resume                   continue from the newest verified checkpoint of the store (same --run);
+                             without a store option: --checkpoint-store nats
   --report <out.json>        write the run report (JSON) here, atomically, at the end
+                             (status "completed", or status "failed" and the error)
   --epochs <n>               override training.epochs
   --max-steps <n>            stop after n optimizer steps (the state stays resumable)
   --join-timeout <s>         fail unless N workers joined and are ready within s seconds (default: 60)
@@ -38,6 +45,7 @@ Exit code: 0 when the run completed, 1 when it failed (the error names the worke
     run: { type: 'string' },
     workers: { type: 'string' },
     'checkpoint-dir': { type: 'string' },
+    'checkpoint-store': { type: 'string' },
     resume: { type: 'boolean' },
     report: { type: 'string' },
     epochs: { type: 'string' },
@@ -56,8 +64,8 @@ Exit code: 0 when the run completed, 1 when it failed (the error names the worke
     const epochs = positiveInt(values['epochs'], '--epochs');
     if (epochs !== undefined) config = { ...config, training: { ...config.training, epochs }, raw: { ...config.raw, training: { ...(config.raw['training'] as object), epochs } } };
     const runId = validateRunId(values['run'] ?? DEFAULT_RUN_ID, '--run');
-    const checkpointDir = values['checkpoint-dir'] as string | undefined;
-    if (values['resume'] && checkpointDir === undefined) throw new ConfigError('--resume', 'needs --checkpoint-dir to find the checkpoint');
+    // A cluster needs no shared file system: a run that wants a store and names none gets the NATS one.
+    const checkpointStore = checkpointStoreFromFlags(values['checkpoint-store'] as string | undefined, values['checkpoint-dir'] as string | undefined) ?? (values['resume'] ? { kind: 'nats' as const } : undefined);
     const maxSteps = positiveInt(values['max-steps'], '--max-steps');
     const workers = positiveInt(values['workers'], '--workers') ?? 1;
     const coordinator = new Coordinator({
@@ -65,7 +73,7 @@ Exit code: 0 when the run completed, 1 when it failed (the error names the worke
       runId,
       config,
       workers,
-      ...(checkpointDir === undefined ? {} : { checkpointDir }),
+      ...(checkpointStore === undefined ? {} : { checkpointStore }),
       resume: values['resume'] === true,
       joinTimeoutMs: secondsFlag(values['join-timeout'], '--join-timeout', 60),
       heartbeatTimeoutMs: secondsFlag(values['heartbeat-timeout'], '--heartbeat-timeout', 10),
@@ -79,16 +87,23 @@ Exit code: 0 when the run completed, 1 when it failed (the error names the worke
     const onSignal = (signal: NodeJS.Signals) => coordinator.interrupt(signal);
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
+    const unwatch = watchLauncher(() => coordinator.interrupt('the launcher\'s exit'));
+    const reportPath = values['report'] as string | undefined;
     try {
-      process.stderr.write(`${config.name}: coordinator of run "${runId}" on ${natsUrl}, waiting for ${workers} worker(s)\n`);
-      const run = await coordinator.run();
-      const report = clusterReport(config, run, (Date.now() - started) / 1000);
+      process.stderr.write(`${config.name}: coordinator of run "${runId}" on ${natsUrl}, waiting for ${workers} worker(s)${checkpointStore ? `, checkpoints: ${describeStoreSpec(checkpointStore)}` : ''}\n`);
+      let run: Awaited<ReturnType<Coordinator['run']>>;
+      try {
+        run = await coordinator.run();
+      } catch (error) {
+        if (reportPath) await writeFailedReport(reportPath, { runId, config: configPath, workers, error: describeError(error), wallSeconds: (Date.now() - started) / 1000 });
+        throw error;
+      }
+      const report: RunReport = { status: 'completed', runId, ...clusterReport(config, run, (Date.now() - started) / 1000) };
       printResult(report, run.stepsTaken);
       process.stderr.write(
         `step time (mean over ranks): compute ${(report['computeSeconds'] as number).toFixed(1)}s, all-reduce ${(report['allreduceSeconds'] as number).toFixed(1)}s, wait ${(report['waitSeconds'] as number).toFixed(1)}s; replicas agree (${run.checksumComparisons} checksum comparisons)\n`,
       );
       if (run.test?.confusion) process.stderr.write(`${run.test.confusion.format()}\n`);
-      const reportPath = values['report'] as string | undefined;
       if (reportPath) {
         await writeJsonAtomic(reportPath, report);
         process.stderr.write(`report written to ${reportPath}\n`);
@@ -97,6 +112,7 @@ Exit code: 0 when the run completed, 1 when it failed (the error names the worke
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      unwatch();
       exitSoon();
     }
   },

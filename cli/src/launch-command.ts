@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { ConfigError, loadRunConfig, validateRunId } from '@gradmesh/shared/internal';
+import { checkpointStoreFromFlags, ConfigError, describeStoreSpec, loadRunConfig, validateRunId } from '@gradmesh/shared/internal';
 import { defaultThreads, launch, launchRunId } from './launch/launcher.js';
 import { positiveInt, secondsFlag, type Command } from './args.js';
 
@@ -8,9 +8,9 @@ export const launchCommand: Command = {
   summary: 'Train on this machine with N worker processes over a local NATS (starts nats-server, a coordinator and the workers)',
   usage: `gradmesh launch --config <file.json> --workers <n> [options]
 
-Starts nats-server on 127.0.0.1 (a free port), a coordinator and N workers as separate processes, shows
-their output, and stops everything it started on completion, failure or Ctrl-C. The exit code is the
-coordinator's.
+Starts nats-server with JetStream on 127.0.0.1 (a free port; its store in a temporary directory removed at
+the end), a coordinator and N workers as separate processes, shows their output, and stops everything it
+started on completion, failure, Ctrl-C or its own death (kill -9). The exit code is the coordinator's.
 
 Options:
   --config <file>            run config (see examples/*.json)                        (required)
@@ -18,9 +18,13 @@ Options:
   --nats <url>               use this NATS server instead of starting one
   --nats-server <path>       nats-server binary (default: GRADMESH_NATS_SERVER, else nats-server on PATH)
   --threads <n>              compute threads per worker (default: max(1, cores / n))
-  --report <out.json>        write the run report (JSON) here, atomically, at the end
-  --checkpoint-dir <dir>     checkpoint at every epoch end (and every training.checkpointEverySteps)
-  --resume                   continue from the newest checkpoint in --checkpoint-dir
+  --report <out.json>        write the run report (JSON) here, atomically, at the end (status "completed",
+                             or status "failed" and the error)
+  --checkpoint-store <s>     checkpoint at every epoch end (and every training.checkpointEverySteps) into
+                             nats (the run's JetStream bucket; with launch's own server it lives as long as
+                             the launch — give --nats <url> to keep it) or dir:<path>
+  --checkpoint-dir <dir>     short for --checkpoint-store dir:<dir>
+  --resume                   continue from the newest verified checkpoint (same --run for nats)
   --epochs <n>               override training.epochs
   --max-steps <n>            stop after n optimizer steps (the state stays resumable)
   --run <id>                 run id (default: a fresh one)
@@ -40,6 +44,7 @@ https://github.com/nats-io/nats-server/releases given with --nats-server.`,
     threads: { type: 'string' },
     report: { type: 'string' },
     'checkpoint-dir': { type: 'string' },
+    'checkpoint-store': { type: 'string' },
     resume: { type: 'boolean' },
     epochs: { type: 'string' },
     'max-steps': { type: 'string' },
@@ -56,7 +61,12 @@ https://github.com/nats-io/nats-server/releases given with --nats-server.`,
     const workers = positiveInt(values['workers'], '--workers');
     if (workers === undefined) throw new ConfigError('--workers', 'is required', { hint: 'e.g. --workers 2' });
     const threads = positiveInt(values['threads'], '--threads') ?? defaultThreads(workers);
-    if (values['resume'] && values['checkpoint-dir'] === undefined) throw new ConfigError('--resume', 'needs --checkpoint-dir to find the checkpoint');
+    const store = checkpointStoreFromFlags(values['checkpoint-store'] as string | undefined, values['checkpoint-dir'] as string | undefined) ?? (values['resume'] ? { kind: 'nats' as const } : undefined);
+    if (values['resume'] && store?.kind === 'nats' && (values['nats'] === undefined || values['run'] === undefined)) {
+      throw new ConfigError('--resume', 'with the nats checkpoint store needs --nats <url> and --run <id> of the run that wrote the checkpoints', {
+        hint: "launch's own nats-server starts empty and a fresh run id names a fresh bucket; or use --checkpoint-dir",
+      });
+    }
     const runId = validateRunId(values['run'] ?? launchRunId(), '--run');
     // Validate the pass-through durations here too, so a typo fails before any process starts.
     for (const flag of ['join-timeout', 'heartbeat-timeout', 'step-timeout'] as const) if (values[flag] !== undefined) secondsFlag(values[flag], `--${flag}`, 1);
@@ -66,7 +76,7 @@ https://github.com/nats-io/nats-server/releases given with --nats-server.`,
       if (typeof value === 'string') coordinatorArgs.push(`--${flag}`, resolvePath ? path.resolve(value) : value);
     };
     pass('report', values['report'], true);
-    pass('checkpoint-dir', values['checkpoint-dir'], true);
+    if (store !== undefined) coordinatorArgs.push('--checkpoint-store', describeStoreSpec(store));
     if (values['resume']) coordinatorArgs.push('--resume');
     pass('epochs', values['epochs']);
     pass('max-steps', values['max-steps']);
@@ -76,6 +86,8 @@ https://github.com/nats-io/nats-server/releases given with --nats-server.`,
     pass('checksum-every', values['checksum-every']);
     if (values['verbose']) coordinatorArgs.push('--verbose');
     const workerArgs = typeof values['heartbeat-timeout'] === 'string' ? ['--heartbeat-timeout', values['heartbeat-timeout']] : [];
+    // A worker takes its directory from its command line, never from the network (Note [the store is the worker's]).
+    if (store?.kind === 'dir') workerArgs.push('--checkpoint-dir', store.dir);
     return launch({
       configPath: path.resolve(configPath),
       workers,
@@ -83,6 +95,7 @@ https://github.com/nats-io/nats-server/releases given with --nats-server.`,
       runId,
       coordinatorArgs,
       workerArgs,
+      ...(typeof values['report'] === 'string' ? { reportPath: path.resolve(values['report']) } : {}),
       ...(typeof values['nats'] === 'string' ? { natsUrl: values['nats'] } : {}),
       ...(typeof values['nats-server'] === 'string' ? { natsServer: values['nats-server'] } : {}),
       log: (line) => process.stderr.write(`${line}\n`),

@@ -1,8 +1,10 @@
 import os from 'node:os';
+import path from 'node:path';
 import { ConfigError, validateRunId, validateWorkerId } from '@gradmesh/shared/internal';
 import { WorkerProcess } from '@gradmesh/worker';
 import { positiveInt, secondsFlag, type Command } from './args.js';
 import { DEFAULT_RUN_ID, exitSoon } from './coordinator-command.js';
+import { watchLauncher } from './launch/parent-watch.js';
 
 export const workerCommand: Command = {
   name: 'worker',
@@ -16,6 +18,8 @@ Options:
   --id <workerId>            unique worker id (default: <host>-<pid>); ranks go to ids in sorted order
   --join-timeout <s>         exit unless a coordinator assigns a rank within s seconds (default: 120)
   --heartbeat-timeout <s>    exit when the coordinator is silent this long (default: the coordinator's, else 10)
+  --checkpoint-dir <dir>     this machine's path of the run's checkpoint directory, for a coordinator
+                             with --checkpoint-store dir:… (a worker never takes a path from the network)
   --verbose                  stack traces on errors
 
 Exit code: 0 when the run completed (or this worker was not needed), 1 when it failed or was stopped.`,
@@ -26,6 +30,7 @@ Exit code: 0 when the run completed (or this worker was not needed), 1 when it f
     id: { type: 'string' },
     'join-timeout': { type: 'string' },
     'heartbeat-timeout': { type: 'string' },
+    'checkpoint-dir': { type: 'string' },
   },
   async run(values) {
     const natsUrl = values['nats'];
@@ -43,10 +48,12 @@ Exit code: 0 when the run completed (or this worker was not needed), 1 when it f
       joinTimeoutMs: secondsFlag(values['join-timeout'], '--join-timeout', 120),
       heartbeatTimeoutMs: secondsFlag(values['heartbeat-timeout'], '--heartbeat-timeout', 10),
       log,
+      ...(typeof values['checkpoint-dir'] === 'string' ? { checkpointDir: path.resolve(values['checkpoint-dir']) } : {}),
     });
     const onSignal = (signal: NodeJS.Signals) => worker.interrupt(signal);
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
+    const unwatch = watchLauncher(() => worker.interrupt('the launcher\'s exit'));
     try {
       log(`worker ${workerId}: joining run "${runId}" on ${natsUrl} with ${threads} thread(s)`);
       const outcome = await worker.run();
@@ -55,6 +62,7 @@ Exit code: 0 when the run completed (or this worker was not needed), 1 when it f
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      unwatch();
       exitSoon();
     }
   },

@@ -1,5 +1,5 @@
-import path from 'node:path';
 import {
+  checkpointFileName,
   ClusterError,
   copyTrainingState,
   evalSubject,
@@ -31,8 +31,8 @@ export interface ClusterStepDriverOptions {
   readonly stepTimeoutMs: number;
   /** Compare replica checksums after every K-th step (counted from 1) and after the run's last step. */
   readonly checksumEvery: number;
-  /** Where rank 0 writes checkpoints (absolute). */
-  readonly checkpointDir: string | undefined;
+  /** Called once rank 0 has written the checkpoint of `step` (named `name` in the run's store). */
+  readonly checkpointed?: (step: number, name: string) => Promise<void>;
   /** The run's failure, if any (a dead worker, a lost connection): every command checks it before it is sent. */
   readonly failure: () => Error | undefined;
 }
@@ -110,8 +110,8 @@ export class ClusterStepDriver implements StepDriver {
 
   /** Rank 0 writes the checkpoint of the loop's state; the other ranks hold identical parameters. */
   async checkpoint(state: TrainingState): Promise<string> {
-    const dir = path.resolve(this.#o.checkpointDir!);
-    const [written] = await this.#request('checkpoint', { dir, state: copyTrainingState(state) }, 'checkpointed', this.#ranks.slice(0, 1), `the checkpoint at step ${state.step}`);
+    const [written] = await this.#request('checkpoint', { state: copyTrainingState(state) }, 'checkpointed', this.#ranks.slice(0, 1), `the checkpoint at step ${state.step}`);
+    await this.#o.checkpointed?.(state.step, checkpointFileName(state.step));
     return written!.path;
   }
 

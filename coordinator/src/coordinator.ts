@@ -1,21 +1,19 @@
-import path from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
 import {
   assignSubject,
   ClusterError,
-  CheckpointError,
   ConfigError,
+  describeStoreSpec,
   DropCounter,
   errorSubject,
   GradmeshError,
   heartbeatSubject,
   initialTrainingState,
   joinSubject,
-  latestCheckpoint,
-  readTrainingState,
   runTrainingLoop,
   shutdownSubject,
   stepDoneSubject,
+  type CheckpointStoreSpec,
   type ControlMessage,
   type Evaluation,
   type ProgressEvent,
@@ -26,6 +24,7 @@ import {
 import { ControlChannel, connectNats, every, Liveness, watchConnection, watchSilence } from '@gradmesh/transport';
 import { compareChecksums, divergenceError, type ChecksumReport } from './checksums.js';
 import { ClusterStepDriver } from './cluster-step-driver.js';
+import { DurableRunState } from './durable-state.js';
 import { assignRanks, Roster, type Generation } from './membership.js';
 import { StepBarrier } from './step-barrier.js';
 import type { RankTimings } from './timings.js';
@@ -35,7 +34,8 @@ export interface CoordinatorOptions {
   readonly runId: string;
   readonly config: RunConfig;
   readonly workers: number;
-  readonly checkpointDir?: string;
+  /** Where checkpoints go (rank 0 writes them) and `--resume` reads them; absent: no checkpoints. */
+  readonly checkpointStore?: CheckpointStoreSpec;
   readonly resume: boolean;
   readonly joinTimeoutMs: number;
   readonly heartbeatTimeoutMs: number;
@@ -93,8 +93,10 @@ export class Coordinator {
   readonly #ready = new Map<number, ReadyBody>();
   #readyWaiter: { resolve: () => void; reject: (e: Error) => void } | undefined;
   #failure: Error | undefined;
-  /** The checkpoint every replica restores (--resume). */
+  /** The checkpoint every replica restores (--resume): its name in the run's store. */
   #resumeFile: string | undefined;
+  /** The checkpoint store and the run-state record (durable-state.ts). */
+  #durable: DurableRunState | undefined;
   #interrupted = false;
   readonly #timers: { stop(): void }[] = [];
 
@@ -108,18 +110,24 @@ export class Coordinator {
   async run(): Promise<ClusterRun> {
     const o = this.#o;
     let resumedFrom: string | undefined;
-    if (o.resume) {
-      if (o.checkpointDir === undefined) throw new ConfigError('--resume', 'needs --checkpoint-dir to find the checkpoint');
-      resumedFrom = (await latestCheckpoint(o.checkpointDir))?.path;
-      if (resumedFrom === undefined) throw new CheckpointError(o.checkpointDir, 'no checkpoint to resume from', { hint: 'run without --resume first, with the same --checkpoint-dir' });
-      resumedFrom = path.resolve(resumedFrom);
-      this.#resumeFile = resumedFrom;
-      this.#state = await readTrainingState(resumedFrom);
-      o.log(`resuming from ${resumedFrom} at step ${this.#state.step} (epoch ${this.#state.position.epoch + 1}, batch ${this.#state.position.batch})`);
-    }
+    if (o.resume && o.checkpointStore === undefined) throw new ConfigError('--resume', 'needs --checkpoint-store (or --checkpoint-dir) to find the checkpoint');
 
     const nc = await connectNats(o.natsUrl, 'gradmesh-coordinator');
     this.#nc = nc;
+    // durable state: the checkpoint store and the run-state record (durable-state.ts); --resume reads the store.
+    try {
+      this.#durable = await DurableRunState.open(nc, o.runId, o.checkpointStore, o.log);
+      if (o.resume) {
+        const point = await this.#durable.resumePoint();
+        resumedFrom = point.where;
+        this.#resumeFile = point.name;
+        this.#state = point.state;
+        o.log(`resuming from ${resumedFrom} at step ${this.#state.step} (epoch ${this.#state.position.epoch + 1}, batch ${this.#state.position.batch})`);
+      }
+    } catch (error) {
+      await nc.close().catch(() => undefined);
+      throw error;
+    }
     const channel = new ControlChannel({ nc, runId: o.runId, self: COORDINATOR, drops: this.drops, onHandlerError: (e) => this.#fail(e) });
     this.#channel = channel;
     // Joins carry generation 0 (not yet assigned); everything else must be of this run's generation.
@@ -137,6 +145,7 @@ export class Coordinator {
 
     try {
       await this.#formGeneration();
+      await this.#durable.recordGeneration(GENERATION, o.workers, this.#state.step); // durable state
       const result = await this.#train();
       channel.send(shutdownSubject(o.runId), 'shutdown', { reason: 'completed' });
       return { ...result, resumedFrom, drops: this.drops.snapshot() };
@@ -233,6 +242,7 @@ export class Coordinator {
       baseDir: o.config.baseDir,
       heartbeatTimeoutMs: o.heartbeatTimeoutMs,
       stepTimeoutMs: o.stepTimeoutMs,
+      ...(o.checkpointStore === undefined ? {} : { checkpointStore: o.checkpointStore.kind }),
       ...(this.#resumeFile === undefined ? {} : { resumeFrom: this.#resumeFile }),
     });
   }
@@ -287,12 +297,12 @@ export class Coordinator {
       ready,
       stepTimeoutMs: o.stepTimeoutMs,
       checksumEvery: o.checksumEvery,
-      checkpointDir: o.checkpointDir,
+      checkpointed: (step, name) => this.#durable!.recordCheckpoint(step, name), // durable state
       failure: () => this.#failure,
     });
     const outcome = await runTrainingLoop(driver, this.#state, {
       config: o.config,
-      checkpoints: o.checkpointDir !== undefined,
+      checkpoints: o.checkpointStore !== undefined,
       evaluateTest: true,
       ...(o.maxSteps === undefined ? {} : { maxSteps: o.maxSteps }),
       ...(o.onProgress === undefined ? {} : { onProgress: o.onProgress }),
@@ -370,7 +380,7 @@ export class Coordinator {
           worker: member.workerId,
           rank: member.rank,
           step: this.#state.step,
-          hint: this.#o.checkpointDir ? `continue with --resume --checkpoint-dir ${this.#o.checkpointDir}` : 'use --checkpoint-dir to be able to resume',
+          hint: this.#o.checkpointStore ? `continue with --resume --run ${this.#o.runId} --checkpoint-store ${describeStoreSpec(this.#o.checkpointStore)}` : 'use --checkpoint-store to be able to resume',
         }),
       );
     }

@@ -12,6 +12,8 @@ import {
   type BatchStats,
   type CheckpointBody,
   type CheckpointedBody,
+  type CheckpointSource,
+  type CheckpointStore,
   type Dataset,
   type EpochEndBody,
   type EpochEndedBody,
@@ -35,7 +37,7 @@ export interface ReplicaOptions {
   readonly worldSize: number;
   readonly generation: number;
   readonly threads: number;
-  readonly resumeFrom?: string;
+  readonly resumeFrom?: CheckpointSource;
 }
 
 /**
@@ -185,12 +187,13 @@ export class Replica {
     return { requestId: request.requestId, rank: this.rank, checksum: params.checksum() };
   }
 
-  /** Rank 0 writes the checkpoint: its tensors plus the coordinator's training state. */
-  async checkpoint(request: CheckpointBody): Promise<CheckpointedBody> {
+  /** Rank 0 writes the checkpoint into the run's store (the worker's, from its assignment): its tensors plus the coordinator's training state. */
+  async checkpoint(request: CheckpointBody, store: CheckpointStore | undefined): Promise<CheckpointedBody> {
     if (request.state.step !== this.#step) {
       throw new ClusterError(`rank ${this.rank} is at step ${this.#step} but the checkpoint is for step ${request.state.step}`, { rank: this.rank, step: this.#step });
     }
-    const path = await saveTrainingCheckpoint(request.dir, this.model, request.state);
+    if (store === undefined) throw new ClusterError(`rank ${this.rank} was told to checkpoint step ${request.state.step} but its assignment names no checkpoint store`, { rank: this.rank, step: this.#step });
+    const path = await saveTrainingCheckpoint(store, this.model, request.state);
     return { requestId: request.requestId, rank: this.rank, path };
   }
 

@@ -16,6 +16,8 @@ import {
   type ControlMessage,
 } from '@gradmesh/shared/internal';
 import { connectNats, ControlChannel, every, Liveness, watchConnection, watchSilence } from '@gradmesh/transport';
+import type { CheckpointStore } from '@gradmesh/shared/internal';
+import { assignedCheckpointStore, assignedResumePoint } from './assigned-checkpoint-store.js';
 import { RsagAllReduce } from './allreduce/rsag.js';
 import { Replica } from './replica.js';
 
@@ -31,6 +33,8 @@ export interface WorkerOptions {
   readonly log: (line: string) => void;
   /** Heartbeat period (default 1 s). */
   readonly heartbeatMs?: number;
+  /** This machine's path of the run's checkpoint directory, for a run that checkpoints to one (`dir`). */
+  readonly checkpointDir?: string;
 }
 
 export interface WorkerOutcome {
@@ -58,6 +62,8 @@ export class WorkerProcess {
   #channel: ControlChannel | undefined;
   #assignment: AssignBody | undefined;
   #replica: Replica | undefined;
+  /** The run's checkpoint store, from the assignment's kind (assigned-checkpoint-store.ts). */
+  #checkpoints: CheckpointStore | undefined;
   #allReduce: RsagAllReduce | undefined;
   #queue: Promise<void> = Promise.resolve();
   #lastRequest = -1;
@@ -161,6 +167,8 @@ export class WorkerProcess {
     );
     o.log(`worker ${o.workerId}: rank ${a.rank} of ${a.worldSize} (generation ${a.generation})${a.resumeFrom ? `, resuming from ${a.resumeFrom}` : ''}`);
     this.#enqueue(async () => {
+      this.#checkpoints = await assignedCheckpointStore(a.checkpointStore, { nc: this.#nc!, runId: o.runId, workerId: o.workerId, checkpointDir: o.checkpointDir });
+      const resumeFrom = a.resumeFrom === undefined ? undefined : await assignedResumePoint(this.#checkpoints, a.resumeFrom, o.workerId);
       const replica = await Replica.create({
         config: a.config,
         baseDir: a.baseDir ?? process.cwd(),
@@ -169,7 +177,7 @@ export class WorkerProcess {
         worldSize: a.worldSize,
         generation: a.generation,
         threads: o.threads,
-        ...(a.resumeFrom === undefined ? {} : { resumeFrom: a.resumeFrom }),
+        ...(resumeFrom === undefined ? {} : { resumeFrom }),
       });
       this.#replica = replica;
       this.#step = replica.nextStep - 1;
@@ -224,7 +232,7 @@ export class WorkerProcess {
         channel.send(replies, 'epochEnded', replica.epochEnd(command.body));
         return;
       case 'checkpoint':
-        if (replica.rank === 0) channel.send(replies, 'checkpointed', await replica.checkpoint(command.body));
+        if (replica.rank === 0) channel.send(replies, 'checkpointed', await replica.checkpoint(command.body, this.#checkpoints));
         return;
     }
   }

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { LAUNCHER_IPC_ENV } from './parent-watch.js';
 
 export interface ChildExit {
   readonly code: number | null;
@@ -18,6 +19,8 @@ export interface Child {
  * (stdout to stdout, stderr to stderr). Each child is its own process group (`detached`), so a Ctrl-C in the
  * terminal reaches only the launcher, which then shuts the run down in order (coordinator first, which tells
  * the workers); `killAll` is the last resort, and runs on the launcher's own exit so nothing is orphaned.
+ * Each child also holds an IPC channel to the launcher, so that it stops when the launcher dies without
+ * running any of this (Note [children watch the launcher] in parent-watch.ts).
  */
 export class ChildGroup {
   readonly children: Child[] = [];
@@ -32,7 +35,9 @@ export class ChildGroup {
   }
 
   spawn(name: string, command: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Child {
-    const proc = spawn(command, [...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env });
+    const proc = spawn(command, [...args], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], detached: true, env: { ...env, [LAUNCHER_IPC_ENV]: '1' } });
+    // Our end of the channel must not keep the launcher alive.
+    proc.channel?.unref();
     const exited = new Promise<ChildExit>((resolve) => {
       proc.once('exit', (code, signal) => resolve({ code, signal }));
       proc.once('error', (error) => {
@@ -56,7 +61,10 @@ export class ChildGroup {
     for (const c of this.children) this.signal(c, signal);
   }
 
-  /** Waits up to `ms` for every child to exit, then SIGKILLs the rest and waits for them. */
+  /**
+   * Waits up to `ms` for every child to exit, then SIGKILLs the rest and waits until each has been reaped, so
+   * that when this returns no child is running (or a zombie).
+   */
   async settle(ms: number): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const all = Promise.all(this.children.map((c) => c.exited));
@@ -66,6 +74,11 @@ export class ChildGroup {
       this.killAll('SIGKILL');
       await all;
     }
+  }
+
+  /** The children other than `child` that are still running. */
+  others(child: Child): Child[] {
+    return this.children.filter((c) => c !== child && c.running());
   }
 
   dispose(): void {

@@ -1,7 +1,10 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resolveNatsServer, startLocalNatsServer, type LocalNatsServer } from '@gradmesh/transport';
-import { ChildGroup } from './children.js';
+import { writeFailedReport } from '../failed-report.js';
+import { ChildGroup, type Child, type ChildExit } from './children.js';
 
 export interface LaunchOptions {
   readonly configPath: string;
@@ -12,10 +15,12 @@ export interface LaunchOptions {
   readonly runId: string;
   /** Compute threads per worker (default: max(1, floor(cores / N))). */
   readonly threads?: number;
-  /** Extra coordinator flags, passed through verbatim (--report, --checkpoint-dir, --resume, --epochs, …). */
+  /** Extra coordinator flags, passed through verbatim (--report, --checkpoint-store, --resume, --epochs, …). */
   readonly coordinatorArgs: readonly string[];
-  /** Extra worker flags (e.g. --heartbeat-timeout). */
+  /** Extra worker flags (e.g. --heartbeat-timeout, --checkpoint-dir). */
   readonly workerArgs?: readonly string[];
+  /** The coordinator's --report: written here with status "failed" when the coordinator could not write it. */
+  readonly reportPath?: string;
   /** How long the workers get to exit after the coordinator has (default 15 s), before SIGKILL. */
   readonly graceMs?: number;
   readonly log: (line: string) => void;
@@ -29,29 +34,32 @@ export function defaultThreads(workers: number): number {
 }
 
 /**
- * `gradmesh launch`: the one-machine cluster. Starts nats-server (unless given a URL), the coordinator and N
- * workers as separate node processes of this CLI, forwards their output, and ends them all:
+ * `gradmesh launch`: the one-machine cluster. Starts nats-server with JetStream (unless given a URL; its store
+ * lives in the launch's temporary directory), the coordinator and N workers as separate node processes of this
+ * CLI, forwards their output, and ends them all.
+ *
+ * Note [launch lifecycle]: whenever `launch` returns, nothing it started is running:
  *   - normally: the coordinator exits (its code is ours), the workers follow its `shutdown`;
- *   - on Ctrl-C / SIGTERM: the coordinator is interrupted (it tells the workers to stop); a second signal,
- *     or anything still running after the grace period, is SIGKILLed;
- *   - nats-server is stopped last, after every client is gone.
+ *   - the coordinator dies without a shutdown (a signal): the workers are sent SIGTERM at once;
+ *   - Ctrl-C / SIGTERM: the coordinator is interrupted (it tells the workers to stop); a second signal, or
+ *     anything still running after the grace period, is SIGKILLed;
+ *   - in every case the launcher then waits until each child has exited (SIGKILL after the grace period),
+ *     stops nats-server last, after every client is gone, and removes its temporary directory;
+ *   - the launcher itself killed with -9: every child notices (Note [children watch the launcher]) and
+ *     exits; nats-server's watchdog stops it.
  */
 export async function launch(o: LaunchOptions): Promise<number> {
+  const started = Date.now();
   let nats: LocalNatsServer | undefined;
-  let url = o.natsUrl;
-  if (url === undefined) {
-    nats = await startLocalNatsServer(resolveNatsServer(o.natsServer));
-    url = nats.url;
-    o.log(`launch: nats-server ${nats.version} on ${url}`);
-  }
+  let runDir: string | undefined;
   const group = new ChildGroup();
-  const threads = o.threads ?? defaultThreads(o.workers);
+  const grace = o.graceMs ?? 15_000;
   let interrupted = 0;
   let forceTimer: NodeJS.Timeout | undefined;
-  const grace = o.graceMs ?? 15_000;
+  let coordinator: Child | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
     interrupted++;
-    if (interrupted === 1) {
+    if (interrupted === 1 && coordinator !== undefined) {
       o.log(`launch: ${signal}: stopping the run (again to kill everything)`);
       group.signal(coordinator, 'SIGINT');
       forceTimer = setTimeout(() => group.killAll('SIGKILL'), grace);
@@ -59,34 +67,65 @@ export async function launch(o: LaunchOptions): Promise<number> {
       group.killAll('SIGKILL');
     }
   };
-  const coordinator = group.spawn('coordinator', process.execPath, [CLI_PATH, 'coordinator', '--nats', url, '--config', o.configPath, '--run', o.runId, '--workers', String(o.workers), ...o.coordinatorArgs]);
-  const width = String(o.workers - 1).length;
-  for (let i = 0; i < o.workers; i++) {
-    const id = `w${String(i).padStart(width, '0')}`;
-    group.spawn(id, process.execPath, [CLI_PATH, 'worker', '--nats', url, '--run', o.runId, '--threads', String(threads), '--id', id, ...(o.workerArgs ?? [])]);
-  }
-  o.log(`launch: coordinator and ${o.workers} worker(s) with ${threads} thread(s) each, run "${o.runId}"`);
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
+    let url = o.natsUrl;
+    if (url === undefined) {
+      runDir = mkdtempSync(path.join(os.tmpdir(), `gradmesh-${o.runId}-`));
+      nats = await startLocalNatsServer(resolveNatsServer(o.natsServer), { jetStreamDir: path.join(runDir, 'jetstream'), watchParent: true });
+      url = nats.url;
+      o.log(`launch: nats-server ${nats.version} on ${url} (JetStream in ${runDir})`);
+    }
+    if (interrupted > 0) return 130;
+    coordinator = group.spawn('coordinator', process.execPath, [CLI_PATH, 'coordinator', '--nats', url, '--config', o.configPath, '--run', o.runId, '--workers', String(o.workers), ...o.coordinatorArgs]);
+    const threads = o.threads ?? defaultThreads(o.workers);
+    const width = String(o.workers - 1).length;
+    for (let i = 0; i < o.workers; i++) {
+      const id = `w${String(i).padStart(width, '0')}`;
+      group.spawn(id, process.execPath, [CLI_PATH, 'worker', '--nats', url, '--run', o.runId, '--threads', String(threads), '--id', id, ...(o.workerArgs ?? [])]);
+    }
+    o.log(`launch: coordinator and ${o.workers} worker(s) with ${threads} thread(s) each, run "${o.runId}"`);
     const exit = await coordinator.exited;
+    // A coordinator that died by a signal sent no shutdown: the workers would wait out their heartbeat timeout.
+    if (exit.signal !== null) for (const c of group.others(coordinator)) group.signal(c, 'SIGTERM');
     await group.settle(grace);
-    const failedWorkers = group.children.slice(1).filter((c) => c.process.exitCode !== 0);
+    const failedWorkers = group.others(coordinator).length === 0 ? group.children.filter((c) => c !== coordinator && c.process.exitCode !== 0) : [];
     if (exit.code === 0 && failedWorkers.length > 0) o.log(`launch: warning: ${failedWorkers.map((c) => `${c.name} exited with ${c.process.exitCode ?? c.process.signalCode}`).join(', ')}`);
+    if (exit.code !== 0 && o.reportPath !== undefined) await reportFailure(o, exit, (Date.now() - started) / 1000);
     return exit.code ?? 1;
   } finally {
     clearTimeout(forceTimer);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    // Normally a no-op: settle() has already reaped everyone. On an exception it is what stops the children.
     group.killAll('SIGKILL');
+    await group.settle(grace);
     group.dispose();
     await nats?.stop();
+    if (runDir !== undefined) rmSync(runDir, { recursive: true, force: true });
   }
+}
+
+/** The coordinator writes its failed report itself; this covers a coordinator that died before it could. */
+async function reportFailure(o: LaunchOptions, exit: ChildExit, wallSeconds: number): Promise<void> {
+  const file = o.reportPath!;
+  try {
+    const existing = JSON.parse(readFileSync(file, 'utf8')) as { runId?: unknown; status?: unknown };
+    if (existing.runId === o.runId && existing.status === 'failed') return;
+  } catch {
+    // No report (or not ours): write one.
+  }
+  await writeFailedReport(file, {
+    runId: o.runId,
+    config: o.configPath,
+    workers: o.workers,
+    error: `the coordinator ${exit.signal !== null ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`} before writing its report`,
+    wallSeconds,
+  });
 }
 
 /** A run id for a launch: unique per launcher process and start time. */
 export function launchRunId(): string {
   return `launch-${Date.now().toString(36)}-${process.pid}`;
 }
-
-

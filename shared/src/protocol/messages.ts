@@ -1,3 +1,5 @@
+import { parseCheckpointStep } from '../checkpoint/naming.js';
+import { CHECKPOINT_STORE_KINDS, type CheckpointStoreKind } from '../checkpoint/store-spec.js';
 import { ConfigError } from '../errors.js';
 import {
   anyNumber,
@@ -51,7 +53,12 @@ export interface AssignBody {
   readonly config: JsonObject;
   /** Directory the config's relative data paths resolve against (one machine or a shared volume). */
   readonly baseDir?: string;
-  /** A checkpoint every replica restores before reporting ready (`--resume`). */
+  /**
+   * The run's checkpoint store, by kind only (Note [the store is the worker's]): `nats` = the run's Object
+   * Store bucket, `dir` = the directory the worker was started with (`--checkpoint-dir`). Absent: none.
+   */
+  readonly checkpointStore?: CheckpointStoreKind;
+  /** The checkpoint (a name, `ckpt-<step>.safetensors`, in that store) every replica restores before reporting ready (`--resume`). */
   readonly resumeFrom?: string;
   /** The worker exits when it hears no coordinator heartbeat for this long. */
   readonly heartbeatTimeoutMs?: number;
@@ -166,14 +173,22 @@ export interface EpochEndedBody {
 /** The training loop's state (one type, one validator: shared/src/train/training-state.ts). */
 export type TrainingStateBody = TrainingState;
 
-/** Coordinator → all workers (step subject): rank 0 writes a checkpoint of this state into `dir`; others ignore it. */
+/**
+ * Coordinator → all workers (step subject): rank 0 writes a checkpoint of this state into the run's store
+ * (named in its assignment); others ignore it.
+ *
+ * Note [the store is the worker's]: no message names a path. A worker writes into the store its own command
+ * line gives it (`--checkpoint-dir`) or into the run's bucket on the NATS server it already trusts; the
+ * assignment only says which kind. Anything that can publish on the run's subjects could otherwise make rank
+ * 0 create directories and write files wherever its user may — the wire carries the kind, a checkpoint name
+ * (validated: `ckpt-<step>.safetensors`, so it cannot leave the store) and the state, nothing else.
+ */
 export interface CheckpointBody {
   readonly requestId: number;
-  readonly dir: string;
   readonly state: TrainingStateBody;
 }
 
-/** Rank 0 → coordinator: the checkpoint file is written (atomically). */
+/** Rank 0 → coordinator: the checkpoint is written (atomically); `path` says where, for the log. */
 export interface CheckpointedBody {
   readonly requestId: number;
   readonly rank: number;
@@ -241,6 +256,18 @@ function text(obj: JsonObject, key: string, scope: ValidationScope, max = MAX_TE
   return v;
 }
 
+function storeKind(obj: JsonObject, key: string, scope: ValidationScope): CheckpointStoreKind {
+  const v = requireString(obj, key, scope);
+  if (!(CHECKPOINT_STORE_KINDS as readonly string[]).includes(v)) fail(scope, key, `must be one of ${CHECKPOINT_STORE_KINDS.join(', ')}`, v);
+  return v as CheckpointStoreKind;
+}
+
+function checkpointName(obj: JsonObject, key: string, scope: ValidationScope): string {
+  const v = requireString(obj, key, scope);
+  if (parseCheckpointStep(v) === undefined) fail(scope, key, 'must be a checkpoint name, ckpt-<step>.safetensors', v.slice(0, 80));
+  return v;
+}
+
 function isJson(v: unknown, depth: number): v is Json {
   if (v === null || typeof v === 'string' || typeof v === 'boolean') return true;
   if (typeof v === 'number') return Number.isFinite(v);
@@ -295,7 +322,7 @@ export const MESSAGE_KINDS: { readonly [K in MessageKind]: KindSpec<MessageBodie
   assign: {
     family: 'assign',
     validate(b, s) {
-      rejectUnknownKeys(b, ['workerId', 'rank', 'worldSize', 'generation', 'config', 'baseDir', 'resumeFrom', 'heartbeatTimeoutMs', 'stepTimeoutMs'], s);
+      rejectUnknownKeys(b, ['workerId', 'rank', 'worldSize', 'generation', 'config', 'baseDir', 'checkpointStore', 'resumeFrom', 'heartbeatTimeoutMs', 'stepTimeoutMs'], s);
       const worldSize = int(b, 'worldSize', s, { min: 1, max: MAX_RANK + 1 });
       return {
         workerId: id(b, 'workerId', s),
@@ -304,7 +331,8 @@ export const MESSAGE_KINDS: { readonly [K in MessageKind]: KindSpec<MessageBodie
         generation: int(b, 'generation', s, { min: 0, max: U32 }),
         config: jsonObject(b, 'config', s),
         ...('baseDir' in b ? { baseDir: text(b, 'baseDir', s) } : {}),
-        ...('resumeFrom' in b ? { resumeFrom: text(b, 'resumeFrom', s) } : {}),
+        ...('checkpointStore' in b ? { checkpointStore: storeKind(b, 'checkpointStore', s) } : {}),
+        ...('resumeFrom' in b ? { resumeFrom: checkpointName(b, 'resumeFrom', s) } : {}),
         ...('heartbeatTimeoutMs' in b ? { heartbeatTimeoutMs: int(b, 'heartbeatTimeoutMs', s, { min: 1, max: U32 }) } : {}),
         ...('stepTimeoutMs' in b ? { stepTimeoutMs: int(b, 'stepTimeoutMs', s, { min: 1, max: U32 }) } : {}),
       };
@@ -442,8 +470,8 @@ export const MESSAGE_KINDS: { readonly [K in MessageKind]: KindSpec<MessageBodie
   checkpoint: {
     family: 'step',
     validate(b, s) {
-      rejectUnknownKeys(b, ['requestId', 'dir', 'state'], s);
-      return { requestId: int(b, 'requestId', s, { min: 0, max: U32 }), dir: text(b, 'dir', s), state: trainingState(b, 'state', s) };
+      rejectUnknownKeys(b, ['requestId', 'state'], s);
+      return { requestId: int(b, 'requestId', s, { min: 0, max: U32 }), state: trainingState(b, 'state', s) };
     },
   },
   checkpointed: {

@@ -25,7 +25,7 @@ const samples: { [K in Exclude<MessageKind, 'join' | 'assign' | 'heartbeat' | 's
   evaluated: { subject: stepDoneSubject(run), body: { requestId: 4, rank: 1, lossSum: 2.5, count: 3, correct: 2, extras: {}, confusion: [[1, 0], [1, 1]] } },
   epochEnd: { subject: stepSubject(run), body: { requestId: 5, epoch: 0, keepBest: true, restoreBest: false } },
   epochEnded: { subject: stepDoneSubject(run), body: { requestId: 5, rank: 0, checksum: 'cd'.repeat(32) } },
-  checkpoint: { subject: stepSubject(run), body: { requestId: 6, dir: '/tmp/ckpt', state } },
+  checkpoint: { subject: stepSubject(run), body: { requestId: 6, state } },
   checkpointed: { subject: stepDoneSubject(run), body: { requestId: 6, rank: 0, path: '/tmp/ckpt/ckpt-120.safetensors' } },
 };
 

@@ -32,7 +32,7 @@ const samples: { [K in MessageKind]: { subject: string; body: MessageBodies[K] }
   epochEnded: { subject: stepDoneSubject(run), body: { requestId: 4, rank: 1, checksum: 'ab12' } },
   checkpoint: {
     subject: stepSubject(run),
-    body: { requestId: 5, dir: '/tmp/c', state: { step: 3, position: { epoch: 0, batch: 3 }, history: [], earlyStopping: null, epochInProgress: { lossSum: 1, count: 3, correct: null, extras: {}, seconds: 0.5 } } },
+    body: { requestId: 5, state: { step: 3, position: { epoch: 0, batch: 3 }, history: [], earlyStopping: null, epochInProgress: { lossSum: 1, count: 3, correct: null, extras: {}, seconds: 0.5 } } },
   },
   checkpointed: { subject: stepDoneSubject(run), body: { requestId: 5, rank: 0, path: '/tmp/c/ckpt-3.safetensors' } },
 };
