@@ -36,7 +36,7 @@ async function singleProcess(configFile: string): Promise<Map<string, Float32Arr
 async function clusterParams(name: string, configFile: string, workers: number): Promise<Map<string, Float32Array>> {
   const runId = h.runId(name);
   const dir = h.path(`ckpt-${runId}`);
-  const { coordinator, workers: ws } = h.cluster(runId, configFile, workers, { coordinatorArgs: ['--checkpoint-dir', dir, '--checksum-every', '5'] });
+  const { coordinator, workers: ws } = h.cluster(runId, configFile, workers, { coordinatorArgs: ['--checkpoint-dir', dir, '--checksum-every', '5'], workerArgs: ['--checkpoint-dir', dir] });
   const exit = await coordinator.exit(120_000);
   expect(exit.code, coordinator.output).toBe(0);
   for (const w of ws) expect((await w.exit(30_000)).code, w.output).toBe(0);

@@ -52,7 +52,7 @@ describe('cluster failures', () => {
   it('a worker killed with SIGKILL mid-run stops the run naming the worker, rank and step; everything exits; checkpoints stay loadable; --resume finishes with the uninterrupted parameters', async () => {
     const runId = h.runId('kill');
     const dir = h.path('ckpt-kill');
-    const { coordinator, workers } = h.cluster(runId, config, 2, { coordinatorArgs: ['--checkpoint-dir', dir, ...FAST_FAILURE] });
+    const { coordinator, workers } = h.cluster(runId, config, 2, { coordinatorArgs: ['--checkpoint-dir', dir, ...FAST_FAILURE], workerArgs: ['--checkpoint-dir', dir] });
     await coordinator.waitFor(/checkpoint \S+ \(step 50\)/, 120_000);
     workers[1]!.kill();
     const exit = await coordinator.exit(60_000);
@@ -75,7 +75,7 @@ describe('cluster failures', () => {
 
     // Resume with two fresh worker processes.
     const report = h.path('resumed.json');
-    const resumed = h.cluster(h.runId('resume'), config, 2, { coordinatorArgs: ['--checkpoint-dir', dir, '--resume', '--report', report, ...FAST_FAILURE] });
+    const resumed = h.cluster(h.runId('resume'), config, 2, { coordinatorArgs: ['--checkpoint-dir', dir, '--resume', '--report', report, ...FAST_FAILURE], workerArgs: ['--checkpoint-dir', dir] });
     expect((await resumed.coordinator.exit(120_000)).code, resumed.coordinator.output).toBe(0);
     await expectAllExited(resumed.workers);
     expect(resumed.coordinator.stderr).toMatch(new RegExp(`resuming from \\S+ckpt-0*${lastCheckpointStep}\\.safetensors at step ${lastCheckpointStep}`));
@@ -89,7 +89,7 @@ describe('cluster failures', () => {
 
   it('a stalled worker (SIGSTOP) is detected within the heartbeat timeout; after SIGCONT it exits too', async () => {
     const runId = h.runId('stall');
-    const { coordinator, workers } = h.cluster(runId, config, 2, { coordinatorArgs: ['--checkpoint-dir', h.path('ckpt-stall'), ...FAST_FAILURE] });
+    const { coordinator, workers } = h.cluster(runId, config, 2, { coordinatorArgs: ['--checkpoint-dir', h.path('ckpt-stall'), ...FAST_FAILURE], workerArgs: ['--checkpoint-dir', h.path('ckpt-stall')] });
     await coordinator.waitFor(/checkpoint \S+ \(step 50\)/, 120_000);
     workers[1]!.stall();
     const exit = await coordinator.exit(60_000);

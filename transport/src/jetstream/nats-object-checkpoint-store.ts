@@ -2,6 +2,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { Objm, StorageType, type ObjectStore } from '@nats-io/obj';
 import { CheckpointError, ConfigError, parseCheckpointStep, type CheckpointStore, type StoredCheckpoint } from '@gradmesh/shared/internal';
 import { checkpointBucket } from './bucket-names.js';
+import { jetStreamOf } from './jetstream-client.js';
 import { bucketError } from './jetstream-error.js';
 
 /** Checkpoints kept by default: enough to fall back past a bad newest one (Note [fall back to the previous checkpoint]). */
@@ -36,7 +37,7 @@ export class NatsObjectCheckpointStore implements CheckpointStore {
     if (!Number.isInteger(keepLast) || keepLast < 1) throw new ConfigError('keepLast', 'the number of checkpoints to keep must be a positive integer', { value: keepLast });
     const bucket = checkpointBucket(runId);
     try {
-      const objects = await new Objm(nc).create(bucket, { storage: StorageType.File, description: `gradmesh checkpoints of run ${runId}` });
+      const objects = await new Objm(jetStreamOf(nc)).create(bucket, { storage: StorageType.File, description: `gradmesh checkpoints of run ${runId}` });
       return new NatsObjectCheckpointStore(bucket, objects, keepLast);
     } catch (cause) {
       throw bucketError(bucket, 'checkpoint', cause);

@@ -15,6 +15,7 @@ import {
 } from '@gradmesh/shared/internal';
 import { runStateBucket, workersBucket } from './bucket-names.js';
 import { bucketError } from './jetstream-error.js';
+import { jetStreamOf } from './jetstream-client.js';
 
 /** Where a run stands, as the coordinator last recorded it (at each generation change and checkpoint). */
 export interface RunRecord {
@@ -65,7 +66,7 @@ export class RunStateStore {
   }
 
   static async open(nc: NatsConnection, runId: string, options: { workerTtlMs?: number } = {}): Promise<RunStateStore> {
-    const kvm = new Kvm(nc);
+    const kvm = new Kvm(jetStreamOf(nc));
     const open = async (bucket: string, opts: { ttl?: number }) => {
       try {
         return await kvm.create(bucket, { history: 1, ...opts });
