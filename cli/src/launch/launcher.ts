@@ -73,7 +73,7 @@ export async function launch(o: LaunchOptions): Promise<number> {
     let url = o.natsUrl;
     if (url === undefined) {
       runDir = mkdtempSync(path.join(os.tmpdir(), `gradmesh-${o.runId}-`));
-      nats = await startLocalNatsServer(resolveNatsServer(o.natsServer), { jetStreamDir: path.join(runDir, 'jetstream'), watchParent: true });
+      nats = await startLocalNatsServer(resolveNatsServer(o.natsServer), { jetStreamDir: path.join(runDir, 'jetstream'), watchParent: true, removeOnExit: runDir });
       url = nats.url;
       o.log(`launch: nats-server ${nats.version} on ${url} (JetStream in ${runDir})`);
     }

@@ -1,5 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NatsObjectCheckpointStore } from '../../../transport/src/jetstream/nats-object-checkpoint-store.js';
@@ -102,6 +103,7 @@ describe('gradmesh launch: nothing it started outlives it', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/JetStream in /);
     expect(processesOf(runId)).toEqual([]);
+    expect(readdirSync(os.tmpdir()).filter((name) => name.startsWith(`gradmesh-${runId}-`))).toEqual([]);
     expect(JSON.parse(readFileSync(h.path('ok.json'), 'utf8')).status).toBe('completed');
   });
 
@@ -139,6 +141,8 @@ describe('gradmesh launch: nothing it started outlives it', () => {
     await run.exited;
     const gone = await waitFor(() => processesOf(runId).length === 0, 20_000);
     expect(gone, processesOf(runId).join('\n')).toBe(true);
+    // The watchdog also removed the launch's temporary directory (the JetStream store).
+    expect(readdirSync(os.tmpdir()).filter((name) => name.startsWith(`gradmesh-${runId}-`))).toEqual([]);
   });
 
   it('kill -9 of the launcher of a run on an external NATS server (which stays up): the coordinator and workers still exit within 20 s', async () => {

@@ -21,6 +21,8 @@ export interface LocalNatsServerOptions {
   readonly jetStreamDir?: string;
   /** Run the server under a watchdog that stops it when this process dies, even by SIGKILL (watchdog.ts). */
   readonly watchParent?: boolean;
+  /** With `watchParent`: a directory the watchdog removes once the server has exited. */
+  readonly removeOnExit?: string;
 }
 
 /** The compiled watchdog next to this file (in dist/), also when this module is loaded from src/ (tests). */
@@ -34,7 +36,10 @@ export async function startLocalNatsServer(binary?: string, options: LocalNatsSe
     const port = await freePort();
     const args = ['-a', '127.0.0.1', '-p', String(port), ...(options.jetStreamDir === undefined ? [] : ['-js', '-sd', options.jetStreamDir])];
     const child: ChildProcess = options.watchParent
-      ? spawn(process.execPath, [WATCHDOG, bin, ...args], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] })
+      ? spawn(process.execPath, [WATCHDOG, bin, ...args], {
+          stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+          env: { ...process.env, ...(options.removeOnExit === undefined ? {} : { GRADMESH_WATCHDOG_REMOVE: options.removeOnExit }) },
+        })
       : spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let serverPid = options.watchParent ? undefined : child.pid;
     if (options.watchParent) {

@@ -8,9 +8,12 @@
  * dies, Node reports `disconnect`, and the watchdog stops the server (SIGTERM, SIGKILL after 5 s) and exits.
  * A SIGTERM/SIGINT to the watchdog is forwarded the same way; when the server exits on its own, so does the
  * watchdog, with its code. The server's stderr is the watchdog's (the caller reads the version from it), and
- * its pid is sent over the channel once it is known.
+ * its pid is sent over the channel once it is known. GRADMESH_WATCHDOG_REMOVE names a directory (the launch's
+ * temporary directory, which holds the server's JetStream store) to remove once the server has exited: a
+ * launcher killed with -9 cannot remove it itself.
  */
 import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 
 const [binary, ...args] = process.argv.slice(2);
 if (binary === undefined || process.send === undefined) {
@@ -30,7 +33,11 @@ server.once('error', (error) => {
   process.stderr.write(`nats-server watchdog: ${error.message}\n`);
   process.exit(127);
 });
-server.once('exit', (code, signal) => process.exit(code ?? (signal === 'SIGTERM' ? 0 : 1)));
+const removeOnExit = process.env['GRADMESH_WATCHDOG_REMOVE'];
+server.once('exit', (code, signal) => {
+  if (removeOnExit) rmSync(removeOnExit, { recursive: true, force: true });
+  process.exit(code ?? (signal === 'SIGTERM' ? 0 : 1));
+});
 process.on('disconnect', stop);
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
