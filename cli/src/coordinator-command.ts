@@ -1,6 +1,6 @@
 import { checkpointStoreFromFlags, ConfigError, describeStoreSpec, loadRunConfig, validateRunId, writeJsonAtomic, type RunConfig, type RunReport } from '@gradmesh/shared/internal';
 import { Coordinator } from '@gradmesh/coordinator';
-import { positiveInt, secondsFlag, type Command } from './args.js';
+import { positiveInt, secondsFlag, workerRange, type Command } from './args.js';
 import { clusterReport } from './cluster-report.js';
 import { describeError, writeFailedReport } from './failed-report.js';
 import { watchLauncher } from './launch/parent-watch.js';
@@ -20,7 +20,9 @@ Options:
   --nats <url>               NATS server, e.g. nats://127.0.0.1:4222                 (required)
   --config <file>            run config (see examples/*.json)                        (required)
   --run <id>                 run id; subjects are gradmesh.<id>.…  (default: ${DEFAULT_RUN_ID})
-  --workers <n>              world size N: ranks 0..N−1 go to the N lowest worker ids (default: 1)
+  --workers <n|min:max>      world size N, or elastic MIN:MAX: a generation takes up to MAX workers (ranks go
+                             to ids in sorted order) and the run goes on while at least MIN remain (default: 1)
+  --rejoin-timeout <s>       below MIN workers, wait this long for replacements before stopping (default: 60)
   --checkpoint-store <s>     where rank 0 writes a checkpoint at every epoch end (and every
                              training.checkpointEverySteps): nats = the run's JetStream Object Store bucket
                              gradmesh-<run>-checkpoints (keeps the last 3), dir:<path> = a directory that
@@ -51,6 +53,7 @@ Exit code: 0 when the run completed, 1 when it failed (the error names the worke
     epochs: { type: 'string' },
     'max-steps': { type: 'string' },
     'join-timeout': { type: 'string' },
+    'rejoin-timeout': { type: 'string' },
     'heartbeat-timeout': { type: 'string' },
     'step-timeout': { type: 'string' },
     'checksum-every': { type: 'string' },
@@ -67,12 +70,15 @@ Exit code: 0 when the run completed, 1 when it failed (the error names the worke
     // A cluster needs no shared file system: a run that wants a store and names none gets the NATS one.
     const checkpointStore = checkpointStoreFromFlags(values['checkpoint-store'] as string | undefined, values['checkpoint-dir'] as string | undefined) ?? (values['resume'] ? { kind: 'nats' as const } : undefined);
     const maxSteps = positiveInt(values['max-steps'], '--max-steps');
-    const workers = positiveInt(values['workers'], '--workers') ?? 1;
+    const range = workerRange(values['workers'], '--workers') ?? { min: 1, max: 1 };
+    const workers = range.max;
     const coordinator = new Coordinator({
       natsUrl,
       runId,
       config,
       workers,
+      minWorkers: range.min,
+      rejoinTimeoutMs: secondsFlag(values['rejoin-timeout'], '--rejoin-timeout', 60),
       ...(checkpointStore === undefined ? {} : { checkpointStore }),
       resume: values['resume'] === true,
       joinTimeoutMs: secondsFlag(values['join-timeout'], '--join-timeout', 60),
@@ -90,7 +96,7 @@ Exit code: 0 when the run completed, 1 when it failed (the error names the worke
     const unwatch = watchLauncher(() => coordinator.interrupt('the launcher\'s exit'));
     const reportPath = values['report'] as string | undefined;
     try {
-      process.stderr.write(`${config.name}: coordinator of run "${runId}" on ${natsUrl}, waiting for ${workers} worker(s)${checkpointStore ? `, checkpoints: ${describeStoreSpec(checkpointStore)}` : ''}\n`);
+      process.stderr.write(`${config.name}: coordinator of run "${runId}" on ${natsUrl}, waiting for ${range.min === range.max ? workers : `${range.min}–${range.max}`} worker(s)${checkpointStore ? `, checkpoints: ${describeStoreSpec(checkpointStore)}` : ''}\n`);
       let run: Awaited<ReturnType<Coordinator['run']>>;
       try {
         run = await coordinator.run();

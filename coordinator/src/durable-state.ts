@@ -1,6 +1,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import {
   CheckpointError,
+  describeStoreSpec,
   readLatestVerified,
   readTrainingState,
   type CheckpointStore,
@@ -75,4 +76,9 @@ export class DurableRunState {
   async #write(): Promise<void> {
     await this.#runState?.record({ ...this.#record, latestCheckpoint: this.#latestCheckpoint });
   }
+}
+
+/** What an error tells the user to do to continue the run later. */
+export function resumeHint(runId: string, spec: CheckpointStoreSpec | undefined): string {
+  return spec === undefined ? 'use --checkpoint-store to be able to resume' : `continue later with --resume --run ${runId} --checkpoint-store ${describeStoreSpec(spec)}`;
 }

@@ -8,7 +8,12 @@ import { ChildGroup, type Child, type ChildExit } from './children.js';
 
 export interface LaunchOptions {
   readonly configPath: string;
+  /** Worker processes to start (MAX of `--workers MIN:MAX`). */
   readonly workers: number;
+  /** The fewest workers the run goes on with (MIN); default `workers`. */
+  readonly minWorkers?: number;
+  /** Start a replacement for a worker process that died, at most this many times in all (torchrun's --max-restarts). */
+  readonly maxRestarts?: number;
   /** A running NATS server; without it a local nats-server is started on 127.0.0.1. */
   readonly natsUrl?: string;
   readonly natsServer?: string;
@@ -78,19 +83,29 @@ export async function launch(o: LaunchOptions): Promise<number> {
       o.log(`launch: nats-server ${nats.version} on ${url} (JetStream in ${runDir})`);
     }
     if (interrupted > 0) return 130;
-    coordinator = group.spawn('coordinator', process.execPath, [CLI_PATH, 'coordinator', '--nats', url, '--config', o.configPath, '--run', o.runId, '--workers', String(o.workers), ...o.coordinatorArgs]);
+    const range = o.minWorkers !== undefined && o.minWorkers !== o.workers ? `${o.minWorkers}:${o.workers}` : String(o.workers);
+    const running = group.spawn('coordinator', process.execPath, [CLI_PATH, 'coordinator', '--nats', url, '--config', o.configPath, '--run', o.runId, '--workers', range, ...o.coordinatorArgs]);
+    coordinator = running;
     const threads = o.threads ?? defaultThreads(o.workers);
     const width = String(o.workers - 1).length;
-    for (let i = 0; i < o.workers; i++) {
-      const id = `w${String(i).padStart(width, '0')}`;
-      group.spawn(id, process.execPath, [CLI_PATH, 'worker', '--nats', url, '--run', o.runId, '--threads', String(threads), '--id', id, ...(o.workerArgs ?? [])]);
-    }
+    let restartsLeft = o.maxRestarts ?? 0;
+    const startWorker = (id: string): void => {
+      const child = group.spawn(id, process.execPath, [CLI_PATH, 'worker', '--nats', url!, '--run', o.runId, '--threads', String(threads), '--id', id, ...(o.workerArgs ?? [])]);
+      void child.exited.then((exit) => {
+        // A worker that died while the run goes on is replaced (it joins the next generation with a fresh process).
+        if (exit.code === 0 || !running.running() || interrupted > 0 || restartsLeft <= 0) return;
+        restartsLeft--;
+        o.log(`launch: worker ${id} exited with ${exit.code ?? exit.signal}; starting a replacement (${restartsLeft} restart(s) left)`);
+        startWorker(id);
+      });
+    };
+    for (let i = 0; i < o.workers; i++) startWorker(`w${String(i).padStart(width, '0')}`);
     o.log(`launch: coordinator and ${o.workers} worker(s) with ${threads} thread(s) each, run "${o.runId}"`);
     const exit = await coordinator.exited;
     // A coordinator that died by a signal sent no shutdown: the workers would wait out their heartbeat timeout.
     if (exit.signal !== null) for (const c of group.others(coordinator)) group.signal(c, 'SIGTERM');
     await group.settle(grace);
-    const failedWorkers = group.others(coordinator).length === 0 ? group.children.filter((c) => c !== coordinator && c.process.exitCode !== 0) : [];
+    const failedWorkers = group.children.slice(1).filter((c) => c.process.exitCode !== 0 && !group.children.some((later) => later !== c && later.name === c.name && later.process.exitCode === 0));
     if (exit.code === 0 && failedWorkers.length > 0) o.log(`launch: warning: ${failedWorkers.map((c) => `${c.name} exited with ${c.process.exitCode ?? c.process.signalCode}`).join(', ')}`);
     if (exit.code !== 0 && o.reportPath !== undefined) await reportFailure(o, exit, (Date.now() - started) / 1000);
     return exit.code ?? 1;
