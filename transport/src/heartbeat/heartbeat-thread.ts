@@ -1,3 +1,5 @@
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
 /** What the heartbeat thread publishes, written by the main thread into shared memory (no messages needed). */
@@ -29,7 +31,7 @@ export class HeartbeatThread {
   constructor(options: HeartbeatThreadOptions) {
     this.#state[RANK] = -1;
     this.#state[STEP] = -1;
-    this.#thread = new Worker(new URL('./heartbeat-thread-main.js', import.meta.url), { workerData: { ...options, state: this.#state } });
+    this.#thread = new Worker(new URL(threadEntry()), { workerData: { ...options, state: this.#state } });
     this.#thread.unref();
     this.#exited = new Promise((resolve) => this.#thread.once('exit', () => resolve()));
     this.#thread.on('error', () => undefined);
@@ -51,4 +53,11 @@ export class HeartbeatThread {
     clearTimeout(timer);
     await this.#thread.terminate().catch(() => undefined);
   }
+}
+
+/** The compiled thread entry beside this file in dist (from src, when tests run the sources, the dist one). */
+function threadEntry(): string {
+  const here = fileURLToPath(import.meta.url);
+  const compiled = here.endsWith('.ts') ? here.replace(`${path.sep}src${path.sep}`, `${path.sep}dist${path.sep}`).replace(/\.ts$/, '.js') : here;
+  return pathToFileURL(path.join(path.dirname(compiled), 'heartbeat-thread-main.js')).href;
 }
