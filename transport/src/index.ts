@@ -17,6 +17,8 @@ export {
 export { startLocalNatsServer } from './nats-server/local-nats-server.js';
 export type { LocalNatsServer } from './nats-server/local-nats-server.js';
 export { resolveNatsServer } from './nats-server/nats-binary.js';
+export { HeartbeatThread } from './heartbeat/heartbeat-thread.js';
+export type { HeartbeatThreadOptions } from './heartbeat/heartbeat-thread.js';
 export { checkpointBucket, runStateBucket, workersBucket } from './jetstream/bucket-names.js';
 export { DEFAULT_KEEP_CHECKPOINTS, NatsObjectCheckpointStore } from './jetstream/nats-object-checkpoint-store.js';
 export { openCheckpointStore } from './jetstream/open-checkpoint-store.js';
