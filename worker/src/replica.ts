@@ -148,6 +148,13 @@ export class Replica {
     return this.#step === startStep;
   }
 
+  /** Restores a checkpoint (the run went back to it, e.g. after a coordinator restart); the replica is then at its step. */
+  async restoreCheckpoint(file: string): Promise<void> {
+    await this.model.restore(file);
+    this.#step = this.model.state.step;
+    this.#undo.forget();
+  }
+
   /** This replica's state as bytes, for workers joining the generation (see shared/src/train/replica-state.ts). */
   encodeState(): Uint8Array {
     return encodeReplicaState(this.model, this.#step);
