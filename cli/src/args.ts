@@ -31,6 +31,14 @@ export function positiveInt(value: unknown, flag: string): number | undefined {
   return n;
 }
 
+/** A count where 0 means "never" (e.g. --max-skipped). */
+export function nonNegativeInt(value: unknown, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (typeof value !== 'string' || !/^[0-9]+$/.test(value) || !Number.isSafeInteger(n)) throw new ConfigError(flag, 'must be a non-negative integer', { value });
+  return n;
+}
+
 export function intList(value: unknown, flag: string): number[] | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'string' || !/^[0-9]+(,[0-9]+)*$/.test(value)) throw new ConfigError(flag, 'must be a comma-separated list of positive integers', { value });

@@ -1,6 +1,6 @@
 import { ConfigError, loadRunConfig, validateRunId, writeJsonAtomic, type RunConfig } from '@gradmesh/shared/internal';
 import { Coordinator } from '@gradmesh/coordinator';
-import { positiveInt, secondsFlag, type Command } from './args.js';
+import { nonNegativeInt, positiveInt, secondsFlag, type Command } from './args.js';
 import { clusterReport } from './cluster-report.js';
 import { progressPrinter } from './progress.js';
 import { printResult } from './run-summary.js';
@@ -25,6 +25,8 @@ Options:
   --report <out.json>        write the run report (JSON) here, atomically, at the end
   --epochs <n>               override training.epochs
   --max-steps <n>            stop after n optimizer steps (the state stays resumable)
+  --max-skipped <n>          stop after n consecutive steps skipped for a non-finite gradient
+                             (default: 5; 0 = never stop)
   --join-timeout <s>         fail unless N workers joined and are ready within s seconds (default: 60)
   --heartbeat-timeout <s>    a worker silent this long is dead or stalled (default: 10)
   --step-timeout <s>         a step (or evaluation/checkpoint) not answered by every rank within s fails (default: 30)
@@ -42,6 +44,7 @@ Exit code: 0 when the run completed, 1 when it failed (the error names the worke
     report: { type: 'string' },
     epochs: { type: 'string' },
     'max-steps': { type: 'string' },
+    'max-skipped': { type: 'string' },
     'join-timeout': { type: 'string' },
     'heartbeat-timeout': { type: 'string' },
     'step-timeout': { type: 'string' },
@@ -59,6 +62,7 @@ Exit code: 0 when the run completed, 1 when it failed (the error names the worke
     const checkpointDir = values['checkpoint-dir'] as string | undefined;
     if (values['resume'] && checkpointDir === undefined) throw new ConfigError('--resume', 'needs --checkpoint-dir to find the checkpoint');
     const maxSteps = positiveInt(values['max-steps'], '--max-steps');
+    const maxSkipped = nonNegativeInt(values['max-skipped'], '--max-skipped');
     const workers = positiveInt(values['workers'], '--workers') ?? 1;
     const coordinator = new Coordinator({
       natsUrl,
@@ -72,6 +76,7 @@ Exit code: 0 when the run completed, 1 when it failed (the error names the worke
       stepTimeoutMs: secondsFlag(values['step-timeout'], '--step-timeout', 30),
       checksumEvery: positiveInt(values['checksum-every'], '--checksum-every') ?? 50,
       ...(maxSteps === undefined ? {} : { maxSteps }),
+      ...(maxSkipped === undefined ? {} : { maxSkipped }),
       log: (line) => process.stderr.write(`${line}\n`),
       onProgress: progressPrinter(),
     });

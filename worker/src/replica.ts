@@ -9,6 +9,9 @@ import {
   saveTrainingCheckpoint,
   shardRange,
   applyUpdate,
+  allFinite,
+  injectedNanStep,
+  poisonGradient,
   type BatchStats,
   type CheckpointBody,
   type CheckpointedBody,
@@ -47,6 +50,10 @@ export interface ReplicaOptions {
  * the global batch assembled from the ranks' shard sums by the all-reduce instead of by one process:
  *   permutation(seed, epoch) → global batch → this rank's shard → computeGradients (slot sums) →
  *   allReduce(slots) → applyUpdate(lr, global count) → step++.
+ * The NaN/Inf guard (Note [NaN/Inf guard] in shared/src/train/loop/training-loop.ts): the rank reports whether
+ * its local slot sums were finite, and skips applyUpdate when the REDUCED sums are not. The reduced vector is
+ * bitwise identical on every rank (rsag.ts), so every replica takes the same decision without a round trip,
+ * and parameters, optimizer state (its step counter included) and running statistics stay identical.
  */
 export class Replica {
   readonly model: Model;
@@ -60,8 +67,10 @@ export class Replica {
   readonly #generation: number;
   readonly #threads: number;
   #permutation: { epoch: number; order: Uint32Array } | undefined;
-  /** Optimizer steps this replica has applied (the coordinator's training state says which step comes next). */
+  /** Steps this replica has taken, skipped ones included (the coordinator's training state says which step comes next). */
   #step: number;
+  /** Test-only: the step at which this rank's local gradient is made NaN (GRADMESH_FAULT_NAN, shared fault-injection.ts). */
+  readonly #faultStep: number | undefined;
 
   private constructor(model: Model, config: RunConfig, data: { train: Dataset; validation: Dataset | undefined; test: Dataset }, options: ReplicaOptions) {
     this.model = model;
@@ -75,6 +84,7 @@ export class Replica {
     this.#generation = options.generation;
     this.#threads = options.threads;
     this.#step = model.state.step;
+    this.#faultStep = injectedNanStep(options.rank);
   }
 
   /** Builds the model and loads the data (and restores the checkpoint) the assignment names. */
@@ -129,10 +139,15 @@ export class Replica {
       model.params.slots.data.fill(0);
       stats = emptyStats();
     }
+    const slots = model.params.slots.data;
+    if (command.step === this.#faultStep) poisonGradient(slots);
+    // The whole slot buffer: BatchNorm's observed statistics travel in it and would reach the running stats.
+    const localFinite = allFinite(slots);
     const computed = performance.now();
-    await allReduce.allReduce(command.step, model.params.slots.data);
+    await allReduce.allReduce(command.step, slots);
     const reduced = performance.now();
-    const { penalty } = applyUpdate(model.params, model.optimizer, command.lr, shard.globalEnd - shard.globalStart, t, model.backend.kernels);
+    const skipped = !allFinite(slots);
+    const { penalty } = skipped ? { penalty: 0 } : applyUpdate(model.params, model.optimizer, command.lr, shard.globalEnd - shard.globalStart, t, model.backend.kernels);
     this.#step++;
     const checksum = command.checksum ? model.params.checksum() : undefined;
     const allreduceMs = reduced - computed;
@@ -146,6 +161,8 @@ export class Replica {
       computeMs: performance.now() - started - allreduceMs,
       allreduceMs,
       penalty,
+      localFinite,
+      skipped,
       ...(stats.correct === undefined ? {} : { correct: stats.correct }),
       ...(checksum === undefined ? {} : { checksum }),
     };
