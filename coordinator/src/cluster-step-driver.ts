@@ -111,7 +111,7 @@ export class ClusterStepDriver implements StepDriver {
 
   skipLimitError(skips: readonly SkippedStep[]): Error {
     const first = skips.find((k) => k.ranks.length > 0);
-    return new ClusterError(`training diverged: ${skips.length} consecutive steps had a non-finite all-reduced gradient, ${describeSkips(skips)}; every replica skipped their updates`, {
+    return new ClusterError(`training diverged: the all-reduced gradient was not finite at ${skips.length} consecutive step${skips.length > 1 ? 's' : ''}, ${describeSkips(skips)}, and every replica skipped ${skips.length > 1 ? 'their updates' : 'its update'}`, {
       step: skips[0]!.step,
       ...(first === undefined ? {} : { rank: first.ranks[0]!, worker: this.#worker(first.ranks[0]!) }),
       hint: 'check those ranks\' data for NaN/Inf, lower optimizer.learningRate or set training.clipNorm, then --resume from the last checkpoint; --max-skipped 0 never stops',

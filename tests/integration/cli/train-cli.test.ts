@@ -59,7 +59,7 @@ describe('gradmesh train', () => {
     expect(report.history.every((h: { trainLoss: number }) => Number.isFinite(h.trainLoss))).toBe(true);
     const stopped = runGradmesh(dir, ['train', '--config', config, '--max-skipped', '1'], { GRADMESH_FAULT_NAN: '0:5' });
     expect(stopped.code).toBe(2);
-    expect(stopped.stderr).toMatch(/DivergenceError: training diverged: 1 consecutive steps had a non-finite gradient, step 5 \(rank 0 at step 5\)/);
+    expect(stopped.stderr).toMatch(/DivergenceError: training diverged: the gradient was not finite at 1 consecutive step, step 5 \(rank 0 at step 5\), and its update was skipped/);
     expect(gradmesh('train', '--config', config, '--max-skipped', 'some').stderr).toMatch(/--max-skipped: must be a non-negative integer/);
   });
 

@@ -125,7 +125,7 @@ describe('the NaN/Inf guard in one process', () => {
       expect(error).toBeInstanceOf(ConfigError);
       expect((error as DivergenceError).code).toBe('E_CONFIG');
       expect((error as DivergenceError).steps).toEqual([0, 1, 2]);
-      expect((error as Error).message).toMatch(/3 consecutive steps had a non-finite gradient, steps 0–2 \(rank 0 at steps 0, 1, 2\)/);
+      expect((error as Error).message).toMatch(/the gradient was not finite at 3 consecutive steps, steps 0–2 \(rank 0 at steps 0, 1, 2\)/);
       expect(model.state.step).toBe(3);
     } finally {
       await model.close();

@@ -56,7 +56,7 @@ export class LocalStepDriver implements StepDriver {
   }
 
   skipLimitError(skips: readonly SkippedStep[]): Error {
-    return new DivergenceError(`training diverged: ${skips.length} consecutive steps had a non-finite gradient, ${describeSkips(skips)}; their updates were skipped`, skips.map((k) => k.step), {
+    return new DivergenceError(`training diverged: the gradient was not finite at ${skips.length} consecutive step${skips.length > 1 ? 's' : ''}, ${describeSkips(skips)}, and ${skips.length > 1 ? 'their updates were' : 'its update was'} skipped`, skips.map((k) => k.step), {
       hint: 'lower optimizer.learningRate, set training.clipNorm, check the data for NaN/Inf, or raise --max-skipped (0 = never stop)',
     });
   }
