@@ -55,7 +55,7 @@ Options:
     if (backend !== undefined && backend !== 'pool' && backend !== 'reference') throw new ConfigError('--backend', 'must be pool or reference', { value: backend });
     const threads = positiveInt(values['threads'], '--threads');
     const maxSteps = positiveInt(values['max-steps'], '--max-steps');
-    const maxSkipped = nonNegativeInt(values['max-skipped'], '--max-skipped');
+    const maxSkipped = values['max-skipped'] === undefined ? undefined : nonNegativeInt(values['max-skipped'], '--max-skipped');
     const checkpointDir = values['checkpoint-dir'] as string | undefined;
     if (values['resume'] && checkpointDir === undefined) throw new ConfigError('--resume', 'needs --checkpoint-dir to find the checkpoint');
     const reportPath = values['report'] as string | undefined;

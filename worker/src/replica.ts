@@ -1,6 +1,8 @@
 import {
   ClusterError,
   createModel,
+  encodeReplicaState,
+  restoreReplicaState,
   datasetFromConfig,
   emptyStats,
   epochPermutation,
@@ -10,8 +12,9 @@ import {
   shardRange,
   applyUpdate,
   allFinite,
-  injectedNanStep,
+  injectedNan,
   poisonGradient,
+  type InjectedNan,
   type BatchStats,
   type CheckpointBody,
   type CheckpointedBody,
@@ -55,22 +58,59 @@ export interface ReplicaOptions {
  * bitwise identical on every rank (rsag.ts), so every replica takes the same decision without a round trip,
  * and parameters, optimizer state (its step counter included) and running statistics stay identical.
  */
+/**
+ * The parameters (BatchNorm running statistics included) and optimizer state before the last applied step,
+ * in buffers allocated once: one copy per step, the price of redoing a step after a generation change.
+ */
+class UndoBuffer {
+  readonly #values: Float32Array;
+  readonly #optimizer: Float32Array[];
+  #optimizerStep = 0;
+  /** The step the buffer holds the state before; −1 when it holds nothing. */
+  step = -1;
+
+  constructor(model: Model) {
+    this.#values = new Float32Array(model.params.values.size);
+    this.#optimizer = model.optimizer.stateTensors().map((t) => new Float32Array(t.tensor.size));
+  }
+
+  keep(model: Model, step: number): void {
+    this.#values.set(model.params.values.data);
+    model.optimizer.stateTensors().forEach((t, i) => this.#optimizer[i]!.set(t.tensor.data));
+    this.#optimizerStep = model.optimizer.stepCount;
+    this.step = step;
+  }
+
+  restore(model: Model): void {
+    model.params.values.data.set(this.#values);
+    model.optimizer.stateTensors().forEach((t, i) => t.tensor.data.set(this.#optimizer[i]!));
+    model.optimizer.setStepCount(this.#optimizerStep);
+    this.step = -1;
+  }
+
+  forget(): void {
+    this.step = -1;
+  }
+}
+
 export class Replica {
   readonly model: Model;
   readonly config: RunConfig;
   readonly train: Dataset;
   readonly validation: Dataset | undefined;
   readonly test: Dataset;
-  readonly rank: number;
-  readonly worldSize: number;
+  #rank: number;
+  #worldSize: number;
   readonly #workerId: string;
-  readonly #generation: number;
+  #generation: number;
   readonly #threads: number;
   #permutation: { epoch: number; order: Uint32Array } | undefined;
   /** Steps this replica has taken, skipped ones included (the coordinator's training state says which step comes next). */
   #step: number;
-  /** Test-only: the step at which this rank's local gradient is made NaN (GRADMESH_FAULT_NAN, shared fault-injection.ts). */
-  readonly #faultStep: number | undefined;
+  /** Test-only: the rank and step at which the local gradient is made NaN (GRADMESH_FAULT_NAN, shared fault-injection.ts). */
+  readonly #fault: InjectedNan | undefined;
+  /** The state before the last applied step, so a step that its generation did not complete can be undone. */
+  readonly #undo: UndoBuffer;
 
   private constructor(model: Model, config: RunConfig, data: { train: Dataset; validation: Dataset | undefined; test: Dataset }, options: ReplicaOptions) {
     this.model = model;
@@ -78,13 +118,56 @@ export class Replica {
     this.train = data.train;
     this.validation = data.validation;
     this.test = data.test;
-    this.rank = options.rank;
-    this.worldSize = options.worldSize;
+    this.#rank = options.rank;
+    this.#worldSize = options.worldSize;
     this.#workerId = options.workerId;
     this.#generation = options.generation;
     this.#threads = options.threads;
     this.#step = model.state.step;
-    this.#faultStep = injectedNanStep(options.rank);
+    this.#fault = injectedNan();
+    this.#undo = new UndoBuffer(model);
+  }
+
+  get rank(): number {
+    return this.#rank;
+  }
+
+  get worldSize(): number {
+    return this.#worldSize;
+  }
+
+  /**
+   * Takes rank `rank` of `worldSize` in generation `generation`, which starts at `startStep`. True when the
+   * replica holds the state of that step: it is there, or it applied exactly that step in the previous
+   * generation and undoes it (Note [redoing an interrupted step]); false when it needs a live replica's state.
+   *
+   * Note [redoing an interrupted step]
+   * A generation ends while a step may be half done: some ranks applied it (their all-reduce had every piece),
+   * others did not (a rank died before sending its pieces). The coordinator counts a step as done only when
+   * every rank replied, so the next generation starts at the last step EVERY rank completed, and a replica that
+   * is one step ahead restores the state it kept from before that step. The step is then computed again by the
+   * new generation — never applied twice, never skipped.
+   */
+  joinGeneration(rank: number, worldSize: number, generation: number, startStep: number): boolean {
+    this.#rank = rank;
+    this.#worldSize = worldSize;
+    this.#generation = generation;
+    if (this.#step === startStep + 1 && this.#undo.step === startStep) {
+      this.#undo.restore(this.model);
+      this.#step = startStep;
+    }
+    return this.#step === startStep;
+  }
+
+  /** This replica's state as bytes, for workers joining the generation (see shared/src/train/replica-state.ts). */
+  encodeState(): Uint8Array {
+    return encodeReplicaState(this.model, this.#step);
+  }
+
+  /** Loads a live replica's state (verified by its sha256 and parameter checksum); the replica is then at its step. */
+  restoreState(bytes: Uint8Array, source: string): void {
+    this.#step = restoreReplicaState(bytes, this.model, source);
+    this.#undo.forget();
   }
 
   /** Builds the model and loads the data (and restores the checkpoint) the assignment names. */
@@ -140,12 +223,15 @@ export class Replica {
       stats = emptyStats();
     }
     const slots = model.params.slots.data;
-    if (command.step === this.#faultStep) poisonGradient(slots);
+    // The rank of THIS generation: the fault follows the rank, wherever the run re-ranked its workers.
+    if (this.#fault?.rank === this.#rank && this.#fault.step === command.step) poisonGradient(slots);
     // The whole slot buffer: BatchNorm's observed statistics travel in it and would reach the running stats.
     const localFinite = allFinite(slots);
     const computed = performance.now();
     await allReduce.allReduce(command.step, slots);
     const reduced = performance.now();
+    // Kept for a skipped step too: an interrupted step is undone and redone the same way whether it was applied or skipped.
+    this.#undo.keep(this.model, command.step);
     const skipped = !allFinite(slots);
     const { penalty } = skipped ? { penalty: 0 } : applyUpdate(model.params, model.optimizer, command.lr, shard.globalEnd - shard.globalStart, t, model.backend.kernels);
     this.#step++;

@@ -8,13 +8,18 @@ import { ConfigError } from '../errors.js';
  */
 export const FAULT_NAN_ENV = 'GRADMESH_FAULT_NAN';
 
-/** The step at which `rank` must poison its gradient, from the environment; undefined when unset or for another rank. */
-export function injectedNanStep(rank: number, env: NodeJS.ProcessEnv = process.env): number | undefined {
+export interface InjectedNan {
+  readonly rank: number;
+  readonly step: number;
+}
+
+/** The injected fault named by the environment, if any (read once, where a replica or driver is built). */
+export function injectedNan(env: NodeJS.ProcessEnv = process.env): InjectedNan | undefined {
   const spec = env[FAULT_NAN_ENV];
   if (spec === undefined || spec === '') return undefined;
   const m = /^(\d+):(\d+)$/.exec(spec);
   if (!m) throw new ConfigError(FAULT_NAN_ENV, 'must be "<rank>:<step>" (a test-only fault injection)', { value: spec });
-  return Number(m[1]) === rank ? Number(m[2]) : undefined;
+  return { rank: Number(m[1]), step: Number(m[2]) };
 }
 
 /** Makes a gradient non-finite the way a real overflow would: one NaN in its first element. */

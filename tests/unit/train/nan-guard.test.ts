@@ -5,7 +5,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { parseRunConfig } from '../../../shared/src/config/run-config.js';
 import { CheckpointError, ConfigError, DivergenceError } from '../../../shared/src/errors.js';
 import { createModel } from '../../../shared/src/train/create-model.js';
-import { FAULT_NAN_ENV, injectedNanStep } from '../../../shared/src/train/fault-injection.js';
+import { FAULT_NAN_ENV, injectedNan } from '../../../shared/src/train/fault-injection.js';
 import { allFinite, firstNonFinite } from '../../../shared/src/train/finite.js';
 import type { Model } from '../../../shared/src/train/model.js';
 import { syntheticClassification } from '../../helpers/synthetic.js';
@@ -68,11 +68,10 @@ describe('allFinite', () => {
 
 describe('the NaN/Inf guard in one process', () => {
   it('GRADMESH_FAULT_NAN names a rank and a step; a malformed value is a ConfigError naming the variable', () => {
-    expect(injectedNanStep(0, { [FAULT_NAN_ENV]: '0:5' })).toBe(5);
-    expect(injectedNanStep(1, { [FAULT_NAN_ENV]: '0:5' })).toBeUndefined();
-    expect(injectedNanStep(0, {})).toBeUndefined();
-    expect(() => injectedNanStep(0, { [FAULT_NAN_ENV]: 'five' })).toThrow(ConfigError);
-    expect(() => injectedNanStep(0, { [FAULT_NAN_ENV]: 'five' })).toThrow(FAULT_NAN_ENV);
+    expect(injectedNan({ [FAULT_NAN_ENV]: '1:5' })).toEqual({ rank: 1, step: 5 });
+    expect(injectedNan({})).toBeUndefined();
+    expect(() => injectedNan({ [FAULT_NAN_ENV]: 'five' })).toThrow(ConfigError);
+    expect(() => injectedNan({ [FAULT_NAN_ENV]: 'five' })).toThrow(FAULT_NAN_ENV);
   });
 
   it('a NaN gradient at step 5 skips exactly that step: nothing changes (parameters, BatchNorm statistics, Adam state and counter), the run ends finite and reports [{ step: 5, ranks: [0] }]', async () => {

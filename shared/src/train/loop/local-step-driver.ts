@@ -3,7 +3,7 @@ import { epochPermutation } from '../../data/sampler.js';
 import { DivergenceError } from '../../errors.js';
 import { saveTrainingCheckpoint } from '../checkpointing.js';
 import { evaluateSamples, summarizeEvaluation, type Evaluation } from '../evaluation.js';
-import { injectedNanStep, poisonGradient } from '../fault-injection.js';
+import { injectedNan, poisonGradient } from '../fault-injection.js';
 import { allFinite } from '../finite.js';
 import type { Model } from '../model.js';
 import type { TrainingState } from '../training-state.js';
@@ -35,7 +35,8 @@ export class LocalStepDriver implements StepDriver {
     this.#model = model;
     this.#splits = splits;
     this.#checkpointDir = checkpointDir;
-    this.#faultStep = injectedNanStep(0);
+    const fault = injectedNan();
+    this.#faultStep = fault?.rank === 0 ? fault.step : undefined;
   }
 
   get trainCount(): number {
