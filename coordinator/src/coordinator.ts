@@ -338,10 +338,14 @@ export class Coordinator {
     this.#checkChecksums(ready, `at the start of generation ${this.#generationNumber}`);
   }
 
-  /** Ends the current generation: the open command (if it waits for `rank`, or `always`) is abandoned. */
+  /** Ends the current generation: the members are told, and the open command (if it waits for `rank`, or any) is abandoned. */
   #endGeneration(reason: string, rank: number | undefined): void {
-    if (this.#regroupReason === undefined) this.#regroupReason = reason;
     const gen = this.#generationNumber;
+    if (this.#regroupReason === undefined) {
+      this.#regroupReason = reason;
+      // The members abandon what they are doing (an all-reduce that waits for a lost rank would never end).
+      this.#channel?.send(stepSubject(this.#o.runId), 'regroup', { generation: gen, reason: reason.slice(0, 4000) });
+    }
     if (rank === undefined || this.#barrier.missing().includes(rank)) this.#barrier.abort(new GenerationEnded(gen, reason));
     this.#readyWaiter?.();
   }

@@ -70,6 +70,8 @@ export class WorkerProcess {
   #stateReceiver: StateReceiver | undefined;
   /** SIGTERM: leave after the command in flight. */
   #leaving: string | undefined;
+  /** The last generation the coordinator ended (its commands are abandoned). */
+  #endedGeneration = 0;
   #queue: Promise<void> = Promise.resolve();
   #lastRequest = -1;
   /** The coordinator's liveness, watched from the assignment on. */
@@ -260,6 +262,7 @@ export class WorkerProcess {
 
   #onCommand(m: ControlMessage): void {
     if (!this.#fromCoordinator(m)) return;
+    if (m.kind === 'regroup') return this.#onRegroup(m.body.generation, m.body.reason);
     if (m.kind !== 'step' && m.kind !== 'evaluate' && m.kind !== 'epochEnd' && m.kind !== 'checkpoint' && m.kind !== 'shareState') return; // a worker's reply on a shared subject
     const command = m as Command;
     if (this.#assignment === undefined) {
@@ -306,6 +309,16 @@ export class WorkerProcess {
     }
   }
 
+  /** The coordinator ended this generation: abandon the command in flight and wait for the next assignment. */
+  #onRegroup(generation: number, reason: string): void {
+    if (this.#assignment === undefined || generation !== this.#assignment.generation || generation <= this.#endedGeneration) return;
+    this.#endedGeneration = generation;
+    this.#options.log(`worker ${this.#options.workerId}: generation ${generation} ended (${reason}); waiting for the next`);
+    const abandoned = this.#allReduce;
+    this.#allReduce = undefined;
+    void abandoned?.close();
+  }
+
   #onShutdown(m: ControlMessage): void {
     if (m.kind !== 'shutdown' || !this.#fromCoordinator(m)) return;
     const { reason, error } = m.body;
@@ -318,12 +331,13 @@ export class WorkerProcess {
    * is skipped, and its failure (its all-reduce was closed under it) is not this worker's failure.
    */
   #enqueue(task: () => Promise<void>, generation: number): void {
+    const ended = () => generation !== this.#assignment?.generation || generation <= this.#endedGeneration;
     this.#queue = this.#queue.then(async () => {
-      if (this.#finished || generation !== this.#assignment?.generation) return;
+      if (this.#finished || ended()) return;
       try {
         await task();
       } catch (error) {
-        if (generation !== this.#assignment?.generation) return;
+        if (ended()) return;
         this.#fail(error);
       }
       if (this.#leaving !== undefined && !this.#finished) this.#leave();

@@ -112,6 +112,15 @@ export interface ShareStateBody {
   readonly recipients: readonly string[];
 }
 
+/**
+ * Coordinator → all workers (step subject): generation `generation` has ended (a member was lost or left).
+ * Members abandon the command in flight and wait for their assignment in the next generation.
+ */
+export interface RegroupBody {
+  readonly generation: number;
+  readonly reason: string;
+}
+
 /** Donor → coordinator: the state is published (bytes in chunks; sha256 inside the encoded state). */
 export interface StateSharedBody {
   readonly requestId: number;
@@ -251,6 +260,7 @@ export interface MessageBodies {
   leave: LeaveBody;
   shareState: ShareStateBody;
   stateShared: StateSharedBody;
+  regroup: RegroupBody;
 }
 
 export type MessageKind = keyof MessageBodies;
@@ -515,6 +525,13 @@ export const MESSAGE_KINDS: { readonly [K in MessageKind]: KindSpec<MessageBodie
         donor: int(b, 'donor', s, { min: 0, max: MAX_RANK }),
         recipients: recipients.map((_, i) => id(recipients as unknown as JsonObject, String(i), child(s, 'recipients'))),
       };
+    },
+  },
+  regroup: {
+    family: 'step',
+    validate(b, s) {
+      rejectUnknownKeys(b, ['generation', 'reason'], s);
+      return { generation: int(b, 'generation', s, { min: 0, max: U32 }), reason: text(b, 'reason', s) };
     },
   },
   stateShared: {

@@ -38,6 +38,7 @@ const samples: { [K in MessageKind]: { subject: string; body: MessageBodies[K] }
   leave: { subject: joinSubject(run), body: { workerId: 'w-1', reason: 'SIGTERM at step 12' } },
   shareState: { subject: stepSubject(run), body: { requestId: 6, donor: 0, recipients: ['w-2', 'w-3'] } },
   stateShared: { subject: stepDoneSubject(run), body: { requestId: 6, rank: 0, bytes: 4096, chunks: 1 } },
+  regroup: { subject: stepSubject(run), body: { generation: 3, reason: 'worker w-2 (rank 2) was lost' } },
 };
 
 const kinds = Object.keys(samples) as MessageKind[];
@@ -132,6 +133,7 @@ describe('control codec', () => {
     leave: [['body.workerId', { ...samples.leave.body, workerId: 'a b' }]],
     shareState: [['body.recipients', { ...samples.shareState.body, recipients: [] }]],
     stateShared: [['body.chunks', { ...samples.stateShared.body, chunks: 0 }]],
+    regroup: [['body.generation', { ...samples.regroup.body, generation: -3 }]],
   };
   for (const kind of kinds) {
     it(`rejects each malformed ${kind} body with a ProtocolError naming the field, the subject and the peer`, () => {
