@@ -165,7 +165,16 @@ export class Coordinator {
     channel.listen(heartbeatSubject(o.runId, 'coordinator'), (m) => this.#touch(m));
     channel.listen(stepDoneSubject(o.runId), (m) => this.#onReply(m), current);
     channel.listen(errorSubject(o.runId), (m) => this.#onWorkerError(m));
-    this.#timers.push(watchConnection(nc, (why) => this.#fail(new ClusterError(`coordinator: NATS connection lost (${why}) at step ${this.#state.step}; the run cannot continue`, { step: this.#state.step, hint: 'resume from the last checkpoint with --resume' }))));
+    this.#timers.push(
+      watchConnection(nc, {
+        onLost: (why) => this.#fail(new ClusterError(`coordinator: NATS connection lost (${why}) at step ${this.#state.step}; the run cannot continue`, { step: this.#state.step, hint: 'resume from the last checkpoint with --resume' })),
+        // Messages in flight across the gap are gone: the command in flight is carried out again by a new generation.
+        onReconnect: (server) => {
+          this.#o.log(`coordinator: reconnected to NATS (${server})`);
+          if (this.#generation !== undefined) this.#endGeneration(`the NATS connection was re-established (${server}); messages in flight may be lost`, undefined);
+        },
+      }),
+    );
     await channel.flush(10_000);
     const heartbeatMs = o.heartbeatMs ?? 1_000;
     const beat = () => channel.send(heartbeatSubject(o.runId, 'workers'), 'heartbeat', { workerId: COORDINATOR, step: this.#state.step - 1 });

@@ -16,7 +16,7 @@ import {
   type AssignBody,
   type ControlMessage,
 } from '@gradmesh/shared/internal';
-import { connectNats, ControlChannel, every, Liveness, watchConnection, watchSilence } from '@gradmesh/transport';
+import { connectNats, ControlChannel, every, HeartbeatThread, Liveness, watchConnection, watchSilence } from '@gradmesh/transport';
 import { RsagAllReduce } from './allreduce/rsag.js';
 import { Replica } from './replica.js';
 import { publishState, StateReceiver } from './state-transfer.js';
@@ -72,12 +72,16 @@ export class WorkerProcess {
   #leaving: string | undefined;
   /** The last generation the coordinator ended (its commands are abandoned). */
   #endedGeneration = 0;
+  /** When this worker last asked to join again (Note [rejoining]). */
+  #lastRejoin = 0;
   #queue: Promise<void> = Promise.resolve();
   #lastRequest = -1;
   /** The coordinator's liveness, watched from the assignment on. */
   #liveness: Liveness | undefined;
   /** The step being executed or last executed (for heartbeats and error reports); −1 before the first. */
-  #step = -1;
+  #stepValue = -1;
+  /** Heartbeats to the coordinator, from a thread of their own (they flow while this thread computes). */
+  #beats: HeartbeatThread | undefined;
   readonly #timers: { stop(): void }[] = [];
   #finished = false;
   #resolve: (outcome: WorkerOutcome) => void = () => undefined;
@@ -86,6 +90,16 @@ export class WorkerProcess {
   constructor(options: WorkerOptions) {
     this.#options = options;
     this.#drops = new DropCounter(options.log);
+  }
+
+  get #step(): number {
+    return this.#stepValue;
+  }
+
+  set #step(step: number) {
+    this.#stepValue = step;
+    const a = this.#assignment;
+    if (a !== undefined) this.#beats?.update(a.rank, step, a.generation);
   }
 
   get drops(): DropCounter {
@@ -102,15 +116,18 @@ export class WorkerProcess {
     // is still alive, or a future generation, must not steer this replica).
     const ours = (m: ControlMessage) => this.#assignment === undefined || m.gen === this.#assignment.generation;
     channel.listen(assignSubject(o.runId, o.workerId), (m) => this.#onAssign(m));
-    channel.listen(heartbeatSubject(o.runId, 'workers'), (m) => this.#fromCoordinator(m) && this.#coordinatorAlive(), ours);
+    // The coordinator's heartbeats are heard in any generation: one of a later generation that has not assigned
+    // this worker a rank means it was left out (lost during a stall or a network gap, or a restarted
+    // coordinator): it joins again (Note [rejoining]).
+    channel.listen(heartbeatSubject(o.runId, 'workers'), (m) => this.#fromCoordinator(m) && this.#coordinatorAlive(m.gen));
     channel.listen(stepSubject(o.runId), (m) => this.#onCommand(m), ours);
     channel.listen(evalSubject(o.runId), (m) => this.#onCommand(m), ours);
     channel.listen(shutdownSubject(o.runId), (m) => this.#onShutdown(m), ours);
-    this.#timers.push(watchConnection(nc, (why) => this.#fail(new ClusterError(`worker ${o.workerId}: NATS connection lost (${why}) at step ${this.#step}; messages in flight are gone, so the run cannot continue`, { worker: o.workerId, step: this.#step }))));
+    this.#timers.push(watchConnection(nc, (why) => this.#fail(new ClusterError(`worker ${o.workerId}: NATS connection lost (${why}) at step ${this.#step}`, { worker: o.workerId, step: this.#step }))));
     await channel.flush(10_000);
 
     const heartbeatMs = o.heartbeatMs ?? 1_000;
-    const join = () => channel.send(joinSubject(o.runId), 'join', { workerId: o.workerId, pid: process.pid, host: os.hostname().slice(0, 255), threads: o.threads });
+    const join = () => this.#sendJoin();
     join();
     // Joins repeat until an assignment arrives: the coordinator may start after us, and a lost join or assign
     // is simply sent again (the coordinator answers a repeated join with the same assignment).
@@ -152,8 +169,26 @@ export class WorkerProcess {
     return false;
   }
 
-  #coordinatorAlive(): void {
+  /**
+   * Note [rejoining]
+   * A member that the coordinator counted as lost (it stalled, or its heartbeats were lost in a NATS restart)
+   * but is alive hears heartbeats of a newer generation without an assignment; it sends `join` again (at most
+   * once per heartbeat period) and is taken into the next generation like any joiner, bringing its replica to
+   * the start step or receiving a live replica's state.
+   */
+  #coordinatorAlive(generation: number): void {
     this.#liveness?.touch('coordinator');
+    const a = this.#assignment;
+    if (a === undefined || generation <= a.generation || this.#leaving !== undefined) return;
+    const now = Date.now();
+    if (now - this.#lastRejoin < (this.#options.heartbeatMs ?? 1_000)) return;
+    this.#lastRejoin = now;
+    this.#sendJoin();
+  }
+
+  #sendJoin(): void {
+    const o = this.#options;
+    this.#channel?.send(joinSubject(o.runId), 'join', { workerId: o.workerId, pid: process.pid, host: os.hostname().slice(0, 255), threads: o.threads });
   }
 
   #onAssign(m: ControlMessage): void {
@@ -185,9 +220,8 @@ export class WorkerProcess {
     this.#liveness = new Liveness(timeoutMs);
     this.#liveness.touch('coordinator');
     const heartbeatMs = o.heartbeatMs ?? 1_000;
-    const beat = () => this.#channel!.send(heartbeatSubject(o.runId, 'coordinator'), 'heartbeat', { rank: this.#assignment?.rank ?? a.rank, workerId: o.workerId, step: this.#step });
-    beat();
-    this.#timers.push(every(heartbeatMs, beat));
+    this.#beats = new HeartbeatThread({ natsUrl: o.natsUrl, runId: o.runId, workerId: o.workerId, subject: heartbeatSubject(o.runId, 'coordinator'), periodMs: heartbeatMs });
+    this.#beats.update(a.rank, this.#step, a.generation);
     this.#timers.push(
       watchSilence(this.#liveness, Math.min(250, heartbeatMs), ([s]) =>
         this.#finish(1, `worker ${o.workerId} (rank ${this.#assignment?.rank ?? a.rank}): no heartbeat from the coordinator for ${(s!.silentMs / 1000).toFixed(1)} s at step ${this.#step}; it died or the network is partitioned — stopping`),
@@ -205,6 +239,7 @@ export class WorkerProcess {
     this.#assignment = a;
     this.#channel!.generation = a.generation;
     this.#step = a.startStep - 1;
+    this.#beats?.update(a.rank, this.#step, a.generation);
     const abandoned = this.#allReduce;
     this.#allReduce = undefined;
     void abandoned?.close();
@@ -372,6 +407,7 @@ export class WorkerProcess {
       await this.#channel?.flush(2_000);
       this.#channel?.close();
       this.#stateReceiver?.close();
+      await this.#beats?.stop();
       await this.#allReduce?.close().catch(() => undefined);
       await this.#replica?.close().catch(() => undefined);
       await this.#nc?.close().catch(() => undefined);
