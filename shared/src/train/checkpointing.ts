@@ -5,6 +5,7 @@ import type { CheckpointContents } from '../checkpoint/format.js';
 import { child, describeField, failAt, int, object, requireString, type JsonObject, type ValidationScope } from '../config/validate.js';
 import { CheckpointError, formatValue } from '../errors.js';
 import type { Model } from './model.js';
+import { allFinite, firstNonFinite } from './finite.js';
 import { copyTrainingState, parseTrainingState, type TrainingState } from './training-state.js';
 
 const FORMAT = 'gradmesh-training-state';
@@ -25,7 +26,15 @@ interface CheckpointMeta {
   paramsChecksum: string;
 }
 
+/**
+ * Writes the checkpoint of `model` at `state` into `dir`. Refuses (CheckpointError, nothing written) when a
+ * parameter or the best snapshot holds a NaN or ±Infinity: a checkpoint is what a run resumes from, and a
+ * non-finite one could only resume a diverged run (the NaN/Inf guard keeps gradients out; this keeps out
+ * whatever else got through, e.g. an update that overflowed).
+ */
 export async function saveTrainingCheckpoint(dir: string, model: Model, state: TrainingState): Promise<string> {
+  const file = path.join(dir, checkpointFileName(state.step));
+  refuseNonFinite(file, model, state.step);
   await mkdir(dir, { recursive: true });
   const meta: CheckpointMeta & TrainingState = {
     format: FORMAT,
@@ -37,7 +46,6 @@ export async function saveTrainingCheckpoint(dir: string, model: Model, state: T
     paramsChecksum: model.params.checksum(),
     ...copyTrainingState(state),
   };
-  const file = path.join(dir, checkpointFileName(state.step));
   await writeCheckpointAtomic(file, { meta: meta as unknown as JsonObject, tensors: replicaTensors(model) });
   return file;
 }
@@ -88,6 +96,20 @@ export function loadReplicaTensors(
   model.optimizer.setStepCount(saved.optimizer.step);
   model.params.setBest(best?.slice());
   if (model.params.checksum() !== saved.paramsChecksum) throw new CheckpointError(source, 'parameters restored with a different checksum than was saved');
+}
+
+function refuseNonFinite(file: string, model: Model, step: number): void {
+  const hint = 'the model diverged; resume from an earlier checkpoint with a lower optimizer.learningRate or training.clipNorm';
+  if (!allFinite(model.params.values.data)) {
+    const at = firstNonFinite(model.params.values.data);
+    const entry = model.params.entries.find((p) => at >= p.offset && at < p.offset + p.value.size)!;
+    throw new CheckpointError(file, `refusing to write the checkpoint of step ${step}: parameter ${entry.layer}/${entry.spec.name} holds ${model.params.values.data[at]} at index ${at - entry.offset}`, { hint });
+  }
+  const best = model.params.best;
+  if (best !== undefined && !allFinite(best)) {
+    const at = firstNonFinite(best);
+    throw new CheckpointError(file, `refusing to write the checkpoint of step ${step}: early stopping's best snapshot holds ${best[at]} at index ${at}`, { hint });
+  }
 }
 
 /** The training state of a checkpoint, validated (the coordinator needs it without a model). */
