@@ -2,14 +2,14 @@ import path from 'node:path';
 import { historyForReport, modelKind, type RunConfig, type RunReport } from '@gradmesh/shared/internal';
 import type { ClusterRun } from '@gradmesh/coordinator';
 import { evaluationFields } from './evaluation-fields.js';
-import { describeDataset } from './run-summary.js';
+import { describeDataset, skippedFields } from './run-summary.js';
 
 /**
  * The report of a cluster run: every field `gradmesh train` writes (same meanings), plus
  *   workers = N; perWorker[rank] = { rank, workerId, host, threads, computeSeconds, allreduceSeconds,
  *   waitSeconds, steps }; replicaChecksumsAgree and checksumComparisons; the step-time breakdown
  *   computeSeconds / allreduceSeconds / waitSeconds (means over ranks, see coordinator/src/timings.ts)
- *   and stepWallSeconds; droppedMessages (control messages the coordinator dropped, by kind/reason).
+ *   and stepWallSeconds; skippedSteps / skipped (the NaN/Inf guard, as for train); droppedMessages (control messages the coordinator dropped, by kind/reason).
  */
 export function clusterReport(config: RunConfig, run: ClusterRun, wallSeconds: number): RunReport {
   const kind = modelKind(config.model);
@@ -34,6 +34,7 @@ export function clusterReport(config: RunConfig, run: ClusterRun, wallSeconds: n
     paramsChecksum: run.paramsChecksum,
     history: historyForReport(run.state.history),
     stoppedEarly: run.state.history.length < t.epochs && run.state.position.epoch >= t.epochs,
+    ...skippedFields(run.state.skipped),
     finishedAt: new Date().toISOString(),
     replicaChecksumsAgree: run.replicaChecksumsAgree,
     checksumComparisons: run.checksumComparisons,

@@ -1,6 +1,6 @@
 import { checkpointStoreFromFlags, ConfigError, describeStoreSpec, loadRunConfig, validateRunId, writeJsonAtomic, type RunConfig, type RunReport } from '@gradmesh/shared/internal';
 import { Coordinator } from '@gradmesh/coordinator';
-import { positiveInt, secondsFlag, workerRange, type Command } from './args.js';
+import { nonNegativeInt, positiveInt, secondsFlag, workerRange, type Command } from './args.js';
 import { clusterReport } from './cluster-report.js';
 import { describeError, writeFailedReport } from './failed-report.js';
 import { watchLauncher } from './launch/parent-watch.js';
@@ -34,6 +34,8 @@ Options:
                              (status "completed", or status "failed" and the error)
   --epochs <n>               override training.epochs
   --max-steps <n>            stop after n optimizer steps (the state stays resumable)
+  --max-skipped <n>          stop after n consecutive steps skipped for a non-finite gradient
+                             (default: 5; 0 = never stop)
   --join-timeout <s>         fail unless N workers joined and are ready within s seconds (default: 60)
   --heartbeat-timeout <s>    a worker silent this long is dead or stalled (default: 10)
   --step-timeout <s>         a step (or evaluation/checkpoint) not answered by every rank within s fails (default: 30)
@@ -52,6 +54,7 @@ Exit code: 0 when the run completed, 1 when it failed (the error names the worke
     report: { type: 'string' },
     epochs: { type: 'string' },
     'max-steps': { type: 'string' },
+    'max-skipped': { type: 'string' },
     'join-timeout': { type: 'string' },
     'rejoin-timeout': { type: 'string' },
     'heartbeat-timeout': { type: 'string' },
@@ -70,6 +73,7 @@ Exit code: 0 when the run completed, 1 when it failed (the error names the worke
     // A cluster needs no shared file system: a run that wants a store and names none gets the NATS one.
     const checkpointStore = checkpointStoreFromFlags(values['checkpoint-store'] as string | undefined, values['checkpoint-dir'] as string | undefined) ?? (values['resume'] ? { kind: 'nats' as const } : undefined);
     const maxSteps = positiveInt(values['max-steps'], '--max-steps');
+    const maxSkipped = values['max-skipped'] === undefined ? undefined : nonNegativeInt(values['max-skipped'], '--max-skipped');
     const range = workerRange(values['workers'], '--workers') ?? { min: 1, max: 1 };
     const workers = range.max;
     const coordinator = new Coordinator({
@@ -86,6 +90,7 @@ Exit code: 0 when the run completed, 1 when it failed (the error names the worke
       stepTimeoutMs: secondsFlag(values['step-timeout'], '--step-timeout', 30),
       checksumEvery: positiveInt(values['checksum-every'], '--checksum-every') ?? 50,
       ...(maxSteps === undefined ? {} : { maxSteps }),
+      ...(maxSkipped === undefined ? {} : { maxSkipped }),
       log: (line) => process.stderr.write(`${line}\n`),
       onProgress: progressPrinter(),
     });

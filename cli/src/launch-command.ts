@@ -29,6 +29,8 @@ Options:
   --resume                   continue from the newest verified checkpoint (same --run for nats)
   --epochs <n>               override training.epochs
   --max-steps <n>            stop after n optimizer steps (the state stays resumable)
+  --max-skipped <n>          passed to the coordinator: stop after n consecutive steps skipped for a
+                             non-finite gradient (default: 5; 0 = never stop)
   --run <id>                 run id (default: a fresh one)
   --join-timeout <s>         passed to the coordinator (default: 60)
   --heartbeat-timeout <s>    passed to the coordinator and the workers (default: 10)
@@ -51,6 +53,7 @@ https://github.com/nats-io/nats-server/releases given with --nats-server.`,
     resume: { type: 'boolean' },
     epochs: { type: 'string' },
     'max-steps': { type: 'string' },
+    'max-skipped': { type: 'string' },
     run: { type: 'string' },
     'join-timeout': { type: 'string' },
     'heartbeat-timeout': { type: 'string' },
@@ -76,6 +79,7 @@ https://github.com/nats-io/nats-server/releases given with --nats-server.`,
     // Validate the pass-through durations here too, so a typo fails before any process starts.
     for (const flag of ['join-timeout', 'heartbeat-timeout', 'step-timeout'] as const) if (values[flag] !== undefined) secondsFlag(values[flag], `--${flag}`, 1);
     if (values['checksum-every'] !== undefined) positiveInt(values['checksum-every'], '--checksum-every');
+    if (values['max-skipped'] !== undefined) nonNegativeInt(values['max-skipped'], '--max-skipped');
     const coordinatorArgs: string[] = [];
     const pass = (flag: string, value: unknown, resolvePath = false) => {
       if (typeof value === 'string') coordinatorArgs.push(`--${flag}`, resolvePath ? path.resolve(value) : value);
@@ -85,6 +89,7 @@ https://github.com/nats-io/nats-server/releases given with --nats-server.`,
     if (values['resume']) coordinatorArgs.push('--resume');
     pass('epochs', values['epochs']);
     pass('max-steps', values['max-steps']);
+    pass('max-skipped', values['max-skipped']);
     pass('join-timeout', values['join-timeout']);
     pass('heartbeat-timeout', values['heartbeat-timeout']);
     pass('step-timeout', values['step-timeout']);

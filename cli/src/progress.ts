@@ -22,6 +22,11 @@ export function progressPrinter(out: NodeJS.WriteStream = process.stderr): (even
       return;
     }
     if (live) out.write('\r\x1b[2K');
+    if (event.type === 'skipped') {
+      const who = event.ranks.length === 0 ? 'the summed gradient overflowed' : `non-finite gradient on rank${event.ranks.length > 1 ? 's' : ''} ${event.ranks.join(', ')}`;
+      out.write(`  step ${event.step} skipped: ${who} (${event.consecutive} in a row)\n`);
+      return;
+    }
     if (event.type === 'checkpoint') {
       out.write(`  checkpoint ${event.path} (step ${event.step})\n`);
       return;

@@ -1,4 +1,4 @@
-import type { RunConfig, RunReport } from '@gradmesh/shared/internal';
+import type { RunConfig, RunReport, SkippedStep } from '@gradmesh/shared/internal';
 
 /** Report and console pieces shared by `gradmesh train` and the cluster commands. */
 
@@ -13,10 +13,16 @@ export function describeDataset(config: RunConfig): string {
   return 'custom';
 }
 
+/** The report's NaN/Inf guard fields: how many steps were skipped, and which (with the ranks that reported a non-finite gradient). */
+export function skippedFields(skips: readonly SkippedStep[]): Pick<RunReport, 'skippedSteps' | 'skipped'> {
+  return { skippedSteps: skips.length, skipped: skips.map((k) => ({ step: k.step, ranks: [...k.ranks] })) };
+}
+
 export function printResult(r: RunReport, steps: number): void {
   const parts = [`test loss ${r.testLoss.toFixed(4)}`];
   if (r.testAccuracy !== null) parts.unshift(`test accuracy ${(r.testAccuracy * 100).toFixed(2)}%`);
   if (r.testReconstructionMse !== undefined) parts.push(`reconstruction MSE ${r.testReconstructionMse.toFixed(5)}/pixel`);
   if (r.testNegElbo !== undefined) parts.push(`−ELBO ${r.testNegElbo.toFixed(2)} nats (KL ${r.testKl?.toFixed(2)}, reconstruction ${r.testReconstruction?.toFixed(2)})`);
+  if (r.skippedSteps) parts.push(`${r.skippedSteps} step${r.skippedSteps > 1 ? 's' : ''} skipped (non-finite gradient)`);
   process.stdout.write(`${parts.join('  ')}  —  ${steps} steps, ${Math.round(r.trainSamplesPerSec).toLocaleString('en-US')} samples/s, ${r.wallSeconds.toFixed(1)}s wall\n`);
 }

@@ -11,10 +11,10 @@ import {
   writeJsonAtomic,
   type RunReport,
 } from '@gradmesh/shared/internal';
-import { positiveInt, type Command } from './args.js';
+import { nonNegativeInt, positiveInt, type Command } from './args.js';
 import { progressPrinter } from './progress.js';
 import { evaluationFields } from './evaluation-fields.js';
-import { describeDataset, printResult } from './run-summary.js';
+import { describeDataset, printResult, skippedFields } from './run-summary.js';
 
 export const trainCommand: Command = {
   name: 'train',
@@ -31,6 +31,8 @@ Options:
   --backend <name>         pool (default: piscina threads + WebAssembly SIMD) or reference
   --threads <n>            pool threads (default: GRADMESH_THREADS or the cores available)
   --max-steps <n>          stop after n optimizer steps (the state stays resumable)
+  --max-skipped <n>        stop after n consecutive steps skipped for a non-finite gradient
+                           (default: 5; 0 = never stop)
   --verbose                stack traces on errors`,
   options: {
     config: { type: 'string' },
@@ -41,6 +43,7 @@ Options:
     backend: { type: 'string' },
     threads: { type: 'string' },
     'max-steps': { type: 'string' },
+    'max-skipped': { type: 'string' },
   },
   async run(values) {
     const configPath = values['config'];
@@ -52,6 +55,7 @@ Options:
     if (backend !== undefined && backend !== 'pool' && backend !== 'reference') throw new ConfigError('--backend', 'must be pool or reference', { value: backend });
     const threads = positiveInt(values['threads'], '--threads');
     const maxSteps = positiveInt(values['max-steps'], '--max-steps');
+    const maxSkipped = values['max-skipped'] === undefined ? undefined : nonNegativeInt(values['max-skipped'], '--max-skipped');
     const checkpointDir = values['checkpoint-dir'] as string | undefined;
     if (values['resume'] && checkpointDir === undefined) throw new ConfigError('--resume', 'needs --checkpoint-dir to find the checkpoint');
     const reportPath = values['report'] as string | undefined;
@@ -69,7 +73,7 @@ Options:
       const threadCount = (backend ?? config.backend.type) === 'pool' ? resolveThreads(config, threads ? { threads } : {}) : 1;
       process.stderr.write(`${config.name}: ${data.train.count.toLocaleString('en-US')} training / ${data.test.count.toLocaleString('en-US')} test samples, backend ${backend ?? config.backend.type}${threadCount > 1 ? ` (${threadCount} threads)` : ''}\n${model.summary()}\n`);
       const stepsBefore = model.state.step;
-      const fit = await model.fit(data.train, { test: data.test, onProgress: progressPrinter(), ...(checkpointDir ? { checkpointDir } : {}), ...(maxSteps ? { maxSteps } : {}) });
+      const fit = await model.fit(data.train, { test: data.test, onProgress: progressPrinter(), ...(checkpointDir ? { checkpointDir } : {}), ...(maxSteps ? { maxSteps } : {}), ...(maxSkipped === undefined ? {} : { maxSkipped }) });
       const test = fit.test ?? { loss: Number.NaN, count: 0, accuracy: null, extras: {}, confusion: null };
       const report: RunReport = {
         config: path.relative(process.cwd(), path.resolve(config.file)) || config.file,
@@ -89,6 +93,7 @@ Options:
         paramsChecksum: model.params.checksum(),
         history: historyForReport(model.state.history),
         stoppedEarly: model.state.history.length < config.training.epochs && model.state.position.epoch >= config.training.epochs,
+        ...skippedFields(fit.skippedSteps),
         finishedAt: new Date().toISOString(),
       };
       printResult(report, model.state.step - stepsBefore);

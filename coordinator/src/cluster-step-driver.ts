@@ -2,6 +2,7 @@ import {
   checkpointFileName,
   ClusterError,
   copyTrainingState,
+  describeSkips,
   evalSubject,
   stepSubject,
   type EpochDecision,
@@ -9,6 +10,7 @@ import {
   type MessageBodies,
   type PlannedStep,
   type ReadyBody,
+  type SkippedStep,
   type Split,
   type StepDriver,
   type StepResult,
@@ -113,9 +115,29 @@ export class ClusterStepDriver implements StepDriver {
         hint: 'the workers disagree about the data; check that they read the same files',
       });
     }
+    // Every replica decided from the same all-reduced vector; replicas that disagree have diverged.
+    const skipping = replies.filter((r) => r.skipped).map((r) => r.rank).sort((a, b) => a - b);
+    if (skipping.length !== 0 && skipping.length !== replies.length) {
+      throw new ClusterError(`step ${p.step}: rank${skipping.length > 1 ? 's' : ''} ${skipping.join(', ')} skipped the update (non-finite all-reduced gradient) but the other ranks applied it`, {
+        step: p.step,
+        rank: skipping[0]!,
+        hint: 'the replicas no longer hold the same all-reduced gradient; restart the run with --resume',
+      });
+    }
     if (checksum) this.#compare(replies.map((r) => ({ rank: r.rank, workerId: this.#worker(r.rank), checksum: r.checksum ?? '' })), `after step ${p.step}`);
     const { penalty, ...batch } = stats;
-    return { stats: batch, penalty };
+    const nonFiniteRanks = replies.filter((r) => !r.localFinite).map((r) => r.rank).sort((a, b) => a - b);
+    return { stats: batch, penalty, skipped: skipping.length > 0, nonFiniteRanks };
+  }
+
+  skipLimitError(skips: readonly SkippedStep[]): Error {
+    const first = skips.find((k) => k.ranks.length > 0);
+    return new ClusterError(`training diverged: the all-reduced gradient was not finite at ${skips.length} consecutive step${skips.length > 1 ? 's' : ''}, ${describeSkips(skips)}, and every replica skipped ${skips.length > 1 ? 'their updates' : 'its update'}`, {
+      step: skips[0]!.step,
+      // No worker id: a skip's ranks are those of the generation that ran it, which may since have re-ranked.
+      ...(first === undefined ? {} : { rank: first.ranks[0]! }),
+      hint: 'check those ranks\' data for NaN/Inf, lower optimizer.learningRate or set training.clipNorm, then --resume from the last checkpoint; --max-skipped 0 never stops',
+    });
   }
 
   evaluate(split: Split, options: { confusion: boolean }): Promise<Evaluation> {

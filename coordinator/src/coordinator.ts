@@ -52,6 +52,7 @@ export interface CoordinatorOptions {
   readonly checksumEvery: number;
   /** Stop after this many steps (tests, resume checks); the state stays resumable. */
   readonly maxSteps?: number;
+  readonly maxSkipped?: number;
   readonly log: (line: string) => void;
   readonly onProgress?: (event: ProgressEvent) => void;
   /** Heartbeat period (default 1 s). */
@@ -424,6 +425,7 @@ export class Coordinator {
       checkpoints: o.checkpointStore !== undefined,
       evaluateTest: true,
       ...(o.maxSteps === undefined ? {} : { maxSteps: o.maxSteps }),
+      ...(o.maxSkipped === undefined ? {} : { maxSkipped: o.maxSkipped }),
       ...(o.onProgress === undefined ? {} : { onProgress: o.onProgress }),
     });
     const checksums = driver.checksums;

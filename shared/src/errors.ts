@@ -73,6 +73,20 @@ export class ShapeError extends ConfigError {
   }
 }
 
+/**
+ * Single-process training diverged: the NaN/Inf guard skipped --max-skipped consecutive steps. A ConfigError
+ * (E_CONFIG, exit 2) because one process has no other input than the config and the data — the run is
+ * deterministic, so retrying reproduces it bit for bit, and the fix is in the input (a lower learning
+ * rate, clipping, or data without NaN/Inf). The message names the steps and the rank; `steps` carries them.
+ */
+export class DivergenceError extends ConfigError {
+  readonly steps: readonly number[];
+  constructor(message: string, steps: readonly number[], options: { hint?: string } = {}) {
+    super('', message, options.hint ? { hint: options.hint } : {});
+    this.steps = [...steps];
+  }
+}
+
 /** A data file is missing, truncated, has a wrong magic number, mismatched counts or bad labels. */
 export class DataError extends GradmeshError {
   readonly file: string;

@@ -16,10 +16,11 @@ export interface CliRun {
  * Runs `gradmesh …args` to completion in `cwd` (relative paths in the arguments resolve there).
  * GRADMESH_THREADS=1 gives each run one pool thread whatever the machine's core count, so test
  * files running in parallel do not oversubscribe it; two minutes is the limit for any one command.
+ * `env` adds variables (e.g. the test-only GRADMESH_FAULT_NAN).
  */
-export function runGradmesh(cwd: string, args: readonly string[]): CliRun {
+export function runGradmesh(cwd: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): CliRun {
   const r = spawnSync(process.execPath, [GRADMESH_BIN, ...args], {
-    cwd, encoding: 'utf8', timeout: 120_000, env: { ...process.env, GRADMESH_THREADS: '1' },
+    cwd, encoding: 'utf8', timeout: 120_000, env: { ...process.env, GRADMESH_THREADS: '1', ...env },
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }

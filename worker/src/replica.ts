@@ -11,6 +11,10 @@ import {
   saveTrainingCheckpoint,
   shardRange,
   applyUpdate,
+  allFinite,
+  injectedNan,
+  poisonGradient,
+  type InjectedNan,
   type BatchStats,
   type CheckpointBody,
   type CheckpointedBody,
@@ -51,6 +55,10 @@ export interface ReplicaOptions {
  * the global batch assembled from the ranks' shard sums by the all-reduce instead of by one process:
  *   permutation(seed, epoch) → global batch → this rank's shard → computeGradients (slot sums) →
  *   allReduce(slots) → applyUpdate(lr, global count) → step++.
+ * The NaN/Inf guard (Note [NaN/Inf guard] in shared/src/train/loop/training-loop.ts): the rank reports whether
+ * its local slot sums were finite, and skips applyUpdate when the REDUCED sums are not. The reduced vector is
+ * bitwise identical on every rank (rsag.ts), so every replica takes the same decision without a round trip,
+ * and parameters, optimizer state (its step counter included) and running statistics stay identical.
  */
 /**
  * The parameters (BatchNorm running statistics included) and optimizer state before the last applied step,
@@ -99,8 +107,10 @@ export class Replica {
   #generation: number;
   readonly #threads: number;
   #permutation: { epoch: number; order: Uint32Array } | undefined;
-  /** Optimizer steps this replica has applied (the coordinator's training state says which step comes next). */
+  /** Steps this replica has taken, skipped ones included (the coordinator's training state says which step comes next). */
   #step: number;
+  /** Test-only: the rank and step at which the local gradient is made NaN (GRADMESH_FAULT_NAN, shared fault-injection.ts). */
+  readonly #fault: InjectedNan | undefined;
   /** The state before the last applied step, so a step that its generation did not complete can be undone. */
   readonly #undo: UndoBuffer;
 
@@ -116,6 +126,7 @@ export class Replica {
     this.#generation = options.generation;
     this.#threads = options.threads;
     this.#step = model.state.step;
+    this.#fault = injectedNan();
     this.#undo = new UndoBuffer(model);
   }
 
@@ -148,6 +159,13 @@ export class Replica {
       this.#step = startStep;
     }
     return this.#step === startStep;
+  }
+
+  /** Restores a checkpoint (the run went back to it, e.g. after a coordinator restart); the replica is then at its step. */
+  async restoreCheckpoint(source: CheckpointSource): Promise<void> {
+    await this.model.restore(source);
+    this.#step = this.model.state.step;
+    this.#undo.forget();
   }
 
   /** This replica's state as bytes, for workers joining the generation (see shared/src/train/replica-state.ts). */
@@ -213,11 +231,18 @@ export class Replica {
       model.params.slots.data.fill(0);
       stats = emptyStats();
     }
+    const slots = model.params.slots.data;
+    // The rank of THIS generation: the fault follows the rank, wherever the run re-ranked its workers.
+    if (this.#fault?.rank === this.#rank && this.#fault.step === command.step) poisonGradient(slots);
+    // The whole slot buffer: BatchNorm's observed statistics travel in it and would reach the running stats.
+    const localFinite = allFinite(slots);
     const computed = performance.now();
-    await allReduce.allReduce(command.step, model.params.slots.data);
+    await allReduce.allReduce(command.step, slots);
     const reduced = performance.now();
+    // Kept for a skipped step too: an interrupted step is undone and redone the same way whether it was applied or skipped.
     this.#undo.keep(this.model, command.step);
-    const { penalty } = applyUpdate(model.params, model.optimizer, command.lr, shard.globalEnd - shard.globalStart, t, model.backend.kernels);
+    const skipped = !allFinite(slots);
+    const { penalty } = skipped ? { penalty: 0 } : applyUpdate(model.params, model.optimizer, command.lr, shard.globalEnd - shard.globalStart, t, model.backend.kernels);
     this.#step++;
     const checksum = command.checksum ? model.params.checksum() : undefined;
     const allreduceMs = reduced - computed;
@@ -231,6 +256,8 @@ export class Replica {
       computeMs: performance.now() - started - allreduceMs,
       allreduceMs,
       penalty,
+      localFinite,
+      skipped,
       ...(stats.correct === undefined ? {} : { correct: stats.correct }),
       ...(checksum === undefined ? {} : { checksum }),
     };

@@ -264,8 +264,18 @@ export class WorkerProcess {
         threads: o.threads,
         ...(a.resumeFrom === undefined ? {} : { resumeFrom: await assignedResumePoint(this.#checkpoints, a.resumeFrom, o.workerId) }),
       });
-      const replica = this.#replica;
-      const atStart = replica.joinGeneration(a.rank, a.worldSize, a.generation, a.startStep);
+      let replica = this.#replica;
+      let atStart = replica.joinGeneration(a.rank, a.worldSize, a.generation, a.startStep);
+      if (!atStart && a.resumeFrom !== undefined && replica.nextStep > a.startStep) {
+        // The run went back to a checkpoint (a restarted coordinator): this replica is ahead of it.
+        await replica.restoreCheckpoint(await assignedResumePoint(this.#checkpoints, a.resumeFrom, o.workerId));
+        atStart = replica.joinGeneration(a.rank, a.worldSize, a.generation, a.startStep);
+      } else if (!atStart && a.resumeFrom === undefined && a.startStep === 0) {
+        // The run starts over from its initial parameters: a fresh replica is exactly that.
+        await replica.close();
+        this.#replica = replica = await Replica.create({ config: a.config, baseDir: a.baseDir ?? process.cwd(), workerId: o.workerId, rank: a.rank, worldSize: a.worldSize, generation: a.generation, threads: o.threads });
+        atStart = replica.joinGeneration(a.rank, a.worldSize, a.generation, a.startStep);
+      }
       this.#allReduce = new RsagAllReduce({
         nc: this.#nc!,
         runId: o.runId,

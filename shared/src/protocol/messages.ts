@@ -171,6 +171,10 @@ export interface StepDoneBody {
   /** The regularization penalty Σ l1·|θ| + l2·θ² of the update (identical on every rank; the coordinator adds
    *  penalty × global count to the epoch's training loss, as Model.fit does). */
   readonly penalty?: number;
+  /** This rank's LOCAL gradient sums (its slots before the all-reduce) held no NaN or ±Infinity. */
+  readonly localFinite: boolean;
+  /** The all-reduced gradient was not finite, so this replica applied no update (every replica decides alike). */
+  readonly skipped: boolean;
 }
 
 /** Coordinator → all workers (eval subject): evaluate your shard of a split; reply `evaluated`. */
@@ -410,7 +414,7 @@ export const MESSAGE_KINDS: { readonly [K in MessageKind]: KindSpec<MessageBodie
   stepDone: {
     family: 'step-done',
     validate(b, s) {
-      rejectUnknownKeys(b, ['step', 'rank', 'lossSum', 'count', 'correct', 'extras', 'computeMs', 'allreduceMs', 'checksum', 'penalty'], s);
+      rejectUnknownKeys(b, ['step', 'rank', 'lossSum', 'count', 'correct', 'extras', 'computeMs', 'allreduceMs', 'checksum', 'penalty', 'localFinite', 'skipped'], s);
       const count = int(b, 'count', s, { min: 0 });
       const correct = optionalInt(b, 'correct', s, { min: 0, max: count });
       const body: StepDoneBody = {
@@ -421,6 +425,8 @@ export const MESSAGE_KINDS: { readonly [K in MessageKind]: KindSpec<MessageBodie
         extras: numberRecord(b, 'extras', s),
         computeMs: requireNumber(b, 'computeMs', s, { min: 0 }),
         allreduceMs: requireNumber(b, 'allreduceMs', s, { min: 0 }),
+        localFinite: bool(b, 'localFinite', s),
+        skipped: bool(b, 'skipped', s),
         ...(correct === undefined ? {} : { correct }),
         ...('checksum' in b ? { checksum: checksum(b, 'checksum', s) } : {}),
         ...('penalty' in b ? { penalty: anyNumber(b, 'penalty', s) } : {}),

@@ -6,6 +6,7 @@ import { readCheckpoint } from '../checkpoint/store.js';
 import { child, describeField, failAt, int, object, requireString, type JsonObject, type ValidationScope } from '../config/validate.js';
 import { CheckpointError, formatValue } from '../errors.js';
 import type { Model } from './model.js';
+import { allFinite, firstNonFinite } from './finite.js';
 import { copyTrainingState, parseTrainingState, type TrainingState } from './training-state.js';
 
 const FORMAT = 'gradmesh-training-state';
@@ -35,11 +36,16 @@ export type CheckpointSource = string | { readonly where: string; readonly conte
 /**
  * Writes the checkpoint of `model` at `state` as `ckpt-<step>.safetensors` into `target` — a directory path
  * (atomic file, nothing pruned: what `train --checkpoint-dir` has always done) or a store (with its keep-last
- * policy). Returns where it went.
+ * policy). Returns where it went. Refuses (CheckpointError, nothing written) when a parameter or the best
+ * snapshot holds a NaN or ±Infinity: a checkpoint is what a run resumes from, and a non-finite one could only
+ * resume a diverged run (the NaN/Inf guard keeps gradients out; this keeps out whatever else got through, e.g.
+ * an update that overflowed).
  */
 export async function saveTrainingCheckpoint(target: string | CheckpointStore, model: Model, state: TrainingState): Promise<string> {
   const store = typeof target === 'string' ? new DirectoryCheckpointStore(target) : target;
-  return putAndPrune(store, checkpointFileName(state.step), encodeTrainingCheckpoint(model, state));
+  const name = checkpointFileName(state.step);
+  refuseNonFinite(store.describe(name), model, state.step);
+  return putAndPrune(store, name, encodeTrainingCheckpoint(model, state));
 }
 
 /** The checkpoint bytes of `model` (parameters, optimizer state, best snapshot) and `state`. */
@@ -107,6 +113,20 @@ export function loadReplicaTensors(
 
 async function open(source: CheckpointSource): Promise<{ file: string; contents: CheckpointContents }> {
   return typeof source === 'string' ? { file: source, contents: await readCheckpoint(source) } : { file: source.where, contents: source.contents };
+}
+
+function refuseNonFinite(file: string, model: Model, step: number): void {
+  const hint = 'the model diverged; resume from an earlier checkpoint with a lower optimizer.learningRate or training.clipNorm';
+  if (!allFinite(model.params.values.data)) {
+    const at = firstNonFinite(model.params.values.data);
+    const entry = model.params.entries.find((p) => at >= p.offset && at < p.offset + p.value.size)!;
+    throw new CheckpointError(file, `refusing to write the checkpoint of step ${step}: parameter ${entry.layer}/${entry.spec.name} holds ${model.params.values.data[at]} at index ${at - entry.offset}`, { hint });
+  }
+  const best = model.params.best;
+  if (best !== undefined && !allFinite(best)) {
+    const at = firstNonFinite(best);
+    throw new CheckpointError(file, `refusing to write the checkpoint of step ${step}: early stopping's best snapshot holds ${best[at]} at index ${at}`, { hint });
+  }
 }
 
 /** The training state of a checkpoint, validated (the coordinator needs it without a model). */

@@ -16,4 +16,6 @@ export interface EpochRecord {
 export type ProgressEvent =
   | { type: 'batch'; epoch: number; epochs: number; batch: number; batches: number; loss: number; samplesPerSec: number; etaSeconds: number }
   | { type: 'epoch'; record: EpochRecord; epochs: number; etaSeconds: number; stoppedEarly: boolean }
-  | { type: 'checkpoint'; path: string; step: number };
+  | { type: 'checkpoint'; path: string; step: number }
+  /** The NaN/Inf guard skipped this step's update; `ranks` reported a non-finite local gradient. */
+  | { type: 'skipped'; step: number; ranks: readonly number[]; consecutive: number };

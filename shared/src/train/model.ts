@@ -35,6 +35,8 @@ export interface FitOptions {
   readonly checkpointDir?: string;
   /** Stop after this many steps; the state stays resumable. */
   readonly maxSteps?: number;
+  /** Stop (DivergenceError) after this many consecutive steps skipped for a non-finite gradient (default 5; 0 = never). */
+  readonly maxSkipped?: number;
 }
 
 /** What `fit` did: the history (Keras' History) and the figures of this invocation. */
@@ -89,6 +91,7 @@ export class Model {
       checkpoints: options.checkpointDir !== undefined,
       evaluateTest: options.test !== undefined,
       ...(options.maxSteps === undefined ? {} : { maxSteps: options.maxSteps }),
+      ...(options.maxSkipped === undefined ? {} : { maxSkipped: options.maxSkipped }),
       ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
     });
     return { ...outcome, history: this.state.history };

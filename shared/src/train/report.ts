@@ -40,6 +40,9 @@ export interface RunReport {
   testPerClass?: { precision: number; recall: number; f1: number; support: number }[];
   confusionMatrix?: number[][];
   stoppedEarly?: boolean;
+  /** Steps whose update the NaN/Inf guard skipped (non-finite gradient), and which; ranks = those whose local gradient was not finite. */
+  skippedSteps?: number;
+  skipped?: { step: number; ranks: number[] }[];
   finishedAt: string;
   [extra: string]: unknown;
 }

@@ -32,6 +32,12 @@ export interface EpochSums {
   seconds: number;
 }
 
+/** A step whose update the NaN/Inf guard skipped, and the ranks whose local gradient was not finite. */
+export interface SkippedStep {
+  readonly step: number;
+  readonly ranks: readonly number[];
+}
+
 /**
  * Everything the training loop decides and remembers, as plain data: the optimizer step count, the
  * position, the history, early stopping and the epoch in progress. It is what a checkpoint stores beside
@@ -47,6 +53,12 @@ export interface TrainingState {
   history: EpochRecord[];
   earlyStopping: EarlyStoppingState | null;
   epochInProgress: EpochSums;
+  /**
+   * Every step the NaN/Inf guard skipped, in order. Kept in the state (and so in checkpoints) so that a
+   * resumed run reports the skips of the whole run and counts consecutive skips across the resume exactly
+   * as the uninterrupted run does. Absent in checkpoints written before the guard: read as none.
+   */
+  skipped: SkippedStep[];
 }
 
 export function emptyEpochSums(): EpochSums {
@@ -54,7 +66,7 @@ export function emptyEpochSums(): EpochSums {
 }
 
 export function initialTrainingState(): TrainingState {
-  return { step: 0, position: { epoch: 0, batch: 0 }, history: [], earlyStopping: null, epochInProgress: emptyEpochSums() };
+  return { step: 0, position: { epoch: 0, batch: 0 }, history: [], earlyStopping: null, epochInProgress: emptyEpochSums(), skipped: [] };
 }
 
 /** A deep copy (the loop mutates its state; what is sent or written must not change afterwards). */
@@ -65,6 +77,7 @@ export function copyTrainingState(s: TrainingState): TrainingState {
     history: s.history.map((h) => ({ ...h, extras: { ...h.extras } })),
     earlyStopping: s.earlyStopping === null ? null : { ...s.earlyStopping },
     epochInProgress: { ...s.epochInProgress, extras: { ...s.epochInProgress.extras } },
+    skipped: s.skipped.map((k) => ({ step: k.step, ranks: [...k.ranks] })),
   };
 }
 
@@ -72,7 +85,9 @@ export function copyTrainingState(s: TrainingState): TrainingState {
 export const MAX_HISTORY = 100_000;
 const MAX_U32 = 2 ** 32 - 1;
 
-const STATE_KEYS = ['step', 'position', 'history', 'earlyStopping', 'epochInProgress'] as const;
+const STATE_KEYS = ['step', 'position', 'history', 'earlyStopping', 'epochInProgress', 'skipped'] as const;
+/** The most ranks a skipped step may name (a bound for data from the network or a file). */
+const MAX_RANKS = 65_536;
 const RECORD_KEYS = ['epoch', 'trainLoss', 'trainAccuracy', 'valLoss', 'valAccuracy', 'seconds', 'learningRate', 'samplesPerSec', 'extras'] as const;
 
 /**
@@ -100,6 +115,8 @@ export function parseTrainingState(o: JsonObject, scope: ValidationScope, source
   const e = object(o, 'epochInProgress', scope);
   const es = child(scope, 'epochInProgress');
   rejectUnknownKeys(e, ['lossSum', 'count', 'correct', 'extras', 'seconds'], es);
+  const skipped = o['skipped'] ?? [];
+  if (!Array.isArray(skipped) || skipped.length > MAX_U32) failAt(scope, 'skipped', 'must be an array of skipped steps', o['skipped']);
   return {
     step: int(o, 'step', scope, { min: 0, max: MAX_U32 }),
     position: { epoch: int(position, 'epoch', ps, { min: 0, max: MAX_U32 }), batch: int(position, 'batch', ps, { min: 0, max: MAX_U32 }) },
@@ -112,7 +129,16 @@ export function parseTrainingState(o: JsonObject, scope: ValidationScope, source
       extras: numberRecord(e, 'extras', es, json),
       seconds: requireNumber(e, 'seconds', es, { min: 0 }),
     },
+    skipped: skipped.map((k, i) => skippedStep(k, child(scope, `skipped[${i}]`))),
   };
+}
+
+function skippedStep(v: unknown, scope: ValidationScope): SkippedStep {
+  if (!isPlainObject(v)) failAt({ ...scope, path: '' }, scope.path, 'must be a map', v);
+  rejectUnknownKeys(v, ['step', 'ranks'], scope);
+  const ranks = v['ranks'];
+  if (!Array.isArray(ranks) || ranks.length > MAX_RANKS) failAt(scope, 'ranks', `must be an array of at most ${MAX_RANKS} ranks`, ranks);
+  return { step: int(v, 'step', scope, { min: 0, max: MAX_U32 }), ranks: ranks.map((_, i) => int(ranks as unknown as JsonObject, String(i), child(scope, 'ranks'), { min: 0, max: MAX_RANKS - 1 })) };
 }
 
 function epochRecord(v: unknown, scope: ValidationScope, json: boolean): EpochRecord {

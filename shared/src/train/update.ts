@@ -23,6 +23,10 @@ export interface UpdateResult {
  *   2. + regularizer gradients;  3. clipping (by global norm, then by value);  4. optimizer;
  *   5. running statistics ← m·θ + (1 − m)·slot/totalCount.
  * Identical inputs give identical outputs in every process: this is what keeps replicas equal.
+ *
+ * Callers apply it only to FINITE slots (the NaN/Inf guard, Note [NaN/Inf guard] in loop/training-loop.ts):
+ * every step of it writes state — the optimizer's moments and step counter (Adam's bias correction), the
+ * parameters and, through 5., the running statistics — so skipping a step means not calling it at all.
  */
 export function applyUpdate(
   store: ParameterStore,

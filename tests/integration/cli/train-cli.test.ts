@@ -48,6 +48,21 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('gradmesh train', () => {
+  it('a NaN gradient injected at step 5 (GRADMESH_FAULT_NAN) is skipped and reported; --max-skipped 1 stops the run there with exit 2 naming the step and rank', () => {
+    const config = writeConfig('nan.json', goodConfig);
+    const ok = runGradmesh(dir, ['train', '--config', config, '--report', 'nan-report.json'], { GRADMESH_FAULT_NAN: '0:5' });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stderr).toMatch(/step 5 skipped: non-finite gradient on rank 0/);
+    const report = JSON.parse(readFileSync(path.join(dir, 'nan-report.json'), 'utf8'));
+    expect(report.skippedSteps).toBe(1);
+    expect(report.skipped).toEqual([{ step: 5, ranks: [0] }]);
+    expect(report.history.every((h: { trainLoss: number }) => Number.isFinite(h.trainLoss))).toBe(true);
+    const stopped = runGradmesh(dir, ['train', '--config', config, '--max-skipped', '1'], { GRADMESH_FAULT_NAN: '0:5' });
+    expect(stopped.code).toBe(2);
+    expect(stopped.stderr).toMatch(/DivergenceError: training diverged: the gradient was not finite at 1 consecutive step, step 5 \(rank 0 at step 5\), and its update was skipped/);
+    expect(gradmesh('train', '--config', config, '--max-skipped', 'some').stderr).toMatch(/--max-skipped: must be an integer ≥ 0/);
+  });
+
   it('trains a CSV data set and writes a report with every contract field', () => {
     const r = gradmesh('train', '--config', writeConfig('good.json', goodConfig), '--report', 'out/report.json');
     expect(r.stderr).toMatch(/epoch 3\/3/);

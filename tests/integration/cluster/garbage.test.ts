@@ -38,7 +38,7 @@ function volley(run: string, n: number): void {
     nc.publish(s, raw.pack([1, 2, 3])); // MessagePack, but not an envelope
   }
   // A valid message of ANOTHER run on this run's subjects (foreign-run).
-  nc.publish(stepDoneSubject(run), encodeControl({ run: 'someone-else', kind: 'stepDone', from: 'w0', gen: 1, body: { step: n, rank: 0, lossSum: 1, count: 1, extras: {}, computeMs: 1, allreduceMs: 1 } }));
+  nc.publish(stepDoneSubject(run), encodeControl({ run: 'someone-else', kind: 'stepDone', from: 'w0', gen: 1, body: { step: n, rank: 0, lossSum: 1, count: 1, extras: {}, computeMs: 1, allreduceMs: 1, localFinite: true, skipped: false } }));
   nc.publish(stepSubject(run), encodeControl({ run: 'someone-else', kind: 'step', from: 'coordinator', gen: 1, body: { step: n, epoch: 0, batchIndex: 0, lr: 1 } }));
   // Another protocol version, an unknown kind, a kind on the wrong subject, an out-of-range body.
   nc.publish(stepDoneSubject(run), raw.pack({ v: PROTOCOL_VERSION + 1, run, kind: 'stepDone', from: 'w0', gen: 1, body: {} }));

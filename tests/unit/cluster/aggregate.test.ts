@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { mergeEvaluations, sumStepStats } from '../../../coordinator/src/aggregate.js';
 import type { EvaluatedBody, StepDoneBody } from '../../../shared/src/protocol/messages.js';
 
-const done = (rank: number, lossSum: number, count: number, extra: Partial<StepDoneBody> = {}): StepDoneBody => ({ step: 3, rank, lossSum, count, extras: {}, computeMs: 1, allreduceMs: 1, penalty: 0.5, ...extra });
+const done = (rank: number, lossSum: number, count: number, extra: Partial<StepDoneBody> = {}): StepDoneBody => ({ step: 3, rank, lossSum, count, extras: {}, computeMs: 1, allreduceMs: 1, penalty: 0.5, localFinite: true, skipped: false, ...extra });
 
 describe('step statistics', () => {
   it('sums in rank order whatever the arrival order (float sums are order-sensitive)', () => {

@@ -15,6 +15,7 @@ const state: MessageBodies['checkpoint']['state'] = {
   history: [{ epoch: 1, trainLoss: Number.NaN, trainAccuracy: 0.5, valLoss: null, valAccuracy: null, seconds: 2, learningRate: 0.001, samplesPerSec: 100, extras: { kl: 1 } }],
   earlyStopping: { best: null, bestEpoch: -1, wait: 0 },
   epochInProgress: { lossSum: 3, count: 4, correct: null, extras: {}, seconds: 1 },
+  skipped: [{ step: 7, ranks: [1] }],
 };
 
 /** The kinds added for the run loop, a valid body each, and the subject it belongs on. */

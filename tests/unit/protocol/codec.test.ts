@@ -19,7 +19,7 @@ const samples: { [K in MessageKind]: { subject: string; body: MessageBodies[K] }
   step: { subject: stepSubject(run), body: { step: 12, epoch: 1, batchIndex: 3, lr: 0.001, checksum: true } },
   stepDone: {
     subject: stepDoneSubject(run),
-    body: { step: 12, rank: 1, lossSum: 3.25, count: 64, correct: 60, extras: { klSum: 0.5 }, computeMs: 12.5, allreduceMs: 3, checksum: 'ab12' },
+    body: { step: 12, rank: 1, lossSum: 3.25, count: 64, correct: 60, extras: { klSum: 0.5 }, computeMs: 12.5, allreduceMs: 3, checksum: 'ab12', localFinite: false, skipped: true },
   },
   shutdown: { subject: shutdownSubject(run), body: { reason: 'failed', error: 'worker w-2 died' } },
   error: { subject: errorSubject(run), body: { rank: 0, step: 12, message: 'out of memory' } },
@@ -32,7 +32,7 @@ const samples: { [K in MessageKind]: { subject: string; body: MessageBodies[K] }
   epochEnded: { subject: stepDoneSubject(run), body: { requestId: 4, rank: 1, checksum: 'ab12' } },
   checkpoint: {
     subject: stepSubject(run),
-    body: { requestId: 5, state: { step: 3, position: { epoch: 0, batch: 3 }, history: [], earlyStopping: null, epochInProgress: { lossSum: 1, count: 3, correct: null, extras: {}, seconds: 0.5 } } },
+    body: { requestId: 5, state: { step: 3, position: { epoch: 0, batch: 3 }, history: [], earlyStopping: null, epochInProgress: { lossSum: 1, count: 3, correct: null, extras: {}, seconds: 0.5 }, skipped: [{ step: 1, ranks: [0, 2] }] } },
   },
   checkpointed: { subject: stepDoneSubject(run), body: { requestId: 5, rank: 0, path: '/tmp/c/ckpt-3.safetensors' } },
   leave: { subject: joinSubject(run), body: { workerId: 'w-1', reason: 'SIGTERM at step 12' } },
@@ -72,7 +72,7 @@ describe('control codec', () => {
   }
 
   it('round-trips optional fields left out, and NaN/Infinity losses (a diverged run must be reported)', () => {
-    const m = decodeControl(stepDoneSubject(run), encodeSample('stepDone', { step: 0, rank: 0, lossSum: Number.NaN, count: 0, extras: { x: -Infinity }, computeMs: 0, allreduceMs: 0 }), expected);
+    const m = decodeControl(stepDoneSubject(run), encodeSample('stepDone', { step: 0, rank: 0, lossSum: Number.NaN, count: 0, extras: { x: -Infinity }, computeMs: 0, allreduceMs: 0, localFinite: true, skipped: false }), expected);
     expect(m.kind === 'stepDone' && Number.isNaN(m.body.lossSum)).toBe(true);
     expect(m.body).not.toHaveProperty('checksum');
     const h = decodeControl(heartbeatSubject(run, 'workers'), encodeControl({ run, kind: 'heartbeat', from: 'coordinator', gen: 0, body: { workerId: 'w-1', step: 3 } }), expected);
@@ -111,6 +111,8 @@ describe('control codec', () => {
       ['body.extras.klSum', { ...samples.stepDone.body, extras: { klSum: 'x' } }],
       ['body.computeMs', { ...samples.stepDone.body, computeMs: Number.NaN }],
       ['body.lossSum', { ...samples.stepDone.body, lossSum: null }],
+      ['body.localFinite', { ...samples.stepDone.body, localFinite: undefined }],
+      ['body.skipped', { ...samples.stepDone.body, skipped: 'no' }],
     ],
     shutdown: [['body.reason', { error: 'x' }]],
     error: [
@@ -123,7 +125,10 @@ describe('control codec', () => {
     evaluated: [['body.confusion[1]', { ...samples.evaluated.body, confusion: [[1, 0], [1]] }]],
     epochEnd: [['body.keepBest', { ...samples.epochEnd.body, keepBest: 1 }]],
     epochEnded: [['body.rank', { ...samples.epochEnded.body, rank: -1 }]],
-    checkpoint: [['body.state.step', { ...samples.checkpoint.body, state: { ...samples.checkpoint.body.state, step: -1 } }]],
+    checkpoint: [
+      ['body.state.step', { ...samples.checkpoint.body, state: { ...samples.checkpoint.body.state, step: -1 } }],
+      ['body.state.skipped[0].ranks', { ...samples.checkpoint.body, state: { ...samples.checkpoint.body.state, skipped: [{ step: 1, ranks: 'all' }] } }],
+    ],
     checkpointed: [['body.path', { ...samples.checkpointed.body, path: '' }]],
     leave: [['body.workerId', { ...samples.leave.body, workerId: 'a b' }]],
     shareState: [['body.recipients', { ...samples.shareState.body, recipients: [] }]],

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  ClusterError,
   ConfigError,
   copyTrainingState,
   initialTrainingState,
@@ -11,6 +12,7 @@ import {
   type Evaluation,
   type PlannedStep,
   type RunConfig,
+  type SkippedStep,
   type Split,
   type StepDriver,
   type StepResult,
@@ -31,6 +33,8 @@ class FakeDriver implements StepDriver {
     readonly trainCount: number,
     readonly counts: { validation: number; test: number },
     readonly valLoss: (epoch: number) => number = () => 1,
+    /** Steps whose gradient the driver reports as non-finite, with the ranks it names (a skip, as a replica would report). */
+    readonly nonFinite: ReadonlyMap<number, readonly number[]> = new Map(),
   ) {}
   readonly splitCount = (split: Split) => this.counts[split];
   #epoch = 0;
@@ -40,7 +44,12 @@ class FakeDriver implements StepDriver {
     this.steps.push(p);
     this.#epoch = p.epoch;
     const count = p.globalEnd - p.globalStart;
-    return { stats: { lossSum: count * (1 + p.step / 100), count, correct: Math.floor(count / 2), extras: {} }, penalty: 0.01 };
+    const ranks = this.nonFinite.get(p.step);
+    const stats = { lossSum: ranks ? Number.NaN : count * (1 + p.step / 100), count, correct: Math.floor(count / 2), extras: {} };
+    return ranks ? { stats, penalty: 0, skipped: true, nonFiniteRanks: ranks } : { stats, penalty: 0.01, skipped: false, nonFiniteRanks: [] };
+  }
+  skipLimitError(skips: readonly SkippedStep[]): Error {
+    return new ClusterError(`stopped after ${skips.map((k) => `step ${k.step} (ranks ${k.ranks.join(', ')})`).join(', ')}`, { step: skips[0]!.step });
   }
   async evaluate(split: Split): Promise<Evaluation> {
     this.calls.push(`evaluate ${split}`);
@@ -192,5 +201,73 @@ describe('the training loop', () => {
     const driver = new FakeDriver(20, { validation: 0, test: 0 });
     await loop(driver, initialTrainingState(), { config: config({ epochs: 2 }), onProgress: (e) => events.push(e.type === 'batch' ? `batch ${e.epoch}.${e.batch}/${e.batches}` : e.type) });
     expect(events).toEqual(['batch 0.1/2', 'batch 0.2/2', 'epoch', 'batch 1.1/2', 'batch 1.2/2', 'epoch']);
+  });
+});
+
+describe('the training loop with the NaN/Inf guard (a driver that reports skipped steps)', () => {
+  // 40 samples, batch 10 → 4 steps an epoch; 3 epochs = steps 0..11.
+  const skipping = (steps: Record<number, number[]>) => new FakeDriver(40, { validation: 0, test: 0 }, () => 1, new Map(Object.entries(steps).map(([s, r]) => [Number(s), r])));
+
+  it('a skipped step consumes its batch and its step number, adds nothing to the epoch sums, and is listed with its ranks', async () => {
+    const plain = new FakeDriver(40, { validation: 0, test: 0 });
+    await loop(plain, initialTrainingState(), { config: config({ epochs: 3 }) });
+    const driver = skipping({ 5: [1], 6: [0, 2] });
+    const state = initialTrainingState();
+    const outcome = await loop(driver, state, { config: config({ epochs: 3 }) });
+    const planned = (s: PlannedStep) => [s.step, s.epoch, s.batchIndex, s.globalStart, s.globalEnd, s.lr];
+    expect(driver.steps.map(planned)).toEqual(plain.steps.map(planned));
+    expect(state.step).toBe(12);
+    expect(outcome.skippedSteps).toEqual([{ step: 5, ranks: [1] }, { step: 6, ranks: [0, 2] }]);
+    expect(state.skipped).toEqual(outcome.skippedSteps);
+    // Epoch 1 (steps 4..7) counts only steps 4 and 7: 20 samples, their loss and penalty; NaN never enters.
+    const epoch1 = state.history[1]!;
+    expect(epoch1.trainLoss).toBeCloseTo((10 * 1.04 + 10 * 1.07) / 20 + 0.01, 12);
+    expect(epoch1.trainAccuracy).toBe(0.5);
+    expect(state.history.map((h) => Number.isFinite(h.trainLoss))).toEqual([true, true, true]);
+    expect(outcome).toMatchObject({ stepsTaken: 12, completed: true });
+  });
+
+  it('stops at the maxSkipped-th consecutive skip with the driver\'s error naming the steps and ranks, before any further step or checkpoint', async () => {
+    const driver = skipping({ 3: [1], 4: [1], 5: [1] });
+    const state = initialTrainingState();
+    const error = await loop(driver, state, { config: config({ epochs: 3, checkpointEverySteps: 1 }), checkpoints: true, maxSkipped: 3 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ClusterError);
+    expect((error as Error).message).toBe('stopped after step 3 (ranks 1), step 4 (ranks 1), step 5 (ranks 1)');
+    expect(driver.steps.at(-1)!.step).toBe(5);
+    // Checkpoints are named by the next step: 'checkpoint 5' follows step 4; step 5 stops the run before its own.
+    expect(driver.calls.filter((c) => c.startsWith('checkpoint')).at(-1)).toBe('checkpoint 5');
+    expect(state.skipped.map((k) => k.step)).toEqual([3, 4, 5]);
+  });
+
+  it('the default limit is 5 consecutive skips', async () => {
+    const driver = skipping({ 2: [0], 3: [0], 4: [0], 5: [0], 6: [0] });
+    await expect(loop(driver, initialTrainingState(), { config: config({ epochs: 3 }) })).rejects.toThrow('step 2 (ranks 0), step 3 (ranks 0), step 4 (ranks 0), step 5 (ranks 0), step 6 (ranks 0)');
+    expect(driver.steps.at(-1)!.step).toBe(6);
+  });
+
+  it('non-consecutive skips never reach the limit, however many (negative control), and maxSkipped 0 never stops', async () => {
+    const pattern = { 0: [0], 1: [0], 3: [1], 4: [1], 6: [0], 7: [0], 9: [1], 10: [1] };
+    const outcome = await loop(skipping(pattern), initialTrainingState(), { config: config({ epochs: 3 }), maxSkipped: 3 });
+    expect(outcome).toMatchObject({ stepsTaken: 12, completed: true });
+    expect(outcome.skippedSteps.map((k) => k.step)).toEqual([0, 1, 3, 4, 6, 7, 9, 10]);
+    const all = Object.fromEntries(Array.from({ length: 12 }, (_, i) => [i, [0]]));
+    const never = await loop(skipping(all), initialTrainingState(), { config: config({ epochs: 3 }), maxSkipped: 0 });
+    expect(never.skippedSteps).toHaveLength(12);
+  });
+
+  it('counts consecutive skips across a resume from a serialized state, as the uninterrupted run does', async () => {
+    const steps = { 2: [1], 3: [1], 4: [1] };
+    const first = skipping(steps);
+    const state = initialTrainingState();
+    await loop(first, state, { config: config({ epochs: 3 }), maxSteps: 4, maxSkipped: 3 });
+    const resumed = parseTrainingState(JSON.parse(JSON.stringify(state)), { path: '' }, 'message');
+    expect(resumed.skipped).toEqual([{ step: 2, ranks: [1] }, { step: 3, ranks: [1] }]);
+    await expect(loop(skipping(steps), resumed, { config: config({ epochs: 3 }), maxSkipped: 3 })).rejects.toThrow('step 2 (ranks 1), step 3 (ranks 1), step 4 (ranks 1)');
+  });
+
+  it('reports each skip as a progress event with the run of consecutive skips', async () => {
+    const events: string[] = [];
+    await loop(skipping({ 1: [2], 2: [] }), initialTrainingState(), { config: config({ epochs: 1 }), onProgress: (e) => e.type === 'skipped' && events.push(`${e.step}:${e.ranks.join(',')}:${e.consecutive}`) });
+    expect(events).toEqual(['1:2:1', '2::2']);
   });
 });

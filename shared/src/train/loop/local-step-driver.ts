@@ -1,11 +1,15 @@
 import type { Dataset } from '../../data/dataset.js';
 import { epochPermutation } from '../../data/sampler.js';
+import { DivergenceError } from '../../errors.js';
 import { saveTrainingCheckpoint } from '../checkpointing.js';
 import { evaluateSamples, summarizeEvaluation, type Evaluation } from '../evaluation.js';
+import { injectedNan, poisonGradient } from '../fault-injection.js';
+import { allFinite } from '../finite.js';
 import type { Model } from '../model.js';
 import type { TrainingState } from '../training-state.js';
 import { applyUpdate } from '../update.js';
-import type { EpochDecision, PlannedStep, Split, StepDriver, StepResult } from './step-driver.js';
+import type { EpochDecision, PlannedStep, SkippedStep, Split, StepDriver, StepResult } from './step-driver.js';
+import { describeSkips } from './skips.js';
 
 export interface LocalSplits {
   readonly train: Dataset;
@@ -16,18 +20,23 @@ export interface LocalSplits {
 /**
  * Carries out the training loop's decisions in this process: the model's executor computes the gradient
  * sums of the whole global batch (its micro-batches on the pool threads or the main thread), and the
- * update is applied here.
+ * update is applied here — unless the gradient sums are not finite (Note [NaN/Inf guard] in
+ * training-loop.ts): this process is rank 0 of a world of one, so its local gradient is the summed one.
  */
 export class LocalStepDriver implements StepDriver {
   readonly #model: Model;
   readonly #splits: LocalSplits;
   readonly #checkpointDir: string | undefined;
+  /** Test-only: the step whose gradient is made NaN (GRADMESH_FAULT_NAN, see fault-injection.ts). */
+  readonly #faultStep: number | undefined;
   #permutation: { epoch: number; order: Uint32Array } | undefined;
 
   constructor(model: Model, splits: LocalSplits, checkpointDir?: string) {
     this.#model = model;
     this.#splits = splits;
     this.#checkpointDir = checkpointDir;
+    const fault = injectedNan();
+    this.#faultStep = fault?.rank === 0 ? fault.step : undefined;
   }
 
   get trainCount(): number {
@@ -39,8 +48,18 @@ export class LocalStepDriver implements StepDriver {
   async step(p: PlannedStep): Promise<StepResult> {
     const model = this.#model;
     const stats = await model.executor.computeGradients(this.#splits.train, this.#order(p.epoch), p.globalStart, p.globalEnd, p.step);
+    const slots = model.params.slots.data;
+    if (p.step === this.#faultStep) poisonGradient(slots);
+    // The whole slot buffer: BatchNorm's observed statistics travel in it and would reach the running stats.
+    if (!allFinite(slots)) return { stats, penalty: 0, skipped: true, nonFiniteRanks: [0] };
     const { penalty } = applyUpdate(model.params, model.optimizer, p.lr, stats.count, model.config.training, model.backend.kernels);
-    return { stats, penalty };
+    return { stats, penalty, skipped: false, nonFiniteRanks: [] };
+  }
+
+  skipLimitError(skips: readonly SkippedStep[]): Error {
+    return new DivergenceError(`training diverged: the gradient was not finite at ${skips.length} consecutive step${skips.length > 1 ? 's' : ''}, ${describeSkips(skips)}, and ${skips.length > 1 ? 'their updates were' : 'its update was'} skipped`, skips.map((k) => k.step), {
+      hint: 'lower optimizer.learningRate, set training.clipNorm, check the data for NaN/Inf, or raise --max-skipped (0 = never stop)',
+    });
   }
 
   async evaluate(split: Split, options: { confusion: boolean }): Promise<Evaluation> {

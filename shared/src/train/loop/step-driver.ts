@@ -1,6 +1,8 @@
 import type { BatchStats } from '../../model/network.js';
 import type { Evaluation } from '../evaluation.js';
-import type { TrainingState } from '../training-state.js';
+import type { SkippedStep, TrainingState } from '../training-state.js';
+
+export type { SkippedStep } from '../training-state.js';
 
 /** One optimizer step as the loop plans it: which batch of which epoch, at which learning rate. */
 export interface PlannedStep {
@@ -16,11 +18,19 @@ export interface PlannedStep {
   readonly lastOfRun: boolean;
 }
 
-/** What a step computed over its global batch: loss/metric sums and the regularization penalty of the update. */
+/**
+ * What a step computed over its global batch: loss/metric sums and the regularization penalty of the update,
+ * or that the update was skipped because the (reduced) gradient was not finite.
+ */
 export interface StepResult {
   readonly stats: BatchStats;
   readonly penalty: number;
+  /** The summed gradient held a NaN or ±Infinity: no parameter, optimizer state or running statistic changed. */
+  readonly skipped: boolean;
+  /** The ranks whose LOCAL gradient was not finite, ascending (empty when only the sum overflowed). */
+  readonly nonFiniteRanks: readonly number[];
 }
+
 
 /** The loop's early-stopping decision at an epoch end, for whoever holds the parameters. */
 export interface EpochDecision {
@@ -45,10 +55,20 @@ export interface StepDriver {
   readonly trainCount: number;
   /** Samples in each evaluation split (0 when absent). */
   readonly splitCount: (split: Split) => number;
-  /** Computes the gradient of the global batch, applies the update with `lr`, and reports the sums. */
+  /**
+   * Computes the gradient of the global batch, applies the update with `lr`, and reports the sums — or,
+   * when the summed gradient is not finite, applies nothing and reports the step as skipped (see Note
+   * [NaN/Inf guard] in training-loop.ts).
+   */
   step(planned: PlannedStep): Promise<StepResult>;
   evaluate(split: Split, options: { confusion: boolean }): Promise<Evaluation>;
   endEpoch(decision: EpochDecision): Promise<void>;
   /** Writes a checkpoint of the parameters, optimizer and `state`; returns where it went. */
   checkpoint(state: TrainingState): Promise<string>;
+  /**
+   * The error that stops the run after `skips.length` consecutive skipped steps (the limit): the driver
+   * knows who can fix it — a ClusterError for a cluster run, a DivergenceError (the config or data) for
+   * one process.
+   */
+  skipLimitError(skips: readonly SkippedStep[]): Error;
 }

@@ -7,7 +7,8 @@ import { EarlyStopping } from '../early-stopping.js';
 import type { Evaluation } from '../evaluation.js';
 import type { EpochRecord, ProgressEvent } from '../history.js';
 import { emptyEpochSums, type TrainingState } from '../training-state.js';
-import type { StepDriver, StepResult } from './step-driver.js';
+import { consecutiveSkips } from './skips.js';
+import type { SkippedStep, StepDriver, StepResult } from './step-driver.js';
 
 export interface TrainingLoopOptions {
   readonly config: RunConfig;
@@ -20,7 +21,15 @@ export interface TrainingLoopOptions {
   readonly onProgress?: (event: ProgressEvent) => void;
   /** Milliseconds clock (tests pass a fake one). */
   readonly now?: () => number;
+  /**
+   * Stop the run after this many CONSECUTIVE steps skipped by the NaN/Inf guard, with the driver's
+   * skipLimitError (default DEFAULT_MAX_SKIPPED; 0 = never stop).
+   */
+  readonly maxSkipped?: number;
 }
+
+/** Consecutive skipped steps that stop a run unless --max-skipped says otherwise. */
+export const DEFAULT_MAX_SKIPPED = 5;
 
 export interface TrainingOutcome {
   readonly stepsTaken: number;
@@ -32,6 +41,8 @@ export interface TrainingOutcome {
   /** Every epoch is done (false when --max-steps stopped the run first). */
   readonly completed: boolean;
   readonly test: Evaluation | undefined;
+  /** Every step of the run (this invocation and the ones it resumed) whose update the NaN/Inf guard skipped. */
+  readonly skippedSteps: readonly SkippedStep[];
 }
 
 /**
@@ -45,6 +56,15 @@ export interface TrainingOutcome {
  * Note [checkpoint cadence]: a mid-epoch checkpoint follows every checkpointEverySteps-th step (counted
  * from 1) except an epoch's last, because the epoch end writes one anyway, after its record and early
  * stopping are settled.
+ *
+ * Note [NaN/Inf guard]: a driver reports a step as skipped when the gradient SUM of its global batch holds a
+ * NaN or ±Infinity (in a cluster every replica decides this alone, from the bitwise-identical all-reduced
+ * vector, so all of them skip or none does). A skipped step changed nothing — parameters, optimizer state
+ * and its step counter (Adam's bias correction), BatchNorm running statistics — but it consumed its batch
+ * and its step number: the next step takes the next batch with seed step + 1, exactly as in a run where
+ * the step was applied, so the data order and dropout/noise draws do not shift. Its loss is not added to
+ * the epoch's sums. After maxSkipped consecutive skips the run stops with the driver's skipLimitError,
+ * before any further checkpoint.
  */
 export async function runTrainingLoop(driver: StepDriver, state: TrainingState, o: TrainingLoopOptions): Promise<TrainingOutcome> {
   const now = o.now ?? Date.now;
@@ -58,6 +78,7 @@ export async function runTrainingLoop(driver: StepDriver, state: TrainingState, 
     throw new ConfigError('training.earlyStopping', `monitors ${stopper.config.monitor} but there is no validation data`, { ...file, hint: 'set training.validationSplit' });
   }
   const maxSteps = o.maxSteps ?? Infinity;
+  const maxSkipped = o.maxSkipped ?? DEFAULT_MAX_SKIPPED;
   const started = now();
   let stepsTaken = 0;
   let trainSamples = 0;
@@ -72,7 +93,8 @@ export async function runTrainingLoop(driver: StepDriver, state: TrainingState, 
       const [globalStart, globalEnd] = globalBatchRange(b, driver.trainCount, t.batchSize);
       const lastOfRun = (epoch === t.epochs - 1 && b === batches - 1) || stepsTaken + 1 === maxSteps;
       const result = await driver.step({ step: state.step, epoch, batchIndex: b, globalStart, globalEnd, lr: learningRate(state.step), lastOfRun });
-      accumulate(state, result);
+      if (result.skipped) state.skipped.push({ step: state.step, ranks: [...result.nonFiniteRanks] });
+      else accumulate(state, result);
       state.step++;
       stepsTaken++;
       trainSamples += result.stats.count;
@@ -88,6 +110,12 @@ export async function runTrainingLoop(driver: StepDriver, state: TrainingState, 
           samplesPerSec: e.count / Math.max(1e-9, e.seconds),
           etaSeconds: (elapsed / stepsTaken) * remaining,
         });
+      }
+      if (result.skipped) {
+        const run = consecutiveSkips(state);
+        const last = run[run.length - 1]!;
+        o.onProgress?.({ type: 'skipped', step: last.step, ranks: last.ranks, consecutive: run.length });
+        if (maxSkipped > 0 && run.length >= maxSkipped) throw driver.skipLimitError(run);
       }
       const every = t.checkpointEverySteps;
       if (o.checkpoints && every !== undefined && state.step % every === 0 && b + 1 < batches) await checkpoint(driver, state, o);
@@ -119,7 +147,7 @@ export async function runTrainingLoop(driver: StepDriver, state: TrainingState, 
   }
 
   const test = o.evaluateTest && driver.splitCount('test') > 0 ? await driver.evaluate('test', { confusion: true }) : undefined;
-  return { stepsTaken, trainSamples, trainSeconds, stoppedEarly, completed: state.position.epoch >= t.epochs, test };
+  return { stepsTaken, trainSamples, trainSeconds, stoppedEarly, completed: state.position.epoch >= t.epochs, test, skippedSteps: state.skipped.map((k) => ({ step: k.step, ranks: [...k.ranks] })) };
 }
 
 /**
