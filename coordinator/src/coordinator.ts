@@ -21,6 +21,8 @@ import {
   type ProgressEvent,
   type ReadyBody,
   type RunConfig,
+  type RunEvent,
+  type RunObserver,
   type TrainingState,
 } from '@gradmesh/shared/internal';
 import { ControlChannel, connectNats, every, Liveness, watchConnection, watchSilence } from '@gradmesh/transport';
@@ -48,6 +50,8 @@ export interface CoordinatorOptions {
   readonly onProgress?: (event: ProgressEvent) => void;
   /** Heartbeat period (default 1 s). */
   readonly heartbeatMs?: number;
+  /** Watches membership, failures and step timings (the dashboard, metrics and status feed). */
+  readonly observer?: RunObserver;
 }
 
 /** What a completed cluster run hands to the report. */
@@ -139,11 +143,14 @@ export class Coordinator {
       await this.#formGeneration();
       const result = await this.#train();
       channel.send(shutdownSubject(o.runId), 'shutdown', { reason: 'completed' });
+      this.#emit('completed', null, `completed at step ${this.#state.step}`);
       return { ...result, resumedFrom, drops: this.drops.snapshot() };
     } catch (error) {
       const failure = this.#failure ?? error;
       const message = failure instanceof GradmeshError ? `${failure.name}: ${failure.message}` : String((failure as Error)?.message ?? failure);
       channel.send(shutdownSubject(o.runId), 'shutdown', { reason: this.#interrupted ? 'interrupted' : 'failed', error: message.slice(0, 4000) });
+      const context = failure instanceof GradmeshError ? failure.context : {};
+      this.#emit(this.#interrupted ? 'interrupted' : 'error', typeof context['worker'] === 'string' ? context['worker'] : null, message.slice(0, 4000));
       throw failure;
     } finally {
       for (const t of this.#timers.splice(0)) t.stop();
@@ -205,7 +212,10 @@ export class Coordinator {
       return;
     }
     try {
-      if (this.#roster.join(body)) o.log(`worker ${body.workerId} joined (pid ${body.pid} on ${body.host}, ${body.threads} threads) — ${this.#roster.size} of ${o.workers}`);
+      if (this.#roster.join(body)) {
+        o.log(`worker ${body.workerId} joined (pid ${body.pid} on ${body.host}, ${body.threads} threads) — ${this.#roster.size} of ${o.workers}`);
+        this.#emit('joined', body.workerId, `pid ${body.pid} on ${body.host}, ${body.threads} threads`);
+      }
     } catch (error) {
       return this.#fail(error);
     }
@@ -220,6 +230,7 @@ export class Coordinator {
     }
     for (const m of generation.members) this.#sendAssign(m.workerId, m.rank);
     o.log(`generation ${GENERATION}: ${generation.members.map((m) => `rank ${m.rank} = ${m.workerId}`).join(', ')}`);
+    this.#emit('generationFormed', null, `${generation.worldSize} ranks`, generation.members.map((m) => ({ rank: m.rank, worker: m.workerId })));
   }
 
   #sendAssign(workerId: string, rank: number): void {
@@ -239,6 +250,7 @@ export class Coordinator {
 
   #dismiss(workerId: string, reason: string): void {
     this.#o.log(`worker ${workerId} is not needed: ${reason}`);
+    this.#emit('dismissed', workerId, reason);
     this.#channel!.send(assignSubject(this.#o.runId, workerId), 'dismiss', { workerId, reason });
   }
 
@@ -289,6 +301,7 @@ export class Coordinator {
       checksumEvery: o.checksumEvery,
       checkpointDir: o.checkpointDir,
       failure: () => this.#failure,
+      ...(o.observer?.stepTimed === undefined ? {} : { onStepTimed: (sample) => o.observer?.stepTimed?.(sample) }),
     });
     const outcome = await runTrainingLoop(driver, this.#state, {
       config: o.config,
@@ -362,6 +375,7 @@ export class Coordinator {
         this.#liveness.forget(peer);
         this.#roster.leave(peer);
         this.#o.log(`worker ${peer} went silent before the run started; forgotten`);
+        this.#emit('left', peer, 'went silent before the run started');
         continue;
       }
       const missing = this.#barrier.missing().includes(member.rank) ? ` (step ${this.#state.step} is waiting for it)` : '';
@@ -374,6 +388,12 @@ export class Coordinator {
         }),
       );
     }
+  }
+
+  /** Tells the observer (Note [run events]); generation 0 until ranks are assigned. */
+  #emit(kind: RunEvent['kind'], worker: string | null, detail: string, ranks?: RunEvent['ranks']): void {
+    const generation = this.#generation === undefined ? 0 : GENERATION;
+    this.#o.observer?.event?.({ time: Date.now(), kind, generation, worker, step: this.#state.step, detail, ...(ranks === undefined ? {} : { ranks }) });
   }
 
   #member(workerId: string) {

@@ -1,0 +1,58 @@
+/**
+ * Note [run events]
+ * What a run reports about itself besides its training progress (ProgressEvent): membership, generations,
+ * skipped steps, errors, and each step's timings per rank. The coordinator and `train` publish into a
+ * RunObserver; the dashboard, the Prometheus metrics and the status responder read the one feed built from it.
+ * An event is one flat record `{ time, kind, generation, worker, step, detail }` so that kinds added later
+ * (elastic generations, skipped steps) need no new shape: a consumer that does not know a kind still shows
+ * its detail line. Observers are called on the training path: they must be cheap and must not throw.
+ */
+
+export const RUN_EVENT_KINDS = [
+  'joined', // a worker joined the run (before its generation forms)
+  'left', // a joined worker went away before the run started
+  'dismissed', // a worker was not needed (the world is full)
+  'generationFormed', // ranks were assigned; `ranks` lists them
+  'generationChanged', // elastic runs: the world changed; `ranks` lists the new one
+  'stepSkipped', // a step whose update was skipped (e.g. a non-finite loss)
+  'error', // the run failed (the worker and step of the failure when known)
+  'interrupted', // stopped by a signal
+  'completed', // the run finished
+] as const;
+export type RunEventKind = (typeof RUN_EVENT_KINDS)[number];
+
+export interface RunEvent {
+  /** Milliseconds since the Unix epoch. */
+  readonly time: number;
+  readonly kind: RunEventKind;
+  /** The membership generation the event belongs to (0 before the first one forms). */
+  readonly generation: number;
+  readonly worker: string | null;
+  readonly step: number | null;
+  /** One human-readable line. */
+  readonly detail: string;
+  /** The members of the generation, for generation events. */
+  readonly ranks?: readonly { readonly rank: number; readonly worker: string }[];
+}
+
+/** One rank's share of one step (Note [step-time breakdown] in coordinator/src/timings.ts). */
+export interface RankStepTiming {
+  readonly rank: number;
+  readonly computeMs: number;
+  readonly allreduceMs: number;
+  readonly waitMs: number;
+  readonly samples: number;
+}
+
+/** One step as the coordinator timed it: its wall time and each rank's breakdown. */
+export interface StepTimingSample {
+  readonly step: number;
+  readonly wallMs: number;
+  readonly ranks: readonly RankStepTiming[];
+}
+
+/** Watches a run from the inside; every method is optional. */
+export interface RunObserver {
+  event?(event: RunEvent): void;
+  stepTimed?(sample: StepTimingSample): void;
+}
