@@ -48,8 +48,9 @@ export class RunFeed implements RunObserver {
       const step = event.epoch * event.batches + event.batch;
       this.#publish({ type: 'steps', points: [{ step, epoch: event.epoch + 1, loss: event.loss, samplesPerSec: event.samplesPerSec, samples: end - start, time }] });
       if (this.#timesOwnSteps) {
-        const wallMs = this.#lastBatchAt === undefined ? 0 : time - this.#lastBatchAt;
-        this.#lastBatchAt = time;
+        const at = performance.now();
+        const wallMs = this.#lastBatchAt === undefined ? 0 : at - this.#lastBatchAt;
+        this.#lastBatchAt = at;
         if (wallMs > 0) this.stepTimed({ step: step - 1, wallMs, ranks: [{ rank: 0, computeMs: wallMs, allreduceMs: 0, waitMs: 0, samples: end - start }] });
       }
       return;

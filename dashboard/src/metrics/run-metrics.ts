@@ -64,7 +64,11 @@ export class RunMetrics {
         }
       },
     });
-    if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'gradmesh_' });
+    if (options.processMetrics !== false) {
+      collectDefaultMetrics({ register: this.registry, prefix: 'gradmesh_' });
+      // prom-client names three gauges `…_total`, which Prometheus reserves for counters (promtool rejects them).
+      for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(`gradmesh_${name}`);
+    }
     this.#parameters = options.parameters ?? 0;
     options.feed.subscribe((m) => this.#onMessage(m));
   }
