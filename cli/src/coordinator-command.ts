@@ -1,9 +1,13 @@
 import { ConfigError, loadRunConfig, validateRunId, writeJsonAtomic, type RunConfig } from '@gradmesh/shared/internal';
 import { Coordinator } from '@gradmesh/coordinator';
+import { RunFeed, type RunWatch } from '@gradmesh/dashboard';
 import { positiveInt, secondsFlag, type Command } from './args.js';
 import { clusterReport } from './cluster-report.js';
 import { progressPrinter } from './progress.js';
 import { printResult } from './run-summary.js';
+import { parseWatchFlags, WATCH_OPTIONS, watchUsage } from './watch-flags.js';
+import { startWatching, stopWatching } from './watching.js';
+import { modelSummaryOf } from './model-summary.js';
 
 export const DEFAULT_RUN_ID = 'default';
 
@@ -29,7 +33,10 @@ Options:
   --heartbeat-timeout <s>    a worker silent this long is dead or stalled (default: 10)
   --step-timeout <s>         a step (or evaluation/checkpoint) not answered by every rank within s fails (default: 30)
   --checksum-every <k>       compare the replicas' parameter checksums every k steps and at the end (default: 50)
+${watchUsage(29)}
   --verbose                  stack traces on errors
+
+The coordinator answers \`gradmesh status --nats <url> --run <id>\` while the run is on.
 
 Exit code: 0 when the run completed, 1 when it failed (the error names the worker, rank, step and reason), 2 on bad input.`,
   options: {
@@ -46,6 +53,7 @@ Exit code: 0 when the run completed, 1 when it failed (the error names the worke
     'heartbeat-timeout': { type: 'string' },
     'step-timeout': { type: 'string' },
     'checksum-every': { type: 'string' },
+    ...WATCH_OPTIONS,
   },
   async run(values) {
     const natsUrl = values['nats'];
@@ -60,6 +68,11 @@ Exit code: 0 when the run completed, 1 when it failed (the error names the worke
     if (values['resume'] && checkpointDir === undefined) throw new ConfigError('--resume', 'needs --checkpoint-dir to find the checkpoint');
     const maxSteps = positiveInt(values['max-steps'], '--max-steps');
     const workers = positiveInt(values['workers'], '--workers') ?? 1;
+    const watchFlags = parseWatchFlags(values);
+    // The feed is always on: it answers `gradmesh status`; the dashboard and metrics only when asked.
+    const feed = new RunFeed();
+    feed.setInfo({ run: runId, name: config.name, mode: 'cluster', world: workers, epochs: config.training.epochs, batchSize: config.training.batchSize, trainCount: 0, config: config.raw, modelSummary: modelSummaryOf(config) });
+    const printer = progressPrinter();
     const coordinator = new Coordinator({
       natsUrl,
       runId,
@@ -73,15 +86,18 @@ Exit code: 0 when the run completed, 1 when it failed (the error names the worke
       checksumEvery: positiveInt(values['checksum-every'], '--checksum-every') ?? 50,
       ...(maxSteps === undefined ? {} : { maxSteps }),
       log: (line) => process.stderr.write(`${line}\n`),
-      onProgress: progressPrinter(),
+      onProgress: (e) => (printer(e), feed.progress(e)),
+      observer: feed,
     });
     const started = Date.now();
     const onSignal = (signal: NodeJS.Signals) => coordinator.interrupt(signal);
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
+    let watch: RunWatch | undefined = await startWatching(watchFlags, feed, { dropped: () => coordinator.drops.snapshot(), status: { natsUrl, runId } });
     try {
       process.stderr.write(`${config.name}: coordinator of run "${runId}" on ${natsUrl}, waiting for ${workers} worker(s)\n`);
       const run = await coordinator.run();
+      if (run.test) feed.evaluation('test', run.test);
       const report = clusterReport(config, run, (Date.now() - started) / 1000);
       printResult(report, run.stepsTaken);
       process.stderr.write(
@@ -93,8 +109,11 @@ Exit code: 0 when the run completed, 1 when it failed (the error names the worke
         await writeJsonAtomic(reportPath, report);
         process.stderr.write(`report written to ${reportPath}\n`);
       }
+      await stopWatching(watch, watchFlags);
+      watch = undefined;
       return 0;
     } finally {
+      await watch?.close();
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
       exitSoon();
