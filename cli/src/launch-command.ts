@@ -90,6 +90,7 @@ https://github.com/nats-io/nats-server/releases given with --nats-server.`,
       process.stderr.write(`launch: ${flag} at ${urlOf({ host: address.host, port }, flag === 'metrics' ? '/metrics' : '/')}\n`);
     }
     pass('dashboard-linger', values['dashboard-linger']);
+    pass('dashboard-queue', values['dashboard-queue']);
     const workerArgs = typeof values['heartbeat-timeout'] === 'string' ? ['--heartbeat-timeout', values['heartbeat-timeout']] : [];
     return launch({
       configPath: path.resolve(configPath),

@@ -12,6 +12,7 @@ export async function startWatching(
     feed,
     ...(flags.dashboard ? { dashboard: flags.dashboard } : {}),
     ...(flags.metrics ? { metrics: flags.metrics } : {}),
+    ...(flags.viewerQueueBytes === undefined ? {} : { viewerQueueBytes: flags.viewerQueueBytes }),
     ...extra,
     log: (line) => process.stderr.write(`${line}\n`),
   });

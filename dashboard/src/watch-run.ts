@@ -9,6 +9,8 @@ export interface WatchOptions {
   readonly feed: RunFeed;
   readonly dashboard?: ListenAddress;
   readonly metrics?: ListenAddress;
+  /** Bytes a dashboard viewer may have queued before it is dropped. */
+  readonly viewerQueueBytes?: number;
   /** Answer `gradmesh status` for this run on this NATS server. */
   readonly status?: { readonly natsUrl: string; readonly runId: string };
   /** The control channel's drop counts (for the metrics). */
@@ -38,7 +40,7 @@ export async function watchRun(o: WatchOptions): Promise<RunWatch> {
     }
     let dashboardUrl: string | undefined;
     if (o.dashboard !== undefined) {
-      const server = await DashboardServer.start({ feed: o.feed, address: o.dashboard, ...(metrics ? { onViewerDropped: (reason) => metrics.viewerDropped(reason) } : {}) });
+      const server = await DashboardServer.start({ feed: o.feed, address: o.dashboard, ...(o.viewerQueueBytes === undefined ? {} : { maxQueuedBytes: o.viewerQueueBytes }), ...(metrics ? { onViewerDropped: (reason) => metrics.viewerDropped(reason) } : {}) });
       closers.push(() => server.close());
       dashboardUrl = urlOf({ host: o.dashboard.host, port: server.address.port });
       o.log(`dashboard: ${dashboardUrl}`);

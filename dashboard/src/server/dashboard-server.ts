@@ -110,7 +110,7 @@ export class DashboardServer {
   }
 
   #welcome(ws: WebSocket): void {
-    const viewer = new Viewer(ws, { maxQueuedBytes: this.#o.maxQueuedBytes ?? 2 * 1024 * 1024, onDrop: (reason) => this.#countDrop(reason) });
+    const viewer = new Viewer(ws, { maxQueuedBytes: this.#o.maxQueuedBytes ?? 1024 * 1024, onDrop: (reason) => this.#countDrop(reason) });
     // Pending points are already in the history: send them to the others first, so this viewer gets them once.
     this.#flush();
     const history: HistoryMessage = { type: 'history', messages: this.#o.feed.history.messages() };
