@@ -5,9 +5,9 @@ const $ = (id) => document.getElementById(id);
 const MAX_EVENTS = 500;
 const MAX_POINTS = 20000;
 
-function chart(el, title, series, yLabel, xLabel = 'step') {
+function chart(el, title, series, yLabel, xLabel = 'step', integerX = false) {
   const width = Math.max(300, el.clientWidth - 10);
-  return new uPlot({ title, width, height: 220, scales: { x: { time: false } }, axes: [{ label: xLabel }, { label: yLabel }, ...(series.some((s) => s.scale === 'acc') ? [{ scale: 'acc', side: 1, label: 'accuracy %', grid: { show: false } }] : [])], series: [{ label: xLabel }, ...series] }, [[], ...series.map(() => [])], el);
+  return new uPlot({ title, width, height: 220, scales: { x: { time: false } }, axes: [{ label: xLabel, ...(integerX ? { incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500] } : {}) }, { label: yLabel }, ...(series.some((s) => s.scale === 'acc') ? [{ scale: 'acc', side: 1, label: 'accuracy %', grid: { show: false } }] : [])], series: [{ label: xLabel }, ...series] }, [[], ...series.map(() => [])], el);
 }
 const lossChart = chart($('chart-loss'), '', [{ label: 'train loss (epoch running mean)', stroke: '#2b6cb0', width: 2 }], 'loss');
 const speedChart = chart($('chart-speed'), '', [{ label: 'samples/s', stroke: '#2f855a', width: 2 }], 'samples/s');
@@ -15,7 +15,7 @@ const epochChart = chart($('chart-epochs'), '', [
   { label: 'train loss', stroke: '#2b6cb0', width: 2, points: { show: true } },
   { label: 'val loss', stroke: '#c05621', width: 2, dash: [6, 4], points: { show: true } },
   { label: 'val acc %', stroke: '#2f855a', width: 2, dash: [2, 3], scale: 'acc', points: { show: true } },
-], 'loss', 'epoch');
+], 'loss', 'epoch', true);
 
 function apply(m) {
   switch (m.type) {
@@ -29,7 +29,11 @@ function apply(m) {
     case 'epoch': state.epochs = state.epochs.filter((e) => e.record.epoch !== m.record.epoch).concat([m]); return;
     case 'evaluation': state.evaluations.push(m.evaluation); return;
     case 'workers': state.workers = m.workers; return;
-    case 'event': state.events.push(m.event); if (state.events.length > MAX_EVENTS) state.events.shift(); return;
+    case 'event':
+      state.events.push(m.event); if (state.events.length > MAX_EVENTS) state.events.shift();
+      if (m.event.kind === 'completed' || m.event.kind === 'interrupted') state.state = m.event.kind;
+      if (m.event.kind === 'error') state.state = 'failed';
+      return;
     case 'state': state.state = m.state; return;
   }
 }

@@ -5,7 +5,8 @@ export type ViewerDropReason = 'slow' | 'sent-data' | 'too-many' | 'origin' | 'o
 /**
  * Note [a slow viewer never slows training]
  * A viewer's messages are queued in its socket (ws's `bufferedAmount`: bytes handed to the socket but not yet
- * taken by the kernel). A viewer that stops reading lets that queue grow; once it passes `maxQueuedBytes` the
+ * taken by the kernel). A viewer that stops reading lets that queue grow; once it passes `maxQueuedBytes` (so it
+ * holds at most that plus one message, which keeps a large history message deliverable) the
  * viewer is terminated (not closed politely: a close frame would queue behind the backlog) and counted as
  * dropped 'slow'. Sending is therefore O(message) on the training path and memory per viewer is bounded;
  * nothing ever waits for a viewer. The browser reconnects and gets the history again.
@@ -32,7 +33,7 @@ export class Viewer {
 
   send(json: string): void {
     if (!this.#open) return;
-    if (this.#socket.bufferedAmount + json.length > this.#maxQueuedBytes) return this.drop('slow');
+    if (this.#socket.bufferedAmount > this.#maxQueuedBytes) return this.drop('slow');
     this.#socket.send(json);
   }
 

@@ -1,0 +1,81 @@
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, CHROMIUM_ARGS, startGradmesh, writeCsvRun } from './watch-harness.js';
+
+/**
+ * The dashboard in a real headless Chromium (Debian's `chromium`, driven by playwright-core), on real runs of
+ * the built CLI. Screenshots land in reports/ (look at them: the README's docs/dashboard.png is one).
+ */
+const haveBrowser = existsSync(CHROMIUM);
+if (!haveBrowser) console.warn(`dashboard browser tests skipped: no Chromium at ${CHROMIUM} (apt-get install -y chromium)`);
+const REPORTS = path.resolve('reports');
+
+let dir: string;
+let browser: Browser;
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'gradmesh-dashboard-'));
+  mkdirSync(REPORTS, { recursive: true });
+  if (haveBrowser) browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+});
+afterAll(async () => {
+  await browser?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const lossPoints = (page: Page) => page.locator('#chart-loss').getAttribute('data-points').then(Number);
+
+describe.skipIf(!haveBrowser)('the dashboard in a real browser', () => {
+  it('draws the loss chart of a live train run, and a late viewer gets the history', async () => {
+    const config = writeCsvRun(dir, 'csv-live', 15, 40_000);
+    const run = startGradmesh(dir, ['train', '--config', config, '--dashboard', '0', '--dashboard-linger', '30']);
+    try {
+      const url = (await run.waitFor(/dashboard: (http:\/\/\S+)/))[1]!;
+      const page = await browser.newPage({ viewport: { width: 1400, height: 1100 } });
+      await page.goto(url);
+      await page.waitForFunction(() => Number(document.querySelector('#chart-loss')?.getAttribute('data-points')) > 10, null, { timeout: 60_000 });
+      const liveWhileRunning = !run.stderr().includes('run ended');
+      const pointsBefore = await lossPoints(page);
+      expect(await page.locator('#chart-loss canvas').count()).toBe(1);
+      await run.waitFor(/run ended; the dashboard stays/);
+      await page.waitForFunction(() => document.querySelector('#eval-line')?.textContent?.includes('test evaluation'), null, { timeout: 10_000 });
+      expect(await page.locator('#confusion table td').count()).toBeGreaterThan(9);
+      await page.screenshot({ path: path.join(REPORTS, 'dashboard-train.png'), fullPage: true });
+      // A viewer that arrives after the run: the bounded history, epochs and the confusion matrix included.
+      const late = await browser.newPage();
+      await late.goto(url);
+      await late.waitForFunction(() => Number(document.querySelector('#chart-loss')?.getAttribute('data-points')) > 10, null, { timeout: 10_000 });
+      expect(await late.locator('#epochs-table tbody tr').count()).toBe(15);
+      expect(await lossPoints(late)).toBeGreaterThan(100);
+      expect(await late.locator('#run-line').textContent()).toMatch(/^completed/);
+      console.log(`live viewer saw points while the run was going: ${liveWhileRunning}`);
+    } finally {
+      run.child.kill('SIGTERM');
+      await run.exited;
+    }
+  });
+
+  it('lists every rank of a launch --workers 2 run in the worker table, with its step-time breakdown', async () => {
+    const config = writeCsvRun(dir, 'csv-cluster', 5);
+    const run = startGradmesh(dir, ['launch', '--config', config, '--workers', '2', '--dashboard', '0', '--dashboard-linger', '30']);
+    try {
+      const url = (await run.waitFor(/launch: dashboard at (http:\/\/\S+)/))[1]!;
+      await run.waitFor(/\[coordinator\] dashboard: /);
+      const page = await browser.newPage({ viewport: { width: 1400, height: 1200 } });
+      await page.goto(url);
+      await page.waitForFunction(() => document.querySelectorAll('#workers-table tbody tr').length === 2 && Number(document.querySelector('#chart-loss')?.getAttribute('data-points')) > 50, null, { timeout: 60_000 });
+      const ranks = await page.locator('#workers-table tbody tr').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset['rank']));
+      expect(ranks).toEqual(['0', '1']);
+      expect(await page.locator('#events-table tbody').textContent()).toMatch(/generationFormed/);
+      await run.waitFor(/run ended; the dashboard stays/);
+      await page.waitForFunction(() => document.querySelector('#eval-line')?.textContent?.includes('test evaluation'), null, { timeout: 10_000 });
+      await page.screenshot({ path: path.join(REPORTS, 'dashboard-launch.png'), fullPage: true });
+    } finally {
+      run.child.kill('SIGTERM');
+      await run.exited;
+    }
+  });
+});
