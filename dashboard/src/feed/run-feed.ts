@@ -43,7 +43,8 @@ export class RunFeed implements RunObserver {
     if (event.type === 'batch') {
       const info = this.history.info;
       const batchSize = info?.batchSize ?? 0;
-      const [start, end] = info && info.trainCount > 0 ? globalBatchRange(event.batch - 1, info.trainCount, batchSize) : [0, batchSize];
+      const known = info !== null && info.trainCount > 0 && (event.batch - 1) * batchSize < info.trainCount;
+      const [start, end] = known ? globalBatchRange(event.batch - 1, info.trainCount, batchSize) : [0, batchSize];
       const time = this.#now();
       const step = event.epoch * event.batches + event.batch;
       this.#publish({ type: 'steps', points: [{ step, epoch: event.epoch + 1, loss: event.loss, samplesPerSec: event.samplesPerSec, samples: end - start, time }] });

@@ -173,7 +173,7 @@ export class RunHistory {
     }
     // Lagging = its own work (compute + all-reduce) on the last step is far above the world's median.
     const own = sample.ranks.map((r) => r.computeMs + r.allreduceMs).sort((a, b) => a - b);
-    const median = own[Math.floor(own.length / 2)] ?? 0;
+    const median = own[Math.floor((own.length - 1) / 2)] ?? 0; // the lower median: of two ranks, the faster
     for (const r of sample.ranks) {
       const w = this.#workers.get(this.#ranks.get(r.rank) ?? `rank-${r.rank}`);
       if (w === undefined || w.health === 'failed' || w.health === 'dismissed') continue;

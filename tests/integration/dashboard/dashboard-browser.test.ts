@@ -11,7 +11,7 @@ import { CHROMIUM, CHROMIUM_ARGS, startGradmesh, writeCsvRun } from './watch-har
  */
 const haveBrowser = existsSync(CHROMIUM);
 if (!haveBrowser) console.warn(`dashboard browser tests skipped: no Chromium at ${CHROMIUM} (apt-get install -y chromium)`);
-const REPORTS = path.resolve('reports');
+const REPORTS = path.join(process.cwd(), 'reports');
 
 let dir: string;
 let browser: Browser;
