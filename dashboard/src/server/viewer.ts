@@ -41,7 +41,9 @@ export class Viewer {
     if (!this.#open) return;
     this.#open = false;
     this.#onDrop(reason);
-    if (code === undefined) this.#socket.terminate();
-    else this.#socket.close(code, why);
+    if (code === undefined) return this.#socket.terminate();
+    // A polite close, but a peer that never answers it is not waited for (ws would wait 30 s).
+    this.#socket.close(code, why);
+    setTimeout(() => this.#socket.terminate(), 1_000).unref();
   }
 }
