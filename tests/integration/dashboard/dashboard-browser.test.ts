@@ -7,7 +7,7 @@ import { CHROMIUM, CHROMIUM_ARGS, startGradmesh, writeCsvRun } from './watch-har
 
 /**
  * The dashboard in a real headless Chromium (Debian's `chromium`, driven by playwright-core), on real runs of
- * the built CLI. Screenshots land in reports/ (look at them: the README's docs/dashboard.png is one).
+ * the built CLI. The page's CSP forbids eval, so checks poll locators rather than evaluate strings. Screenshots land in reports/ (look at them: the README's docs/dashboard.png is one).
  */
 const haveBrowser = existsSync(CHROMIUM);
 if (!haveBrowser) console.warn(`dashboard browser tests skipped: no Chromium at ${CHROMIUM} (apt-get install -y chromium)`);
@@ -36,12 +36,12 @@ describe.skipIf(!haveBrowser)('the dashboard in a real browser', () => {
       const url = (await run.waitFor(/dashboard: (http:\/\/\S+)/))[1]!;
       const page = await browser.newPage({ viewport: { width: 1400, height: 1100 } });
       await page.goto(url);
-      await page.waitForFunction(`Number(document.querySelector('#chart-loss')?.getAttribute('data-points')) > 10`, null, { timeout: 60_000 });
+      await expect.poll(() => lossPoints(page), { timeout: 60_000, interval: 100 }).toBeGreaterThan(10);
       const liveWhileRunning = !run.stderr().includes('run ended');
       const pointsBefore = await lossPoints(page);
       expect(await page.locator('#chart-loss canvas').count()).toBe(1);
       await run.waitFor(/run ended; the dashboard stays/);
-      await page.waitForFunction(`document.querySelector('#eval-line')?.textContent?.includes('test evaluation')`, null, { timeout: 10_000 });
+      await expect.poll(() => page.locator('#eval-line').textContent(), { timeout: 10_000, interval: 100 }).toMatch(/test evaluation/);
       // The live page kept receiving updates after it first drew (a viewer that arrives mid-run is not frozen).
       if (liveWhileRunning) expect(await lossPoints(page)).toBeGreaterThan(pointsBefore);
       expect(await page.locator('#confusion table td').count()).toBeGreaterThan(9);
@@ -49,7 +49,7 @@ describe.skipIf(!haveBrowser)('the dashboard in a real browser', () => {
       // A viewer that arrives after the run: the bounded history, epochs and the confusion matrix included.
       const late = await browser.newPage();
       await late.goto(url);
-      await late.waitForFunction(`Number(document.querySelector('#chart-loss')?.getAttribute('data-points')) > 10`, null, { timeout: 10_000 });
+      await expect.poll(() => lossPoints(late), { timeout: 10_000, interval: 100 }).toBeGreaterThan(10);
       expect(await late.locator('#epochs-table tbody tr').count()).toBe(15);
       expect(await lossPoints(late)).toBeGreaterThan(100);
       expect(await late.locator('#run-line').textContent()).toMatch(/^completed/);
@@ -68,13 +68,14 @@ describe.skipIf(!haveBrowser)('the dashboard in a real browser', () => {
       await run.waitFor(/\[coordinator\] dashboard: /);
       const page = await browser.newPage({ viewport: { width: 1400, height: 1200 } });
       await page.goto(url);
-      await page.waitForFunction(`document.querySelectorAll('#workers-table tbody tr').length === 2 && Number(document.querySelector('#chart-loss')?.getAttribute('data-points')) > 50`, null, { timeout: 60_000 });
+      await expect.poll(() => page.locator('#workers-table tbody tr').count(), { timeout: 60_000, interval: 100 }).toBe(2);
+      await expect.poll(() => lossPoints(page), { timeout: 60_000, interval: 100 }).toBeGreaterThan(50);
       const rows = page.locator('#workers-table tbody tr');
       const ranks = [await rows.nth(0).getAttribute('data-rank'), await rows.nth(1).getAttribute('data-rank')];
       expect(ranks).toEqual(['0', '1']);
       expect(await page.locator('#events-table tbody').textContent()).toMatch(/generationFormed/);
       await run.waitFor(/run ended; the dashboard stays/);
-      await page.waitForFunction(`document.querySelector('#eval-line')?.textContent?.includes('test evaluation')`, null, { timeout: 10_000 });
+      await expect.poll(() => page.locator('#eval-line').textContent(), { timeout: 10_000, interval: 100 }).toMatch(/test evaluation/);
       await page.screenshot({ path: path.join(REPORTS, 'dashboard-launch.png'), fullPage: true });
     } finally {
       run.child.kill('SIGTERM');
