@@ -48,3 +48,22 @@ export function secondsFlag(value: unknown, flag: string, fallbackSeconds: numbe
   }
   return Math.round(n * 1000);
 }
+
+/** `--workers N` or `--workers MIN:MAX` (torchrun's `--nnodes`): the fewest and the most workers of a generation. */
+export function workerRange(value: unknown, flag: string): { min: number; max: number } | undefined {
+  if (value === undefined) return undefined;
+  const m = typeof value === 'string' ? /^([0-9]+)(?::([0-9]+))?$/.exec(value) : null;
+  const min = m ? Number(m[1]) : NaN;
+  const max = m ? Number(m[2] ?? m[1]) : NaN;
+  if (!m || !Number.isSafeInteger(min) || !Number.isSafeInteger(max) || min < 1 || max > 65_536) {
+    throw new ConfigError(flag, 'must be N or MIN:MAX with 1 ≤ MIN ≤ MAX ≤ 65536', { value, hint: 'e.g. --workers 4, or --workers 2:4 to continue with as few as 2' });
+  }
+  if (min > max) throw new ConfigError(flag, `MIN (${min}) is larger than MAX (${max})`, { value });
+  return { min, max };
+}
+
+export function nonNegativeInt(value: unknown, flag: string): number {
+  const n = Number(value);
+  if (typeof value !== 'string' || !/^[0-9]+$/.test(value) || !Number.isSafeInteger(n)) throw new ConfigError(flag, 'must be an integer ≥ 0', { value });
+  return n;
+}

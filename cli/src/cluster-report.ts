@@ -57,5 +57,7 @@ export function clusterReport(config: RunConfig, run: ClusterRun, wallSeconds: n
     runSteps: run.stepsTaken,
     ...(run.resumedFrom === undefined ? {} : { resumedFrom: run.resumedFrom }),
     droppedMessages: run.drops,
+    generations: run.generations,
+    events: run.events,
   };
 }

@@ -1,7 +1,7 @@
 import { ConfigError, loadRunConfig, validateRunId, writeJsonAtomic, type RunConfig } from '@gradmesh/shared/internal';
 import { Coordinator } from '@gradmesh/coordinator';
 import { RunFeed, type RunWatch } from '@gradmesh/dashboard';
-import { positiveInt, secondsFlag, type Command } from './args.js';
+import { positiveInt, secondsFlag, workerRange, type Command } from './args.js';
 import { clusterReport } from './cluster-report.js';
 import { progressPrinter } from './progress.js';
 import { printResult } from './run-summary.js';
@@ -22,7 +22,9 @@ Options:
   --nats <url>               NATS server, e.g. nats://127.0.0.1:4222                 (required)
   --config <file>            run config (see examples/*.json)                        (required)
   --run <id>                 run id; subjects are gradmesh.<id>.…  (default: ${DEFAULT_RUN_ID})
-  --workers <n>              world size N: ranks 0..N−1 go to the N lowest worker ids (default: 1)
+  --workers <n|min:max>      world size N, or elastic MIN:MAX: a generation takes up to MAX workers (ranks go
+                             to ids in sorted order) and the run goes on while at least MIN remain (default: 1)
+  --rejoin-timeout <s>       below MIN workers, wait this long for replacements before stopping (default: 60)
   --checkpoint-dir <dir>     rank 0 writes a checkpoint at every epoch end (and every
                              training.checkpointEverySteps); must be visible to every worker for --resume
   --resume                   continue from the newest checkpoint in --checkpoint-dir
@@ -50,6 +52,7 @@ Exit code: 0 when the run completed, 1 when it failed (the error names the worke
     epochs: { type: 'string' },
     'max-steps': { type: 'string' },
     'join-timeout': { type: 'string' },
+    'rejoin-timeout': { type: 'string' },
     'heartbeat-timeout': { type: 'string' },
     'step-timeout': { type: 'string' },
     'checksum-every': { type: 'string' },
@@ -67,7 +70,8 @@ Exit code: 0 when the run completed, 1 when it failed (the error names the worke
     const checkpointDir = values['checkpoint-dir'] as string | undefined;
     if (values['resume'] && checkpointDir === undefined) throw new ConfigError('--resume', 'needs --checkpoint-dir to find the checkpoint');
     const maxSteps = positiveInt(values['max-steps'], '--max-steps');
-    const workers = positiveInt(values['workers'], '--workers') ?? 1;
+    const range = workerRange(values['workers'], '--workers') ?? { min: 1, max: 1 };
+    const workers = range.max;
     const watchFlags = parseWatchFlags(values);
     // The feed is always on: it answers `gradmesh status`; the dashboard and metrics only when asked.
     const feed = new RunFeed();
@@ -78,6 +82,8 @@ Exit code: 0 when the run completed, 1 when it failed (the error names the worke
       runId,
       config,
       workers,
+      minWorkers: range.min,
+      rejoinTimeoutMs: secondsFlag(values['rejoin-timeout'], '--rejoin-timeout', 60),
       ...(checkpointDir === undefined ? {} : { checkpointDir }),
       resume: values['resume'] === true,
       joinTimeoutMs: secondsFlag(values['join-timeout'], '--join-timeout', 60),
@@ -95,7 +101,7 @@ Exit code: 0 when the run completed, 1 when it failed (the error names the worke
     process.once('SIGTERM', onSignal);
     let watch: RunWatch | undefined = await startWatching(watchFlags, feed, { dropped: () => coordinator.drops.snapshot(), status: { natsUrl, runId } });
     try {
-      process.stderr.write(`${config.name}: coordinator of run "${runId}" on ${natsUrl}, waiting for ${workers} worker(s)\n`);
+      process.stderr.write(`${config.name}: coordinator of run "${runId}" on ${natsUrl}, waiting for ${range.min === range.max ? workers : `${range.min}–${range.max}`} worker(s)\n`);
       const run = await coordinator.run();
       if (run.test) feed.evaluation('test', run.test);
       const report = clusterReport(config, run, (Date.now() - started) / 1000);

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { ConfigError, loadRunConfig, validateRunId } from '@gradmesh/shared/internal';
 import { defaultThreads, launch, launchRunId } from './launch/launcher.js';
-import { positiveInt, secondsFlag, type Command } from './args.js';
+import { nonNegativeInt, positiveInt, secondsFlag, workerRange, type Command } from './args.js';
 import { freePort } from './launch/free-port.js';
 import { urlOf } from '@gradmesh/dashboard';
 import { parseWatchFlags, WATCH_OPTIONS, watchUsage } from './watch-flags.js';
@@ -17,7 +17,9 @@ coordinator's.
 
 Options:
   --config <file>            run config (see examples/*.json)                        (required)
-  --workers <n>              number of worker processes                               (required)
+  --workers <n|min:max>      worker processes to start (MAX); with MIN:MAX the run goes on while at least MIN
+                             remain (elastic generations)                             (required)
+  --max-restarts <k>         start a replacement for a worker process that died, at most k times (default: 0)
   --nats <url>               use this NATS server instead of starting one
   --nats-server <path>       nats-server binary (default: GRADMESH_NATS_SERVER, else nats-server on PATH)
   --threads <n>              compute threads per worker (default: max(1, cores / n))
@@ -40,6 +42,7 @@ https://github.com/nats-io/nats-server/releases given with --nats-server.`,
   options: {
     config: { type: 'string' },
     workers: { type: 'string' },
+    'max-restarts': { type: 'string' },
     nats: { type: 'string' },
     'nats-server': { type: 'string' },
     threads: { type: 'string' },
@@ -59,8 +62,10 @@ https://github.com/nats-io/nats-server/releases given with --nats-server.`,
     const configPath = values['config'];
     if (typeof configPath !== 'string') throw new ConfigError('--config', 'is required', { hint: 'e.g. gradmesh launch --config examples/mnist-cnn.json --workers 2' });
     loadRunConfig(configPath); // bad input fails here, in one line, before anything is started
-    const workers = positiveInt(values['workers'], '--workers');
-    if (workers === undefined) throw new ConfigError('--workers', 'is required', { hint: 'e.g. --workers 2' });
+    const range = workerRange(values['workers'], '--workers');
+    if (range === undefined) throw new ConfigError('--workers', 'is required', { hint: 'e.g. --workers 2, or --workers 2:3 (elastic)' });
+    const workers = range.max;
+    const maxRestarts = values['max-restarts'] === undefined ? 0 : nonNegativeInt(values['max-restarts'], '--max-restarts');
     const threads = positiveInt(values['threads'], '--threads') ?? defaultThreads(workers);
     if (values['resume'] && values['checkpoint-dir'] === undefined) throw new ConfigError('--resume', 'needs --checkpoint-dir to find the checkpoint');
     const runId = validateRunId(values['run'] ?? launchRunId(), '--run');
@@ -95,6 +100,8 @@ https://github.com/nats-io/nats-server/releases given with --nats-server.`,
     return launch({
       configPath: path.resolve(configPath),
       workers,
+      minWorkers: range.min,
+      maxRestarts,
       threads,
       runId,
       coordinatorArgs,

@@ -15,7 +15,11 @@ Options:
   --threads <n>              compute threads (default: GRADMESH_THREADS or the cores available)
   --id <workerId>            unique worker id (default: <host>-<pid>); ranks go to ids in sorted order
   --join-timeout <s>         exit unless a coordinator assigns a rank within s seconds (default: 120)
-  --heartbeat-timeout <s>    exit when the coordinator is silent this long (default: the coordinator's, else 10)
+  --heartbeat-timeout <s>    heartbeat timeout until the coordinator's assignment says otherwise (default: 10)
+  --coordinator-grace <s>    exit when the coordinator is silent this long, at least the heartbeat timeout (default: 60)
+
+SIGTERM leaves the run gracefully after the command in flight (the run goes on with the other workers if
+the coordinator's --workers MIN allows); SIGINT stops at once.
   --verbose                  stack traces on errors
 
 Exit code: 0 when the run completed (or this worker was not needed), 1 when it failed or was stopped.`,
@@ -26,6 +30,7 @@ Exit code: 0 when the run completed (or this worker was not needed), 1 when it f
     id: { type: 'string' },
     'join-timeout': { type: 'string' },
     'heartbeat-timeout': { type: 'string' },
+    'coordinator-grace': { type: 'string' },
   },
   async run(values) {
     const natsUrl = values['nats'];
@@ -42,6 +47,7 @@ Exit code: 0 when the run completed (or this worker was not needed), 1 when it f
       threads,
       joinTimeoutMs: secondsFlag(values['join-timeout'], '--join-timeout', 120),
       heartbeatTimeoutMs: secondsFlag(values['heartbeat-timeout'], '--heartbeat-timeout', 10),
+      coordinatorGraceMs: secondsFlag(values['coordinator-grace'], '--coordinator-grace', 60),
       log,
     });
     const onSignal = (signal: NodeJS.Signals) => worker.interrupt(signal);

@@ -20,24 +20,32 @@ import { mergeEvaluations, sumStepStats } from './aggregate.js';
 import { compareChecksums, divergenceError, type ChecksumReport } from './checksums.js';
 import type { Generation } from './membership.js';
 import type { StepBarrier } from './step-barrier.js';
+import { GenerationEnded } from './generation-ended.js';
 import { StepTimings } from './timings.js';
 
 export interface ClusterStepDriverOptions {
   readonly runId: string;
   readonly channel: ControlChannel;
   readonly barrier: StepBarrier;
-  readonly generation: Generation;
-  /** The ready reports of the generation, by rank (data sizes, initial checksums). */
-  readonly ready: readonly ReadyBody[];
+  /** The current generation and its ready reports by rank (data sizes, checksums); they change between commands. */
+  readonly membership: () => { generation: Generation; ready: readonly ReadyBody[] };
+  /** Runs before every command: forms the next generation when the current one ended or may grow. */
+  readonly beforeCommand: () => Promise<void>;
+  /** The most ranks a generation can have (for the per-rank timings). */
+  readonly maxWorkers: number;
   readonly stepTimeoutMs: number;
   /** Compare replica checksums after every K-th step (counted from 1) and after the run's last step. */
   readonly checksumEvery: number;
   /** Where rank 0 writes checkpoints (absolute). */
   readonly checkpointDir: string | undefined;
-  /** The run's failure, if any (a dead worker, a lost connection): every command checks it before it is sent. */
+  /** The run's failure, if any (a lost connection, diverged replicas): every command checks it before it is sent. */
   readonly failure: () => Error | undefined;
   /** Called with every step's timings per rank (the dashboard and metrics watch these). */
   readonly onStepTimed?: (sample: StepTimingSample) => void;
+  /** Request ids, unique over the run (the coordinator's own requests use the same counter). */
+  readonly nextRequestId: () => number;
+  /** A command was abandoned with its generation and is carried out again. */
+  readonly onRedo: (what: string) => void;
 }
 
 /**
@@ -47,12 +55,14 @@ export interface ClusterStepDriverOptions {
  * `checkpoint` (rank 0 writes the coordinator's training state with its tensors). Each command ends in
  * the StepBarrier. The driver also checks that the replicas stay identical: parameter checksums are
  * compared after every `checksumEvery`-th step, the run's last step and every epoch end.
+ *
+ * A command abandoned because its generation ended (GenerationEnded) is carried out again, unchanged, by the
+ * next generation: the loop above never sees a membership change (Note [elastic generations] in
+ * coordinator.ts). The same global batch is re-sliced over the new world by the replicas.
  */
 export class ClusterStepDriver implements StepDriver {
   readonly #o: ClusterStepDriverOptions;
-  readonly #ranks: readonly number[];
   readonly timings: StepTimings;
-  #requestId = 0;
   #lastChecksums: ChecksumReport[];
   #comparisons = 1;
   /** The step the replicas will run next (for the context of errors). */
@@ -60,17 +70,25 @@ export class ClusterStepDriver implements StepDriver {
 
   constructor(options: ClusterStepDriverOptions) {
     this.#o = options;
-    this.#ranks = options.generation.members.map((m) => m.rank);
-    this.timings = new StepTimings(options.generation.worldSize);
-    this.#lastChecksums = options.ready.map((r) => ({ rank: r.rank, workerId: r.workerId, checksum: r.checksum }));
-    this.#nextStep = options.ready[0]!.step;
+    const { ready } = options.membership();
+    this.timings = new StepTimings(options.maxWorkers);
+    this.#lastChecksums = ready.map((r) => ({ rank: r.rank, workerId: r.workerId, checksum: r.checksum }));
+    this.#nextStep = ready[0]!.step;
+  }
+
+  get #ready(): ReadyBody {
+    return this.#o.membership().ready[0]!;
+  }
+
+  get #ranks(): number[] {
+    return this.#o.membership().generation.members.map((m) => m.rank);
   }
 
   get trainCount(): number {
-    return this.#o.ready[0]!.trainCount;
+    return this.#ready.trainCount;
   }
 
-  readonly splitCount = (split: Split): number => (split === 'test' ? this.#o.ready[0]!.testCount : this.#o.ready[0]!.validationCount);
+  readonly splitCount = (split: Split): number => (split === 'test' ? this.#ready.testCount : this.#ready.validationCount);
 
   /** The checksum the replicas agreed on last, whether they agreed, and how many comparisons were made. */
   get checksums(): { checksum: string; agree: boolean; comparisons: number } {
@@ -78,9 +96,12 @@ export class ClusterStepDriver implements StepDriver {
     return { checksum: c.majority, agree: c.agree, comparisons: this.#comparisons };
   }
 
-  async step(p: PlannedStep): Promise<StepResult> {
+  step(p: PlannedStep): Promise<StepResult> {
+    return this.#untilDone(`step ${p.step}`, () => this.#step(p));
+  }
+
+  async #step(p: PlannedStep): Promise<StepResult> {
     const o = this.#o;
-    this.#throwIfFailed();
     const checksum = (p.step + 1) % o.checksumEvery === 0 || p.lastOfRun;
     const wait = o.barrier.wait({ kind: 'stepDone', key: p.step, ranks: this.#ranks, timeoutMs: o.stepTimeoutMs, what: `step ${p.step}`, step: p.step });
     const sent = performance.now();
@@ -101,22 +122,45 @@ export class ClusterStepDriver implements StepDriver {
     return { stats: batch, penalty };
   }
 
-  async evaluate(split: Split, options: { confusion: boolean }): Promise<Evaluation> {
+  evaluate(split: Split, options: { confusion: boolean }): Promise<Evaluation> {
     const what = split === 'test' ? 'the test evaluation' : 'the validation evaluation';
-    const replies = await this.#request('evaluate', { split, confusion: options.confusion }, 'evaluated', this.#ranks, what);
-    return mergeEvaluations(replies, this.#o.ready[0]!.classes);
+    return this.#untilDone(what, async () => {
+      const replies = await this.#request('evaluate', { split, confusion: options.confusion }, 'evaluated', this.#ranks, what);
+      return mergeEvaluations(replies, this.#ready.classes);
+    });
   }
 
-  async endEpoch(decision: EpochDecision): Promise<void> {
-    const ended = await this.#request('epochEnd', decision, 'epochEnded', this.#ranks, `the end of epoch ${decision.epoch + 1}`);
-    this.#compare(ended.map((r) => ({ rank: r.rank, workerId: this.#worker(r.rank), checksum: r.checksum })), `at the end of epoch ${decision.epoch + 1}`);
+  endEpoch(decision: EpochDecision): Promise<void> {
+    const what = `the end of epoch ${decision.epoch + 1}`;
+    return this.#untilDone(what, async () => {
+      const ended = await this.#request('epochEnd', decision, 'epochEnded', this.#ranks, what);
+      this.#compare(ended.map((r) => ({ rank: r.rank, workerId: this.#worker(r.rank), checksum: r.checksum })), `at ${what}`);
+    });
   }
 
   /** Rank 0 writes the checkpoint of the loop's state; the other ranks hold identical parameters. */
-  async checkpoint(state: TrainingState): Promise<string> {
+  checkpoint(state: TrainingState): Promise<string> {
+    const what = `the checkpoint at step ${state.step}`;
     const dir = path.resolve(this.#o.checkpointDir!);
-    const [written] = await this.#request('checkpoint', { dir, state: copyTrainingState(state) }, 'checkpointed', this.#ranks.slice(0, 1), `the checkpoint at step ${state.step}`);
-    return written!.path;
+    const body = { dir, state: copyTrainingState(state) };
+    return this.#untilDone(what, async () => {
+      const [written] = await this.#request('checkpoint', body, 'checkpointed', this.#ranks.slice(0, 1), what);
+      return written!.path;
+    });
+  }
+
+  /** Carries out `command` in the current generation, and again in the next one whenever its generation ends first. */
+  async #untilDone<T>(what: string, command: () => Promise<T>): Promise<T> {
+    for (;;) {
+      this.#throwIfFailed();
+      await this.#o.beforeCommand();
+      try {
+        return await command();
+      } catch (error) {
+        if (!(error instanceof GenerationEnded)) throw error;
+        this.#o.onRedo(`${what} (${error.message})`);
+      }
+    }
   }
 
   /** Sends a request-id command to all workers and waits for the replies of `ranks`. */
@@ -129,7 +173,7 @@ export class ClusterStepDriver implements StepDriver {
   ): Promise<MessageBodies[R][]> {
     const o = this.#o;
     this.#throwIfFailed();
-    const requestId = this.#requestId++;
+    const requestId = o.nextRequestId();
     const wait = o.barrier.wait({ kind: reply, key: requestId, ranks, timeoutMs: o.stepTimeoutMs, what, step: this.#nextStep });
     o.channel.send(kind === 'evaluate' ? evalSubject(o.runId) : stepSubject(o.runId), kind, { ...body, requestId } as MessageBodies[C]);
     return wait;
@@ -143,7 +187,7 @@ export class ClusterStepDriver implements StepDriver {
   }
 
   #worker(rank: number): string {
-    return this.#o.generation.members[rank]!.workerId;
+    return this.#o.membership().generation.members[rank]!.workerId;
   }
 
   #throwIfFailed(): void {

@@ -16,19 +16,23 @@ import {
   runTrainingLoop,
   shutdownSubject,
   stepDoneSubject,
+  stepSubject,
   type ControlMessage,
+  type JoinBody,
   type Evaluation,
   type ProgressEvent,
+  type RunEventKind,
+  type RunObserver,
   type ReadyBody,
   type RunConfig,
-  type RunEvent,
-  type RunObserver,
   type TrainingState,
 } from '@gradmesh/shared/internal';
 import { ControlChannel, connectNats, every, Liveness, watchConnection, watchSilence } from '@gradmesh/transport';
 import { compareChecksums, divergenceError, type ChecksumReport } from './checksums.js';
 import { ClusterStepDriver } from './cluster-step-driver.js';
-import { assignRanks, Roster, type Generation } from './membership.js';
+import { assignRanks, type Generation, type JoinedWorker, type Member } from './membership.js';
+import { RunEventLog, type RunEvent } from './run-events.js';
+import { GenerationEnded } from './generation-ended.js';
 import { StepBarrier } from './step-barrier.js';
 import type { RankTimings } from './timings.js';
 
@@ -36,7 +40,12 @@ export interface CoordinatorOptions {
   readonly natsUrl: string;
   readonly runId: string;
   readonly config: RunConfig;
+  /** The most workers a generation holds (MAX of `--workers MIN:MAX`). */
   readonly workers: number;
+  /** The fewest workers the run continues with (MIN); default `workers`. */
+  readonly minWorkers?: number;
+  /** Below MIN workers, how long to wait for replacements before stopping (default 60 s). */
+  readonly rejoinTimeoutMs?: number;
   readonly checkpointDir?: string;
   readonly resume: boolean;
   readonly joinTimeoutMs: number;
@@ -50,7 +59,7 @@ export interface CoordinatorOptions {
   readonly onProgress?: (event: ProgressEvent) => void;
   /** Heartbeat period (default 1 s). */
   readonly heartbeatMs?: number;
-  /** Watches membership, failures and step timings (the dashboard, metrics and status feed). */
+  /** Watches the membership log, the run's end and step timings (the dashboard, metrics and status feed). */
   readonly observer?: RunObserver;
 }
 
@@ -70,33 +79,55 @@ export interface ClusterRun {
   /** Training samples seen by this invocation and the seconds spent (for samples/s). */
   readonly trainSamples: number;
   readonly trainSeconds: number;
+  /** Membership events: each generation, who was lost, left or joined, which steps were redone. */
+  readonly events: readonly RunEvent[];
+  /** Generations formed by this invocation. */
+  readonly generations: number;
 }
 
 const COORDINATOR = 'coordinator';
-const GENERATION = 1;
+
 
 /**
- * The run owner. It forms generation 1 of the run (joins → ranks → assignments → every rank ready with the
- * same parameters), then runs the training loop (the one `Model.fit` runs) through the ClusterStepDriver,
- * whose commands each end in the StepBarrier. This class keeps membership and liveness: any failure — a
- * silent worker (dead or stalled), a worker's error report, a step timeout, diverged checksums, a lost NATS
- * connection — stops the run: `shutdown {reason, error}` to all, and the ClusterError is thrown to the
- * caller.
+ * The run owner. It forms a generation (joins → ranks → assignments → every rank ready with the same
+ * parameters), then runs the training loop (the one `Model.fit` runs) through the ClusterStepDriver, whose
+ * commands each end in the StepBarrier. This class keeps membership and liveness.
+ *
+ * Note [elastic generations]
+ * A member that dies, stalls past the heartbeat timeout, reports an error or leaves (SIGTERM) ends its
+ * generation: the open command is abandoned (GenerationEnded), and before the next command the coordinator
+ * forms generation g+1 from the live workers — the survivors, plus workers that joined or came back, up to
+ * `workers` (MAX) — if at least MIN are there; below MIN it waits up to `rejoinTimeoutMs` for replacements,
+ * then stops with an error naming the lost workers (the last checkpoint stays resumable). Every generation
+ * starts at the step after the last one EVERY rank completed (Note [redoing an interrupted step] in
+ * worker/src/replica.ts); replicas that cannot reach it (new or restarted workers, or one whose parameters
+ * differ) receive a live replica's state, verified by checksum, before anyone computes. A worker that joins a
+ * healthy run is taken in at the next command boundary. Only a failure that a new generation cannot cure —
+ * diverged checksums, no replica left that holds the state, a lost NATS connection — stops the run:
+ * `shutdown {reason, error}` to all, and the error is thrown to the caller.
  */
 export class Coordinator {
   readonly #o: CoordinatorOptions;
   readonly drops: DropCounter;
-  readonly #roster = new Roster();
+  /** Every worker that has joined and not been lost for good, by id (the candidates of the next generation). */
+  readonly #known = new Map<string, JoinedWorker>();
   readonly #barrier: StepBarrier;
   readonly #liveness: Liveness;
+  readonly #events = new RunEventLog(10_000, (e) => this.#observe(e));
   /** The training loop's state: where the run stands (from the checkpoint on --resume). */
   #state: TrainingState = initialTrainingState();
   #nc: NatsConnection | undefined;
   #channel: ControlChannel | undefined;
   #generation: Generation | undefined;
-  readonly #ready = new Map<number, ReadyBody>();
-  #readyWaiter: { resolve: () => void; reject: (e: Error) => void } | undefined;
+  #generationNumber = 0;
+  #ready = new Map<number, ReadyBody>();
+  #readyWaiter: (() => void) | undefined;
+  /** Why the current generation must be replaced before the next command (undefined: it is healthy). */
+  #regroupReason: string | undefined;
+  /** Workers lost since the last healthy generation, for the error if the run cannot go on. */
+  readonly #lost = new Map<string, string>();
   #failure: Error | undefined;
+  #requestId = 0;
   /** The checkpoint every replica restores (--resume). */
   #resumeFile: string | undefined;
   #interrupted = false;
@@ -107,6 +138,10 @@ export class Coordinator {
     this.drops = new DropCounter(options.log);
     this.#liveness = new Liveness(options.heartbeatTimeoutMs);
     this.#barrier = new StepBarrier((rank) => this.#generation?.members[rank]?.workerId);
+  }
+
+  get #min(): number {
+    return this.#o.minWorkers ?? this.#o.workers;
   }
 
   async run(): Promise<ClusterRun> {
@@ -126,13 +161,23 @@ export class Coordinator {
     this.#nc = nc;
     const channel = new ControlChannel({ nc, runId: o.runId, self: COORDINATOR, drops: this.drops, onHandlerError: (e) => this.#fail(e) });
     this.#channel = channel;
-    // Joins carry generation 0 (not yet assigned); everything else must be of this run's generation.
-    const ours = (m: ControlMessage) => m.kind === 'join' || m.gen === GENERATION;
-    channel.listen(joinSubject(o.runId), (m) => this.#onJoinSubject(m), ours);
-    channel.listen(heartbeatSubject(o.runId, 'coordinator'), (m) => this.#touch(m), ours);
-    channel.listen(stepDoneSubject(o.runId), (m) => this.#onReply(m), ours);
-    channel.listen(errorSubject(o.runId), (m) => this.#onWorkerError(m), ours);
-    this.#timers.push(watchConnection(nc, (why) => this.#fail(new ClusterError(`coordinator: NATS connection lost (${why}) at step ${this.#state.step}; the run cannot continue`, { step: this.#state.step, hint: 'resume from the last checkpoint with --resume' }))));
+    // Joins and heartbeats are heard from any generation (a worker of an earlier one may come back); replies
+    // and readiness must be of the current one.
+    const current = (m: ControlMessage) => m.kind === 'join' || m.kind === 'leave' || m.gen === this.#generationNumber;
+    channel.listen(joinSubject(o.runId), (m) => this.#onJoinSubject(m), current);
+    channel.listen(heartbeatSubject(o.runId, 'coordinator'), (m) => this.#touch(m));
+    channel.listen(stepDoneSubject(o.runId), (m) => this.#onReply(m), current);
+    channel.listen(errorSubject(o.runId), (m) => this.#onWorkerError(m));
+    this.#timers.push(
+      watchConnection(nc, {
+        onLost: (why) => this.#fail(new ClusterError(`coordinator: NATS connection lost (${why}) at step ${this.#state.step}; the run cannot continue`, { step: this.#state.step, hint: 'resume from the last checkpoint with --resume' })),
+        // Messages in flight across the gap are gone: the command in flight is carried out again by a new generation.
+        onReconnect: (server) => {
+          this.#o.log(`coordinator: reconnected to NATS (${server})`);
+          if (this.#generation !== undefined) this.#endGeneration(`the NATS connection was re-established (${server}); messages in flight may be lost`, undefined);
+        },
+      }),
+    );
     await channel.flush(10_000);
     const heartbeatMs = o.heartbeatMs ?? 1_000;
     const beat = () => channel.send(heartbeatSubject(o.runId, 'workers'), 'heartbeat', { workerId: COORDINATOR, step: this.#state.step - 1 });
@@ -140,17 +185,17 @@ export class Coordinator {
     this.#timers.push(watchSilence(this.#liveness, Math.min(250, heartbeatMs), (silent) => this.#onSilent(silent)));
 
     try {
-      await this.#formGeneration();
+      await this.#formGeneration('the run starts', o.joinTimeoutMs);
       const result = await this.#train();
       channel.send(shutdownSubject(o.runId), 'shutdown', { reason: 'completed' });
-      this.#emit('completed', null, `completed at step ${this.#state.step}`);
+      this.#observe({ kind: 'completed', generation: this.#generationNumber, step: this.#state.step, detail: `completed at step ${this.#state.step}` });
       return { ...result, resumedFrom, drops: this.drops.snapshot() };
     } catch (error) {
       const failure = this.#failure ?? error;
       const message = failure instanceof GradmeshError ? `${failure.name}: ${failure.message}` : String((failure as Error)?.message ?? failure);
       channel.send(shutdownSubject(o.runId), 'shutdown', { reason: this.#interrupted ? 'interrupted' : 'failed', error: message.slice(0, 4000) });
-      const context = failure instanceof GradmeshError ? failure.context : {};
-      this.#emit(this.#interrupted ? 'interrupted' : 'error', typeof context['worker'] === 'string' ? context['worker'] : null, message.slice(0, 4000));
+      const worker = failure instanceof GradmeshError ? failure.context['worker'] : undefined;
+      this.#observe({ kind: this.#interrupted ? 'interrupted' : 'error', generation: this.#generationNumber, step: this.#state.step, detail: message.slice(0, 4000), ...(typeof worker === 'string' ? { worker } : {}) });
       throw failure;
     } finally {
       for (const t of this.#timers.splice(0)) t.stop();
@@ -166,111 +211,134 @@ export class Coordinator {
     this.#fail(new ClusterError(`interrupted by ${signal} at step ${this.#state.step}`, { step: this.#state.step, hint: 'continue later with --resume' }));
   }
 
-  // ---- membership ------------------------------------------------------------------------------------------
+  /** The membership events so far. */
+  get events(): readonly RunEvent[] {
+    return this.#events.events;
+  }
 
-  /** Waits for N joins, assigns ranks, waits for N ready replicas and checks that they are identical. */
-  async #formGeneration(): Promise<void> {
+  // ---- generations -----------------------------------------------------------------------------------------
+
+  /**
+   * Forms the next generation from the live workers and brings every member to the run's step: waits (up to
+   * `waitMs`) until MAX workers are there — or MIN of them and no more arrive for a moment — assigns ranks,
+   * waits for every member's `ready`, transfers a live replica's state to those that need it, and checks that
+   * all hold identical parameters. A member lost meanwhile starts the formation again.
+   */
+  async #formGeneration(why: string, waitMs: number): Promise<void> {
     const o = this.#o;
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await new Promise<void>((resolve, reject) => {
-        this.#readyWaiter = { resolve, reject };
-        timer = setTimeout(() => {
-          const joined = this.#roster.ids();
-          const message =
-            this.#generation === undefined
-              ? `only ${joined.length} of ${o.workers} workers joined within ${o.joinTimeoutMs / 1000} s${joined.length ? `: ${joined.join(', ')}` : ''}`
-              : `only ${this.#ready.size} of ${o.workers} workers became ready within ${o.joinTimeoutMs / 1000} s; not ready: ${this.#generation.members.filter((m) => !this.#ready.has(m.rank)).map((m) => `rank ${m.rank} (worker ${m.workerId})`).join(', ')}`;
-          this.#fail(new ClusterError(message, { hint: `start ${o.workers} workers with --run ${o.runId} (gradmesh worker --nats ${o.natsUrl} --run ${o.runId}), or raise --join-timeout` }));
-        }, o.joinTimeoutMs);
-        if (this.#failure) reject(this.#failure);
+    for (;;) {
+      this.#throwIfFailed();
+      const candidates = await this.#awaitCandidates(waitMs);
+      const number = ++this.#generationNumber;
+      const { generation, extras } = assignRanks(candidates, Math.min(o.workers, candidates.length), number);
+      this.#generation = generation;
+      this.#channel!.generation = number;
+      this.#ready = new Map();
+      this.#regroupReason = undefined;
+      for (const w of extras) this.#dismiss(w.workerId, `run "${o.runId}" has its ${o.workers} workers`);
+      for (const m of generation.members) this.#sendAssign(m.workerId, m.rank);
+      const world = generation.members.map((m) => `rank ${m.rank} = ${m.workerId}`).join(', ');
+      o.log(`generation ${number} (${why}): ${world}, from step ${this.#state.step}`);
+      this.#events.add({ kind: 'generation', generation: number, step: this.#state.step, detail: `${why}; world ${generation.worldSize}: ${world}` });
+      try {
+        await this.#awaitReady(o.joinTimeoutMs, (r) => r.size === generation.worldSize);
+        await this.#shareStateWhereNeeded();
+        this.#verifyReady();
+        this.#lost.clear();
+        return;
+      } catch (error) {
+        if (!(error instanceof GenerationEnded)) throw error;
+        why = error.message;
+      }
+    }
+  }
+
+  /** The workers the next generation is formed from, once enough are there (see #formGeneration). */
+  async #awaitCandidates(waitMs: number): Promise<JoinedWorker[]> {
+    const o = this.#o;
+    const deadline = Date.now() + waitMs;
+    let minSince: number | undefined;
+    for (;;) {
+      this.#throwIfFailed();
+      const live = [...this.#known.values()];
+      if (live.length >= o.workers) return live;
+      if (live.length >= this.#min) {
+        minSince ??= Date.now();
+        // A last call (torchrun's): with MIN there, wait a moment for more before starting.
+        if (Date.now() - minSince >= LAST_CALL_MS || Date.now() >= deadline) return live;
+      } else {
+        minSince = undefined;
+        if (Date.now() >= deadline) {
+          const lost = [...this.#lost.entries()].map(([id, why]) => `${id} (${why})`);
+          const waited = `only ${live.length} of at least ${this.#min} workers are there after ${(waitMs / 1000).toFixed(0)} s${live.length ? `: ${live.map((w) => w.workerId).join(', ')}` : ''}`;
+          throw new ClusterError(`${waited}${lost.length ? `; lost: ${lost.join(', ')}` : ''}`, {
+            step: this.#state.step,
+            hint: this.#generationNumber === 0
+              ? `start ${o.workers} workers with --run ${o.runId} (gradmesh worker --nats ${o.natsUrl} --run ${o.runId}), or raise --join-timeout`
+              : o.checkpointDir ? `start replacement workers, or continue later with --resume --checkpoint-dir ${o.checkpointDir}` : 'start replacement workers; use --checkpoint-dir to be able to resume',
+          });
+        }
+      }
+      await new Promise<void>((resolve) => {
+        this.#readyWaiter = resolve;
+        setTimeout(resolve, 100);
       });
-    } finally {
-      clearTimeout(timer);
     }
-    this.#readyWaiter = undefined;
-    this.#verifyReady();
   }
 
-  #onJoinSubject(m: ControlMessage): void {
-    if (m.kind === 'join') return this.#onJoin(m.body);
-    if (m.kind === 'ready') return this.#onReady(m.from, m.body);
-  }
-
-  #onJoin(body: { workerId: string; pid: number; host: string; threads: number }): void {
-    const o = this.#o;
-    const gen = this.#generation;
-    if (gen !== undefined) {
-      const member = gen.members.find((w) => w.workerId === body.workerId);
-      if (member === undefined) return this.#dismiss(body.workerId, `run "${o.runId}" already has its ${o.workers} workers`);
-      if (member.pid !== body.pid || member.host !== body.host) {
-        return this.#fail(new ClusterError(`worker ${body.workerId} (rank ${member.rank}) joined again as a new process (pid ${body.pid} on ${body.host}): it restarted and lost its replica`, { worker: body.workerId, rank: member.rank, step: this.#state.step, hint: 'resume from the last checkpoint with --resume' }));
+  /** Waits until `done(ready)` holds, re-checking on every ready; a lost member ends the wait with GenerationEnded. */
+  async #awaitReady(timeoutMs: number, done: (ready: Map<number, ReadyBody>) => boolean): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!done(this.#ready)) {
+      this.#throwIfFailed();
+      if (this.#regroupReason !== undefined) throw new GenerationEnded(this.#generationNumber, this.#regroupReason);
+      if (Date.now() >= deadline) {
+        const missing = this.#generation!.members.filter((m) => !this.#ready.has(m.rank) || this.#ready.get(m.rank)!.needsState);
+        throw new ClusterError(`generation ${this.#generationNumber}: ${missing.map((m) => `rank ${m.rank} (worker ${m.workerId})`).join(', ')} did not become ready within ${timeoutMs / 1000} s`, {
+          step: this.#state.step,
+          hint: 'the worker cannot build its replica (data, memory) or is overloaded; see its log, or raise --join-timeout',
+        });
       }
-      // The same process joining again: its assignment was lost or is still in flight; send it again.
-      this.#liveness.touch(body.workerId);
-      if (!this.#ready.has(member.rank)) this.#sendAssign(member.workerId, member.rank);
-      return;
+      await new Promise<void>((resolve) => {
+        this.#readyWaiter = resolve;
+        setTimeout(resolve, 100);
+      });
     }
-    try {
-      if (this.#roster.join(body)) {
-        o.log(`worker ${body.workerId} joined (pid ${body.pid} on ${body.host}, ${body.threads} threads) — ${this.#roster.size} of ${o.workers}`);
-        this.#emit('joined', body.workerId, `pid ${body.pid} on ${body.host}, ${body.threads} threads`);
-      }
-    } catch (error) {
-      return this.#fail(error);
-    }
-    this.#liveness.touch(body.workerId);
-    if (this.#roster.size < o.workers) return;
-    const { generation, extras } = assignRanks(this.#roster.all(), o.workers, GENERATION);
-    this.#generation = generation;
-    this.#channel!.generation = GENERATION;
-    for (const w of extras) {
-      this.#liveness.forget(w.workerId);
-      this.#dismiss(w.workerId, `run "${o.runId}" needs ${o.workers} workers and ranks go to the lowest ids`);
-    }
-    for (const m of generation.members) this.#sendAssign(m.workerId, m.rank);
-    o.log(`generation ${GENERATION}: ${generation.members.map((m) => `rank ${m.rank} = ${m.workerId}`).join(', ')}`);
-    this.#emit('generationFormed', null, `${generation.worldSize} ranks`, generation.members.map((m) => ({ rank: m.rank, worker: m.workerId })));
   }
 
-  #sendAssign(workerId: string, rank: number): void {
-    const o = this.#o;
-    this.#channel!.send(assignSubject(o.runId, workerId), 'assign', {
-      workerId,
-      rank,
-      worldSize: o.workers,
-      generation: GENERATION,
-      config: o.config.raw,
-      baseDir: o.config.baseDir,
-      heartbeatTimeoutMs: o.heartbeatTimeoutMs,
-      stepTimeoutMs: o.stepTimeoutMs,
-      ...(this.#resumeFile === undefined ? {} : { resumeFrom: this.#resumeFile }),
-    });
-  }
-
-  #dismiss(workerId: string, reason: string): void {
-    this.#o.log(`worker ${workerId} is not needed: ${reason}`);
-    this.#emit('dismissed', workerId, reason);
-    this.#channel!.send(assignSubject(this.#o.runId, workerId), 'dismiss', { workerId, reason });
-  }
-
-  #onReady(from: string, body: ReadyBody): void {
-    const member = this.#generation?.members[body.rank];
-    if (member === undefined || member.workerId !== from || body.workerId !== from || body.generation !== GENERATION) {
-      return this.drops.drop('ready', 'malformed', `ready from ${from} for rank ${body.rank}, which is not its rank in generation ${GENERATION}`);
+  /**
+   * Replicas not at the run's step, or whose parameters differ from the lowest-ranked replica that is, get
+   * that replica's state and report ready again.
+   */
+  async #shareStateWhereNeeded(): Promise<void> {
+    const ready = [...this.#ready.values()].sort((a, b) => a.rank - b.rank);
+    const donor = ready.find((r) => r.needsState !== true);
+    if (donor === undefined) {
+      throw new ClusterError(`no worker of generation ${this.#generationNumber} holds the state of step ${this.#state.step}: every replica that did was lost`, {
+        step: this.#state.step,
+        hint: this.#o.checkpointDir ? `continue with --resume --checkpoint-dir ${this.#o.checkpointDir}` : 'use --checkpoint-dir to be able to resume',
+      });
     }
-    this.#liveness.touch(from);
-    this.#ready.set(body.rank, body);
-    if (this.#ready.size === this.#o.workers) this.#readyWaiter?.resolve();
+    const recipients = ready.filter((r) => r.needsState === true || r.checksum !== donor.checksum);
+    if (recipients.length === 0) return;
+    for (const r of recipients) this.#ready.set(r.rank, { ...r, needsState: true });
+    const ids = recipients.map((r) => r.workerId);
+    this.#o.log(`generation ${this.#generationNumber}: rank ${donor.rank} (worker ${donor.workerId}) sends its state of step ${this.#state.step} to ${ids.join(', ')}`);
+    this.#events.add({ kind: 'state-transfer', generation: this.#generationNumber, worker: donor.workerId, step: this.#state.step, detail: `to ${ids.join(', ')}` });
+    const requestId = this.#requestId++;
+    const shared = this.#barrier.wait({ kind: 'stateShared', key: requestId, ranks: [donor.rank], timeoutMs: this.#o.stepTimeoutMs, what: `the state transfer of generation ${this.#generationNumber}`, step: this.#state.step });
+    this.#channel!.send(stepSubject(this.#o.runId), 'shareState', { requestId, donor: donor.rank, recipients: ids });
+    await shared;
+    await this.#awaitReady(this.#o.stepTimeoutMs, (r) => [...r.values()].every((x) => x.needsState !== true));
   }
 
-  /** Every replica must start from the same parameters, the same step and the same data. */
+  /** Every replica must hold the same parameters at the run's step, and the same data. */
   #verifyReady(): void {
     const ready = [...this.#ready.values()].sort((a, b) => a.rank - b.rank);
     const first = ready[0]!;
     for (const r of ready) {
       if (r.step !== this.#state.step) {
-        throw new ClusterError(`rank ${r.rank} (worker ${r.workerId}) starts at step ${r.step}, the run is at step ${this.#state.step}`, { rank: r.rank, worker: r.workerId, step: this.#state.step, hint: 'every worker must restore the same checkpoint; use one shared --checkpoint-dir' });
+        throw new ClusterError(`rank ${r.rank} (worker ${r.workerId}) is at step ${r.step}, the run is at step ${this.#state.step}`, { rank: r.rank, worker: r.workerId, step: this.#state.step, hint: 'every worker must restore the same checkpoint; use one shared --checkpoint-dir' });
       }
       for (const field of ['parameters', 'trainCount', 'validationCount', 'testCount', 'classes', 'featureSize'] as const) {
         if (r[field] !== first[field]) {
@@ -282,25 +350,81 @@ export class Coordinator {
         }
       }
     }
-    this.#checkChecksums(ready, 'at the start (initial parameters)');
+    this.#checkChecksums(ready, `at the start of generation ${this.#generationNumber}`);
+  }
+
+  /** Ends the current generation: the members are told, and the open command (if it waits for `rank`, or any) is abandoned. */
+  #endGeneration(reason: string, rank: number | undefined): void {
+    const gen = this.#generationNumber;
+    if (this.#regroupReason === undefined) {
+      this.#regroupReason = reason;
+      // The members abandon what they are doing (an all-reduce that waits for a lost rank would never end).
+      this.#channel?.send(stepSubject(this.#o.runId), 'regroup', { generation: gen, reason: reason.slice(0, 4000) });
+    }
+    if (rank === undefined || this.#barrier.missing().includes(rank)) this.#barrier.abort(new GenerationEnded(gen, reason));
+    this.#readyWaiter?.();
+  }
+
+  /** Before each command: form the next generation when a member was lost or left, or a worker is waiting to join. */
+  async #regroupIfNeeded(): Promise<void> {
+    const gen = this.#generation!;
+    const waiting = [...this.#known.keys()].filter((id) => !gen.members.some((m) => m.workerId === id));
+    if (this.#regroupReason === undefined && (waiting.length === 0 || gen.worldSize >= this.#o.workers)) return;
+    const why = this.#regroupReason ?? `${waiting.join(', ')} joined`;
+    await this.#formGeneration(why, this.#o.rejoinTimeoutMs ?? 60_000);
+  }
+
+  #sendAssign(workerId: string, rank: number): void {
+    const o = this.#o;
+    const gen = this.#generation!;
+    this.#channel!.send(assignSubject(o.runId, workerId), 'assign', {
+      workerId,
+      rank,
+      worldSize: gen.worldSize,
+      generation: gen.generation,
+      config: o.config.raw,
+      baseDir: o.config.baseDir,
+      heartbeatTimeoutMs: o.heartbeatTimeoutMs,
+      stepTimeoutMs: o.stepTimeoutMs,
+      startStep: this.#state.step,
+      ...(this.#resumeFile === undefined ? {} : { resumeFrom: this.#resumeFile }),
+    });
+  }
+
+  /** Tells the observer (Note [run events] in shared/src/monitor/run-observer.ts); a generation event lists its ranks. */
+  #observe(e: { kind: RunEventKind; generation: number; worker?: string; step: number; detail: string }): void {
+    const observer = this.#o.observer?.event;
+    if (observer === undefined) return;
+    const members = e.kind === 'generation' ? this.#generation?.members : undefined;
+    observer.call(this.#o.observer, { time: Date.now(), kind: e.kind, generation: e.generation, worker: e.worker ?? null, step: e.step, detail: e.detail, ...(members ? { ranks: members.map((m) => ({ rank: m.rank, worker: m.workerId })) } : {}) });
+  }
+
+  #dismiss(workerId: string, reason: string): void {
+    this.#o.log(`worker ${workerId} is not needed: ${reason}`);
+    this.#observe({ kind: 'dismissed', generation: this.#generationNumber, worker: workerId, step: this.#state.step, detail: reason });
+    this.#known.delete(workerId);
+    this.#liveness.forget(workerId);
+    this.#channel!.send(assignSubject(this.#o.runId, workerId), 'dismiss', { workerId, reason });
   }
 
   // ---- training --------------------------------------------------------------------------------------------
 
-  /** Runs the training loop on this generation through the cluster driver. */
+  /** Runs the training loop through the cluster driver; generations change underneath it. */
   async #train(): Promise<Omit<ClusterRun, 'resumedFrom' | 'drops'>> {
     const o = this.#o;
-    const ready = [...this.#ready.values()].sort((a, b) => a.rank - b.rank);
     const driver = new ClusterStepDriver({
       runId: o.runId,
       channel: this.#channel!,
       barrier: this.#barrier,
-      generation: this.#generation!,
-      ready,
+      membership: () => ({ generation: this.#generation!, ready: [...this.#ready.values()].sort((a, b) => a.rank - b.rank) }),
+      beforeCommand: () => this.#regroupIfNeeded(),
+      maxWorkers: o.workers,
       stepTimeoutMs: o.stepTimeoutMs,
       checksumEvery: o.checksumEvery,
       checkpointDir: o.checkpointDir,
       failure: () => this.#failure,
+      nextRequestId: () => this.#requestId++,
+      onRedo: (what) => this.#events.add({ kind: 'redo', generation: this.#generationNumber, step: this.#state.step, detail: what }),
       ...(o.observer?.stepTimed === undefined ? {} : { onStepTimed: (sample) => o.observer?.stepTimed?.(sample) }),
     });
     const outcome = await runTrainingLoop(driver, this.#state, {
@@ -314,7 +438,7 @@ export class Coordinator {
     const timings = driver.timings;
     return {
       generation: this.#generation!,
-      ready,
+      ready: [...this.#ready.values()].sort((a, b) => a.rank - b.rank),
       state: this.#state,
       stepsTaken: outcome.stepsTaken,
       test: outcome.test,
@@ -324,6 +448,8 @@ export class Coordinator {
       timings: { perRank: timings.perRank(), ...timings.summary(), stepWallSeconds: timings.wallSeconds },
       trainSamples: outcome.trainSamples,
       trainSeconds: outcome.trainSeconds,
+      events: this.#events.events,
+      generations: this.#generationNumber,
     };
   }
 
@@ -332,11 +458,64 @@ export class Coordinator {
     if (!comparison.agree) throw divergenceError(reports, comparison, when, this.#state.step);
   }
 
-  // ---- replies, liveness, failures ---------------------------------------------------------------------------
+  // ---- messages from workers -----------------------------------------------------------------------------
+
+  #onJoinSubject(m: ControlMessage): void {
+    if (m.kind === 'join') return this.#onJoin(m.body);
+    if (m.kind === 'ready') return this.#onReady(m.from, m.body);
+    if (m.kind === 'leave') return this.#onLeave(m.from, m.body.reason);
+  }
+
+  #onJoin(body: JoinBody): void {
+    const o = this.#o;
+    const known = this.#known.get(body.workerId);
+    if (known !== undefined && known.pid === body.pid && known.host === body.host) {
+      // The same process joining again (its assignment was lost or is in flight): send it again.
+      this.#liveness.touch(body.workerId);
+      const member = this.#member(body.workerId);
+      if (member !== undefined && !this.#ready.has(member.rank)) this.#sendAssign(member.workerId, member.rank);
+      return;
+    }
+    const member = this.#member(body.workerId);
+    if (known !== undefined && member !== undefined) {
+      // Its id, another process: the member restarted and lost its replica. It is lost; the new process joins.
+      this.#loseMember(member, `it restarted as a new process (pid ${body.pid} on ${body.host})`);
+    }
+    if (known === undefined && this.#known.size >= o.workers && this.#generation !== undefined && this.#generation.worldSize >= o.workers) {
+      return this.#dismiss(body.workerId, `run "${o.runId}" already has its ${o.workers} workers`);
+    }
+    this.#known.set(body.workerId, { workerId: body.workerId, pid: body.pid, host: body.host, threads: body.threads });
+    this.#liveness.touch(body.workerId);
+    o.log(`worker ${body.workerId} joined (pid ${body.pid} on ${body.host}, ${body.threads} threads) — ${this.#known.size} known, ${o.workers} wanted`);
+    this.#events.add({ kind: 'joined', generation: this.#generationNumber, worker: body.workerId, step: this.#state.step, detail: `pid ${body.pid} on ${body.host}` });
+    this.#readyWaiter?.();
+  }
+
+  #onReady(from: string, body: ReadyBody): void {
+    const member = this.#generation?.members[body.rank];
+    if (member === undefined || member.workerId !== from || body.workerId !== from || body.generation !== this.#generationNumber) {
+      return this.drops.drop('ready', 'malformed', `ready from ${from} for rank ${body.rank}, which is not its rank in generation ${this.#generationNumber}`);
+    }
+    this.#liveness.touch(from);
+    this.#ready.set(body.rank, body);
+    this.#readyWaiter?.();
+  }
+
+  #onLeave(from: string, reason: string): void {
+    const member = this.#member(from);
+    this.#known.delete(from);
+    this.#liveness.forget(from);
+    this.#o.log(`worker ${from} leaves: ${reason}`);
+    this.#events.add({ kind: 'left', generation: this.#generationNumber, worker: from, step: this.#state.step, detail: reason });
+    if (member !== undefined) {
+      this.#lost.set(from, `left: ${reason}`);
+      this.#endGeneration(`worker ${from} (rank ${member.rank}) left`, member.rank);
+    }
+  }
 
   #onReply(m: ControlMessage): void {
     const member = this.#member(m.from);
-    if (member === undefined) return this.drops.drop(m.kind, 'malformed', `a ${m.kind} from ${m.from}, which holds no rank in generation ${GENERATION}`);
+    if (member === undefined) return this.drops.drop(m.kind, 'malformed', `a ${m.kind} from ${m.from}, which holds no rank in generation ${this.#generationNumber}`);
     this.#liveness.touch(m.from);
     let rejected: ReturnType<StepBarrier['deliver']>;
     switch (m.kind) {
@@ -346,6 +525,7 @@ export class Coordinator {
       case 'evaluated':
       case 'epochEnded':
       case 'checkpointed':
+      case 'stateShared':
         rejected = m.body.rank === member.rank ? this.#barrier.deliver(m.kind, m.body.requestId, m.body.rank, m.body) : 'malformed';
         break;
       default:
@@ -356,47 +536,46 @@ export class Coordinator {
 
   #touch(m: ControlMessage): void {
     if (m.kind !== 'heartbeat') return;
-    if (this.#member(m.from) !== undefined || (this.#generation === undefined && this.#liveness.watching(m.from))) this.#liveness.touch(m.from);
+    if (this.#known.has(m.from)) this.#liveness.touch(m.from);
   }
 
   #onWorkerError(m: ControlMessage): void {
     if (m.kind !== 'error') return;
     const member = this.#member(m.from);
-    if (member === undefined) return this.drops.drop('error', 'malformed', `an error report from ${m.from}, which holds no rank`);
+    if (member === undefined) {
+      if (this.#known.delete(m.from)) this.#liveness.forget(m.from);
+      return this.drops.drop('error', 'malformed', `an error report from ${m.from}, which holds no rank`);
+    }
     const at = m.body.step >= 0 ? ` at step ${m.body.step}` : '';
-    this.#fail(new ClusterError(`worker ${member.workerId} (rank ${member.rank}) failed${at}: ${m.body.message}`, { worker: member.workerId, rank: member.rank, step: Math.max(0, m.body.step), hint: 'fix the cause, then continue with --resume' }));
+    this.#loseMember(member, `it failed${at}: ${m.body.message}`);
   }
 
   #onSilent(silent: { peer: string; silentMs: number }[]): void {
     for (const { peer, silentMs } of silent) {
       const member = this.#member(peer);
+      this.#liveness.forget(peer);
       if (member === undefined) {
-        // A worker that joined but went away before the run started: forget it; another may take its place.
-        this.#liveness.forget(peer);
-        this.#roster.leave(peer);
-        this.#o.log(`worker ${peer} went silent before the run started; forgotten`);
-        this.#emit('left', peer, 'went silent before the run started');
+        // A worker waiting to join went away: forget it; another may take its place.
+        this.#known.delete(peer);
+        this.#o.log(`worker ${peer} went silent before it was given a rank; forgotten`);
         continue;
       }
-      const missing = this.#barrier.missing().includes(member.rank) ? ` (step ${this.#state.step} is waiting for it)` : '';
-      return this.#fail(
-        new ClusterError(`worker ${member.workerId} (rank ${member.rank}) sent no heartbeat for ${(silentMs / 1000).toFixed(1)} s at step ${this.#state.step}${missing}: it died or stalled`, {
-          worker: member.workerId,
-          rank: member.rank,
-          step: this.#state.step,
-          hint: this.#o.checkpointDir ? `continue with --resume --checkpoint-dir ${this.#o.checkpointDir}` : 'use --checkpoint-dir to be able to resume',
-        }),
-      );
+      const waiting = this.#barrier.missing().includes(member.rank) ? ` (the open command was waiting for it)` : '';
+      this.#loseMember(member, `no heartbeat for ${(silentMs / 1000).toFixed(1)} s at step ${this.#state.step}${waiting}: it died or stalled`);
     }
   }
 
-  /** Tells the observer (Note [run events]); generation 0 until ranks are assigned. */
-  #emit(kind: RunEvent['kind'], worker: string | null, detail: string, ranks?: RunEvent['ranks']): void {
-    const generation = this.#generation === undefined ? 0 : GENERATION;
-    this.#o.observer?.event?.({ time: Date.now(), kind, generation, worker, step: this.#state.step, detail, ...(ranks === undefined ? {} : { ranks }) });
+  /** A member is gone: it leaves the candidates (it may join again as a new process, or after a stall). */
+  #loseMember(member: Member, why: string): void {
+    this.#known.delete(member.workerId);
+    this.#liveness.forget(member.workerId);
+    this.#lost.set(member.workerId, why);
+    this.#o.log(`worker ${member.workerId} (rank ${member.rank}) is lost: ${why}`);
+    this.#events.add({ kind: 'lost', generation: this.#generationNumber, worker: member.workerId, step: this.#state.step, detail: why });
+    this.#endGeneration(`worker ${member.workerId} (rank ${member.rank}) was lost: ${why}`, undefined);
   }
 
-  #member(workerId: string) {
+  #member(workerId: string): Member | undefined {
     return this.#generation?.members.find((m) => m.workerId === workerId);
   }
 
@@ -404,7 +583,7 @@ export class Coordinator {
     if (this.#failure !== undefined) return;
     this.#failure = error instanceof Error ? error : new ClusterError(String(error));
     this.#barrier.abort(this.#failure);
-    this.#readyWaiter?.reject(this.#failure);
+    this.#readyWaiter?.();
   }
 
   #throwIfFailed(): void {
@@ -412,3 +591,5 @@ export class Coordinator {
   }
 }
 
+/** With MIN workers there, how long formation waits for more before it starts. */
+const LAST_CALL_MS = 2_000;

@@ -1,7 +1,7 @@
 import { ClusterError, InternalError, type DropReason, type MessageBodies } from '@gradmesh/shared/internal';
 
 /** The replies a coordinator command waits for, and the field that ties a reply to its command. */
-export type ReplyKind = 'stepDone' | 'evaluated' | 'epochEnded' | 'checkpointed';
+export type ReplyKind = 'stepDone' | 'evaluated' | 'epochEnded' | 'checkpointed' | 'stateShared';
 
 export interface BarrierWait {
   readonly kind: ReplyKind;

@@ -63,3 +63,4 @@ export * from './protocol/status.js';
 export { writeImageGrid } from './image/write-grid.js';
 export { EarlyStopping } from './train/early-stopping.js';
 export type { EarlyStoppingState } from './train/early-stopping.js';
+export { encodeReplicaState, restoreReplicaState } from './train/replica-state.js';

@@ -4,15 +4,16 @@ import { installDirectWrites } from './nats-client-patches/direct-writes.js';
 import { installReceivedPayloads } from './nats-client-patches/received-payloads.js';
 
 /**
- * Connects to the run's NATS server. Reconnection is off on purpose: core NATS drops the messages in flight
- * across a reconnect, so a step that spans one cannot complete correctly anyway, and a lost connection
- * fails the run (which `--resume` then continues) rather than limping on. The connection gets the NATS-client
- * patches of `nats-client-patches/` (each checks itself first and steps aside if the client's internals differ).
+ * Connects to the run's NATS server. The client reconnects after a server restart or a network blip
+ * (subscriptions are restored); messages in flight across the gap are lost, which the run tolerates: the
+ * coordinator ends the generation on a reconnect and the command in flight is carried out again
+ * (watchConnection's `onReconnect`). The connection gets the NATS-client patches of `nats-client-patches/`
+ * (each checks itself first and steps aside if the client's internals differ).
  */
 export async function connectNats(url: string, name: string): Promise<NatsConnection> {
   let nc: NatsConnection;
   try {
-    nc = await connect({ servers: url, name, reconnect: false, timeout: 10_000, pingInterval: 5_000, maxPingOut: 3 });
+    nc = await connect({ servers: url, name, reconnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 250, timeout: 10_000, pingInterval: 2_000, maxPingOut: 3 });
   } catch (cause) {
     throw new ClusterError(`cannot connect to NATS at ${url}: ${(cause as Error).message}`, {
       worker: name,
@@ -26,28 +27,46 @@ export async function connectNats(url: string, name: string): Promise<NatsConnec
   return nc;
 }
 
-/** Calls `onLost` once when the connection disconnects or closes (for any reason but our own close()). */
-export function watchConnection(nc: NatsConnection, onLost: (why: string) => void): { stop(): void } {
+export interface ConnectionWatch {
+  /** Called once when the connection is closed, or disconnected for longer than `graceMs`. */
+  readonly onLost: (why: string) => void;
+  /** Called after each reconnect (messages in flight during the gap are gone). */
+  readonly onReconnect?: (server: string) => void;
+  /** How long a disconnection may last before it counts as lost (default 60 s). */
+  readonly graceMs?: number;
+}
+
+/** Watches the connection: reconnects are reported, a disconnection longer than the grace or a close is a loss. */
+export function watchConnection(nc: NatsConnection, watch: ConnectionWatch | ((why: string) => void)): { stop(): void } {
+  const w: ConnectionWatch = typeof watch === 'function' ? { onLost: watch } : watch;
+  const graceMs = w.graceMs ?? 60_000;
   let stopped = false;
+  let gap: NodeJS.Timeout | undefined;
+  const lost = (why: string) => {
+    if (stopped) return;
+    stopped = true;
+    clearTimeout(gap);
+    w.onLost(why);
+  };
   const iterator = nc.status();
   void (async () => {
     for await (const status of iterator) {
       if (stopped) return;
       if (status.type === 'disconnect') {
-        stopped = true;
-        onLost(`disconnected from ${status.server}`);
-        return;
+        clearTimeout(gap);
+        gap = setTimeout(() => lost(`disconnected from ${status.server} for more than ${graceMs / 1000} s`), graceMs);
+      } else if (status.type === 'reconnect') {
+        clearTimeout(gap);
+        gap = undefined;
+        w.onReconnect?.(status.server);
       }
     }
   })().catch(() => undefined);
-  void nc.closed().then((err) => {
-    if (stopped) return;
-    stopped = true;
-    onLost(err ? `connection closed: ${err.message}` : 'connection closed');
-  });
+  void nc.closed().then((err) => lost(err ? `connection closed: ${err.message}` : 'connection closed'));
   return {
     stop() {
       stopped = true;
+      clearTimeout(gap);
       (iterator as { stop?: () => void }).stop?.();
     },
   };

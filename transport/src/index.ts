@@ -17,3 +17,5 @@ export {
 export { startLocalNatsServer } from './nats-server/local-nats-server.js';
 export type { LocalNatsServer } from './nats-server/local-nats-server.js';
 export { resolveNatsServer } from './nats-server/nats-binary.js';
+export { HeartbeatThread } from './heartbeat/heartbeat-thread.js';
+export type { HeartbeatThreadOptions } from './heartbeat/heartbeat-thread.js';

@@ -1,6 +1,8 @@
 import {
   ClusterError,
   createModel,
+  encodeReplicaState,
+  restoreReplicaState,
   datasetFromConfig,
   emptyStats,
   epochPermutation,
@@ -48,20 +50,57 @@ export interface ReplicaOptions {
  *   permutation(seed, epoch) → global batch → this rank's shard → computeGradients (slot sums) →
  *   allReduce(slots) → applyUpdate(lr, global count) → step++.
  */
+/**
+ * The parameters (BatchNorm running statistics included) and optimizer state before the last applied step,
+ * in buffers allocated once: one copy per step, the price of redoing a step after a generation change.
+ */
+class UndoBuffer {
+  readonly #values: Float32Array;
+  readonly #optimizer: Float32Array[];
+  #optimizerStep = 0;
+  /** The step the buffer holds the state before; −1 when it holds nothing. */
+  step = -1;
+
+  constructor(model: Model) {
+    this.#values = new Float32Array(model.params.values.size);
+    this.#optimizer = model.optimizer.stateTensors().map((t) => new Float32Array(t.tensor.size));
+  }
+
+  keep(model: Model, step: number): void {
+    this.#values.set(model.params.values.data);
+    model.optimizer.stateTensors().forEach((t, i) => this.#optimizer[i]!.set(t.tensor.data));
+    this.#optimizerStep = model.optimizer.stepCount;
+    this.step = step;
+  }
+
+  restore(model: Model): void {
+    model.params.values.data.set(this.#values);
+    model.optimizer.stateTensors().forEach((t, i) => t.tensor.data.set(this.#optimizer[i]!));
+    model.optimizer.setStepCount(this.#optimizerStep);
+    this.step = -1;
+  }
+
+  forget(): void {
+    this.step = -1;
+  }
+}
+
 export class Replica {
   readonly model: Model;
   readonly config: RunConfig;
   readonly train: Dataset;
   readonly validation: Dataset | undefined;
   readonly test: Dataset;
-  readonly rank: number;
-  readonly worldSize: number;
+  #rank: number;
+  #worldSize: number;
   readonly #workerId: string;
-  readonly #generation: number;
+  #generation: number;
   readonly #threads: number;
   #permutation: { epoch: number; order: Uint32Array } | undefined;
   /** Optimizer steps this replica has applied (the coordinator's training state says which step comes next). */
   #step: number;
+  /** The state before the last applied step, so a step that its generation did not complete can be undone. */
+  readonly #undo: UndoBuffer;
 
   private constructor(model: Model, config: RunConfig, data: { train: Dataset; validation: Dataset | undefined; test: Dataset }, options: ReplicaOptions) {
     this.model = model;
@@ -69,12 +108,55 @@ export class Replica {
     this.train = data.train;
     this.validation = data.validation;
     this.test = data.test;
-    this.rank = options.rank;
-    this.worldSize = options.worldSize;
+    this.#rank = options.rank;
+    this.#worldSize = options.worldSize;
     this.#workerId = options.workerId;
     this.#generation = options.generation;
     this.#threads = options.threads;
     this.#step = model.state.step;
+    this.#undo = new UndoBuffer(model);
+  }
+
+  get rank(): number {
+    return this.#rank;
+  }
+
+  get worldSize(): number {
+    return this.#worldSize;
+  }
+
+  /**
+   * Takes rank `rank` of `worldSize` in generation `generation`, which starts at `startStep`. True when the
+   * replica holds the state of that step: it is there, or it applied exactly that step in the previous
+   * generation and undoes it (Note [redoing an interrupted step]); false when it needs a live replica's state.
+   *
+   * Note [redoing an interrupted step]
+   * A generation ends while a step may be half done: some ranks applied it (their all-reduce had every piece),
+   * others did not (a rank died before sending its pieces). The coordinator counts a step as done only when
+   * every rank replied, so the next generation starts at the last step EVERY rank completed, and a replica that
+   * is one step ahead restores the state it kept from before that step. The step is then computed again by the
+   * new generation — never applied twice, never skipped.
+   */
+  joinGeneration(rank: number, worldSize: number, generation: number, startStep: number): boolean {
+    this.#rank = rank;
+    this.#worldSize = worldSize;
+    this.#generation = generation;
+    if (this.#step === startStep + 1 && this.#undo.step === startStep) {
+      this.#undo.restore(this.model);
+      this.#step = startStep;
+    }
+    return this.#step === startStep;
+  }
+
+  /** This replica's state as bytes, for workers joining the generation (see shared/src/train/replica-state.ts). */
+  encodeState(): Uint8Array {
+    return encodeReplicaState(this.model, this.#step);
+  }
+
+  /** Loads a live replica's state (verified by its sha256 and parameter checksum); the replica is then at its step. */
+  restoreState(bytes: Uint8Array, source: string): void {
+    this.#step = restoreReplicaState(bytes, this.model, source);
+    this.#undo.forget();
   }
 
   /** Builds the model and loads the data (and restores the checkpoint) the assignment names. */
@@ -132,6 +214,7 @@ export class Replica {
     const computed = performance.now();
     await allReduce.allReduce(command.step, model.params.slots.data);
     const reduced = performance.now();
+    this.#undo.keep(this.model, command.step);
     const { penalty } = applyUpdate(model.params, model.optimizer, command.lr, shard.globalEnd - shard.globalStart, t, model.backend.kernels);
     this.#step++;
     const checksum = command.checksum ? model.params.checksum() : undefined;

@@ -12,12 +12,14 @@ import {
   shutdownSubject,
   stepDoneSubject,
   stepSubject,
+  stateTransferSubject,
   type AssignBody,
   type ControlMessage,
 } from '@gradmesh/shared/internal';
-import { connectNats, ControlChannel, every, Liveness, watchConnection, watchSilence } from '@gradmesh/transport';
+import { connectNats, ControlChannel, every, HeartbeatThread, Liveness, watchConnection, watchSilence } from '@gradmesh/transport';
 import { RsagAllReduce } from './allreduce/rsag.js';
 import { Replica } from './replica.js';
+import { publishState, StateReceiver } from './state-transfer.js';
 
 export interface WorkerOptions {
   readonly natsUrl: string;
@@ -31,6 +33,8 @@ export interface WorkerOptions {
   readonly log: (line: string) => void;
   /** Heartbeat period (default 1 s). */
   readonly heartbeatMs?: number;
+  /** Tolerate a silent coordinator this long (at least the heartbeat timeout) before giving up. */
+  readonly coordinatorGraceMs?: number;
 }
 
 export interface WorkerOutcome {
@@ -40,15 +44,18 @@ export interface WorkerOutcome {
 }
 
 /** Commands are run one at a time in arrival order; this is what the queue holds. */
-type Command = Extract<ControlMessage, { kind: 'step' | 'evaluate' | 'epochEnd' | 'checkpoint' }>;
+type Command = Extract<ControlMessage, { kind: 'step' | 'evaluate' | 'epochEnd' | 'checkpoint' | 'shareState' }>;
 
 const CLEANUP_MS = 5_000;
 
 /**
  * A worker process of a run: joins, takes the rank the coordinator assigns, builds its replica, reports
  * ready, then executes the coordinator's commands (steps, evaluations, epoch ends, checkpoints) one at a
- * time until told to shut down. Every wait is bounded: no assignment within the join timeout, no
- * coordinator heartbeat within the heartbeat timeout, an all-reduce beyond the step timeout, a lost NATS
+ * time until told to shut down. A new assignment (the next generation, after a member was lost or joined)
+ * abandons the command in flight, takes the new rank and world, brings the replica to the generation's
+ * start step (undoing a step the old generation did not complete, or receiving a live replica's state) and
+ * reports ready again. SIGTERM leaves the run after the command in flight. Every wait is bounded: no
+ * assignment within the join timeout, no coordinator heartbeat within the heartbeat timeout, a lost NATS
  * connection — each ends the process with a non-zero exit and one line saying why.
  */
 export class WorkerProcess {
@@ -59,12 +66,22 @@ export class WorkerProcess {
   #assignment: AssignBody | undefined;
   #replica: Replica | undefined;
   #allReduce: RsagAllReduce | undefined;
+  /** Receives a live replica's state while this replica waits for one. */
+  #stateReceiver: StateReceiver | undefined;
+  /** SIGTERM: leave after the command in flight. */
+  #leaving: string | undefined;
+  /** The last generation the coordinator ended (its commands are abandoned). */
+  #endedGeneration = 0;
+  /** When this worker last asked to join again (Note [rejoining]). */
+  #lastRejoin = 0;
   #queue: Promise<void> = Promise.resolve();
   #lastRequest = -1;
   /** The coordinator's liveness, watched from the assignment on. */
   #liveness: Liveness | undefined;
   /** The step being executed or last executed (for heartbeats and error reports); −1 before the first. */
-  #step = -1;
+  #stepValue = -1;
+  /** Heartbeats to the coordinator, from a thread of their own (they flow while this thread computes). */
+  #beats: HeartbeatThread | undefined;
   readonly #timers: { stop(): void }[] = [];
   #finished = false;
   #resolve: (outcome: WorkerOutcome) => void = () => undefined;
@@ -73,6 +90,16 @@ export class WorkerProcess {
   constructor(options: WorkerOptions) {
     this.#options = options;
     this.#drops = new DropCounter(options.log);
+  }
+
+  get #step(): number {
+    return this.#stepValue;
+  }
+
+  set #step(step: number) {
+    this.#stepValue = step;
+    const a = this.#assignment;
+    if (a !== undefined) this.#beats?.update(a.rank, step, a.generation);
   }
 
   get drops(): DropCounter {
@@ -89,15 +116,18 @@ export class WorkerProcess {
     // is still alive, or a future generation, must not steer this replica).
     const ours = (m: ControlMessage) => this.#assignment === undefined || m.gen === this.#assignment.generation;
     channel.listen(assignSubject(o.runId, o.workerId), (m) => this.#onAssign(m));
-    channel.listen(heartbeatSubject(o.runId, 'workers'), (m) => this.#fromCoordinator(m) && this.#coordinatorAlive(), ours);
+    // The coordinator's heartbeats are heard in any generation: one of a later generation that has not assigned
+    // this worker a rank means it was left out (lost during a stall or a network gap, or a restarted
+    // coordinator): it joins again (Note [rejoining]).
+    channel.listen(heartbeatSubject(o.runId, 'workers'), (m) => this.#fromCoordinator(m) && this.#coordinatorAlive(m.gen));
     channel.listen(stepSubject(o.runId), (m) => this.#onCommand(m), ours);
     channel.listen(evalSubject(o.runId), (m) => this.#onCommand(m), ours);
     channel.listen(shutdownSubject(o.runId), (m) => this.#onShutdown(m), ours);
-    this.#timers.push(watchConnection(nc, (why) => this.#fail(new ClusterError(`worker ${o.workerId}: NATS connection lost (${why}) at step ${this.#step}; messages in flight are gone, so the run cannot continue`, { worker: o.workerId, step: this.#step }))));
+    this.#timers.push(watchConnection(nc, (why) => this.#fail(new ClusterError(`worker ${o.workerId}: NATS connection lost (${why}) at step ${this.#step}`, { worker: o.workerId, step: this.#step }))));
     await channel.flush(10_000);
 
     const heartbeatMs = o.heartbeatMs ?? 1_000;
-    const join = () => channel.send(joinSubject(o.runId), 'join', { workerId: o.workerId, pid: process.pid, host: os.hostname().slice(0, 255), threads: o.threads });
+    const join = () => this.#sendJoin();
     join();
     // Joins repeat until an assignment arrives: the coordinator may start after us, and a lost join or assign
     // is simply sent again (the coordinator answers a repeated join with the same assignment).
@@ -112,9 +142,25 @@ export class WorkerProcess {
     return this.#outcome;
   }
 
-  /** SIGINT/SIGTERM: tell the coordinator (so it stops the others at once) and exit. */
+  /**
+   * SIGTERM: leave the run gracefully — after the command in flight, tell the coordinator (which forms the
+   * next generation without this worker) and exit 0. SIGINT: tell the coordinator and exit at once.
+   */
   interrupt(signal: string): void {
-    this.#fail(new ClusterError(`worker ${this.#options.workerId} was interrupted (${signal})`, { worker: this.#options.workerId, step: this.#step }), signal === 'SIGINT' ? 130 : 143);
+    const o = this.#options;
+    if (signal === 'SIGTERM' && this.#assignment !== undefined && this.#leaving === undefined) {
+      this.#leaving = `SIGTERM at step ${this.#step}`;
+      o.log(`worker ${o.workerId}: leaving the run after the command in flight (SIGTERM)`);
+      this.#enqueue(async () => this.#leave(), this.#assignment.generation);
+      return;
+    }
+    this.#fail(new ClusterError(`worker ${o.workerId} was interrupted (${signal})`, { worker: o.workerId, step: this.#step }), signal === 'SIGINT' ? 130 : 143);
+  }
+
+  #leave(): void {
+    const o = this.#options;
+    this.#channel?.send(joinSubject(o.runId), 'leave', { workerId: o.workerId, reason: this.#leaving ?? 'leaving' });
+    this.#finish(0, `worker ${o.workerId}: left the run (${this.#leaving ?? 'leaving'})`);
   }
 
   #fromCoordinator(m: ControlMessage): boolean {
@@ -123,8 +169,26 @@ export class WorkerProcess {
     return false;
   }
 
-  #coordinatorAlive(): void {
+  /**
+   * Note [rejoining]
+   * A member that the coordinator counted as lost (it stalled, or its heartbeats were lost in a NATS restart)
+   * but is alive hears heartbeats of a newer generation without an assignment; it sends `join` again (at most
+   * once per heartbeat period) and is taken into the next generation like any joiner, bringing its replica to
+   * the start step or receiving a live replica's state.
+   */
+  #coordinatorAlive(generation: number): void {
     this.#liveness?.touch('coordinator');
+    const a = this.#assignment;
+    if (a === undefined || generation <= a.generation || this.#leaving !== undefined) return;
+    const now = Date.now();
+    if (now - this.#lastRejoin < (this.#options.heartbeatMs ?? 1_000)) return;
+    this.#lastRejoin = now;
+    this.#sendJoin();
+  }
+
+  #sendJoin(): void {
+    const o = this.#options;
+    this.#channel?.send(joinSubject(o.runId), 'join', { workerId: o.workerId, pid: process.pid, host: os.hostname().slice(0, 255), threads: o.threads });
   }
 
   #onAssign(m: ControlMessage): void {
@@ -139,29 +203,51 @@ export class WorkerProcess {
       return;
     }
     const a = m.body;
-    if (this.#assignment !== undefined) {
-      // The coordinator answers each repeated join with the same assignment; anything else is elastic
-      // membership, which this version does not do.
-      if (a.generation !== this.#assignment.generation || a.rank !== this.#assignment.rank) this.#drops.drop('assign', 'foreign-generation', `a second assignment (rank ${a.rank}, generation ${a.generation})`);
+    const previous = this.#assignment;
+    if (previous !== undefined && a.generation <= previous.generation) {
+      // The coordinator answers a repeated join with the same assignment; an older one is stale.
+      if (a.generation < previous.generation || a.rank !== previous.rank) this.#drops.drop('assign', 'foreign-generation', `an assignment of generation ${a.generation} (rank ${a.rank}); this worker is in generation ${previous.generation}`);
       return;
     }
-    this.#assignment = a;
-    this.#channel!.generation = a.generation;
-    const timeoutMs = a.heartbeatTimeoutMs ?? o.heartbeatTimeoutMs;
+    if (previous === undefined) this.#watchCoordinator(a);
+    this.#beginGeneration(a);
+  }
+
+  /** From the first assignment on: heartbeats to the coordinator, and its silence ends this worker. */
+  #watchCoordinator(a: AssignBody): void {
+    const o = this.#options;
+    const timeoutMs = Math.max(a.heartbeatTimeoutMs ?? o.heartbeatTimeoutMs, o.coordinatorGraceMs ?? 0);
     this.#liveness = new Liveness(timeoutMs);
     this.#liveness.touch('coordinator');
     const heartbeatMs = o.heartbeatMs ?? 1_000;
-    const beat = () => this.#channel!.send(heartbeatSubject(o.runId, 'coordinator'), 'heartbeat', { rank: a.rank, workerId: o.workerId, step: this.#step });
-    beat();
-    this.#timers.push(every(heartbeatMs, beat));
+    this.#beats = new HeartbeatThread({ natsUrl: o.natsUrl, runId: o.runId, workerId: o.workerId, subject: heartbeatSubject(o.runId, 'coordinator'), periodMs: heartbeatMs });
+    this.#beats.update(a.rank, this.#step, a.generation);
     this.#timers.push(
       watchSilence(this.#liveness, Math.min(250, heartbeatMs), ([s]) =>
-        this.#finish(1, `worker ${o.workerId} (rank ${a.rank}): no heartbeat from the coordinator for ${(s!.silentMs / 1000).toFixed(1)} s at step ${this.#step}; it died or the network is partitioned — stopping`),
+        this.#finish(1, `worker ${o.workerId} (rank ${this.#assignment?.rank ?? a.rank}): no heartbeat from the coordinator for ${(s!.silentMs / 1000).toFixed(1)} s at step ${this.#step}; it died or the network is partitioned — stopping`),
       ),
     );
-    o.log(`worker ${o.workerId}: rank ${a.rank} of ${a.worldSize} (generation ${a.generation})${a.resumeFrom ? `, resuming from ${a.resumeFrom}` : ''}`);
+  }
+
+  /**
+   * Takes a place in generation `a.generation`: the command in flight (of the previous generation) is
+   * abandoned — closing its all-reduce makes it fail, and its failure is ignored — then the replica is built
+   * (first assignment) or re-ranked, brought to the start step, and reported ready (or waiting for a state).
+   */
+  #beginGeneration(a: AssignBody): void {
+    const o = this.#options;
+    this.#assignment = a;
+    this.#channel!.generation = a.generation;
+    this.#step = a.startStep - 1;
+    this.#beats?.update(a.rank, this.#step, a.generation);
+    const abandoned = this.#allReduce;
+    this.#allReduce = undefined;
+    void abandoned?.close();
+    this.#stateReceiver?.close();
+    this.#stateReceiver = undefined;
+    o.log(`worker ${o.workerId}: rank ${a.rank} of ${a.worldSize} (generation ${a.generation}) from step ${a.startStep}${a.resumeFrom && this.#replica === undefined ? `, resuming from ${a.resumeFrom}` : ''}`);
     this.#enqueue(async () => {
-      const replica = await Replica.create({
+      this.#replica ??= await Replica.create({
         config: a.config,
         baseDir: a.baseDir ?? process.cwd(),
         workerId: o.workerId,
@@ -171,8 +257,8 @@ export class WorkerProcess {
         threads: o.threads,
         ...(a.resumeFrom === undefined ? {} : { resumeFrom: a.resumeFrom }),
       });
-      this.#replica = replica;
-      this.#step = replica.nextStep - 1;
+      const replica = this.#replica;
+      const atStart = replica.joinGeneration(a.rank, a.worldSize, a.generation, a.startStep);
       this.#allReduce = new RsagAllReduce({
         nc: this.#nc!,
         runId: o.runId,
@@ -182,16 +268,37 @@ export class WorkerProcess {
         drops: this.#drops,
         ...(a.stepTimeoutMs === undefined ? {} : { timeoutMs: a.stepTimeoutMs }),
       });
-      // The all-reduce subscriptions must reach the server before any peer publishes a piece: `ready` is sent
-      // only after a flush, and the coordinator starts the first step only when every rank is ready.
+      if (!atStart) this.#awaitState(a, replica);
+      // The all-reduce (and state) subscriptions must reach the server before any peer publishes: `ready` is
+      // sent only after a flush, and the coordinator sends the first command only when every rank is ready.
       await this.#channel!.flush(10_000);
-      this.#channel!.send(joinSubject(o.runId), 'ready', replica.ready());
+      this.#channel!.send(joinSubject(o.runId), 'ready', { ...replica.ready(), ...(atStart ? {} : { needsState: true }) });
+    }, a.generation);
+  }
+
+  /** Waits for a live replica's state (see state-transfer.ts), restores it and reports ready again. */
+  #awaitState(a: AssignBody, replica: Replica): void {
+    const o = this.#options;
+    const p = replica.model.params.values.size;
+    const maxBytes = 4 * p * (3 + replica.model.optimizer.stateTensors().length) + 16 * 1024 * 1024;
+    const receiver = new StateReceiver(this.#nc!, stateTransferSubject(o.runId), a.generation, maxBytes, this.#drops);
+    this.#stateReceiver = receiver;
+    void receiver.done.then((bytes) => {
+      if (this.#stateReceiver !== receiver) return;
+      this.#stateReceiver = undefined;
+      this.#enqueue(async () => {
+        replica.restoreState(bytes, `the state sent for generation ${a.generation}`);
+        this.#step = replica.nextStep - 1;
+        o.log(`worker ${o.workerId}: received the replica state of step ${replica.nextStep} (${bytes.length} bytes, verified)`);
+        this.#channel!.send(joinSubject(o.runId), 'ready', replica.ready());
+      }, a.generation);
     });
   }
 
   #onCommand(m: ControlMessage): void {
     if (!this.#fromCoordinator(m)) return;
-    if (m.kind !== 'step' && m.kind !== 'evaluate' && m.kind !== 'epochEnd' && m.kind !== 'checkpoint') return; // a worker's reply on a shared subject
+    if (m.kind === 'regroup') return this.#onRegroup(m.body.generation, m.body.reason);
+    if (m.kind !== 'step' && m.kind !== 'evaluate' && m.kind !== 'epochEnd' && m.kind !== 'checkpoint' && m.kind !== 'shareState') return; // a worker's reply on a shared subject
     const command = m as Command;
     if (this.#assignment === undefined) {
       // Not in any generation yet: no coordinator has given this worker a rank, so no command is for it.
@@ -205,7 +312,7 @@ export class WorkerProcess {
       if (command.body.requestId <= this.#lastRequest) return this.#drops.drop(command.kind, 'duplicate', `request ${command.body.requestId} was already handled`);
       this.#lastRequest = command.body.requestId;
     }
-    this.#enqueue(() => this.#execute(command));
+    this.#enqueue(() => this.#execute(command), this.#assignment.generation);
   }
 
   async #execute(command: Command): Promise<void> {
@@ -226,7 +333,25 @@ export class WorkerProcess {
       case 'checkpoint':
         if (replica.rank === 0) channel.send(replies, 'checkpointed', await replica.checkpoint(command.body));
         return;
+      case 'shareState': {
+        if (replica.rank !== command.body.donor) return;
+        const bytes = replica.encodeState();
+        const chunks = publishState(this.#nc!, stateTransferSubject(this.#options.runId), this.#assignment!.generation, bytes);
+        await channel.flush(10_000);
+        channel.send(replies, 'stateShared', { requestId: command.body.requestId, rank: replica.rank, bytes: bytes.length, chunks });
+        return;
+      }
     }
+  }
+
+  /** The coordinator ended this generation: abandon the command in flight and wait for the next assignment. */
+  #onRegroup(generation: number, reason: string): void {
+    if (this.#assignment === undefined || generation !== this.#assignment.generation || generation <= this.#endedGeneration) return;
+    this.#endedGeneration = generation;
+    this.#options.log(`worker ${this.#options.workerId}: generation ${generation} ended (${reason}); waiting for the next`);
+    const abandoned = this.#allReduce;
+    this.#allReduce = undefined;
+    void abandoned?.close();
   }
 
   #onShutdown(m: ControlMessage): void {
@@ -236,14 +361,21 @@ export class WorkerProcess {
     else this.#finish(1, `worker ${this.#options.workerId}: the coordinator stopped the run (${reason})${error ? `: ${error}` : ''}`);
   }
 
-  #enqueue(task: () => Promise<void>): void {
+  /**
+   * Runs `task` after everything queued before it. A task of a generation that has ended since it was queued
+   * is skipped, and its failure (its all-reduce was closed under it) is not this worker's failure.
+   */
+  #enqueue(task: () => Promise<void>, generation: number): void {
+    const ended = () => generation !== this.#assignment?.generation || generation <= this.#endedGeneration;
     this.#queue = this.#queue.then(async () => {
-      if (this.#finished) return;
+      if (this.#finished || ended()) return;
       try {
         await task();
       } catch (error) {
+        if (ended()) return;
         this.#fail(error);
       }
+      if (this.#leaving !== undefined && !this.#finished) this.#leave();
     });
   }
 
@@ -274,6 +406,8 @@ export class WorkerProcess {
     const work = (async () => {
       await this.#channel?.flush(2_000);
       this.#channel?.close();
+      this.#stateReceiver?.close();
+      await this.#beats?.stop();
       await this.#allReduce?.close().catch(() => undefined);
       await this.#replica?.close().catch(() => undefined);
       await this.#nc?.close().catch(() => undefined);

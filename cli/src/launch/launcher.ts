@@ -5,7 +5,12 @@ import { ChildGroup } from './children.js';
 
 export interface LaunchOptions {
   readonly configPath: string;
+  /** Worker processes to start (MAX of `--workers MIN:MAX`). */
   readonly workers: number;
+  /** The fewest workers the run goes on with (MIN); default `workers`. */
+  readonly minWorkers?: number;
+  /** Start a replacement for a worker process that died, at most this many times in all (torchrun's --max-restarts). */
+  readonly maxRestarts?: number;
   /** A running NATS server; without it a local nats-server is started on 127.0.0.1. */
   readonly natsUrl?: string;
   readonly natsServer?: string;
@@ -59,19 +64,28 @@ export async function launch(o: LaunchOptions): Promise<number> {
       group.killAll('SIGKILL');
     }
   };
-  const coordinator = group.spawn('coordinator', process.execPath, [CLI_PATH, 'coordinator', '--nats', url, '--config', o.configPath, '--run', o.runId, '--workers', String(o.workers), ...o.coordinatorArgs]);
+  const range = o.minWorkers !== undefined && o.minWorkers !== o.workers ? `${o.minWorkers}:${o.workers}` : String(o.workers);
+  const coordinator = group.spawn('coordinator', process.execPath, [CLI_PATH, 'coordinator', '--nats', url, '--config', o.configPath, '--run', o.runId, '--workers', range, ...o.coordinatorArgs]);
   const width = String(o.workers - 1).length;
-  for (let i = 0; i < o.workers; i++) {
-    const id = `w${String(i).padStart(width, '0')}`;
-    group.spawn(id, process.execPath, [CLI_PATH, 'worker', '--nats', url, '--run', o.runId, '--threads', String(threads), '--id', id, ...(o.workerArgs ?? [])]);
-  }
+  let restartsLeft = o.maxRestarts ?? 0;
+  const startWorker = (id: string): void => {
+    const child = group.spawn(id, process.execPath, [CLI_PATH, 'worker', '--nats', url!, '--run', o.runId, '--threads', String(threads), '--id', id, ...(o.workerArgs ?? [])]);
+    void child.exited.then((exit) => {
+      // A worker that died while the run goes on is replaced (it joins the next generation with a fresh process).
+      if (exit.code === 0 || !coordinator.running() || interrupted > 0 || restartsLeft <= 0) return;
+      restartsLeft--;
+      o.log(`launch: worker ${id} exited with ${exit.code ?? exit.signal}; starting a replacement (${restartsLeft} restart(s) left)`);
+      startWorker(id);
+    });
+  };
+  for (let i = 0; i < o.workers; i++) startWorker(`w${String(i).padStart(width, '0')}`);
   o.log(`launch: coordinator and ${o.workers} worker(s) with ${threads} thread(s) each, run "${o.runId}"`);
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
     const exit = await coordinator.exited;
     await group.settle(grace);
-    const failedWorkers = group.children.slice(1).filter((c) => c.process.exitCode !== 0);
+    const failedWorkers = group.children.slice(1).filter((c) => c.process.exitCode !== 0 && !group.children.some((later) => later !== c && later.name === c.name && later.process.exitCode === 0));
     if (exit.code === 0 && failedWorkers.length > 0) o.log(`launch: warning: ${failedWorkers.map((c) => `${c.name} exited with ${c.process.exitCode ?? c.process.signalCode}`).join(', ')}`);
     return exit.code ?? 1;
   } finally {

@@ -44,7 +44,7 @@ export function feedFromReport(report: unknown, file: string): RunFeed {
   });
   const perWorker = Array.isArray(r['perWorker']) ? (r['perWorker'] as unknown[]).filter(isPlainObject) : [];
   if (perWorker.length > 0) {
-    feed.event({ time: Date.now(), kind: 'generationFormed', generation: 1, worker: null, step: null, detail: `${perWorker.length} ranks`, ranks: perWorker.map((w, i) => ({ rank: num(w['rank'], i), worker: String(w['workerId'] ?? w['worker'] ?? `rank-${i}`) })) });
+    feed.event({ time: Date.now(), kind: 'generation', generation: 1, worker: null, step: null, detail: `${perWorker.length} ranks`, ranks: perWorker.map((w, i) => ({ rank: num(w['rank'], i), worker: String(w['workerId'] ?? w['worker'] ?? `rank-${i}`) })) });
     feed.history.apply({
       type: 'workers',
       workers: perWorker.map((w, i) => ({ rank: num(w['rank'], i), worker: String(w['workerId'] ?? w['worker'] ?? `rank-${i}`), health: 'ok' as const, steps: num(w['steps'], steps), computeMs: num(w['computeSeconds']) * 1000, allreduceMs: num(w['allreduceSeconds']) * 1000, waitMs: num(w['waitSeconds']) * 1000, lastStepMs: null })),

@@ -34,7 +34,7 @@ export class RunFeed implements RunObserver {
     this.#publish({ type: 'info', info });
     if (info.mode === 'train' && !this.#timesOwnSteps) {
       this.#timesOwnSteps = true;
-      this.event({ time: this.#now(), kind: 'generationFormed', generation: 1, worker: 'local', step: null, detail: 'one process', ranks: [{ rank: 0, worker: 'local' }] });
+      this.event({ time: this.#now(), kind: 'generation', generation: 1, worker: 'local', step: null, detail: 'one process', ranks: [{ rank: 0, worker: 'local' }] });
     }
   }
 

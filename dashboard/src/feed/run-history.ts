@@ -126,29 +126,35 @@ export class RunHistory {
 
   #event(e: RunEvent): void {
     this.generation = Math.max(this.generation, e.generation);
+    const worker = e.worker === null ? undefined : this.#worker(e.worker, null);
     switch (e.kind) {
       case 'joined':
-        if (e.worker !== null) this.#worker(e.worker, null);
+      case 'rejoined':
+        if (worker !== undefined && worker.rank === null) worker.health = 'waiting';
         return;
       case 'left':
-        if (e.worker !== null) this.#workers.delete(e.worker);
+        if (worker !== undefined) worker.health = 'left';
+        return;
+      case 'lost':
+        if (worker !== undefined) worker.health = 'lost';
         return;
       case 'dismissed':
-        if (e.worker !== null) this.#worker(e.worker, null).health = 'dismissed';
+        if (worker !== undefined) worker.health = 'dismissed';
         return;
-      case 'generationFormed':
-      case 'generationChanged':
+      case 'generation':
         if (e.ranks === undefined) return;
         this.#ranks = new Map(e.ranks.map((r) => [r.rank, r.worker]));
         this.world = e.ranks.length;
+        // Ranks are per generation: a worker outside the new one keeps its totals but holds no rank.
+        for (const w of this.#workers.values()) if (!e.ranks.some((r) => r.worker === w.worker)) w.rank = null;
         for (const r of e.ranks) {
           const w = this.#worker(r.worker, r.rank);
           w.rank = r.rank;
-          if (w.health !== 'failed') w.health = 'ok';
+          w.health = 'ok';
         }
         return;
       case 'error':
-        if (e.worker !== null && this.#workers.has(e.worker)) this.#workers.get(e.worker)!.health = 'failed';
+        if (worker !== undefined) worker.health = 'failed';
         this.state = 'failed';
         return;
       case 'interrupted':
@@ -157,8 +163,8 @@ export class RunHistory {
       case 'completed':
         this.state = 'completed';
         return;
-      case 'stepSkipped':
-        return;
+      default:
+        return; // state-transfer, redo, waiting, stepSkipped: shown in the event list only
     }
   }
 
@@ -176,7 +182,7 @@ export class RunHistory {
     const median = own[Math.floor((own.length - 1) / 2)] ?? 0; // the lower median: of two ranks, the faster
     for (const r of sample.ranks) {
       const w = this.#workers.get(this.#ranks.get(r.rank) ?? `rank-${r.rank}`);
-      if (w === undefined || w.health === 'failed' || w.health === 'dismissed') continue;
+      if (w === undefined || w.health !== 'ok' && w.health !== 'lagging') continue;
       w.health = sample.ranks.length > 1 && r.computeMs > LAGGING_FACTOR * Math.max(1, median) ? 'lagging' : 'ok';
     }
   }

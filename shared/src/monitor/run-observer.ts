@@ -9,11 +9,17 @@
  */
 
 export const RUN_EVENT_KINDS = [
-  'joined', // a worker joined the run (before its generation forms)
-  'left', // a joined worker went away before the run started
+  // The coordinator's membership log (coordinator/src/run-events.ts), as is:
+  'joined', // a worker joined the run
+  'generation', // a generation formed (the first, or after a loss/leave/join); `ranks` lists its members
+  'lost', // a member went silent or failed; its generation ends
+  'left', // a worker left on purpose (SIGTERM) or went away before the run started
+  'rejoined', // a known worker came back
+  'state-transfer', // a live replica sent its state to new members
+  'redo', // a command abandoned with its generation is carried out again
+  'waiting', // below the minimum world size, waiting for workers
+  // Besides membership:
   'dismissed', // a worker was not needed (the world is full)
-  'generationFormed', // ranks were assigned; `ranks` lists them
-  'generationChanged', // elastic runs: the world changed; `ranks` lists the new one
   'stepSkipped', // a step whose update was skipped (e.g. a non-finite loss)
   'error', // the run failed (the worker and step of the failure when known)
   'interrupted', // stopped by a signal

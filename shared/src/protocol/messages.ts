@@ -53,6 +53,12 @@ export interface AssignBody {
   readonly baseDir?: string;
   /** A checkpoint every replica restores before reporting ready (`--resume`). */
   readonly resumeFrom?: string;
+  /**
+   * The step this generation starts at (the run's last completed step + 1). A replica already there reports
+   * ready; one that applied this step before the previous generation ended rolls it back; any other asks for
+   * the state of a live replica (`needsState`).
+   */
+  readonly startStep: number;
   /** The worker exits when it hears no coordinator heartbeat for this long. */
   readonly heartbeatTimeoutMs?: number;
   /** The all-reduce of a step gives up after this long (the coordinator's step timeout). */
@@ -78,6 +84,8 @@ export interface ReadyBody {
   readonly testCount: number;
   readonly classes: number;
   readonly featureSize: number;
+  /** The replica is not at the generation's start step and waits for a live replica's state (`shareState`). */
+  readonly needsState?: boolean;
   readonly threads: number;
 }
 
@@ -85,6 +93,40 @@ export interface ReadyBody {
 export interface DismissBody {
   readonly workerId: string;
   readonly reason: string;
+}
+
+/** Worker → coordinator (join subject): this worker leaves the run after the command it is running (SIGTERM). */
+export interface LeaveBody {
+  readonly workerId: string;
+  readonly reason: string;
+}
+
+/**
+ * Coordinator → all workers (step subject): rank `donor` publishes its replica state (parameters, optimizer
+ * state, best-weights snapshot) on the run's state-transfer subject for the workers in `recipients`, who
+ * restore it, verify it and report ready again.
+ */
+export interface ShareStateBody {
+  readonly requestId: number;
+  readonly donor: number;
+  readonly recipients: readonly string[];
+}
+
+/**
+ * Coordinator → all workers (step subject): generation `generation` has ended (a member was lost or left).
+ * Members abandon the command in flight and wait for their assignment in the next generation.
+ */
+export interface RegroupBody {
+  readonly generation: number;
+  readonly reason: string;
+}
+
+/** Donor → coordinator: the state is published (bytes in chunks; sha256 inside the encoded state). */
+export interface StateSharedBody {
+  readonly requestId: number;
+  readonly rank: number;
+  readonly bytes: number;
+  readonly chunks: number;
 }
 
 /** Either way, periodically. */
@@ -211,6 +253,10 @@ export interface MessageBodies {
   epochEnded: EpochEndedBody;
   checkpoint: CheckpointBody;
   checkpointed: CheckpointedBody;
+  leave: LeaveBody;
+  shareState: ShareStateBody;
+  stateShared: StateSharedBody;
+  regroup: RegroupBody;
 }
 
 export type MessageKind = keyof MessageBodies;
@@ -295,7 +341,7 @@ export const MESSAGE_KINDS: { readonly [K in MessageKind]: KindSpec<MessageBodie
   assign: {
     family: 'assign',
     validate(b, s) {
-      rejectUnknownKeys(b, ['workerId', 'rank', 'worldSize', 'generation', 'config', 'baseDir', 'resumeFrom', 'heartbeatTimeoutMs', 'stepTimeoutMs'], s);
+      rejectUnknownKeys(b, ['workerId', 'rank', 'worldSize', 'generation', 'config', 'baseDir', 'resumeFrom', 'startStep', 'heartbeatTimeoutMs', 'stepTimeoutMs'], s);
       const worldSize = int(b, 'worldSize', s, { min: 1, max: MAX_RANK + 1 });
       return {
         workerId: id(b, 'workerId', s),
@@ -305,6 +351,7 @@ export const MESSAGE_KINDS: { readonly [K in MessageKind]: KindSpec<MessageBodie
         config: jsonObject(b, 'config', s),
         ...('baseDir' in b ? { baseDir: text(b, 'baseDir', s) } : {}),
         ...('resumeFrom' in b ? { resumeFrom: text(b, 'resumeFrom', s) } : {}),
+        startStep: int(b, 'startStep', s, { min: 0, max: U32 }),
         ...('heartbeatTimeoutMs' in b ? { heartbeatTimeoutMs: int(b, 'heartbeatTimeoutMs', s, { min: 1, max: U32 }) } : {}),
         ...('stepTimeoutMs' in b ? { stepTimeoutMs: int(b, 'stepTimeoutMs', s, { min: 1, max: U32 }) } : {}),
       };
@@ -375,7 +422,7 @@ export const MESSAGE_KINDS: { readonly [K in MessageKind]: KindSpec<MessageBodie
   ready: {
     family: 'join',
     validate(b, s) {
-      rejectUnknownKeys(b, ['workerId', 'rank', 'generation', 'checksum', 'parameters', 'step', 'trainCount', 'validationCount', 'testCount', 'classes', 'featureSize', 'threads'], s);
+      rejectUnknownKeys(b, ['workerId', 'rank', 'generation', 'checksum', 'parameters', 'step', 'trainCount', 'validationCount', 'testCount', 'classes', 'featureSize', 'threads', 'needsState'], s);
       return {
         workerId: id(b, 'workerId', s),
         rank: int(b, 'rank', s, { min: 0, max: MAX_RANK }),
@@ -389,6 +436,7 @@ export const MESSAGE_KINDS: { readonly [K in MessageKind]: KindSpec<MessageBodie
         classes: int(b, 'classes', s, { min: 1, max: MAX_CLASSES }),
         featureSize: int(b, 'featureSize', s, { min: 1 }),
         threads: int(b, 'threads', s, { min: 1, max: 1024 }),
+        ...(b['needsState'] === true ? { needsState: true } : {}),
       };
     },
   },
@@ -451,6 +499,45 @@ export const MESSAGE_KINDS: { readonly [K in MessageKind]: KindSpec<MessageBodie
     validate(b, s) {
       rejectUnknownKeys(b, ['requestId', 'rank', 'path'], s);
       return { requestId: int(b, 'requestId', s, { min: 0, max: U32 }), rank: int(b, 'rank', s, { min: 0, max: MAX_RANK }), path: text(b, 'path', s) };
+    },
+  },
+  leave: {
+    family: 'join',
+    validate(b, s) {
+      rejectUnknownKeys(b, ['workerId', 'reason'], s);
+      return { workerId: id(b, 'workerId', s), reason: text(b, 'reason', s, 512) };
+    },
+  },
+  shareState: {
+    family: 'step',
+    validate(b, s) {
+      rejectUnknownKeys(b, ['requestId', 'donor', 'recipients'], s);
+      const recipients = b['recipients'];
+      if (!Array.isArray(recipients) || recipients.length < 1 || recipients.length > MAX_RANK) fail(s, 'recipients', 'must be a non-empty array of worker ids', recipients);
+      return {
+        requestId: int(b, 'requestId', s, { min: 0, max: U32 }),
+        donor: int(b, 'donor', s, { min: 0, max: MAX_RANK }),
+        recipients: recipients.map((_, i) => id(recipients as unknown as JsonObject, String(i), child(s, 'recipients'))),
+      };
+    },
+  },
+  regroup: {
+    family: 'step',
+    validate(b, s) {
+      rejectUnknownKeys(b, ['generation', 'reason'], s);
+      return { generation: int(b, 'generation', s, { min: 0, max: U32 }), reason: text(b, 'reason', s) };
+    },
+  },
+  stateShared: {
+    family: 'step-done',
+    validate(b, s) {
+      rejectUnknownKeys(b, ['requestId', 'rank', 'bytes', 'chunks'], s);
+      return {
+        requestId: int(b, 'requestId', s, { min: 0, max: U32 }),
+        rank: int(b, 'rank', s, { min: 0, max: MAX_RANK }),
+        bytes: int(b, 'bytes', s, { min: 0 }),
+        chunks: int(b, 'chunks', s, { min: 1, max: U32 }),
+      };
     },
   },
 };

@@ -15,8 +15,12 @@ import { PROTOCOL_VERSION } from './version.js';
 export const RUN_STATES = ['forming', 'running', 'completed', 'failed', 'interrupted'] as const;
 export type RunState = (typeof RUN_STATES)[number];
 
-/** `ok`: stepping; `lagging`: its last step is much slower than the world's median; `failed`/`dismissed`/`waiting`. */
-export const WORKER_HEALTHS = ['waiting', 'ok', 'lagging', 'failed', 'dismissed'] as const;
+/**
+ * `ok`: a member stepping; `lagging`: its last step's compute is far above the world's median; `waiting`: joined,
+ * holds no rank; `lost`: went silent or failed (elastic runs go on without it); `left`: left on purpose;
+ * `failed`: the run stopped because of it; `dismissed`: not needed.
+ */
+export const WORKER_HEALTHS = ['waiting', 'ok', 'lagging', 'lost', 'left', 'failed', 'dismissed'] as const;
 export type WorkerHealth = (typeof WORKER_HEALTHS)[number];
 
 export interface WorkerStatus {

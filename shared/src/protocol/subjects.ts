@@ -135,6 +135,14 @@ export function parseControlSubject(subject: string): ParsedControlSubject | und
   return { run, family: family as ControlFamily, target };
 }
 
+/**
+ * A live replica's state for the workers joining a generation (raw bytes in chunks, see
+ * worker/src/state-transfer.ts); only workers waiting for a state subscribe to it.
+ */
+export function stateTransferSubject(run: string): string {
+  return `${runPrefix(run)}.state`;
+}
+
 // ---- data subjects ----------------------------------------------------------------------------------------
 
 /** The two data families. `a2a` is the all-to-all exchange of the test oracle (`tests/helpers/naive-allreduce.ts`). */

@@ -37,6 +37,13 @@ export async function saveTrainingCheckpoint(dir: string, model: Model, state: T
     paramsChecksum: model.params.checksum(),
     ...copyTrainingState(state),
   };
+  const file = path.join(dir, checkpointFileName(state.step));
+  await writeCheckpointAtomic(file, { meta: meta as unknown as JsonObject, tensors: replicaTensors(model) });
+  return file;
+}
+
+/** What a replica holds as tensors: parameters, optimizer state and early stopping's best snapshot. */
+export function replicaTensors(model: Model): CheckpointContents['tensors'] {
   const tensors: CheckpointContents['tensors'] = model.params.entries.map((p) => ({
     name: `params/${p.layer}/${p.spec.name}`,
     shape: [...p.spec.shape],
@@ -45,9 +52,42 @@ export async function saveTrainingCheckpoint(dir: string, model: Model, state: T
   for (const s of model.optimizer.stateTensors()) tensors.push({ name: `optimizer/${s.name}`, shape: [...s.tensor.shape], data: s.tensor.data.slice() });
   const best = model.params.best;
   if (best) tensors.push({ name: 'earlyStopping/bestParams', shape: [best.length], data: best.slice() });
-  const file = path.join(dir, checkpointFileName(state.step));
-  await writeCheckpointAtomic(file, { meta: meta as unknown as JsonObject, tensors });
-  return file;
+  return tensors;
+}
+
+/**
+ * Loads `replicaTensors` back into `model` after checking that they fit it; `source` names where they came
+ * from in errors (a file, or a peer). The parameters must hash to `paramsChecksum`.
+ */
+export function loadReplicaTensors(
+  source: string,
+  tensors: CheckpointContents['tensors'],
+  model: Model,
+  saved: { parameterCount: number; optimizer: { name: string; step: number }; paramsChecksum: string },
+): void {
+  if (saved.parameterCount !== model.params.values.size) {
+    throw new CheckpointError(source, `holds ${saved.parameterCount} parameters but the model has ${model.params.values.size}`, {
+      hint: 'the checkpoint was written for a different model spec; use the config it was trained with',
+    });
+  }
+  if (saved.optimizer.name !== model.optimizer.name) {
+    throw new CheckpointError(source, `was trained with optimizer "${saved.optimizer.name}", the config says "${model.optimizer.name}"`);
+  }
+  const byName = new Map(tensors.map((t) => [t.name, t]));
+  const find = (name: string, size: number) => {
+    const t = byName.get(name);
+    if (!t) throw new CheckpointError(source, `has no tensor "${name}"`, { hint: 'the checkpoint does not match this model/optimizer' });
+    if (t.data.length !== size) throw new CheckpointError(source, `tensor "${name}" has ${t.data.length} values, the model needs ${size}`);
+    return t.data;
+  };
+  // Check everything before changing anything: a refused state leaves the model as it was.
+  const params = model.params.entries.map((p) => [p.value.data, find(`params/${p.layer}/${p.spec.name}`, p.value.data.length)] as const);
+  const optimizer = model.optimizer.stateTensors().map((s) => [s.tensor.data, find(`optimizer/${s.name}`, s.tensor.data.length)] as const);
+  const best = byName.has('earlyStopping/bestParams') ? find('earlyStopping/bestParams', model.params.values.size) : undefined;
+  for (const [target, data] of [...params, ...optimizer]) target.set(data);
+  model.optimizer.setStepCount(saved.optimizer.step);
+  model.params.setBest(best?.slice());
+  if (model.params.checksum() !== saved.paramsChecksum) throw new CheckpointError(source, 'parameters restored with a different checksum than was saved');
 }
 
 /** The training state of a checkpoint, validated (the coordinator needs it without a model). */
@@ -60,30 +100,7 @@ export async function readTrainingState(file: string): Promise<TrainingState> {
 export async function restoreTrainingCheckpoint(file: string, model: Model): Promise<TrainingState> {
   const contents = await readCheckpoint(file);
   const { meta, state } = checkMeta(file, contents.meta);
-  if (meta.parameterCount !== model.params.values.size) {
-    throw new CheckpointError(file, `holds ${meta.parameterCount} parameters but the model has ${model.params.values.size}`, {
-      hint: 'the checkpoint was written for a different model spec; use the config it was trained with',
-    });
-  }
-  if (meta.optimizer.name !== model.optimizer.name) {
-    throw new CheckpointError(file, `was trained with optimizer "${meta.optimizer.name}", the config says "${model.optimizer.name}"`);
-  }
-  const byName = new Map(contents.tensors.map((t) => [t.name, t]));
-  const take = (name: string, target: Float32Array): void => {
-    const t = byName.get(name);
-    if (!t) throw new CheckpointError(file, `has no tensor "${name}"`, { hint: 'the checkpoint does not match this model/optimizer' });
-    if (t.data.length !== target.length) throw new CheckpointError(file, `tensor "${name}" has ${t.data.length} values, the model needs ${target.length}`);
-    target.set(t.data);
-  };
-  for (const p of model.params.entries) take(`params/${p.layer}/${p.spec.name}`, p.value.data);
-  for (const s of model.optimizer.stateTensors()) take(`optimizer/${s.name}`, s.tensor.data);
-  model.optimizer.setStepCount(meta.optimizer.step);
-  const best = byName.get('earlyStopping/bestParams');
-  if (best !== undefined && best.data.length !== model.params.values.size) {
-    throw new CheckpointError(file, `tensor "earlyStopping/bestParams" has ${best.data.length} values, the model needs ${model.params.values.size}`);
-  }
-  model.params.setBest(best?.data.slice());
-  if (model.params.checksum() !== meta.paramsChecksum) throw new CheckpointError(file, 'parameters restored with a different checksum than was saved');
+  loadReplicaTensors(file, contents.tensors, model, meta);
   return state;
 }
 

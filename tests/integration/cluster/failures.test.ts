@@ -5,8 +5,9 @@ import { readCheckpoint } from '../../../shared/src/checkpoint/store.js';
 import { ClusterHarness, mlpConfig, writeImageData, type Proc } from './harness.js';
 
 /**
- * Failures: a worker that dies (SIGKILL) or stalls (SIGSTOP) mid-run stops the run cleanly — the
- * coordinator exits non-zero with one ClusterError line naming the worker, rank, step and reason, every
+ * Failures below MIN workers: a worker of a `--workers 2` run (MIN = MAX = 2) that dies (SIGKILL) or stalls
+ * (SIGSTOP) mid-run ends its generation; no replacement comes within --rejoin-timeout, so the run stops
+ * cleanly — the coordinator exits non-zero with one ClusterError line naming the lost worker and why, every
  * process exits, the checkpoints on disk stay intact and loadable — and `--resume` completes the run with
  * exactly the parameters of an uninterrupted run (a killed worker loses no step).
  *
@@ -15,7 +16,7 @@ import { ClusterHarness, mlpConfig, writeImageData, type Proc } from './harness.
  */
 let h: ClusterHarness;
 let config: string;
-const FAST_FAILURE = ['--heartbeat-timeout', '3', '--step-timeout', '20'];
+const FAST_FAILURE = ['--heartbeat-timeout', '3', '--step-timeout', '20', '--rejoin-timeout', '3'];
 
 beforeAll(async () => {
   h = await ClusterHarness.start();
@@ -49,7 +50,7 @@ describe('cluster failures', () => {
     uninterruptedChecksum = r.paramsChecksum;
   });
 
-  it('a worker killed with SIGKILL mid-run stops the run naming the worker, rank and step; everything exits; checkpoints stay loadable; --resume finishes with the uninterrupted parameters', async () => {
+  it('a worker killed with SIGKILL mid-run, with no replacement, stops the run naming the lost worker; everything exits; checkpoints stay loadable; --resume finishes with the uninterrupted parameters', async () => {
     const runId = h.runId('kill');
     const dir = h.path('ckpt-kill');
     const { coordinator, workers } = h.cluster(runId, config, 2, { coordinatorArgs: ['--checkpoint-dir', dir, ...FAST_FAILURE] });
@@ -58,18 +59,18 @@ describe('cluster failures', () => {
     const exit = await coordinator.exit(60_000);
     expect(exit.code).toBe(1);
     const line = errorLine(coordinator);
-    expect(line).toMatch(/^gradmesh: ClusterError: worker w1 \(rank 1\) sent no heartbeat for [\d.]+ s at step \d+.*: it died or stalled/);
+    expect(line).toMatch(/^gradmesh: ClusterError: only 1 of at least 2 workers are there after 3 s: w0; lost: w1 \(no heartbeat for [\d.]+ s at step \d+.*: it died or stalled\)/);
     // The survivor is told to stop and exits non-zero; the killed one is gone.
     const survivor = await workers[0]!.exit(30_000);
     expect(survivor.code).toBe(1);
-    expect(workers[0]!.stderr).toMatch(/the coordinator stopped the run \(failed\): ClusterError: worker w1 \(rank 1\)/);
+    expect(workers[0]!.stderr).toMatch(/the coordinator stopped the run \(failed\): ClusterError: only 1 of at least 2 workers/);
     expect((await workers[1]!.exit(5_000)).signal).toBe('SIGKILL');
     // Every checkpoint on disk is complete and verifies (atomic writes: no torn file, no temp file left).
     const files = readdirSync(dir);
     expect(files.length).toBeGreaterThan(0);
     expect(files.every((f) => /^ckpt-\d+\.safetensors$/.test(f)), files.join(', ')).toBe(true);
     for (const f of files) await readCheckpoint(path.join(dir, f));
-    const stepMatch = /at step (\d+)/.exec(line);
+    const stepMatch = /worker w1 \(rank 1\) is lost: .* at step (\d+)/.exec(coordinator.stderr);
     const lastCheckpointStep = Math.max(...files.map((f) => Number(/\d+/.exec(f)![0])));
     expect(lastCheckpointStep).toBeLessThanOrEqual(Number(stepMatch![1]));
 
@@ -87,14 +88,14 @@ describe('cluster failures', () => {
     expect(r.paramsChecksum).toBe(uninterruptedChecksum);
   });
 
-  it('a stalled worker (SIGSTOP) is detected within the heartbeat timeout; after SIGCONT it exits too', async () => {
+  it('a stalled worker (SIGSTOP) is detected within the heartbeat timeout and the run stops without a replacement; after SIGCONT it exits too', async () => {
     const runId = h.runId('stall');
-    const { coordinator, workers } = h.cluster(runId, config, 2, { coordinatorArgs: ['--checkpoint-dir', h.path('ckpt-stall'), ...FAST_FAILURE] });
+    const { coordinator, workers } = h.cluster(runId, config, 2, { coordinatorArgs: ['--checkpoint-dir', h.path('ckpt-stall'), ...FAST_FAILURE], workerArgs: ['--coordinator-grace', '3'] });
     await coordinator.waitFor(/checkpoint \S+ \(step 50\)/, 120_000);
     workers[1]!.stall();
     const exit = await coordinator.exit(60_000);
     expect(exit.code).toBe(1);
-    expect(errorLine(coordinator)).toMatch(/^gradmesh: ClusterError: worker w1 \(rank 1\) sent no heartbeat for [\d.]+ s at step \d+.*: it died or stalled/);
+    expect(errorLine(coordinator)).toMatch(/^gradmesh: ClusterError: only 1 of at least 2 workers are there after 3 s: w0; lost: w1 \(no heartbeat for [\d.]+ s at step \d+.*: it died or stalled\)/);
     expect((await workers[0]!.exit(30_000)).code).toBe(1);
     workers[1]!.resume();
     const stalled = await workers[1]!.exit(30_000);

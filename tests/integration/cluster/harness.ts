@@ -80,6 +80,10 @@ export class Proc {
     if (this.running()) this.child.kill('SIGKILL');
   }
 
+  signal(signal: NodeJS.Signals): void {
+    if (this.running()) this.child.kill(signal);
+  }
+
   stall(): void {
     if (this.running()) this.child.kill('SIGSTOP');
   }

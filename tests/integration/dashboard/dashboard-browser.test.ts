@@ -73,7 +73,7 @@ describe.skipIf(!haveBrowser)('the dashboard in a real browser', () => {
       const rows = page.locator('#workers-table tbody tr');
       const ranks = [await rows.nth(0).getAttribute('data-rank'), await rows.nth(1).getAttribute('data-rank')];
       expect(ranks).toEqual(['0', '1']);
-      expect(await page.locator('#events-table tbody').textContent()).toMatch(/generationFormed/);
+      expect(await page.locator('#events-table tbody').textContent()).toMatch(/generation/);
       await run.waitFor(/run ended; the dashboard stays/);
       await expect.poll(() => page.locator('#eval-line').textContent(), { timeout: 10_000, interval: 100 }).toMatch(/test evaluation/);
       await page.screenshot({ path: path.join(REPORTS, 'dashboard-launch.png'), fullPage: true });

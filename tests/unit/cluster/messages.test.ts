@@ -18,7 +18,7 @@ const state: MessageBodies['checkpoint']['state'] = {
 };
 
 /** The kinds added for the run loop, a valid body each, and the subject it belongs on. */
-const samples: { [K in Exclude<MessageKind, 'join' | 'assign' | 'heartbeat' | 'step' | 'stepDone' | 'shutdown' | 'error'>]: { subject: string; body: MessageBodies[K] } } = {
+const samples: { [K in Exclude<MessageKind, 'join' | 'assign' | 'heartbeat' | 'step' | 'stepDone' | 'shutdown' | 'error' | 'leave' | 'shareState' | 'stateShared' | 'regroup'>]: { subject: string; body: MessageBodies[K] } } = {
   ready: { subject: joinSubject(run), body: { workerId: 'w0', rank: 0, generation: 1, checksum: 'ab'.repeat(32), parameters: 10, step: 0, trainCount: 9, validationCount: 1, testCount: 3, classes: 3, featureSize: 4, threads: 1 } },
   dismiss: { subject: assignSubject(run, 'w9'), body: { workerId: 'w9', reason: 'run is full' } },
   evaluate: { subject: evalSubject(run), body: { requestId: 4, split: 'test', confusion: true } },

@@ -54,7 +54,7 @@ describe('RunFeed and its history', () => {
     feed.setInfo(info);
     feed.event({ time: 0, kind: 'joined', generation: 0, worker: 'a', step: 0, detail: '' });
     feed.event({ time: 0, kind: 'joined', generation: 0, worker: 'b', step: 0, detail: '' });
-    feed.event({ time: 0, kind: 'generationFormed', generation: 1, worker: null, step: 0, detail: '', ranks: [{ rank: 0, worker: 'a' }, { rank: 1, worker: 'b' }] });
+    feed.event({ time: 0, kind: 'generation', generation: 1, worker: null, step: 0, detail: '', ranks: [{ rank: 0, worker: 'a' }, { rank: 1, worker: 'b' }] });
     feed.progress({ type: 'batch', epoch: 0, epochs: 3, batch: 1, batches: 3, loss: 0.5, samplesPerSec: 100, etaSeconds: 0 });
     feed.stepTimed({ step: 0, wallMs: 100, ranks: [{ rank: 0, computeMs: 10, allreduceMs: 5, waitMs: 85, samples: 5 }, { rank: 1, computeMs: 90, allreduceMs: 5, waitMs: 5, samples: 5 }] });
     const s = feed.history.status('r', 42);

@@ -14,7 +14,7 @@ const raw = new Packr({ useRecords: false });
 /** A valid body of every kind, and the subject it travels on. */
 const samples: { [K in MessageKind]: { subject: string; body: MessageBodies[K] } } = {
   join: { subject: joinSubject(run), body: { workerId: 'w-1', pid: 4242, host: 'node-a', threads: 2 } },
-  assign: { subject: assignSubject(run, 'w-1'), body: { workerId: 'w-1', rank: 2, worldSize: 3, generation: 5, config: { model: { layers: [{ type: 'dense', units: 10 }] }, seed: 7, note: null } } },
+  assign: { subject: assignSubject(run, 'w-1'), body: { workerId: 'w-1', rank: 2, worldSize: 3, generation: 5, config: { model: { layers: [{ type: 'dense', units: 10 }] }, seed: 7, note: null }, startStep: 40 } },
   heartbeat: { subject: heartbeatSubject(run, 'coordinator'), body: { rank: 1, workerId: 'w-1', step: -1 } },
   step: { subject: stepSubject(run), body: { step: 12, epoch: 1, batchIndex: 3, lr: 0.001, checksum: true } },
   stepDone: {
@@ -35,6 +35,10 @@ const samples: { [K in MessageKind]: { subject: string; body: MessageBodies[K] }
     body: { requestId: 5, dir: '/tmp/c', state: { step: 3, position: { epoch: 0, batch: 3 }, history: [], earlyStopping: null, epochInProgress: { lossSum: 1, count: 3, correct: null, extras: {}, seconds: 0.5 } } },
   },
   checkpointed: { subject: stepDoneSubject(run), body: { requestId: 5, rank: 0, path: '/tmp/c/ckpt-3.safetensors' } },
+  leave: { subject: joinSubject(run), body: { workerId: 'w-1', reason: 'SIGTERM at step 12' } },
+  shareState: { subject: stepSubject(run), body: { requestId: 6, donor: 0, recipients: ['w-2', 'w-3'] } },
+  stateShared: { subject: stepDoneSubject(run), body: { requestId: 6, rank: 0, bytes: 4096, chunks: 1 } },
+  regroup: { subject: stepSubject(run), body: { generation: 3, reason: 'worker w-2 (rank 2) was lost' } },
 };
 
 const kinds = Object.keys(samples) as MessageKind[];
@@ -90,6 +94,7 @@ describe('control codec', () => {
       ['body.generation', { ...samples.assign.body, generation: -1 }],
       ['body.config', { ...samples.assign.body, config: [1, 2] }],
       ['body.config', { ...samples.assign.body, config: { w: new Float32Array(2) } }],
+      ['body.startStep', { ...samples.assign.body, startStep: -1 }],
     ],
     heartbeat: [
       ['body.step', { ...samples.heartbeat.body, step: '3' }],
@@ -120,6 +125,10 @@ describe('control codec', () => {
     epochEnded: [['body.rank', { ...samples.epochEnded.body, rank: -1 }]],
     checkpoint: [['body.state.step', { ...samples.checkpoint.body, state: { ...samples.checkpoint.body.state, step: -1 } }]],
     checkpointed: [['body.path', { ...samples.checkpointed.body, path: '' }]],
+    leave: [['body.workerId', { ...samples.leave.body, workerId: 'a b' }]],
+    shareState: [['body.recipients', { ...samples.shareState.body, recipients: [] }]],
+    stateShared: [['body.chunks', { ...samples.stateShared.body, chunks: 0 }]],
+    regroup: [['body.generation', { ...samples.regroup.body, generation: -3 }]],
   };
   for (const kind of kinds) {
     it(`rejects each malformed ${kind} body with a ProtocolError naming the field, the subject and the peer`, () => {
