@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runGradmesh } from '../../helpers/cli.js';
 import { CHROMIUM, CHROMIUM_ARGS, startGradmesh, writeCsvRun } from './watch-harness.js';
 
 /**
@@ -80,6 +81,24 @@ describe.skipIf(!haveBrowser)('the dashboard in a real browser', () => {
     } finally {
       run.child.kill('SIGTERM');
       await run.exited;
+    }
+  });
+
+  it('gradmesh dashboard <report.json> serves a finished run: its epochs, workers and confusion matrix', async () => {
+    const config = writeCsvRun(dir, 'csv-report', 3);
+    const trained = runGradmesh(dir, ['train', '--config', config, '--report', 'finished.json']);
+    expect(trained.code, trained.stderr).toBe(0);
+    const serve = startGradmesh(dir, ['dashboard', 'finished.json', '--listen', '0']);
+    try {
+      const url = (await serve.waitFor(/dashboard: (http:\/\/\S+)/))[1]!;
+      const page = await browser.newPage();
+      await page.goto(url);
+      await expect.poll(() => page.locator('#epochs-table tbody tr').count(), { timeout: 10_000, interval: 100 }).toBe(3);
+      expect(await page.locator('#confusion table td').count()).toBeGreaterThan(9);
+      expect(await page.locator('#run-line').textContent()).toMatch(/^completed/);
+    } finally {
+      serve.child.kill('SIGINT');
+      expect(await serve.exited).toBe(0);
     }
   });
 });
