@@ -17,6 +17,7 @@ export default defineConfig({
       { find: /^@gradmesh\/transport$/, replacement: src('./transport/src/index.ts') },
       { find: /^@gradmesh\/worker$/, replacement: src('./worker/src/index.ts') },
       { find: /^@gradmesh\/coordinator$/, replacement: src('./coordinator/src/index.ts') },
+      { find: /^@gradmesh\/dashboard$/, replacement: src('./dashboard/src/index.ts') },
       { find: /^@gradmesh\/bench$/, replacement: src('./bench/src/index.ts') },
       { find: /^@gradmesh\/cli$/, replacement: src('./cli/src/main.ts') },
     ],

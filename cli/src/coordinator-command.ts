@@ -1,11 +1,15 @@
 import { checkpointStoreFromFlags, ConfigError, describeStoreSpec, loadRunConfig, validateRunId, writeJsonAtomic, type RunConfig, type RunReport } from '@gradmesh/shared/internal';
 import { Coordinator } from '@gradmesh/coordinator';
+import { RunFeed, type RunWatch } from '@gradmesh/dashboard';
 import { nonNegativeInt, positiveInt, secondsFlag, workerRange, type Command } from './args.js';
 import { clusterReport } from './cluster-report.js';
 import { describeError, writeFailedReport } from './failed-report.js';
 import { watchLauncher } from './launch/parent-watch.js';
 import { progressPrinter } from './progress.js';
 import { printResult } from './run-summary.js';
+import { parseWatchFlags, WATCH_OPTIONS, watchUsage } from './watch-flags.js';
+import { startWatching, stopWatching } from './watching.js';
+import { modelSummaryOf } from './model-summary.js';
 
 export const DEFAULT_RUN_ID = 'default';
 
@@ -40,7 +44,10 @@ Options:
   --heartbeat-timeout <s>    a worker silent this long is dead or stalled (default: 10)
   --step-timeout <s>         a step (or evaluation/checkpoint) not answered by every rank within s fails (default: 30)
   --checksum-every <k>       compare the replicas' parameter checksums every k steps and at the end (default: 50)
+${watchUsage(29)}
   --verbose                  stack traces on errors
+
+The coordinator answers \`gradmesh status --nats <url> --run <id>\` while the run is on.
 
 Exit code: 0 when the run completed, 1 when it failed (the error names the worker, rank, step and reason), 2 on bad input.`,
   options: {
@@ -60,6 +67,7 @@ Exit code: 0 when the run completed, 1 when it failed (the error names the worke
     'heartbeat-timeout': { type: 'string' },
     'step-timeout': { type: 'string' },
     'checksum-every': { type: 'string' },
+    ...WATCH_OPTIONS,
   },
   async run(values) {
     const natsUrl = values['nats'];
@@ -76,6 +84,11 @@ Exit code: 0 when the run completed, 1 when it failed (the error names the worke
     const maxSkipped = values['max-skipped'] === undefined ? undefined : nonNegativeInt(values['max-skipped'], '--max-skipped');
     const range = workerRange(values['workers'], '--workers') ?? { min: 1, max: 1 };
     const workers = range.max;
+    const watchFlags = parseWatchFlags(values);
+    // The feed is always on: it answers `gradmesh status`; the dashboard and metrics only when asked.
+    const feed = new RunFeed();
+    feed.setInfo({ run: runId, name: config.name, mode: 'cluster', world: workers, epochs: config.training.epochs, batchSize: config.training.batchSize, trainCount: 0, config: config.raw, modelSummary: modelSummaryOf(config) });
+    const printer = progressPrinter();
     const coordinator = new Coordinator({
       natsUrl,
       runId,
@@ -92,7 +105,8 @@ Exit code: 0 when the run completed, 1 when it failed (the error names the worke
       ...(maxSteps === undefined ? {} : { maxSteps }),
       ...(maxSkipped === undefined ? {} : { maxSkipped }),
       log: (line) => process.stderr.write(`${line}\n`),
-      onProgress: progressPrinter(),
+      onProgress: (e) => (printer(e), feed.progress(e)),
+      observer: feed,
     });
     const started = Date.now();
     const onSignal = (signal: NodeJS.Signals) => coordinator.interrupt(signal);
@@ -100,6 +114,7 @@ Exit code: 0 when the run completed, 1 when it failed (the error names the worke
     process.once('SIGTERM', onSignal);
     const unwatch = watchLauncher(() => coordinator.interrupt('the launcher\'s exit'));
     const reportPath = values['report'] as string | undefined;
+    let watch: RunWatch | undefined = await startWatching(watchFlags, feed, { dropped: () => coordinator.drops.snapshot(), status: { natsUrl, runId } });
     try {
       process.stderr.write(`${config.name}: coordinator of run "${runId}" on ${natsUrl}, waiting for ${range.min === range.max ? workers : `${range.min}–${range.max}`} worker(s)${checkpointStore ? `, checkpoints: ${describeStoreSpec(checkpointStore)}` : ''}\n`);
       let run: Awaited<ReturnType<Coordinator['run']>>;
@@ -109,6 +124,7 @@ Exit code: 0 when the run completed, 1 when it failed (the error names the worke
         if (reportPath) await writeFailedReport(reportPath, { runId, config: configPath, workers, error: describeError(error), wallSeconds: (Date.now() - started) / 1000 });
         throw error;
       }
+      if (run.test) feed.evaluation('test', run.test);
       const report: RunReport = { status: 'completed', runId, ...clusterReport(config, run, (Date.now() - started) / 1000) };
       printResult(report, run.stepsTaken);
       process.stderr.write(
@@ -119,8 +135,11 @@ Exit code: 0 when the run completed, 1 when it failed (the error names the worke
         await writeJsonAtomic(reportPath, report);
         process.stderr.write(`report written to ${reportPath}\n`);
       }
+      await stopWatching(watch, watchFlags);
+      watch = undefined;
       return 0;
     } finally {
+      await watch?.close();
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
       unwatch();

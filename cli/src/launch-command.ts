@@ -2,6 +2,9 @@ import path from 'node:path';
 import { checkpointStoreFromFlags, ConfigError, describeStoreSpec, loadRunConfig, validateRunId } from '@gradmesh/shared/internal';
 import { defaultThreads, launch, launchRunId } from './launch/launcher.js';
 import { nonNegativeInt, positiveInt, secondsFlag, workerRange, type Command } from './args.js';
+import { freePort } from './launch/free-port.js';
+import { urlOf } from '@gradmesh/dashboard';
+import { parseWatchFlags, WATCH_OPTIONS, watchUsage } from './watch-flags.js';
 
 export const launchCommand: Command = {
   name: 'launch',
@@ -36,6 +39,8 @@ Options:
   --heartbeat-timeout <s>    passed to the coordinator and the workers (default: 10)
   --step-timeout <s>         passed to the coordinator (default: 30)
   --checksum-every <k>       passed to the coordinator (default: 50)
+${watchUsage(29)}
+                             (passed to the coordinator; launch prints the dashboard's URL)
   --verbose                  stack traces on errors
 
 nats-server: apt-get install nats-server (Debian/Ubuntu), or a release binary from
@@ -59,6 +64,7 @@ https://github.com/nats-io/nats-server/releases given with --nats-server.`,
     'heartbeat-timeout': { type: 'string' },
     'step-timeout': { type: 'string' },
     'checksum-every': { type: 'string' },
+    ...WATCH_OPTIONS,
   },
   async run(values) {
     const configPath = values['config'];
@@ -95,6 +101,16 @@ https://github.com/nats-io/nats-server/releases given with --nats-server.`,
     pass('step-timeout', values['step-timeout']);
     pass('checksum-every', values['checksum-every']);
     if (values['verbose']) coordinatorArgs.push('--verbose');
+    // Port 0 is resolved here, so launch can print the URL before the coordinator starts serving it.
+    const watch = parseWatchFlags(values);
+    for (const [flag, address] of [['dashboard', watch.dashboard], ['metrics', watch.metrics]] as const) {
+      if (address === undefined) continue;
+      const port = address.port === 0 ? await freePort(address.host) : address.port;
+      coordinatorArgs.push(`--${flag}`, `${address.host.includes(':') ? `[${address.host}]` : address.host}:${port}`);
+      process.stderr.write(`launch: ${flag} at ${urlOf({ host: address.host, port }, flag === 'metrics' ? '/metrics' : '/')}\n`);
+    }
+    pass('dashboard-linger', values['dashboard-linger']);
+    pass('dashboard-queue', values['dashboard-queue']);
     const workerArgs = typeof values['heartbeat-timeout'] === 'string' ? ['--heartbeat-timeout', values['heartbeat-timeout']] : [];
     // A worker takes its directory from its command line, never from the network (Note [the store is the worker's]).
     if (store?.kind === 'dir') workerArgs.push('--checkpoint-dir', store.dir);

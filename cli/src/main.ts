@@ -6,8 +6,10 @@ import { trainCommand } from './train-command.js';
 import { coordinatorCommand } from './coordinator-command.js';
 import { launchCommand } from './launch-command.js';
 import { workerCommand } from './worker-command.js';
+import { dashboardCommand } from './dashboard-command.js';
+import { statusCommand } from './status-command.js';
 
-const COMMANDS: readonly Command[] = [trainCommand, launchCommand, coordinatorCommand, workerCommand, sampleCommand, benchCommand];
+const COMMANDS: readonly Command[] = [trainCommand, launchCommand, coordinatorCommand, workerCommand, statusCommand, dashboardCommand, sampleCommand, benchCommand];
 
 const USAGE = `gradmesh — data-parallel neural-network training for Node.js
 

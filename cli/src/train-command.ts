@@ -11,10 +11,13 @@ import {
   writeJsonAtomic,
   type RunReport,
 } from '@gradmesh/shared/internal';
+import { RunFeed, type RunWatch } from '@gradmesh/dashboard';
 import { nonNegativeInt, positiveInt, type Command } from './args.js';
 import { progressPrinter } from './progress.js';
 import { evaluationFields } from './evaluation-fields.js';
 import { describeDataset, printResult, skippedFields } from './run-summary.js';
+import { parseWatchFlags, WATCH_OPTIONS, watchUsage } from './watch-flags.js';
+import { startWatching, stopWatching } from './watching.js';
 
 export const trainCommand: Command = {
   name: 'train',
@@ -33,6 +36,7 @@ Options:
   --max-steps <n>          stop after n optimizer steps (the state stays resumable)
   --max-skipped <n>        stop after n consecutive steps skipped for a non-finite gradient
                            (default: 5; 0 = never stop)
+${watchUsage(25)}
   --verbose                stack traces on errors`,
   options: {
     config: { type: 'string' },
@@ -44,6 +48,7 @@ Options:
     threads: { type: 'string' },
     'max-steps': { type: 'string' },
     'max-skipped': { type: 'string' },
+    ...WATCH_OPTIONS,
   },
   async run(values) {
     const configPath = values['config'];
@@ -59,8 +64,10 @@ Options:
     const checkpointDir = values['checkpoint-dir'] as string | undefined;
     if (values['resume'] && checkpointDir === undefined) throw new ConfigError('--resume', 'needs --checkpoint-dir to find the checkpoint');
     const reportPath = values['report'] as string | undefined;
+    const watchFlags = parseWatchFlags(values);
 
     const started = Date.now();
+    let watch: RunWatch | undefined;
     const data = datasetFromConfig(config.dataset, { path: 'dataset', file: config.file }, config.baseDir);
     const model = await createModel(config, { ...(backend ? { backend } : {}), ...(threads ? { threads } : {}) });
     try {
@@ -72,9 +79,19 @@ Options:
       }
       const threadCount = (backend ?? config.backend.type) === 'pool' ? resolveThreads(config, threads ? { threads } : {}) : 1;
       process.stderr.write(`${config.name}: ${data.train.count.toLocaleString('en-US')} training / ${data.test.count.toLocaleString('en-US')} test samples, backend ${backend ?? config.backend.type}${threadCount > 1 ? ` (${threadCount} threads)` : ''}\n${model.summary()}\n`);
+      const feed = new RunFeed();
+      const split = config.training.validationSplit;
+      watch = await startWatching(watchFlags, feed, { parameters: model.params.values.size });
+      feed.setInfo({
+        run: 'local', name: config.name, mode: 'train', world: 1, epochs: config.training.epochs, batchSize: config.training.batchSize,
+        trainCount: split > 0 ? data.train.split(split).train.count : data.train.count, config: config.raw, modelSummary: model.summary(),
+      });
+      const printer = progressPrinter();
       const stepsBefore = model.state.step;
-      const fit = await model.fit(data.train, { test: data.test, onProgress: progressPrinter(), ...(checkpointDir ? { checkpointDir } : {}), ...(maxSteps ? { maxSteps } : {}), ...(maxSkipped === undefined ? {} : { maxSkipped }) });
+      const fit = await model.fit(data.train, { test: data.test, onProgress: (e) => (printer(e), feed.progress(e)), ...(checkpointDir ? { checkpointDir } : {}), ...(maxSteps ? { maxSteps } : {}), ...(maxSkipped === undefined ? {} : { maxSkipped }) });
       const test = fit.test ?? { loss: Number.NaN, count: 0, accuracy: null, extras: {}, confusion: null };
+      if (fit.test) feed.evaluation('test', fit.test);
+      feed.event({ time: Date.now(), kind: 'completed', generation: 1, worker: 'local', step: model.state.step, detail: `completed at step ${model.state.step}` });
       const report: RunReport = {
         config: path.relative(process.cwd(), path.resolve(config.file)) || config.file,
         model: config.name,
@@ -102,8 +119,11 @@ Options:
         await writeJsonAtomic(reportPath, report);
         process.stderr.write(`report written to ${reportPath}\n`);
       }
+      await stopWatching(watch, watchFlags);
+      watch = undefined;
       return 0;
     } finally {
+      await watch?.close();
       await model.close();
     }
   },

@@ -14,6 +14,7 @@ import {
   type Split,
   type StepDriver,
   type StepResult,
+  type StepTimingSample,
   type TrainingState,
 } from '@gradmesh/shared/internal';
 import type { ControlChannel } from '@gradmesh/transport';
@@ -41,6 +42,8 @@ export interface ClusterStepDriverOptions {
   readonly checkpointed?: (step: number, name: string) => Promise<void>;
   /** The run's failure, if any (a lost connection, diverged replicas): every command checks it before it is sent. */
   readonly failure: () => Error | undefined;
+  /** Called with every step's timings per rank (the dashboard and metrics watch these). */
+  readonly onStepTimed?: (sample: StepTimingSample) => void;
   /** Request ids, unique over the run (the coordinator's own requests use the same counter). */
   readonly nextRequestId: () => number;
   /** A command was abandoned with its generation and is carried out again. */
@@ -106,7 +109,8 @@ export class ClusterStepDriver implements StepDriver {
     const sent = performance.now();
     o.channel.send(stepSubject(o.runId), 'step', { step: p.step, epoch: p.epoch, batchIndex: p.batchIndex, lr: p.lr, ...(checksum ? { checksum: true } : {}) });
     const replies = await wait;
-    this.timings.record(performance.now() - sent, replies);
+    const timed = this.timings.record(p.step, performance.now() - sent, replies);
+    o.onStepTimed?.(timed);
     this.#nextStep = p.step + 1;
     const stats = sumStepStats(replies);
     if (stats.count !== p.globalEnd - p.globalStart) {

@@ -18,6 +18,8 @@ import {
   type JoinBody,
   type Evaluation,
   type ProgressEvent,
+  type RunEventKind,
+  type RunObserver,
   type ReadyBody,
   type RunConfig,
   type TrainingState,
@@ -57,6 +59,8 @@ export interface CoordinatorOptions {
   readonly onProgress?: (event: ProgressEvent) => void;
   /** Heartbeat period (default 1 s). */
   readonly heartbeatMs?: number;
+  /** Watches the membership log, the run's end and step timings (the dashboard, metrics and status feed). */
+  readonly observer?: RunObserver;
 }
 
 /** What a completed cluster run hands to the report. */
@@ -109,7 +113,7 @@ export class Coordinator {
   readonly #known = new Map<string, JoinedWorker>();
   readonly #barrier: StepBarrier;
   readonly #liveness: Liveness;
-  readonly #events = new RunEventLog();
+  readonly #events = new RunEventLog(10_000, (e) => this.#observe(e));
   /** The training loop's state: where the run stands (from the checkpoint on --resume). */
   #state: TrainingState = initialTrainingState();
   #nc: NatsConnection | undefined;
@@ -192,11 +196,14 @@ export class Coordinator {
       await this.#formGeneration('the run starts', o.joinTimeoutMs);
       const result = await this.#train();
       channel.send(shutdownSubject(o.runId), 'shutdown', { reason: 'completed' });
+      this.#observe({ kind: 'completed', generation: this.#generationNumber, step: this.#state.step, detail: `completed at step ${this.#state.step}` });
       return { ...result, resumedFrom, drops: this.drops.snapshot() };
     } catch (error) {
       const failure = this.#failure ?? error;
       const message = failure instanceof GradmeshError ? `${failure.name}: ${failure.message}` : String((failure as Error)?.message ?? failure);
       channel.send(shutdownSubject(o.runId), 'shutdown', { reason: this.#interrupted ? 'interrupted' : 'failed', error: message.slice(0, 4000) });
+      const worker = failure instanceof GradmeshError ? failure.context['worker'] : undefined;
+      this.#observe({ kind: this.#interrupted ? 'interrupted' : 'error', generation: this.#generationNumber, step: this.#state.step, detail: message.slice(0, 4000), ...(typeof worker === 'string' ? { worker } : {}) });
       throw failure;
     } finally {
       for (const t of this.#timers.splice(0)) t.stop();
@@ -394,8 +401,17 @@ export class Coordinator {
     });
   }
 
+  /** Tells the observer (Note [run events] in shared/src/monitor/run-observer.ts); a generation event lists its ranks. */
+  #observe(e: { kind: RunEventKind; generation: number; worker?: string; step: number; detail: string }): void {
+    const observer = this.#o.observer?.event;
+    if (observer === undefined) return;
+    const members = e.kind === 'generation' ? this.#generation?.members : undefined;
+    observer.call(this.#o.observer, { time: Date.now(), kind: e.kind, generation: e.generation, worker: e.worker ?? null, step: e.step, detail: e.detail, ...(members ? { ranks: members.map((m) => ({ rank: m.rank, worker: m.workerId })) } : {}) });
+  }
+
   #dismiss(workerId: string, reason: string): void {
     this.#o.log(`worker ${workerId} is not needed: ${reason}`);
+    this.#observe({ kind: 'dismissed', generation: this.#generationNumber, worker: workerId, step: this.#state.step, detail: reason });
     this.#known.delete(workerId);
     this.#liveness.forget(workerId);
     this.#channel!.send(assignSubject(this.#o.runId, workerId), 'dismiss', { workerId, reason });
@@ -419,6 +435,7 @@ export class Coordinator {
       failure: () => this.#failure,
       nextRequestId: () => this.#requestId++,
       onRedo: (what) => this.#events.add({ kind: 'redo', generation: this.#generationNumber, step: this.#state.step, detail: what }),
+      ...(o.observer?.stepTimed === undefined ? {} : { onStepTimed: (sample) => o.observer?.stepTimed?.(sample) }),
     });
     const outcome = await runTrainingLoop(driver, this.#state, {
       config: o.config,

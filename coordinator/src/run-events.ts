@@ -15,14 +15,19 @@ export class RunEventLog {
   readonly #limit: number;
   #dropped = 0;
 
-  constructor(limit = 10_000) {
+  readonly #onAdd: ((event: RunEvent) => void) | undefined;
+
+  /** `onAdd` hears every event, kept or not (the run's observer: dashboard, metrics, status). */
+  constructor(limit = 10_000, onAdd?: (event: RunEvent) => void) {
     this.#limit = limit;
+    this.#onAdd = onAdd;
   }
 
   add(event: Omit<RunEvent, 'time'>): RunEvent {
     const full = { time: new Date().toISOString(), ...event };
     if (this.#events.length < this.#limit) this.#events.push(full);
     else this.#dropped++;
+    this.#onAdd?.(full);
     return full;
   }
 

@@ -1,4 +1,4 @@
-import type { StepDoneBody } from '@gradmesh/shared/internal';
+import type { StepDoneBody, StepTimingSample } from '@gradmesh/shared/internal';
 
 export interface RankTimings {
   rank: number;
@@ -30,7 +30,8 @@ export class StepTimings {
     this.#ranks = Array.from({ length: worldSize }, (_, rank) => ({ rank, computeSeconds: 0, allreduceSeconds: 0, waitSeconds: 0, steps: 0 }));
   }
 
-  record(wallMs: number, replies: readonly StepDoneBody[]): void {
+  /** Adds one step; returns that step's breakdown per rank (for observers of the run). */
+  record(step: number, wallMs: number, replies: readonly StepDoneBody[]): StepTimingSample {
     this.wallSeconds += wallMs / 1000;
     for (const r of replies) {
       const t = this.#ranks[r.rank];
@@ -40,6 +41,7 @@ export class StepTimings {
       t.waitSeconds += (wallMs - r.computeMs - r.allreduceMs) / 1000;
       t.steps++;
     }
+    return { step, wallMs, ranks: replies.map((r) => ({ rank: r.rank, computeMs: r.computeMs, allreduceMs: r.allreduceMs, waitMs: wallMs - r.computeMs - r.allreduceMs, samples: r.count })) };
   }
 
   perRank(): RankTimings[] {

@@ -105,6 +105,14 @@ export function errorSubject(run: string): string {
   return `${runPrefix(run)}.error`;
 }
 
+/**
+ * Anyone → coordinator: "where does the run stand?" — a NATS request answered with a RunStatus in JSON
+ * (Note [status over NATS] in status.ts). Not a control family: no control envelope travels here.
+ */
+export function statusSubject(run: string): string {
+  return `${runPrefix(run)}.status`;
+}
+
 export interface ParsedControlSubject {
   readonly run: string;
   readonly family: ControlFamily;

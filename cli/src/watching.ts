@@ -1,0 +1,29 @@
+import { watchRun, type RunFeed, type RunWatch } from '@gradmesh/dashboard';
+import type { WatchFlags } from './watch-flags.js';
+
+/** Starts the dashboard / metrics / status responder a command's flags ask for (nothing when none). */
+export async function startWatching(
+  flags: WatchFlags,
+  feed: RunFeed,
+  extra: { parameters?: number; dropped?: () => Record<string, number>; status?: { natsUrl: string; runId: string } } = {},
+): Promise<RunWatch | undefined> {
+  if (flags.dashboard === undefined && flags.metrics === undefined && extra.status === undefined) return undefined;
+  return watchRun({
+    feed,
+    ...(flags.dashboard ? { dashboard: flags.dashboard } : {}),
+    ...(flags.metrics ? { metrics: flags.metrics } : {}),
+    ...(flags.viewerQueueBytes === undefined ? {} : { viewerQueueBytes: flags.viewerQueueBytes }),
+    ...extra,
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
+}
+
+/** Stops watching; with --dashboard-linger, after serving the finished run that long. */
+export async function stopWatching(watch: RunWatch | undefined, flags: WatchFlags): Promise<void> {
+  if (watch === undefined) return;
+  if (watch.dashboardUrl !== undefined && flags.lingerMs > 0) {
+    process.stderr.write(`run ended; the dashboard stays at ${watch.dashboardUrl} for ${flags.lingerMs / 1000} s\n`);
+    await new Promise((resolve) => setTimeout(resolve, flags.lingerMs));
+  }
+  await watch.close();
+}
