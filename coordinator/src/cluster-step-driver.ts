@@ -21,7 +21,7 @@ import type { ControlChannel } from '@gradmesh/transport';
 import { mergeEvaluations, sumStepStats } from './aggregate.js';
 import { compareChecksums, divergenceError, type ChecksumReport } from './checksums.js';
 import type { Generation } from './membership.js';
-import type { StepBarrier } from './step-barrier.js';
+import { ReplyTimedOut, type StepBarrier } from './step-barrier.js';
 import { GenerationEnded } from './generation-ended.js';
 import { StepTimings } from './timings.js';
 
@@ -48,6 +48,8 @@ export interface ClusterStepDriverOptions {
   readonly nextRequestId: () => number;
   /** A command was abandoned with its generation and is carried out again. */
   readonly onRedo: (what: string) => void;
+  /** Ranks did not answer a command in time: the coordinator counts them as lost (the generation ends). */
+  readonly onTimeout: (error: ReplyTimedOut) => void;
 }
 
 /**
@@ -179,6 +181,11 @@ export class ClusterStepDriver implements StepDriver {
       try {
         return await command();
       } catch (error) {
+        if (error instanceof ReplyTimedOut) {
+          this.#o.onTimeout(error);
+          this.#o.onRedo(`${what} (${error.message})`);
+          continue;
+        }
         if (!(error instanceof GenerationEnded)) throw error;
         this.#o.onRedo(`${what} (${error.message})`);
       }

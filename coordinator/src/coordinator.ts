@@ -133,6 +133,8 @@ export class Coordinator {
   /** The checkpoint store and the run-state record (durable-state.ts). */
   #durable: DurableRunState | undefined;
   #interrupted = false;
+  /** The NATS connection is down (the client reconnects); liveness is not judged meanwhile. */
+  #disconnected = false;
   readonly #timers: { stop(): void }[] = [];
 
   constructor(options: CoordinatorOptions) {
@@ -156,7 +158,18 @@ export class Coordinator {
     // durable state: the checkpoint store and the run-state record (durable-state.ts); --resume reads the store.
     try {
       this.#durable = await DurableRunState.open(nc, o.runId, o.checkpointStore, o.log);
-      if (o.resume) {
+      // Note [taking over a run]: a coordinator started with the id of a run in progress (its predecessor
+      // crashed) continues it: generations go on from the recorded one, so the live workers accept the new
+      // assignments, and training continues from the latest checkpoint (or from the start when none was
+      // written), which every replica restores or already holds.
+      const previous = await this.#durable.previousRecord();
+      const takeOver = previous !== undefined && previous.finished !== true && previous.generation > 0;
+      if (previous !== undefined) this.#generationNumber = previous.generation;
+      if (takeOver) {
+        o.log(`taking over run "${o.runId}" from a previous coordinator (generation ${previous.generation}, step ${previous.committedStep}, latest checkpoint ${previous.latestCheckpoint ?? 'none'})`);
+        this.#events.add({ kind: 'rejoined', generation: previous.generation, worker: COORDINATOR, step: previous.committedStep, detail: `a new coordinator took over the run; latest checkpoint ${previous.latestCheckpoint ?? 'none'}` });
+      }
+      if (o.resume || (takeOver && previous.latestCheckpoint !== null && this.#durable.checkpoints !== undefined)) {
         const point = await this.#durable.resumePoint();
         resumedFrom = point.where;
         this.#resumeFile = point.name;
@@ -169,6 +182,9 @@ export class Coordinator {
     }
     const channel = new ControlChannel({ nc, runId: o.runId, self: COORDINATOR, drops: this.drops, onHandlerError: (e) => this.#fail(e) });
     this.#channel = channel;
+    // Heartbeats carry the generation about to form: workers of a previous coordinator (Note [taking over a
+    // run]) hear a newer generation than theirs and join again (Note [rejoining] in worker/src/worker.ts).
+    channel.generation = this.#generationNumber + 1;
     // Joins and heartbeats are heard from any generation (a worker of an earlier one may come back); replies
     // and readiness must be of the current one.
     const current = (m: ControlMessage) => m.kind === 'join' || m.kind === 'leave' || m.gen === this.#generationNumber;
@@ -180,7 +196,14 @@ export class Coordinator {
       watchConnection(nc, {
         onLost: (why) => this.#fail(new ClusterError(`coordinator: NATS connection lost (${why}) at step ${this.#state.step}; the run cannot continue`, { step: this.#state.step, hint: 'resume from the last checkpoint with --resume' })),
         // Messages in flight across the gap are gone: the command in flight is carried out again by a new generation.
+        // While the connection is down no heartbeat can arrive: silence then says nothing about the workers.
+        onDisconnect: (server) => {
+          this.#disconnected = true;
+          this.#o.log(`coordinator: disconnected from NATS (${server}); reconnecting`);
+        },
         onReconnect: (server) => {
+          this.#disconnected = false;
+          for (const id of this.#known.keys()) this.#liveness.touch(id);
           this.#o.log(`coordinator: reconnected to NATS (${server})`);
           if (this.#generation !== undefined) this.#endGeneration(`the NATS connection was re-established (${server}); messages in flight may be lost`, undefined);
         },
@@ -195,6 +218,7 @@ export class Coordinator {
     try {
       await this.#formGeneration('the run starts', o.joinTimeoutMs);
       const result = await this.#train();
+      await this.#durable?.recordFinished();
       channel.send(shutdownSubject(o.runId), 'shutdown', { reason: 'completed' });
       this.#observe({ kind: 'completed', generation: this.#generationNumber, step: this.#state.step, detail: `completed at step ${this.#state.step}` });
       return { ...result, resumedFrom, drops: this.drops.snapshot() };
@@ -369,6 +393,8 @@ export class Coordinator {
       this.#regroupReason = reason;
       // The members abandon what they are doing (an all-reduce that waits for a lost rank would never end).
       this.#channel?.send(stepSubject(this.#o.runId), 'regroup', { generation: gen, reason: reason.slice(0, 4000) });
+      // From now on heartbeats announce the next generation, so live workers left out of it join again.
+      if (this.#channel !== undefined) this.#channel.generation = gen + 1;
     }
     if (rank === undefined || this.#barrier.missing().includes(rank)) this.#barrier.abort(new GenerationEnded(gen, reason));
     this.#readyWaiter?.();
@@ -434,6 +460,12 @@ export class Coordinator {
       checkpointed: (step, name) => this.#durable!.recordCheckpoint(step, name), // durable state
       failure: () => this.#failure,
       nextRequestId: () => this.#requestId++,
+      onTimeout: (error) => {
+        for (const rank of error.missing) {
+          const member = this.#generation?.members[rank];
+          if (member !== undefined) this.#loseMember(member, `no reply within --step-timeout (${error.message})`);
+        }
+      },
       onRedo: (what) => this.#events.add({ kind: 'redo', generation: this.#generationNumber, step: this.#state.step, detail: what }),
       ...(o.observer?.stepTimed === undefined ? {} : { onStepTimed: (sample) => o.observer?.stepTimed?.(sample) }),
     });
@@ -562,6 +594,7 @@ export class Coordinator {
   }
 
   #onSilent(silent: { peer: string; silentMs: number }[]): void {
+    if (this.#disconnected) return;
     for (const { peer, silentMs } of silent) {
       const member = this.#member(peer);
       this.#liveness.forget(peer);

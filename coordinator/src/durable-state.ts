@@ -60,6 +60,21 @@ export class DurableRunState {
     return { name: found.name, where: found.where, state: await readTrainingState(found) };
   }
 
+  /** The record a previous coordinator of this run left, if any (undefined without JetStream or before the first). */
+  async previousRecord(): Promise<RunRecord | undefined> {
+    const record = await this.#runState?.read();
+    if (record !== undefined) {
+      this.#record = { generation: record.generation, world: record.world, committedStep: record.committedStep };
+      this.#latestCheckpoint = record.latestCheckpoint;
+    }
+    return record;
+  }
+
+  /** The run ended: a coordinator started later with this run id starts a new run instead of taking this one over. */
+  async recordFinished(): Promise<void> {
+    await this.#runState?.record({ ...this.#record, latestCheckpoint: this.#latestCheckpoint, finished: true });
+  }
+
   /** A generation has formed (or changed). */
   async recordGeneration(generation: number, world: number, committedStep: number): Promise<void> {
     this.#record = { generation, world, committedStep };

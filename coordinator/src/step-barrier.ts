@@ -80,17 +80,28 @@ export class StepBarrier {
     else open.resolve([...open.wait.ranks].sort((a, b) => a - b).map((r) => open.replies.get(r)));
   }
 
-  #timeoutError(wait: BarrierWait): ClusterError {
+  #timeoutError(wait: BarrierWait): ReplyTimedOut {
     const open = this.#open!;
     const missing = wait.ranks.filter((r) => !open.replies.has(r));
     const names = missing.map((r) => `rank ${r}${this.#workerOf(r) ? ` (worker ${this.#workerOf(r)})` : ''}`);
     const first = missing[0]!;
     const worker = this.#workerOf(first);
-    return new ClusterError(`${wait.what}: no reply from ${names.join(', ')} within ${wait.timeoutMs / 1000} s`, {
+    return new ReplyTimedOut(missing, `${wait.what}: no reply from ${names.join(', ')} within ${wait.timeoutMs / 1000} s`, {
       rank: first,
       step: wait.step,
       ...(worker === undefined ? {} : { worker }),
       hint: 'the worker is stalled or overloaded; raise --step-timeout if steps are legitimately this slow, and resume from the last checkpoint',
     });
+  }
+}
+
+/** A command's replies did not all arrive in time; `missing` are the ranks that did not answer. */
+export class ReplyTimedOut extends ClusterError {
+  constructor(
+    readonly missing: readonly number[],
+    message: string,
+    options: ConstructorParameters<typeof ClusterError>[1],
+  ) {
+    super(message, options);
   }
 }

@@ -30,6 +30,8 @@ export async function connectNats(url: string, name: string): Promise<NatsConnec
 export interface ConnectionWatch {
   /** Called once when the connection is closed, or disconnected for longer than `graceMs`. */
   readonly onLost: (why: string) => void;
+  /** Called when the connection drops (the client is trying to reconnect). */
+  readonly onDisconnect?: (server: string) => void;
   /** Called after each reconnect (messages in flight during the gap are gone). */
   readonly onReconnect?: (server: string) => void;
   /** How long a disconnection may last before it counts as lost (default 60 s). */
@@ -55,6 +57,7 @@ export function watchConnection(nc: NatsConnection, watch: ConnectionWatch | ((w
       if (status.type === 'disconnect') {
         clearTimeout(gap);
         gap = setTimeout(() => lost(`disconnected from ${status.server} for more than ${graceMs / 1000} s`), graceMs);
+        w.onDisconnect?.(status.server);
       } else if (status.type === 'reconnect') {
         clearTimeout(gap);
         gap = undefined;

@@ -19,7 +19,7 @@ import {
 import { connectNats, ControlChannel, every, HeartbeatThread, Liveness, watchConnection, watchSilence } from '@gradmesh/transport';
 import type { CheckpointStore } from '@gradmesh/shared/internal';
 import { assignedCheckpointStore, assignedResumePoint } from './assigned-checkpoint-store.js';
-import { RsagAllReduce } from './allreduce/rsag.js';
+import { ConnectionInterrupted, RsagAllReduce } from './allreduce/rsag.js';
 import { Replica } from './replica.js';
 import { publishState, StateReceiver } from './state-transfer.js';
 
@@ -245,6 +245,8 @@ export class WorkerProcess {
     this.#assignment = a;
     this.#channel!.generation = a.generation;
     this.#step = a.startStep - 1;
+    // Request ids are per coordinator; a new generation may come from a new one (it counts from 0 again).
+    this.#lastRequest = -1;
     this.#beats?.update(a.rank, this.#step, a.generation);
     const abandoned = this.#allReduce;
     this.#allReduce = undefined;
@@ -390,6 +392,11 @@ export class WorkerProcess {
         await task();
       } catch (error) {
         if (ended()) return;
+        if (error instanceof ConnectionInterrupted) {
+          // The coordinator ends the generation (it saw the reconnect, or the step times out): wait for it.
+          this.#options.log(`worker ${this.#options.workerId}: ${error.message}; waiting for the next generation`);
+          return;
+        }
         this.#fail(error);
       }
       if (this.#leaving !== undefined && !this.#finished) this.#leave();

@@ -26,6 +26,8 @@ export interface RunRecord {
   readonly committedStep: number;
   /** The newest checkpoint's name in the run's checkpoint store (`ckpt-<step>.safetensors`), or null. */
   readonly latestCheckpoint: string | null;
+  /** The run ended (completed or stopped by its coordinator); absent in records of a run in progress. */
+  readonly finished?: boolean;
 }
 
 /** What a worker says about itself when it registers. */
@@ -135,7 +137,7 @@ export class RunStateStore {
 }
 
 function parseRunRecord(json: JsonObject, scope: ValidationScope): RunRecord {
-  rejectUnknownKeys(json, ['generation', 'world', 'committedStep', 'latestCheckpoint'], scope);
+  rejectUnknownKeys(json, ['generation', 'world', 'committedStep', 'latestCheckpoint', 'finished'], scope);
   const latest = json['latestCheckpoint'];
   if (latest !== null && (typeof latest !== 'string' || parseCheckpointStep(latest) === undefined)) {
     failAt(scope, 'latestCheckpoint', 'must be null or a checkpoint name (ckpt-<step>.safetensors)', latest);
@@ -145,6 +147,7 @@ function parseRunRecord(json: JsonObject, scope: ValidationScope): RunRecord {
     world: int(json, 'world', scope, { min: 0 }),
     committedStep: int(json, 'committedStep', scope, { min: 0 }),
     latestCheckpoint: latest ?? null,
+    ...(json['finished'] === true ? { finished: true } : {}),
   };
 }
 

@@ -462,7 +462,7 @@ export class RsagAllReduce implements AllReduce {
         this.#frames.invalidate();
         const active = this.#active;
         if (active !== undefined) {
-          this.#fail(active, new ClusterError(`NATS connection of rank ${this.rank} was lost (${status.type}) during the all-reduce of step ${active.step}; messages in flight are gone`, { rank: this.rank, step: active.step }));
+          this.#fail(active, new ConnectionInterrupted(`NATS connection of rank ${this.rank} was lost (${status.type}) during the all-reduce of step ${active.step}; messages in flight are gone`, { rank: this.rank, step: active.step }));
         }
       }
     })().catch(() => undefined);
@@ -497,3 +497,9 @@ function positive(value: number | undefined, fallback: number, field: string): n
   if (!Number.isFinite(value) || value <= 0) throw new ConfigError(field, 'must be a positive number', { value });
   return value;
 }
+
+/**
+ * The all-reduce of a step could not complete because the connection dropped (the client reconnects): not
+ * this rank's failure — the step is carried out again by the next generation.
+ */
+export class ConnectionInterrupted extends ClusterError {}
