@@ -25,6 +25,9 @@ import { ReplyTimedOut, type StepBarrier } from './step-barrier.js';
 import { GenerationEnded } from './generation-ended.js';
 import { StepTimings } from './timings.js';
 
+/** The commands the driver sends (for `beforeCommand`). */
+export type CommandKind = 'step' | 'evaluate' | 'endEpoch' | 'checkpoint';
+
 export interface ClusterStepDriverOptions {
   readonly runId: string;
   readonly channel: ControlChannel;
@@ -32,7 +35,7 @@ export interface ClusterStepDriverOptions {
   /** The current generation and its ready reports by rank (data sizes, checksums); they change between commands. */
   readonly membership: () => { generation: Generation; ready: readonly ReadyBody[] };
   /** Runs before every command: forms the next generation when the current one ended or may grow. */
-  readonly beforeCommand: () => Promise<void>;
+  readonly beforeCommand: (kind: CommandKind) => Promise<void>;
   /** The most ranks a generation can have (for the per-rank timings). */
   readonly maxWorkers: number;
   readonly stepTimeoutMs: number;
@@ -101,7 +104,7 @@ export class ClusterStepDriver implements StepDriver {
   }
 
   step(p: PlannedStep): Promise<StepResult> {
-    return this.#untilDone(`step ${p.step}`, () => this.#step(p));
+    return this.#untilDone('step', `step ${p.step}`, () => this.#step(p));
   }
 
   async #step(p: PlannedStep): Promise<StepResult> {
@@ -148,7 +151,7 @@ export class ClusterStepDriver implements StepDriver {
 
   evaluate(split: Split, options: { confusion: boolean }): Promise<Evaluation> {
     const what = split === 'test' ? 'the test evaluation' : 'the validation evaluation';
-    return this.#untilDone(what, async () => {
+    return this.#untilDone('evaluate', what, async () => {
       const replies = await this.#request('evaluate', { split, confusion: options.confusion }, 'evaluated', this.#ranks, what);
       return mergeEvaluations(replies, this.#ready.classes);
     });
@@ -156,7 +159,7 @@ export class ClusterStepDriver implements StepDriver {
 
   endEpoch(decision: EpochDecision): Promise<void> {
     const what = `the end of epoch ${decision.epoch + 1}`;
-    return this.#untilDone(what, async () => {
+    return this.#untilDone('endEpoch', what, async () => {
       const ended = await this.#request('epochEnd', decision, 'epochEnded', this.#ranks, what);
       this.#compare(ended.map((r) => ({ rank: r.rank, workerId: this.#worker(r.rank), checksum: r.checksum })), `at ${what}`);
     });
@@ -166,7 +169,7 @@ export class ClusterStepDriver implements StepDriver {
   checkpoint(state: TrainingState): Promise<string> {
     const what = `the checkpoint at step ${state.step}`;
     const body = { state: copyTrainingState(state) };
-    return this.#untilDone(what, async () => {
+    return this.#untilDone('checkpoint', what, async () => {
       const [written] = await this.#request('checkpoint', body, 'checkpointed', this.#ranks.slice(0, 1), what);
       await this.#o.checkpointed?.(state.step, checkpointFileName(state.step));
       return written!.path;
@@ -174,10 +177,10 @@ export class ClusterStepDriver implements StepDriver {
   }
 
   /** Carries out `command` in the current generation, and again in the next one whenever its generation ends first. */
-  async #untilDone<T>(what: string, command: () => Promise<T>): Promise<T> {
+  async #untilDone<T>(kind: CommandKind, what: string, command: () => Promise<T>): Promise<T> {
     for (;;) {
       this.#throwIfFailed();
-      await this.#o.beforeCommand();
+      await this.#o.beforeCommand(kind);
       try {
         return await command();
       } catch (error) {

@@ -26,7 +26,7 @@ import {
 } from '@gradmesh/shared/internal';
 import { ControlChannel, connectNats, every, Liveness, watchConnection, watchSilence } from '@gradmesh/transport';
 import { compareChecksums, divergenceError, type ChecksumReport } from './checksums.js';
-import { ClusterStepDriver } from './cluster-step-driver.js';
+import { ClusterStepDriver, type CommandKind } from './cluster-step-driver.js';
 import { DurableRunState, resumeHint } from './durable-state.js';
 import { assignRanks, type Generation, type JoinedWorker, type Member } from './membership.js';
 import { RunEventLog, type RunEvent } from './run-events.js';
@@ -133,6 +133,11 @@ export class Coordinator {
   /** The checkpoint store and the run-state record (durable-state.ts). */
   #durable: DurableRunState | undefined;
   #interrupted = false;
+  /** The signal that asked the run to stop at the next step boundary (interrupt). */
+  #stopRequested: string | undefined;
+  /** The stop's checkpoint is being written: commands go through. */
+  #stopping = false;
+  #driver: ClusterStepDriver | undefined;
   /** The NATS connection is down (the client reconnects); liveness is not judged meanwhile. */
   #disconnected = false;
   readonly #timers: { stop(): void }[] = [];
@@ -223,6 +228,7 @@ export class Coordinator {
       this.#observe({ kind: 'completed', generation: this.#generationNumber, step: this.#state.step, detail: `completed at step ${this.#state.step}` });
       return { ...result, resumedFrom, drops: this.drops.snapshot() };
     } catch (error) {
+      if (error instanceof StopRequested && this.#failure === undefined) await this.#checkpointBeforeStopping(error);
       const failure = this.#failure ?? error;
       const message = failure instanceof GradmeshError ? `${failure.name}: ${failure.message}` : String((failure as Error)?.message ?? failure);
       channel.send(shutdownSubject(o.runId), 'shutdown', { reason: this.#interrupted ? 'interrupted' : 'failed', error: message.slice(0, 4000) });
@@ -237,10 +243,31 @@ export class Coordinator {
     }
   }
 
-  /** SIGINT/SIGTERM: stop the run cleanly (workers are told to shut down). */
+  /**
+   * SIGINT/SIGTERM: stop the run cleanly. With a checkpoint store and a run in progress, the run stops at the
+   * next step boundary and a checkpoint of that step is written first (a resumable state that loses no
+   * step); a second signal, or a run without a store, stops at once. The workers are told to shut down.
+   */
   interrupt(signal: string): void {
     if (this.#failure === undefined) this.#interrupted = true;
+    if (this.#stopRequested === undefined && this.#failure === undefined && this.#driver !== undefined && this.#durable?.checkpoints !== undefined) {
+      this.#stopRequested = signal;
+      this.#o.log(`coordinator: ${signal}: stopping after the step in flight and writing a checkpoint (again to stop at once)`);
+      return;
+    }
     this.#fail(new ClusterError(`interrupted by ${signal} at step ${this.#state.step}`, { step: this.#state.step, hint: 'continue later with --resume' }));
+  }
+
+  /** Writes the checkpoint of the run's last completed step before an interrupted run stops (see interrupt). */
+  async #checkpointBeforeStopping(stop: StopRequested): Promise<void> {
+    this.#stopping = true;
+    try {
+      const where = await this.#driver!.checkpoint(this.#state);
+      this.#o.log(`coordinator: checkpoint of step ${this.#state.step} written to ${where}; continue with --resume`);
+    } catch (error) {
+      this.#o.log(`coordinator: no checkpoint could be written before stopping: ${(error as Error).message}`);
+    }
+    this.#fail(new ClusterError(stop.message, { step: this.#state.step, hint: 'continue later with --resume (the checkpoint of this step is in the store)' }));
   }
 
   /** The membership events so far. */
@@ -401,6 +428,14 @@ export class Coordinator {
   }
 
   /** Before each command: form the next generation when a member was lost or left, or a worker is waiting to join. */
+  async #beforeCommand(kind: CommandKind): Promise<void> {
+    // An interrupted run stops at a step boundary (after the loop's decisions of the last step are settled).
+    if (this.#stopRequested !== undefined && !this.#stopping && kind === 'step') {
+      throw new StopRequested(`interrupted by ${this.#stopRequested} at step ${this.#state.step}`);
+    }
+    await this.#regroupIfNeeded();
+  }
+
   async #regroupIfNeeded(): Promise<void> {
     const gen = this.#generation!;
     const waiting = [...this.#known.keys()].filter((id) => !gen.members.some((m) => m.workerId === id));
@@ -453,7 +488,7 @@ export class Coordinator {
       channel: this.#channel!,
       barrier: this.#barrier,
       membership: () => ({ generation: this.#generation!, ready: [...this.#ready.values()].sort((a, b) => a.rank - b.rank) }),
-      beforeCommand: () => this.#regroupIfNeeded(),
+      beforeCommand: (kind) => this.#beforeCommand(kind),
       maxWorkers: o.workers,
       stepTimeoutMs: o.stepTimeoutMs,
       checksumEvery: o.checksumEvery,
@@ -469,6 +504,7 @@ export class Coordinator {
       onRedo: (what) => this.#events.add({ kind: 'redo', generation: this.#generationNumber, step: this.#state.step, detail: what }),
       ...(o.observer?.stepTimed === undefined ? {} : { onStepTimed: (sample) => o.observer?.stepTimed?.(sample) }),
     });
+    this.#driver = driver;
     const outcome = await runTrainingLoop(driver, this.#state, {
       config: o.config,
       checkpoints: o.checkpointStore !== undefined,
@@ -637,3 +673,6 @@ export class Coordinator {
 
 /** With MIN workers there, how long formation waits for more before it starts. */
 const LAST_CALL_MS = 2_000;
+
+/** The run was asked to stop (interrupt) and has reached a step boundary. */
+class StopRequested extends ClusterError {}
