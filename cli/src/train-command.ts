@@ -28,7 +28,9 @@ Options:
   --checkpoint-dir <dir>   write a checkpoint at the end of every epoch (and every
                            training.checkpointEverySteps steps)
   --resume                 continue from the newest checkpoint in --checkpoint-dir
-  --backend <name>         pool (default: piscina threads + WebAssembly SIMD) or reference
+  --backend <name>         pool (default: piscina threads + WebAssembly SIMD), native (pool
+                           threads with OpenBLAS GEMMs; falls back to pool with one line
+                           where the addon cannot load) or reference
   --threads <n>            pool threads (default: GRADMESH_THREADS or the cores available)
   --max-steps <n>          stop after n optimizer steps (the state stays resumable)
   --verbose                stack traces on errors`,
@@ -49,7 +51,7 @@ Options:
     const epochs = positiveInt(values['epochs'], '--epochs');
     if (epochs !== undefined) config = { ...config, training: { ...config.training, epochs } };
     const backend = values['backend'];
-    if (backend !== undefined && backend !== 'pool' && backend !== 'reference') throw new ConfigError('--backend', 'must be pool or reference', { value: backend });
+    if (backend !== undefined && backend !== 'pool' && backend !== 'native' && backend !== 'reference') throw new ConfigError('--backend', 'must be pool, native or reference', { value: backend });
     const threads = positiveInt(values['threads'], '--threads');
     const maxSteps = positiveInt(values['max-steps'], '--max-steps');
     const checkpointDir = values['checkpoint-dir'] as string | undefined;
@@ -66,7 +68,7 @@ Options:
         await model.restore(file);
         process.stderr.write(`resumed from ${file} at step ${model.state.step} (epoch ${model.state.position.epoch + 1}, batch ${model.state.position.batch})\n`);
       }
-      const threadCount = (backend ?? config.backend.type) === 'pool' ? resolveThreads(config, threads ? { threads } : {}) : 1;
+      const threadCount = (backend ?? config.backend.type) !== 'reference' ? resolveThreads(config, threads ? { threads } : {}) : 1;
       process.stderr.write(`${config.name}: ${data.train.count.toLocaleString('en-US')} training / ${data.test.count.toLocaleString('en-US')} test samples, backend ${backend ?? config.backend.type}${threadCount > 1 ? ` (${threadCount} threads)` : ''}\n${model.summary()}\n`);
       const stepsBefore = model.state.step;
       const fit = await model.fit(data.train, { test: data.test, onProgress: progressPrinter(), ...(checkpointDir ? { checkpointDir } : {}), ...(maxSteps ? { maxSteps } : {}) });

@@ -6,7 +6,7 @@
  */
 export { gemm, gemmWorkspaceBytes } from './gemm';
 export { setWindow } from './window';
-export { col2im } from './conv';
+export { col2im, im2col } from './conv';
 export { maxPool, maxPoolBackward, avgPool, avgPoolBackward } from './pooling';
 export { add, mul, scale, axpy, fill, copy, biasAdd, biasGrad } from './elementwise';
 export { activation, activationBackward } from './activation';

@@ -22,6 +22,7 @@ export interface KernelExports {
   ): void;
   setWindow(n: number, h: number, w: number, c: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, oh: number, ow: number): void;
   col2im(cols: number, dx: number): void;
+  im2col(x: number, cols: number): void;
   lstmForward(gates: number, cPrev: number, c: number, h: number, rows: number, units: number, act: number, rec: number, forgetBias: number): void;
   lstmBackward(gates: number, cPrev: number, c: number, dh: number, dc: number, dGates: number, rows: number, units: number, act: number, rec: number): void;
   gruForward(projection: number, recurrentProjection: number, hPrev: number, h: number, rows: number, units: number, act: number, rec: number): void;
