@@ -1,5 +1,6 @@
 import { GradmeshError } from '../../errors.js';
 import type { Backend } from '../backend.js';
+import { createWasmBackend } from '../wasm/backend.js';
 import { nativeAddon } from './addon.js';
 import { applyOpenblasEnvironment } from './openblas-environment.js';
 import { nativeSelfCheck } from './self-check.js';
@@ -28,6 +29,11 @@ export function nativeAvailability(wasm: Backend): NativeAvailability {
     decided = { available: false, reason: error.message };
   }
   return decided;
+}
+
+/** nativeAvailability for callers without a WebAssembly backend at hand (the benchmark): checks on a backend of its own. */
+export function nativeAvailabilityOnOwnMemory(): NativeAvailability {
+  return decided ?? nativeAvailability(createWasmBackend());
 }
 
 /** The one line a run prints when it was asked for native and runs pool instead. */
