@@ -13,6 +13,7 @@ export { activation, activationBackward } from './activation';
 export { softmax, softmaxBackward, softmaxCrossEntropy } from './softmax';
 export { sum, sumSquares } from './reduce';
 export { adam, sgd } from './optimizer';
+export { batchNormTrain, batchNormInfer, batchNormBackward } from './normalization';
 export { lstmForward, lstmBackward, gruForward, gruBackward } from './recurrent';
 
 /** First byte past the module's static data: arenas must start at or above it. */

@@ -53,6 +53,11 @@ export interface KernelExports {
     p: number, g: number, m: number, v: number, n: number,
     lr: number, b1: number, oneMinusB1: number, b2: number, oneMinusB2: number, eps: number, c1: number, c2: number, decay: number, l2: number,
   ): void;
+  batchNormTrain(x: number, gamma: number, beta: number, eps: number, out: number, mean: number, variance: number, m: number, c: number, ws: number): void;
+  batchNormInfer(x: number, gamma: number, beta: number, mean: number, variance: number, eps: number, out: number, m: number, c: number, ws: number): void;
+  batchNormBackward(
+    dy: number, x: number, gamma: number, mean: number, variance: number, eps: number, dx: number, dGamma: number, dBeta: number, m: number, c: number, ws: number,
+  ): void;
   sgd(p: number, g: number, velocity: number, n: number, lr: number, momentum: number, nesterov: number, wd: number): void;
 }
 
