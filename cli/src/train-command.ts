@@ -7,6 +7,7 @@ import {
   historyForReport,
   latestCheckpoint,
   loadRunConfig,
+  nativeDecided,
   resolveThreads,
   writeJsonAtomic,
   type RunReport,
@@ -68,8 +69,11 @@ Options:
         await model.restore(file);
         process.stderr.write(`resumed from ${file} at step ${model.state.step} (epoch ${model.state.position.epoch + 1}, batch ${model.state.position.batch})\n`);
       }
-      const threadCount = (backend ?? config.backend.type) !== 'reference' ? resolveThreads(config, threads ? { threads } : {}) : 1;
-      process.stderr.write(`${config.name}: ${data.train.count.toLocaleString('en-US')} training / ${data.test.count.toLocaleString('en-US')} test samples, backend ${backend ?? config.backend.type}${threadCount > 1 ? ` (${threadCount} threads)` : ''}\n${model.summary()}\n`);
+      const requested = backend ?? config.backend.type;
+      // A native run that fell back (it printed why) ran pool; its report says so.
+      const ran = requested === 'native' && nativeDecided()?.available === false ? 'pool' : requested;
+      const threadCount = ran !== 'reference' ? resolveThreads(config, threads ? { threads } : {}) : 1;
+      process.stderr.write(`${config.name}: ${data.train.count.toLocaleString('en-US')} training / ${data.test.count.toLocaleString('en-US')} test samples, backend ${ran}${threadCount > 1 ? ` (${threadCount} threads)` : ''}\n${model.summary()}\n`);
       const stepsBefore = model.state.step;
       const fit = await model.fit(data.train, { test: data.test, onProgress: progressPrinter(), ...(checkpointDir ? { checkpointDir } : {}), ...(maxSteps ? { maxSteps } : {}) });
       const test = fit.test ?? { loss: Number.NaN, count: 0, accuracy: null, extras: {}, confusion: null };
@@ -80,7 +84,7 @@ Options:
         parameters: model.params.values.size,
         dataset: describeDataset(config),
         workers: 1,
-        backend: backend ?? config.backend.type,
+        backend: ran,
         threads: threadCount,
         epochs: model.state.history.length,
         steps: model.state.step,

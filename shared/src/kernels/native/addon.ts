@@ -31,8 +31,11 @@ export function nativeAddon(): NativeAddon {
   if (loaded) return loaded;
   const file = fileURLToPath(NATIVE_ADDON_URL);
   if (!existsSync(file)) {
-    const why = existsSync(fileURLToPath(BUILD_ERROR_URL)) ? readFileSync(BUILD_ERROR_URL, 'utf8').trim() : 'npm run build has not built it';
-    throw new BackendError(`the native addon is not built: ${why}`, { hint: 'install libopenblas-dev and a C compiler, then run `npm run build`' });
+    if (existsSync(fileURLToPath(BUILD_ERROR_URL))) {
+      const why = readFileSync(BUILD_ERROR_URL, 'utf8').trim();
+      throw new BackendError(`the native addon did not build: ${why}`, { hint: 'then run `npm run build` again' });
+    }
+    throw new BackendError(`the native addon is not built: ${file} is missing`, { hint: 'install libopenblas-dev and a C compiler, then run `npm run build`' });
   }
   try {
     loaded = createRequire(import.meta.url)(file) as NativeAddon;

@@ -31,6 +31,11 @@ export function nativeAvailability(wasm: Backend): NativeAvailability {
   return decided;
 }
 
+/** What nativeAvailability decided in this process, if it was asked (a run that fell back says so in its report). */
+export function nativeDecided(): NativeAvailability | undefined {
+  return decided;
+}
+
 /** nativeAvailability for callers without a WebAssembly backend at hand (the benchmark): checks on a backend of its own. */
 export function nativeAvailabilityOnOwnMemory(): NativeAvailability {
   return decided ?? nativeAvailability(createWasmBackend());
