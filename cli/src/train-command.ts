@@ -7,6 +7,7 @@ import {
   historyForReport,
   latestCheckpoint,
   loadRunConfig,
+  nativeDecided,
   resolveThreads,
   writeJsonAtomic,
   type RunReport,
@@ -31,7 +32,9 @@ Options:
   --checkpoint-dir <dir>   write a checkpoint at the end of every epoch (and every
                            training.checkpointEverySteps steps)
   --resume                 continue from the newest checkpoint in --checkpoint-dir
-  --backend <name>         pool (default: piscina threads + WebAssembly SIMD) or reference
+  --backend <name>         pool (default: piscina threads + WebAssembly SIMD), native (pool
+                           threads with OpenBLAS GEMMs; falls back to pool with one line
+                           where the addon cannot load) or reference
   --threads <n>            pool threads (default: GRADMESH_THREADS or the cores available)
   --max-steps <n>          stop after n optimizer steps (the state stays resumable)
   --max-skipped <n>        stop after n consecutive steps skipped for a non-finite gradient
@@ -57,7 +60,7 @@ ${watchUsage(25)}
     const epochs = positiveInt(values['epochs'], '--epochs');
     if (epochs !== undefined) config = { ...config, training: { ...config.training, epochs } };
     const backend = values['backend'];
-    if (backend !== undefined && backend !== 'pool' && backend !== 'reference') throw new ConfigError('--backend', 'must be pool or reference', { value: backend });
+    if (backend !== undefined && backend !== 'pool' && backend !== 'native' && backend !== 'reference') throw new ConfigError('--backend', 'must be pool, native or reference', { value: backend });
     const threads = positiveInt(values['threads'], '--threads');
     const maxSteps = positiveInt(values['max-steps'], '--max-steps');
     const maxSkipped = values['max-skipped'] === undefined ? undefined : nonNegativeInt(values['max-skipped'], '--max-skipped');
@@ -77,8 +80,11 @@ ${watchUsage(25)}
         await model.restore(file);
         process.stderr.write(`resumed from ${file} at step ${model.state.step} (epoch ${model.state.position.epoch + 1}, batch ${model.state.position.batch})\n`);
       }
-      const threadCount = (backend ?? config.backend.type) === 'pool' ? resolveThreads(config, threads ? { threads } : {}) : 1;
-      process.stderr.write(`${config.name}: ${data.train.count.toLocaleString('en-US')} training / ${data.test.count.toLocaleString('en-US')} test samples, backend ${backend ?? config.backend.type}${threadCount > 1 ? ` (${threadCount} threads)` : ''}\n${model.summary()}\n`);
+      const requested = backend ?? config.backend.type;
+      // A native run that fell back (it printed why) ran pool; its report says so.
+      const ran = requested === 'native' && nativeDecided()?.available === false ? 'pool' : requested;
+      const threadCount = ran !== 'reference' ? resolveThreads(config, threads ? { threads } : {}) : 1;
+      process.stderr.write(`${config.name}: ${data.train.count.toLocaleString('en-US')} training / ${data.test.count.toLocaleString('en-US')} test samples, backend ${ran}${threadCount > 1 ? ` (${threadCount} threads)` : ''}\n${model.summary()}\n`);
       const feed = new RunFeed();
       const split = config.training.validationSplit;
       watch = await startWatching(watchFlags, feed, { parameters: model.params.values.size });
@@ -99,7 +105,7 @@ ${watchUsage(25)}
         parameters: model.params.values.size,
         dataset: describeDataset(config),
         workers: 1,
-        backend: backend ?? config.backend.type,
+        backend: ran,
         threads: threadCount,
         epochs: model.state.history.length,
         steps: model.state.step,

@@ -6,13 +6,14 @@
  */
 export { gemm, gemmWorkspaceBytes } from './gemm';
 export { setWindow } from './window';
-export { col2im } from './conv';
+export { col2im, im2col } from './conv';
 export { maxPool, maxPoolBackward, avgPool, avgPoolBackward } from './pooling';
 export { add, mul, scale, axpy, fill, copy, biasAdd, biasGrad } from './elementwise';
 export { activation, activationBackward } from './activation';
 export { softmax, softmaxBackward, softmaxCrossEntropy } from './softmax';
 export { sum, sumSquares } from './reduce';
 export { adam, sgd } from './optimizer';
+export { batchNormTrain, batchNormInfer, batchNormBackward } from './normalization';
 export { lstmForward, lstmBackward, gruForward, gruBackward } from './recurrent';
 
 /** First byte past the module's static data: arenas must start at or above it. */

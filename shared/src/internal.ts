@@ -9,6 +9,7 @@ export type { Kernels, KernelName } from './kernels/kernels.js';
 export type { Backend } from './kernels/backend.js';
 export { registerKernels, resolveKernels, ownKernels, registeredBackends } from './kernels/registry.js';
 export { createReferenceBackend } from './kernels/reference/backend.js';
+export { nativeDecided } from './kernels/native/availability.js';
 export * from './config/validate.js';
 export * from './config/run-config.js';
 export type { Layer, ParamSpec, ForwardContext } from './layers/layer.js';

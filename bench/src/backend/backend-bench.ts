@@ -4,7 +4,7 @@ import { probeCpuLoad } from './cpu-load.js';
 import { poolGemm, referenceGemm, type GemmRunner } from './gradmesh/gemm.js';
 import { gradmeshTrainer } from './gradmesh/trainer.js';
 import { runMemoryCheck, type MemorySample } from './memory-check.js';
-import { checkTargets, computeRatios, type BackendBenchReport, type Cell, type Contender, type Workload } from './report.js';
+import { checkTargets, computeRatios, type BackendBenchReport, type Cell, type Contender, type NativeStatus, type Workload } from './report.js';
 import { featureSizeOf, syntheticSamples } from './synthetic.js';
 import { checkConv2dBackpropFilter, ensureConv2dBackpropFilter } from './tfjs/conv2d-backprop-filter.js';
 import { tfjsGemm } from './tfjs/gemm.js';
@@ -49,9 +49,10 @@ const FEW_STEPS_NOTE = 'only 1 warm-up + 2 timed steps: a step takes seconds her
 
 type Plan = { readonly budget: Budget; readonly note: string | null } | { readonly skip: string };
 
-/** How each cell is measured: what is too slow to time fully, or at all in --quick. */
-function planFor(workload: Workload, contender: Contender, quick: boolean): Plan {
+/** How each cell is measured: what is too slow to time fully, or at all in --quick, and native only where it loads. */
+function planFor(workload: Workload, contender: Contender, quick: boolean, native: NativeStatus): Plan {
   const base = quick ? QUICK : FULL;
+  if ((contender === 'gradmesh-native-1' || contender === 'gradmesh-native-all') && !native.available) return { skip: `native unavailable: ${native.reason}` };
   const slowCell =
     (contender === 'tfjs-cpu' && (workload === 'cnnBatch64' || workload === 'lstmBatch64')) ||
     (contender === 'gradmesh-reference' && (workload === 'cnnBatch64' || workload === 'lstmBatch64' || workload === 'gemm'));
@@ -60,7 +61,7 @@ function planFor(workload: Workload, contender: Contender, quick: boolean): Plan
   return { budget: base, note: null };
 }
 
-const CONTENDER_ORDER: readonly Contender[] = ['gradmesh-pool-1', 'gradmesh-pool-all', 'gradmesh-reference', 'tfjs-wasm', 'tfjs-cpu'];
+const CONTENDER_ORDER: readonly Contender[] = ['gradmesh-pool-1', 'gradmesh-native-1', 'gradmesh-pool-all', 'gradmesh-native-all', 'gradmesh-reference', 'tfjs-wasm', 'tfjs-cpu'];
 
 /**
  * The side-by-side benchmark: every contender on every workload in this one process,
@@ -85,6 +86,9 @@ export async function runBackendBenchmark(options: BackendBenchOptions): Promise
       `checked against tfjs-backend-cpu on ${check.cases} shapes: max abs error ${check.maxAbsError.toExponential(2)} (values up to ${check.maxAbsValue.toFixed(1)}) — ${check.passed ? 'ok' : 'MISMATCH'}`,
   );
 
+  const native = await nativeStatus();
+  progress(native.available ? `native: ${native.openblas}, ${native.coreName} kernels; self-check error ${native.selfCheckError.toExponential(1)}` : `native: unavailable (${native.reason})`);
+
   const cells: Cell[] = [];
   /** Measures every contender of one workload in PASSES mirrored passes (Note [mirrored passes]). */
   const measureWorkload = async (workload: Workload, unit: Cell['unit'], units: number, make: (c: Contender) => Promise<GemmRunner | Trainer>) => {
@@ -92,7 +96,7 @@ export async function runBackendBenchmark(options: BackendBenchOptions): Promise
     for (let pass = 0; pass < PASSES; pass++) {
       const order = pass % 2 === 0 ? CONTENDER_ORDER : [...CONTENDER_ORDER].reverse();
       for (const contender of order) {
-        const plan = planFor(workload, contender, options.quick);
+        const plan = planFor(workload, contender, options.quick, native);
         if ('skip' in plan || (plan.budget === FEW_STEPS && pass > 0)) continue;
         const subject = await make(contender);
         try {
@@ -106,7 +110,7 @@ export async function runBackendBenchmark(options: BackendBenchOptions): Promise
       }
     }
     for (const contender of CONTENDER_ORDER) {
-      const plan = planFor(workload, contender, options.quick);
+      const plan = planFor(workload, contender, options.quick, native);
       const measured = parts.get(contender);
       if ('skip' in plan || !measured) {
         cells.push({ workload, contender, unit, result: null, note: 'skip' in plan ? plan.skip : 'not measured' });
@@ -121,6 +125,8 @@ export async function runBackendBenchmark(options: BackendBenchOptions): Promise
     switch (contender) {
       case 'gradmesh-pool-1': return poolGemm(n, 1);
       case 'gradmesh-pool-all': return poolGemm(n, threads);
+      case 'gradmesh-native-1': return poolGemm(n, 1, 'native');
+      case 'gradmesh-native-all': return poolGemm(n, threads, 'native');
       case 'gradmesh-reference': return referenceGemm(n);
       case 'tfjs-wasm':
       case 'tfjs-cpu': return tfjsGemm(await tfjsOn(runtime, contender), n);
@@ -144,6 +150,8 @@ export async function runBackendBenchmark(options: BackendBenchOptions): Promise
       switch (contender) {
         case 'gradmesh-pool-1': return gradmeshTrainer(config, samples, batch, { backend: 'pool', threads: 1 });
         case 'gradmesh-pool-all': return gradmeshTrainer(config, samples, batch, { backend: 'pool', threads });
+        case 'gradmesh-native-1': return gradmeshTrainer(config, samples, batch, { backend: 'native', threads: 1 });
+        case 'gradmesh-native-all': return gradmeshTrainer(config, samples, batch, { backend: 'native', threads });
         case 'gradmesh-reference': return gradmeshTrainer(config, samples, batch, { backend: 'reference' });
         case 'tfjs-wasm':
         case 'tfjs-cpu': return tfjsTrainer(await tfjsOn(runtime, contender), config, samples, batch);
@@ -179,6 +187,7 @@ export async function runBackendBenchmark(options: BackendBenchOptions): Promise
     threads,
     tfjs: { version: runtime.version, wasmSimd: runtime.wasmSimd, wasmThreads: runtime.wasmThreads },
     conv2dBackpropFilter: { ...registration, check },
+    native,
     cpuLoad: { before, after },
     rss: { peakBeforeBytes, peakAfterBytes: process.resourceUsage().maxRSS * 1024, currentAfterBytes: process.memoryUsage.rss() },
     results: cells,
@@ -186,6 +195,15 @@ export async function runBackendBenchmark(options: BackendBenchOptions): Promise
     targets: checkTargets(ratios),
     memory,
   };
+}
+
+/** Whether native runs here, decided as a run decides it (the environment first, then load and self-check). */
+async function nativeStatus(): Promise<NativeStatus> {
+  const { nativeAvailabilityOnOwnMemory, nativeAddon } = await import('@gradmesh/shared/internal/pool');
+  const native = nativeAvailabilityOnOwnMemory();
+  if (!native.available) return native;
+  const openblas = nativeAddon().config().split(' ').slice(0, 2).join(' ');
+  return { available: true, coreName: native.coreName, coreTypeSet: native.coreTypeSet ?? null, selfCheckError: native.selfCheckError, openblas };
 }
 
 async function tfjsOn(runtime: TfjsRuntime, contender: 'tfjs-wasm' | 'tfjs-cpu'): Promise<TfjsRuntime['tf']> {

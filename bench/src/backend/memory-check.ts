@@ -3,7 +3,7 @@ import { gradmeshTrainer } from './gradmesh/trainer.js';
 import { featureSizeOf, syntheticSamples } from './synthetic.js';
 
 /**
- * Does resident memory grow while training? Runs `steps` MLP steps on the pool backend and
+ * Does resident memory grow while training? Runs `steps` MLP steps on the pool (or native) backend and
  * samples the RSS every `every` steps. A leak of even one step-scoped allocation (a tensor, a
  * task object kept alive, an index buffer reallocated per step) grows RSS linearly in steps;
  * arenas, bounded caches and V8's heaps settle and then only fluctuate. So the verdict is taken
@@ -48,6 +48,8 @@ export interface MemoryCheckOptions {
   readonly steps: number;
   readonly every?: number;
   readonly threads: number;
+  /** Default pool. */
+  readonly backend?: 'pool' | 'native';
   readonly batch?: number;
   readonly onSample?: (sample: MemorySample) => void;
 }
@@ -65,7 +67,7 @@ function sampleAt(step: number): MemorySample {
 export async function runMemoryCheck(config: RunConfig, options: MemoryCheckOptions): Promise<MemoryCheck> {
   const every = options.every ?? 1000;
   const batch = options.batch ?? config.training.batchSize;
-  const trainer = await gradmeshTrainer(config, syntheticSamples(batch, featureSizeOf(config.model)), batch, { backend: 'pool', threads: options.threads });
+  const trainer = await gradmeshTrainer(config, syntheticSamples(batch, featureSizeOf(config.model)), batch, { backend: options.backend ?? 'pool', threads: options.threads });
   const started = performance.now();
   const samples: MemorySample[] = [];
   let warmupSteps = 0;
@@ -102,7 +104,7 @@ export async function runMemoryCheck(config: RunConfig, options: MemoryCheckOpti
   const growth = (slope * options.steps) / 1000;
   return {
     model: config.name,
-    backend: `pool (${options.threads} threads)`,
+    backend: `${options.backend ?? 'pool'} (${options.threads} threads)`,
     batch,
     steps: options.steps,
     warmupSteps,

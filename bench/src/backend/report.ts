@@ -8,7 +8,7 @@ import type { Throughput } from './timing.js';
 export const WORKLOADS = ['gemm', 'mlpBatch64', 'mlpBatch256', 'cnnBatch64', 'lstmBatch64'] as const;
 export type Workload = (typeof WORKLOADS)[number];
 
-export const CONTENDERS = ['gradmesh-pool-1', 'gradmesh-pool-all', 'gradmesh-reference', 'tfjs-wasm', 'tfjs-cpu'] as const;
+export const CONTENDERS = ['gradmesh-pool-1', 'gradmesh-native-1', 'gradmesh-pool-all', 'gradmesh-native-all', 'gradmesh-reference', 'tfjs-wasm', 'tfjs-cpu'] as const;
 export type Contender = (typeof CONTENDERS)[number];
 
 export interface Cell {
@@ -29,7 +29,19 @@ export interface Ratios {
   readonly lstmBatch64: number | null;
   /** gradmesh pool all threads ÷ pool one thread on the CNN. */
   readonly cnnThreadScaling: number | null;
+  /** gradmesh native ÷ pool, one thread each, GEMM. */
+  readonly nativeGemm: number | null;
+  /** gradmesh native ÷ pool, all threads each: MLP batch 64, CNN, and (no target) MLP batch 256 and LSTM. */
+  readonly nativeMlp: number | null;
+  readonly nativeCnn: number | null;
+  readonly nativeMlpBatch256: number | null;
+  readonly nativeLstm: number | null;
 }
+
+/** Whether the native backend ran, and with which OpenBLAS kernels (or why not). */
+export type NativeStatus =
+  | { readonly available: true; readonly coreName: string; readonly coreTypeSet: string | null; readonly selfCheckError: number; /** e.g. "OpenBLAS 0.3.21" */ readonly openblas: string }
+  | { readonly available: false; readonly reason: string };
 
 /** The targets, each with the ratio it applies to. */
 export const TARGETS: readonly { readonly ratio: keyof Ratios; readonly atLeast: number }[] = [
@@ -38,6 +50,9 @@ export const TARGETS: readonly { readonly ratio: keyof Ratios; readonly atLeast:
   { ratio: 'mlpBatch256', atLeast: 3 },
   { ratio: 'cnnBatch64', atLeast: 5 },
   { ratio: 'cnnThreadScaling', atLeast: 1.7 },
+  { ratio: 'nativeGemm', atLeast: 2.5 },
+  { ratio: 'nativeMlp', atLeast: 1.5 },
+  { ratio: 'nativeCnn', atLeast: 2 },
 ];
 
 export interface MachineInfo {
@@ -60,6 +75,7 @@ export interface BackendBenchReport {
   readonly threads: number;
   readonly tfjs: { readonly version: string; readonly wasmSimd: boolean; readonly wasmThreads: number };
   readonly conv2dBackpropFilter: FallbackRegistration & { readonly check: FallbackCheck };
+  readonly native: NativeStatus;
   /** Machine load from the busy-loop probe (parallelCapacity ≈ 2 quiet, ≈ 1 contended). */
   readonly cpuLoad: { readonly before: CpuLoad; readonly after: CpuLoad };
   /** process.resourceUsage().maxRSS (peak resident set) at the start and the end, in bytes. */
@@ -80,6 +96,7 @@ function ratio(a: number | null, b: number | null): number | null {
 
 export function computeRatios(cells: readonly Cell[]): Ratios {
   const vsWasm = (w: Workload) => ratio(median(cells, w, 'gradmesh-pool-all'), median(cells, w, 'tfjs-wasm'));
+  const nativeVsPool = (w: Workload) => ratio(median(cells, w, 'gradmesh-native-all'), median(cells, w, 'gradmesh-pool-all'));
   return {
     gemm: vsWasm('gemm'),
     mlpBatch64: vsWasm('mlpBatch64'),
@@ -87,6 +104,11 @@ export function computeRatios(cells: readonly Cell[]): Ratios {
     cnnBatch64: vsWasm('cnnBatch64'),
     lstmBatch64: vsWasm('lstmBatch64'),
     cnnThreadScaling: ratio(median(cells, 'cnnBatch64', 'gradmesh-pool-all'), median(cells, 'cnnBatch64', 'gradmesh-pool-1')),
+    nativeGemm: ratio(median(cells, 'gemm', 'gradmesh-native-1'), median(cells, 'gemm', 'gradmesh-pool-1')),
+    nativeMlp: nativeVsPool('mlpBatch64'),
+    nativeCnn: nativeVsPool('cnnBatch64'),
+    nativeMlpBatch256: nativeVsPool('mlpBatch256'),
+    nativeLstm: nativeVsPool('lstmBatch64'),
   };
 }
 

@@ -13,6 +13,8 @@ function contenderLabel(c: Contender, threads: number): string {
   switch (c) {
     case 'gradmesh-pool-1': return 'gm pool 1 thr';
     case 'gradmesh-pool-all': return `gm pool ${threads} thr`;
+    case 'gradmesh-native-1': return 'gm native 1 thr';
+    case 'gradmesh-native-all': return `gm native ${threads} thr`;
     case 'gradmesh-reference': return 'gm reference';
     case 'tfjs-wasm': return 'tfjs-wasm';
     case 'tfjs-cpu': return 'tfjs-cpu';
@@ -36,10 +38,20 @@ export function formatBenchTable(r: BackendBenchReport): string {
     `${r.conv2dBackpropFilter.kernel} on tfjs ${r.conv2dBackpropFilter.backend}: ${r.conv2dBackpropFilter.registered ? 'fallback registered by the benchmark' : 'the backend’s own kernel'}, ` +
       `checked against tfjs-backend-cpu on ${r.conv2dBackpropFilter.check.cases} shapes: max abs error ${r.conv2dBackpropFilter.check.maxAbsError.toExponential(2)} ` +
       `(values up to ${r.conv2dBackpropFilter.check.maxAbsValue.toFixed(1)}) — ${r.conv2dBackpropFilter.check.passed ? 'ok' : 'MISMATCH'}`,
+    r.native.available
+      ? `native: ${r.native.openblas}, ${r.native.coreName} kernels (OPENBLAS_CORETYPE ${r.native.coreTypeSet ?? 'unset'}), 1 BLAS thread per pool thread; self-check error ${r.native.selfCheckError.toExponential(1)} per product`
+      : `native: unavailable (${r.native.reason}); its columns are empty`,
     '',
   );
   const notes: string[] = [];
-  const header = ['workload', 'unit', ...CONTENDERS.map((c) => contenderLabel(c, r.threads)), 'pool÷wasm'];
+  const header = ['workload', 'unit', ...CONTENDERS.map((c) => contenderLabel(c, r.threads)), 'pool÷wasm', 'native÷pool'];
+  const nativeRatio: Record<Workload, number | null> = {
+    gemm: r.ratios.nativeGemm,
+    mlpBatch64: r.ratios.nativeMlp,
+    mlpBatch256: r.ratios.nativeMlpBatch256,
+    cnnBatch64: r.ratios.nativeCnn,
+    lstmBatch64: r.ratios.nativeLstm,
+  };
   const rows: string[][] = [header];
   for (const w of WORKLOADS) {
     const row = [WORKLOAD_LABEL[w], r.results.find((c) => c.workload === w)?.unit ?? ''];
@@ -56,11 +68,14 @@ export function formatBenchTable(r: BackendBenchReport): string {
     }
     const ratio = r.ratios[w];
     row.push(ratio === null ? '—' : `${ratio.toFixed(2)}×`);
+    const native = nativeRatio[w];
+    row.push(native === null ? '—' : `${native.toFixed(2)}×`);
     rows.push(row);
   }
   const widths = header.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
   for (const row of rows) lines.push(row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
   lines.push(`median (min–max) of the timed runs after warm-up, pooled over ${r.passes} passes in mirrored order; gm = gradmesh`);
+  lines.push(`pool÷wasm: gm pool ${r.threads} thr ÷ tfjs-wasm; native÷pool: 1 thread each for the GEMM, ${r.threads} threads each for training`);
   notes.forEach((note, i) => lines.push(`[${i + 1}] ${note}`));
   lines.push('');
   lines.push(
@@ -69,6 +84,9 @@ export function formatBenchTable(r: BackendBenchReport): string {
       .join('; ')}`,
   );
   if (r.ratios.lstmBatch64 !== null) lines.push(`lstmBatch64 ${r.ratios.lstmBatch64.toFixed(2)}× (no target)`);
+  for (const [name, value] of [['nativeMlpBatch256', r.ratios.nativeMlpBatch256], ['nativeLstm', r.ratios.nativeLstm]] as const) {
+    if (value !== null) lines.push(`${name} ${value.toFixed(2)}× (no target)`);
+  }
   lines.push(`peak RSS: ${MiB(r.rss.peakBeforeBytes)} before, ${MiB(r.rss.peakAfterBytes)} after (current ${MiB(r.rss.currentAfterBytes)}); ${r.wallSeconds.toFixed(0)} s`);
   if (r.memory) lines.push(formatMemoryCheck(r.memory));
   return `${lines.join('\n')}\n`;

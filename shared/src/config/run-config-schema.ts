@@ -43,7 +43,7 @@ export const trainingSpec = options({
   checkpointEverySteps: t.checkpointEverySteps,
 }));
 
-const BACKEND_TYPES = ['reference', 'pool'] as const;
+const BACKEND_TYPES = ['reference', 'pool', 'native'] as const;
 
 export const backendSpec = z
   .union(
@@ -54,11 +54,11 @@ export const backendSpec = z
         threads: positiveInt().max(256).optional().describe('Pool threads (default: available cores or GRADMESH_THREADS).'),
       }),
     ],
-    { error: 'must be "reference", "pool" or an object' },
+    { error: 'must be "reference", "pool", "native" or an object' },
   )
   .default({ type: 'pool', threads: undefined })
   .transform((b) => ({ type: b.type, threads: b.threads }))
-  .describe('Compute backend: "reference" (plain TypeScript) or "pool" (WASM SIMD threads).');
+  .describe('Compute backend: "reference" (plain TypeScript), "pool" (WASM SIMD threads) or "native" (pool threads with OpenBLAS GEMMs; falls back to pool where the addon cannot load).');
 
 export const runConfigSpec = options({
   $schema: z.string().optional().describe('The JSON Schema of this file, for editors.'),

@@ -7,7 +7,7 @@ import { Model } from './model.js';
 
 export interface CreateModelOptions {
   /** Overrides config.backend.type. */
-  readonly backend?: 'reference' | 'pool';
+  readonly backend?: 'reference' | 'pool' | 'native';
   /** Overrides config.backend.threads and GRADMESH_THREADS. */
   readonly threads?: number;
 }
@@ -24,9 +24,9 @@ export function resolveThreads(config: RunConfig, options: CreateModelOptions = 
 export async function createModel(config: RunConfig, options: CreateModelOptions = {}): Promise<Model> {
   const type = options.backend ?? config.backend.type;
   const targetsAreInputs = modelKind(config.model) !== 'sequential';
-  if (type === 'pool') {
+  if (type === 'pool' || type === 'native') {
     const { createPoolModel } = await import('../kernels/pool/create-pool-model.js');
-    return createPoolModel(config, { threads: resolveThreads(config, options), targetsAreInputs });
+    return createPoolModel(config, { threads: resolveThreads(config, options), targetsAreInputs, kernels: type === 'native' ? 'native' : 'wasm' });
   }
   const backend = createReferenceBackend();
   return new Model(config, {

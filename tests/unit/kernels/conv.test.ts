@@ -34,7 +34,7 @@ const CONV_CASES: readonly ConvCase[] = [
   { input: [3, 11, 10, 1], window: [3, 3], filters: 8, strides: [1, 1], padding: 'same' },
   { input: [2, 9, 13, 1], window: [5, 4], filters: 3, strides: [1, 1], padding: 'valid' },
   { input: [2, 12, 9, 1], window: [3, 3], filters: 4, strides: [2, 1], padding: 'same' },
-  // One image's input-gradient columns take 6.5 MB, so the wasm input gradient runs in chunks of two images.
+  // One image's patch matrix takes 6.5 MB, so the wasm input gradient and all three native convolutions run in chunks of two images.
   { input: [3, 64, 64, 16], window: [5, 5], filters: 4, strides: [1, 1], padding: 'same' },
 ];
 

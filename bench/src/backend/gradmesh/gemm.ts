@@ -22,14 +22,15 @@ function operands(backend: Backend, n: number, persistent: boolean): [Tensor, Te
 }
 
 /**
- * gradmesh `pool` GEMM: the rows of c split evenly over `threads` pool threads, each running the
- * WebAssembly SIMD GEMM on the one shared memory (parallelMatMul). With one thread this is the
- * single-core kernel plus one task round trip (≈ 25 µs against ≈ 40 ms of work at n = 1024).
+ * gradmesh `pool` (or `native`) GEMM: the rows of c split evenly over `threads` pool threads, each
+ * running the WebAssembly SIMD GEMM (or OpenBLAS's sgemm, one BLAS thread) on the one shared memory
+ * (parallelMatMul). With one thread this is the single-core kernel plus one task round trip
+ * (≈ 25 µs against ≈ 10–40 ms of work at n = 1024).
  */
-export async function poolGemm(n: number, threads: number): Promise<GemmRunner> {
+export async function poolGemm(n: number, threads: number, kernels: 'wasm' | 'native' = 'wasm'): Promise<GemmRunner> {
   // Loaded on demand, as createModel does: importing the benchmark must not start piscina.
   const { createPoolRuntime, parallelMatMul } = await import('@gradmesh/shared/internal/pool');
-  const { pool, backend } = createPoolRuntime(threads);
+  const { pool, backend } = createPoolRuntime(threads, kernels);
   const [a, b, c] = operands(backend, n, true);
   return { run: () => parallelMatMul(pool, a, b, c), dispose: () => pool.destroy() };
 }

@@ -2,7 +2,7 @@ import { applyUpdate, createModel, Dataset, optimizerLearningRate, type Model, t
 import type { SyntheticSamples } from '../synthetic.js';
 import type { Trainer } from '../tfjs/trainer.js';
 
-export type GradmeshBackend = { readonly backend: 'pool'; readonly threads: number } | { readonly backend: 'reference' };
+export type GradmeshBackend = { readonly backend: 'pool' | 'native'; readonly threads: number } | { readonly backend: 'reference' };
 
 /**
  * A gradmesh training step, exactly as Model.fit takes one (computeGradients over the batch's
@@ -12,7 +12,7 @@ export type GradmeshBackend = { readonly backend: 'pool'; readonly threads: numb
  */
 export async function gradmeshTrainer(config: RunConfig, samples: SyntheticSamples, batch: number, backend: GradmeshBackend): Promise<Trainer & { readonly model: Model }> {
   const sized: RunConfig = { ...config, training: { ...config.training, batchSize: batch } };
-  const model = await createModel(sized, backend.backend === 'pool' ? { backend: 'pool', threads: backend.threads } : { backend: 'reference' });
+  const model = await createModel(sized, backend.backend === 'reference' ? { backend: 'reference' } : { backend: backend.backend, threads: backend.threads });
   const data = Dataset.create({ name: 'synthetic MNIST-shaped samples', sampleShape: [samples.featureSize], classes: samples.classes, features: samples.pixels, labels: samples.labels });
   const indices = Uint32Array.from({ length: batch }, (_, i) => i);
   const lr = optimizerLearningRate(sized.optimizer);

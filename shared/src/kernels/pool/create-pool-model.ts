@@ -1,11 +1,13 @@
 import type { RunConfig } from '../../config/run-config.js';
 import { Model } from '../../train/model.js';
+import { nativeAvailability, nativeFallbackLine } from '../native/availability.js';
 import { Arena } from '../wasm/arena.js';
 import { createWasmBackend } from '../wasm/backend.js';
 import { createWasmMemory } from '../wasm/memory.js';
 import { poolLayout } from './layout.js';
 import { PoolExecutor } from './pool-executor.js';
 import { ThreadPool } from './thread-pool.js';
+import type { PoolKernels } from './tasks.js';
 import type { Backend } from '../backend.js';
 
 /** Bytes below the pool's persistent region, left to the kernels module's static data. */
@@ -17,8 +19,12 @@ export interface PoolRuntime {
   readonly backend: Backend;
 }
 
-/** One shared memory, a main-thread backend over it and `threads` pool threads. */
-export function createPoolRuntime(threads: number): PoolRuntime {
+/**
+ * One shared memory, a main-thread WebAssembly backend over it and `threads` pool threads running
+ * `kernels`. Asked for 'native' where the addon cannot load or fails its self-check, the pool runs
+ * 'wasm' and prints one line saying why (nativeFallbackLine); `pool.kernels` says what runs.
+ */
+export function createPoolRuntime(threads: number, kernels: PoolKernels = 'wasm'): PoolRuntime {
   const layout = poolLayout(threads, LOW_BYTES);
   const memory = createWasmMemory(LOW_BYTES);
   const backend = createWasmBackend({
@@ -26,12 +32,20 @@ export function createPoolRuntime(threads: number): PoolRuntime {
     persistent: new Arena(memory, layout.persistent[0], layout.persistent[1], 'persistent'),
     scratch: new Arena(memory, layout.mainScratch[0], layout.mainScratch[1], 'main-thread scratch'),
   });
-  return { pool: new ThreadPool(threads, memory, layout), backend };
+  let chosen = kernels;
+  if (kernels === 'native') {
+    const native = nativeAvailability(backend);
+    if (!native.available) {
+      process.stderr.write(`${nativeFallbackLine(native.reason)}\n`);
+      chosen = 'wasm';
+    }
+  }
+  return { pool: new ThreadPool(threads, memory, layout, chosen), backend };
 }
 
-/** A Model whose micro-batches run on a piscina pool with WebAssembly SIMD kernels. */
-export function createPoolModel(config: RunConfig, options: { threads: number; targetsAreInputs: boolean }): Model {
-  const { pool, backend } = createPoolRuntime(options.threads);
+/** A Model whose micro-batches run on a piscina pool with WebAssembly SIMD (or native GEMM) kernels. */
+export function createPoolModel(config: RunConfig, options: { threads: number; targetsAreInputs: boolean; kernels?: PoolKernels }): Model {
+  const { pool, backend } = createPoolRuntime(options.threads, options.kernels);
   return new Model(config, {
     backend,
     executor: (network, store) =>

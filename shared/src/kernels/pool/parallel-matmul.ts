@@ -3,9 +3,10 @@ import type { MatMulOptions } from '../signatures/linear.js';
 import type { ThreadPool } from './thread-pool.js';
 
 /**
- * out = op(a)·op(b) with the rows of out split evenly over the pool's threads. Every element is
- * computed exactly as in the unsplit GEMM (Note [determinism] in shared/assembly/gemm.ts), so the
- * result is bitwise independent of the thread count. Operands must live in the pool's memory.
+ * out = op(a)·op(b) with the rows of out split evenly over the pool's threads. On WebAssembly
+ * kernels every element is computed exactly as in the unsplit GEMM (Note [determinism] in
+ * shared/assembly/gemm.ts), so the result is bitwise independent of the thread count; on native
+ * kernels it is within rounding of it. Operands must live in the pool's memory.
  */
 export async function parallelMatMul(pool: ThreadPool, a: Tensor, b: Tensor, out: Tensor, options: MatMulOptions = {}): Promise<void> {
   const rows = out.shape[0]!;

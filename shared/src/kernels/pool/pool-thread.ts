@@ -15,6 +15,8 @@ import { Random } from '../../random.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { Arena } from '../wasm/arena.js';
 import { createWasmBackend } from '../wasm/backend.js';
+import { createNativeBackend } from '../native/backend.js';
+import { matMulRows as nativeMatMulRows } from '../native/linear.js';
 import { currentBuffer } from '../wasm/memory.js';
 import { matMulRows } from '../wasm/linear.js';
 import type { DataRef, ModelRef, PoolTask, PoolThreadData } from './tasks.js';
@@ -28,11 +30,12 @@ if (!range) {
   });
 }
 const memory = shared.memory;
-const backend = createWasmBackend({
+const arenas = {
   memory,
   persistent: new Arena(memory, shared.persistent[0], shared.persistent[1], 'persistent (read by threads)'),
   scratch: new Arena(memory, range[0], range[1], `scratch of pool thread ${index}`),
-});
+};
+const backend = shared.kernels === 'native' ? createNativeBackend(arenas) : createWasmBackend(arenas);
 
 const networks = new Map<number, Network>();
 const datasets = new Map<number, Dataset>();
@@ -88,7 +91,8 @@ export default function runTask(task: PoolTask): BatchStats | null {
       case 'matMul': {
         const buffer = currentBuffer(memory);
         const view = (t: { ptr: number; shape: [number, number] }) => new Tensor(t.shape, new Float32Array(buffer, t.ptr, t.shape[0] * t.shape[1]));
-        matMulRows(view(task.a), view(task.b), view(task.out), task.options, task.rowStart, task.rowEnd);
+        const rows = shared.kernels === 'native' ? nativeMatMulRows : matMulRows;
+        rows(view(task.a), view(task.b), view(task.out), task.options, task.rowStart, task.rowEnd);
         return null;
       }
     }

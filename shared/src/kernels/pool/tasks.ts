@@ -71,8 +71,12 @@ export interface MatMulTask {
 
 export type PoolTask = TrainTask | EvaluateTask | PredictTask | MatMulTask;
 
+/** Which kernels the pool threads run: WebAssembly SIMD throughout, or OpenBLAS GEMMs with WebAssembly for the rest. */
+export type PoolKernels = 'wasm' | 'native';
+
 export interface PoolThreadData {
   readonly memory: WebAssembly.Memory;
+  readonly kernels: PoolKernels;
   /** Int32Array over a SharedArrayBuffer: [0] = next thread index to claim. */
   readonly threadCounter: Int32Array;
   readonly persistent: readonly [number, number];

@@ -4,22 +4,27 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
 import { BackendError } from '../../errors.js';
 import type { PoolLayout } from './layout.js';
-import type { PoolTask, PoolThreadData } from './tasks.js';
+import type { PoolKernels, PoolTask, PoolThreadData } from './tasks.js';
 
 /**
  * The piscina pool behind the `pool` backend: a fixed number of threads (no idle shrink, so each
  * keeps its compiled kernels, built models and scratch range), all sharing one WebAssembly memory.
+ * With kernels 'native' the threads' GEMMs call OpenBLAS (kernels/native); the caller has checked
+ * that the addon loads (nativeAvailability) before creating the pool.
  */
 export class ThreadPool {
   readonly threads: number;
   readonly memory: WebAssembly.Memory;
+  readonly kernels: PoolKernels;
   readonly #piscina: Piscina<PoolTask, unknown>;
 
-  constructor(threads: number, memory: WebAssembly.Memory, layout: PoolLayout) {
+  constructor(threads: number, memory: WebAssembly.Memory, layout: PoolLayout, kernels: PoolKernels = 'wasm') {
     this.threads = threads;
     this.memory = memory;
+    this.kernels = kernels;
     const data: PoolThreadData = {
       memory,
+      kernels,
       threadCounter: new Int32Array(new SharedArrayBuffer(4)),
       persistent: layout.persistent,
       threadScratch: layout.threadScratch,

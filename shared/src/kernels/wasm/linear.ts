@@ -2,6 +2,7 @@ import { ShapeError } from '../../errors.js';
 import { formatShape } from '../../tensor/tensor.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import type { LinearKernels, MatMulOptions } from '../signatures/linear.js';
+import { gemmShape } from '../gemm-shape.js';
 import { requireSize } from './checks.js';
 import { contextOf, ptr, withWorkspace } from './context.js';
 
@@ -13,37 +14,13 @@ export const A_IM2COL_T = 3;
 export const B_ROWS = 0;
 export const B_COLS = 1;
 
-interface GemmShape {
-  readonly m: number;
-  readonly n: number;
-  readonly k: number;
-}
-
-function gemmShape(a: Tensor, b: Tensor, out: Tensor, options: MatMulOptions): GemmShape {
-  if (a.rank !== 2 || b.rank !== 2) {
-    throw new ShapeError(`wasm matMul: a and b must be 2-D, got ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
-  }
-  const [aRows, aCols] = a.shape as [number, number];
-  const [bRows, bCols] = b.shape as [number, number];
-  const m = options.transposeA ? aCols : aRows;
-  const k = options.transposeA ? aRows : aCols;
-  const kB = options.transposeB ? bCols : bRows;
-  const n = options.transposeB ? bRows : bCols;
-  if (k !== kB || out.size !== m * n) {
-    throw new ShapeError(
-      `wasm matMul: op(a) is [${m}, ${k}], op(b) is [${kB}, ${n}], out is ${formatShape(out.shape)}; need equal inner sizes and out [${m}, ${n}]`,
-    );
-  }
-  return { m, n, k };
-}
-
 /**
  * Rows [rowStart, rowEnd) of out = op(a)·op(b) (+ out). The other rows of out are not touched.
  * By Note [determinism] in shared/assembly/gemm.ts every element is computed the same way whatever
  * the row range, so a GEMM split by rows over threads equals the whole one bit for bit.
  */
 export function matMulRows(a: Tensor, b: Tensor, out: Tensor, options: MatMulOptions, rowStart: number, rowEnd: number): void {
-  const { m, n, k } = gemmShape(a, b, out, options);
+  const { m, n, k } = gemmShape('wasm', a, b, out, options);
   if (!Number.isInteger(rowStart) || !Number.isInteger(rowEnd) || rowStart < 0 || rowStart > rowEnd || rowEnd > m) {
     throw new ShapeError(`wasm matMul: row range [${rowStart}, ${rowEnd}) is not within [0, ${m}]`);
   }

@@ -22,6 +22,7 @@ export interface KernelExports {
   ): void;
   setWindow(n: number, h: number, w: number, c: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, oh: number, ow: number): void;
   col2im(cols: number, dx: number): void;
+  im2col(x: number, cols: number): void;
   lstmForward(gates: number, cPrev: number, c: number, h: number, rows: number, units: number, act: number, rec: number, forgetBias: number): void;
   lstmBackward(gates: number, cPrev: number, c: number, dh: number, dc: number, dGates: number, rows: number, units: number, act: number, rec: number): void;
   gruForward(projection: number, recurrentProjection: number, hPrev: number, h: number, rows: number, units: number, act: number, rec: number): void;
@@ -51,6 +52,11 @@ export interface KernelExports {
   adam(
     p: number, g: number, m: number, v: number, n: number,
     lr: number, b1: number, oneMinusB1: number, b2: number, oneMinusB2: number, eps: number, c1: number, c2: number, decay: number, l2: number,
+  ): void;
+  batchNormTrain(x: number, gamma: number, beta: number, eps: number, out: number, mean: number, variance: number, m: number, c: number, ws: number): void;
+  batchNormInfer(x: number, gamma: number, beta: number, mean: number, variance: number, eps: number, out: number, m: number, c: number, ws: number): void;
+  batchNormBackward(
+    dy: number, x: number, gamma: number, mean: number, variance: number, eps: number, dx: number, dGamma: number, dBeta: number, m: number, c: number, ws: number,
   ): void;
   sgd(p: number, g: number, velocity: number, n: number, lr: number, momentum: number, nesterov: number, wd: number): void;
 }

@@ -1,0 +1,47 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { BackendError } from '../../errors.js';
+
+/**
+ * The compiled addon (shared/native, built by shared/scripts/build-native.mjs). The path is the
+ * same from shared/src/kernels/native and shared/dist/kernels/native: three levels up is shared/.
+ */
+export const NATIVE_ADDON_URL = new URL('../../../build/native/gradmesh_native.node', import.meta.url);
+const BUILD_ERROR_URL = new URL('../../../build/native/build-error.txt', import.meta.url);
+
+/** The addon's exports (shared/native/sgemm.c). */
+export interface NativeAddon {
+  /** c[m, n] = op(a)[m, k] · op(b)[k, n] + beta · c, row-major, with row strides lda, ldb, ldc. */
+  sgemm(
+    a: Float32Array, b: Float32Array, c: Float32Array, m: number, n: number, k: number,
+    lda: number, ldb: number, ldc: number, transA: boolean, transB: boolean, beta: number,
+  ): void;
+  /** OpenBLAS's name for the kernels it uses, e.g. "SkylakeX". */
+  coreName(): string;
+  /** OpenBLAS's build description (version, DYNAMIC_ARCH, …). */
+  config(): string;
+  threads(): number;
+}
+
+let loaded: NativeAddon | undefined;
+
+/** The addon, loaded once per thread. Throws a BackendError saying why it cannot be. */
+export function nativeAddon(): NativeAddon {
+  if (loaded) return loaded;
+  const file = fileURLToPath(NATIVE_ADDON_URL);
+  if (!existsSync(file)) {
+    if (existsSync(fileURLToPath(BUILD_ERROR_URL))) {
+      const why = readFileSync(BUILD_ERROR_URL, 'utf8').trim();
+      throw new BackendError(`the native addon did not build: ${why}`, { hint: 'then run `npm run build` again' });
+    }
+    throw new BackendError(`the native addon is not built: ${file} is missing`, { hint: 'install libopenblas-dev and a C compiler, then run `npm run build`' });
+  }
+  try {
+    loaded = createRequire(import.meta.url)(file) as NativeAddon;
+  } catch (cause) {
+    const reason = cause instanceof Error ? cause.message.split('\n')[0] : String(cause);
+    throw new BackendError(`the native addon does not load: ${reason}`, { hint: 'rebuild it with `npm run build` (is libopenblas0 installed?)', cause });
+  }
+  return loaded;
+}
