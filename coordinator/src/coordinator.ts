@@ -171,7 +171,8 @@ export class Coordinator {
       const takeOver = previous !== undefined && previous.finished !== true && previous.generation > 0;
       if (previous !== undefined) this.#generationNumber = previous.generation;
       if (takeOver) {
-        o.log(`taking over run "${o.runId}" from a previous coordinator (generation ${previous.generation}, step ${previous.committedStep}, latest checkpoint ${previous.latestCheckpoint ?? 'none'})`);
+        const registered = await this.#durable.registeredWorkers();
+        o.log(`taking over run "${o.runId}" from a previous coordinator (generation ${previous.generation}, step ${previous.committedStep}, latest checkpoint ${previous.latestCheckpoint ?? 'none'}); registered workers: ${registered.map((w) => w.workerId).join(', ') || 'none'}`);
         this.#events.add({ kind: 'rejoined', generation: previous.generation, worker: COORDINATOR, step: previous.committedStep, detail: `a new coordinator took over the run; latest checkpoint ${previous.latestCheckpoint ?? 'none'}` });
       }
       if (o.resume || (takeOver && previous.latestCheckpoint !== null && this.#durable.checkpoints !== undefined)) {

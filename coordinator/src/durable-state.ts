@@ -8,7 +8,7 @@ import {
   type CheckpointStoreSpec,
   type TrainingState,
 } from '@gradmesh/shared/internal';
-import { openCheckpointStore, RunStateStore, type RunRecord } from '@gradmesh/transport';
+import { openCheckpointStore, RunStateStore, type RunRecord, type WorkerRegistration } from '@gradmesh/transport';
 
 /** Where a resumed run starts: the checkpoint's name in the store, where that is, and its training state. */
 export interface ResumePoint {
@@ -68,6 +68,11 @@ export class DurableRunState {
       this.#latestCheckpoint = record.latestCheckpoint;
     }
     return record;
+  }
+
+  /** The workers whose registration in the run's store is fresh (their keys expire when they stop refreshing them). */
+  async registeredWorkers(): Promise<WorkerRegistration[]> {
+    return (await this.#runState?.workers()) ?? [];
   }
 
   /** The run ended: a coordinator started later with this run id starts a new run instead of taking this one over. */

@@ -16,7 +16,7 @@ import {
   type AssignBody,
   type ControlMessage,
 } from '@gradmesh/shared/internal';
-import { connectNats, ControlChannel, every, HeartbeatThread, Liveness, watchConnection, watchSilence } from '@gradmesh/transport';
+import { connectNats, ControlChannel, every, HeartbeatThread, Liveness, watchConnection, watchSilence, RunStateStore } from '@gradmesh/transport';
 import type { CheckpointStore } from '@gradmesh/shared/internal';
 import { assignedCheckpointStore, assignedResumePoint } from './assigned-checkpoint-store.js';
 import { ConnectionInterrupted, RsagAllReduce } from './allreduce/rsag.js';
@@ -51,6 +51,8 @@ export interface WorkerOutcome {
 type Command = Extract<ControlMessage, { kind: 'step' | 'evaluate' | 'epochEnd' | 'checkpoint' | 'shareState' }>;
 
 const CLEANUP_MS = 5_000;
+/** How often a worker refreshes its registration (well inside the registration's 30 s lifetime). */
+const REGISTRATION_REFRESH_MS = 5_000;
 
 /**
  * A worker process of a run: joins, takes the rank the coordinator assigns, builds its replica, reports
@@ -71,6 +73,8 @@ export class WorkerProcess {
   #replica: Replica | undefined;
   /** The run's checkpoint store, from the assignment's kind (assigned-checkpoint-store.ts). */
   #checkpoints: CheckpointStore | undefined;
+  /** The run's rendezvous store, where this worker keeps its registration fresh (undefined without JetStream). */
+  #registry: RunStateStore | undefined;
   #allReduce: RsagAllReduce | undefined;
   /** Receives a live replica's state while this replica waits for one. */
   #stateReceiver: StateReceiver | undefined;
@@ -128,7 +132,8 @@ export class WorkerProcess {
     channel.listen(heartbeatSubject(o.runId, 'workers'), (m) => this.#fromCoordinator(m) && this.#coordinatorAlive(m.gen));
     channel.listen(stepSubject(o.runId), (m) => this.#onCommand(m), ours);
     channel.listen(evalSubject(o.runId), (m) => this.#onCommand(m), ours);
-    channel.listen(shutdownSubject(o.runId), (m) => this.#onShutdown(m), ours);
+    // A shutdown of this generation or a later one (the coordinator may have ended this worker's generation).
+    channel.listen(shutdownSubject(o.runId), (m) => this.#onShutdown(m), (m) => this.#assignment === undefined || m.gen >= this.#assignment.generation);
     this.#timers.push(watchConnection(nc, (why) => this.#fail(new ClusterError(`worker ${o.workerId}: NATS connection lost (${why}) at step ${this.#step}`, { worker: o.workerId, step: this.#step }))));
     await channel.flush(10_000);
 
@@ -165,6 +170,7 @@ export class WorkerProcess {
 
   #leave(): void {
     const o = this.#options;
+    void this.#registry?.deregisterWorker(o.workerId).catch(() => undefined);
     this.#channel?.send(joinSubject(o.runId), 'leave', { workerId: o.workerId, reason: this.#leaving ?? 'leaving' });
     this.#finish(0, `worker ${o.workerId}: left the run (${this.#leaving ?? 'leaving'})`);
   }
@@ -219,9 +225,29 @@ export class WorkerProcess {
     this.#beginGeneration(a);
   }
 
+  /**
+   * Registers this worker in the run's rendezvous store (JetStream KV, a key that expires unless refreshed,
+   * like torchrun's rendezvous), refreshed every few seconds; a server without JetStream just means no
+   * registration (the coordinator learns about workers from their joins and heartbeats either way).
+   */
+  #register(): void {
+    const o = this.#options;
+    void RunStateStore.open(this.#nc!, o.runId).then(
+      (registry) => {
+        if (this.#finished) return;
+        this.#registry = registry;
+        const refresh = () => void registry.registerWorker({ workerId: o.workerId, pid: process.pid, host: os.hostname().slice(0, 255) }).catch(() => undefined);
+        refresh();
+        this.#timers.push(every(REGISTRATION_REFRESH_MS, refresh));
+      },
+      (error: unknown) => o.log(`worker ${o.workerId}: not registered in the run's store (${(error as Error).message.split('\n')[0]})`),
+    );
+  }
+
   /** From the first assignment on: heartbeats to the coordinator, and its silence ends this worker. */
   #watchCoordinator(a: AssignBody): void {
     const o = this.#options;
+    this.#register();
     const timeoutMs = Math.max(a.heartbeatTimeoutMs ?? o.heartbeatTimeoutMs, o.coordinatorGraceMs ?? 0);
     this.#liveness = new Liveness(timeoutMs);
     this.#liveness.touch('coordinator');

@@ -101,4 +101,30 @@ describe('cluster failures', () => {
     const stalled = await workers[1]!.exit(30_000);
     expect(stalled.code).toBe(1);
   });
+
+  it('Ctrl-C (SIGINT) to the coordinator stops at a step boundary after writing a checkpoint of that step; --resume loses no step', async () => {
+    const runId = h.runId('sigint');
+    const dir = h.path('ckpt-sigint');
+    const { coordinator, workers } = h.cluster(runId, config, 2, { coordinatorArgs: ['--checkpoint-dir', dir, ...FAST_FAILURE], workerArgs: ['--checkpoint-dir', dir] });
+    await coordinator.waitFor(/checkpoint \S+ \(step 100\)/, 120_000);
+    coordinator.signal('SIGINT');
+    const exit = await coordinator.exit(60_000);
+    expect(exit.code).not.toBe(0);
+    const written = /checkpoint of step (\d+) written to (\S+); continue with --resume/.exec(coordinator.stderr);
+    expect(written, coordinator.stderr).not.toBeNull();
+    const step = Number(written![1]);
+    expect(step).toBeGreaterThanOrEqual(100);
+    for (const w of workers) await w.exit(30_000);
+    const files = readdirSync(dir).filter((f) => /^ckpt-\d+\.safetensors$/.test(f));
+    expect(Math.max(...files.map((f) => Number(/\d+/.exec(f)![0])))).toBe(step);
+
+    const report = h.path('sigint-resumed.json');
+    const resumed = h.cluster(h.runId('sigint-resume'), config, 2, { coordinatorArgs: ['--checkpoint-dir', dir, '--resume', '--report', report, ...FAST_FAILURE], workerArgs: ['--checkpoint-dir', dir] });
+    expect((await resumed.coordinator.exit(120_000)).code, resumed.coordinator.output).toBe(0);
+    await expectAllExited(resumed.workers);
+    const r = JSON.parse(readFileSync(report, 'utf8'));
+    expect(r.steps).toBe(400);
+    expect(r.runSteps).toBe(400 - step);
+    expect(r.paramsChecksum).toBe(uninterruptedChecksum);
+  });
 });

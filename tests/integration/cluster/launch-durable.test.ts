@@ -73,7 +73,7 @@ describe('gradmesh launch: checkpoints in NATS', () => {
       const store = await NatsObjectCheckpointStore.open(nc, runId);
       expect((await store.list()).map((c) => c.step)).toEqual([10, 15, 20]);
       const state = await (await RunStateStore.open(nc, runId)).read();
-      expect(state).toEqual({ generation: 1, world: 2, committedStep: 20, latestCheckpoint: 'ckpt-0000000020.safetensors' });
+      expect(state).toEqual({ finished: true, generation: 1, world: 2, committedStep: 20, latestCheckpoint: 'ckpt-0000000020.safetensors' });
     } finally {
       await nc.close();
     }

@@ -10,6 +10,9 @@ import { emptyEpochSums, type TrainingState } from '../training-state.js';
 import { consecutiveSkips } from './skips.js';
 import type { SkippedStep, StepDriver, StepResult } from './step-driver.js';
 
+/** How often the loop gives the event loop a turn (Note [yielding]). */
+const YIELD_EVERY_MS = 50;
+
 export interface TrainingLoopOptions {
   readonly config: RunConfig;
   /** Write checkpoints (every epoch end and every training.checkpointEverySteps steps). */
@@ -80,6 +83,7 @@ export async function runTrainingLoop(driver: StepDriver, state: TrainingState, 
   const maxSteps = o.maxSteps ?? Infinity;
   const maxSkipped = o.maxSkipped ?? DEFAULT_MAX_SKIPPED;
   const started = now();
+  let lastYield = started;
   let stepsTaken = 0;
   let trainSamples = 0;
   let trainSeconds = 0;
@@ -93,6 +97,13 @@ export async function runTrainingLoop(driver: StepDriver, state: TrainingState, 
       const [globalStart, globalEnd] = globalBatchRange(b, driver.trainCount, t.batchSize);
       const lastOfRun = (epoch === t.epochs - 1 && b === batches - 1) || stepsTaken + 1 === maxSteps;
       const result = await driver.step({ step: state.step, epoch, batchIndex: b, globalStart, globalEnd, lr: learningRate(state.step), lastOfRun });
+      if (now() - lastYield >= YIELD_EVERY_MS) {
+        // Note [yielding]: a driver that computes on this thread (the reference backend) never gives the event
+        // loop a turn otherwise, and timers, sockets (a dashboard, metrics, a signal's handler) would wait for
+        // the whole run. One turn per ~50 ms costs nothing measurable.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        lastYield = now();
+      }
       if (result.skipped) state.skipped.push({ step: state.step, ranks: [...result.nonFiniteRanks] });
       else accumulate(state, result);
       state.step++;
