@@ -42,7 +42,9 @@ Options:
                              (default: 5; 0 = never stop)
   --join-timeout <s>         fail unless N workers joined and are ready within s seconds (default: 60)
   --heartbeat-timeout <s>    a worker silent this long is dead or stalled (default: 10)
-  --step-timeout <s>         a step (or evaluation/checkpoint) not answered by every rank within s fails (default: 30)
+  --step-timeout <s>         ranks that do not answer a step within s are counted as lost (default: 30)
+  --eval-timeout <s>         the same for an evaluation (default: 4 × the step timeout)
+  --checkpoint-timeout <s>   the same for rank 0's checkpoint write (default: 4 × the step timeout)
   --checksum-every <k>       compare the replicas' parameter checksums every k steps and at the end (default: 50)
 ${watchUsage(29)}
   --verbose                  stack traces on errors
@@ -66,6 +68,8 @@ Exit code: 0 when the run completed, 1 when it failed (the error names the worke
     'rejoin-timeout': { type: 'string' },
     'heartbeat-timeout': { type: 'string' },
     'step-timeout': { type: 'string' },
+    'eval-timeout': { type: 'string' },
+    'checkpoint-timeout': { type: 'string' },
     'checksum-every': { type: 'string' },
     ...WATCH_OPTIONS,
   },
@@ -101,6 +105,8 @@ Exit code: 0 when the run completed, 1 when it failed (the error names the worke
       joinTimeoutMs: secondsFlag(values['join-timeout'], '--join-timeout', 60),
       heartbeatTimeoutMs: secondsFlag(values['heartbeat-timeout'], '--heartbeat-timeout', 10),
       stepTimeoutMs: secondsFlag(values['step-timeout'], '--step-timeout', 30),
+      evaluationTimeoutMs: secondsFlag(values['eval-timeout'], '--eval-timeout', 4 * secondsFlag(values['step-timeout'], '--step-timeout', 30) / 1000),
+      checkpointTimeoutMs: secondsFlag(values['checkpoint-timeout'], '--checkpoint-timeout', 4 * secondsFlag(values['step-timeout'], '--step-timeout', 30) / 1000),
       checksumEvery: positiveInt(values['checksum-every'], '--checksum-every') ?? 50,
       ...(maxSteps === undefined ? {} : { maxSteps }),
       ...(maxSkipped === undefined ? {} : { maxSkipped }),

@@ -38,6 +38,8 @@ Options:
   --join-timeout <s>         passed to the coordinator (default: 60)
   --heartbeat-timeout <s>    passed to the coordinator and the workers (default: 10)
   --step-timeout <s>         passed to the coordinator (default: 30)
+  --eval-timeout <s>         passed to the coordinator (default: 4 × the step timeout)
+  --checkpoint-timeout <s>   passed to the coordinator (default: 4 × the step timeout)
   --checksum-every <k>       passed to the coordinator (default: 50)
 ${watchUsage(29)}
                              (passed to the coordinator; launch prints the dashboard's URL)
@@ -63,6 +65,8 @@ https://github.com/nats-io/nats-server/releases given with --nats-server.`,
     'join-timeout': { type: 'string' },
     'heartbeat-timeout': { type: 'string' },
     'step-timeout': { type: 'string' },
+    'eval-timeout': { type: 'string' },
+    'checkpoint-timeout': { type: 'string' },
     'checksum-every': { type: 'string' },
     ...WATCH_OPTIONS,
   },
@@ -83,7 +87,7 @@ https://github.com/nats-io/nats-server/releases given with --nats-server.`,
     }
     const runId = validateRunId(values['run'] ?? launchRunId(), '--run');
     // Validate the pass-through durations here too, so a typo fails before any process starts.
-    for (const flag of ['join-timeout', 'heartbeat-timeout', 'step-timeout'] as const) if (values[flag] !== undefined) secondsFlag(values[flag], `--${flag}`, 1);
+    for (const flag of ['join-timeout', 'heartbeat-timeout', 'step-timeout', 'eval-timeout', 'checkpoint-timeout'] as const) if (values[flag] !== undefined) secondsFlag(values[flag], `--${flag}`, 1);
     if (values['checksum-every'] !== undefined) positiveInt(values['checksum-every'], '--checksum-every');
     if (values['max-skipped'] !== undefined) nonNegativeInt(values['max-skipped'], '--max-skipped');
     const coordinatorArgs: string[] = [];
@@ -99,6 +103,8 @@ https://github.com/nats-io/nats-server/releases given with --nats-server.`,
     pass('join-timeout', values['join-timeout']);
     pass('heartbeat-timeout', values['heartbeat-timeout']);
     pass('step-timeout', values['step-timeout']);
+    pass('eval-timeout', values['eval-timeout']);
+    pass('checkpoint-timeout', values['checkpoint-timeout']);
     pass('checksum-every', values['checksum-every']);
     if (values['verbose']) coordinatorArgs.push('--verbose');
     // Port 0 is resolved here, so launch can print the URL before the coordinator starts serving it.

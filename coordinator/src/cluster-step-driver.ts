@@ -39,6 +39,10 @@ export interface ClusterStepDriverOptions {
   /** The most ranks a generation can have (for the per-rank timings). */
   readonly maxWorkers: number;
   readonly stepTimeoutMs: number;
+  /** An evaluation's replies (every rank evaluates its shard of a split: longer than a step). */
+  readonly evaluationTimeoutMs: number;
+  /** Rank 0's checkpoint write (a store over the network may be slow). */
+  readonly checkpointTimeoutMs: number;
   /** Compare replica checksums after every K-th step (counted from 1) and after the run's last step. */
   readonly checksumEvery: number;
   /** Called once rank 0 has written the checkpoint of `step` (named `name` in the run's store). */
@@ -206,7 +210,8 @@ export class ClusterStepDriver implements StepDriver {
     const o = this.#o;
     this.#throwIfFailed();
     const requestId = o.nextRequestId();
-    const wait = o.barrier.wait({ kind: reply, key: requestId, ranks, timeoutMs: o.stepTimeoutMs, what, step: this.#nextStep });
+    const timeoutMs = kind === 'evaluate' ? o.evaluationTimeoutMs : kind === 'checkpoint' ? o.checkpointTimeoutMs : o.stepTimeoutMs;
+    const wait = o.barrier.wait({ kind: reply, key: requestId, ranks, timeoutMs, what, step: this.#nextStep });
     o.channel.send(kind === 'evaluate' ? evalSubject(o.runId) : stepSubject(o.runId), kind, { ...body, requestId } as MessageBodies[C]);
     return wait;
   }

@@ -50,6 +50,9 @@ export interface CoordinatorOptions {
   readonly joinTimeoutMs: number;
   readonly heartbeatTimeoutMs: number;
   readonly stepTimeoutMs: number;
+  /** Evaluation replies and rank 0's checkpoint write have their own timeouts (default: 4 × the step timeout). */
+  readonly evaluationTimeoutMs?: number;
+  readonly checkpointTimeoutMs?: number;
   /** Compare replica checksums every K steps (and at the end). */
   readonly checksumEvery: number;
   /** Stop after this many steps (tests, resume checks); the state stays resumable. */
@@ -492,6 +495,8 @@ export class Coordinator {
       beforeCommand: (kind) => this.#beforeCommand(kind),
       maxWorkers: o.workers,
       stepTimeoutMs: o.stepTimeoutMs,
+      evaluationTimeoutMs: o.evaluationTimeoutMs ?? 4 * o.stepTimeoutMs,
+      checkpointTimeoutMs: o.checkpointTimeoutMs ?? 4 * o.stepTimeoutMs,
       checksumEvery: o.checksumEvery,
       checkpointed: (step, name) => this.#durable!.recordCheckpoint(step, name), // durable state
       failure: () => this.#failure,

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterHarness, mlpConfig, writeImageData, type Proc } from './harness.js';
@@ -71,5 +72,24 @@ describe('elastic generations', () => {
     expect(Math.abs(r.testAccuracy - reference.testAccuracy)).toBeLessThanOrEqual(0.03);
     // The final world: the two workers that stayed, ranks by id.
     expect((r.perWorker as { workerId: string }[]).map((w) => w.workerId)).toEqual(['w2', 'w3']);
+  });
+
+  it('launch --workers 2:3 --max-restarts 1 replaces a worker process that died; the run completes with every step', async () => {
+    const runId = h.runId('restarts');
+    const file = h.path('restarts.json');
+    const launch = h.spawn('launch', ['launch', '--config', config, '--workers', '2:3', '--max-restarts', '1', '--threads', '1', '--run', runId, '--report', file, '--heartbeat-timeout', '3']);
+    await launch.waitFor(/epoch 1\/3/, 120_000);
+    // The worker process w1 of this run (its command line names the run and the id).
+    const pid = Number(execFileSync('pgrep', ['-f', '--', `--run ${runId} .*--id w1`], { encoding: 'utf8' }).trim().split('\n')[0]);
+    expect(pid).toBeGreaterThan(0);
+    process.kill(pid, 'SIGKILL');
+    await launch.waitFor(/starting a replacement/, 60_000);
+    expect((await launch.exit(180_000)).code, launch.output.slice(-3000)).toBe(0);
+    const r = report(file);
+    expect(r.steps).toBe(1200);
+    expect(r.replicaChecksumsAgree).toBe(true);
+    const kinds = (r.events as { kind: string; worker?: string }[]).map((e) => `${e.kind}${e.worker ? ` ${e.worker}` : ''}`);
+    expect(kinds).toContain('lost w1');
+    expect(kinds.filter((k) => k === 'joined w1')).toHaveLength(2);
   });
 });
