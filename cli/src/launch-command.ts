@@ -39,6 +39,7 @@ Options:
   --heartbeat-timeout <s>    passed to the coordinator and the workers (default: 10)
   --step-timeout <s>         passed to the coordinator (default: 30)
   --eval-timeout <s>         passed to the coordinator (default: 4 × the step timeout)
+  --rejoin-timeout <s>       passed to the coordinator: below MIN workers, how long to wait (default: 60)
   --checkpoint-timeout <s>   passed to the coordinator (default: 4 × the step timeout)
   --checksum-every <k>       passed to the coordinator (default: 50)
 ${watchUsage(29)}
@@ -66,6 +67,7 @@ https://github.com/nats-io/nats-server/releases given with --nats-server.`,
     'heartbeat-timeout': { type: 'string' },
     'step-timeout': { type: 'string' },
     'eval-timeout': { type: 'string' },
+    'rejoin-timeout': { type: 'string' },
     'checkpoint-timeout': { type: 'string' },
     'checksum-every': { type: 'string' },
     ...WATCH_OPTIONS,
@@ -87,7 +89,7 @@ https://github.com/nats-io/nats-server/releases given with --nats-server.`,
     }
     const runId = validateRunId(values['run'] ?? launchRunId(), '--run');
     // Validate the pass-through durations here too, so a typo fails before any process starts.
-    for (const flag of ['join-timeout', 'heartbeat-timeout', 'step-timeout', 'eval-timeout', 'checkpoint-timeout'] as const) if (values[flag] !== undefined) secondsFlag(values[flag], `--${flag}`, 1);
+    for (const flag of ['join-timeout', 'heartbeat-timeout', 'step-timeout', 'eval-timeout', 'checkpoint-timeout', 'rejoin-timeout'] as const) if (values[flag] !== undefined) secondsFlag(values[flag], `--${flag}`, 1);
     if (values['checksum-every'] !== undefined) positiveInt(values['checksum-every'], '--checksum-every');
     if (values['max-skipped'] !== undefined) nonNegativeInt(values['max-skipped'], '--max-skipped');
     const coordinatorArgs: string[] = [];
@@ -104,6 +106,7 @@ https://github.com/nats-io/nats-server/releases given with --nats-server.`,
     pass('heartbeat-timeout', values['heartbeat-timeout']);
     pass('step-timeout', values['step-timeout']);
     pass('eval-timeout', values['eval-timeout']);
+    pass('rejoin-timeout', values['rejoin-timeout']);
     pass('checkpoint-timeout', values['checkpoint-timeout']);
     pass('checksum-every', values['checksum-every']);
     if (values['verbose']) coordinatorArgs.push('--verbose');

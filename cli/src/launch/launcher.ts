@@ -84,8 +84,8 @@ export async function launch(o: LaunchOptions): Promise<number> {
     }
     if (interrupted > 0) return 130;
     const range = o.minWorkers !== undefined && o.minWorkers !== o.workers ? `${o.minWorkers}:${o.workers}` : String(o.workers);
-    const running = group.spawn('coordinator', process.execPath, [CLI_PATH, 'coordinator', '--nats', url, '--config', o.configPath, '--run', o.runId, '--workers', range, ...o.coordinatorArgs]);
-    coordinator = running;
+    const coordinatorArgs = [CLI_PATH, 'coordinator', '--nats', url, '--config', o.configPath, '--run', o.runId, '--workers', range, ...o.coordinatorArgs];
+    coordinator = group.spawn('coordinator', process.execPath, coordinatorArgs);
     const threads = o.threads ?? defaultThreads(o.workers);
     const width = String(o.workers - 1).length;
     let restartsLeft = o.maxRestarts ?? 0;
@@ -93,7 +93,7 @@ export async function launch(o: LaunchOptions): Promise<number> {
       const child = group.spawn(id, process.execPath, [CLI_PATH, 'worker', '--nats', url!, '--run', o.runId, '--threads', String(threads), '--id', id, ...(o.workerArgs ?? [])]);
       void child.exited.then((exit) => {
         // A worker that died while the run goes on is replaced (it joins the next generation with a fresh process).
-        if (exit.code === 0 || !running.running() || interrupted > 0 || restartsLeft <= 0) return;
+        if (exit.code === 0 || !coordinator!.running() || interrupted > 0 || restartsLeft <= 0) return;
         restartsLeft--;
         o.log(`launch: worker ${id} exited with ${exit.code ?? exit.signal}; starting a replacement (${restartsLeft} restart(s) left)`);
         startWorker(id);
@@ -101,11 +101,19 @@ export async function launch(o: LaunchOptions): Promise<number> {
     };
     for (let i = 0; i < o.workers; i++) startWorker(`w${String(i).padStart(width, '0')}`);
     o.log(`launch: coordinator and ${o.workers} worker(s) with ${threads} thread(s) each, run "${o.runId}"`);
-    const exit = await coordinator.exited;
+    let exit = await coordinator.exited;
+    // A coordinator killed by a signal (a crash, not our Ctrl-C) is replaced within the same restart budget: the
+    // new one finds the run's record in JetStream KV and takes the run over (Note [taking over a run]).
+    while (exit.signal !== null && interrupted === 0 && restartsLeft > 0) {
+      restartsLeft--;
+      o.log(`launch: the coordinator was killed by ${exit.signal}; starting a new one (${restartsLeft} restart(s) left)`);
+      coordinator = group.spawn('coordinator', process.execPath, coordinatorArgs);
+      exit = await coordinator.exited;
+    }
     // A coordinator that died by a signal sent no shutdown: the workers would wait out their heartbeat timeout.
     if (exit.signal !== null) for (const c of group.others(coordinator)) group.signal(c, 'SIGTERM');
     await group.settle(grace);
-    const failedWorkers = group.children.slice(1).filter((c) => c.process.exitCode !== 0 && !group.children.some((later) => later !== c && later.name === c.name && later.process.exitCode === 0));
+    const failedWorkers = group.children.filter((c) => c.name !== 'coordinator').filter((c) => c.process.exitCode !== 0 && !group.children.some((later) => later !== c && later.name === c.name && later.process.exitCode === 0));
     if (exit.code === 0 && failedWorkers.length > 0) o.log(`launch: warning: ${failedWorkers.map((c) => `${c.name} exited with ${c.process.exitCode ?? c.process.signalCode}`).join(', ')}`);
     if (exit.code !== 0 && o.reportPath !== undefined) await reportFailure(o, exit, (Date.now() - started) / 1000);
     return exit.code ?? 1;
