@@ -56,6 +56,12 @@ export class RunFeed implements RunObserver {
       }
       return;
     }
+    if (event.type === 'skipped') {
+      // The NaN/Inf guard's skip: an event in the list and a count in the metrics.
+      const ranks = event.ranks.length > 0 ? `rank(s) ${event.ranks.join(', ')}` : 'the summed gradient overflowed';
+      this.event({ time: this.#now(), kind: 'stepSkipped', generation: 0, worker: null, step: event.step, detail: `non-finite gradient (${ranks}); ${event.consecutive} in a row` });
+      return;
+    }
     if (event.type === 'epoch') {
       this.#lastBatchAt = undefined; // the validation pass is not a step
       this.#publish({ type: 'epoch', record: event.record, epochs: event.epochs });

@@ -89,4 +89,14 @@ describe('the status message', () => {
     expect(() => decodeRunStatus('gradmesh.r.status', bad)).toThrow(/status\.world: must be ≥ 0/);
     expect(() => decodeRunStatus('gradmesh.r.status', new TextEncoder().encode('{'))).toThrow(GradmeshError);
   });
+
+  it('turns the NaN guard\'s skip into a stepSkipped event naming the step and ranks', () => {
+    const feed = new RunFeed();
+    feed.setInfo({ run: 'r', name: 'n', mode: 'cluster', world: 2, epochs: 3, batchSize: 10, trainCount: 25, config: {}, modelSummary: '' });
+    feed.progress({ type: 'skipped', step: 5, ranks: [1], consecutive: 1 });
+    const events = feed.history.messages().flatMap((m) => (m.type === 'event' ? [m.event] : []));
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ kind: 'stepSkipped', step: 5 });
+    expect(events[0]!.detail).toMatch(/rank\(s\) 1; 1 in a row/);
+  });
 });
