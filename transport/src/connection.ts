@@ -1,5 +1,6 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { ClusterError } from '@gradmesh/shared/internal';
+import { AuthorizationError } from '@nats-io/nats-core';
+import { ClusterError, ConfigError } from '@gradmesh/shared/internal';
 import { natsConnectOptions, redactUrl, type NatsCredentials } from './credentials.js';
 import { installDirectWrites } from './nats-client-patches/direct-writes.js';
 import { installReceivedPayloads } from './nats-client-patches/received-payloads.js';
@@ -17,6 +18,12 @@ export async function connectNats(url: string, name: string, credentials?: NatsC
   try {
     nc = await connect({ servers: url, name, reconnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 250, timeout: 10_000, pingInterval: 2_000, maxPingOut: 3, ...natsConnectOptions(credentials) });
   } catch (cause) {
+    // A refused identity is the user's input to fix (exit 2). The server's message names no secret.
+    if (cause instanceof AuthorizationError || /authorization violation|authentication/i.test((cause as Error).message)) {
+      throw new ConfigError('NATS credentials', `the server at ${redactUrl(url)} refused them (${(cause as Error).message})`, {
+        hint: 'check --nats-creds, --nats-user/--nats-pass or --nats-token (or their GRADMESH_NATS_* variables) and the run they were made for',
+      });
+    }
     throw new ClusterError(`cannot connect to NATS at ${redactUrl(url)}: ${(cause as Error).message}`, {
       worker: name,
       hint: 'check the --nats URL, that nats-server is running (gradmesh launch starts one for you) and the credentials (--nats-creds, --nats-user/--nats-pass, --nats-token)',
