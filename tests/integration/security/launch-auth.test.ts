@@ -73,11 +73,11 @@ describe('a launched run\'s nats-server', () => {
 });
 
 describe('an authenticated launch trains exactly like an --insecure one', () => {
-  it('launch --workers 2 with and without authorization: the same paramsChecksum, replicas agree', () => {
-    const secure = gradmesh(['launch', '--config', 'mlp.json', '--workers', '2', '--threads', '1', '--report', 'secure.json']);
+  it('launch --workers 2 (checkpoints in NATS) with and without authorization: the same paramsChecksum, replicas agree', () => {
+    const secure = gradmesh(['launch', '--config', 'mlp.json', '--workers', '2', '--threads', '1', '--report', 'secure.json', '--checkpoint-store', 'nats']);
     expect(secure.code, secure.stderr).toBe(0);
     expect(secure.stderr).toMatch(/authorization: a coordinator user and 2 worker user\(s\)/);
-    const insecure = gradmesh(['launch', '--config', 'mlp.json', '--workers', '2', '--threads', '1', '--report', 'insecure.json', '--insecure']);
+    const insecure = gradmesh(['launch', '--config', 'mlp.json', '--workers', '2', '--threads', '1', '--report', 'insecure.json', '--checkpoint-store', 'nats', '--insecure']);
     expect(insecure.code, insecure.stderr).toBe(0);
     expect(insecure.stderr).toMatch(/no authorization \(--insecure\)/);
     const a = JSON.parse(readFileSync(h.path('secure.json'), 'utf8'));

@@ -20,8 +20,9 @@ export interface SubjectPermissions {
  *  - `_INBOX.>` for request/reply (JetStream API answers, `gradmesh status`).
  * JetStream: both roles use the run's three buckets (the coordinator's run record and checkpoints, the
  * workers' registrations, rank 0's checkpoint writes). Their API subjects all carry the stream name as the
- * fourth token (`$JS.API.STREAM.INFO.<S>`, `$JS.API.CONSUMER.CREATE.<S>.…`, `$JS.API.DIRECT.GET.<S>.…`), so
- * `$JS.API.*.*.<S>` and `$JS.API.*.*.<S>.>` grant the API on this run's streams and nothing else; plus the
+ * fourth or fifth token (`$JS.API.STREAM.INFO.<S>`, `$JS.API.CONSUMER.CREATE.<S>.…`, `$JS.API.DIRECT.GET.<S>.…`,
+ * `$JS.API.STREAM.MSG.GET.<S>` — the object store reads its metadata that way), so `$JS.API.*.*.<S>`,
+ * `$JS.API.*.*.*.<S>` and the same with `.>` grant the API on this run's streams and nothing else; plus the
  * buckets' data subjects (`$KV.<bucket>.>`, `$O.<bucket>.>`), the acks and flow-control replies of their
  * consumers (`$JS.ACK.<S>.>`, `$JS.FC.<S>.>`) and the account info (`$JS.API.INFO`). Worked out by running
  * object-store put/get and KV put/get/keys under these permissions (tests/integration/security).
@@ -32,7 +33,7 @@ function jetStream(run: string): string[] {
   const streams = [`OBJ_${checkpointBucket(run)}`, `KV_${runStateBucket(run)}`, `KV_${workersBucket(run)}`];
   return [
     '$JS.API.INFO',
-    ...streams.flatMap((s) => [`$JS.API.*.*.${s}`, `$JS.API.*.*.${s}.>`, `$JS.ACK.${s}.>`, `$JS.FC.${s}.>`]),
+    ...streams.flatMap((s) => [`$JS.API.*.*.${s}`, `$JS.API.*.*.${s}.>`, `$JS.API.*.*.*.${s}`, `$JS.API.*.*.*.${s}.>`, `$JS.ACK.${s}.>`, `$JS.FC.${s}.>`]),
     `$O.${checkpointBucket(run)}.>`,
     `$KV.${runStateBucket(run)}.>`,
     `$KV.${workersBucket(run)}.>`,
