@@ -102,7 +102,7 @@ describe('subject permissions of a run', () => {
     const coordinator = await as('coordinator');
     const worker = await as('worker-w1');
     const got: string[] = [];
-    coordinator.subscribe(`gradmesh.${RUN}.join`, { callback: (_e, m) => got.push(m.subject) });
+    coordinator.subscribe(`gradmesh.${RUN}.join`, { callback: (_e, m) => void got.push(m.subject) });
     await coordinator.flush();
     expect(await violations(worker, async () => worker.publish(`gradmesh.${RUN}.join`, new Uint8Array(1)))).toEqual([]);
     await coordinator.flush();
