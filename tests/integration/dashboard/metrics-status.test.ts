@@ -82,7 +82,8 @@ describe('metrics, status and slow viewers', () => {
 
   it('gradmesh status --json reports world, generation, step, epoch, loss, throughput and per-worker health of a launch run', async () => {
     const config = writeCsvRun(dir, 'csv-status', 3);
-    const run = startGradmesh(dir, ['launch', '--config', config, '--workers', '2', '--run', 'status-test', '--dashboard', '0', '--dashboard-linger', '20']);
+    // --insecure: launch makes no status identity yet, so an anonymous `gradmesh status` needs an open server.
+    const run = startGradmesh(dir, ['launch', '--config', config, '--workers', '2', '--run', 'status-test', '--dashboard', '0', '--dashboard-linger', '20', '--insecure']);
     try {
       const nats = (await run.waitFor(/nats-server \S+ on (nats:\/\/\S+)/))[1]!;
       await run.waitFor(/run ended; the dashboard stays/);
