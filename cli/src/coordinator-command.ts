@@ -1,10 +1,12 @@
 import { checkpointStoreFromFlags, ConfigError, describeStoreSpec, loadRunConfig, validateRunId, writeJsonAtomic, type RunConfig, type RunReport } from '@gradmesh/shared/internal';
 import { Coordinator } from '@gradmesh/coordinator';
+import { describeCredentials, redactUrl } from '@gradmesh/transport';
 import { RunFeed, type RunWatch } from '@gradmesh/dashboard';
 import { nonNegativeInt, positiveInt, secondsFlag, workerRange, type Command } from './args.js';
 import { clusterReport } from './cluster-report.js';
 import { describeError, writeFailedReport } from './failed-report.js';
 import { watchLauncher } from './launch/parent-watch.js';
+import { NATS_AUTH_OPTIONS, natsAuthUsage, natsCredentialsFrom } from './nats-auth-flags.js';
 import { progressPrinter } from './progress.js';
 import { printResult } from './run-summary.js';
 import { parseWatchFlags, WATCH_OPTIONS, watchUsage } from './watch-flags.js';
@@ -47,6 +49,7 @@ Options:
   --checkpoint-timeout <s>   the same for rank 0's checkpoint write (default: 4 × the step timeout)
   --checksum-every <k>       compare the replicas' parameter checksums every k steps and at the end (default: 50)
 ${watchUsage(29)}
+${natsAuthUsage(29)}
   --verbose                  stack traces on errors
 
 The coordinator answers \`gradmesh status --nats <url> --run <id>\` while the run is on.
@@ -72,10 +75,12 @@ Exit code: 0 when the run completed, 1 when it failed (the error names the worke
     'checkpoint-timeout': { type: 'string' },
     'checksum-every': { type: 'string' },
     ...WATCH_OPTIONS,
+    ...NATS_AUTH_OPTIONS,
   },
   async run(values) {
     const natsUrl = values['nats'];
     if (typeof natsUrl !== 'string') throw new ConfigError('--nats', 'is required', { hint: 'e.g. --nats nats://127.0.0.1:4222, or use gradmesh launch, which starts one' });
+    const natsCredentials = natsCredentialsFrom(values);
     const configPath = values['config'];
     if (typeof configPath !== 'string') throw new ConfigError('--config', 'is required', { hint: 'e.g. --config examples/mnist-cnn.json' });
     let config: RunConfig = loadRunConfig(configPath);
@@ -95,6 +100,7 @@ Exit code: 0 when the run completed, 1 when it failed (the error names the worke
     const printer = progressPrinter();
     const coordinator = new Coordinator({
       natsUrl,
+      ...(natsCredentials ? { natsCredentials } : {}),
       runId,
       config,
       workers,
@@ -120,9 +126,9 @@ Exit code: 0 when the run completed, 1 when it failed (the error names the worke
     process.once('SIGTERM', onSignal);
     const unwatch = watchLauncher(() => coordinator.interrupt('the launcher\'s exit'));
     const reportPath = values['report'] as string | undefined;
-    let watch: RunWatch | undefined = await startWatching(watchFlags, feed, { dropped: () => coordinator.drops.snapshot(), status: { natsUrl, runId } });
+    let watch: RunWatch | undefined = await startWatching(watchFlags, feed, { dropped: () => coordinator.drops.snapshot(), status: { natsUrl, runId, credentials: natsCredentials } });
     try {
-      process.stderr.write(`${config.name}: coordinator of run "${runId}" on ${natsUrl}, waiting for ${range.min === range.max ? workers : `${range.min}–${range.max}`} worker(s)${checkpointStore ? `, checkpoints: ${describeStoreSpec(checkpointStore)}` : ''}\n`);
+      process.stderr.write(`${config.name}: coordinator of run "${runId}" on ${redactUrl(natsUrl)} (${describeCredentials(natsCredentials)}), waiting for ${range.min === range.max ? workers : `${range.min}–${range.max}`} worker(s)${checkpointStore ? `, checkpoints: ${describeStoreSpec(checkpointStore)}` : ''}\n`);
       let run: Awaited<ReturnType<Coordinator['run']>>;
       try {
         run = await coordinator.run();

@@ -5,6 +5,7 @@ import { nonNegativeInt, positiveInt, secondsFlag, workerRange, type Command } f
 import { freePort } from './launch/free-port.js';
 import { urlOf } from '@gradmesh/dashboard';
 import { parseWatchFlags, WATCH_OPTIONS, watchUsage } from './watch-flags.js';
+import { NATS_AUTH_OPTIONS, natsAuthUsage, natsCredentialsFrom } from './nats-auth-flags.js';
 
 export const launchCommand: Command = {
   name: 'launch',
@@ -22,6 +23,11 @@ Options:
   --max-restarts <k>         start a replacement for a worker process that died, at most k times (default: 0)
   --nats <url>               use this NATS server instead of starting one
   --nats-server <path>       nats-server binary (default: GRADMESH_NATS_SERVER, else nats-server on PATH)
+  --insecure                 start the local nats-server without authorization (by default it gets fresh
+                             users for this run: the coordinator's and one per worker, each allowed only its
+                             own subjects; their passwords reach the children in the environment)
+${natsAuthUsage(29)}
+                             (with --nats: the identity of the coordinator and the workers)
   --threads <n>              compute threads per worker (default: max(1, cores / n))
   --report <out.json>        write the run report (JSON) here, atomically, at the end (status "completed",
                              or status "failed" and the error)
@@ -71,11 +77,18 @@ https://github.com/nats-io/nats-server/releases given with --nats-server.`,
     'checkpoint-timeout': { type: 'string' },
     'checksum-every': { type: 'string' },
     ...WATCH_OPTIONS,
+    ...NATS_AUTH_OPTIONS,
+    insecure: { type: 'boolean' },
   },
   async run(values) {
     const configPath = values['config'];
     if (typeof configPath !== 'string') throw new ConfigError('--config', 'is required', { hint: 'e.g. gradmesh launch --config examples/mnist-cnn.json --workers 2' });
     loadRunConfig(configPath); // bad input fails here, in one line, before anything is started
+    const credentials = natsCredentialsFrom(values);
+    if (credentials !== undefined && values['nats'] === undefined) {
+      throw new ConfigError('--nats-creds', 'and the other credentials flags are for an external server given with --nats', { hint: "launch's own nats-server makes fresh credentials for each run" });
+    }
+    if (values['insecure'] && values['nats'] !== undefined) throw new ConfigError('--insecure', 'is for launch\'s own nats-server; an external --nats server decides its own authorization');
     const range = workerRange(values['workers'], '--workers');
     if (range === undefined) throw new ConfigError('--workers', 'is required', { hint: 'e.g. --workers 2, or --workers 2:3 (elastic)' });
     const workers = range.max;
@@ -135,6 +148,8 @@ https://github.com/nats-io/nats-server/releases given with --nats-server.`,
       ...(typeof values['report'] === 'string' ? { reportPath: path.resolve(values['report']) } : {}),
       ...(typeof values['nats'] === 'string' ? { natsUrl: values['nats'] } : {}),
       ...(typeof values['nats-server'] === 'string' ? { natsServer: values['nats-server'] } : {}),
+      ...(credentials ? { credentials } : {}),
+      ...(values['insecure'] ? { insecure: true } : {}),
       log: (line) => process.stderr.write(`${line}\n`),
     });
   },

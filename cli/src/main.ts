@@ -8,8 +8,9 @@ import { launchCommand } from './launch-command.js';
 import { workerCommand } from './worker-command.js';
 import { dashboardCommand } from './dashboard-command.js';
 import { statusCommand } from './status-command.js';
+import { authCommand } from './auth-command.js';
 
-const COMMANDS: readonly Command[] = [trainCommand, launchCommand, coordinatorCommand, workerCommand, statusCommand, dashboardCommand, sampleCommand, benchCommand];
+const COMMANDS: readonly Command[] = [trainCommand, launchCommand, coordinatorCommand, workerCommand, statusCommand, authCommand, dashboardCommand, sampleCommand, benchCommand];
 
 const USAGE = `gradmesh — data-parallel neural-network training for Node.js
 

@@ -2,6 +2,7 @@ import { ClusterError, ConfigError, decodeRunStatus, statusSubject, validateRunI
 import { connectNats } from '@gradmesh/transport';
 import { secondsFlag, type Command } from './args.js';
 import { DEFAULT_RUN_ID } from './coordinator-command.js';
+import { NATS_AUTH_OPTIONS, natsAuthUsage, natsCredentialsFrom } from './nats-auth-flags.js';
 
 export const statusCommand: Command = {
   name: 'status',
@@ -17,6 +18,7 @@ Options:
                        epochs, loss, samplesPerSec, time, workers[rank, worker, health, steps,
                        computeMs, allreduceMs, waitMs])
   --timeout <s>        how long to wait for the coordinator (default: 5)
+${natsAuthUsage(23)}
 
 Exit code: 0 with an answer, 1 when no coordinator answered, 2 on bad input.`,
   options: {
@@ -24,13 +26,14 @@ Exit code: 0 with an answer, 1 when no coordinator answered, 2 on bad input.`,
     run: { type: 'string' },
     json: { type: 'boolean' },
     timeout: { type: 'string' },
+    ...NATS_AUTH_OPTIONS,
   },
   async run(values) {
     const natsUrl = values['nats'];
     if (typeof natsUrl !== 'string') throw new ConfigError('--nats', 'is required', { hint: 'e.g. gradmesh status --nats nats://127.0.0.1:4222 --run myrun' });
     const runId = validateRunId(values['run'] ?? DEFAULT_RUN_ID, '--run');
     const timeoutMs = secondsFlag(values['timeout'], '--timeout', 5, 600);
-    const nc = await connectNats(natsUrl, 'gradmesh-status-client');
+    const nc = await connectNats(natsUrl, 'gradmesh-status-client', natsCredentialsFrom(values));
     try {
       const subject = statusSubject(runId);
       let reply;

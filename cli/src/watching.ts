@@ -1,11 +1,12 @@
 import { watchRun, type RunFeed, type RunWatch } from '@gradmesh/dashboard';
+import type { NatsCredentials } from '@gradmesh/transport';
 import type { WatchFlags } from './watch-flags.js';
 
 /** Starts the dashboard / metrics / status responder a command's flags ask for (nothing when none). */
 export async function startWatching(
   flags: WatchFlags,
   feed: RunFeed,
-  extra: { parameters?: number; dropped?: () => Record<string, number>; status?: { natsUrl: string; runId: string } } = {},
+  extra: { parameters?: number; dropped?: () => Record<string, number>; status?: { natsUrl: string; runId: string; credentials?: NatsCredentials | undefined } } = {},
 ): Promise<RunWatch | undefined> {
   if (flags.dashboard === undefined && flags.metrics === undefined && extra.status === undefined) return undefined;
   return watchRun({

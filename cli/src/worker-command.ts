@@ -2,9 +2,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, validateRunId, validateWorkerId } from '@gradmesh/shared/internal';
 import { WorkerProcess } from '@gradmesh/worker';
+import { redactUrl } from '@gradmesh/transport';
 import { positiveInt, secondsFlag, type Command } from './args.js';
 import { DEFAULT_RUN_ID, exitSoon } from './coordinator-command.js';
 import { watchLauncher } from './launch/parent-watch.js';
+import { NATS_AUTH_OPTIONS, natsAuthUsage, natsCredentialsFrom } from './nats-auth-flags.js';
 
 export const workerCommand: Command = {
   name: 'worker',
@@ -21,6 +23,7 @@ Options:
   --coordinator-grace <s>    exit when the coordinator is silent this long, at least the heartbeat timeout (default: 60)
   --checkpoint-dir <dir>     this machine's path of the run's checkpoint directory, for a coordinator
                              with --checkpoint-store dir:… (a worker never takes a path from the network)
+${natsAuthUsage(29)}
 
 SIGTERM leaves the run gracefully after the command in flight (the run goes on with the other workers if
 the coordinator's --workers MIN allows); SIGINT stops at once.
@@ -36,10 +39,12 @@ Exit code: 0 when the run completed (or this worker was not needed), 1 when it f
     'heartbeat-timeout': { type: 'string' },
     'coordinator-grace': { type: 'string' },
     'checkpoint-dir': { type: 'string' },
+    ...NATS_AUTH_OPTIONS,
   },
   async run(values) {
     const natsUrl = values['nats'];
     if (typeof natsUrl !== 'string') throw new ConfigError('--nats', 'is required', { hint: 'the coordinator prints the URL it uses; e.g. --nats nats://127.0.0.1:4222' });
+    const natsCredentials = natsCredentialsFrom(values);
     const runId = validateRunId(values['run'] ?? DEFAULT_RUN_ID, '--run');
     const workerId = validateWorkerId(values['id'] ?? defaultWorkerId(), '--id');
     const envThreads = process.env['GRADMESH_THREADS'];
@@ -47,6 +52,7 @@ Exit code: 0 when the run completed (or this worker was not needed), 1 when it f
     const log = (line: string) => process.stderr.write(`${line}\n`);
     const worker = new WorkerProcess({
       natsUrl,
+      ...(natsCredentials ? { natsCredentials } : {}),
       runId,
       workerId,
       threads,
@@ -61,7 +67,7 @@ Exit code: 0 when the run completed (or this worker was not needed), 1 when it f
     process.once('SIGTERM', onSignal);
     const unwatch = watchLauncher(() => worker.interrupt('the launcher\'s exit'));
     try {
-      log(`worker ${workerId}: joining run "${runId}" on ${natsUrl} with ${threads} thread(s)`);
+      log(`worker ${workerId}: joining run "${runId}" on ${redactUrl(natsUrl)} with ${threads} thread(s)`);
       const outcome = await worker.run();
       log(outcome.exitCode === 0 ? outcome.reason : `gradmesh: ${outcome.reason}`);
       return outcome.exitCode;

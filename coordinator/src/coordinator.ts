@@ -24,7 +24,7 @@ import {
   type RunConfig,
   type TrainingState,
 } from '@gradmesh/shared/internal';
-import { ControlChannel, connectNats, every, Liveness, watchConnection, watchSilence } from '@gradmesh/transport';
+import { ControlChannel, connectNats, every, Liveness, watchConnection, watchSilence, type NatsCredentials } from '@gradmesh/transport';
 import { compareChecksums, divergenceError, type ChecksumReport } from './checksums.js';
 import { ClusterStepDriver, type CommandKind } from './cluster-step-driver.js';
 import { DurableRunState, resumeHint } from './durable-state.js';
@@ -36,6 +36,8 @@ import type { RankTimings } from './timings.js';
 
 export interface CoordinatorOptions {
   readonly natsUrl: string;
+  /** The coordinator's NATS identity (every connection of the process uses it). */
+  readonly natsCredentials?: NatsCredentials;
   readonly runId: string;
   readonly config: RunConfig;
   /** The most workers a generation holds (MAX of `--workers MIN:MAX`). */
@@ -161,7 +163,7 @@ export class Coordinator {
     let resumedFrom: string | undefined;
     if (o.resume && o.checkpointStore === undefined) throw new ConfigError('--resume', 'needs --checkpoint-store (or --checkpoint-dir) to find the checkpoint');
 
-    const nc = await connectNats(o.natsUrl, 'gradmesh-coordinator');
+    const nc = await connectNats(o.natsUrl, 'gradmesh-coordinator', o.natsCredentials);
     this.#nc = nc;
     // durable state: the checkpoint store and the run-state record (durable-state.ts); --resume reads the store.
     try {

@@ -1,3 +1,4 @@
+import type { NatsCredentials } from '@gradmesh/transport';
 import type { RunFeed } from './feed/run-feed.js';
 import { urlOf, type ListenAddress } from './listen-address.js';
 import { MetricsServer } from './metrics/metrics-server.js';
@@ -12,7 +13,7 @@ export interface WatchOptions {
   /** Bytes a dashboard viewer may have queued before it is dropped. */
   readonly viewerQueueBytes?: number;
   /** Answer `gradmesh status` for this run on this NATS server. */
-  readonly status?: { readonly natsUrl: string; readonly runId: string };
+  readonly status?: { readonly natsUrl: string; readonly runId: string; readonly credentials?: NatsCredentials | undefined };
   /** The control channel's drop counts (for the metrics). */
   readonly dropped?: () => Record<string, number>;
   readonly parameters?: number;

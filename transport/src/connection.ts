@@ -1,5 +1,7 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { ClusterError } from '@gradmesh/shared/internal';
+import { AuthorizationError } from '@nats-io/nats-core';
+import { ClusterError, ConfigError } from '@gradmesh/shared/internal';
+import { natsConnectOptions, redactUrl, type NatsCredentials } from './credentials.js';
 import { installDirectWrites } from './nats-client-patches/direct-writes.js';
 import { installReceivedPayloads } from './nats-client-patches/received-payloads.js';
 
@@ -8,16 +10,23 @@ import { installReceivedPayloads } from './nats-client-patches/received-payloads
  * (subscriptions are restored); messages in flight across the gap are lost, which the run tolerates: the
  * coordinator ends the generation on a reconnect and the command in flight is carried out again
  * (watchConnection's `onReconnect`). The connection gets the NATS-client patches of `nats-client-patches/`
- * (each checks itself first and steps aside if the client's internals differ).
+ * (each checks itself first and steps aside if the client's internals differ). `credentials` is the process's
+ * identity (credentials.ts); every connection a process opens passes the same one.
  */
-export async function connectNats(url: string, name: string): Promise<NatsConnection> {
+export async function connectNats(url: string, name: string, credentials?: NatsCredentials): Promise<NatsConnection> {
   let nc: NatsConnection;
   try {
-    nc = await connect({ servers: url, name, reconnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 250, timeout: 10_000, pingInterval: 2_000, maxPingOut: 3 });
+    nc = await connect({ servers: url, name, reconnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 250, timeout: 10_000, pingInterval: 2_000, maxPingOut: 3, ...natsConnectOptions(credentials) });
   } catch (cause) {
-    throw new ClusterError(`cannot connect to NATS at ${url}: ${(cause as Error).message}`, {
+    // A refused identity is the user's input to fix (exit 2). The server's message names no secret.
+    if (cause instanceof AuthorizationError || /authorization violation|authentication/i.test((cause as Error).message)) {
+      throw new ConfigError('NATS credentials', `the server at ${redactUrl(url)} refused them (${(cause as Error).message})`, {
+        hint: 'check --nats-creds, --nats-user/--nats-pass or --nats-token (or their GRADMESH_NATS_* variables) and the run they were made for',
+      });
+    }
+    throw new ClusterError(`cannot connect to NATS at ${redactUrl(url)}: ${(cause as Error).message}`, {
       worker: name,
-      hint: 'check the --nats URL and that nats-server is running (gradmesh launch starts one for you)',
+      hint: 'check the --nats URL, that nats-server is running (gradmesh launch starts one for you) and the credentials (--nats-creds, --nats-user/--nats-pass, --nats-token)',
       cause,
     });
   }

@@ -24,3 +24,9 @@ export { DEFAULT_KEEP_CHECKPOINTS, NatsObjectCheckpointStore } from './jetstream
 export { openCheckpointStore } from './jetstream/open-checkpoint-store.js';
 export { DEFAULT_WORKER_TTL_MS, RunStateStore } from './jetstream/run-state-store.js';
 export type { RunRecord, WorkerRegistration } from './jetstream/run-state-store.js';
+export { credentialsEnv, describeCredentials, NATS_CREDENTIAL_SOURCES, natsConnectOptions, redactUrl, resolveNatsCredentials, withoutCredentialsEnv } from './credentials.js';
+export type { NatsCredentials } from './credentials.js';
+export { coordinatorPermissions, statusPermissions, workerPermissions } from './nats-server/run-permissions.js';
+export type { SubjectPermissions } from './nats-server/run-permissions.js';
+export { authorizationBlock } from './nats-server/authorization-config.js';
+export type { ServerUser } from './nats-server/authorization-config.js';

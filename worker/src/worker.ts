@@ -16,7 +16,7 @@ import {
   type AssignBody,
   type ControlMessage,
 } from '@gradmesh/shared/internal';
-import { connectNats, ControlChannel, every, HeartbeatThread, Liveness, watchConnection, watchSilence, RunStateStore } from '@gradmesh/transport';
+import { connectNats, ControlChannel, every, HeartbeatThread, Liveness, watchConnection, watchSilence, RunStateStore, type NatsCredentials } from '@gradmesh/transport';
 import type { CheckpointStore } from '@gradmesh/shared/internal';
 import { assignedCheckpointStore, assignedResumePoint } from './assigned-checkpoint-store.js';
 import { ConnectionInterrupted, RsagAllReduce } from './allreduce/rsag.js';
@@ -25,6 +25,8 @@ import { publishState, StateReceiver } from './state-transfer.js';
 
 export interface WorkerOptions {
   readonly natsUrl: string;
+  /** The worker's NATS identity: its main connection and its heartbeat thread's use it. */
+  readonly natsCredentials?: NatsCredentials;
   readonly runId: string;
   readonly workerId: string;
   readonly threads: number;
@@ -118,7 +120,7 @@ export class WorkerProcess {
 
   async run(): Promise<WorkerOutcome> {
     const o = this.#options;
-    const nc = await connectNats(o.natsUrl, `gradmesh-worker-${o.workerId}`);
+    const nc = await connectNats(o.natsUrl, `gradmesh-worker-${o.workerId}`, o.natsCredentials);
     this.#nc = nc;
     const channel = new ControlChannel({ nc, runId: o.runId, self: o.workerId, drops: this.#drops, onHandlerError: (e) => this.#fail(e) });
     this.#channel = channel;
@@ -252,7 +254,7 @@ export class WorkerProcess {
     this.#liveness = new Liveness(timeoutMs);
     this.#liveness.touch('coordinator');
     const heartbeatMs = o.heartbeatMs ?? 1_000;
-    this.#beats = new HeartbeatThread({ natsUrl: o.natsUrl, runId: o.runId, workerId: o.workerId, subject: heartbeatSubject(o.runId, 'coordinator'), periodMs: heartbeatMs });
+    this.#beats = new HeartbeatThread({ natsUrl: o.natsUrl, runId: o.runId, workerId: o.workerId, subject: heartbeatSubject(o.runId, 'coordinator'), periodMs: heartbeatMs, ...(o.natsCredentials ? { credentials: o.natsCredentials } : {}) });
     this.#beats.update(a.rank, this.#step, a.generation);
     this.#timers.push(
       watchSilence(this.#liveness, Math.min(250, heartbeatMs), ([s]) =>

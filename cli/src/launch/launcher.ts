@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { resolveNatsServer, startLocalNatsServer, type LocalNatsServer } from '@gradmesh/transport';
+import { credentialsEnv, resolveNatsServer, startLocalNatsServer, withoutCredentialsEnv, type LocalNatsServer, type NatsCredentials } from '@gradmesh/transport';
+import { runIdentities, writeServerConfig, writeStatusSeed, type RunIdentities } from './run-identities.js';
 import { writeFailedReport } from '../failed-report.js';
 import { ChildGroup, type Child, type ChildExit } from './children.js';
 
@@ -17,6 +18,10 @@ export interface LaunchOptions {
   /** A running NATS server; without it a local nats-server is started on 127.0.0.1. */
   readonly natsUrl?: string;
   readonly natsServer?: string;
+  /** With `natsUrl`: the identity the coordinator and workers connect with (handed over in their environment). */
+  readonly credentials?: NatsCredentials;
+  /** Start the local nats-server without authorization (Note [launch is authenticated]). */
+  readonly insecure?: boolean;
   readonly runId: string;
   /** Compute threads per worker (default: max(1, floor(cores / N))). */
   readonly threads?: number;
@@ -52,6 +57,12 @@ export function defaultThreads(workers: number): number {
  *     stops nats-server last, after every client is gone, and removes its temporary directory;
  *   - the launcher itself killed with -9: every child notices (Note [children watch the launcher]) and
  *     exits; nats-server's watchdog stops it.
+ *
+ * Note [launch is authenticated]: the local nats-server listens on 127.0.0.1 only, but any local user or
+ * process could still connect and speak for the run. So by default it starts with an authorization block of
+ * fresh users for this run (run-identities.ts; Note [who may say what]): the coordinator's, and one per
+ * worker id. The config (mode 0600) sits in the launch's temporary directory; each child gets its user and
+ * password in its environment, never in argv. `--insecure` starts the server without authorization.
  */
 export async function launch(o: LaunchOptions): Promise<number> {
   const started = Date.now();
@@ -76,21 +87,40 @@ export async function launch(o: LaunchOptions): Promise<number> {
   process.on('SIGTERM', onSignal);
   try {
     let url = o.natsUrl;
+    const width = String(o.workers - 1).length;
+    const workerIds = Array.from({ length: o.workers }, (_, i) => `w${String(i).padStart(width, '0')}`);
+    let identities: RunIdentities | undefined;
     if (url === undefined) {
       runDir = mkdtempSync(path.join(os.tmpdir(), `gradmesh-${o.runId}-`));
-      nats = await startLocalNatsServer(resolveNatsServer(o.natsServer), { jetStreamDir: path.join(runDir, 'jetstream'), watchParent: true, removeOnExit: runDir });
+      let configFile: string | undefined;
+      if (!o.insecure) {
+        identities = runIdentities(o.runId, workerIds);
+        configFile = path.join(runDir, 'nats-server.conf');
+        writeServerConfig(configFile, identities);
+      }
+      nats = await startLocalNatsServer(resolveNatsServer(o.natsServer), { jetStreamDir: path.join(runDir, 'jetstream'), watchParent: true, removeOnExit: runDir, ...(configFile ? { configFile } : {}) });
       url = nats.url;
-      o.log(`launch: nats-server ${nats.version} on ${url} (JetStream in ${runDir})`);
+      o.log(`launch: nats-server ${nats.version} on ${url} (JetStream in ${runDir}; ${identities ? `authorization: a coordinator user and ${o.workers} worker user(s) for run "${o.runId}"` : 'no authorization (--insecure)'})`);
+      if (identities !== undefined) {
+        const seed = path.join(runDir, 'status.nk');
+        writeStatusSeed(seed, identities);
+        o.log(`launch: watch it with gradmesh status --nats ${url} --run ${o.runId} --nats-creds ${seed}`);
+      }
     }
+    // Each child gets exactly one identity, through its environment (Note [launch is authenticated]).
+    const base = withoutCredentialsEnv(process.env);
+    const envFor = (id: string | undefined): NodeJS.ProcessEnv => ({
+      ...base,
+      ...credentialsEnv(identities === undefined ? (o.natsUrl === undefined ? undefined : o.credentials) : id === undefined ? identities.coordinator : identities.workers.get(id)),
+    });
     if (interrupted > 0) return 130;
     const range = o.minWorkers !== undefined && o.minWorkers !== o.workers ? `${o.minWorkers}:${o.workers}` : String(o.workers);
     const coordinatorArgs = [CLI_PATH, 'coordinator', '--nats', url, '--config', o.configPath, '--run', o.runId, '--workers', range, ...o.coordinatorArgs];
-    coordinator = group.spawn('coordinator', process.execPath, coordinatorArgs);
+    coordinator = group.spawn('coordinator', process.execPath, coordinatorArgs, envFor(undefined));
     const threads = o.threads ?? defaultThreads(o.workers);
-    const width = String(o.workers - 1).length;
     let restartsLeft = o.maxRestarts ?? 0;
     const startWorker = (id: string): void => {
-      const child = group.spawn(id, process.execPath, [CLI_PATH, 'worker', '--nats', url!, '--run', o.runId, '--threads', String(threads), '--id', id, ...(o.workerArgs ?? [])]);
+      const child = group.spawn(id, process.execPath, [CLI_PATH, 'worker', '--nats', url!, '--run', o.runId, '--threads', String(threads), '--id', id, ...(o.workerArgs ?? [])], envFor(id));
       void child.exited.then((exit) => {
         // A worker that died while the run goes on is replaced (it joins the next generation with a fresh process).
         if (exit.code === 0 || !coordinator!.running() || interrupted > 0 || restartsLeft <= 0) return;
@@ -99,7 +129,7 @@ export async function launch(o: LaunchOptions): Promise<number> {
         startWorker(id);
       });
     };
-    for (let i = 0; i < o.workers; i++) startWorker(`w${String(i).padStart(width, '0')}`);
+    for (const id of workerIds) startWorker(id);
     o.log(`launch: coordinator and ${o.workers} worker(s) with ${threads} thread(s) each, run "${o.runId}"`);
     let exit = await coordinator.exited;
     // A coordinator killed by a signal (a crash, not our Ctrl-C) is replaced within the same restart budget: the
@@ -107,7 +137,7 @@ export async function launch(o: LaunchOptions): Promise<number> {
     while (exit.signal !== null && interrupted === 0 && restartsLeft > 0) {
       restartsLeft--;
       o.log(`launch: the coordinator was killed by ${exit.signal}; starting a new one (${restartsLeft} restart(s) left)`);
-      coordinator = group.spawn('coordinator', process.execPath, coordinatorArgs);
+      coordinator = group.spawn('coordinator', process.execPath, coordinatorArgs, envFor(undefined));
       exit = await coordinator.exited;
     }
     // A coordinator that died by a signal sent no shutdown: the workers would wait out their heartbeat timeout.

@@ -1,5 +1,5 @@
 import { encodeRunStatus, statusSubject } from '@gradmesh/shared/internal';
-import { connectNats } from '@gradmesh/transport';
+import { connectNats, type NatsCredentials } from '@gradmesh/transport';
 import type { RunHistory } from '../feed/run-history.js';
 
 /**
@@ -14,8 +14,8 @@ export class StatusResponder {
     this.#close = close;
   }
 
-  static async start(options: { natsUrl: string; runId: string; history: RunHistory }): Promise<StatusResponder> {
-    const nc = await connectNats(options.natsUrl, 'gradmesh-status');
+  static async start(options: { natsUrl: string; runId: string; history: RunHistory; credentials?: NatsCredentials | undefined }): Promise<StatusResponder> {
+    const nc = await connectNats(options.natsUrl, 'gradmesh-status', options.credentials);
     nc.subscribe(statusSubject(options.runId), {
       callback: (error, msg) => {
         if (error === null) msg.respond(encodeRunStatus(options.history.status(options.runId)));

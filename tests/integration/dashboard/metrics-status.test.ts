@@ -82,18 +82,22 @@ describe('metrics, status and slow viewers', () => {
 
   it('gradmesh status --json reports world, generation, step, epoch, loss, throughput and per-worker health of a launch run', async () => {
     const config = writeCsvRun(dir, 'csv-status', 3);
+    // launch's server is authenticated: it prints the status identity's credentials file for `gradmesh status`.
     const run = startGradmesh(dir, ['launch', '--config', config, '--workers', '2', '--run', 'status-test', '--dashboard', '0', '--dashboard-linger', '20']);
     try {
       const nats = (await run.waitFor(/nats-server \S+ on (nats:\/\/\S+)/))[1]!;
+      const creds = (await run.waitFor(/gradmesh status --nats \S+ --run status-test --nats-creds (\S+)/))[1]!;
       await run.waitFor(/run ended; the dashboard stays/);
-      const r = runGradmesh(dir, ['status', '--nats', nats, '--run', 'status-test', '--json']);
+      const anonymous = runGradmesh(dir, ['status', '--nats', nats, '--run', 'status-test', '--json']);
+      expect(anonymous.code).not.toBe(0); // refused without credentials
+      const r = runGradmesh(dir, ['status', '--nats', nats, '--run', 'status-test', '--json', '--nats-creds', creds]);
       expect(r.code, r.stderr).toBe(0);
       const status = JSON.parse(r.stdout);
       for (const field of ['run', 'state', 'world', 'generation', 'step', 'epoch', 'epochs', 'loss', 'samplesPerSec', 'workers']) expect(status, field).toHaveProperty(field);
       expect(status).toMatchObject({ run: 'status-test', state: 'completed', world: 2, generation: 1, epoch: 3, epochs: 3 });
       expect(status.step).toBeGreaterThan(0);
       expect(status.workers.map((w: { rank: number; health: string }) => [w.rank, w.health])).toEqual([[0, 'ok'], [1, 'ok']]);
-      const text = runGradmesh(dir, ['status', '--nats', nats, '--run', 'status-test']);
+      const text = runGradmesh(dir, ['status', '--nats', nats, '--run', 'status-test', '--nats-creds', creds]);
       expect(text.stdout).toMatch(/^run status-test: completed, world 2, generation 1/);
       const none = runGradmesh(dir, ['status', '--nats', nats, '--run', 'no-such-run', '--timeout', '1']);
       expect(none.code).toBe(1);

@@ -1,11 +1,12 @@
 import { workerData } from 'node:worker_threads';
 import { connect } from '@nats-io/transport-node';
 import { encodeControl } from '@gradmesh/shared/internal';
+import { natsConnectOptions } from '../credentials.js';
 import type { HeartbeatThreadOptions } from './heartbeat-thread.js';
 
 /** The heartbeat thread (see heartbeat-thread.ts): a beat every period until told to stop. */
 const o = workerData as HeartbeatThreadOptions & { state: Int32Array };
-const nc = await connect({ servers: o.natsUrl, name: `gradmesh-heartbeat-${o.workerId}`, reconnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+const nc = await connect({ servers: o.natsUrl, name: `gradmesh-heartbeat-${o.workerId}`, reconnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 250, ...natsConnectOptions(o.credentials) });
 const beat = () => {
   const rank = Atomics.load(o.state, 0);
   const body = { workerId: o.workerId, step: Atomics.load(o.state, 1), ...(rank >= 0 ? { rank } : {}) };

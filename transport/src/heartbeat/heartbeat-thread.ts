@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import type { NatsCredentials } from '../credentials.js';
 
 /** What the heartbeat thread publishes, written by the main thread into shared memory (no messages needed). */
 export interface HeartbeatThreadOptions {
@@ -9,6 +10,8 @@ export interface HeartbeatThreadOptions {
   readonly workerId: string;
   readonly subject: string;
   readonly periodMs: number;
+  /** The worker's identity; plain data, cloned into the thread (never argv or a message). */
+  readonly credentials?: NatsCredentials;
 }
 
 const RANK = 0;

@@ -23,6 +23,8 @@ export interface LocalNatsServerOptions {
   readonly watchParent?: boolean;
   /** With `watchParent`: a directory the watchdog removes once the server has exited. */
   readonly removeOnExit?: string;
+  /** A nats-server config file (e.g. launch's authorization block); the listen address and port stay ours. */
+  readonly configFile?: string;
 }
 
 /** The compiled watchdog next to this file (in dist/), also when this module is loaded from src/ (tests). */
@@ -34,7 +36,7 @@ export async function startLocalNatsServer(binary?: string, options: LocalNatsSe
   // The probed free port can be taken before nats-server binds it; retry on an early exit.
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
-    const args = ['-a', '127.0.0.1', '-p', String(port), ...(options.jetStreamDir === undefined ? [] : ['-js', '-sd', options.jetStreamDir])];
+    const args = [...(options.configFile === undefined ? [] : ['-c', options.configFile]), '-a', '127.0.0.1', '-p', String(port), ...(options.jetStreamDir === undefined ? [] : ['-js', '-sd', options.jetStreamDir])];
     const child: ChildProcess = options.watchParent
       ? spawn(process.execPath, [WATCHDOG, bin, ...args], {
           stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
