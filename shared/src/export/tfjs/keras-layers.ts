@@ -13,14 +13,14 @@ export interface KerasLayer {
 const FORMAT = 'TensorFlow.js';
 
 /**
- * Keras' name for a gradmesh activation, or a layer to append after a linear one. leakyRelu and elu
- * become LeakyReLU/ELU layers: TF.js has no `leaky_relu` activation string, and its `elu` string
- * fixes alpha at 1 while gradmesh's alpha is an option.
+ * Keras' name for a gradmesh activation, or a layer to append after a linear one: TF.js has no
+ * `leaky_relu` activation string, so leakyRelu becomes a LeakyReLU layer. TF.js' ELU (string and
+ * layer alike) knows only alpha = 1, so another alpha is refused.
  */
-function activationOf(kind: LayerActivation, alpha: number | undefined, name: string): { activation: string; after: KerasLayer[] } {
+function activationOf(t: TrainedLayer, kind: LayerActivation, alpha: number | undefined): { activation: string; after: KerasLayer[] } {
   const a = alpha ?? defaultAlpha(kind);
-  if (kind === 'leakyRelu') return { activation: 'linear', after: [{ class_name: 'LeakyReLU', config: { name: `${name}_leaky_relu`, alpha: a } }] };
-  if (kind === 'elu') return { activation: 'linear', after: [{ class_name: 'ELU', config: { name: `${name}_elu`, alpha: a } }] };
+  if (kind === 'leakyRelu') return { activation: 'linear', after: [{ class_name: 'LeakyReLU', config: { name: `${t.layer.name}_leaky_relu`, alpha: a } }] };
+  if (kind === 'elu' && a !== 1) throw unsupported(FORMAT, t, `elu with alpha ${a}`, 'TF.js implements elu with alpha 1 only; use --format onnx');
   return { activation: kind, after: [] };
 }
 
@@ -34,11 +34,11 @@ export function kerasLayers(t: TrainedLayer): KerasLayer[] {
   const name = t.layer.name;
   switch (s.type) {
     case 'dense': {
-      const { activation, after } = activationOf(s.activation, s.alpha, name);
+      const { activation, after } = activationOf(t, s.activation, s.alpha);
       return [{ class_name: 'Dense', config: { name, units: s.units, activation, use_bias: s.useBias } }, ...after];
     }
     case 'conv2d': {
-      const { activation, after } = activationOf(s.activation, s.alpha, name);
+      const { activation, after } = activationOf(t, s.activation, s.alpha);
       const config = {
         name, filters: s.filters, kernel_size: toPair(s.kernelSize), strides: toPair(s.strides), padding: s.padding,
         data_format: 'channels_last', dilation_rate: [1, 1], activation, use_bias: s.useBias,
@@ -60,7 +60,7 @@ export function kerasLayers(t: TrainedLayer): KerasLayer[] {
     case 'batchNorm':
       return [{ class_name: 'BatchNormalization', config: { name, axis: -1, momentum: s.momentum, epsilon: s.epsilon, center: true, scale: true } }];
     case 'activation': {
-      const { activation, after } = activationOf(s.activation, s.alpha, name);
+      const { activation, after } = activationOf(t, s.activation, s.alpha);
       return after.length > 0 ? after : [{ class_name: 'Activation', config: { name, activation } }];
     }
     case 'simpleRnn':
