@@ -40,3 +40,18 @@ describe('export to TensorFlow.js (checked by @tensorflow/tfjs)', () => {
     }
   });
 });
+
+describe('the TF.js comparison itself', () => {
+  it('negative control: one conv kernel value moved by 0.5 after export is caught (> 1e-5)', async () => {
+    const { model, data, inputs } = await trainedBriefly('cnn');
+    try {
+      const loaded = await loadInTfjs(exportTfjs(model));
+      model.params.entries.find((p) => p.layer === 'conv2d_0' && p.spec.name === 'kernel')!.value.data[3]! += 0.5;
+      const ours = await model.predict(data);
+      const theirs = (loaded.predict(tf.tensor(inputs, [data.count, 6, 6, 1])) as tf.Tensor).dataSync();
+      expect(maxAbsDifference(ours.data, theirs)).toBeGreaterThan(1e-5);
+    } finally {
+      await model.close();
+    }
+  }, 60_000);
+});
