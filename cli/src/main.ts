@@ -8,8 +8,11 @@ import { launchCommand } from './launch-command.js';
 import { workerCommand } from './worker-command.js';
 import { dashboardCommand } from './dashboard-command.js';
 import { statusCommand } from './status-command.js';
+import { predictCommand } from './predict-command.js';
+import { evaluateCommand } from './evaluate-command.js';
+import { exportCommand } from './export-command.js';
 
-const COMMANDS: readonly Command[] = [trainCommand, launchCommand, coordinatorCommand, workerCommand, statusCommand, dashboardCommand, sampleCommand, benchCommand];
+const COMMANDS: readonly Command[] = [trainCommand, launchCommand, coordinatorCommand, workerCommand, statusCommand, dashboardCommand, predictCommand, evaluateCommand, exportCommand, sampleCommand, benchCommand];
 
 const USAGE = `gradmesh — data-parallel neural-network training for Node.js
 

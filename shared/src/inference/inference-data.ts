@@ -33,7 +33,7 @@ export interface InferenceData {
  */
 export function loadInferenceData(file: string, options: InferenceDataOptions): InferenceData {
   const ext = path.extname(file).toLowerCase();
-  if (ext === '.json') return { data: fromSpecFile(file), labelled: true };
+  if (ext === '.json') return { data: withClasses(fromSpecFile(file), options.classes), labelled: true };
   if (ext === '.csv') return fromCsv(file, options);
   const classes = options.classes === undefined ? {} : { classes: options.classes };
   if (options.labels !== undefined) return { data: loadIdxPair(file, options.labels, classes), labelled: true };
@@ -54,6 +54,20 @@ function fromSpecFile(file: string): Dataset {
   const isRunConfig = typeof json === 'object' && json !== null && !Array.isArray(json) && 'dataset' in json;
   const spec = (isRunConfig ? (json as Record<string, Json>)['dataset'] : json) as Json;
   return datasetFromConfig(spec, { path: isRunConfig ? 'dataset' : '(root)', file }, path.dirname(path.resolve(file))).test;
+}
+
+/**
+ * A spec's test split infers its classes from its labels, which may stop short of the model's output
+ * units (a test set without the last class): widen it, so one-hot targets fit the output.
+ */
+function withClasses(data: Dataset, classes: number | undefined): Dataset {
+  if (classes === undefined || data.classes === classes) return data;
+  if (data.classes > classes) {
+    throw new DataError(data.name, `has labels up to ${data.classes - 1} but the model has ${classes} output units (classes 0..${classes - 1})`, {
+      hint: 'evaluate the model on data of the classes it was trained on',
+    });
+  }
+  return Dataset.fromShared({ ...data.toShared(), classes });
 }
 
 function csvOptionsOf(trainedOn: Json): { labelColumn: string; scale: number } {
