@@ -35,7 +35,7 @@ export interface TrainedStack {
  */
 export function trainedStack(model: Model, format: string): TrainedStack {
   if (model.kind !== 'sequential' || !(model.network instanceof SequentialNetwork)) {
-    throw new ConfigError('model.kind', `export to ${format} supports sequential models; this checkpoint holds a ${model.kind}`, { value: model.kind });
+    throw new ConfigError('model.kind', `export to ${format} supports sequential models; this checkpoint holds an ${model.kind === 'vae' ? 'VAE' : model.kind}`, { value: model.kind });
   }
   const spec = parseWithSchema(sequentialSpec, model.config.model, { path: 'model' });
   const layers = model.network.layers.map((layer, index): TrainedLayer => {

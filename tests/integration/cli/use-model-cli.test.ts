@@ -101,6 +101,28 @@ describe('gradmesh evaluate', () => {
     expect(ra.samples).toBe(100);
   });
 
+  it('an autoencoder checkpoint reports its reconstruction MSE, scored against the input (no labels needed); export refuses it naming the kind', () => {
+    const autoencoder = {
+      ...config,
+      name: 'csv-autoencoder',
+      model: { kind: 'autoencoder', inputShape: [3], encoder: [{ type: 'dense', units: 2, activation: 'tanh' }], decoder: [{ type: 'dense', units: 3, activation: 'sigmoid' }] },
+      loss: 'mse',
+    };
+    writeFileSync(path.join(dir, 'autoencoder.json'), JSON.stringify(autoencoder));
+    const t = gradmesh('train', '--config', 'autoencoder.json', '--checkpoint-dir', 'ae-ckpt');
+    expect(t.code, t.stderr).toBe(0);
+    const r = gradmesh('evaluate', '--checkpoint', 'ae-ckpt', '--data', 'new.csv', '--report', 'ae-eval.json', '--backend', 'reference');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/reconstruction MSE [0-9.]+\/value/);
+    const report = JSON.parse(readFileSync(path.join(dir, 'ae-eval.json'), 'utf8'));
+    expect(report.modelKind).toBe('autoencoder');
+    expect(report.testReconstructionMse).toBeGreaterThan(0);
+    expect(report.testReconstructionMse).toBeLessThan(0.2);
+    const e = gradmesh('export', '--checkpoint', 'ae-ckpt', '--format', 'onnx', '--out', 'ae.onnx');
+    expect(e.code).toBe(2);
+    expect(e.stderr).toMatch(/model\.kind: export to ONNX supports sequential models; this checkpoint holds an autoencoder/);
+  }, 60_000);
+
   it('refuses an unlabelled CSV for a classifier (exit 2)', () => {
     const r = gradmesh('evaluate', '--checkpoint', 'ckpt', '--data', 'new.csv');
     expect(r.code).toBe(2);
