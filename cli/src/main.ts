@@ -9,8 +9,11 @@ import { workerCommand } from './worker-command.js';
 import { dashboardCommand } from './dashboard-command.js';
 import { statusCommand } from './status-command.js';
 import { authCommand } from './auth-command.js';
+import { predictCommand } from './predict-command.js';
+import { evaluateCommand } from './evaluate-command.js';
+import { exportCommand } from './export-command.js';
 
-const COMMANDS: readonly Command[] = [trainCommand, launchCommand, coordinatorCommand, workerCommand, statusCommand, authCommand, dashboardCommand, sampleCommand, benchCommand];
+const COMMANDS: readonly Command[] = [trainCommand, launchCommand, coordinatorCommand, workerCommand, statusCommand, authCommand, dashboardCommand, predictCommand, evaluateCommand, exportCommand, sampleCommand, benchCommand];
 
 const USAGE = `gradmesh — data-parallel neural-network training for Node.js
 

@@ -1,0 +1,123 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Json } from '../config/validate.js';
+import { ConfigError, DataError } from '../errors.js';
+import { loadCsv } from '../data/csv.js';
+import { parseCsv } from '../data/csv-parse.js';
+import { Dataset } from '../data/dataset.js';
+import { loadIdxPair, readIdxFile } from '../data/idx.js';
+import { readDataFile } from '../data/read-file.js';
+import { datasetFromConfig } from '../data/source.js';
+import { formatShape, sizeOf, type Shape } from '../tensor/tensor.js';
+
+export interface InferenceDataOptions {
+  /** The checkpoint's `dataset` spec: a CSV's label column and scale come from it. */
+  readonly trainedOn: Json;
+  /** Classes of a classifier's output (labels must lie below), or undefined to infer them (autoencoders). */
+  readonly classes: number | undefined;
+  /** An IDX labels file to go with an IDX images file. */
+  readonly labels?: string;
+}
+
+/** Data to run a trained model on; `labelled` is false when the file has no labels (predict only). */
+export interface InferenceData {
+  readonly data: Dataset;
+  readonly labelled: boolean;
+}
+
+/**
+ * The `--data` of predict/evaluate, by extension:
+ *   .json  a dataset spec as in a run config's `dataset` (or a whole run config): its test split
+ *   .csv   a CSV with a header; the label column (named as in training) may be left out for predict
+ *   else   an IDX images file, with `labels` as its IDX labels file when given
+ */
+export function loadInferenceData(file: string, options: InferenceDataOptions): InferenceData {
+  const ext = path.extname(file).toLowerCase();
+  if (ext === '.json') return { data: withClasses(fromSpecFile(file), options.classes), labelled: true };
+  if (ext === '.csv') return fromCsv(file, options);
+  const classes = options.classes === undefined ? {} : { classes: options.classes };
+  if (options.labels !== undefined) return { data: loadIdxPair(file, options.labels, classes), labelled: true };
+  const images = readIdxFile(file);
+  if (images.dims.length < 2) throw new DataError(file, `an images file needs dims [count, ...sample shape], but this one is 1-D (${images.dims[0]})`);
+  const count = images.dims[0]!;
+  return { data: Dataset.create({ name: file, sampleShape: images.dims.slice(1), classes: options.classes ?? 1, features: images.data, labels: new Uint8Array(count) }), labelled: false };
+}
+
+function fromSpecFile(file: string): Dataset {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (cause) {
+    throw new ConfigError('--data', `cannot be read as JSON (${(cause as Error).message})`, { value: file });
+  }
+  // A whole run config works too: its `dataset` field is the spec.
+  const isRunConfig = typeof json === 'object' && json !== null && !Array.isArray(json) && 'dataset' in json;
+  const spec = (isRunConfig ? (json as Record<string, Json>)['dataset'] : json) as Json;
+  return datasetFromConfig(spec, { path: isRunConfig ? 'dataset' : '(root)', file }, path.dirname(path.resolve(file))).test;
+}
+
+/**
+ * A spec's test split infers its classes from its labels, which may stop short of the model's output
+ * units (a test set without the last class): widen it, so one-hot targets fit the output.
+ */
+function withClasses(data: Dataset, classes: number | undefined): Dataset {
+  if (classes === undefined || data.classes === classes) return data;
+  if (data.classes > classes) {
+    throw new DataError(data.name, `has labels up to ${data.classes - 1} but the model has ${classes} output units (classes 0..${classes - 1})`, {
+      hint: 'evaluate the model on data of the classes it was trained on',
+    });
+  }
+  return Dataset.fromShared({ ...data.toShared(), classes });
+}
+
+function csvOptionsOf(trainedOn: Json): { labelColumn: string; scale: number } {
+  if (typeof trainedOn === 'object' && trainedOn !== null && !Array.isArray(trainedOn) && trainedOn['format'] === 'csv') {
+    const scale = trainedOn['scale'];
+    return { labelColumn: String(trainedOn['labelColumn']), scale: typeof scale === 'number' ? scale : 1 };
+  }
+  return { labelColumn: 'label', scale: 1 };
+}
+
+function fromCsv(file: string, options: InferenceDataOptions): InferenceData {
+  const { labelColumn, scale } = csvOptionsOf(options.trainedOn);
+  const text = readDataFile(file).toString('utf8');
+  const first = parseCsv(text, file).next();
+  const header = first.done ? [] : first.value.fields.map((name) => name.trim());
+  const classes = options.classes === undefined ? {} : { classes: options.classes };
+  if (header.includes(labelColumn)) return { data: loadCsv(file, { labelColumn, scale, ...classes }), labelled: true };
+  return { data: unlabelledCsv(file, text, header, scale, options.classes ?? 1), labelled: false };
+}
+
+/** A CSV of features only (no label column): every column is a feature, in header order. */
+function unlabelledCsv(file: string, text: string, header: readonly string[], scale: number, classes: number): Dataset {
+  if (header.length === 0) throw new DataError(file, 'is empty; a header row naming the columns is required');
+  const values: number[] = [];
+  let count = 0;
+  let skippedHeader = false;
+  for (const { fields, line } of parseCsv(text, file)) {
+    if (!skippedHeader) {
+      skippedHeader = true;
+      continue;
+    }
+    if (fields.length !== header.length) throw new DataError(file, `line ${line}: has ${fields.length} fields but the header has ${header.length}`);
+    fields.forEach((cell, j) => {
+      const value = Number(cell.trim());
+      if (cell.trim() === '' || !Number.isFinite(value)) throw new DataError(file, `line ${line}, column ${JSON.stringify(header[j])}: ${JSON.stringify(cell)} is not a number`);
+      values.push(value);
+    });
+    count++;
+  }
+  if (count === 0) throw new DataError(file, 'has a header row but no data rows');
+  return Dataset.create({ name: file, sampleShape: [header.length], classes, features: Float32Array.from(values), labels: new Int32Array(count), scale });
+}
+
+/**
+ * Refuses data whose samples do not hold as many values as the model's input. Only the size must agree:
+ * training views a stored sample as the model's input shape (IDX [28, 28] feeds inputShape [784]).
+ */
+export function checkSampleShape(data: Dataset, modelInput: Shape): void {
+  if (data.featureSize === sizeOf(modelInput)) return;
+  throw new DataError(data.name, `samples have shape ${formatShape(data.sampleShape)} (${data.featureSize} values) but the model's input is ${formatShape(modelInput)} (${sizeOf(modelInput)} values)`, {
+    hint: 'give data of the kind the model was trained on',
+  });
+}
