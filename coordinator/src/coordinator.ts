@@ -609,7 +609,16 @@ export class Coordinator {
       case 'stepDone':
         rejected = m.body.rank === member.rank ? this.#barrier.deliver('stepDone', m.body.step, m.body.rank, m.body) : 'malformed';
         break;
-      case 'evaluated':
+      case 'evaluated': {
+        // A confusion matrix must be of the run's classes (the codec already bounds its counts by the reply's).
+        const classes = this.#ready.get(0)?.classes;
+        if (m.body.confusion !== undefined && m.body.confusion.length !== classes) {
+          rejected = 'malformed';
+          break;
+        }
+        rejected = m.body.rank === member.rank ? this.#barrier.deliver(m.kind, m.body.requestId, m.body.rank, m.body) : 'malformed';
+        break;
+      }
       case 'epochEnded':
       case 'checkpointed':
       case 'stateShared':

@@ -355,6 +355,27 @@ function confusionCounts(obj: JsonObject, key: string, scope: ValidationScope): 
   });
 }
 
+/**
+ * An evaluation's confusion counts, bounded by the reply's own sample count: every cell ≤ count, the cells sum
+ * to count, and the diagonal equals `correct` — so no reply can make the receiver add up more samples than it
+ * claims to have evaluated (or a count like 1e300).
+ */
+function confusionOf(b: JsonObject, s: ValidationScope, count: number, correct: number | undefined): number[][] {
+  const matrix = confusionCounts(b, 'confusion', s);
+  let total = 0;
+  let diagonal = 0;
+  matrix.forEach((row, a) =>
+    row.forEach((c, p) => {
+      if (c > count) fail(s, `confusion[${a}][${p}]`, `must be at most the reply's count (${count})`, c);
+      total += c;
+      if (a === p) diagonal += c;
+    }),
+  );
+  if (total !== count) fail(s, 'confusion', `counts must add up to the reply's count (${count})`, total);
+  if (correct !== undefined && diagonal !== correct) fail(s, 'confusion', `the diagonal must equal correct (${correct})`, diagonal);
+  return matrix;
+}
+
 function trainingState(obj: JsonObject, key: string, scope: ValidationScope): TrainingStateBody {
   return parseTrainingState(object(obj, key, scope), child(scope, key), 'message');
 }
@@ -503,7 +524,7 @@ export const MESSAGE_KINDS: { readonly [K in MessageKind]: KindSpec<MessageBodie
         count,
         extras: numberRecord(b, 'extras', s),
         ...(correct === undefined ? {} : { correct }),
-        ...('confusion' in b ? { confusion: confusionCounts(b, 'confusion', s) } : {}),
+        ...('confusion' in b ? { confusion: confusionOf(b, s, count, correct) } : {}),
       };
     },
   },

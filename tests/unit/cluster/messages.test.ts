@@ -53,6 +53,10 @@ describe('run-loop control messages', () => {
   it('rejects, naming the field: a non-square confusion matrix, a negative count in it, an unknown split, a non-hex checksum, a bad checkpoint state', () => {
     expect(reject(stepDoneSubject(run), 'evaluated', { ...samples.evaluated.body, confusion: [[1, 0], [1]] }).message).toMatch(/body\.confusion\[1\]: must be an array of 2 counts/);
     expect(reject(stepDoneSubject(run), 'evaluated', { ...samples.evaluated.body, confusion: [[1, -1], [0, 1]] }).message).toMatch(/body\.confusion\[0\]\[1\]: must be a count ≥ 0/);
+    // Counts are bounded by the reply's own count: a forged 1e300 cannot make the coordinator add up anything.
+    expect(reject(stepDoneSubject(run), 'evaluated', { ...samples.evaluated.body, confusion: [[1e300, 0], [1, 1]] }).message).toMatch(/body\.confusion\[0\]\[0\]: must be at most the reply's count \(3\)/);
+    expect(reject(stepDoneSubject(run), 'evaluated', { ...samples.evaluated.body, confusion: [[2, 0], [1, 1]] }).message).toMatch(/body\.confusion: counts must add up to the reply's count \(3\) \(got 4\)/);
+    expect(reject(stepDoneSubject(run), 'evaluated', { ...samples.evaluated.body, confusion: [[0, 1], [1, 1]] }).message).toMatch(/body\.confusion: the diagonal must equal correct \(2\) \(got 1\)/);
     expect(reject(evalSubject(run), 'evaluate', { requestId: 1, split: 'train', confusion: false }).message).toMatch(/body\.split: must be "validation" or "test"/);
     expect(reject(stepDoneSubject(run), 'epochEnded', { requestId: 1, rank: 0, checksum: 'XYZ' }).message).toMatch(/body\.checksum: must be a lowercase hex checksum/);
     expect(reject(stepSubject(run), 'checkpoint', { ...samples.checkpoint.body, state: { ...state, position: { epoch: -1, batch: 0 } } }).message).toMatch(/body\.state\.position\.epoch: must be ≥ 0/);
