@@ -1,4 +1,4 @@
-import { checkpointStoreFromFlags, ConfigError, describeStoreSpec, loadRunConfig, validateRunId, writeJsonAtomic, type RunConfig, type RunReport } from '@gradmesh/shared/internal';
+import { checkpointStoreFromFlags, ConfigError, describeStoreSpec, loadRunConfig, validateRunId, type RunConfig, type RunReport } from '@gradmesh/shared/internal';
 import { Coordinator } from '@gradmesh/coordinator';
 import { describeCredentials, redactUrl } from '@gradmesh/transport';
 import { RunFeed, type RunWatch } from '@gradmesh/dashboard';
@@ -8,7 +8,7 @@ import { describeError, writeFailedReport } from './failed-report.js';
 import { watchLauncher } from './launch/parent-watch.js';
 import { NATS_AUTH_OPTIONS, natsAuthUsage, natsCredentialsFrom } from './nats-auth-flags.js';
 import { progressPrinter } from './progress.js';
-import { printResult } from './run-summary.js';
+import { finishRun, printResult } from './run-summary.js';
 import { parseWatchFlags, WATCH_OPTIONS, watchUsage } from './watch-flags.js';
 import { startWatching, stopWatching } from './watching.js';
 import { modelSummaryOf } from './model-summary.js';
@@ -142,11 +142,7 @@ Exit code: 0 when the run completed, 1 when it failed (the error names the worke
       process.stderr.write(
         `step time (mean over ranks): compute ${(report['computeSeconds'] as number).toFixed(1)}s, all-reduce ${(report['allreduceSeconds'] as number).toFixed(1)}s, wait ${(report['waitSeconds'] as number).toFixed(1)}s; replicas agree (${run.checksumComparisons} checksum comparisons)\n`,
       );
-      if (run.test?.confusion) process.stderr.write(`${run.test.confusion.format()}\n`);
-      if (reportPath) {
-        await writeJsonAtomic(reportPath, report);
-        process.stderr.write(`report written to ${reportPath}\n`);
-      }
+      await finishRun(report, run.test?.confusion, reportPath);
       await stopWatching(watch, watchFlags);
       watch = undefined;
       return 0;

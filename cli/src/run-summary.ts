@@ -1,4 +1,4 @@
-import type { RunConfig, RunReport, SkippedStep } from '@gradmesh/shared/internal';
+import { writeJsonAtomic, type ConfusionMatrix, type RunConfig, type RunReport, type SkippedStep } from '@gradmesh/shared/internal';
 
 /** Report and console pieces shared by `gradmesh train` and the cluster commands. */
 
@@ -25,4 +25,13 @@ export function printResult(r: RunReport, steps: number): void {
   if (r.testNegElbo !== undefined) parts.push(`−ELBO ${r.testNegElbo.toFixed(2)} nats (KL ${r.testKl?.toFixed(2)}, reconstruction ${r.testReconstruction?.toFixed(2)})`);
   if (r.skippedSteps) parts.push(`${r.skippedSteps} step${r.skippedSteps > 1 ? 's' : ''} skipped (non-finite gradient)`);
   process.stdout.write(`${parts.join('  ')}  —  ${steps} steps, ${Math.round(r.trainSamplesPerSec).toLocaleString('en-US')} samples/s, ${r.wallSeconds.toFixed(1)}s wall\n`);
+}
+
+/** The end of a successful run, for `train` and the coordinator alike: the test confusion matrix, then the report file. */
+export async function finishRun(report: RunReport, confusion: ConfusionMatrix | null | undefined, reportPath: string | undefined): Promise<void> {
+  if (confusion) process.stderr.write(`${confusion.format()}\n`);
+  if (reportPath) {
+    await writeJsonAtomic(reportPath, report);
+    process.stderr.write(`report written to ${reportPath}\n`);
+  }
 }

@@ -9,14 +9,13 @@ import {
   loadRunConfig,
   nativeDecided,
   resolveThreads,
-  writeJsonAtomic,
   type RunReport,
 } from '@gradmesh/shared/internal';
 import { RunFeed, type RunWatch } from '@gradmesh/dashboard';
 import { nonNegativeInt, positiveInt, type Command } from './args.js';
 import { progressPrinter } from './progress.js';
 import { evaluationFields } from './evaluation-fields.js';
-import { describeDataset, printResult, skippedFields } from './run-summary.js';
+import { describeDataset, finishRun, printResult, skippedFields } from './run-summary.js';
 import { parseWatchFlags, WATCH_OPTIONS, watchUsage } from './watch-flags.js';
 import { startWatching, stopWatching } from './watching.js';
 
@@ -120,11 +119,7 @@ ${watchUsage(25)}
         finishedAt: new Date().toISOString(),
       };
       printResult(report, model.state.step - stepsBefore);
-      if (test.confusion) process.stderr.write(`${test.confusion.format()}\n`);
-      if (reportPath) {
-        await writeJsonAtomic(reportPath, report);
-        process.stderr.write(`report written to ${reportPath}\n`);
-      }
+      await finishRun(report, test.confusion, reportPath);
       await stopWatching(watch, watchFlags);
       watch = undefined;
       return 0;

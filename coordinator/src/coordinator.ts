@@ -345,11 +345,19 @@ export class Coordinator {
           });
         }
       }
-      await new Promise<void>((resolve) => {
-        this.#readyWaiter = resolve;
-        setTimeout(resolve, 100);
-      });
+      await this.#membershipChange();
     }
+  }
+
+  /** Resolves at the next join, ready, leave or loss — or after 100 ms, whichever comes first. */
+  #membershipChange(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 100);
+      this.#readyWaiter = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
   }
 
   /** Waits until `done(ready)` holds, re-checking on every ready; a lost member ends the wait with GenerationEnded. */
@@ -365,10 +373,7 @@ export class Coordinator {
           hint: 'the worker cannot build its replica (data, memory) or is overloaded; see its log, or raise --join-timeout',
         });
       }
-      await new Promise<void>((resolve) => {
-        this.#readyWaiter = resolve;
-        setTimeout(resolve, 100);
-      });
+      await this.#membershipChange();
     }
   }
 

@@ -376,6 +376,12 @@ function confusionOf(b: JsonObject, s: ValidationScope, count: number, correct: 
   return matrix;
 }
 
+/** `dismiss` and `leave`: a worker id and why. */
+function workerAndReason(b: JsonObject, s: ValidationScope): { workerId: string; reason: string } {
+  rejectUnknownKeys(b, ['workerId', 'reason'], s);
+  return { workerId: id(b, 'workerId', s), reason: text(b, 'reason', s, 512) };
+}
+
 function trainingState(obj: JsonObject, key: string, scope: ValidationScope): TrainingStateBody {
   return parseTrainingState(object(obj, key, scope), child(scope, key), 'message');
 }
@@ -497,10 +503,7 @@ export const MESSAGE_KINDS: { readonly [K in MessageKind]: KindSpec<MessageBodie
   },
   dismiss: {
     family: 'assign',
-    validate(b, s) {
-      rejectUnknownKeys(b, ['workerId', 'reason'], s);
-      return { workerId: id(b, 'workerId', s), reason: text(b, 'reason', s, 512) };
-    },
+    validate: workerAndReason,
   },
   evaluate: {
     family: 'eval',
@@ -558,10 +561,7 @@ export const MESSAGE_KINDS: { readonly [K in MessageKind]: KindSpec<MessageBodie
   },
   leave: {
     family: 'join',
-    validate(b, s) {
-      rejectUnknownKeys(b, ['workerId', 'reason'], s);
-      return { workerId: id(b, 'workerId', s), reason: text(b, 'reason', s, 512) };
-    },
+    validate: workerAndReason,
   },
   shareState: {
     family: 'step',

@@ -143,6 +143,18 @@ export async function restoreTrainingCheckpoint(source: CheckpointSource, model:
   return state;
 }
 
+/** What any saved replica's metadata says about its tensors (a checkpoint, or a state sent to a joining worker). */
+export function readSavedReplica(json: JsonObject, scope: ValidationScope): { parameterCount: number; optimizer: { name: string; step: number }; paramsChecksum: string } {
+  const optimizer = object(json, 'optimizer', scope);
+  const paramsChecksum = requireString(json, 'paramsChecksum', scope);
+  if (!/^[0-9a-f]{64}$/.test(paramsChecksum)) failAt(scope, 'paramsChecksum', 'must be a sha256 in hex', paramsChecksum);
+  return {
+    parameterCount: int(json, 'parameterCount', scope, { min: 0 }),
+    optimizer: { name: requireString(optimizer, 'name', child(scope, 'optimizer')), step: int(optimizer, 'step', child(scope, 'optimizer'), { min: 0 }) },
+    paramsChecksum,
+  };
+}
+
 /** Validates the metadata: a malformed field is refused with the file and the field's name, like a corrupt tensor. */
 function checkMeta(file: string, json: JsonObject): { meta: CheckpointMeta; state: TrainingState } {
   if (json['format'] !== FORMAT) throw new CheckpointError(file, `not a gradmesh training checkpoint (format ${formatValue(json['format'])})`);
@@ -154,11 +166,7 @@ function checkMeta(file: string, json: JsonObject): { meta: CheckpointMeta; stat
   if (json['version'] !== 1) failAt(scope, 'version', 'must be 1', json['version']);
   object(json, 'config', scope);
   int(json, 'seed', scope, { min: 0, max: 2 ** 32 - 1 });
-  const optimizer = object(json, 'optimizer', scope);
-  requireString(optimizer, 'name', child(scope, 'optimizer'));
-  int(optimizer, 'step', child(scope, 'optimizer'), { min: 0 });
-  int(json, 'parameterCount', scope, { min: 0 });
-  if (!/^[0-9a-f]{64}$/.test(requireString(json, 'paramsChecksum', scope))) failAt(scope, 'paramsChecksum', 'must be a sha256 in hex', json['paramsChecksum']);
+  readSavedReplica(json, scope);
   const state = parseTrainingState(json, scope, 'json');
   return { meta: json as unknown as CheckpointMeta, state };
 }

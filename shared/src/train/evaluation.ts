@@ -47,8 +47,8 @@ export function summarizeEvaluation(parts: readonly BatchStats[], classes: numbe
 
 const orders = new Map<number, Uint32Array>();
 
-/** 0, 1, …, count − 1: evaluation visits samples in their stored order (cached per size; never mutated). */
-function storedOrder(count: number): Uint32Array {
+/** 0, 1, …, count − 1: evaluation and prediction visit samples in their stored order (cached per size; never mutated). */
+export function storedOrder(count: number): Uint32Array {
   let order = orders.get(count);
   if (order === undefined) {
     if (orders.size >= 8) orders.clear();

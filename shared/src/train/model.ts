@@ -10,7 +10,7 @@ import { optimizerFromSpec } from '../optimizers/registry.js';
 import { Random } from '../random.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { restoreTrainingCheckpoint, saveTrainingCheckpoint, type CheckpointSource } from './checkpointing.js';
-import { evaluateSamples, summarizeEvaluation, type Evaluation } from './evaluation.js';
+import { evaluateSamples, storedOrder, summarizeEvaluation, type Evaluation } from './evaluation.js';
 import type { GradientExecutor } from './executor.js';
 import type { EpochRecord, ProgressEvent } from './history.js';
 import { LocalStepDriver } from './loop/local-step-driver.js';
@@ -102,9 +102,7 @@ export class Model {
   }
 
   async predict(data: Dataset, start = 0, end = data.count): Promise<Tensor> {
-    const order = new Uint32Array(data.count);
-    for (let i = 0; i < order.length; i++) order[i] = i;
-    return this.executor.predict(data, order, start, end);
+    return this.executor.predict(data, storedOrder(data.count), start, end);
   }
 
   /** Writes a checkpoint of the parameters, the optimizer and `state` into `dir`; returns the file. */

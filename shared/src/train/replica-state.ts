@@ -1,7 +1,7 @@
 import { decodeCheckpoint, encodeCheckpoint } from '../checkpoint/format.js';
-import { child, describeField, failAt, int, object, requireString, type JsonObject, type ValidationScope } from '../config/validate.js';
+import { describeField, failAt, int, type JsonObject, type ValidationScope } from '../config/validate.js';
 import { CheckpointError } from '../errors.js';
-import { loadReplicaTensors, replicaTensors } from './checkpointing.js';
+import { loadReplicaTensors, readSavedReplica, replicaTensors } from './checkpointing.js';
 import type { Model } from './model.js';
 
 const FORMAT = 'gradmesh-replica-state';
@@ -30,12 +30,7 @@ export function restoreReplicaState(bytes: Uint8Array, model: Model, source: str
   const m = contents.meta;
   const scope: ValidationScope = { path: '', error: (field, message, details) => new CheckpointError(source, describeField(field, message, details)) };
   if (m['format'] !== FORMAT) failAt(scope, 'format', `must be "${FORMAT}"`, m['format']);
-  const optimizer = object(m, 'optimizer', scope);
-  const saved = {
-    parameterCount: int(m, 'parameterCount', scope, { min: 0 }),
-    optimizer: { name: requireString(optimizer, 'name', child(scope, 'optimizer')), step: int(optimizer, 'step', child(scope, 'optimizer'), { min: 0 }) },
-    paramsChecksum: requireString(m, 'paramsChecksum', scope),
-  };
+  const saved = readSavedReplica(m, scope);
   const step = int(m, 'step', scope, { min: 0, max: 2 ** 32 - 1 });
   loadReplicaTensors(source, contents.tensors, model, saved);
   return step;
