@@ -313,6 +313,9 @@ export class WorkerProcess {
         worldSize: a.worldSize,
         generation: a.generation,
         drops: this.#drops,
+        // Bounds what may be buffered ahead of a step (Note [early frames are bounded by the run] in rsag.ts).
+        vectorLength: replica.model.params.slots.data.length,
+        firstStep: a.startStep,
         ...(a.stepTimeoutMs === undefined ? {} : { timeoutMs: a.stepTimeoutMs }),
       });
       if (!atStart) this.#awaitState(a, replica);

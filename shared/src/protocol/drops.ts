@@ -13,6 +13,7 @@ export type DropReason =
   | 'unknown-kind' // a message kind this build does not know
   | 'wrong-subject' // a known kind on a subject that does not carry it
   | 'stale-step' // a step this instance has already finished
+  | 'out-of-window' // a step, rank or size outside what the run allows now (e.g. a step far ahead)
   | 'duplicate' // the same piece from the same source twice in one step
   | 'overflow'; // a buffer for early (future-step) messages is full
 

@@ -225,6 +225,57 @@ describe('rsag all-reduce ignores and counts bad frames on its subjects', () => 
     }
   });
 
+  it('early frames are bounded by the run: steps past the window, wrong shapes and a flood are dropped at once, and the budget is the model size', async () => {
+    const length = 3 * P;
+    const cluster = await startCluster(nats.url, 3, { pieceBytes: SMALL_PIECE_BYTES, vectorLength: length, firstStep: 10, logger: () => {} });
+    try {
+      const { runId } = cluster;
+      const rank0 = cluster.ranks[0]!;
+      const rs0 = reduceScatterSubject(runId, 0);
+      const piece = new Float32Array(P);
+      // Before the first step: only steps 10 and 11 may be kept.
+      intruder.publish(rs0, framePiece({ family: 'rs', source: 1, generation: 0, step: 12, piece: 0 }, piece));
+      // 10 000 tiny pieces for step 2^32 − 1 (the issue asks 10^6 of a hostile client; see the security tests).
+      for (let i = 0; i < 10_000; i++) intruder.publish(rs0, framePiece({ family: 'rs', source: 1 + (i % 2), generation: 0, step: 0xffffffff, piece: 0 }, piece.subarray(0, 1)));
+      // In the window but of the wrong shape: too few values, a piece of another owner's chunk.
+      intruder.publish(rs0, framePiece({ family: 'rs', source: 1, generation: 0, step: 10, piece: 0 }, piece.subarray(0, 3)));
+      intruder.publish(rs0, framePiece({ family: 'rs', source: 1, generation: 0, step: 10, piece: 1 }, piece));
+      await intruder.flush();
+      await cluster.connections[0]!.flush();
+      expect(rank0.drops.count('rs', 'out-of-window')).toBe(10_001);
+      expect(rank0.drops.count('rs', 'malformed')).toBe(2);
+      // Nothing of it was buffered; the run goes on bit for bit.
+      const inputs = rankVectors(3, length, 41);
+      expectBitwiseEqual(await reduceOnAll(cluster, 10, inputs), rankOrderSum(inputs));
+      // After step 10, a frame for step 13 is past the window (10 + 2).
+      intruder.publish(rs0, framePiece({ family: 'rs', source: 1, generation: 0, step: 13, piece: 0 }, piece));
+      await intruder.flush();
+      await cluster.connections[0]!.flush();
+      expect(rank0.drops.count('rs', 'out-of-window')).toBe(10_002);
+    } finally {
+      await cluster.close();
+    }
+  });
+
+  it('the early budget (from the vector length) caps what a peer can make a rank hold; the excess is counted as overflow', async () => {
+    const length = 3 * P;
+    const cluster = await startCluster(nats.url, 3, { pieceBytes: SMALL_PIECE_BYTES, vectorLength: length, firstStep: 0, logger: () => {} });
+    try {
+      const rs0 = reduceScatterSubject(cluster.runId, 0);
+      const piece = new Float32Array(P);
+      // Rank 0 receives per step: 2 copies of its chunk (P values each) and 2 reduced chunks: 4·P values + 4 headers;
+      // the budget holds two steps of that. 20 valid-looking early frames of step 1 overflow it.
+      const budget = 2 * (4 * P * 4 + 4 * PIECE_HEADER_BYTES);
+      for (let i = 0; i < 20; i++) intruder.publish(rs0, framePiece({ family: 'rs', source: 1 + (i % 2), generation: 0, step: 1, piece: 0 }, piece));
+      await intruder.flush();
+      await cluster.connections[0]!.flush();
+      const kept = Math.floor(budget / (PIECE_HEADER_BYTES + 4 * P));
+      expect(cluster.ranks[0]!.drops.count('rs', 'overflow')).toBe(20 - kept);
+    } finally {
+      await cluster.close();
+    }
+  });
+
   it('a duplicate piece in the running step is dropped as duplicate, not summed twice', async () => {
     const cluster = await startCluster(nats.url, 2, { pieceBytes: SMALL_PIECE_BYTES });
     try {
