@@ -80,6 +80,8 @@ export interface ClusterRun {
   readonly checksumComparisons: number;
   readonly timings: { perRank: RankTimings[]; computeSeconds: number; allreduceSeconds: number; waitSeconds: number; stepWallSeconds: number };
   readonly drops: Record<string, number>;
+  /** Each worker's dropped-message counts, as last reported (Note [every process's drops] in messages.ts). */
+  readonly workerDrops: Record<string, Record<string, number>>;
   readonly resumedFrom: string | undefined;
   /** Training samples seen by this invocation and the seconds spent (for samples/s). */
   readonly trainSamples: number;
@@ -126,6 +128,8 @@ export class Coordinator {
   #generation: Generation | undefined;
   #generationNumber = 0;
   #ready = new Map<number, ReadyBody>();
+  /** Latest drop counts per worker id (they only grow, so the latest is the total). */
+  readonly #workerDrops = new Map<string, Record<string, number>>();
   #readyWaiter: (() => void) | undefined;
   /** Why the current generation must be replaced before the next command (undefined: it is healthy). */
   #regroupReason: string | undefined;
@@ -232,7 +236,7 @@ export class Coordinator {
       await this.#durable?.recordFinished();
       channel.send(shutdownSubject(o.runId), 'shutdown', { reason: 'completed' });
       this.#observe({ kind: 'completed', generation: this.#generationNumber, step: this.#state.step, detail: `completed at step ${this.#state.step}` });
-      return { ...result, resumedFrom, drops: this.drops.snapshot() };
+      return { ...result, resumedFrom, drops: this.drops.snapshot(), workerDrops: Object.fromEntries(this.#workerDrops) };
     } catch (error) {
       if (error instanceof StopRequested && this.#failure === undefined) await this.#checkpointBeforeStopping(error);
       const failure = this.#failure ?? error;
@@ -492,7 +496,7 @@ export class Coordinator {
   // ---- training --------------------------------------------------------------------------------------------
 
   /** Runs the training loop through the cluster driver; generations change underneath it. */
-  async #train(): Promise<Omit<ClusterRun, 'resumedFrom' | 'drops'>> {
+  async #train(): Promise<Omit<ClusterRun, 'resumedFrom' | 'drops' | 'workerDrops'>> {
     const o = this.#o;
     const driver = new ClusterStepDriver({
       runId: o.runId,
@@ -609,6 +613,8 @@ export class Coordinator {
     const member = this.#member(m.from);
     if (member === undefined) return this.drops.drop(m.kind, 'malformed', `a ${m.kind} from ${m.from}, which holds no rank in generation ${this.#generationNumber}`);
     this.#liveness.touch(m.from);
+    const reported = (m.body as { drops?: Record<string, number> }).drops;
+    if (reported !== undefined) this.#workerDrops.set(m.from, { ...reported });
     let rejected: ReturnType<StepBarrier['deliver']>;
     switch (m.kind) {
       case 'stepDone':
@@ -632,7 +638,8 @@ export class Coordinator {
       default:
         return; // commands published by us on a shared subject family are not replies
     }
-    if (rejected !== undefined) this.drops.drop(m.kind, rejected, `a ${m.kind} from ${m.from} (rank ${member.rank}) that answers no open command`);
+    if (typeof rejected === 'object') this.drops.drop(m.kind, rejected.reason, `a ${m.kind} from ${m.from} (rank ${member.rank}) out of the run's bounds: ${rejected.detail}`);
+    else if (rejected !== undefined) this.drops.drop(m.kind, rejected, `a ${m.kind} from ${m.from} (rank ${member.rank}) that answers no open command`);
   }
 
   #touch(m: ControlMessage): void {

@@ -15,6 +15,7 @@ import {
   stateTransferSubject,
   type AssignBody,
   type ControlMessage,
+  type DropCounts,
 } from '@gradmesh/shared/internal';
 import { connectNats, ControlChannel, every, HeartbeatThread, Liveness, watchConnection, watchSilence, RunStateStore, type NatsCredentials } from '@gradmesh/transport';
 import type { CheckpointStore } from '@gradmesh/shared/internal';
@@ -22,6 +23,7 @@ import { assignedCheckpointStore, assignedResumePoint } from './assigned-checkpo
 import { ConnectionInterrupted, RsagAllReduce } from './allreduce/rsag.js';
 import { Replica } from './replica.js';
 import { publishState, StateReceiver } from './state-transfer.js';
+import { stepCommandProblem } from './command-bounds.js';
 
 export interface WorkerOptions {
   readonly natsUrl: string;
@@ -88,6 +90,8 @@ export class WorkerProcess {
   #lastRejoin = 0;
   #queue: Promise<void> = Promise.resolve();
   #lastRequest = -1;
+  /** The drop total last attached to a reply. */
+  #dropsReported = 0;
   /** The coordinator's liveness, watched from the assignment on. */
   #liveness: Liveness | undefined;
   /** The step being executed or last executed (for heartbeats and error reports); −1 before the first. */
@@ -357,6 +361,9 @@ export class WorkerProcess {
     if (command.kind === 'step') {
       // A replayed step (a duplicate delivery, a stale publisher) is dropped, not executed twice.
       if (command.body.step <= this.#step) return this.#drops.drop('step', 'stale-step', `step ${command.body.step}, this replica is at step ${this.#step}`);
+      const bounds = this.#replica?.stepBounds;
+      const problem = bounds === undefined ? undefined : stepCommandProblem(command.body, this.#step, bounds);
+      if (problem !== undefined) return this.#drops.drop('step', 'out-of-bounds', problem);
       this.#step = command.body.step;
     } else {
       if (command.body.requestId <= this.#lastRequest) return this.#drops.drop(command.kind, 'duplicate', `request ${command.body.requestId} was already handled`);
@@ -372,13 +379,13 @@ export class WorkerProcess {
     if (replica === undefined) throw new ClusterError(`worker ${this.#options.workerId} received ${command.kind} before it was ready`, { worker: this.#options.workerId });
     switch (command.kind) {
       case 'step':
-        channel.send(replies, 'stepDone', await replica.step(command.body, this.#allReduce!));
+        channel.send(replies, 'stepDone', this.#withDrops(await replica.step(command.body, this.#allReduce!)));
         return;
       case 'evaluate':
-        channel.send(replies, 'evaluated', await replica.evaluate(command.body));
+        channel.send(replies, 'evaluated', this.#withDrops(await replica.evaluate(command.body)));
         return;
       case 'epochEnd':
-        channel.send(replies, 'epochEnded', replica.epochEnd(command.body));
+        channel.send(replies, 'epochEnded', this.#withDrops(replica.epochEnd(command.body)));
         return;
       case 'checkpoint':
         if (replica.rank === 0) channel.send(replies, 'checkpointed', await replica.checkpoint(command.body, this.#checkpoints));
@@ -392,6 +399,14 @@ export class WorkerProcess {
         return;
       }
     }
+  }
+
+  /** A reply with this worker's drop counts attached when they changed since the last reply (Note [every process's drops]). */
+  #withDrops<B extends object>(body: B): B & { drops?: DropCounts } {
+    const total = this.#drops.total;
+    if (total === this.#dropsReported) return body;
+    this.#dropsReported = total;
+    return { ...body, drops: this.#drops.snapshot() };
   }
 
   /** The coordinator ended this generation: abandon the command in flight and wait for the next assignment. */

@@ -242,7 +242,7 @@ describe('rsag all-reduce ignores and counts bad frames on its subjects', () => 
       intruder.publish(rs0, framePiece({ family: 'rs', source: 1, generation: 0, step: 10, piece: 1 }, piece));
       await intruder.flush();
       await cluster.connections[0]!.flush();
-      expect(rank0.drops.count('rs', 'out-of-window')).toBe(10_001);
+      expect(rank0.drops.count('rs', 'out-of-bounds')).toBe(10_001);
       expect(rank0.drops.count('rs', 'malformed')).toBe(2);
       // Nothing of it was buffered; the run goes on bit for bit.
       const inputs = rankVectors(3, length, 41);
@@ -251,7 +251,7 @@ describe('rsag all-reduce ignores and counts bad frames on its subjects', () => 
       intruder.publish(rs0, framePiece({ family: 'rs', source: 1, generation: 0, step: 13, piece: 0 }, piece));
       await intruder.flush();
       await cluster.connections[0]!.flush();
-      expect(rank0.drops.count('rs', 'out-of-window')).toBe(10_002);
+      expect(rank0.drops.count('rs', 'out-of-bounds')).toBe(10_002);
     } finally {
       await cluster.close();
     }

@@ -70,10 +70,14 @@ describe('malformed and foreign control messages', () => {
     expect(n).toBeGreaterThan(20);
 
     const r = JSON.parse(readFileSync(report, 'utf8'));
-    const drops: Record<string, number> = r.droppedMessages;
+    const drops: Record<string, number> = r.droppedMessages.coordinator;
     for (const key of ['unknown/malformed', 'stepDone/foreign-run', 'stepDone/version', 'teleport/unknown-kind', 'step/wrong-subject', 'stepDone/malformed']) {
       expect(drops[key] ?? 0, `${key} in ${JSON.stringify(drops)}`).toBeGreaterThan(1);
     }
+    // Every process's drops reach the report: each worker's counts arrive with its replies.
+    const workerDrops: Record<string, Record<string, number>> = r.droppedMessages.workers;
+    expect(Object.keys(workerDrops), JSON.stringify(r.droppedMessages)).toHaveLength(2);
+    for (const counts of Object.values(workerDrops)) expect(counts['unknown/malformed'] ?? 0, JSON.stringify(counts)).toBeGreaterThan(1);
     // Counted every time, logged once.
     expect(coordinator.stderr.match(/dropped unknown message \(malformed\)/g)).toHaveLength(1);
     for (const w of workers) {

@@ -67,3 +67,17 @@ describe('run-loop control messages', () => {
     expect(reject(stepSubject(run), 'epochEnded', samples.epochEnded.body).dropReason).toBe('wrong-subject');
   });
 });
+
+describe('drop counts travel with replies, bounded', () => {
+  const reply = (drops: unknown) => raw.pack({ v: PROTOCOL_VERSION, run, kind: 'epochEnded', from: 'w0', gen: 1, body: { requestId: 5, rank: 0, checksum: 'cd'.repeat(32), drops } });
+  it('a worker\'s counts by kind/reason are taken as sent', () => {
+    const m = decodeControl(stepDoneSubject(run), reply({ 'rs/out-of-bounds': 10_001, 'unknown/malformed': 3 }), expected);
+    expect(m.body).toMatchObject({ drops: { 'rs/out-of-bounds': 10_001, 'unknown/malformed': 3 } });
+  });
+  it('keys that are not kind/reason, negative or fractional counts, and more than 64 keys are refused', () => {
+    const many = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}/malformed`, 1]));
+    for (const bad of [{ 'no-slash': 1 }, { 'rs/overflow': -1 }, { 'rs/overflow': 1.5 }, { 'rs/overflow': 1e300 }, many, [1, 2], 'x']) {
+      expect(() => decodeControl(stepDoneSubject(run), reply(bad), expected), JSON.stringify(bad).slice(0, 40)).toThrow(MessageRejectedError);
+    }
+  });
+});

@@ -49,7 +49,7 @@ const DEFAULT_MAX_EARLY = 256 << 20;
  * A peer can be at most one step ahead of this rank (finishing step s+1 needs this rank's pieces of s+1), so a
  * frame is worth keeping only for the next step or two: `step ≤ last started + EARLY_STEP_WINDOW` (or, before
  * the first step, `< firstStep + EARLY_STEP_WINDOW`). Anything further ahead — a step 2³²−1 — is dropped as
- * 'out-of-window' at once, costing a counter increment. When the vector length is known, an early frame is
+ * 'out-of-bounds' at once, costing a counter increment. When the vector length is known, an early frame is
  * also checked against the layout on arrival (piece index, value count, chunk ownership), and the early byte
  * budget is what this rank legitimately receives in EARLY_STEP_WINDOW steps, not a fixed 256 MiB: a peer
  * that floods early frames is cut off at the size of the model.
@@ -306,7 +306,7 @@ export class RsagAllReduce implements AllReduce {
     }
     if (step > this.#lastStep) {
       const horizon = this.#lastStep >= 0 ? this.#lastStep + EARLY_STEP_WINDOW : this.#firstStep === undefined ? undefined : this.#firstStep + EARLY_STEP_WINDOW - 1;
-      if (horizon !== undefined && step > horizon) return this.#drop(family, 'out-of-window', subject, header, `step ${step} is more than ${EARLY_STEP_WINDOW} steps ahead of this rank (last started: ${this.#lastStep < 0 ? 'none' : this.#lastStep})`);
+      if (horizon !== undefined && step > horizon) return this.#drop(family, 'out-of-bounds', subject, header, `step ${step} is more than ${EARLY_STEP_WINDOW} steps ahead of this rank (last started: ${this.#lastStep < 0 ? 'none' : this.#lastStep})`);
       const cached = this.#buffers;
       if (this.#expectedLength !== undefined && cached !== undefined && cached.layout.length === this.#expectedLength && this.#checkShape(cached, subject, header, data) === undefined) return false;
       const owned = isRecycledPayload(data);
