@@ -4,6 +4,7 @@ import {
   ClusterError,
   ConfigError,
   DropCounter,
+  ANY_SENDER,
   errorSubject,
   GradmeshError,
   heartbeatSubject,
@@ -203,10 +204,10 @@ export class Coordinator {
     // Joins and heartbeats are heard from any generation (a worker of an earlier one may come back); replies
     // and readiness must be of the current one.
     const current = (m: ControlMessage) => m.kind === 'join' || m.kind === 'leave' || m.gen === this.#generationNumber;
-    channel.listen(joinSubject(o.runId), (m) => this.#onJoinSubject(m), current);
-    channel.listen(heartbeatSubject(o.runId, 'coordinator'), (m) => this.#touch(m));
-    channel.listen(stepDoneSubject(o.runId), (m) => this.#onReply(m), current);
-    channel.listen(errorSubject(o.runId), (m) => this.#onWorkerError(m));
+    channel.listen(joinSubject(o.runId, ANY_SENDER), (m) => this.#onJoinSubject(m), current);
+    channel.listen(heartbeatSubject(o.runId, 'coordinator', ANY_SENDER), (m) => this.#touch(m));
+    channel.listen(stepDoneSubject(o.runId, ANY_SENDER), (m) => this.#onReply(m), current);
+    channel.listen(errorSubject(o.runId, ANY_SENDER), (m) => this.#onWorkerError(m));
     this.#timers.push(
       watchConnection(nc, {
         onLost: (why) => this.#fail(new ClusterError(`coordinator: NATS connection lost (${why}) at step ${this.#state.step}; the run cannot continue`, { step: this.#state.step, hint: 'resume from the last checkpoint with --resume' })),
@@ -467,6 +468,7 @@ export class Coordinator {
       rank,
       worldSize: gen.worldSize,
       generation: gen.generation,
+      members: gen.members.map((m) => m.workerId),
       config: o.config.raw,
       baseDir: o.config.baseDir,
       heartbeatTimeoutMs: o.heartbeatTimeoutMs,

@@ -4,6 +4,7 @@ import {
   assignSubject,
   ClusterError,
   DropCounter,
+  ANY_SENDER,
   errorSubject,
   evalSubject,
   GradmeshError,
@@ -177,7 +178,7 @@ export class WorkerProcess {
   #leave(): void {
     const o = this.#options;
     void this.#registry?.deregisterWorker(o.workerId).catch(() => undefined);
-    this.#channel?.send(joinSubject(o.runId), 'leave', { workerId: o.workerId, reason: this.#leaving ?? 'leaving' });
+    this.#channel?.send(joinSubject(o.runId, o.workerId), 'leave', { workerId: o.workerId, reason: this.#leaving ?? 'leaving' });
     this.#finish(0, `worker ${o.workerId}: left the run (${this.#leaving ?? 'leaving'})`);
   }
 
@@ -206,7 +207,7 @@ export class WorkerProcess {
 
   #sendJoin(): void {
     const o = this.#options;
-    this.#channel?.send(joinSubject(o.runId), 'join', { workerId: o.workerId, pid: process.pid, host: os.hostname().slice(0, 255), threads: o.threads });
+    this.#channel?.send(joinSubject(o.runId, o.workerId), 'join', { workerId: o.workerId, pid: process.pid, host: os.hostname().slice(0, 255), threads: o.threads });
   }
 
   #onAssign(m: ControlMessage): void {
@@ -258,7 +259,7 @@ export class WorkerProcess {
     this.#liveness = new Liveness(timeoutMs);
     this.#liveness.touch('coordinator');
     const heartbeatMs = o.heartbeatMs ?? 1_000;
-    this.#beats = new HeartbeatThread({ natsUrl: o.natsUrl, runId: o.runId, workerId: o.workerId, subject: heartbeatSubject(o.runId, 'coordinator'), periodMs: heartbeatMs, ...(o.natsCredentials ? { credentials: o.natsCredentials } : {}) });
+    this.#beats = new HeartbeatThread({ natsUrl: o.natsUrl, runId: o.runId, workerId: o.workerId, subject: heartbeatSubject(o.runId, 'coordinator', o.workerId), periodMs: heartbeatMs, ...(o.natsCredentials ? { credentials: o.natsCredentials } : {}) });
     this.#beats.update(a.rank, this.#step, a.generation);
     this.#timers.push(
       watchSilence(this.#liveness, Math.min(250, heartbeatMs), ([s]) =>
@@ -316,6 +317,7 @@ export class WorkerProcess {
         rank: a.rank,
         worldSize: a.worldSize,
         generation: a.generation,
+        members: a.members,
         drops: this.#drops,
         // Bounds what may be buffered ahead of a step (Note [early frames are bounded by the run] in rsag.ts).
         vectorLength: replica.model.params.slots.data.length,
@@ -326,7 +328,7 @@ export class WorkerProcess {
       // The all-reduce (and state) subscriptions must reach the server before any peer publishes: `ready` is
       // sent only after a flush, and the coordinator sends the first command only when every rank is ready.
       await this.#channel!.flush(10_000);
-      this.#channel!.send(joinSubject(o.runId), 'ready', { ...replica.ready(), ...(atStart ? {} : { needsState: true }) });
+      this.#channel!.send(joinSubject(o.runId, o.workerId), 'ready', { ...replica.ready(), ...(atStart ? {} : { needsState: true }) });
     }, a.generation);
   }
 
@@ -335,7 +337,7 @@ export class WorkerProcess {
     const o = this.#options;
     const p = replica.model.params.values.size;
     const maxBytes = 4 * p * (3 + replica.model.optimizer.stateTensors().length) + 16 * 1024 * 1024;
-    const receiver = new StateReceiver(this.#nc!, stateTransferSubject(o.runId), a.generation, maxBytes, this.#drops);
+    const receiver = new StateReceiver(this.#nc!, stateTransferSubject(o.runId, ANY_SENDER), a.generation, maxBytes, this.#drops);
     this.#stateReceiver = receiver;
     void receiver.done.then((bytes) => {
       if (this.#stateReceiver !== receiver) return;
@@ -344,7 +346,7 @@ export class WorkerProcess {
         replica.restoreState(bytes, `the state sent for generation ${a.generation}`);
         this.#step = replica.nextStep - 1;
         o.log(`worker ${o.workerId}: received the replica state of step ${replica.nextStep} (${bytes.length} bytes, verified)`);
-        this.#channel!.send(joinSubject(o.runId), 'ready', replica.ready());
+        this.#channel!.send(joinSubject(o.runId, o.workerId), 'ready', replica.ready());
       }, a.generation);
     });
   }
@@ -375,7 +377,7 @@ export class WorkerProcess {
   async #execute(command: Command): Promise<void> {
     const replica = this.#replica;
     const channel = this.#channel!;
-    const replies = stepDoneSubject(this.#options.runId);
+    const replies = stepDoneSubject(this.#options.runId, this.#options.workerId);
     if (replica === undefined) throw new ClusterError(`worker ${this.#options.workerId} received ${command.kind} before it was ready`, { worker: this.#options.workerId });
     switch (command.kind) {
       case 'step':
@@ -393,7 +395,7 @@ export class WorkerProcess {
       case 'shareState': {
         if (replica.rank !== command.body.donor) return;
         const bytes = replica.encodeState();
-        const chunks = publishState(this.#nc!, stateTransferSubject(this.#options.runId), this.#assignment!.generation, bytes);
+        const chunks = publishState(this.#nc!, stateTransferSubject(this.#options.runId, this.#options.workerId), this.#assignment!.generation, bytes);
         await channel.flush(10_000);
         channel.send(replies, 'stateShared', { requestId: command.body.requestId, rank: replica.rank, bytes: bytes.length, chunks });
         return;
@@ -456,7 +458,7 @@ export class WorkerProcess {
     const a = this.#assignment;
     if (a !== undefined && this.#channel !== undefined && this.#nc !== undefined && !this.#nc.isClosed()) {
       try {
-        this.#channel.send(errorSubject(this.#options.runId), 'error', { rank: a.rank, step: this.#step, message: message.slice(0, 4000) });
+        this.#channel.send(errorSubject(this.#options.runId, this.#options.workerId), 'error', { rank: a.rank, step: this.#step, message: message.slice(0, 4000) });
       } catch {
         // The message could not even be encoded; the coordinator will see our silence instead.
       }

@@ -12,6 +12,7 @@ export type DropReason =
   | 'foreign-generation' // another membership generation of this run
   | 'unknown-kind' // a message kind this build does not know
   | 'wrong-subject' // a known kind on a subject that does not carry it
+  | 'wrong-sender' // a message that claims another sender than the identity its subject proves
   | 'stale-step' // a step this instance has already finished
   | 'out-of-bounds' // a step, rank or size outside what the run allows now (e.g. a step far ahead)
   | 'duplicate' // the same piece from the same source twice in one step

@@ -49,6 +49,11 @@ export interface AssignBody {
   readonly rank: number;
   readonly worldSize: number;
   readonly generation: number;
+  /**
+   * The worker id of each rank of this generation (members[rank] = id): a gradient piece from rank r must come
+   * on a subject ending in members[r] (Note [the sender is in the subject] in subjects.ts).
+   */
+  readonly members: readonly string[];
   /** The run config (model spec, seed, …), opaque to the protocol: any JSON object. */
   readonly config: JsonObject;
   /** Directory the config's relative data paths resolve against (one machine or a shared volume). */
@@ -428,12 +433,20 @@ export const MESSAGE_KINDS: { readonly [K in MessageKind]: KindSpec<MessageBodie
   assign: {
     family: 'assign',
     validate(b, s) {
-      rejectUnknownKeys(b, ['workerId', 'rank', 'worldSize', 'generation', 'config', 'baseDir', 'checkpointStore', 'resumeFrom', 'startStep', 'heartbeatTimeoutMs', 'stepTimeoutMs'], s);
+      rejectUnknownKeys(b, ['workerId', 'rank', 'worldSize', 'generation', 'members', 'config', 'baseDir', 'checkpointStore', 'resumeFrom', 'startStep', 'heartbeatTimeoutMs', 'stepTimeoutMs'], s);
       const worldSize = int(b, 'worldSize', s, { min: 1, max: MAX_RANK + 1 });
+      const workerId = id(b, 'workerId', s);
+      const rank = int(b, 'rank', s, { min: 0, max: worldSize - 1 });
+      const members = b['members'];
+      if (!Array.isArray(members) || members.length !== worldSize) fail(s, 'members', `must be an array of ${worldSize} worker ids (one per rank)`, Array.isArray(members) ? members.length : members);
+      const ids = members.map((_, i) => id(members as unknown as JsonObject, String(i), child(s, 'members')));
+      if (ids[rank] !== workerId) fail(s, 'members', `rank ${rank} must be the assigned worker "${workerId}"`, ids[rank]);
+      if (new Set(ids).size !== ids.length) fail(s, 'members', 'worker ids must be distinct', ids.join(','));
       return {
-        workerId: id(b, 'workerId', s),
-        rank: int(b, 'rank', s, { min: 0, max: worldSize - 1 }),
+        workerId,
+        rank,
         worldSize,
+        members: ids,
         generation: int(b, 'generation', s, { min: 0, max: U32 }),
         config: jsonObject(b, 'config', s),
         ...('baseDir' in b ? { baseDir: text(b, 'baseDir', s) } : {}),

@@ -2,7 +2,7 @@ import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { ClusterError, ConfigError } from '@gradmesh/shared/internal';
 import { DropCounter, MessageRejectedError, type DropReason } from '@gradmesh/shared/internal';
 import { alignedPieceValues, copyPieceValues, PIECE_HEADER_BYTES, pieceElements, pieceHeaderBytes, readPieceHeader, writePieceFrame, type PieceHeader } from '@gradmesh/shared/internal';
-import { allGatherSubject, reduceScatterSubject, validateRunId } from '@gradmesh/shared/internal';
+import { allGatherSubject, ANY_SENDER, reduceScatterSubject, subjectSender, validateRunId, validateWorkerId } from '@gradmesh/shared/internal';
 import { directWritesInstalled, isRecycledPayload, publishParts, releasePayload, whenWritten } from '@gradmesh/transport';
 import type { AllReduce, AllReduceTimings } from './allreduce.js';
 import { EarlyFrames } from './early-frames.js';
@@ -18,6 +18,11 @@ export interface RsagOptions {
   readonly worldSize: number;
   /** Membership generation; frames of another generation are dropped and counted. */
   readonly generation: number;
+  /**
+   * The worker id of each rank (members[rank]); pieces travel on subjects ending in their sender's id and a
+   * piece's source rank must match it (Note [the sender is in the subject]). Default: the ranks as ids ("0", "1", …).
+   */
+  readonly members?: readonly string[];
   /** Payload bytes per piece (multiple of 4). Default: 1 MiB, capped by the server's max_payload − 16. */
   readonly pieceBytes?: number;
   /** A step that cannot complete rejects after this long (default 30 000 ms). */
@@ -142,6 +147,7 @@ export class RsagAllReduce implements AllReduce {
   /** The last step started (running or finished); −1 before the first. */
   #lastStep = -1;
   readonly #firstStep: number | undefined;
+  readonly #members: readonly string[];
   readonly #expectedLength: number | undefined;
   #closed = false;
   /** Direct writes are installed: reduce-scatter pieces go out without any copy. */
@@ -159,6 +165,9 @@ export class RsagAllReduce implements AllReduce {
     this.rank = rank;
     this.worldSize = worldSize;
     this.generation = generation;
+    const members = options.members ?? Array.from({ length: worldSize }, (_, k) => String(k));
+    if (members.length !== worldSize) throw new ConfigError('members', `must name one worker id per rank (${worldSize})`, { value: members.length });
+    this.#members = members.map((m, k) => validateWorkerId(m, `members[${k}]`));
     this.timeoutMs = positive(options.timeoutMs, DEFAULT_TIMEOUT_MS, 'timeoutMs');
     const maxPending = positive(options.maxPendingBytes, DEFAULT_MAX_PENDING, 'maxPendingBytes');
     this.drops = options.drops ?? new DropCounter(options.logger);
@@ -191,8 +200,9 @@ export class RsagAllReduce implements AllReduce {
     this.#frames = new FrameRecycler(maxPending, (frame, done) => whenWritten(this.#nc, frame, done));
 
     if (worldSize > 1) {
-      this.#subscribe(reduceScatterSubject(this.#runId, rank), 'rs', rank);
-      for (let c = 0; c < worldSize; c++) if (c !== rank) this.#subscribe(allGatherSubject(this.#runId, c), 'ag', c);
+      // Any rank's pieces of our chunk (the sender token is checked per frame); each owner's reduced pieces only from that owner.
+      this.#subscribe(reduceScatterSubject(this.#runId, rank, ANY_SENDER), 'rs', rank);
+      for (let c = 0; c < worldSize; c++) if (c !== rank) this.#subscribe(allGatherSubject(this.#runId, c, this.#members[c]!), 'ag', c);
       this.#watchConnection();
     }
   }
@@ -269,7 +279,7 @@ export class RsagAllReduce implements AllReduce {
           if (active !== undefined) this.#fail(active, new ClusterError(`subscription ${subject} failed on rank ${this.rank}: ${err.message}`, { rank: this.rank, step: active.step, cause: err }));
           return;
         }
-        this.#onFrame(subject, family, owner, msg.data);
+        this.#onFrame(msg.subject, family, owner, msg.data);
       },
     });
     this.#subs.push(sub);
@@ -294,6 +304,9 @@ export class RsagAllReduce implements AllReduce {
     if (header.generation !== this.generation) return this.#drop(family, 'foreign-generation', subject, header, `generation ${header.generation}, this rank is in ${this.generation}`);
     if (source >= this.worldSize || source === this.rank || (family === 'ag' && source !== owner)) {
       return this.#drop(family, 'malformed', subject, header, `source rank ${source} cannot send ${family} frames here (world size ${this.worldSize})`);
+    }
+    if (subjectSender(subject) !== this.#members[source]) {
+      return this.#drop(family, 'wrong-sender', subject, header, `rank ${source} is worker "${this.#members[source]}" in generation ${this.generation}, not "${subjectSender(subject)}"`);
     }
     const active = this.#active;
     if (active !== undefined && step === active.step) {
@@ -386,7 +399,7 @@ export class RsagAllReduce implements AllReduce {
   #send(active: ActiveStep, owner: number, max: number): void {
     const window = active.windows[owner] as SendWindow;
     const chunk = active.buffers.layout.chunks[owner] as ChunkLayout;
-    const subject = reduceScatterSubject(this.#runId, owner);
+    const subject = reduceScatterSubject(this.#runId, owner, this.#members[this.rank]!);
     for (let i = 0; i < max && window.canSend(); i++) {
       const offset = window.sent * this.pieceBytes / 4;
       const length = Math.min(this.pieceBytes / 4, chunk.length - offset);
@@ -433,7 +446,7 @@ export class RsagAllReduce implements AllReduce {
       releasePayload(kept);
     }
     this.#frames.publishing(frame);
-    this.#nc.publish(allGatherSubject(this.#runId, this.rank), frame);
+    this.#nc.publish(allGatherSubject(this.#runId, this.rank, this.#members[this.rank]!), frame);
     active.bytesSent += frame.length;
     active.data.set(values, start);
     active.reduced++;
