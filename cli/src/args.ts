@@ -28,15 +28,17 @@ export interface ParsedCommandArgs {
  * so it is validated by exactly the same code; an error about it names the variable, not the flag
  * (`inTermsOfTheSource`). A boolean variable is `true`, `false`, `1` or `0`; an empty variable counts as unset
  * (a manifest's `value: ""` means "not given"). Two kinds of option are not filled in here:
- * - the NATS credentials: transport's resolveNatsCredentials reads their variables itself (launch hands
- *   children their identity that way), names the variable in its errors and never shows the secret
- *   (Note [secrets stay out of sight]); their names follow the same rule (a test checks it);
+ * - those transport reads the variable of itself, naming the variable in its errors: the NATS credentials
+ *   (resolveNatsCredentials; launch hands children their identity that way, and an error never shows the
+ *   secret, Note [secrets stay out of sight]) and launch's `--nats-server` (resolveNatsServer). Their names
+ *   follow the same rule (a test checks it), so the help lists them like the others;
  * - `--help`.
  * `--nats` is read from GRADMESH_NATS_URL: `GRADMESH_NATS` alone would read as the prefix of the credentials' variables.
  */
 const ENV_PREFIX = 'GRADMESH_';
 const ENV_NAME_EXCEPTIONS: Readonly<Record<string, string>> = { nats: 'GRADMESH_NATS_URL' };
-const CREDENTIAL_FLAGS: ReadonlySet<string> = new Set(Object.values(NATS_CREDENTIAL_SOURCES).map((s) => s.flag));
+/** Options whose variable transport reads itself (see above). */
+const READ_BY_TRANSPORT: ReadonlySet<string> = new Set([...Object.values(NATS_CREDENTIAL_SOURCES).map((s) => s.flag), 'nats-server']);
 const GLOBAL_OPTIONS = { help: { type: 'boolean', short: 'h' }, verbose: { type: 'boolean' } } as const;
 
 /** The environment variable that stands in for `--flag` (Note [options from the environment]). */
@@ -63,7 +65,7 @@ export function parseCommandArgs(command: Command, argv: string[], env: NodeJS.P
   const values: OptionValues = { ...parsed.values };
   const fromEnv = new Map<string, string>();
   for (const [flag, option] of Object.entries(options)) {
-    if (values[flag] !== undefined || flag === 'help' || CREDENTIAL_FLAGS.has(flag)) continue;
+    if (values[flag] !== undefined || flag === 'help' || READ_BY_TRANSPORT.has(flag)) continue;
     const variable = envVariableOf(flag);
     const text = env[variable];
     if (text === undefined || text === '') continue;
@@ -82,7 +84,7 @@ export function inTermsOfTheSource(error: unknown, command: Command, fromEnv: Re
   if (!(error instanceof ConfigError) || !error.field.startsWith('--')) return error;
   const flag = error.field.slice(2);
   const prefix = `${error.field}: `;
-  if (!error.message.startsWith(prefix) || !(flag in command.options) || CREDENTIAL_FLAGS.has(flag)) return error;
+  if (!error.message.startsWith(prefix) || !(flag in command.options) || READ_BY_TRANSPORT.has(flag)) return error;
   const rest = error.message.slice(prefix.length);
   const variable = fromEnv.get(flag);
   if (variable !== undefined) return new ConfigError(variable, rest);
@@ -98,7 +100,7 @@ export function inTermsOfTheSource(error: unknown, command: Command, fromEnv: Re
  */
 export function withoutOptionVariables(env: NodeJS.ProcessEnv, commands: readonly Command[]): NodeJS.ProcessEnv {
   const out = { ...env };
-  for (const command of commands) for (const flag of [...Object.keys(command.options), ...Object.keys(GLOBAL_OPTIONS)]) if (!CREDENTIAL_FLAGS.has(flag)) delete out[envVariableOf(flag)];
+  for (const command of commands) for (const flag of [...Object.keys(command.options), ...Object.keys(GLOBAL_OPTIONS)]) if (!READ_BY_TRANSPORT.has(flag)) delete out[envVariableOf(flag)];
   return out;
 }
 
@@ -109,13 +111,9 @@ export function helpText(command: Command): string {
 /** The help's list of variables: each option of the command and the variable that stands in for it. */
 export function environmentHelp(command: Command): string {
   const flags = [...Object.keys(command.options), 'verbose'];
-  const rows = flags.map((flag) => [CREDENTIAL_FLAGS.has(flag) ? credentialVariable(flag) : envVariableOf(flag), `--${flag}`] as const);
+  const rows = flags.map((flag) => [envVariableOf(flag), `--${flag}`] as const);
   const width = Math.max(...rows.map(([variable]) => variable.length)) + 2;
   return `Environment: each option can come from a variable instead (the flag wins; booleans take true, false, 1 or 0):\n${rows.map(([variable, flag]) => `  ${variable.padEnd(width)}${flag}`).join('\n')}\n`;
-}
-
-function credentialVariable(flag: string): string {
-  return Object.values(NATS_CREDENTIAL_SOURCES).find((s) => s.flag === flag)!.env;
 }
 
 export function positiveInt(value: unknown, flag: string): number | undefined {

@@ -125,7 +125,7 @@ describe('configuration for containers', () => {
     expect(w1.stderr).toMatch(/^worker w1: joining run "[^"]+" on nats:\/\/127\.0\.0\.1:\d+ with 1 thread\(s\)$/m);
   });
 
-  it('refuses a bad health port from a flag or a variable, and a port already taken, with exit 2 and one line naming it', async () => {
+  it('refuses a bad health port or boolean from a flag or a variable, and a port already taken, with exit 2 and one line naming it; shows no secret from a variable', async () => {
     const zero = runGradmesh(h.dir, ['worker', '--nats', h.url], { GRADMESH_HEALTH_PORT: '0' });
     expect(zero.code).toBe(2);
     expect(zero.stderr).toBe('gradmesh: ConfigError: GRADMESH_HEALTH_PORT: must be a port in [1, 65535] (got "0") (e.g. --health-port 8081; a probe needs a fixed port, so 0 is not allowed)\n');
@@ -135,6 +135,13 @@ describe('configuration for containers', () => {
     const bool = runGradmesh(h.dir, ['coordinator', '--config', config], { GRADMESH_NATS_URL: h.url, GRADMESH_RESUME: 'yes' });
     expect(bool.code).toBe(2);
     expect(bool.stderr).toBe('gradmesh: ConfigError: GRADMESH_RESUME: must be true, false, 1 or 0 (got "yes")\n');
+    // A secret in a variable (a password in the NATS URL) appears in no line, text or json.
+    for (const format of ['text', 'json']) {
+      const secret = runGradmesh(h.dir, ['worker', '--join-timeout', '2'], { GRADMESH_NATS_URL: 'nats://u:pw-SECRET@127.0.0.1:1', GRADMESH_LOG_FORMAT: format });
+      expect(secret.code).toBe(1);
+      expect(secret.stderr).toMatch(/cannot connect to NATS at nats:\/\/127\.0\.0\.1:1/);
+      expect(secret.stdout + secret.stderr).not.toContain('pw-SECRET');
+    }
     const blockedPort = await freePort('127.0.0.1');
     const blocker = h.worker(h.runId('blocker'), 'blocker', ['--health-port', String(blockedPort), '--health-host', '127.0.0.1', '--join-timeout', '60']);
     await blocker.waitFor(/joining run/);

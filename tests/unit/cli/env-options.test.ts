@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../shared/src/errors.js';
 import { NATS_CREDENTIAL_SOURCES } from '../../../transport/src/credentials.js';
+import { resolveNatsServer } from '../../../transport/src/nats-server/nats-binary.js';
 import { envBoolean, envVariableOf, helpText, inTermsOfTheSource, parseCommandArgs, withoutOptionVariables, workerRange, type Command } from '../../../cli/src/args.js';
 import { coordinatorCommand } from '../../../cli/src/coordinator-command.js';
 import { workerCommand } from '../../../cli/src/worker-command.js';
@@ -18,8 +19,10 @@ describe('options from the environment', () => {
     expect(envVariableOf('nats')).toBe('GRADMESH_NATS_URL');
   });
 
-  it("names the credentials' variables (read by transport) by the same rule: one naming, not two", () => {
+  it("names the variables transport reads itself (credentials, launch's nats-server) by the same rule: one naming, not two", () => {
     for (const s of Object.values(NATS_CREDENTIAL_SOURCES)) expect(envVariableOf(s.flag)).toBe(s.env);
+    expect(envVariableOf('nats-server')).toBe('GRADMESH_NATS_SERVER');
+    expect(resolveNatsServer(undefined, { GRADMESH_NATS_SERVER: process.execPath })).toBe(process.execPath);
   });
 
   it('fills an option from its variable; the flag wins; an empty variable is unset', () => {
@@ -65,10 +68,11 @@ describe('options from the environment', () => {
     expect((inTermsOfTheSource(new ConfigError('--nats', 'is required'), coordinatorCommand, new Map()) as Error).message).toBe('--nats: is required; or set GRADMESH_NATS_URL');
   });
 
-  it('leaves the credentials to transport (which names their variables and never shows a secret)', () => {
+  it('leaves the credentials and nats-server to transport (which names their variables and never shows a secret)', () => {
     const { values, fromEnv } = parseCommandArgs(workerCommand, [], { GRADMESH_NATS_PASS: 'pw-SECRET', GRADMESH_NATS_USER: 'u' });
     expect(values['nats-pass']).toBeUndefined();
     expect(fromEnv.size).toBe(0);
+    expect(parseCommandArgs(launchCommand, [], { GRADMESH_NATS_SERVER: '/x/nats-server' }).values['nats-server']).toBeUndefined();
   });
 
   it('gives every command its options from the environment, and --help lists each option with its variable', () => {
