@@ -22,6 +22,7 @@ import {
   type RunEventKind,
   type RunObserver,
   type ReadyBody,
+  type Readiness,
   type RunConfig,
   type TrainingState,
 } from '@gradmesh/shared/internal';
@@ -151,6 +152,8 @@ export class Coordinator {
   /** The NATS connection is down (the client reconnects); liveness is not judged meanwhile. */
   #disconnected = false;
   readonly #timers: { stop(): void }[] = [];
+  /** Where the run stands for `/readyz`: not started, formed (its first generation started), or ended. */
+  #phase: 'starting' | 'formed' | 'ended' = 'starting';
 
   constructor(options: CoordinatorOptions) {
     this.#o = options;
@@ -233,6 +236,7 @@ export class Coordinator {
 
     try {
       await this.#formGeneration('the run starts', o.joinTimeoutMs);
+      this.#phase = 'formed';
       const result = await this.#train();
       await this.#durable?.recordFinished();
       channel.send(shutdownSubject(o.runId), 'shutdown', { reason: 'completed' });
@@ -247,6 +251,7 @@ export class Coordinator {
       this.#observe({ kind: this.#interrupted ? 'interrupted' : 'error', generation: this.#generationNumber, step: this.#state.step, detail: message.slice(0, 4000), ...(typeof worker === 'string' ? { worker } : {}) });
       throw failure;
     } finally {
+      this.#phase = 'ended';
       for (const t of this.#timers.splice(0)) t.stop();
       await channel.flush(2_000);
       channel.close();
@@ -279,6 +284,21 @@ export class Coordinator {
       this.#o.log(`coordinator: no checkpoint could be written before stopping: ${(error as Error).message}`);
     }
     this.#fail(new ClusterError(stop.message, { step: this.#state.step, hint: 'continue later with --resume (the checkpoint of this step is in the store)' }));
+  }
+
+  /**
+   * What `/readyz` answers (shared/src/monitor/readiness.ts): ready from the first generation on until the
+   * run ends. A later generation forming (a worker lost or joining) keeps it ready: the run is formed and
+   * goes on, and the reason says what it is doing.
+   */
+  get readiness(): Readiness {
+    if (this.#phase === 'ended') return { ready: false, reason: 'the run has ended' };
+    if (this.#phase === 'starting') {
+      const joined = this.#known.size;
+      return { ready: false, reason: this.#nc === undefined ? 'connecting to NATS' : `waiting for workers: ${joined} of ${this.#min === this.#o.workers ? this.#o.workers : `${this.#min}–${this.#o.workers}`} joined` };
+    }
+    const regroup = this.#regroupReason === undefined ? '' : `; forming the next generation (${this.#regroupReason})`;
+    return { ready: true, reason: `generation ${this.#generationNumber}, world ${this.#generation?.worldSize ?? 0}, step ${this.#state.step}${regroup}` };
   }
 
   /** The membership events so far. */

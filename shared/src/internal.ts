@@ -45,6 +45,8 @@ export type { TrainingState, TrainingPosition, EpochSums } from './train/trainin
 export { saveTrainingCheckpoint, restoreTrainingCheckpoint, readTrainingState, encodeTrainingCheckpoint } from './train/checkpointing.js';
 export type { CheckpointSource } from './train/checkpointing.js';
 export { createModel, resolveThreads } from './train/create-model.js';
+export { availableCpus, cpuQuotaOf, threadsForQuota } from './train/cpu-quota.js';
+export type { CgroupCpuFiles } from './train/cpu-quota.js';
 export type { CreateModelOptions } from './train/create-model.js';
 export { LocalExecutor } from './train/local-executor.js';
 export type { GradientExecutor } from './train/executor.js';
@@ -74,6 +76,7 @@ export * from './protocol/codec.js';
 export { RUN_EVENT_KINDS } from './monitor/run-observer.js';
 export type { RunEvent, RunEventKind, RunObserver, RankStepTiming, StepTimingSample } from './monitor/run-observer.js';
 export * from './protocol/status.js';
+export type { Readiness } from './monitor/readiness.js';
 export { writeImageGrid } from './image/write-grid.js';
 export { EarlyStopping } from './train/early-stopping.js';
 export type { EarlyStoppingState } from './train/early-stopping.js';

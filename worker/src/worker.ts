@@ -19,7 +19,7 @@ import {
   type DropCounts,
 } from '@gradmesh/shared/internal';
 import { connectNats, ControlChannel, every, HeartbeatThread, Liveness, watchConnection, watchSilence, RunStateStore, type NatsCredentials } from '@gradmesh/transport';
-import type { CheckpointStore } from '@gradmesh/shared/internal';
+import type { CheckpointStore, Readiness } from '@gradmesh/shared/internal';
 import { assignedCheckpointStore, assignedResumePoint } from './assigned-checkpoint-store.js';
 import { ConnectionInterrupted, RsagAllReduce } from './allreduce/rsag.js';
 import { Replica } from './replica.js';
@@ -101,6 +101,8 @@ export class WorkerProcess {
   #beats: HeartbeatThread | undefined;
   readonly #timers: { stop(): void }[] = [];
   #finished = false;
+  /** The generation this worker last reported ready in (its replica is at the generation's start step). */
+  #readyGeneration = 0;
   #resolve: (outcome: WorkerOutcome) => void = () => undefined;
   readonly #outcome = new Promise<WorkerOutcome>((resolve) => (this.#resolve = resolve));
 
@@ -121,6 +123,17 @@ export class WorkerProcess {
 
   get drops(): DropCounter {
     return this.#drops;
+  }
+
+  /** What `/readyz` answers (shared/src/monitor/readiness.ts): ready while it holds a rank of a live generation and is at its step. */
+  get readiness(): Readiness {
+    const a = this.#assignment;
+    if (this.#finished) return { ready: false, reason: 'the worker is stopping' };
+    if (this.#leaving !== undefined) return { ready: false, reason: `leaving the run (${this.#leaving})` };
+    if (a === undefined) return { ready: false, reason: `waiting for a rank in run "${this.#options.runId}"` };
+    if (a.generation <= this.#endedGeneration) return { ready: false, reason: `generation ${a.generation} ended; waiting for the next` };
+    if (this.#readyGeneration !== a.generation) return { ready: false, reason: `preparing rank ${a.rank} of generation ${a.generation}` };
+    return { ready: true, reason: `rank ${a.rank} of ${a.worldSize}, generation ${a.generation}, step ${this.#step}` };
   }
 
   async run(): Promise<WorkerOutcome> {
@@ -329,6 +342,7 @@ export class WorkerProcess {
       // sent only after a flush, and the coordinator sends the first command only when every rank is ready.
       await this.#channel!.flush(10_000);
       this.#channel!.send(joinSubject(o.runId, o.workerId), 'ready', { ...replica.ready(), ...(atStart ? {} : { needsState: true }) });
+      if (atStart) this.#readyGeneration = a.generation;
     }, a.generation);
   }
 
@@ -347,6 +361,7 @@ export class WorkerProcess {
         this.#step = replica.nextStep - 1;
         o.log(`worker ${o.workerId}: received the replica state of step ${replica.nextStep} (${bytes.length} bytes, verified)`);
         this.#channel!.send(joinSubject(o.runId, o.workerId), 'ready', replica.ready());
+        this.#readyGeneration = a.generation;
       }, a.generation);
     });
   }
