@@ -71,6 +71,7 @@ export * from './protocol/version.js';
 export * from './protocol/subjects.js';
 export * from './protocol/drops.js';
 export * from './protocol/pieces.js';
+export * from './protocol/compression.js';
 export * from './protocol/messages.js';
 export * from './protocol/codec.js';
 export { RUN_EVENT_KINDS } from './monitor/run-observer.js';

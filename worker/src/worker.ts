@@ -331,6 +331,7 @@ export class WorkerProcess {
         worldSize: a.worldSize,
         generation: a.generation,
         members: a.members,
+        compression: replica.config.training.allreduce.compression,
         drops: this.#drops,
         // Bounds what may be buffered ahead of a step (Note [early frames are bounded by the run] in rsag.ts).
         vectorLength: replica.model.params.slots.data.length,

@@ -4,10 +4,14 @@ import { ClusterError } from '../../../shared/src/errors.js';
 import { framePiece, PIECE_HEADER_BYTES } from '../../../shared/src/protocol/pieces.js';
 import { allGatherSubject, reduceScatterSubject } from '../../../shared/src/protocol/subjects.js';
 import { RsagAllReduce } from '../../../worker/src/allreduce/rsag.js';
+import { pieceRange, planLayout } from '../../../worker/src/allreduce/ownership.js';
+import { roundTrip } from '../../../shared/src/protocol/compression.js';
+import { sumInRankOrder } from '../../../worker/src/allreduce/rank-order-sum.js';
 import { startNats, type NatsHandle } from '../nats/nats-server.js';
 import { firstBitDifference, rankOrderSum, rankVectors, startCluster, type LocalCluster } from './cluster.js';
 
 let nats: NatsHandle;
+let intruder0: NatsConnection | undefined;
 
 beforeAll(async () => {
   nats = await startNats();
@@ -52,6 +56,78 @@ describe('rsag all-reduce equals the rank-order sum bit for bit', () => {
       }
     });
   }
+
+  for (const compression of ['bf16', 'fp16'] as const) {
+    it(`compression ${compression}, N = 2 and 3: every replica holds the same bits — the rank-order sum of the rounded contributions, rounded — at about half the bytes`, async () => {
+      for (const worldSize of [2, 3]) {
+        const plain = await startCluster(nats.url, worldSize, { pieceBytes: SMALL_PIECE_BYTES });
+        const cluster = await startCluster(nats.url, worldSize, { pieceBytes: SMALL_PIECE_BYTES, compression });
+        try {
+          const length = 5 * P + 3;
+          const inputs = rankVectors(worldSize, length, 77 + worldSize).map((v) => v.map((x) => x * 1e3)); // sums beyond fp16's range
+          inputs[0]![5] = Number.NaN; // a poisoned gradient stays visible to the NaN guard
+          // The reference, piece by piece (fp16 scales per piece): round each contribution, sum in rank order, round.
+          const layout = planLayout(length, worldSize, P);
+          const expected = new Float32Array(length);
+          for (let piece = 0; piece < layout.pieceCount; piece++) {
+            const { start, length: n } = pieceRange(layout, piece);
+            const parts = inputs.map((v) => {
+              const part = v.slice(start, start + n);
+              roundTrip(compression, part);
+              return part;
+            });
+            const sum = new Float32Array(n);
+            sumInRankOrder(sum, parts);
+            roundTrip(compression, sum);
+            expected.set(sum, start);
+          }
+          const outputs = inputs.map((v) => v.slice());
+          const timings = await Promise.all(cluster.ranks.map((r, k) => r.allReduce(0, outputs[k]!)));
+          expectBitwiseEqual(outputs, expected);
+          expect(Number.isNaN(outputs[1]![5])).toBe(true);
+          // Close to the float32 result (relative error of the 16-bit format), and half its bytes.
+          const exact = inputs.map((v) => v.slice());
+          const plainTimings = await Promise.all(plain.ranks.map((r, k) => r.allReduce(0, exact[k]!)));
+          // Each of the N contributions and the sum is rounded once: the error is bounded by the format's relative
+          // precision times the sum of the magnitudes (fp16 also underflows below the piece's largest value · 2^-24).
+          const unit = compression === 'bf16' ? 2 ** -8 : 2 ** -11;
+          const largest = Math.max(...inputs.flatMap((v) => Array.from(v, Math.abs).filter(Number.isFinite))) * worldSize;
+          for (let i = 0; i < length; i++) {
+            if (i === 5) continue;
+            const magnitudes = inputs.reduce((a, v) => a + Math.abs(v[i]!), 0);
+            expect(Math.abs(outputs[0]![i]! - exact[0]![i]!)).toBeLessThanOrEqual((worldSize + 1) * unit * magnitudes + (compression === 'fp16' ? largest * 2 ** -23 : 0));
+          }
+          const full = plainTimings.reduce((a, t) => a + t.bytesSent, 0); // what the float32 all-reduce published
+          const sent = timings.reduce((a, t) => a + t.bytesSent, 0);
+          expect(sent / full).toBeGreaterThan(0.45);
+          expect(sent / full).toBeLessThan(0.56);
+          for (const r of cluster.ranks) expect(r.drops.count()).toBe(0);
+        } finally {
+          await cluster.close();
+          await plain.close();
+        }
+      }
+    });
+  }
+
+  it('a piece of another encoding (a rank with another compression setting) is dropped as malformed, never summed', async () => {
+    const cluster = await startCluster(nats.url, 2, { pieceBytes: SMALL_PIECE_BYTES, compression: 'bf16', logger: () => {} });
+    try {
+      intruder0 = intruder0 ?? (await connect({ servers: nats.url }));
+      intruder0.publish(reduceScatterSubject(cluster.runId, 0, '1'), framePiece({ family: 'rs', source: 1, generation: 0, step: 0, piece: 0 }, new Float32Array(P / 2)));
+      await intruder0.flush();
+      await cluster.connections[0]!.flush();
+      const inputs = rankVectors(2, 2 * P, 5);
+      const outputs = inputs.map((v) => v.slice());
+      await Promise.all(cluster.ranks.map((r, k) => r.allReduce(0, outputs[k]!)));
+      expect(cluster.ranks[0]!.drops.count('rs', 'malformed')).toBe(1);
+      expectBitwiseEqual(outputs.slice(1), outputs[0]!);
+    } finally {
+      await cluster.close();
+      await intruder0?.close();
+      intruder0 = undefined;
+    }
+  });
 
   it('N = 1 leaves the vector untouched and returns at once', async () => {
     const cluster = await startCluster(nats.url, 1);

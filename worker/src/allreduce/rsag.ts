@@ -1,7 +1,8 @@
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { ClusterError, ConfigError } from '@gradmesh/shared/internal';
 import { DropCounter, MessageRejectedError, type DropReason } from '@gradmesh/shared/internal';
-import { alignedPieceValues, copyPieceValues, PIECE_HEADER_BYTES, pieceElements, pieceHeaderBytes, readPieceHeader, writePieceFrame, type PieceHeader } from '@gradmesh/shared/internal';
+import { alignedPieceValues, copyPieceValues, PIECE_HEADER_BYTES, pieceElements, pieceHeaderBytes, readPieceHeader, writePieceFrame, writePieceHeader, type PieceHeader } from '@gradmesh/shared/internal';
+import { decodeValues, encodedBytes, encodeValues, roundTrip, type Compression } from '@gradmesh/shared/internal';
 import { allGatherSubject, ANY_SENDER, reduceScatterSubject, subjectSender, validateRunId, validateWorkerId } from '@gradmesh/shared/internal';
 import { directWritesInstalled, isRecycledPayload, publishParts, releasePayload, whenWritten } from '@gradmesh/transport';
 import type { AllReduce, AllReduceTimings } from './allreduce.js';
@@ -23,6 +24,11 @@ export interface RsagOptions {
    * piece's source rank must match it (Note [the sender is in the subject]). Default: the ranks as ids ("0", "1", …).
    */
   readonly members?: readonly string[];
+  /**
+   * How pieces travel: float32 ('none', default) or half width ('bf16', 'fp16'; Note [compressed all-reduce stays
+   * bitwise identical across replicas] in shared/src/protocol/compression.ts). Every rank of a run must agree.
+   */
+  readonly compression?: Compression;
   /** Payload bytes per piece (multiple of 4). Default: 1 MiB, capped by the server's max_payload − 16. */
   readonly pieceBytes?: number;
   /** A step that cannot complete rejects after this long (default 30 000 ms). */
@@ -78,6 +84,9 @@ interface Buffers {
   readonly copies: Uint16Array;
   /** gathered[piece] = 1 once the reduced piece is in `data` (pieces of other chunks). */
   readonly gathered: Uint8Array;
+  /** Compressed all-reduce only: this rank's own contribution to a piece, rounded as if sent, and the piece's sum. */
+  readonly ownRounded: Float32Array;
+  readonly sum: Float32Array;
 }
 
 interface ActiveStep {
@@ -148,6 +157,7 @@ export class RsagAllReduce implements AllReduce {
   #lastStep = -1;
   readonly #firstStep: number | undefined;
   readonly #members: readonly string[];
+  readonly #compression: Compression;
   readonly #expectedLength: number | undefined;
   #closed = false;
   /** Direct writes are installed: reduce-scatter pieces go out without any copy. */
@@ -168,6 +178,9 @@ export class RsagAllReduce implements AllReduce {
     const members = options.members ?? Array.from({ length: worldSize }, (_, k) => String(k));
     if (members.length !== worldSize) throw new ConfigError('members', `must name one worker id per rank (${worldSize})`, { value: members.length });
     this.#members = members.map((m, k) => validateWorkerId(m, `members[${k}]`));
+    const compression = options.compression ?? 'none';
+    if (compression !== 'none' && compression !== 'bf16' && compression !== 'fp16') throw new ConfigError('compression', 'must be none, bf16 or fp16', { value: compression });
+    this.#compression = compression;
     this.timeoutMs = positive(options.timeoutMs, DEFAULT_TIMEOUT_MS, 'timeoutMs');
     const maxPending = positive(options.maxPendingBytes, DEFAULT_MAX_PENDING, 'maxPendingBytes');
     this.drops = options.drops ?? new DropCounter(options.logger);
@@ -346,7 +359,11 @@ export class RsagAllReduce implements AllReduce {
       const local = header.piece - own.firstPiece;
       const copies = (active.buffers.copies[local] as number) + 1;
       active.buffers.copies[local] = copies;
-      if (copies === this.worldSize - 1) {
+      if (this.#compression !== 'none') {
+        // Compressed: every copy is decoded into staging (there is nothing to sum in place).
+        decodeValues(this.#compression, frame.subarray(PIECE_HEADER_BYTES), active.buffers.staging[header.source] as Float32Array, range.start - own.start, range.length);
+        if (copies === this.worldSize - 1) this.#reduce(active, range.piece, range.start, range.length, header.source, undefined);
+      } else if (copies === this.worldSize - 1) {
         // The copy that completes the piece is summed straight from the frame when it is aligned (always for a
         // recycled payload).
         const inPlace = alignedPieceValues(frame);
@@ -361,7 +378,8 @@ export class RsagAllReduce implements AllReduce {
     } else {
       if (active.buffers.gathered[header.piece] === 1) return this.#drop('ag', 'duplicate', subject, header, `piece ${header.piece} again`);
       active.buffers.gathered[header.piece] = 1;
-      copyPieceValues(frame, active.data, range.start, range.length);
+      if (this.#compression === 'none') copyPieceValues(frame, active.data, range.start, range.length);
+      else decodeValues(this.#compression, frame.subarray(PIECE_HEADER_BYTES), active.data, range.start, range.length);
       active.bytesReceived += frame.length;
       active.gatheredCount++;
       const window = active.windows[range.chunk] as SendWindow;
@@ -378,10 +396,14 @@ export class RsagAllReduce implements AllReduce {
    */
   #checkShape(buffers: Buffers, subject: string, header: PieceHeader, frame: Uint8Array): ReturnType<typeof pieceRange> | undefined {
     const { layout } = buffers;
+    if ((header.encoding ?? 'none') !== this.#compression) {
+      return void this.#drop(header.family, 'malformed', subject, header, `a piece encoded as ${header.encoding ?? 'none'} in an all-reduce with compression ${this.#compression} (do all ranks run the same config?)`);
+    }
     if (header.piece >= layout.pieceCount) return void this.#drop(header.family, 'malformed', subject, header, `piece ${header.piece} does not exist in a ${layout.pieceCount}-piece layout`);
     const range = pieceRange(layout, header.piece);
-    if (pieceElements(frame) !== range.length) {
-      return void this.#drop(header.family, 'malformed', subject, header, `piece ${header.piece} has ${pieceElements(frame)} values, expected ${range.length} (do all ranks all-reduce vectors of ${layout.length}?)`);
+    const elements = pieceElements(frame, this.#compression);
+    if (elements !== range.length) {
+      return void this.#drop(header.family, 'malformed', subject, header, `piece ${header.piece} has ${elements} values, expected ${range.length} (do all ranks all-reduce vectors of ${layout.length}?)`);
     }
     if (header.family === 'rs' && range.chunk !== this.rank) return void this.#drop('rs', 'malformed', subject, header, `piece ${header.piece} belongs to chunk ${range.chunk}, not ${this.rank}`);
     if (header.family === 'ag' && range.chunk !== header.source) return void this.#drop('ag', 'malformed', subject, header, `piece ${header.piece} belongs to chunk ${range.chunk}, not ${header.source}`);
@@ -405,6 +427,16 @@ export class RsagAllReduce implements AllReduce {
       const length = Math.min(this.pieceBytes / 4, chunk.length - offset);
       const start = chunk.start + offset;
       const header = { family: 'rs', source: this.rank, generation: this.generation, step: active.step, piece: chunk.firstPiece + window.sent } as const;
+      if (this.#compression !== 'none') {
+        const frame = this.#frames.acquire(PIECE_HEADER_BYTES + encodedBytes(this.#compression, length));
+        writePieceHeader(frame, { ...header, encoding: this.#compression });
+        encodeValues(this.#compression, active.data.subarray(start, start + length), frame.subarray(PIECE_HEADER_BYTES));
+        this.#frames.publishing(frame);
+        this.#nc.publish(subject, frame);
+        active.bytesSent += frame.length;
+        window.sent++;
+        continue;
+      }
       if (this.#direct) {
         // Published straight from the caller's vector (Note [sending straight from the vector]).
         publishParts(this.#nc, subject, [pieceHeaderBytes(header), new Uint8Array(active.data.buffer, active.data.byteOffset + start * 4, length * 4)]);
@@ -425,6 +457,7 @@ export class RsagAllReduce implements AllReduce {
    * `lastSource`'s copy is `lastValues` when given (a view of the frame just received), else in staging.
    */
   #reduce(active: ActiveStep, piece: number, start: number, length: number, lastSource: number, lastValues: Float32Array | undefined): void {
+    if (this.#compression !== 'none') return this.#reduceCompressed(active, piece, start, length, this.#compression);
     const { own, staging, held } = active.buffers;
     const frame = this.#frames.acquire(PIECE_HEADER_BYTES + length * 4);
     const values = writePieceFrame(frame, { family: 'ag', source: this.rank, generation: this.generation, step: active.step, piece }, length);
@@ -449,6 +482,33 @@ export class RsagAllReduce implements AllReduce {
     this.#nc.publish(allGatherSubject(this.#runId, this.rank, this.#members[this.rank]!), frame);
     active.bytesSent += frame.length;
     active.data.set(values, start);
+    active.reduced++;
+    if (active.reduced === own.pieceCount) active.ownChunkMs = performance.now() - active.started;
+  }
+
+  /**
+   * #reduce for a compressed all-reduce: this rank's contribution rounded as if sent, the decoded copies of the
+   * others, summed in rank order in float32; the sum rounded once more for the all-gather, and kept rounded here
+   * too, so every replica holds the same bits.
+   */
+  #reduceCompressed(active: ActiveStep, piece: number, start: number, length: number, compression: Exclude<Compression, 'none'>): void {
+    const { own, staging } = active.buffers;
+    const local = start - own.start;
+    const ownRounded = active.buffers.ownRounded.subarray(0, length);
+    ownRounded.set(active.data.subarray(start, start + length));
+    roundTrip(compression, ownRounded);
+    const sources: Float32Array[] = [];
+    for (let k = 0; k < this.worldSize; k++) sources.push(k === this.rank ? ownRounded : (staging[k] as Float32Array).subarray(local, local + length));
+    const sum = active.buffers.sum.subarray(0, length);
+    sumInRankOrder(sum, sources);
+    const frame = this.#frames.acquire(PIECE_HEADER_BYTES + encodedBytes(compression, length));
+    writePieceHeader(frame, { family: 'ag', source: this.rank, generation: this.generation, step: active.step, piece, encoding: compression });
+    encodeValues(compression, sum, frame.subarray(PIECE_HEADER_BYTES));
+    roundTrip(compression, sum);
+    this.#frames.publishing(frame);
+    this.#nc.publish(allGatherSubject(this.#runId, this.rank, this.#members[this.rank]!), frame);
+    active.bytesSent += frame.length;
+    active.data.set(sum, start);
     active.reduced++;
     if (active.reduced === own.pieceCount) active.ownChunkMs = performance.now() - active.started;
   }
@@ -546,6 +606,8 @@ export class RsagAllReduce implements AllReduce {
       copies: new Uint16Array(own.pieceCount),
       held: new Array<Uint8Array | undefined>(own.pieceCount * this.worldSize).fill(undefined),
       gathered: new Uint8Array(layout.pieceCount),
+      ownRounded: new Float32Array(this.#compression === 'none' ? 0 : this.pieceBytes / 4),
+      sum: new Float32Array(this.#compression === 'none' ? 0 : this.pieceBytes / 4),
     };
     this.#buffers = buffers;
     return buffers;
@@ -558,6 +620,7 @@ function receivedBytesPerStep(buffers: Buffers, worldSize: number): number {
   const rsFrames = (worldSize - 1) * own.pieceCount;
   const agFrames = layout.pieceCount - own.pieceCount;
   const values = (worldSize - 1) * own.length + (layout.length - own.length);
+  // Float32 bytes: a compressed all-reduce receives about half of that (+ 4 bytes of fp16 scale per frame).
   return values * 4 + (rsFrames + agFrames) * PIECE_HEADER_BYTES;
 }
 
