@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Prints the Secret gradmesh-nats-auth for an overlay: the run's NATS identities from `gradmesh auth init`,
+# Prints the Secrets gradmesh-nats-auth and gradmesh-nats-worker-auth for an overlay: the run's NATS identities from `gradmesh auth init`,
 # for the run id and MAX worker ids the overlay renders (GRADMESH_RUN, GRADMESH_WORKERS of the ConfigMap
 # gradmesh-run; workers are the StatefulSet's pods gradmesh-worker-0 … MAX-1). Apply it before the overlay:
 #
@@ -29,5 +29,12 @@ dir="$(mktemp -d /tmp/gradmesh-auth.XXXXXX)"
 trap 'rm -rf "$dir"' EXIT
 chmod 0777 "$dir"   # a containerized GRADMESH runs as uid 10001
 $GRADMESH auth init --run "$run" --workers "$max" --worker-ids "$ids" --out "$dir/auth" >"$dir/log" 2>&1 || { cat "$dir/log" >&2; exit 1; }
+# Two Secrets, so that a worker pod holds worker seeds only: gradmesh-nats-auth (authorization.conf, the
+# coordinator's and the status seed) and gradmesh-nats-worker-auth (worker-<pod>.nk for every worker pod).
+mkdir "$dir/workers"
+mv "$dir"/auth/worker-*.nk "$dir/workers/"
 kubectl create secret generic gradmesh-nats-auth --from-file="$dir/auth" --dry-run=client -o yaml \
+  | grep -v '^  creationTimestamp: null$'
+echo ---
+kubectl create secret generic gradmesh-nats-worker-auth --from-file="$dir/workers" --dry-run=client -o yaml \
   | grep -v '^  creationTimestamp: null$'

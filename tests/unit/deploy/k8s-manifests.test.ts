@@ -76,20 +76,24 @@ describe.skipIf(!haveKubectl)('deploy/k8s overlays', () => {
         }
       });
 
-      it('mounts only keys that deploy/k8s/auth-secret.sh puts in the Secret gradmesh-nats-auth', () => {
+      it('mounts only keys that deploy/k8s/auth-secret.sh puts in its Secrets, and worker pods get worker seeds only', () => {
         const out = execFileSync('bash', [path.join(K8S, 'auth-secret.sh'), path.join(K8S, 'overlays', overlay)], { encoding: 'utf8' });
-        const secret = parseAllDocuments(out)[0]!.toJS() as K8sObject;
-        expect(secret).toMatchObject({ kind: 'Secret', metadata: { name: 'gradmesh-nats-auth' } });
-        const keys = Object.keys(secret.data);
+        const docs = parseAllDocuments(out).map((d) => d.toJS() as K8sObject);
+        const secrets = new Map(docs.map((o) => [o.metadata.name as string, Object.keys(o.data)]));
+        expect([...secrets.keys()].sort()).toEqual(['gradmesh-nats-auth', 'gradmesh-nats-worker-auth']);
+        expect(secrets.get('gradmesh-nats-auth')!.sort()).toEqual(['authorization.conf', 'coordinator.nk', 'status.nk']);
         const replicas = find(objects, 'StatefulSet', 'gradmesh-worker').spec.replicas as number;
-        for (let i = 0; i < replicas; i++) expect(keys).toContain(`worker-gradmesh-worker-${i}.nk`);
+        expect(secrets.get('gradmesh-nats-worker-auth')!.sort()).toEqual(Array.from({ length: replicas }, (_, i) => `worker-gradmesh-worker-${i}.nk`).sort());
         for (const { owner, spec } of podSpecs(objects)) {
           for (const v of spec.volumes ?? []) {
             if (!v.secret) continue;
-            expect(v.secret.secretName, owner).toBe('gradmesh-nats-auth');
+            const keys = secrets.get(v.secret.secretName);
+            expect(keys, `${owner} mounts ${v.secret.secretName}`).toBeDefined();
             for (const item of v.secret.items ?? []) expect(keys, owner).toContain(item.key);
+            if (owner === 'StatefulSet/gradmesh-worker') expect(v.secret.secretName).toBe('gradmesh-nats-worker-auth');
           }
         }
+        const secret = docs.find((o) => o.metadata.name === 'gradmesh-nats-auth')!;
         const natsConf = String(find(objects, 'ConfigMap', 'gradmesh-nats-config').data['nats.conf']);
         expect(natsConf).toMatch(/^include \.\.\/auth\/authorization\.conf$/m);
         expect(Buffer.from(secret.data['authorization.conf'], 'base64').toString()).toMatch(/authorization\s*\{/);
