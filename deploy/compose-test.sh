@@ -38,6 +38,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+trap "exit 130" INT TERM
 
 if ! docker info >/dev/null 2>&1; then
   step "start dockerd --iptables=false --ip-forward=false --bridge=none"

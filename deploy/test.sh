@@ -68,6 +68,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+trap "exit 130" INT TERM
 
 step "render $OVERLAY and its Secret (gradmesh auth init)"
 { kubectl kustomize "$OVERLAY"; echo ---; bash deploy/k8s/auth-secret.sh "$OVERLAY"; } > "$work/rendered.yaml"
@@ -147,7 +148,7 @@ podman logs "$coord" 2>&1 | grep -E 'generation [0-9]+ |sends its state' | tail 
 step "wait for the run to complete"
 code="$(podman wait --condition exited "$coord" 2>/dev/null | tail -n1)"
 code="$(podman inspect --format '{{.State.ExitCode}}' "$coord")"
-podman logs "$coord" 2>&1 | grep -Ev '^\s*$' | tail -n 6 | sed 's/^/  coordinator: /'
+{ podman logs "$coord" 2>&1 | grep -E 'test accuracy|replicas agree' || podman logs --tail 10 "$coord" 2>&1; } | sed 's/^/  coordinator: /'
 [ "$code" = 0 ] || fail "the coordinator exited with $code"
 accuracy="$(podman logs "$coord" 2>&1 | grep -Eo 'test accuracy [0-9.]+' | tail -n1 | awk '{ print $3 }')"
 [ -n "$accuracy" ] || fail "no test accuracy in the coordinator's log"

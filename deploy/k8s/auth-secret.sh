@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prints the Secrets gradmesh-nats-auth and gradmesh-nats-worker-auth for an overlay: the run's NATS identities from `gradmesh auth init`,
 # for the run id and MAX worker ids the overlay renders (GRADMESH_RUN, GRADMESH_WORKERS of the ConfigMap
-# gradmesh-run; workers are the StatefulSet's pods gradmesh-worker-0 … MAX-1). Apply it before the overlay:
+# gradmesh-run; workers are the Indexed Job's pods gradmesh-worker-0 … MAX-1). Apply it before the overlay:
 #
 #   deploy/k8s/auth-secret.sh deploy/k8s/overlays/dev | kubectl apply -f -
 #   kubectl apply -k deploy/k8s/overlays/dev

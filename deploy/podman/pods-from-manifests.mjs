@@ -2,13 +2,13 @@
 // Turns a rendered kustomize overlay into what `podman kube play` (podman 4.3) runs: it plays Pods,
 // ConfigMaps and Secrets but silently skips StatefulSets, Jobs and Services, and pods find each other by pod
 // name, not by Service name. So each workload's pod template becomes Pods, named the way Kubernetes names
-// them (a StatefulSet's <name>-<ordinal>, a Job's <name>), except that a pod that is the only one behind a
+// them (a StatefulSet's <name>-<ordinal>, an Indexed Job's <name>-<index>, a Job's <name>), except that a pod that is the only one behind a
 // Service takes the Service's name — its DNS name then stands in for the Service's. Images, commands, args,
 // env, volumes, ConfigMaps and Secrets are the manifests' own.
 //
 // Note [what the kubelet does that podman does not]: the env of each container is resolved the way the
 // kubelet resolves it — fieldRef metadata.name is the pod's name, configMapKeyRef and secretKeyRef read the
-// rendered objects, and $(VAR) expands earlier variables. Probes and containerPorts are dropped (podman runs httpGet probes
+// rendered objects, and $(VAR) expands earlier variables (fieldRef: metadata.name, and an Indexed Job's index annotation). Probes and containerPorts are dropped (podman runs httpGet probes
 // with curl inside the container, and the image has none); deploy/test.sh requests the endpoints itself.
 // With --env-as-flags <dir>, each GRADMESH_<FLAG> variable is also passed as --<flag> <value> when the
 // command's help (<dir>/<command>.txt, e.g. worker.txt) lists that flag, for an image built before the
@@ -48,6 +48,16 @@ function podsOf(workload) {
       return { name, owner: `StatefulSet/${workload.metadata.name}`, template, claims };
     });
   }
+  if (workload.kind === 'Job' && workload.spec.completionMode === 'Indexed') {
+    // Pod hostnames of an Indexed Job are <job>-<index>; the index is also an annotation (the downward API's).
+    return Array.from({ length: workload.spec.completions ?? 1 }, (_, i) => ({
+      name: `${workload.metadata.name}-${i}`,
+      owner: `Job/${workload.metadata.name}`,
+      template,
+      claims: [],
+      annotations: { 'batch.kubernetes.io/job-completion-index': String(i) },
+    }));
+  }
   if (workload.kind === 'Job') return [{ name: workload.metadata.name, owner: `Job/${workload.metadata.name}`, template, claims: [] }];
   if (workload.kind === 'Deployment') return [{ name: workload.metadata.name, owner: `Deployment/${workload.metadata.name}`, template, claims: [] }];
   return [];
@@ -68,13 +78,16 @@ function lookup(list, kind, name, key, decode) {
   return decode ? Buffer.from(value, 'base64').toString('utf8') : String(value);
 }
 
-function resolveEnv(env, podName) {
+function resolveEnv(env, pod) {
   const values = new Map();
   return (env ?? []).map((e) => {
     let value;
     if (e.valueFrom?.fieldRef) {
-      if (e.valueFrom.fieldRef.fieldPath !== 'metadata.name') throw new Error(`fieldRef ${e.valueFrom.fieldRef.fieldPath} is not supported`);
-      value = podName;
+      const field = e.valueFrom.fieldRef.fieldPath;
+      const annotation = /^metadata\.annotations\['(.+)'\]$/.exec(field);
+      if (field === 'metadata.name') value = pod.name;
+      else if (annotation && pod.annotations?.[annotation[1]] !== undefined) value = pod.annotations[annotation[1]];
+      else throw new Error(`${pod.name}: fieldRef ${field} is not supported`);
     } else if (e.valueFrom?.configMapKeyRef) value = lookup(configMaps, 'ConfigMap', e.valueFrom.configMapKeyRef.name, e.valueFrom.configMapKeyRef.key, false);
     else if (e.valueFrom?.secretKeyRef) value = lookup(secrets, 'Secret', e.valueFrom.secretKeyRef.name, e.valueFrom.secretKeyRef.key, true);
     else value = String(e.value ?? '').replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, v) => (values.has(v) ? values.get(v) : m));
@@ -98,7 +111,7 @@ for (const pod of pods) {
   const spec = structuredClone(pod.template.spec);
   spec.hostname = pod.name;
   for (const c of spec.containers) {
-    c.env = resolveEnv(c.env, pod.name);
+    c.env = resolveEnv(c.env, pod);
     delete c.livenessProbe;
     delete c.readinessProbe;
     delete c.startupProbe;
@@ -137,7 +150,7 @@ for (const pod of pods) {
   for (const c of [...spec.containers, ...(spec.initContainers ?? [])]) for (const m of c.volumeMounts ?? []) if (renamed.has(m.name)) m.name = renamed.get(m.name);
   pod.emptyDirs = [...renamed.values()];
   for (const { volume, claim } of pod.claims) spec.volumes = [...(spec.volumes ?? []), { name: volume, persistentVolumeClaim: { claimName: claim } }];
-  const manifest = { apiVersion: 'v1', kind: 'Pod', metadata: { name: pod.name, labels: pod.template.metadata?.labels ?? {} }, spec };
+  const manifest = { apiVersion: 'v1', kind: 'Pod', metadata: { name: pod.name, labels: pod.template.metadata?.labels ?? {}, ...(pod.annotations ? { annotations: pod.annotations } : {}) }, spec };
   // The ConfigMaps travel with each Pod: podman reads a ConfigMap from the played file (its --configmap
   // option takes one per file).
   writeFileSync(path.join(outDir, `pod-${pod.name}.yaml`), [...configMaps, ...secretsAsConfigMaps, manifest].map((o) => stringify(o)).join('---\n'));

@@ -52,14 +52,14 @@ describe.skipIf(!haveKubectl)('deploy/k8s overlays', () => {
         expect(kinds).toEqual(expect.arrayContaining([
           'ConfigMap/gradmesh-nats-config', 'ConfigMap/gradmesh-run', 'ConfigMap/gradmesh-run-config', 'Job/gradmesh-coordinator',
           'NetworkPolicy/gradmesh-egress-to-nats-only', 'NetworkPolicy/gradmesh-nats-from-gradmesh-only', 'PodDisruptionBudget/gradmesh-nats',
-          'PodDisruptionBudget/gradmesh-worker', 'Service/gradmesh-nats', 'Service/gradmesh-worker', 'StatefulSet/gradmesh-nats', 'StatefulSet/gradmesh-worker',
+          'PodDisruptionBudget/gradmesh-worker', 'Service/gradmesh-nats', 'Service/gradmesh-worker', 'StatefulSet/gradmesh-nats', 'Job/gradmesh-worker',
         ]));
         for (const object of objects) expect({ object: `${object.kind}/${object.metadata.name}`, findings: await validateObject(object) }).toEqual({ object: `${object.kind}/${object.metadata.name}`, findings: [] });
       });
 
-      it('takes the world size from GRADMESH_WORKERS alone: MAX worker pods, MIN kept through voluntary disruptions', () => {
+      it('takes the world size from GRADMESH_WORKERS alone: MAX worker pods (an Indexed Job), MIN kept through voluntary disruptions', () => {
         const [min, max] = String(find(objects, 'ConfigMap', 'gradmesh-run').data.GRADMESH_WORKERS).split(':').map(Number);
-        expect(find(objects, 'StatefulSet', 'gradmesh-worker').spec.replicas).toBe(max);
+        expect(find(objects, 'Job', 'gradmesh-worker').spec).toMatchObject({ completionMode: 'Indexed', completions: max, parallelism: max });
         expect(find(objects, 'PodDisruptionBudget', 'gradmesh-worker').spec.minAvailable).toBe(min);
       });
 
@@ -82,7 +82,7 @@ describe.skipIf(!haveKubectl)('deploy/k8s overlays', () => {
         const secrets = new Map(docs.map((o) => [o.metadata.name as string, Object.keys(o.data)]));
         expect([...secrets.keys()].sort()).toEqual(['gradmesh-nats-auth', 'gradmesh-nats-worker-auth']);
         expect(secrets.get('gradmesh-nats-auth')!.sort()).toEqual(['authorization.conf', 'coordinator.nk', 'status.nk']);
-        const replicas = find(objects, 'StatefulSet', 'gradmesh-worker').spec.replicas as number;
+        const replicas = find(objects, 'Job', 'gradmesh-worker').spec.completions as number;
         expect(secrets.get('gradmesh-nats-worker-auth')!.sort()).toEqual(Array.from({ length: replicas }, (_, i) => `worker-gradmesh-worker-${i}.nk`).sort());
         for (const { owner, spec } of podSpecs(objects)) {
           for (const v of spec.volumes ?? []) {
@@ -90,7 +90,7 @@ describe.skipIf(!haveKubectl)('deploy/k8s overlays', () => {
             const keys = secrets.get(v.secret.secretName);
             expect(keys, `${owner} mounts ${v.secret.secretName}`).toBeDefined();
             for (const item of v.secret.items ?? []) expect(keys, owner).toContain(item.key);
-            if (owner === 'StatefulSet/gradmesh-worker') expect(v.secret.secretName).toBe('gradmesh-nats-worker-auth');
+            if (owner === 'Job/gradmesh-worker') expect(v.secret.secretName).toBe('gradmesh-nats-worker-auth');
           }
         }
         const secret = docs.find((o) => o.metadata.name === 'gradmesh-nats-auth')!;
@@ -103,7 +103,7 @@ describe.skipIf(!haveKubectl)('deploy/k8s overlays', () => {
 });
 
 describe.skipIf(!haveKubectl)('the schema check (negative controls)', () => {
-  const worker = () => find(render('dev'), 'StatefulSet', 'gradmesh-worker');
+  const worker = () => find(render('dev'), 'Job', 'gradmesh-worker');
 
   it('rejects a misspelled field that kubernetes-models alone accepts', async () => {
     const object = worker();
@@ -120,10 +120,10 @@ describe.skipIf(!haveKubectl)('the schema check (negative controls)', () => {
 
   it('rejects a wrong type and a missing required field', async () => {
     const object = worker();
-    object.spec.replicas = 'two';
+    object.spec.parallelism = 'two';
     delete object.spec.template.spec.containers[0].name;
     const findings = await validateObject(object);
-    expect(findings.map((f) => f.path).sort()).toEqual(['/spec/replicas', '/spec/template/spec/containers/0']);
+    expect(findings.map((f) => f.path).sort()).toEqual(['/spec/parallelism', '/spec/template/spec/containers/0']);
   });
 
   it('rejects a kind the schemas do not have', async () => {

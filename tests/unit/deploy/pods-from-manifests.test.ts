@@ -36,13 +36,13 @@ function convert(extra: string[] = []): { lines: string[]; stderr: string; pods:
 const podOf = (docs: Doc[]) => docs.find((d) => d.kind === 'Pod')!;
 
 describe.skipIf(!haveKubectl || !haveBuild)('deploy/podman/pods-from-manifests.mjs', () => {
-  it('makes one Pod per pod: the StatefulSet ordinals, the Job, and NATS under its Service name', () => {
+  it('makes one Pod per pod: the worker indexes, the coordinator, and NATS under its Service name', () => {
     const { lines } = convert();
     expect(lines).toEqual([
       'gradmesh-nats StatefulSet/gradmesh-nats data-gradmesh-nats-0',
-      'gradmesh-worker-0 StatefulSet/gradmesh-worker gradmesh-worker-0-state gradmesh-worker-0-tmp',
-      'gradmesh-worker-1 StatefulSet/gradmesh-worker gradmesh-worker-1-state gradmesh-worker-1-tmp',
       'gradmesh-coordinator Job/gradmesh-coordinator gradmesh-coordinator-state gradmesh-coordinator-tmp',
+      'gradmesh-worker-0 Job/gradmesh-worker gradmesh-worker-0-state gradmesh-worker-0-tmp',
+      'gradmesh-worker-1 Job/gradmesh-worker gradmesh-worker-1-state gradmesh-worker-1-tmp',
       expect.stringMatching(/^volumes gradmesh-nats-config-\w+ gradmesh-run-config-\w+ gradmesh-run-\w+ gradmesh-nats-auth gradmesh-nats-worker-auth$/),
     ]);
   });
@@ -51,7 +51,7 @@ describe.skipIf(!haveKubectl || !haveBuild)('deploy/podman/pods-from-manifests.m
     const { pods } = convert();
     const docs = pods.get('gradmesh-worker-1')!;
     const env = Object.fromEntries(podOf(docs).spec.containers[0].env.map((e: Doc) => [e.name, e.value]));
-    expect(env).toMatchObject({ POD_NAME: 'gradmesh-worker-1', GRADMESH_ID: 'gradmesh-worker-1', GRADMESH_RUN: 'mnist-mlp', GRADMESH_NATS_CREDS: '/etc/gradmesh/auth/worker-gradmesh-worker-1.nk' });
+    expect(env).toMatchObject({ WORKER_INDEX: '1', GRADMESH_ID: 'gradmesh-worker-1', GRADMESH_RUN: 'mnist-mlp', GRADMESH_NATS_CREDS: '/etc/gradmesh/auth/worker-gradmesh-worker-1.nk' });
     const auth = podOf(docs).spec.volumes.find((v: Doc) => v.name === 'auth');
     expect(auth).toEqual({ name: 'auth', configMap: { name: 'gradmesh-nats-worker-auth' } });
     const carried = docs.find((d) => d.kind === 'ConfigMap' && d.metadata.name === 'gradmesh-nats-worker-auth')!;
