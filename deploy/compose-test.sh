@@ -80,7 +80,7 @@ until [ "$(docker inspect -f '{{.State.Status}}' "$coord")" = exited ] || [ $SEC
 code="$(docker inspect -f '{{.State.ExitCode}} (restarted {{.RestartCount}} times)' "$coord")"
 echo "coordinator exited: $code"
 code="${code%% *}"
-{ docker logs "$coord" 2>&1 | grep -E 'generation [0-9]+ |accuracy|report written' || true; } | sed 's/^/  coordinator: /'
+{ docker logs "$coord" 2>&1 | grep -E 'generation [0-9]+ \(|test accuracy' || true; } | sed 's/^/  coordinator: /'
 [ "$code" = 0 ] || { "${compose[@]}" logs --tail 10 2>&1 | tail -n 60; fail "the coordinator ended with $code"; }
 accuracy="$(docker logs "$coord" 2>&1 | grep -Eo 'test accuracy [0-9.]+' | tail -n1 | awk '{ print $3 }')"
 [ -n "$accuracy" ] || fail "no test accuracy in the coordinator's log"

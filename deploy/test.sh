@@ -20,6 +20,7 @@ cd "$(dirname "$0")/.."
 
 NET=gradmesh-deploy-test
 OVERLAY=deploy/k8s/overlays/local
+# The images overlays/local names.
 IMAGE=localhost/gradmesh:0.1.0
 NATS_IMAGE=localhost/gradmesh-nats:2.9.10
 MIN_ACCURACY=96
@@ -146,7 +147,7 @@ wait_log "$coord" 'sends its state .* to .*gradmesh-worker-1' 120
 podman logs "$coord" 2>&1 | grep -E 'generation [0-9]+ |sends its state' | tail -n2 | sed 's/^/  coordinator: /'
 
 step "wait for the run to complete"
-code="$(podman wait --condition exited "$coord" 2>/dev/null | tail -n1)"
+podman wait --condition exited "$coord" >/dev/null 2>&1 || true
 code="$(podman inspect --format '{{.State.ExitCode}}' "$coord")"
 { podman logs "$coord" 2>&1 | grep -E 'test accuracy|replicas agree' || podman logs --tail 10 "$coord" 2>&1; } | sed 's/^/  coordinator: /'
 [ "$code" = 0 ] || fail "the coordinator exited with $code"
