@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs deploy/compose.yaml for real with docker-compose: NATS (JetStream, authorization), a coordinator and two
-# workers train examples/mnist-mlp.json (2 epochs, as deploy/test.sh) to >= 96 % test accuracy, from the
+# workers train examples/mnist-mlp.json (1 epoch, as deploy/test.sh) to >= 96 % test accuracy, from the
 # images deploy/test.sh builds with podman (loaded into docker with `podman save | docker load`).
 #
 # Needs root. Installs docker.io and docker-compose when missing and starts a dockerd when none answers:
@@ -51,7 +51,7 @@ fi
 step "load $IMAGE and $NATS_IMAGE into docker"
 for i in "$IMAGE" "$NATS_IMAGE"; do podman save --format docker-archive "$i" | docker load -q >/dev/null; done
 
-export GRADMESH_IMAGE="$IMAGE" GRADMESH_NATS_IMAGE="$NATS_IMAGE" GRADMESH_EPOCHS=2
+export GRADMESH_IMAGE="$IMAGE" GRADMESH_NATS_IMAGE="$NATS_IMAGE" GRADMESH_EPOCHS=1
 docker run --rm --network none "$IMAGE" coordinator --help > "$work/coordinator.txt" 2>&1 || true
 docker run --rm --network none "$IMAGE" worker --help > "$work/worker.txt" 2>&1 || true
 if ! grep -q GRADMESH_NATS_URL "$work/coordinator.txt"; then

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs deploy/k8s for real with `podman kube play`, from the image deploy/Dockerfile builds: NATS with
-# JetStream and authorization, a coordinator and 2 workers train examples/mnist-mlp.json (2 epochs, the overlay
+# JetStream and authorization, a coordinator and 2 workers train examples/mnist-mlp.json (1 epoch, the overlay
 # deploy/k8s/overlays/local) to >= 96 % test accuracy; worker gradmesh-worker-1 is removed mid-run and started
 # again, rejoins, and the run completes.
 #

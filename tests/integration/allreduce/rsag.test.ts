@@ -333,20 +333,21 @@ describe('rsag all-reduce ignores and counts bad frames on its subjects', () => 
     }
   });
 
-  it('the early budget (from the vector length) caps what a peer can make a rank hold; the excess is counted as overflow', async () => {
+  it('the early budget (from the vector length) caps what each peer can make a rank hold: one flooding peer cannot push out another\'s frames', async () => {
     const length = 3 * P;
     const cluster = await startCluster(nats.url, 3, { pieceBytes: SMALL_PIECE_BYTES, vectorLength: length, firstStep: 0, logger: () => {} });
     try {
-      const rs0 = reduceScatterSubject(cluster.runId, 0, '1');
       const piece = new Float32Array(P);
-      // Rank 0 receives per step: 2 copies of its chunk (P values each) and 2 reduced chunks: 4·P values + 4 headers;
-      // the budget holds two steps of that. 20 valid-looking early frames of step 1 overflow it.
-      const budget = 2 * (4 * P * 4 + 4 * PIECE_HEADER_BYTES);
-      for (let i = 0; i < 20; i++) intruder.publish(rs0, framePiece({ family: 'rs', source: 1, generation: 0, step: 1, piece: 0 }, piece));
+      // Rank 0 receives per step from each peer: its copy of chunk 0 (P values) and its reduced chunk (P values),
+      // 2 frames; each peer's share holds two steps of that: 4 frames. 20 early frames of step 1 from rank 1
+      // overflow rank 1's share only; rank 2's frames are still kept.
+      const frame = PIECE_HEADER_BYTES + 4 * P;
+      const share = 2 * (2 * 4 * P + 2 * PIECE_HEADER_BYTES);
+      for (let i = 0; i < 20; i++) intruder.publish(reduceScatterSubject(cluster.runId, 0, '1'), framePiece({ family: 'rs', source: 1, generation: 0, step: 1, piece: 0 }, piece));
+      for (let i = 0; i < 3; i++) intruder.publish(reduceScatterSubject(cluster.runId, 0, '2'), framePiece({ family: 'rs', source: 2, generation: 0, step: 1, piece: 0 }, piece));
       await intruder.flush();
       await cluster.connections[0]!.flush();
-      const kept = Math.floor(budget / (PIECE_HEADER_BYTES + 4 * P));
-      expect(cluster.ranks[0]!.drops.count('rs', 'overflow')).toBe(20 - kept);
+      expect(cluster.ranks[0]!.drops.count('rs', 'overflow')).toBe(20 - Math.floor(share / frame));
     } finally {
       await cluster.close();
     }

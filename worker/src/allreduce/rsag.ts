@@ -203,13 +203,15 @@ export class RsagAllReduce implements AllReduce {
     }
     this.window = requireWindow(worldSize, this.pieceBytes, maxPending);
     let maxEarly = DEFAULT_MAX_EARLY;
+    let perSource: number[] | undefined;
     if (options.vectorLength !== undefined) {
       const n = options.vectorLength;
       if (!Number.isSafeInteger(n) || n < 0) throw new ConfigError('vectorLength', 'must be a non-negative integer', { value: n });
       this.#expectedLength = n;
-      maxEarly = EARLY_STEP_WINDOW * receivedBytesPerStep(this.#buffersFor(n), worldSize);
+      perSource = receivedBytesPerStep(this.#buffersFor(n), rank).map((bytes) => EARLY_STEP_WINDOW * bytes);
+      maxEarly = perSource.reduce((a, b) => a + b, 0);
     }
-    this.#early = new EarlyFrames(positive(options.maxEarlyBytes, Math.max(1, maxEarly), 'maxEarlyBytes'), this.drops);
+    this.#early = new EarlyFrames(positive(options.maxEarlyBytes, Math.max(1, maxEarly), 'maxEarlyBytes'), this.drops, perSource);
     this.#frames = new FrameRecycler(maxPending, (frame, done) => whenWritten(this.#nc, frame, done));
 
     if (worldSize > 1) {
@@ -614,14 +616,14 @@ export class RsagAllReduce implements AllReduce {
   }
 }
 
-/** Bytes (values and headers) one step delivers to `rank`: the other ranks' copies of its chunk, and every other chunk reduced. */
-function receivedBytesPerStep(buffers: Buffers, worldSize: number): number {
+/**
+ * Bytes (values and headers) one step delivers to `rank` from each source rank k: k's copy of this rank's chunk
+ * (reduce-scatter) and k's reduced chunk (all-gather); 0 from itself. Float32 bytes: a compressed all-reduce
+ * receives about half of that (+ 4 bytes of fp16 scale per frame).
+ */
+function receivedBytesPerStep(buffers: Buffers, rank: number): number[] {
   const { layout, own } = buffers;
-  const rsFrames = (worldSize - 1) * own.pieceCount;
-  const agFrames = layout.pieceCount - own.pieceCount;
-  const values = (worldSize - 1) * own.length + (layout.length - own.length);
-  // Float32 bytes: a compressed all-reduce receives about half of that (+ 4 bytes of fp16 scale per frame).
-  return values * 4 + (rsFrames + agFrames) * PIECE_HEADER_BYTES;
+  return layout.chunks.map((chunk) => (chunk.owner === rank ? 0 : (own.length + chunk.length) * 4 + (own.pieceCount + chunk.pieceCount) * PIECE_HEADER_BYTES));
 }
 
 function positive(value: number | undefined, fallback: number, field: string): number {
