@@ -24,5 +24,7 @@ export class RunInterrupted extends ClusterError {
       hint: stop.checkpoint === undefined ? `nothing is resumable: ${stop.whyNothing}` : `checkpoint ${stop.checkpoint}; continue with --resume`,
     });
     this.stop = stop;
+    // Printed as its family (`gradmesh: ClusterError: interrupted by SIGINT at step …`), like every run failure.
+    this.name = 'ClusterError';
   }
 }

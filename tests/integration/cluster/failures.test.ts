@@ -110,7 +110,8 @@ describe('cluster failures', () => {
     coordinator.signal('SIGINT');
     const exit = await coordinator.exit(60_000);
     expect(exit.code).not.toBe(0);
-    const written = /checkpoint of step (\d+) written to (\S+); continue with --resume/.exec(coordinator.stderr);
+    // Note [a checkpoint at every stop]: the stop line names the step, the checkpoint and the exact resume command.
+    const written = /stopped at step (\d+) \(SIGINT\); checkpoint (\S+); resume with: gradmesh coordinator --nats \S+ --config \S+ --run \S+ --workers 2 --checkpoint-store dir:\S+ --resume \(and start the workers again\)/.exec(coordinator.stderr);
     expect(written, coordinator.stderr).not.toBeNull();
     const step = Number(written![1]);
     expect(step).toBeGreaterThanOrEqual(100);

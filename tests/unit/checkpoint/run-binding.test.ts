@@ -15,7 +15,7 @@ import {
   runIdentity,
   writeCheckpointAtomic,
   type TrainingCheckpointInfo,
-} from '@gradmesh/shared/internal';
+} from '../../../shared/src/internal.js';
 import { syntheticClassification } from '../../helpers/synthetic.js';
 
 const dirs: string[] = [];
