@@ -1,5 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, ClusterHarness, mlpConfig, writeImageData } from './harness.js';
 
@@ -13,7 +15,8 @@ let h: ClusterHarness;
 let uninterrupted = '';
 
 beforeAll(async () => {
-  h = await ClusterHarness.start(false);
+  // A NATS server for the coordinator tests; the launches start their own.
+  h = await ClusterHarness.start(true);
   writeImageData(h, 400);
   // 320 training samples, batch 8 → 40 steps an epoch; microBatch 4 → one micro-batch per rank with N = 2.
   h.file('mlp.json', mlpConfig({ epochs: 4, batchSize: 8, validationSplit: 0.2, microBatch: 4 }));
@@ -114,5 +117,38 @@ describe('gradmesh launch: a checkpoint at every stop', () => {
     const own = gradmesh('launch', '--config', 'mlp.json', '--workers', '2', '--threads', '1', '--max-steps', '3', '--checkpoint-store', 'nats');
     expect(own.code, own.stderr).toBe(0);
     expect(own.stderr).toMatch(/launch: stopped at step 3 \(--max-steps\); nothing is resumable: the checkpoint was in the bucket of launch's own nats-server, which stopped with the launch/);
+  });
+});
+
+/** The sha256 of every file of a folder, by name. */
+function fileHashes(dir: string): Record<string, string> {
+  return Object.fromEntries(readdirSync(dir).sort().map((f) => [f, createHash('sha256').update(readFileSync(path.join(dir, f))).digest('hex')]));
+}
+
+describe('the coordinator: run-bound checkpoints', () => {
+  it('refuses (exit 2, before any worker is needed) a fresh run into a store of another run\'s checkpoints and a --resume of another model; --resume-from a train checkpoint continues in the cluster bit-identically', async () => {
+    const dir = h.path('ckpt-train');
+    expect(gradmesh('train', '--config', 'mlp.json', '--threads', '1', '--checkpoint-dir', dir, '--max-steps', '50').code).toBe(0);
+    const before = fileHashes(dir);
+
+    const fresh = h.coordinator(h.runId('fresh'), 'mlp.json', 2, ['--checkpoint-dir', dir]);
+    expect((await fresh.exit(60_000)).code, fresh.output).toBe(2);
+    expect(fresh.stderr).toMatch(new RegExp(`CheckpointError: ${dir}: holds 2 checkpoints of run "train-[^"]+", the newest ckpt-0000000050\\.safetensors \\(step 50\\); a fresh run would overwrite them`));
+
+    h.file('wide.json', mlpConfig({ epochs: 4, batchSize: 8, validationSplit: 0.2, microBatch: 4 }, { model: { kind: 'sequential', inputShape: [36], layers: [{ type: 'dense', units: 48, activation: 'relu' }, { type: 'dense', units: 3 }] } }));
+    const wideRun = h.runId('wide');
+    const wide = h.coordinator(wideRun, 'wide.json', 2, ['--checkpoint-dir', dir, '--resume']);
+    expect((await wide.exit(60_000)).code, wide.output).toBe(2);
+    expect(wide.stderr).toMatch(new RegExp(`CheckpointError: ${dir}: its newest checkpoint \\S+ckpt-0000000050\\.safetensors \\(step 50\\) belongs to run "train-[^"]+" \\(model [0-9a-f]{12}, data [0-9a-f]{12}\\), but run "${wideRun}" \\(config \\(wide\\.json\\)\\) has model [0-9a-f]{12}, data [0-9a-f]{12}: a different model`));
+    expect(fileHashes(dir)).toEqual(before);
+
+    const into = h.path('ckpt-cluster');
+    const runId = h.runId('resume-from');
+    const { coordinator, workers } = h.cluster(runId, 'mlp.json', 2, { coordinatorArgs: ['--checkpoint-dir', into, '--resume-from', path.join(dir, 'ckpt-0000000050.safetensors'), '--report', 'from.json'], workerArgs: ['--checkpoint-dir', into] });
+    expect((await coordinator.exit(120_000)).code, coordinator.output).toBe(0);
+    for (const w of workers) await w.exit(30_000);
+    expect(coordinator.stderr).toContain('repeats 0 steps: the checkpoint was written when the previous run stopped (--max-steps)');
+    expect(report('from.json')).toMatchObject({ steps: 160, runSteps: 110, paramsChecksum: uninterrupted });
+    expect(fileHashes(dir)).toEqual(before);
   });
 });
