@@ -79,7 +79,9 @@ describe('cluster failures', () => {
     const resumed = h.cluster(h.runId('resume'), config, 2, { coordinatorArgs: ['--checkpoint-dir', dir, '--resume', '--report', report, ...FAST_FAILURE], workerArgs: ['--checkpoint-dir', dir] });
     expect((await resumed.coordinator.exit(120_000)).code, resumed.coordinator.output).toBe(0);
     await expectAllExited(resumed.workers);
-    expect(resumed.coordinator.stderr).toMatch(new RegExp(`resuming from \\S+ckpt-0*${lastCheckpointStep}\\.safetensors at step ${lastCheckpointStep}`));
+    expect(resumed.coordinator.stderr).toMatch(new RegExp(`resumed from \\S+ckpt-0*${lastCheckpointStep}\\.safetensors at step ${lastCheckpointStep}`));
+    // A checkpoint written during training, not at a stop (the worker was killed): the resume says it may repeat steps.
+    expect(resumed.coordinator.stderr).toContain(`any steps the previous run took after step ${lastCheckpointStep} are taken again`);
     const r = JSON.parse(readFileSync(report, 'utf8'));
     expect(r.steps).toBe(400);
     expect(r.runSteps).toBe(400 - lastCheckpointStep);
