@@ -13,6 +13,7 @@ import {
   heartbeatSubject,
   initialTrainingState,
   joinSubject,
+  parseCheckpointStep,
   readCheckpoint,
   readTrainingCheckpointInfo,
   refuseForeignCheckpoints,
@@ -258,6 +259,7 @@ export class Coordinator {
     } catch (error) {
       if (error instanceof StopRequested && this.#failure === undefined) await this.#checkpointBeforeStopping(error);
       const failure = this.#failure ?? error;
+      if (!(failure instanceof RunInterrupted) && this.#driver !== undefined) o.log(this.#whatAResumeRepeats());
       const message = failure instanceof GradmeshError ? `${failure.name}: ${failure.message}` : String((failure as Error)?.message ?? failure);
       channel.send(shutdownSubject(o.runId), 'shutdown', { reason: this.#interrupted ? 'interrupted' : 'failed', error: message.slice(0, 4000) });
       const worker = failure instanceof GradmeshError ? failure.context['worker'] : undefined;
@@ -300,6 +302,15 @@ export class Coordinator {
       : this.#driver === undefined ? 'the run was interrupted before its first step; start it again'
       : 'no checkpoint was written at the stop; --resume continues from the newest checkpoint in the store, if any, and repeats the steps after it';
     return new RunInterrupted({ reason, step: this.#state.step, checkpoint: resumable, whyNothing });
+  }
+
+  /** For a run that failed: which checkpoint a resume would start from, and how many steps it would repeat. */
+  #whatAResumeRepeats(): string {
+    const latest = this.#durable?.latestCheckpoint ?? null;
+    const step = latest === null ? undefined : parseCheckpointStep(latest);
+    if (this.#durable?.checkpoints === undefined) return `coordinator: the run failed at step ${this.#state.step}; nothing is resumable: no checkpoint store was set`;
+    if (latest === null || step === undefined) return `coordinator: the run failed at step ${this.#state.step} before its first checkpoint; a new run starts from step 0`;
+    return `coordinator: the run failed at step ${this.#state.step}; the newest checkpoint is ${this.#durable.checkpoints.describe(latest)}: --resume repeats the ${this.#state.step - step} step(s) after step ${step}`;
   }
 
   /** Writes the checkpoint of the run's last completed step before an interrupted run stops (see interrupt). */

@@ -77,6 +77,11 @@ export class DurableRunState {
     return { name, where: store.describe(name), state: info.state, info };
   }
 
+  /** The name of the newest checkpoint of the run this coordinator knows of (resumed from or written), or null. */
+  get latestCheckpoint(): string | null {
+    return this.#latestCheckpoint;
+  }
+
   /** The record a previous coordinator of this run left, if any (undefined without JetStream or before the first). */
   async previousRecord(): Promise<RunRecord | undefined> {
     const record = await this.#runState?.read();

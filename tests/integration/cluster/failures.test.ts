@@ -73,6 +73,10 @@ describe('cluster failures', () => {
     const stepMatch = /worker w1 \(rank 1\) is lost: .* at step (\d+)/.exec(coordinator.stderr);
     const lastCheckpointStep = Math.max(...files.map((f) => Number(/\d+/.exec(f)![0])));
     expect(lastCheckpointStep).toBeLessThanOrEqual(Number(stepMatch![1]));
+    // The failure says what a resume would repeat: the steps since the newest checkpoint.
+    const repeats = new RegExp(`the run failed at step (\\d+); the newest checkpoint is \\S+ckpt-0*${lastCheckpointStep}\\.safetensors: --resume repeats the (\\d+) step\\(s\\) after step ${lastCheckpointStep}`).exec(coordinator.stderr);
+    expect(repeats, coordinator.stderr).not.toBeNull();
+    expect(Number(repeats![2])).toBe(Number(repeats![1]) - lastCheckpointStep);
 
     // Resume with two fresh worker processes.
     const report = h.path('resumed.json');
