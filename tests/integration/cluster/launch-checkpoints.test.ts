@@ -73,6 +73,17 @@ describe('gradmesh launch: a checkpoint at every stop', () => {
     expect(report('max.json')).toMatchObject({ steps: 160, runSteps: 147, paramsChecksum: uninterrupted });
   });
 
+  it('--resume-from <file> with launch\'s own nats-server: the file is copied into the run\'s Object Store bucket, every worker restores it, and the run ends bit-identically', () => {
+    const dir = h.path('ckpt-from');
+    expect(gradmesh('train', '--config', 'mlp.json', '--threads', '1', '--checkpoint-dir', dir, '--max-steps', '27').code).toBe(0);
+    const r = gradmesh('launch', '--config', 'mlp.json', '--workers', '2', '--threads', '1', '--resume-from', path.join(dir, 'ckpt-0000000027.safetensors'), '--report', 'from-launch.json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`[coordinator] resumed from ${path.join(dir, 'ckpt-0000000027.safetensors')} at step 27`);
+    // The workers read it from the run's store, by name (no path crosses the network).
+    expect(r.stderr).toMatch(/\[w1\] worker w1: rank 1 of 2 \(generation 1\) from step 27, resuming from ckpt-0000000027\.safetensors/);
+    expect(report('from-launch.json')).toMatchObject({ steps: 160, runSteps: 133, paramsChecksum: uninterrupted });
+  });
+
   it('Ctrl-C: the coordinator checkpoints the step where it stops and launch prints how to resume; that command ends bit-identical to an uninterrupted run', async () => {
     const dir = h.path('ckpt-sigint');
     const run = startLaunch(['--config', 'mlp.json', '--workers', '2', '--threads', '1', '--checkpoint-dir', dir]);
