@@ -7,13 +7,16 @@ import { clusterReport } from './cluster-report.js';
 import { describeError, writeFailedReport } from './failed-report.js';
 import { watchLauncher } from './launch/parent-watch.js';
 import { NATS_AUTH_OPTIONS, natsAuthUsage, natsCredentialsFrom } from './nats-auth-flags.js';
-import { progressPrinter } from './progress.js';
+import { progressReporter } from './progress.js';
+import { HEALTH_OPTIONS, healthUsage, parseHealthFlags } from './health/health-flags.js';
+import { HealthServer } from './health/health-server.js';
+import { createLogger, parseLogFormat } from './log/logger.js';
 import { finishRun, printResult } from './run-summary.js';
 import { parseWatchFlags, WATCH_OPTIONS, watchUsage } from './watch-flags.js';
 import { startWatching, stopWatching } from './watching.js';
 import { modelSummaryOf } from './model-summary.js';
 import { reportStopToLauncher } from './launch/stop-report.js';
-import { stopMessage } from './stop-message.js';
+import { commandLine, stopMessage } from './stop-message.js';
 
 export const DEFAULT_RUN_ID = 'default';
 
@@ -54,13 +57,19 @@ Options:
   --eval-timeout <s>         the same for an evaluation (default: 4 × the step timeout)
   --checkpoint-timeout <s>   the same for rank 0's checkpoint write (default: 4 × the step timeout)
   --checksum-every <k>       compare the replicas' parameter checksums every k steps and at the end (default: 50)
+${healthUsage(29)}
+  --log-format <text|json>   stderr lines as text (default) or one JSON object per line, for log collectors
 ${watchUsage(29)}
 ${natsAuthUsage(29)}
   --verbose                  stack traces on errors
 
 The coordinator answers \`gradmesh status --nats <url> --run <id>\` while the run is on.
 
-Exit code: 0 when the run completed, 1 when it failed (the error names the worker, rank, step and reason), 2 on bad input.`,
+SIGTERM or SIGINT (a pod being stopped, Ctrl-C) stops the run gracefully: with a checkpoint store it finishes
+the step in flight, writes a checkpoint of it, tells the workers to stop, and exits 1 (the run is not complete:
+continue it with --resume); a second signal, or a run without a store, stops at once.
+
+Exit code: 0 when the run completed, 1 when it failed or was stopped (the error names the worker, rank, step and reason), 2 on bad input.`,
   options: {
     nats: { type: 'string' },
     config: { type: 'string' },
@@ -81,10 +90,13 @@ Exit code: 0 when the run completed, 1 when it failed (the error names the worke
     'eval-timeout': { type: 'string' },
     'checkpoint-timeout': { type: 'string' },
     'checksum-every': { type: 'string' },
+    ...HEALTH_OPTIONS,
+    'log-format': { type: 'string' },
     ...WATCH_OPTIONS,
     ...NATS_AUTH_OPTIONS,
   },
   async run(values) {
+    const log = createLogger({ format: parseLogFormat(values['log-format'], '--log-format'), role: 'coordinator' });
     const natsUrl = values['nats'];
     if (typeof natsUrl !== 'string') throw new ConfigError('--nats', 'is required', { hint: 'e.g. --nats nats://127.0.0.1:4222, or use gradmesh launch, which starts one' });
     const natsCredentials = natsCredentialsFrom(values);
@@ -101,10 +113,11 @@ Exit code: 0 when the run completed, 1 when it failed (the error names the worke
     const range = workerRange(values['workers'], '--workers') ?? { min: 1, max: 1 };
     const workers = range.max;
     const watchFlags = parseWatchFlags(values);
+    const healthAddress = parseHealthFlags(values);
     // The feed is always on: it answers `gradmesh status`; the dashboard and metrics only when asked.
     const feed = new RunFeed();
     feed.setInfo({ run: runId, name: config.name, mode: 'cluster', world: workers, epochs: config.training.epochs, batchSize: config.training.batchSize, trainCount: 0, config: config.raw, modelSummary: modelSummaryOf(config) });
-    const printer = progressPrinter();
+    const printer = progressReporter(log);
     const coordinator = new Coordinator({
       natsUrl,
       ...(natsCredentials ? { natsCredentials } : {}),
@@ -124,7 +137,7 @@ Exit code: 0 when the run completed, 1 when it failed (the error names the worke
       checksumEvery: positiveInt(values['checksum-every'], '--checksum-every') ?? 50,
       ...(maxSteps === undefined ? {} : { maxSteps }),
       ...(maxSkipped === undefined ? {} : { maxSkipped }),
-      log: (line) => process.stderr.write(`${line}\n`),
+      log: (line) => log.info(line),
       onProgress: (e) => (printer(e), feed.progress(e)),
       observer: feed,
     });
@@ -138,11 +151,18 @@ Exit code: 0 when the run completed, 1 when it failed (the error names the worke
     const resume = checkpointStore === undefined ? undefined : ['coordinator', '--nats', redactUrl(natsUrl), '--config', configPath, '--run', runId, ...(values['workers'] === undefined ? [] : ['--workers', String(values['workers'])]), ...(epochs === undefined ? [] : ['--epochs', String(epochs)]), '--checkpoint-store', describeStoreSpec(checkpointStore), '--resume'];
     const reportStop = async (stop: InterruptedAt) => {
       if (await reportStopToLauncher(stop)) return; // launch prints how to resume the launch
-      process.stderr.write(`${stopMessage(stop, resume, stop.whyNothing)}${stop.checkpoint !== undefined && resume !== undefined ? ' (and start the workers again)' : ''}\n`);
+      const resumable = stop.checkpoint !== undefined && resume !== undefined;
+      log.info(`${stopMessage(stop, resume, stop.whyNothing)}${resumable ? ' (and start the workers again)' : ''}`, { event: 'stopped', run: runId, step: stop.step, reason: stop.reason, ...(resumable ? { checkpoint: stop.checkpoint, resume: commandLine(resume) } : { resumable: false }) });
     };
-    let watch: RunWatch | undefined = await startWatching(watchFlags, feed, { dropped: () => coordinator.drops.snapshot(), status: { natsUrl, runId, credentials: natsCredentials } });
+    let health: HealthServer | undefined;
+    let watch: RunWatch | undefined;
     try {
-      process.stderr.write(`${config.name}: coordinator of run "${runId}" on ${redactUrl(natsUrl)} (${describeCredentials(natsCredentials)}), waiting for ${range.min === range.max ? workers : `${range.min}–${range.max}`} worker(s)${checkpointStore ? `, checkpoints: ${describeStoreSpec(checkpointStore)}` : ''}\n`);
+      health = healthAddress === undefined ? undefined : await HealthServer.start(healthAddress, () => coordinator.readiness);
+      watch = await startWatching(watchFlags, feed, { dropped: () => coordinator.drops.snapshot(), status: { natsUrl, runId, credentials: natsCredentials } }, log);
+      log.info(
+        `${config.name}: coordinator of run "${runId}" on ${redactUrl(natsUrl)} (${describeCredentials(natsCredentials)}), waiting for ${range.min === range.max ? workers : `${range.min}–${range.max}`} worker(s)${checkpointStore ? `, checkpoints: ${describeStoreSpec(checkpointStore)}` : ''}`,
+        { event: 'started', run: runId, config: config.name, minWorkers: range.min, maxWorkers: workers, ...(checkpointStore ? { checkpoints: describeStoreSpec(checkpointStore) } : {}), ...(health ? { health: health.address } : {}) },
+      );
       let run: Awaited<ReturnType<Coordinator['run']>>;
       try {
         run = await coordinator.run();
@@ -155,15 +175,17 @@ Exit code: 0 when the run completed, 1 when it failed (the error names the worke
       const report: RunReport = { status: 'completed', runId, ...clusterReport(config, run, (Date.now() - started) / 1000) };
       printResult(report, run.stepsTaken);
       if (run.stop) await reportStop({ ...run.stop, whyNothing: 'no checkpoint store was set (--checkpoint-store or --checkpoint-dir)' });
-      process.stderr.write(
-        `step time (mean over ranks): compute ${(report['computeSeconds'] as number).toFixed(1)}s, all-reduce ${(report['allreduceSeconds'] as number).toFixed(1)}s, wait ${(report['waitSeconds'] as number).toFixed(1)}s; replicas agree (${run.checksumComparisons} checksum comparisons)\n`,
+      log.info(
+        `step time (mean over ranks): compute ${(report['computeSeconds'] as number).toFixed(1)}s, all-reduce ${(report['allreduceSeconds'] as number).toFixed(1)}s, wait ${(report['waitSeconds'] as number).toFixed(1)}s; replicas agree (${run.checksumComparisons} checksum comparisons)`,
+        { event: 'completed', run: runId, steps: report.steps, testLoss: report.testLoss, testAccuracy: report.testAccuracy, wallSeconds: report.wallSeconds, checksumComparisons: run.checksumComparisons },
       );
-      await finishRun(report, run.test?.confusion, reportPath);
-      await stopWatching(watch, watchFlags);
+      await finishRun(report, run.test?.confusion, reportPath, log);
+      await stopWatching(watch, watchFlags, log);
       watch = undefined;
       return 0;
     } finally {
       await watch?.close();
+      await health?.close();
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
       unwatch();
