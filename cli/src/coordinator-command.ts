@@ -1,5 +1,5 @@
 import { checkpointStoreFromFlags, ConfigError, describeStoreSpec, loadRunConfig, validateRunId, type RunConfig, type RunReport } from '@gradmesh/shared/internal';
-import { Coordinator } from '@gradmesh/coordinator';
+import { Coordinator, RunInterrupted, type InterruptedAt } from '@gradmesh/coordinator';
 import { describeCredentials, redactUrl } from '@gradmesh/transport';
 import { RunFeed, type RunWatch } from '@gradmesh/dashboard';
 import { nonNegativeInt, positiveInt, secondsFlag, workerRange, type Command } from './args.js';
@@ -15,6 +15,8 @@ import { finishRun, printResult } from './run-summary.js';
 import { parseWatchFlags, WATCH_OPTIONS, watchUsage } from './watch-flags.js';
 import { startWatching, stopWatching } from './watching.js';
 import { modelSummaryOf } from './model-summary.js';
+import { reportStopToLauncher } from './launch/stop-report.js';
+import { commandLine, stopMessage } from './stop-message.js';
 
 export const DEFAULT_RUN_ID = 'default';
 
@@ -38,11 +40,15 @@ Options:
                              every worker is also given with --checkpoint-dir
   --checkpoint-dir <dir>     short for --checkpoint-store dir:<dir>
   --resume                   continue from the newest verified checkpoint of the store (same --run);
-                             without a store option: --checkpoint-store nats
+                             without a store option: --checkpoint-store nats. Refused when it is another
+                             model's or data set's; other config changes are listed. A fresh run refuses a
+                             store that holds checkpoints
+  --resume-from <file>       continue from this checkpoint file (copied into the store, where the workers
+                             read it); without a store option: --checkpoint-store nats
   --report <out.json>        write the run report (JSON) here, atomically, at the end
                              (status "completed", or status "failed" and the error)
   --epochs <n>               override training.epochs
-  --max-steps <n>            stop after n optimizer steps (the state stays resumable)
+  --max-steps <n>            stop after n optimizer steps (with a checkpoint there when a store is set)
   --max-skipped <n>          stop after n consecutive steps skipped for a non-finite gradient
                              (default: 5; 0 = never stop)
   --join-timeout <s>         fail unless N workers joined and are ready within s seconds (default: 60)
@@ -72,6 +78,7 @@ Exit code: 0 when the run completed, 1 when it failed or was stopped (the error 
     'checkpoint-dir': { type: 'string' },
     'checkpoint-store': { type: 'string' },
     resume: { type: 'boolean' },
+    'resume-from': { type: 'string' },
     report: { type: 'string' },
     epochs: { type: 'string' },
     'max-steps': { type: 'string' },
@@ -100,7 +107,7 @@ Exit code: 0 when the run completed, 1 when it failed or was stopped (the error 
     if (epochs !== undefined) config = { ...config, training: { ...config.training, epochs }, raw: { ...config.raw, training: { ...(config.raw['training'] as object), epochs } } };
     const runId = validateRunId(values['run'] ?? DEFAULT_RUN_ID, '--run');
     // A cluster needs no shared file system: a run that wants a store and names none gets the NATS one.
-    const checkpointStore = checkpointStoreFromFlags(values['checkpoint-store'] as string | undefined, values['checkpoint-dir'] as string | undefined) ?? (values['resume'] ? { kind: 'nats' as const } : undefined);
+    const checkpointStore = checkpointStoreFromFlags(values['checkpoint-store'] as string | undefined, values['checkpoint-dir'] as string | undefined) ?? (values['resume'] || values['resume-from'] !== undefined ? { kind: 'nats' as const } : undefined);
     const maxSteps = positiveInt(values['max-steps'], '--max-steps');
     const maxSkipped = values['max-skipped'] === undefined ? undefined : nonNegativeInt(values['max-skipped'], '--max-skipped');
     const range = workerRange(values['workers'], '--workers') ?? { min: 1, max: 1 };
@@ -121,6 +128,7 @@ Exit code: 0 when the run completed, 1 when it failed or was stopped (the error 
       rejoinTimeoutMs: secondsFlag(values['rejoin-timeout'], '--rejoin-timeout', 60),
       ...(checkpointStore === undefined ? {} : { checkpointStore }),
       resume: values['resume'] === true,
+      ...(typeof values['resume-from'] === 'string' ? { resumeFrom: values['resume-from'] } : {}),
       joinTimeoutMs: secondsFlag(values['join-timeout'], '--join-timeout', 60),
       heartbeatTimeoutMs: secondsFlag(values['heartbeat-timeout'], '--heartbeat-timeout', 10),
       stepTimeoutMs: secondsFlag(values['step-timeout'], '--step-timeout', 30),
@@ -139,6 +147,13 @@ Exit code: 0 when the run completed, 1 when it failed or was stopped (the error 
     process.once('SIGTERM', onSignal);
     const unwatch = watchLauncher(() => coordinator.interrupt('the launcher\'s exit'));
     const reportPath = values['report'] as string | undefined;
+    // Note [a checkpoint at every stop]: a run stopped before its end says where and how to continue it.
+    const resume = checkpointStore === undefined ? undefined : ['coordinator', '--nats', redactUrl(natsUrl), '--config', configPath, '--run', runId, ...(values['workers'] === undefined ? [] : ['--workers', String(values['workers'])]), ...(epochs === undefined ? [] : ['--epochs', String(epochs)]), '--checkpoint-store', describeStoreSpec(checkpointStore), '--resume'];
+    const reportStop = async (stop: InterruptedAt) => {
+      if (await reportStopToLauncher(stop)) return; // launch prints how to resume the launch
+      const resumable = stop.checkpoint !== undefined && resume !== undefined;
+      log.info(`${stopMessage(stop, resume, stop.whyNothing)}${resumable ? ' (and start the workers again)' : ''}`, { event: 'stopped', run: runId, step: stop.step, reason: stop.reason, ...(resumable ? { checkpoint: stop.checkpoint, resume: commandLine(resume) } : { resumable: false }) });
+    };
     let health: HealthServer | undefined;
     let watch: RunWatch | undefined;
     try {
@@ -152,12 +167,14 @@ Exit code: 0 when the run completed, 1 when it failed or was stopped (the error 
       try {
         run = await coordinator.run();
       } catch (error) {
+        if (error instanceof RunInterrupted) await reportStop(error.stop);
         if (reportPath) await writeFailedReport(reportPath, { runId, config: configPath, workers, error: describeError(error), wallSeconds: (Date.now() - started) / 1000 });
         throw error;
       }
       if (run.test) feed.evaluation('test', run.test);
       const report: RunReport = { status: 'completed', runId, ...clusterReport(config, run, (Date.now() - started) / 1000) };
       printResult(report, run.stepsTaken);
+      if (run.stop) await reportStop({ ...run.stop, whyNothing: 'no checkpoint store was set (--checkpoint-store or --checkpoint-dir)' });
       log.info(
         `step time (mean over ranks): compute ${(report['computeSeconds'] as number).toFixed(1)}s, all-reduce ${(report['allreduceSeconds'] as number).toFixed(1)}s, wait ${(report['waitSeconds'] as number).toFixed(1)}s; replicas agree (${run.checksumComparisons} checksum comparisons)`,
         { event: 'completed', run: runId, steps: report.steps, testLoss: report.testLoss, testAccuracy: report.testAccuracy, wallSeconds: report.wallSeconds, checksumComparisons: run.checksumComparisons },

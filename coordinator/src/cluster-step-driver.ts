@@ -172,9 +172,9 @@ export class ClusterStepDriver implements StepDriver {
   }
 
   /** Rank 0 writes the checkpoint of the loop's state; the other ranks hold identical parameters. */
-  checkpoint(state: TrainingState): Promise<string> {
+  checkpoint(state: TrainingState, options: { stoppedBy?: string } = {}): Promise<string> {
     const what = `the checkpoint at step ${state.step}`;
-    const body = { state: copyTrainingState(state) };
+    const body = { state: copyTrainingState(state), ...(options.stoppedBy === undefined ? {} : { stoppedBy: options.stoppedBy }) };
     return this.#untilDone('checkpoint', what, async () => {
       const [written] = await this.#request('checkpoint', body, 'checkpointed', this.#ranks.slice(0, 1), what);
       await this.#o.checkpointed?.(state.step, checkpointFileName(state.step));

@@ -311,13 +311,17 @@ export class Replica {
     return { requestId: request.requestId, rank: this.rank, checksum: params.checksum() };
   }
 
-  /** Rank 0 writes the checkpoint into the run's store (the worker's, from its assignment): its tensors plus the coordinator's training state. */
-  async checkpoint(request: CheckpointBody, store: CheckpointStore | undefined): Promise<CheckpointedBody> {
+  /**
+   * Rank 0 writes the checkpoint into the run's store (the worker's, from its assignment): its tensors plus the
+   * coordinator's training state, bound to the cluster run `runId`.
+   */
+  async checkpoint(request: CheckpointBody, store: CheckpointStore | undefined, runId: string): Promise<CheckpointedBody> {
     if (request.state.step !== this.#step) {
       throw new ClusterError(`rank ${this.rank} is at step ${this.#step} but the checkpoint is for step ${request.state.step}`, { rank: this.rank, step: this.#step });
     }
     if (store === undefined) throw new ClusterError(`rank ${this.rank} was told to checkpoint step ${request.state.step} but its assignment names no checkpoint store`, { rank: this.rank, step: this.#step });
-    const path = await saveTrainingCheckpoint(store, this.model, request.state);
+    this.model.runId = runId;
+    const path = await saveTrainingCheckpoint(store, this.model, request.state, { stoppedBy: request.stoppedBy });
     return { requestId: request.requestId, rank: this.rank, path };
   }
 

@@ -406,7 +406,7 @@ export class WorkerProcess {
         channel.send(replies, 'epochEnded', this.#withDrops(replica.epochEnd(command.body)));
         return;
       case 'checkpoint':
-        if (replica.rank === 0) channel.send(replies, 'checkpointed', await replica.checkpoint(command.body, this.#checkpoints));
+        if (replica.rank === 0) channel.send(replies, 'checkpointed', await replica.checkpoint(command.body, this.#checkpoints, this.#options.runId));
         return;
       case 'shareState': {
         if (replica.rank !== command.body.donor) return;

@@ -6,6 +6,8 @@ import { credentialsEnv, resolveNatsServer, startLocalNatsServer, withoutCredent
 import { runIdentities, writeServerConfig, writeStatusSeed, type RunIdentities } from './run-identities.js';
 import { writeFailedReport } from '../failed-report.js';
 import { ChildGroup, type Child, type ChildExit } from './children.js';
+import { parseStopReport, type StopReport } from './stop-report.js';
+import { stopMessage } from '../stop-message.js';
 import { availableCpus } from '@gradmesh/shared/internal';
 import { withoutOptionVariables } from '../args.js';
 import { coordinatorCommand } from '../coordinator-command.js';
@@ -37,6 +39,12 @@ export interface LaunchOptions {
   readonly reportPath?: string;
   /** How long the workers get to exit after the coordinator has (default 15 s), before SIGKILL. */
   readonly graceMs?: number;
+  /**
+   * The `gradmesh …` arguments that resume this launch from the checkpoint the coordinator writes where the run
+   * stops (--max-steps, Ctrl-C); undefined: that checkpoint does not outlive the launch, `notResumable` says why.
+   */
+  readonly resumeArgs?: readonly string[];
+  readonly notResumable?: string;
   readonly log: (line: string) => void;
 }
 
@@ -77,6 +85,13 @@ export async function launch(o: LaunchOptions): Promise<number> {
   let interrupted = 0;
   let forceTimer: NodeJS.Timeout | undefined;
   let coordinator: Child | undefined;
+  /** Where the coordinator's run stopped before its end, as it reported (Note [a checkpoint at every stop]). */
+  let stopped: StopReport | undefined;
+  const spawnCoordinator = (args: readonly string[], env: NodeJS.ProcessEnv): Child => {
+    const child = group.spawn('coordinator', process.execPath, args, env);
+    child.process.on('message', (m) => (stopped = parseStopReport(m) ?? stopped));
+    return child;
+  };
   const onSignal = (signal: NodeJS.Signals) => {
     interrupted++;
     if (interrupted === 1 && coordinator !== undefined) {
@@ -121,7 +136,7 @@ export async function launch(o: LaunchOptions): Promise<number> {
     if (interrupted > 0) return 130;
     const range = o.minWorkers !== undefined && o.minWorkers !== o.workers ? `${o.minWorkers}:${o.workers}` : String(o.workers);
     const coordinatorArgs = [CLI_PATH, 'coordinator', '--nats', url, '--config', o.configPath, '--run', o.runId, '--workers', range, ...o.coordinatorArgs];
-    coordinator = group.spawn('coordinator', process.execPath, coordinatorArgs, envFor(undefined));
+    coordinator = spawnCoordinator(coordinatorArgs, envFor(undefined));
     const threads = o.threads ?? defaultThreads(o.workers);
     let restartsLeft = o.maxRestarts ?? 0;
     const startWorker = (id: string): void => {
@@ -142,7 +157,7 @@ export async function launch(o: LaunchOptions): Promise<number> {
     while (exit.signal !== null && interrupted === 0 && restartsLeft > 0) {
       restartsLeft--;
       o.log(`launch: the coordinator was killed by ${exit.signal}; starting a new one (${restartsLeft} restart(s) left)`);
-      coordinator = group.spawn('coordinator', process.execPath, coordinatorArgs, envFor(undefined));
+      coordinator = spawnCoordinator(coordinatorArgs, envFor(undefined));
       exit = await coordinator.exited;
     }
     // A coordinator that died by a signal sent no shutdown: the workers would wait out their heartbeat timeout.
@@ -151,6 +166,10 @@ export async function launch(o: LaunchOptions): Promise<number> {
     const failedWorkers = group.children.filter((c) => c.name !== 'coordinator').filter((c) => c.process.exitCode !== 0 && !group.children.some((later) => later !== c && later.name === c.name && later.process.exitCode === 0));
     if (exit.code === 0 && failedWorkers.length > 0) o.log(`launch: warning: ${failedWorkers.map((c) => `${c.name} exited with ${c.process.exitCode ?? c.process.signalCode}`).join(', ')}`);
     if (exit.code !== 0 && o.reportPath !== undefined) await reportFailure(o, exit, (Date.now() - started) / 1000);
+    if (stopped !== undefined) {
+      const resumable = stopped.checkpoint !== undefined && o.resumeArgs !== undefined;
+      o.log(`launch: ${stopMessage(stopped, o.resumeArgs, resumable || stopped.checkpoint === undefined ? stopped.whyNothing : o.notResumable ?? stopped.whyNothing)}`);
+    }
     return exit.code ?? 1;
   } finally {
     clearTimeout(forceTimer);

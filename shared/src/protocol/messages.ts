@@ -252,6 +252,8 @@ export type TrainingStateBody = TrainingState;
 export interface CheckpointBody {
   readonly requestId: number;
   readonly state: TrainingStateBody;
+  /** The run stops at this checkpoint, for this reason (`--max-steps`, `SIGINT`): it is recorded in the checkpoint. */
+  readonly stoppedBy?: string;
 }
 
 /** Rank 0 → coordinator: the checkpoint is written (atomically); `path` says where, for the log. */
@@ -597,8 +599,9 @@ export const MESSAGE_KINDS: { readonly [K in MessageKind]: KindSpec<MessageBodie
   checkpoint: {
     family: 'step',
     validate(b, s) {
-      rejectUnknownKeys(b, ['requestId', 'state'], s);
-      return { requestId: int(b, 'requestId', s, { min: 0, max: U32 }), state: trainingState(b, 'state', s) };
+      rejectUnknownKeys(b, ['requestId', 'state', 'stoppedBy'], s);
+      const stoppedBy = 'stoppedBy' in b ? text(b, 'stoppedBy', s, 100) : undefined;
+      return { requestId: int(b, 'requestId', s, { min: 0, max: U32 }), state: trainingState(b, 'state', s), ...(stoppedBy === undefined ? {} : { stoppedBy }) };
     },
   },
   checkpointed: {

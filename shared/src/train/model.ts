@@ -7,6 +7,7 @@ import { ParameterStore } from '../model/parameters.js';
 import { summarize } from '../model/summary.js';
 import type { Optimizer } from '../optimizers/optimizer.js';
 import { optimizerFromSpec } from '../optimizers/registry.js';
+import { newRunId } from '../checkpoint/run-identity.js';
 import { Random } from '../random.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { restoreTrainingCheckpoint, saveTrainingCheckpoint, type CheckpointSource } from './checkpointing.js';
@@ -33,8 +34,10 @@ export interface FitOptions {
   readonly onProgress?: (event: ProgressEvent) => void;
   /** Directory for checkpoints (end of every epoch and every `checkpointEverySteps`). */
   readonly checkpointDir?: string;
-  /** Stop after this many steps; the state stays resumable. */
+  /** Stop after this many steps, with a checkpoint of that step when `checkpointDir` is set. */
   readonly maxSteps?: number;
+  /** Asked before every step: a reason (e.g. `SIGINT`) stops training there, with a checkpoint (Note [a checkpoint at every stop]). */
+  readonly stopRequested?: () => string | undefined;
   /** Stop (DivergenceError) after this many consecutive steps skipped for a non-finite gradient (default 5; 0 = never). */
   readonly maxSkipped?: number;
 }
@@ -60,6 +63,11 @@ export class Model {
   readonly executor: GradientExecutor;
   /** Where training stands (step, position, history, early stopping): `fit` continues from it, `restore` replaces it. */
   state: TrainingState = initialTrainingState();
+  /**
+   * The run this model's checkpoints belong to (Note [run-bound checkpoints] in resume-binding.ts): a fresh id,
+   * the restored checkpoint's, or a cluster run's `--run` id (set by the worker).
+   */
+  runId: string = newRunId();
 
   constructor(config: RunConfig, options: ModelOptions) {
     const scope = config.file === '(inline)' ? { path: '' } : { path: '', file: config.file };
@@ -93,6 +101,7 @@ export class Model {
       ...(options.maxSteps === undefined ? {} : { maxSteps: options.maxSteps }),
       ...(options.maxSkipped === undefined ? {} : { maxSkipped: options.maxSkipped }),
       ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+      ...(options.stopRequested === undefined ? {} : { stopRequested: options.stopRequested }),
     });
     return { ...outcome, history: this.state.history };
   }
