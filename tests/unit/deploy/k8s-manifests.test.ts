@@ -145,3 +145,13 @@ describe.skipIf(!haveKubectl)('deploy/k8s/auth-secret.sh', () => {
     }
   });
 });
+
+describe('the run config the manifests ship', () => {
+  it('is examples/mnist-mlp.json (kustomize cannot reach outside deploy/k8s, so it is a copy; this keeps it one)', () => {
+    const strip = (file: string) => {
+      const { $schema: _, ...rest } = JSON.parse(readFileSync(path.join(ROOT, file), 'utf8')) as Record<string, unknown>;
+      return rest;
+    };
+    expect(strip('deploy/k8s/base/run.json')).toEqual(strip('examples/mnist-mlp.json'));
+  });
+});
