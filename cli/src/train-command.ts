@@ -15,6 +15,7 @@ import { RunFeed, type RunWatch } from '@gradmesh/dashboard';
 import { nonNegativeInt, positiveInt, type Command } from './args.js';
 import { progressPrinter } from './progress.js';
 import { evaluationFields } from './evaluation-fields.js';
+import { classNamesField, reportIdentity } from './report-identity.js';
 import { describeDataset, finishRun, printResult, skippedFields } from './run-summary.js';
 import { parseWatchFlags, WATCH_OPTIONS, watchUsage } from './watch-flags.js';
 import { startWatching, stopWatching } from './watching.js';
@@ -70,7 +71,7 @@ ${watchUsage(25)}
 
     const started = Date.now();
     let watch: RunWatch | undefined;
-    const data = datasetFromConfig(config.dataset, { path: 'dataset', file: config.file }, config.baseDir);
+    const data = datasetFromConfig(config.dataset, { path: 'dataset', file: config.file }, config.baseDir, { task: config.task });
     const model = await createModel(config, { ...(backend ? { backend } : {}), ...(threads ? { threads } : {}) });
     try {
       if (values['resume']) {
@@ -99,6 +100,9 @@ ${watchUsage(25)}
       feed.event({ time: Date.now(), kind: 'completed', generation: 1, worker: 'local', step: model.state.step, detail: `completed at step ${model.state.step}` });
       const report: RunReport = {
         config: path.relative(process.cwd(), path.resolve(config.file)) || config.file,
+        ...reportIdentity(config),
+        task: config.task,
+        ...classNamesField(data.train.classNames),
         model: config.name,
         modelKind: model.kind,
         parameters: model.params.values.size,

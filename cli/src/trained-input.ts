@@ -35,7 +35,10 @@ export async function openTrainedInput(values: Record<string, unknown>, command:
   try {
     const { model, config } = trained;
     const classes = model.kind === 'sequential' ? model.network.outputShape.at(-1) : undefined;
-    const input = loadInferenceData(dataPath, { trainedOn: config.dataset, classes, ...(labels ? { labels } : {}) });
+    const input = loadInferenceData(dataPath, {
+      trainedOn: config.dataset, classes, task: config.task, ...(labels ? { labels } : {}),
+      ...(model.classNames === undefined ? {} : { classNames: model.classNames }),
+    });
     checkSampleShape(input.data, model.network.inputShape);
     return { trained, input, dataPath };
   } catch (error) {

@@ -4,6 +4,7 @@ import { runLossSpec } from '../losses/spec.js';
 import { modelSpec } from '../model/build.js';
 import { optimizerSpec } from '../optimizers/spec.js';
 import { scheduleSpec } from '../schedules/spec.js';
+import { taskSpec } from './task.js';
 import { nonEmptyString, nonNegative, nonNegativeInt, options, positive, positiveInt } from './schema-parts.js';
 
 /**
@@ -65,6 +66,7 @@ export const runConfigSpec = options({
   name: nonEmptyString().default('run'),
   description: z.string().optional(),
   seed: z.int().min(0).max(2 ** 32 - 1).default(42).describe('Seed of every random stream of the run.'),
+  task: taskSpec,
   dataset: datasetSpec,
   model: modelSpec,
   loss: runLossSpec.optional(),

@@ -25,6 +25,8 @@ interface CheckpointMeta {
   parameterCount: number;
   /** sha256 of the parameters, so a resumed run can prove it restored the same values. */
   paramsChecksum: string;
+  /** The names of the output classes when the training data named them (string CSV labels), class 0 first. */
+  classNames?: string[];
 }
 
 /**
@@ -58,6 +60,7 @@ export function encodeTrainingCheckpoint(model: Model, state: TrainingState): Bu
     optimizer: { name: model.optimizer.name, step: model.optimizer.stepCount },
     parameterCount: model.params.values.size,
     paramsChecksum: model.params.checksum(),
+    ...(model.classNames === undefined ? {} : { classNames: [...model.classNames] }),
     ...copyTrainingState(state),
   };
   return encodeCheckpoint({ meta: meta as unknown as JsonObject, tensors: replicaTensors(model) });
@@ -140,6 +143,7 @@ export async function restoreTrainingCheckpoint(source: CheckpointSource, model:
   const { file, contents } = await open(source);
   const { meta, state } = checkMeta(file, contents.meta);
   loadReplicaTensors(file, contents.tensors, model, meta);
+  if (meta.classNames !== undefined) model.classNames = meta.classNames;
   return state;
 }
 
@@ -167,6 +171,10 @@ function checkMeta(file: string, json: JsonObject): { meta: CheckpointMeta; stat
   object(json, 'config', scope);
   int(json, 'seed', scope, { min: 0, max: 2 ** 32 - 1 });
   readSavedReplica(json, scope);
+  if ('classNames' in json) {
+    const names = json['classNames'];
+    if (!Array.isArray(names) || names.length === 0 || !names.every((n) => typeof n === 'string')) failAt(scope, 'classNames', 'must be a non-empty array of strings', names);
+  }
   const state = parseTrainingState(json, scope, 'json');
   return { meta: json as unknown as CheckpointMeta, state };
 }

@@ -60,6 +60,11 @@ export class Model {
   readonly executor: GradientExecutor;
   /** Where training stands (step, position, history, early stopping): `fit` continues from it, `restore` replaces it. */
   state: TrainingState = initialTrainingState();
+  /**
+   * The names of the output classes when the training data named them (string CSV labels): set by `fit`
+   * from its training set, saved in checkpoints and restored from them, so predictions can say "setosa".
+   */
+  classNames: readonly string[] | undefined;
 
   constructor(config: RunConfig, options: ModelOptions) {
     const scope = config.file === '(inline)' ? { path: '' } : { path: '', file: config.file };
@@ -81,6 +86,7 @@ export class Model {
 
   /** Trains from `state` on, in this process. */
   async fit(train: Dataset, options: FitOptions = {}): Promise<FitResult> {
+    if (train.classNames !== undefined) this.classNames = train.classNames;
     let trainSet = train;
     let validation = options.validation;
     const split = this.config.training.validationSplit;
