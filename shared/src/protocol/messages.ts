@@ -1,6 +1,7 @@
 import { parseCheckpointStep } from '../checkpoint/naming.js';
 import { CHECKPOINT_STORE_KINDS, type CheckpointStoreKind } from '../checkpoint/store-spec.js';
 import { ConfigError } from '../errors.js';
+import { REGRESSION_SUMS } from '../losses/regression-metrics.js';
 import {
   anyNumber,
   bool,
@@ -376,6 +377,29 @@ function confusionOf(b: JsonObject, s: ValidationScope, count: number, correct: 
   return matrix;
 }
 
+/**
+ * An evaluation's regression sums (Note [R² from four sums] in losses/regression-metrics.ts), when the reply has
+ * any: all four, finite, the error and square sums ≥ 0, and (Σt)² ≤ count·Σt² (Cauchy–Schwarz) — a reply whose
+ * sums no set of `count` real targets could produce is refused rather than merged into the run's R².
+ */
+function regressionSumsOf(extras: Record<string, number>, s: ValidationScope, count: number): void {
+  const present = REGRESSION_SUMS.filter((k) => k in extras);
+  if (present.length === 0) return;
+  if (present.length !== REGRESSION_SUMS.length) fail(s, 'extras', `must hold all of the regression sums ${REGRESSION_SUMS.join(', ')} or none`, present.join(', '));
+  for (const k of REGRESSION_SUMS) {
+    const v = extras[k]!;
+    if (!Number.isFinite(v)) fail(s, `extras.${k}`, 'must be a finite number', v);
+    if (k !== 'target' && v < 0) fail(s, `extras.${k}`, 'must be ≥ 0', v);
+  }
+  const sum = extras['target']!;
+  if (sum * sum > count * extras['targetSquared']! * (1 + 1e-9) + 1e-300) fail(s, 'extras.target', `is impossible with targetSquared ${extras['targetSquared']} over ${count} samples`, sum);
+}
+
+function regressionChecked(extras: Record<string, number>, s: ValidationScope, count: number): Record<string, number> {
+  regressionSumsOf(extras, s, count);
+  return extras;
+}
+
 /** `dismiss` and `leave`: a worker id and why. */
 function workerAndReason(b: JsonObject, s: ValidationScope): { workerId: string; reason: string } {
   rejectUnknownKeys(b, ['workerId', 'reason'], s);
@@ -525,7 +549,7 @@ export const MESSAGE_KINDS: { readonly [K in MessageKind]: KindSpec<MessageBodie
         rank: int(b, 'rank', s, { min: 0, max: MAX_RANK }),
         lossSum: anyNumber(b, 'lossSum', s),
         count,
-        extras: numberRecord(b, 'extras', s),
+        extras: regressionChecked(numberRecord(b, 'extras', s), s, count),
         ...(correct === undefined ? {} : { correct }),
         ...('confusion' in b ? { confusion: confusionOf(b, s, count, correct) } : {}),
       };
