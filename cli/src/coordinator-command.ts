@@ -8,6 +8,7 @@ import { describeError, writeFailedReport } from './failed-report.js';
 import { watchLauncher } from './launch/parent-watch.js';
 import { NATS_AUTH_OPTIONS, natsAuthUsage, natsCredentialsFrom } from './nats-auth-flags.js';
 import { progressPrinter } from './progress.js';
+import { isQuiet, QUIET_OPTION, quietUsage } from './quiet-flag.js';
 import { finishRun, printResult } from './run-summary.js';
 import { parseWatchFlags, WATCH_OPTIONS, watchUsage } from './watch-flags.js';
 import { startWatching, stopWatching } from './watching.js';
@@ -50,6 +51,7 @@ Options:
   --checksum-every <k>       compare the replicas' parameter checksums every k steps and at the end (default: 50)
 ${watchUsage(29)}
 ${natsAuthUsage(29)}
+${quietUsage(29)}
   --verbose                  stack traces on errors
 
 The coordinator answers \`gradmesh status --nats <url> --run <id>\` while the run is on.
@@ -76,6 +78,7 @@ Exit code: 0 when the run completed, 1 when it failed (the error names the worke
     'checksum-every': { type: 'string' },
     ...WATCH_OPTIONS,
     ...NATS_AUTH_OPTIONS,
+    ...QUIET_OPTION,
   },
   async run(values) {
     const natsUrl = values['nats'];
@@ -97,7 +100,7 @@ Exit code: 0 when the run completed, 1 when it failed (the error names the worke
     // The feed is always on: it answers `gradmesh status`; the dashboard and metrics only when asked.
     const feed = new RunFeed();
     feed.setInfo({ run: runId, name: config.name, mode: 'cluster', world: workers, epochs: config.training.epochs, batchSize: config.training.batchSize, trainCount: 0, config: config.raw, modelSummary: modelSummaryOf(config) });
-    const printer = progressPrinter();
+    const printer = progressPrinter(process.stderr, { quiet: isQuiet(values) });
     const coordinator = new Coordinator({
       natsUrl,
       ...(natsCredentials ? { natsCredentials } : {}),
@@ -128,7 +131,7 @@ Exit code: 0 when the run completed, 1 when it failed (the error names the worke
     const reportPath = values['report'] as string | undefined;
     let watch: RunWatch | undefined = await startWatching(watchFlags, feed, { dropped: () => coordinator.drops.snapshot(), status: { natsUrl, runId, credentials: natsCredentials } });
     try {
-      process.stderr.write(`${config.name}: coordinator of run "${runId}" on ${redactUrl(natsUrl)} (${describeCredentials(natsCredentials)}), waiting for ${range.min === range.max ? workers : `${range.min}–${range.max}`} worker(s)${checkpointStore ? `, checkpoints: ${describeStoreSpec(checkpointStore)}` : ''}\n`);
+      if (!isQuiet(values)) process.stderr.write(`${config.name}: coordinator of run "${runId}" on ${redactUrl(natsUrl)} (${describeCredentials(natsCredentials)}), waiting for ${range.min === range.max ? workers : `${range.min}–${range.max}`} worker(s)${checkpointStore ? `, checkpoints: ${describeStoreSpec(checkpointStore)}` : ''}\n`);
       let run: Awaited<ReturnType<Coordinator['run']>>;
       try {
         run = await coordinator.run();
@@ -142,7 +145,7 @@ Exit code: 0 when the run completed, 1 when it failed (the error names the worke
       process.stderr.write(
         `step time (mean over ranks): compute ${(report['computeSeconds'] as number).toFixed(1)}s, all-reduce ${(report['allreduceSeconds'] as number).toFixed(1)}s, wait ${(report['waitSeconds'] as number).toFixed(1)}s; replicas agree (${run.checksumComparisons} checksum comparisons)\n`,
       );
-      await finishRun(report, run.test?.confusion, reportPath);
+      await finishRun(report, isQuiet(values) ? null : run.test?.confusion, reportPath);
       await stopWatching(watch, watchFlags);
       watch = undefined;
       return 0;

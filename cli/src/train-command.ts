@@ -14,6 +14,7 @@ import {
 import { RunFeed, type RunWatch } from '@gradmesh/dashboard';
 import { nonNegativeInt, positiveInt, type Command } from './args.js';
 import { progressPrinter } from './progress.js';
+import { isQuiet, QUIET_OPTION, quietUsage } from './quiet-flag.js';
 import { evaluationFields } from './evaluation-fields.js';
 import { classNamesField, reportIdentity } from './report-identity.js';
 import { describeDataset, finishRun, printResult, skippedFields } from './run-summary.js';
@@ -40,6 +41,7 @@ Options:
   --max-skipped <n>        stop after n consecutive steps skipped for a non-finite gradient
                            (default: 5; 0 = never stop)
 ${watchUsage(25)}
+${quietUsage(25)}
   --verbose                stack traces on errors`,
   options: {
     config: { type: 'string' },
@@ -52,6 +54,7 @@ ${watchUsage(25)}
     'max-steps': { type: 'string' },
     'max-skipped': { type: 'string' },
     ...WATCH_OPTIONS,
+    ...QUIET_OPTION,
   },
   async run(values) {
     const configPath = values['config'];
@@ -84,7 +87,7 @@ ${watchUsage(25)}
       // A native run that fell back (it printed why) ran pool; its report says so.
       const ran = requested === 'native' && nativeDecided()?.available === false ? 'pool' : requested;
       const threadCount = ran !== 'reference' ? resolveThreads(config, threads ? { threads } : {}) : 1;
-      process.stderr.write(`${config.name}: ${data.train.count.toLocaleString('en-US')} training / ${data.test.count.toLocaleString('en-US')} test samples, backend ${ran}${threadCount > 1 ? ` (${threadCount} threads)` : ''}\n${model.summary()}\n`);
+      if (!isQuiet(values)) process.stderr.write(`${config.name}: ${data.train.count.toLocaleString('en-US')} training / ${data.test.count.toLocaleString('en-US')} test samples, backend ${ran}${threadCount > 1 ? ` (${threadCount} threads)` : ''}\n${model.summary()}\n`);
       const feed = new RunFeed();
       const split = config.training.validationSplit;
       watch = await startWatching(watchFlags, feed, { parameters: model.params.values.size });
@@ -92,7 +95,7 @@ ${watchUsage(25)}
         run: 'local', name: config.name, mode: 'train', world: 1, epochs: config.training.epochs, batchSize: config.training.batchSize,
         trainCount: split > 0 ? data.train.split(split).train.count : data.train.count, config: config.raw, modelSummary: model.summary(),
       });
-      const printer = progressPrinter();
+      const printer = progressPrinter(process.stderr, { quiet: isQuiet(values) });
       const stepsBefore = model.state.step;
       const fit = await model.fit(data.train, { test: data.test, onProgress: (e) => (printer(e), feed.progress(e)), ...(checkpointDir ? { checkpointDir } : {}), ...(maxSteps ? { maxSteps } : {}), ...(maxSkipped === undefined ? {} : { maxSkipped }) });
       const test = fit.test ?? { loss: Number.NaN, count: 0, accuracy: null, extras: {}, confusion: null };
@@ -123,7 +126,7 @@ ${watchUsage(25)}
         finishedAt: new Date().toISOString(),
       };
       printResult(report, model.state.step - stepsBefore);
-      await finishRun(report, test.confusion, reportPath);
+      await finishRun(report, isQuiet(values) ? null : test.confusion, reportPath);
       await stopWatching(watch, watchFlags);
       watch = undefined;
       return 0;

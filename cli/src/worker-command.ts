@@ -7,6 +7,7 @@ import { positiveInt, secondsFlag, type Command } from './args.js';
 import { DEFAULT_RUN_ID, exitSoon } from './coordinator-command.js';
 import { watchLauncher } from './launch/parent-watch.js';
 import { NATS_AUTH_OPTIONS, natsAuthUsage, natsCredentialsFrom } from './nats-auth-flags.js';
+import { isQuiet, QUIET_OPTION, quietUsage } from './quiet-flag.js';
 
 export const workerCommand: Command = {
   name: 'worker',
@@ -24,6 +25,7 @@ Options:
   --checkpoint-dir <dir>     this machine's path of the run's checkpoint directory, for a coordinator
                              with --checkpoint-store dir:… (a worker never takes a path from the network)
 ${natsAuthUsage(29)}
+${quietUsage(29)}
 
 SIGTERM leaves the run gracefully after the command in flight (the run goes on with the other workers if
 the coordinator's --workers MIN allows); SIGINT stops at once.
@@ -40,6 +42,7 @@ Exit code: 0 when the run completed (or this worker was not needed), 1 when it f
     'coordinator-grace': { type: 'string' },
     'checkpoint-dir': { type: 'string' },
     ...NATS_AUTH_OPTIONS,
+    ...QUIET_OPTION,
   },
   async run(values) {
     const natsUrl = values['nats'];
@@ -67,7 +70,7 @@ Exit code: 0 when the run completed (or this worker was not needed), 1 when it f
     process.once('SIGTERM', onSignal);
     const unwatch = watchLauncher(() => worker.interrupt('the launcher\'s exit'));
     try {
-      log(`worker ${workerId}: joining run "${runId}" on ${redactUrl(natsUrl)} with ${threads} thread(s)`);
+      if (!isQuiet(values)) log(`worker ${workerId}: joining run "${runId}" on ${redactUrl(natsUrl)} with ${threads} thread(s)`);
       const outcome = await worker.run();
       log(outcome.exitCode === 0 ? outcome.reason : `gradmesh: ${outcome.reason}`);
       return outcome.exitCode;
