@@ -211,6 +211,7 @@ export class Replica {
       validationCount: this.validation?.count ?? 0,
       testCount: this.test.count,
       classes: this.train.classes,
+      ...(this.train.classNames === undefined ? {} : { classNames: [...this.train.classNames] }),
       featureSize: this.train.featureSize,
       threads: this.#threads,
     };

@@ -91,6 +91,8 @@ export interface ReadyBody {
   readonly validationCount: number;
   readonly testCount: number;
   readonly classes: number;
+  /** The names of the classes when the data named them (string CSV labels): the run's report lists them. */
+  readonly classNames?: readonly string[];
   readonly featureSize: number;
   /** The replica is not at the generation's start step and waits for a live replica's state (`shareState`). */
   readonly needsState?: boolean;
@@ -400,6 +402,18 @@ function regressionChecked(extras: Record<string, number>, s: ValidationScope, c
   return extras;
 }
 
+const MAX_CLASS_NAME = 256;
+
+/** A ready reply's class names: one per class, each a string of 1–256 characters. */
+function classNamesOf(b: JsonObject, s: ValidationScope, classes: number): string[] {
+  const v = b['classNames'];
+  if (!Array.isArray(v) || v.length !== classes) fail(s, 'classNames', `must be an array of one name per class (${classes})`);
+  return v.map((name, i) => {
+    if (typeof name !== 'string' || name.length < 1 || name.length > MAX_CLASS_NAME) fail(s, `classNames[${i}]`, `must be a string of 1–${MAX_CLASS_NAME} characters`, typeof name === 'string' ? name.slice(0, 40) : name);
+    return name;
+  });
+}
+
 /** `dismiss` and `leave`: a worker id and why. */
 function workerAndReason(b: JsonObject, s: ValidationScope): { workerId: string; reason: string } {
   rejectUnknownKeys(b, ['workerId', 'reason'], s);
@@ -507,7 +521,8 @@ export const MESSAGE_KINDS: { readonly [K in MessageKind]: KindSpec<MessageBodie
   ready: {
     family: 'join',
     validate(b, s) {
-      rejectUnknownKeys(b, ['workerId', 'rank', 'generation', 'checksum', 'parameters', 'step', 'trainCount', 'validationCount', 'testCount', 'classes', 'featureSize', 'threads', 'needsState'], s);
+      rejectUnknownKeys(b, ['workerId', 'rank', 'generation', 'checksum', 'parameters', 'step', 'trainCount', 'validationCount', 'testCount', 'classes', 'classNames', 'featureSize', 'threads', 'needsState'], s);
+      const classes = int(b, 'classes', s, { min: 1, max: MAX_CLASSES });
       return {
         workerId: id(b, 'workerId', s),
         rank: int(b, 'rank', s, { min: 0, max: MAX_RANK }),
@@ -518,7 +533,8 @@ export const MESSAGE_KINDS: { readonly [K in MessageKind]: KindSpec<MessageBodie
         trainCount: int(b, 'trainCount', s, { min: 0 }),
         validationCount: int(b, 'validationCount', s, { min: 0 }),
         testCount: int(b, 'testCount', s, { min: 0 }),
-        classes: int(b, 'classes', s, { min: 1, max: MAX_CLASSES }),
+        classes,
+        ...('classNames' in b ? { classNames: classNamesOf(b, s, classes) } : {}),
         featureSize: int(b, 'featureSize', s, { min: 1 }),
         threads: int(b, 'threads', s, { min: 1, max: 1024 }),
         ...(b['needsState'] === true ? { needsState: true } : {}),

@@ -97,6 +97,15 @@ describe('control codec', () => {
     }
   });
 
+  it('a ready reply may carry the class names, one per class; a wrong count or a non-string name is refused', () => {
+    const body = { ...samples.ready.body, classes: 3, classNames: ['setosa', 'versicolor', 'virginica'] };
+    expect(decodeControl(samples.ready.subject, encodeSample('ready', body), expected).body).toEqual(body);
+    for (const [field, classNames] of [['body.classNames', ['a', 'b']], ['body.classNames[1]', ['a', 7, 'c']], ['body.classNames[0]', ['', 'b', 'c']]] as const) {
+      const e = rejection(samples.ready.subject, rawEnvelope({ kind: 'ready', body: { ...body, classNames } }));
+      expect(e.message, field).toContain(`${field}:`);
+    }
+  });
+
   // One malformed body per kind, each naming its field.
   const malformed: { [K in MessageKind]: [field: string, body: Record<string, unknown>][] } = {
     join: [
