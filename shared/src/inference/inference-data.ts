@@ -41,6 +41,7 @@ export function loadInferenceData(file: string, options: InferenceDataOptions): 
   const ext = path.extname(file).toLowerCase();
   if (ext === '.json') {
     const data = fromSpecFile(file, options.task);
+    checkClassNames(data, options.classNames);
     return { data: data.task === 'regression' ? data : withClasses(data, options.classes), labelled: true };
   }
   if (ext === '.csv') return fromCsv(file, options);
@@ -80,6 +81,21 @@ function withClasses(data: Dataset, classes: number | undefined): Dataset {
 }
 
 /** The CSV options of training (label and feature columns, header, scale), as the checkpoint's dataset spec says. */
+/**
+ * A dataset spec numbers its class names over its own files (Note [class names in sorted order]); when those
+ * are not the model's classes, its class numbers mean other classes, and the figures would be silently wrong.
+ */
+function checkClassNames(data: Dataset, modelNames: readonly string[] | undefined): void {
+  const names = data.classNames;
+  if (names === undefined && modelNames === undefined) return;
+  const same = names !== undefined && modelNames !== undefined && names.length === modelNames.length && names.every((n, i) => n === modelNames[i]);
+  if (same) return;
+  const describe = (list: readonly string[] | undefined) => (list === undefined ? 'class numbers' : list.map((n) => JSON.stringify(n)).join(', '));
+  throw new DataError(data.name, `has the classes ${describe(names)} but the model was trained on ${describe(modelNames)}`, {
+    hint: 'give a CSV file instead (its class names are numbered by the model\'s), or a spec whose files hold the model\'s classes',
+  });
+}
+
 function csvOptionsOf(trainedOn: Json): { labelColumn: ColumnRef; header: boolean; featureColumns?: ColumnRef[]; scale: number } {
   if (typeof trainedOn === 'object' && trainedOn !== null && !Array.isArray(trainedOn) && trainedOn['format'] === 'csv') {
     const scale = trainedOn['scale'];
