@@ -26,6 +26,9 @@ describe('CSV examples on a two-worker cluster', () => {
     expect(single.code, single.stderr).toBe(0);
     const cluster = gradmesh('launch', '--config', config, '--epochs', '20', '--workers', '2', '--threads', '1', '--report', 'cluster.json', '--quiet');
     expect(cluster.code, cluster.stderr).toBe(0);
+    // --quiet reaches the coordinator and the workers: no progress line from any of them, the result line still.
+    expect(cluster.stdout + cluster.stderr).not.toMatch(/epoch \d+\/\d+|joining run/);
+    expect(cluster.stdout + cluster.stderr).toMatch(/test MAE [\d.]+ {2}RMSE/);
     const a = report('single.json');
     const b = report('cluster.json');
     expect(b['task']).toBe('regression');
@@ -38,6 +41,7 @@ describe('CSV examples on a two-worker cluster', () => {
   it('classification with class names: the cluster report lists them and the confusion matrix is labelled with them', () => {
     const r = gradmesh('launch', '--config', path.join(root, 'examples/iris.json'), '--epochs', '10', '--workers', '2', '--threads', '1', '--report', 'iris.json');
     expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/\[coordinator\] epoch 10\/10 {2}trainLoss/); // without --quiet, progress prints
     expect(report('iris.json')['classNames']).toEqual(['setosa', 'versicolor', 'virginica']);
     expect(r.stderr).toMatch(/actual\\pred +setosa +versicolor +virginica/);
   });
