@@ -15,6 +15,7 @@ import type { GradientExecutor } from './executor.js';
 import type { EpochRecord, ProgressEvent } from './history.js';
 import { LocalStepDriver } from './loop/local-step-driver.js';
 import { runTrainingLoop, type TrainingOutcome } from './loop/training-loop.js';
+import { checkOutputForTask } from './task-output.js';
 import { initialTrainingState, type TrainingState } from './training-state.js';
 
 export type { Evaluation } from './evaluation.js';
@@ -72,6 +73,7 @@ export class Model {
     this.backend = options.backend;
     this.kind = modelKind(config.model);
     this.network = buildNetwork(config.model, config.loss, scope);
+    checkOutputForTask(config, this.network);
     this.params = new ParameterStore(this.network, this.backend);
     this.params.initialize(Random.derive(config.seed, 0x1417));
     const sizes = this.params.trainable.map((s) => s.value.size);

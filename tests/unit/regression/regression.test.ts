@@ -136,6 +136,11 @@ describe('regression on a CSV target column', () => {
     expect(refused(config({ task: 'regresion' }))).toMatch(/^task:/);
   });
 
+  it('a regression model whose last layer has 3 units is refused when it is built, naming the layer (not a loss shape error at step 1)', async () => {
+    const run = parseRunConfig(config({ model: { kind: 'sequential', inputShape: [2], layers: [{ type: 'dense', units: 3 }] } }));
+    await expect(createModel(run)).rejects.toThrow(/^model\.layers\[0\]: outputs \[3\] per sample, but a regression model predicts one value/);
+  });
+
   it('a regression label column must hold numbers, named by line', () => {
     dir.write('train.csv', 'a,b,y\n1,2,3\n4,5,high\n');
     dir.write('test.csv', 'a,b,y\n1,2,3\n');
