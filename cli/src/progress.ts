@@ -73,7 +73,9 @@ export function epochLine(event: Extract<ProgressEvent, { type: 'epoch' }>): str
   if (r.valLoss !== null) parts.push(`valLoss ${r.valLoss.toFixed(4)}`);
   if (r.valAccuracy !== null) parts.push(`valAccuracy ${(r.valAccuracy * 100).toFixed(2)}%`);
   for (const [k, v] of Object.entries(r.extras)) parts.push(`${k} ${v.toFixed(4)}`);
-  parts.push(`${Math.round(r.samplesPerSec).toLocaleString('en-US')} samples/s`, `${r.seconds.toFixed(1)}s`);
+  // An epoch shorter than the clock's millisecond (a tiny CSV) has no measurable rate: show none rather than 1e11.
+  if (r.seconds > 0) parts.push(`${Math.round(r.samplesPerSec).toLocaleString('en-US')} samples/s`);
+  parts.push(`${r.seconds.toFixed(1)}s`);
   if (!event.stoppedEarly && r.epoch < event.epochs) parts.push(`ETA ${formatSeconds(event.etaSeconds)}`);
   if (event.stoppedEarly) parts.push('(early stop)');
   return parts.join('  ');

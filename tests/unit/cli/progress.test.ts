@@ -66,6 +66,12 @@ describe('one naming scheme: printed output, report and config', () => {
     expect(line).not.toMatch(/val_|_acc/);
   });
 
+  it('an epoch too short for the millisecond clock prints no samples/s figure (it would be count / 1e-9)', () => {
+    const instant = epochLine({ ...(epoch as Extract<ProgressEvent, { type: 'epoch' }>), record: { ...record, seconds: 0, samplesPerSec: 1.08e11 } });
+    expect(instant).not.toContain('samples/s');
+    expect(epochLine(epoch as Extract<ProgressEvent, { type: 'epoch' }>)).toContain('1,000 samples/s');
+  });
+
   it('history entries carry the training accuracy', () => {
     expect(historyForReport([record])[0]).toMatchObject({ trainLoss: 0.25, trainAccuracy: 0.9, valLoss: 0.3, valAccuracy: 0.875 });
   });
