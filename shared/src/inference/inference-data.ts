@@ -23,6 +23,8 @@ export interface InferenceDataOptions {
   readonly task?: Task;
   /** The class names the model was trained with (string labels are numbered by these). */
   readonly classNames?: readonly string[];
+  /** Values per sample the model takes: tells a CSV whose label column is named by number whether it has that column. */
+  readonly inputSize?: number;
 }
 
 /** Data to run a trained model on; `labelled` is false when the file has no labels (predict only). */
@@ -118,7 +120,7 @@ function fromCsv(file: string, options: InferenceDataOptions): InferenceData {
   const row = first.done ? [] : first.value.fields.map((name) => name.trim());
   const header = csv.header ? row : row.map((_, j) => String(j));
   // Labelled: the label column is there — by name, or by number when the file has a column to spare for it.
-  const featureCount = csv.featureColumns?.length ?? undefined;
+  const featureCount = csv.featureColumns?.length ?? options.inputSize;
   const labelled = typeof csv.labelColumn === 'string' ? header.includes(csv.labelColumn) : featureCount === undefined ? true : header.length > featureCount;
   if (labelled) {
     const load: CsvOptions = {

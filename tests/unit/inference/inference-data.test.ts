@@ -85,6 +85,18 @@ describe('loadInferenceData with the class names and task of a checkpoint', () =
     expect(() => loadInferenceData(path.join(dir, 'two.json'), { trainedOn, classes: 3, classNames: names })).toThrow(/has the classes "versicolor", "virginica" but the model was trained on "setosa", "versicolor", "virginica"/);
   });
 
+  it('a label column named by number: a file with one column more than the model\'s input is labelled, one with exactly its input is not', () => {
+    const byNumber = { format: 'csv', train: 'x', test: 'x', labelColumn: -1, header: false };
+    writeFileSync(path.join(dir, 'n-labelled.csv'), '1,2,1\n3,4,0\n');
+    writeFileSync(path.join(dir, 'n-features.csv'), '1,2\n3,4\n');
+    const labelled = loadInferenceData(path.join(dir, 'n-labelled.csv'), { trainedOn: byNumber, classes: 2, inputSize: 2 });
+    expect(labelled.labelled).toBe(true);
+    expect([...labelled.data.labels]).toEqual([1, 0]);
+    const features = loadInferenceData(path.join(dir, 'n-features.csv'), { trainedOn: byNumber, classes: 2, inputSize: 2 });
+    expect(features.labelled).toBe(false);
+    expect(features.data.count).toBe(2);
+  });
+
   it('a regression checkpoint reads the label column as targets; featureColumns of training select the features of an unlabelled file', () => {
     const regression = { format: 'csv', train: 'x', test: 'x', labelColumn: 'y', featureColumns: ['b', 'a'] };
     writeFileSync(path.join(dir, 'reg.csv'), 'a,b,y\n1,2,0.5\n3,4,1.5\n');
