@@ -10,7 +10,7 @@ import { describeDataset, skippedFields } from './run-summary.js';
  *   workers = N; perWorker[rank] = { rank, workerId, host, threads, computeSeconds, allreduceSeconds,
  *   waitSeconds, steps }; replicaChecksumsAgree and checksumComparisons; the step-time breakdown
  *   computeSeconds / allreduceSeconds / waitSeconds (means over ranks, see coordinator/src/timings.ts)
- *   and stepWallSeconds; skippedSteps / skipped (the NaN/Inf guard, as for train); droppedMessages (control messages the coordinator dropped, by kind/reason).
+ *   and stepWallSeconds; skippedSteps / skipped (the NaN/Inf guard, as for train); droppedMessages (messages every process dropped: `coordinator` and `workers.<id>`, by kind/reason).
  */
 export function clusterReport(config: RunConfig, run: ClusterRun, wallSeconds: number): RunReport {
   const kind = modelKind(config.model);
@@ -61,7 +61,7 @@ export function clusterReport(config: RunConfig, run: ClusterRun, wallSeconds: n
     }),
     runSteps: run.stepsTaken,
     ...(run.resumedFrom === undefined ? {} : { resumedFrom: run.resumedFrom }),
-    droppedMessages: run.drops,
+    droppedMessages: { coordinator: run.drops, workers: run.workerDrops },
     generations: run.generations,
     events: run.events,
   };

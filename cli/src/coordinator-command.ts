@@ -7,8 +7,11 @@ import { clusterReport } from './cluster-report.js';
 import { describeError, writeFailedReport } from './failed-report.js';
 import { watchLauncher } from './launch/parent-watch.js';
 import { NATS_AUTH_OPTIONS, natsAuthUsage, natsCredentialsFrom } from './nats-auth-flags.js';
-import { progressPrinter } from './progress.js';
+import { progressReporter } from './progress.js';
 import { isQuiet, QUIET_OPTION, quietUsage } from './quiet-flag.js';
+import { HEALTH_OPTIONS, healthUsage, parseHealthFlags } from './health/health-flags.js';
+import { HealthServer } from './health/health-server.js';
+import { createLogger, parseLogFormat } from './log/logger.js';
 import { finishRun, printResult } from './run-summary.js';
 import { parseWatchFlags, WATCH_OPTIONS, watchUsage } from './watch-flags.js';
 import { startWatching, stopWatching } from './watching.js';
@@ -49,6 +52,8 @@ Options:
   --eval-timeout <s>         the same for an evaluation (default: 4 × the step timeout)
   --checkpoint-timeout <s>   the same for rank 0's checkpoint write (default: 4 × the step timeout)
   --checksum-every <k>       compare the replicas' parameter checksums every k steps and at the end (default: 50)
+${healthUsage(29)}
+  --log-format <text|json>   stderr lines as text (default) or one JSON object per line, for log collectors
 ${watchUsage(29)}
 ${natsAuthUsage(29)}
 ${quietUsage(29)}
@@ -56,7 +61,11 @@ ${quietUsage(29)}
 
 The coordinator answers \`gradmesh status --nats <url> --run <id>\` while the run is on.
 
-Exit code: 0 when the run completed, 1 when it failed (the error names the worker, rank, step and reason), 2 on bad input.`,
+SIGTERM or SIGINT (a pod being stopped, Ctrl-C) stops the run gracefully: with a checkpoint store it finishes
+the step in flight, writes a checkpoint of it, tells the workers to stop, and exits 1 (the run is not complete:
+continue it with --resume); a second signal, or a run without a store, stops at once.
+
+Exit code: 0 when the run completed, 1 when it failed or was stopped (the error names the worker, rank, step and reason), 2 on bad input.`,
   options: {
     nats: { type: 'string' },
     config: { type: 'string' },
@@ -76,11 +85,14 @@ Exit code: 0 when the run completed, 1 when it failed (the error names the worke
     'eval-timeout': { type: 'string' },
     'checkpoint-timeout': { type: 'string' },
     'checksum-every': { type: 'string' },
+    ...HEALTH_OPTIONS,
+    'log-format': { type: 'string' },
     ...WATCH_OPTIONS,
     ...NATS_AUTH_OPTIONS,
     ...QUIET_OPTION,
   },
   async run(values) {
+    const log = createLogger({ format: parseLogFormat(values['log-format'], '--log-format'), role: 'coordinator' });
     const natsUrl = values['nats'];
     if (typeof natsUrl !== 'string') throw new ConfigError('--nats', 'is required', { hint: 'e.g. --nats nats://127.0.0.1:4222, or use gradmesh launch, which starts one' });
     const natsCredentials = natsCredentialsFrom(values);
@@ -97,10 +109,11 @@ Exit code: 0 when the run completed, 1 when it failed (the error names the worke
     const range = workerRange(values['workers'], '--workers') ?? { min: 1, max: 1 };
     const workers = range.max;
     const watchFlags = parseWatchFlags(values);
+    const healthAddress = parseHealthFlags(values);
     // The feed is always on: it answers `gradmesh status`; the dashboard and metrics only when asked.
     const feed = new RunFeed();
     feed.setInfo({ run: runId, name: config.name, mode: 'cluster', world: workers, epochs: config.training.epochs, batchSize: config.training.batchSize, trainCount: 0, config: config.raw, modelSummary: modelSummaryOf(config) });
-    const printer = progressPrinter(process.stderr, { quiet: isQuiet(values) });
+    const printer = progressReporter(log, { quiet: isQuiet(values) });
     const coordinator = new Coordinator({
       natsUrl,
       ...(natsCredentials ? { natsCredentials } : {}),
@@ -119,7 +132,7 @@ Exit code: 0 when the run completed, 1 when it failed (the error names the worke
       checksumEvery: positiveInt(values['checksum-every'], '--checksum-every') ?? 50,
       ...(maxSteps === undefined ? {} : { maxSteps }),
       ...(maxSkipped === undefined ? {} : { maxSkipped }),
-      log: (line) => process.stderr.write(`${line}\n`),
+      log: (line) => log.info(line),
       onProgress: (e) => (printer(e), feed.progress(e)),
       observer: feed,
     });
@@ -129,9 +142,15 @@ Exit code: 0 when the run completed, 1 when it failed (the error names the worke
     process.once('SIGTERM', onSignal);
     const unwatch = watchLauncher(() => coordinator.interrupt('the launcher\'s exit'));
     const reportPath = values['report'] as string | undefined;
-    let watch: RunWatch | undefined = await startWatching(watchFlags, feed, { dropped: () => coordinator.drops.snapshot(), status: { natsUrl, runId, credentials: natsCredentials } });
+    let health: HealthServer | undefined;
+    let watch: RunWatch | undefined;
     try {
-      if (!isQuiet(values)) process.stderr.write(`${config.name}: coordinator of run "${runId}" on ${redactUrl(natsUrl)} (${describeCredentials(natsCredentials)}), waiting for ${range.min === range.max ? workers : `${range.min}–${range.max}`} worker(s)${checkpointStore ? `, checkpoints: ${describeStoreSpec(checkpointStore)}` : ''}\n`);
+      health = healthAddress === undefined ? undefined : await HealthServer.start(healthAddress, () => coordinator.readiness);
+      watch = await startWatching(watchFlags, feed, { dropped: () => coordinator.drops.snapshot(), status: { natsUrl, runId, credentials: natsCredentials } }, log);
+      if (!isQuiet(values)) log.info(
+        `${config.name}: coordinator of run "${runId}" on ${redactUrl(natsUrl)} (${describeCredentials(natsCredentials)}), waiting for ${range.min === range.max ? workers : `${range.min}–${range.max}`} worker(s)${checkpointStore ? `, checkpoints: ${describeStoreSpec(checkpointStore)}` : ''}`,
+        { event: 'started', run: runId, config: config.name, minWorkers: range.min, maxWorkers: workers, ...(checkpointStore ? { checkpoints: describeStoreSpec(checkpointStore) } : {}), ...(health ? { health: health.address } : {}) },
+      );
       let run: Awaited<ReturnType<Coordinator['run']>>;
       try {
         run = await coordinator.run();
@@ -142,15 +161,17 @@ Exit code: 0 when the run completed, 1 when it failed (the error names the worke
       if (run.test) feed.evaluation('test', run.test);
       const report: RunReport = { status: 'completed', runId, ...clusterReport(config, run, (Date.now() - started) / 1000) };
       printResult(report, run.stepsTaken);
-      process.stderr.write(
-        `step time (mean over ranks): compute ${(report['computeSeconds'] as number).toFixed(1)}s, all-reduce ${(report['allreduceSeconds'] as number).toFixed(1)}s, wait ${(report['waitSeconds'] as number).toFixed(1)}s; replicas agree (${run.checksumComparisons} checksum comparisons)\n`,
+      log.info(
+        `step time (mean over ranks): compute ${(report['computeSeconds'] as number).toFixed(1)}s, all-reduce ${(report['allreduceSeconds'] as number).toFixed(1)}s, wait ${(report['waitSeconds'] as number).toFixed(1)}s; replicas agree (${run.checksumComparisons} checksum comparisons)`,
+        { event: 'completed', run: runId, steps: report.steps, testLoss: report.testLoss, testAccuracy: report.testAccuracy, wallSeconds: report.wallSeconds, checksumComparisons: run.checksumComparisons },
       );
-      await finishRun(report, isQuiet(values) ? null : run.test?.confusion, reportPath);
-      await stopWatching(watch, watchFlags);
+      await finishRun(report, isQuiet(values) ? null : run.test?.confusion, reportPath, log);
+      await stopWatching(watch, watchFlags, log);
       watch = undefined;
       return 0;
     } finally {
       await watch?.close();
+      await health?.close();
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
       unwatch();

@@ -1,4 +1,5 @@
 import type { ProgressEvent } from '@gradmesh/shared/internal';
+import type { Logger } from './log/logger.js';
 
 export interface ProgressOptions {
   /** Print nothing but warnings (a skipped step): no batch, epoch or checkpoint lines (`--quiet`). */
@@ -19,7 +20,7 @@ export const PLAIN_EVERY_MS = 10_000;
  *
  * Note [one naming scheme]: the epoch line prints each figure under the name the report's `history` and
  * the config use for it — trainLoss, trainAccuracy, valLoss, valAccuracy — so what a user reads is what
- * `training.earlyStopping.monitor` accepts and what a report reader finds.
+ * `training.earlyStopping.monitor` accepts and what a report reader finds (the json log format too).
  */
 export function progressPrinter(out: NodeJS.WriteStream = process.stderr, options: ProgressOptions = {}): (event: ProgressEvent) => void {
   const live = out.isTTY === true;
@@ -50,19 +51,22 @@ export function progressPrinter(out: NodeJS.WriteStream = process.stderr, option
       out.write('\r\x1b[2K');
       drawn = false;
     }
-    if (event.type === 'skipped') {
-      const who = event.ranks.length === 0 ? 'the summed gradient overflowed' : `non-finite gradient on rank${event.ranks.length > 1 ? 's' : ''} ${event.ranks.join(', ')}`;
-      out.write(`  step ${event.step} skipped: ${who} (${event.consecutive} in a row)\n`);
-      return;
-    }
-    if (event.type === 'checkpoint') {
-      out.write(`  checkpoint ${event.path} (step ${event.step})\n`);
-      return;
-    }
-    out.write(`${epochLine(event)}\n`);
+    out.write(`${progressLine(event)}\n`);
     // The next epoch's plain lines count from its own start.
-    if (!live) lastDraw = now();
+    if (!live && event.type === 'epoch') lastDraw = now();
   };
+}
+
+type LoggedProgress = Exclude<ProgressEvent, { type: 'batch' }>;
+
+/** The line of an epoch, a checkpoint or a skipped step (the batch lines are the printer's only). */
+export function progressLine(event: LoggedProgress): string {
+  if (event.type === 'skipped') {
+    const who = event.ranks.length === 0 ? 'the summed gradient overflowed' : `non-finite gradient on rank${event.ranks.length > 1 ? 's' : ''} ${event.ranks.join(', ')}`;
+    return `  step ${event.step} skipped: ${who} (${event.consecutive} in a row)`;
+  }
+  if (event.type === 'checkpoint') return `  checkpoint ${event.path} (step ${event.step})`;
+  return epochLine(event);
 }
 
 /** The one line per epoch, its figures named as in the report's history (Note [one naming scheme]). */
@@ -79,6 +83,28 @@ export function epochLine(event: Extract<ProgressEvent, { type: 'epoch' }>): str
   if (!event.stoppedEarly && r.epoch < event.epochs) parts.push(`ETA ${formatSeconds(event.etaSeconds)}`);
   if (event.stoppedEarly) parts.push('(early stop)');
   return parts.join('  ');
+}
+
+/**
+ * Progress through a logger: the terminal printer in the text format, one event per epoch, checkpoint and
+ * skipped step in the json format (Note [one line per event]); `quiet` keeps only the skipped steps.
+ */
+export function progressReporter(log: Logger, options: ProgressOptions = {}): (event: ProgressEvent) => void {
+  if (log.format === 'text') return progressPrinter(process.stderr, options);
+  return (event) => {
+    if (event.type === 'batch') return;
+    if (options.quiet && event.type !== 'skipped') return;
+    const line = progressLine(event).trim();
+    if (event.type === 'skipped') log.warn(line, { event: 'step-skipped', step: event.step, ranks: event.ranks, consecutive: event.consecutive });
+    else if (event.type === 'checkpoint') log.info(line, { event: 'checkpoint', step: event.step, path: event.path });
+    else {
+      const r = event.record;
+      log.info(line, {
+        event: 'epoch', epoch: r.epoch, epochs: event.epochs, trainLoss: r.trainLoss, trainAccuracy: r.trainAccuracy, valLoss: r.valLoss, valAccuracy: r.valAccuracy,
+        ...r.extras, learningRate: r.learningRate, samplesPerSec: r.samplesPerSec, seconds: r.seconds, etaSeconds: event.etaSeconds, stoppedEarly: event.stoppedEarly,
+      });
+    }
+  };
 }
 
 export function formatSeconds(s: number): string {

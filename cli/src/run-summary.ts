@@ -1,4 +1,5 @@
 import { writeJsonAtomic, type ConfusionMatrix, type RunConfig, type RunReport, type SkippedStep } from '@gradmesh/shared/internal';
+import { createLogger, type Logger } from './log/logger.js';
 
 /** Report and console pieces shared by `gradmesh train` and the cluster commands. */
 
@@ -29,11 +30,11 @@ export function printResult(r: RunReport, steps: number): void {
 }
 
 /** The end of a successful run, for `train` and the coordinator alike: the test confusion matrix, then the report file. */
-export async function finishRun(report: RunReport, confusion: ConfusionMatrix | null | undefined, reportPath: string | undefined): Promise<void> {
-  if (confusion) process.stderr.write(`${confusion.format(report.classNames)}\n`);
+export async function finishRun(report: RunReport, confusion: ConfusionMatrix | null | undefined, reportPath: string | undefined, log: Logger = createLogger({ format: 'text', role: 'gradmesh' })): Promise<void> {
+  if (confusion) log.info(confusion.format(report.classNames), { event: 'confusion-matrix' });
   if (reportPath) {
     await writeJsonAtomic(reportPath, report);
-    process.stderr.write(`report written to ${reportPath}\n`);
+    log.info(`report written to ${reportPath}`, { event: 'report-written', path: reportPath });
   }
 }
 

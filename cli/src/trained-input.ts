@@ -13,7 +13,7 @@ export const TRAINED_INPUT_OPTIONS = {
 export const TRAINED_INPUT_USAGE = `  --checkpoint <file|dir>  a checkpoint, or a --checkpoint-dir (its newest one)     (required)
   --data <file>            a dataset spec (.json, as a config's "dataset"; its test split),
                            a CSV (.csv; the label column may be left out for predict)
-                           or an IDX images file                                    (required)
+                           an IDX images file, a .png image or a directory of them  (required)
   --labels <file>          the IDX labels file for an IDX images file
   --backend <name>         pool (default), native or reference
   --threads <n>            pool threads (default: GRADMESH_THREADS or the cores available)`;

@@ -4,6 +4,7 @@ import {
   ClusterError,
   ConfigError,
   DropCounter,
+  ANY_SENDER,
   errorSubject,
   GradmeshError,
   heartbeatSubject,
@@ -21,6 +22,7 @@ import {
   type RunEventKind,
   type RunObserver,
   type ReadyBody,
+  type Readiness,
   type RunConfig,
   type TrainingState,
 } from '@gradmesh/shared/internal';
@@ -80,6 +82,8 @@ export interface ClusterRun {
   readonly checksumComparisons: number;
   readonly timings: { perRank: RankTimings[]; computeSeconds: number; allreduceSeconds: number; waitSeconds: number; stepWallSeconds: number };
   readonly drops: Record<string, number>;
+  /** Each worker's dropped-message counts, as last reported (Note [every process's drops] in messages.ts). */
+  readonly workerDrops: Record<string, Record<string, number>>;
   readonly resumedFrom: string | undefined;
   /** Training samples seen by this invocation and the seconds spent (for samples/s). */
   readonly trainSamples: number;
@@ -126,6 +130,8 @@ export class Coordinator {
   #generation: Generation | undefined;
   #generationNumber = 0;
   #ready = new Map<number, ReadyBody>();
+  /** Latest drop counts per worker id (they only grow, so the latest is the total). */
+  readonly #workerDrops = new Map<string, Record<string, number>>();
   #readyWaiter: (() => void) | undefined;
   /** Why the current generation must be replaced before the next command (undefined: it is healthy). */
   #regroupReason: string | undefined;
@@ -146,6 +152,8 @@ export class Coordinator {
   /** The NATS connection is down (the client reconnects); liveness is not judged meanwhile. */
   #disconnected = false;
   readonly #timers: { stop(): void }[] = [];
+  /** Where the run stands for `/readyz`: not started, formed (its first generation started), or ended. */
+  #phase: 'starting' | 'formed' | 'ended' = 'starting';
 
   constructor(options: CoordinatorOptions) {
     this.#o = options;
@@ -199,10 +207,10 @@ export class Coordinator {
     // Joins and heartbeats are heard from any generation (a worker of an earlier one may come back); replies
     // and readiness must be of the current one.
     const current = (m: ControlMessage) => m.kind === 'join' || m.kind === 'leave' || m.gen === this.#generationNumber;
-    channel.listen(joinSubject(o.runId), (m) => this.#onJoinSubject(m), current);
-    channel.listen(heartbeatSubject(o.runId, 'coordinator'), (m) => this.#touch(m));
-    channel.listen(stepDoneSubject(o.runId), (m) => this.#onReply(m), current);
-    channel.listen(errorSubject(o.runId), (m) => this.#onWorkerError(m));
+    channel.listen(joinSubject(o.runId, ANY_SENDER), (m) => this.#onJoinSubject(m), current);
+    channel.listen(heartbeatSubject(o.runId, 'coordinator', ANY_SENDER), (m) => this.#touch(m));
+    channel.listen(stepDoneSubject(o.runId, ANY_SENDER), (m) => this.#onReply(m), current);
+    channel.listen(errorSubject(o.runId, ANY_SENDER), (m) => this.#onWorkerError(m));
     this.#timers.push(
       watchConnection(nc, {
         onLost: (why) => this.#fail(new ClusterError(`coordinator: NATS connection lost (${why}) at step ${this.#state.step}; the run cannot continue`, { step: this.#state.step, hint: 'resume from the last checkpoint with --resume' })),
@@ -228,11 +236,12 @@ export class Coordinator {
 
     try {
       await this.#formGeneration('the run starts', o.joinTimeoutMs);
+      this.#phase = 'formed';
       const result = await this.#train();
       await this.#durable?.recordFinished();
       channel.send(shutdownSubject(o.runId), 'shutdown', { reason: 'completed' });
       this.#observe({ kind: 'completed', generation: this.#generationNumber, step: this.#state.step, detail: `completed at step ${this.#state.step}` });
-      return { ...result, resumedFrom, drops: this.drops.snapshot() };
+      return { ...result, resumedFrom, drops: this.drops.snapshot(), workerDrops: Object.fromEntries(this.#workerDrops) };
     } catch (error) {
       if (error instanceof StopRequested && this.#failure === undefined) await this.#checkpointBeforeStopping(error);
       const failure = this.#failure ?? error;
@@ -242,6 +251,7 @@ export class Coordinator {
       this.#observe({ kind: this.#interrupted ? 'interrupted' : 'error', generation: this.#generationNumber, step: this.#state.step, detail: message.slice(0, 4000), ...(typeof worker === 'string' ? { worker } : {}) });
       throw failure;
     } finally {
+      this.#phase = 'ended';
       for (const t of this.#timers.splice(0)) t.stop();
       await channel.flush(2_000);
       channel.close();
@@ -274,6 +284,21 @@ export class Coordinator {
       this.#o.log(`coordinator: no checkpoint could be written before stopping: ${(error as Error).message}`);
     }
     this.#fail(new ClusterError(stop.message, { step: this.#state.step, hint: 'continue later with --resume (the checkpoint of this step is in the store)' }));
+  }
+
+  /**
+   * What `/readyz` answers (shared/src/monitor/readiness.ts): ready from the first generation on until the
+   * run ends. A later generation forming (a worker lost or joining) keeps it ready: the run is formed and
+   * goes on, and the reason says what it is doing.
+   */
+  get readiness(): Readiness {
+    if (this.#phase === 'ended') return { ready: false, reason: 'the run has ended' };
+    if (this.#phase === 'starting') {
+      const joined = this.#known.size;
+      return { ready: false, reason: this.#nc === undefined ? 'connecting to NATS' : `waiting for workers: ${joined} of ${this.#min === this.#o.workers ? this.#o.workers : `${this.#min}–${this.#o.workers}`} joined` };
+    }
+    const regroup = this.#regroupReason === undefined ? '' : `; forming the next generation (${this.#regroupReason})`;
+    return { ready: true, reason: `generation ${this.#generationNumber}, world ${this.#generation?.worldSize ?? 0}, step ${this.#state.step}${regroup}` };
   }
 
   /** The membership events so far. */
@@ -463,6 +488,7 @@ export class Coordinator {
       rank,
       worldSize: gen.worldSize,
       generation: gen.generation,
+      members: gen.members.map((m) => m.workerId),
       config: o.config.raw,
       baseDir: o.config.baseDir,
       heartbeatTimeoutMs: o.heartbeatTimeoutMs,
@@ -492,7 +518,7 @@ export class Coordinator {
   // ---- training --------------------------------------------------------------------------------------------
 
   /** Runs the training loop through the cluster driver; generations change underneath it. */
-  async #train(): Promise<Omit<ClusterRun, 'resumedFrom' | 'drops'>> {
+  async #train(): Promise<Omit<ClusterRun, 'resumedFrom' | 'drops' | 'workerDrops'>> {
     const o = this.#o;
     const driver = new ClusterStepDriver({
       runId: o.runId,
@@ -609,6 +635,8 @@ export class Coordinator {
     const member = this.#member(m.from);
     if (member === undefined) return this.drops.drop(m.kind, 'malformed', `a ${m.kind} from ${m.from}, which holds no rank in generation ${this.#generationNumber}`);
     this.#liveness.touch(m.from);
+    const reported = (m.body as { drops?: Record<string, number> }).drops;
+    if (reported !== undefined) this.#workerDrops.set(m.from, { ...reported });
     let rejected: ReturnType<StepBarrier['deliver']>;
     switch (m.kind) {
       case 'stepDone':
@@ -632,7 +660,8 @@ export class Coordinator {
       default:
         return; // commands published by us on a shared subject family are not replies
     }
-    if (rejected !== undefined) this.drops.drop(m.kind, rejected, `a ${m.kind} from ${m.from} (rank ${member.rank}) that answers no open command`);
+    if (typeof rejected === 'object') this.drops.drop(m.kind, rejected.reason, `a ${m.kind} from ${m.from} (rank ${member.rank}) out of the run's bounds: ${rejected.detail}`);
+    else if (rejected !== undefined) this.drops.drop(m.kind, rejected, `a ${m.kind} from ${m.from} (rank ${member.rank}) that answers no open command`);
   }
 
   #touch(m: ControlMessage): void {

@@ -12,6 +12,8 @@ import {
   shardRange,
   applyUpdate,
   allFinite,
+  batchesPerEpoch,
+  learningRateOfRun,
   injectedNan,
   poisonGradient,
   type InjectedNan,
@@ -34,6 +36,7 @@ import {
 } from '@gradmesh/shared/internal';
 import type { AllReduce } from './allreduce/allreduce.js';
 import { stepShard } from './shard.js';
+import type { StepBounds } from './command-bounds.js';
 
 export interface ReplicaOptions {
   readonly config: JsonObject;
@@ -113,6 +116,7 @@ export class Replica {
   readonly #fault: InjectedNan | undefined;
   /** The state before the last applied step, so a step that its generation did not complete can be undone. */
   readonly #undo: UndoBuffer;
+  #stepBounds: StepBounds | undefined;
 
   private constructor(model: Model, config: RunConfig, data: { train: Dataset; validation: Dataset | undefined; test: Dataset }, options: ReplicaOptions) {
     this.model = model;
@@ -215,6 +219,16 @@ export class Replica {
       featureSize: this.train.featureSize,
       threads: this.#threads,
     };
+  }
+
+  /** The run's bounds on a `step` command (worker/src/command-bounds.ts), from this replica's config and data. */
+  get stepBounds(): StepBounds {
+    if (this.#stepBounds === undefined) {
+      const t = this.config.training;
+      const batches = batchesPerEpoch(this.train.count, t.batchSize, t.dropLast);
+      this.#stepBounds = { epochs: t.epochs, batchesPerEpoch: batches, lrAt: learningRateOfRun(this.config, batches) };
+    }
+    return this.#stepBounds;
   }
 
   async step(command: StepBody, allReduce: AllReduce): Promise<StepDoneBody> {

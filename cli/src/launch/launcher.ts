@@ -6,6 +6,10 @@ import { credentialsEnv, resolveNatsServer, startLocalNatsServer, withoutCredent
 import { runIdentities, writeServerConfig, writeStatusSeed, type RunIdentities } from './run-identities.js';
 import { writeFailedReport } from '../failed-report.js';
 import { ChildGroup, type Child, type ChildExit } from './children.js';
+import { availableCpus } from '@gradmesh/shared/internal';
+import { withoutOptionVariables } from '../args.js';
+import { coordinatorCommand } from '../coordinator-command.js';
+import { workerCommand } from '../worker-command.js';
 
 export interface LaunchOptions {
   readonly configPath: string;
@@ -40,7 +44,7 @@ export interface LaunchOptions {
 export const CLI_PATH = fileURLToPath(new URL('../../../bin/gradmesh.js', import.meta.url));
 
 export function defaultThreads(workers: number): number {
-  return Math.max(1, Math.floor(os.availableParallelism() / workers));
+  return Math.max(1, Math.floor(availableCpus() / workers));
 }
 
 /**
@@ -107,8 +111,9 @@ export async function launch(o: LaunchOptions): Promise<number> {
         o.log(`launch: watch it with gradmesh status --nats ${url} --run ${o.runId} --nats-creds ${seed}`);
       }
     }
-    // Each child gets exactly one identity, through its environment (Note [launch is authenticated]).
-    const base = withoutCredentialsEnv(process.env);
+    // Each child gets exactly one identity, through its environment (Note [launch is authenticated]), and
+    // its options as flags only (withoutOptionVariables).
+    const base = withoutOptionVariables(withoutCredentialsEnv(process.env), [coordinatorCommand, workerCommand]);
     const envFor = (id: string | undefined): NodeJS.ProcessEnv => ({
       ...base,
       ...credentialsEnv(identities === undefined ? (o.natsUrl === undefined ? undefined : o.credentials) : id === undefined ? identities.coordinator : identities.workers.get(id)),

@@ -38,6 +38,14 @@ const earlyStoppingSpec = z
   .transform((v) => (v === true ? earlyStoppingOptions.parse({}) : v === false ? undefined : v))
   .describe('Stop when the validation metric stops improving.');
 
+/** How the cluster all-reduces gradients (a communication hook, like PyTorch DDP's). Ignored by one process. */
+export const allreduceOptions = options({
+  compression: z
+    .enum(['none', 'bf16', 'fp16'])
+    .default('none')
+    .describe('Send gradient pieces as bf16 or fp16 (half the bytes; fp16 with a power-of-two scale per piece against overflow). Sums stay float32 in rank order, so replicas stay bitwise identical.'),
+});
+
 export const trainingSpec = options({
   epochs: positiveInt().default(5),
   batchSize: positiveInt().default(64).describe('Global batch size (split across workers and threads).'),
@@ -48,6 +56,7 @@ export const trainingSpec = options({
   earlyStopping: earlyStoppingSpec,
   checkpointEverySteps: positiveInt().optional().describe('Also checkpoint every N steps (checkpoints are always written at the end of each epoch).'),
   microBatch: positiveInt().default(32).describe('Samples per micro-batch on every backend: the fixed split that keeps results independent of the thread count.'),
+  allreduce: allreduceOptions.prefault({}).describe('How the cluster all-reduces gradients.'),
 }).transform((t) => ({
   ...t,
   // Unset options stay as keys holding undefined, so that code reads `training.clipNorm` as "number or none".

@@ -11,6 +11,7 @@ import { loadIdxPair, readIdxFile } from '../data/idx.js';
 import { readDataFile } from '../data/read-file.js';
 import { datasetFromConfig } from '../data/source.js';
 import { formatShape, sizeOf, type Shape } from '../tensor/tensor.js';
+import { isPngInput, loadPngImages } from './png-images.js';
 
 export interface InferenceDataOptions {
   /** The checkpoint's `dataset` spec: a CSV's label column and scale come from it. */
@@ -37,6 +38,7 @@ export interface InferenceData {
  * The `--data` of predict/evaluate, by extension:
  *   .json  a dataset spec as in a run config's `dataset` (or a whole run config): its test split
  *   .csv   a CSV with a header; the label column (named as in training) may be left out for predict
+ *   .png   a PNG image, or a directory of them (png-images.ts); unlabelled
  *   else   an IDX images file, with `labels` as its IDX labels file when given
  */
 export function loadInferenceData(file: string, options: InferenceDataOptions): InferenceData {
@@ -47,6 +49,7 @@ export function loadInferenceData(file: string, options: InferenceDataOptions): 
     return { data: data.task === 'regression' ? data : withClasses(data, options.classes), labelled: true };
   }
   if (ext === '.csv') return fromCsv(file, options);
+  if (isPngInput(file)) return { data: loadPngImages(file, options.classes ?? 1), labelled: false };
   const classes = options.classes === undefined ? {} : { classes: options.classes };
   if (options.labels !== undefined) return { data: loadIdxPair(file, options.labels, classes), labelled: true };
   const images = readIdxFile(file);

@@ -50,6 +50,11 @@ export interface AssignBody {
   readonly rank: number;
   readonly worldSize: number;
   readonly generation: number;
+  /**
+   * The worker id of each rank of this generation (members[rank] = id): a gradient piece from rank r must come
+   * on a subject ending in members[r] (Note [the sender is in the subject] in subjects.ts).
+   */
+  readonly members: readonly string[];
   /** The run config (model spec, seed, …), opaque to the protocol: any JSON object. */
   readonly config: JsonObject;
   /** Directory the config's relative data paths resolve against (one machine or a shared volume). */
@@ -178,7 +183,20 @@ export interface StepDoneBody {
   readonly localFinite: boolean;
   /** The all-reduced gradient was not finite, so this replica applied no update (every replica decides alike). */
   readonly skipped: boolean;
+  /** The sender's dropped-message counts, when they changed since its last reply (Note [every process's drops]). */
+  readonly drops?: DropCounts;
 }
+
+/**
+ * Note [every process's drops]
+ * Each worker counts what it drops (control messages, gradient pieces, state chunks) by kind and reason, and
+ * attaches its whole count to its next reply whenever it changed; the coordinator keeps the latest count per
+ * worker, so the report holds every process's drops (`droppedMessages`), not only the coordinator's. The counts
+ * only grow, so the latest one is the total. Bounded like everything on the wire: at most MAX_DROP_KEYS keys
+ * of the form `kind/reason`, safe-integer values.
+ */
+export type DropCounts = Readonly<Record<string, number>>;
+export const MAX_DROP_KEYS = 64;
 
 /** Coordinator → all workers (eval subject): evaluate your shard of a split; reply `evaluated`. */
 export interface EvaluateBody {
@@ -198,6 +216,7 @@ export interface EvaluatedBody {
   readonly extras: Readonly<Record<string, number>>;
   /** counts[actual][predicted] over the shard. */
   readonly confusion?: readonly (readonly number[])[];
+  readonly drops?: DropCounts;
 }
 
 /**
@@ -217,6 +236,7 @@ export interface EpochEndedBody {
   readonly requestId: number;
   readonly rank: number;
   readonly checksum: string;
+  readonly drops?: DropCounts;
 }
 
 /** The training loop's state (one type, one validator: shared/src/train/training-state.ts). */
@@ -415,6 +435,20 @@ function classNamesOf(b: JsonObject, s: ValidationScope, classes: number): strin
 }
 
 /** `dismiss` and `leave`: a worker id and why. */
+function dropCounts(obj: JsonObject, key: string, scope: ValidationScope): DropCounts {
+  const v = obj[key];
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(scope, key, 'must be an object of drop counts', v);
+  const entries = Object.entries(v as JsonObject);
+  if (entries.length > MAX_DROP_KEYS) fail(scope, key, `must have at most ${MAX_DROP_KEYS} entries`, entries.length);
+  const out: Record<string, number> = {};
+  for (const [name, n] of entries) {
+    if (!/^[A-Za-z][A-Za-z0-9-]{0,31}\/[a-z][a-z-]{0,31}$/.test(name)) fail(scope, key, 'keys must be "kind/reason"', name);
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) fail(scope, `${key}.${name}`, 'must be a non-negative integer', n);
+    out[name] = n;
+  }
+  return out;
+}
+
 function workerAndReason(b: JsonObject, s: ValidationScope): { workerId: string; reason: string } {
   rejectUnknownKeys(b, ['workerId', 'reason'], s);
   return { workerId: id(b, 'workerId', s), reason: text(b, 'reason', s, 512) };
@@ -437,12 +471,20 @@ export const MESSAGE_KINDS: { readonly [K in MessageKind]: KindSpec<MessageBodie
   assign: {
     family: 'assign',
     validate(b, s) {
-      rejectUnknownKeys(b, ['workerId', 'rank', 'worldSize', 'generation', 'config', 'baseDir', 'checkpointStore', 'resumeFrom', 'startStep', 'heartbeatTimeoutMs', 'stepTimeoutMs'], s);
+      rejectUnknownKeys(b, ['workerId', 'rank', 'worldSize', 'generation', 'members', 'config', 'baseDir', 'checkpointStore', 'resumeFrom', 'startStep', 'heartbeatTimeoutMs', 'stepTimeoutMs'], s);
       const worldSize = int(b, 'worldSize', s, { min: 1, max: MAX_RANK + 1 });
+      const workerId = id(b, 'workerId', s);
+      const rank = int(b, 'rank', s, { min: 0, max: worldSize - 1 });
+      const members = b['members'];
+      if (!Array.isArray(members) || members.length !== worldSize) fail(s, 'members', `must be an array of ${worldSize} worker ids (one per rank)`, Array.isArray(members) ? members.length : members);
+      const ids = members.map((_, i) => id(members as unknown as JsonObject, String(i), child(s, 'members')));
+      if (ids[rank] !== workerId) fail(s, 'members', `rank ${rank} must be the assigned worker "${workerId}"`, ids[rank]);
+      if (new Set(ids).size !== ids.length) fail(s, 'members', 'worker ids must be distinct', ids.join(','));
       return {
-        workerId: id(b, 'workerId', s),
-        rank: int(b, 'rank', s, { min: 0, max: worldSize - 1 }),
+        workerId,
+        rank,
         worldSize,
+        members: ids,
         generation: int(b, 'generation', s, { min: 0, max: U32 }),
         config: jsonObject(b, 'config', s),
         ...('baseDir' in b ? { baseDir: text(b, 'baseDir', s) } : {}),
@@ -479,7 +521,7 @@ export const MESSAGE_KINDS: { readonly [K in MessageKind]: KindSpec<MessageBodie
   stepDone: {
     family: 'step-done',
     validate(b, s) {
-      rejectUnknownKeys(b, ['step', 'rank', 'lossSum', 'count', 'correct', 'extras', 'computeMs', 'allreduceMs', 'checksum', 'penalty', 'localFinite', 'skipped'], s);
+      rejectUnknownKeys(b, ['step', 'rank', 'lossSum', 'count', 'correct', 'extras', 'computeMs', 'allreduceMs', 'checksum', 'penalty', 'localFinite', 'skipped', 'drops'], s);
       const count = int(b, 'count', s, { min: 0 });
       const correct = optionalInt(b, 'correct', s, { min: 0, max: count });
       const body: StepDoneBody = {
@@ -495,6 +537,7 @@ export const MESSAGE_KINDS: { readonly [K in MessageKind]: KindSpec<MessageBodie
         ...(correct === undefined ? {} : { correct }),
         ...('checksum' in b ? { checksum: checksum(b, 'checksum', s) } : {}),
         ...('penalty' in b ? { penalty: anyNumber(b, 'penalty', s) } : {}),
+        ...('drops' in b ? { drops: dropCounts(b, 'drops', s) } : {}),
       };
       return body;
     },
@@ -557,7 +600,7 @@ export const MESSAGE_KINDS: { readonly [K in MessageKind]: KindSpec<MessageBodie
   evaluated: {
     family: 'step-done',
     validate(b, s) {
-      rejectUnknownKeys(b, ['requestId', 'rank', 'lossSum', 'count', 'correct', 'extras', 'confusion'], s);
+      rejectUnknownKeys(b, ['requestId', 'rank', 'lossSum', 'count', 'correct', 'extras', 'confusion', 'drops'], s);
       const count = int(b, 'count', s, { min: 0 });
       const correct = optionalInt(b, 'correct', s, { min: 0, max: count });
       return {
@@ -568,6 +611,7 @@ export const MESSAGE_KINDS: { readonly [K in MessageKind]: KindSpec<MessageBodie
         extras: regressionChecked(numberRecord(b, 'extras', s), s, count),
         ...(correct === undefined ? {} : { correct }),
         ...('confusion' in b ? { confusion: confusionOf(b, s, count, correct) } : {}),
+        ...('drops' in b ? { drops: dropCounts(b, 'drops', s) } : {}),
       };
     },
   },
@@ -581,8 +625,13 @@ export const MESSAGE_KINDS: { readonly [K in MessageKind]: KindSpec<MessageBodie
   epochEnded: {
     family: 'step-done',
     validate(b, s) {
-      rejectUnknownKeys(b, ['requestId', 'rank', 'checksum'], s);
-      return { requestId: int(b, 'requestId', s, { min: 0, max: U32 }), rank: int(b, 'rank', s, { min: 0, max: MAX_RANK }), checksum: checksum(b, 'checksum', s) };
+      rejectUnknownKeys(b, ['requestId', 'rank', 'checksum', 'drops'], s);
+      return {
+        requestId: int(b, 'requestId', s, { min: 0, max: U32 }),
+        rank: int(b, 'rank', s, { min: 0, max: MAX_RANK }),
+        checksum: checksum(b, 'checksum', s),
+        ...('drops' in b ? { drops: dropCounts(b, 'drops', s) } : {}),
+      };
     },
   },
   checkpoint: {
