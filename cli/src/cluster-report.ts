@@ -2,6 +2,7 @@ import path from 'node:path';
 import { historyForReport, modelKind, type RunConfig, type RunReport } from '@gradmesh/shared/internal';
 import type { ClusterRun } from '@gradmesh/coordinator';
 import { evaluationFields } from './evaluation-fields.js';
+import { classNamesField, reportIdentity } from './report-identity.js';
 import { describeDataset, skippedFields } from './run-summary.js';
 
 /**
@@ -18,6 +19,9 @@ export function clusterReport(config: RunConfig, run: ClusterRun, wallSeconds: n
   const t = config.training;
   return {
     config: path.relative(process.cwd(), path.resolve(config.file)) || config.file,
+    ...reportIdentity(config),
+    task: config.task,
+    ...classNamesField(info.classNames),
     model: config.name,
     modelKind: kind,
     parameters: info.parameters,

@@ -8,6 +8,7 @@ import { describeError, writeFailedReport } from './failed-report.js';
 import { watchLauncher } from './launch/parent-watch.js';
 import { NATS_AUTH_OPTIONS, natsAuthUsage, natsCredentialsFrom } from './nats-auth-flags.js';
 import { progressReporter } from './progress.js';
+import { isQuiet, QUIET_OPTION, quietUsage } from './quiet-flag.js';
 import { HEALTH_OPTIONS, healthUsage, parseHealthFlags } from './health/health-flags.js';
 import { HealthServer } from './health/health-server.js';
 import { createLogger, parseLogFormat } from './log/logger.js';
@@ -61,6 +62,7 @@ ${healthUsage(29)}
   --log-format <text|json>   stderr lines as text (default) or one JSON object per line, for log collectors
 ${watchUsage(29)}
 ${natsAuthUsage(29)}
+${quietUsage(29)}
   --verbose                  stack traces on errors
 
 The coordinator answers \`gradmesh status --nats <url> --run <id>\` while the run is on.
@@ -94,6 +96,7 @@ Exit code: 0 when the run completed, 1 when it failed or was stopped (the error 
     'log-format': { type: 'string' },
     ...WATCH_OPTIONS,
     ...NATS_AUTH_OPTIONS,
+    ...QUIET_OPTION,
   },
   async run(values) {
     const log = createLogger({ format: parseLogFormat(values['log-format'], '--log-format'), role: 'coordinator' });
@@ -117,7 +120,7 @@ Exit code: 0 when the run completed, 1 when it failed or was stopped (the error 
     // The feed is always on: it answers `gradmesh status`; the dashboard and metrics only when asked.
     const feed = new RunFeed();
     feed.setInfo({ run: runId, name: config.name, mode: 'cluster', world: workers, epochs: config.training.epochs, batchSize: config.training.batchSize, trainCount: 0, config: config.raw, modelSummary: modelSummaryOf(config) });
-    const printer = progressReporter(log);
+    const printer = progressReporter(log, { quiet: isQuiet(values) });
     const coordinator = new Coordinator({
       natsUrl,
       ...(natsCredentials ? { natsCredentials } : {}),
@@ -159,7 +162,7 @@ Exit code: 0 when the run completed, 1 when it failed or was stopped (the error 
     try {
       health = healthAddress === undefined ? undefined : await HealthServer.start(healthAddress, () => coordinator.readiness);
       watch = await startWatching(watchFlags, feed, { dropped: () => coordinator.drops.snapshot(), status: { natsUrl, runId, credentials: natsCredentials } }, log);
-      log.info(
+      if (!isQuiet(values)) log.info(
         `${config.name}: coordinator of run "${runId}" on ${redactUrl(natsUrl)} (${describeCredentials(natsCredentials)}), waiting for ${range.min === range.max ? workers : `${range.min}–${range.max}`} worker(s)${checkpointStore ? `, checkpoints: ${describeStoreSpec(checkpointStore)}` : ''}`,
         { event: 'started', run: runId, config: config.name, minWorkers: range.min, maxWorkers: workers, ...(checkpointStore ? { checkpoints: describeStoreSpec(checkpointStore) } : {}), ...(health ? { health: health.address } : {}) },
       );
@@ -179,7 +182,7 @@ Exit code: 0 when the run completed, 1 when it failed or was stopped (the error 
         `step time (mean over ranks): compute ${(report['computeSeconds'] as number).toFixed(1)}s, all-reduce ${(report['allreduceSeconds'] as number).toFixed(1)}s, wait ${(report['waitSeconds'] as number).toFixed(1)}s; replicas agree (${run.checksumComparisons} checksum comparisons)`,
         { event: 'completed', run: runId, steps: report.steps, testLoss: report.testLoss, testAccuracy: report.testAccuracy, wallSeconds: report.wallSeconds, checksumComparisons: run.checksumComparisons },
       );
-      await finishRun(report, run.test?.confusion, reportPath, log);
+      await finishRun(report, isQuiet(values) ? null : run.test?.confusion, reportPath, log);
       await stopWatching(watch, watchFlags, log);
       watch = undefined;
       return 0;

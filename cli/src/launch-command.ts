@@ -6,6 +6,7 @@ import { freePort } from './launch/free-port.js';
 import { urlOf } from '@gradmesh/dashboard';
 import { parseWatchFlags, WATCH_OPTIONS, watchUsage } from './watch-flags.js';
 import { NATS_AUTH_OPTIONS, natsAuthUsage, natsCredentialsFrom } from './nats-auth-flags.js';
+import { isQuiet, QUIET_OPTION, quietUsage } from './quiet-flag.js';
 
 export const launchCommand: Command = {
   name: 'launch',
@@ -28,6 +29,8 @@ Options:
                              own subjects; their passwords reach the children in the environment)
 ${natsAuthUsage(29)}
                              (with --nats: the identity of the coordinator and the workers)
+${quietUsage(29)}
+                             (passed on to the coordinator and the workers)
   --threads <n>              compute threads per worker (default: max(1, cores / n))
   --report <out.json>        write the run report (JSON) here, atomically, at the end (status "completed",
                              or status "failed" and the error)
@@ -81,6 +84,7 @@ https://github.com/nats-io/nats-server/releases given with --nats-server.`,
     ...WATCH_OPTIONS,
     ...NATS_AUTH_OPTIONS,
     insecure: { type: 'boolean' },
+    ...QUIET_OPTION,
   },
   async run(values) {
     const configPath = values['config'];
@@ -126,6 +130,7 @@ https://github.com/nats-io/nats-server/releases given with --nats-server.`,
     pass('checkpoint-timeout', values['checkpoint-timeout']);
     pass('checksum-every', values['checksum-every']);
     if (values['verbose']) coordinatorArgs.push('--verbose');
+    if (isQuiet(values)) coordinatorArgs.push('--quiet');
     // Port 0 is resolved here, so launch can print the URL before the coordinator starts serving it.
     const watch = parseWatchFlags(values);
     for (const [flag, address] of [['dashboard', watch.dashboard], ['metrics', watch.metrics]] as const) {
@@ -147,6 +152,7 @@ https://github.com/nats-io/nats-server/releases given with --nats-server.`,
       ...(typeof values['epochs'] === 'string' ? ['--epochs', values['epochs']] : []),
       '--checkpoint-store', describeStoreSpec(store), '--resume',
     ];
+    if (isQuiet(values)) workerArgs.push('--quiet');
     return launch({
       configPath: path.resolve(configPath),
       ...(resumeArgs === undefined ? {} : { resumeArgs }),

@@ -12,6 +12,7 @@ import { authCommand } from './auth-command.js';
 import { predictCommand } from './predict-command.js';
 import { evaluateCommand } from './evaluate-command.js';
 import { exportCommand } from './export-command.js';
+import { gradmeshVersion } from './version.js';
 import { createLogger, type Logger } from './log/logger.js';
 
 const COMMANDS: readonly Command[] = [trainCommand, launchCommand, coordinatorCommand, workerCommand, statusCommand, authCommand, dashboardCommand, predictCommand, evaluateCommand, exportCommand, sampleCommand, benchCommand];
@@ -24,6 +25,7 @@ Commands:
 ${COMMANDS.map((c) => `  ${c.name.padEnd(12)} ${c.summary}`).join('\n')}
 
 Run \`gradmesh <command> --help\` for a command's options. Add --verbose to see stack traces.
+\`gradmesh --version\` (or -V) prints the version.
 `;
 
 /** Runs the CLI; returns the exit code (0 ok, 1 run failed, 2 bad input). */
@@ -32,6 +34,10 @@ export async function main(argv: string[]): Promise<number> {
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(USAGE);
     return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === '-V') {
+    process.stdout.write(`gradmesh ${gradmeshVersion()}\n`);
+    return 0;
   }
   const command = COMMANDS.find((c) => c.name === name);
   if (!command) {

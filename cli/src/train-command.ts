@@ -13,7 +13,9 @@ import {
 import { RunFeed, type RunWatch } from '@gradmesh/dashboard';
 import { nonNegativeInt, positiveInt, type Command } from './args.js';
 import { progressPrinter } from './progress.js';
+import { isQuiet, QUIET_OPTION, quietUsage } from './quiet-flag.js';
 import { evaluationFields } from './evaluation-fields.js';
+import { classNamesField, reportIdentity } from './report-identity.js';
 import { describeDataset, finishRun, printResult, skippedFields } from './run-summary.js';
 import { parseWatchFlags, WATCH_OPTIONS, watchUsage } from './watch-flags.js';
 import { startWatching, stopWatching } from './watching.js';
@@ -45,6 +47,7 @@ Options:
   --max-skipped <n>        stop after n consecutive steps skipped for a non-finite gradient
                            (default: 5; 0 = never stop)
 ${watchUsage(25)}
+${quietUsage(25)}
   --verbose                stack traces on errors`,
   options: {
     config: { type: 'string' },
@@ -58,6 +61,7 @@ ${watchUsage(25)}
     'max-steps': { type: 'string' },
     'max-skipped': { type: 'string' },
     ...WATCH_OPTIONS,
+    ...QUIET_OPTION,
   },
   async run(values) {
     const configPath = values['config'];
@@ -77,7 +81,7 @@ ${watchUsage(25)}
 
     const started = Date.now();
     let watch: RunWatch | undefined;
-    const data = datasetFromConfig(config.dataset, { path: 'dataset', file: config.file }, config.baseDir);
+    const data = datasetFromConfig(config.dataset, { path: 'dataset', file: config.file }, config.baseDir, { task: config.task });
     const model = await createModel(config, { ...(backend ? { backend } : {}), ...(threads ? { threads } : {}) });
     try {
       const resumeFrom = values['resume-from'] as string | undefined;
@@ -86,7 +90,7 @@ ${watchUsage(25)}
       // A native run that fell back (it printed why) ran pool; its report says so.
       const ran = requested === 'native' && nativeDecided()?.available === false ? 'pool' : requested;
       const threadCount = ran !== 'reference' ? resolveThreads(config, threads ? { threads } : {}) : 1;
-      process.stderr.write(`${config.name}: ${data.train.count.toLocaleString('en-US')} training / ${data.test.count.toLocaleString('en-US')} test samples, backend ${ran}${threadCount > 1 ? ` (${threadCount} threads)` : ''}\n${model.summary()}\n`);
+      if (!isQuiet(values)) process.stderr.write(`${config.name}: ${data.train.count.toLocaleString('en-US')} training / ${data.test.count.toLocaleString('en-US')} test samples, backend ${ran}${threadCount > 1 ? ` (${threadCount} threads)` : ''}\n${model.summary()}\n`);
       const feed = new RunFeed();
       const split = config.training.validationSplit;
       watch = await startWatching(watchFlags, feed, { parameters: model.params.values.size });
@@ -94,7 +98,7 @@ ${watchUsage(25)}
         run: 'local', name: config.name, mode: 'train', world: 1, epochs: config.training.epochs, batchSize: config.training.batchSize,
         trainCount: split > 0 ? data.train.split(split).train.count : data.train.count, config: config.raw, modelSummary: model.summary(),
       });
-      const printer = progressPrinter();
+      const printer = progressPrinter(process.stderr, { quiet: isQuiet(values) });
       const stepsBefore = model.state.step;
       const signals = stopOnSignals((line) => process.stderr.write(`${line}\n`), 'train', checkpointDir !== undefined);
       const fit = await model.fit(data.train, { test: data.test, onProgress: (e) => (printer(e), feed.progress(e)), stopRequested: signals.requested, ...(checkpointDir ? { checkpointDir } : {}), ...(maxSteps ? { maxSteps } : {}), ...(maxSkipped === undefined ? {} : { maxSkipped }) }).finally(() => signals.dispose());
@@ -109,6 +113,9 @@ ${watchUsage(25)}
       feed.event({ time: Date.now(), kind: 'completed', generation: 1, worker: 'local', step: model.state.step, detail: `completed at step ${model.state.step}` });
       const report: RunReport = {
         config: path.relative(process.cwd(), path.resolve(config.file)) || config.file,
+        ...reportIdentity(config),
+        task: config.task,
+        ...classNamesField(data.train.classNames),
         model: config.name,
         modelKind: model.kind,
         parameters: model.params.values.size,
@@ -130,7 +137,7 @@ ${watchUsage(25)}
       };
       printResult(report, model.state.step - stepsBefore);
       if (stopped) process.stderr.write(`${stopped}\n`);
-      await finishRun(report, test.confusion, reportPath);
+      await finishRun(report, isQuiet(values) ? null : test.confusion, reportPath);
       await stopWatching(watch, watchFlags);
       watch = undefined;
       return 0;

@@ -1,4 +1,4 @@
-import { checkSampleShape, ConfigError, loadInferenceData, loadTrainedModel, type InferenceData, type TrainedModel } from '@gradmesh/shared/internal';
+import { sizeOf, checkSampleShape, ConfigError, loadInferenceData, loadTrainedModel, type InferenceData, type TrainedModel } from '@gradmesh/shared/internal';
 import { positiveInt } from './args.js';
 
 /** The flags predict and evaluate share: which checkpoint, which data, which backend. */
@@ -35,7 +35,10 @@ export async function openTrainedInput(values: Record<string, unknown>, command:
   try {
     const { model, config } = trained;
     const classes = model.kind === 'sequential' ? model.network.outputShape.at(-1) : undefined;
-    const input = loadInferenceData(dataPath, { trainedOn: config.dataset, classes, ...(labels ? { labels } : {}) });
+    const input = loadInferenceData(dataPath, {
+      trainedOn: config.dataset, classes, task: config.task, inputSize: sizeOf(model.network.inputShape), ...(labels ? { labels } : {}),
+      ...(model.classNames === undefined ? {} : { classNames: model.classNames }),
+    });
     checkSampleShape(input.data, model.network.inputShape);
     return { trained, input, dataPath };
   } catch (error) {

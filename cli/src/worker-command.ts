@@ -7,6 +7,7 @@ import { positiveInt, secondsFlag, type Command } from './args.js';
 import { DEFAULT_RUN_ID, exitSoon } from './coordinator-command.js';
 import { watchLauncher } from './launch/parent-watch.js';
 import { NATS_AUTH_OPTIONS, natsAuthUsage, natsCredentialsFrom } from './nats-auth-flags.js';
+import { isQuiet, QUIET_OPTION, quietUsage } from './quiet-flag.js';
 import { HEALTH_OPTIONS, healthUsage, parseHealthFlags } from './health/health-flags.js';
 import { HealthServer } from './health/health-server.js';
 import { createLogger, parseLogFormat } from './log/logger.js';
@@ -30,6 +31,7 @@ Options:
 ${healthUsage(29)}
   --log-format <text|json>   stderr lines as text (default) or one JSON object per line, for log collectors
 ${natsAuthUsage(29)}
+${quietUsage(29)}
 
 SIGTERM leaves the run gracefully after the command in flight (the run goes on with the other workers if
 the coordinator's --workers MIN allows); SIGINT stops at once.
@@ -48,6 +50,7 @@ Exit code: 0 when the run completed (or this worker was not needed), 1 when it f
     ...HEALTH_OPTIONS,
     'log-format': { type: 'string' },
     ...NATS_AUTH_OPTIONS,
+    ...QUIET_OPTION,
   },
   async run(values) {
     const logger = createLogger({ format: parseLogFormat(values['log-format'], '--log-format'), role: 'worker' });
@@ -79,7 +82,7 @@ Exit code: 0 when the run completed (or this worker was not needed), 1 when it f
     let health: HealthServer | undefined;
     try {
       health = healthAddress === undefined ? undefined : await HealthServer.start(healthAddress, () => worker.readiness);
-      logger.info(`worker ${workerId}: joining run "${runId}" on ${redactUrl(natsUrl)} with ${threads} thread(s)`, { event: 'started', run: runId, worker: workerId, threads, ...(health ? { health: health.address } : {}) });
+      if (!isQuiet(values)) logger.info(`worker ${workerId}: joining run "${runId}" on ${redactUrl(natsUrl)} with ${threads} thread(s)`, { event: 'started', run: runId, worker: workerId, threads, ...(health ? { health: health.address } : {}) });
       const outcome = await worker.run();
       if (outcome.exitCode === 0) logger.info(outcome.reason, { event: 'exited', worker: workerId, exitCode: 0 });
       else logger.error(`gradmesh: ${outcome.reason}`, { event: 'exited', worker: workerId, exitCode: outcome.exitCode });

@@ -28,6 +28,7 @@ export { optimizerFromSpec, optimizerLearningRate } from './optimizers/registry.
 export { learningRateAt, resolveSchedule, scheduleFromSpec } from './schedules/schedule.js';
 export type { ResolvedSchedule, RunLength, Schedule } from './schedules/schedule.js';
 export { ConfusionMatrix } from './train/metrics.js';
+export { regressionMetrics, type RegressionMetrics } from './losses/regression-metrics.js';
 export { Model } from './train/model.js';
 export type { FitOptions, FitResult, ModelOptions } from './train/model.js';
 export { evaluateSamples, summarizeEvaluation } from './train/evaluation.js';

@@ -186,12 +186,14 @@ export class Replica {
   /** Builds the model and loads the data (and restores the checkpoint) the assignment names. */
   static async create(options: ReplicaOptions): Promise<Replica> {
     const config = parseRunConfig(options.config, { baseDir: options.baseDir });
-    const pair = datasetFromConfig(config.dataset, { path: 'dataset' }, config.baseDir);
+    const pair = datasetFromConfig(config.dataset, { path: 'dataset' }, config.baseDir, { task: config.task });
     // The same split as Model.fit: the LAST validationSplit of the training file is held out.
     let train = pair.train;
     let validation: Dataset | undefined;
     if (config.training.validationSplit > 0) ({ train, validation } = pair.train.split(config.training.validationSplit));
     const model = await createModel(config, { threads: options.threads });
+    // Rank 0's checkpoints carry the class names, as a single process's do (Model.fit sets them there).
+    model.classNames = pair.train.classNames;
     try {
       if (options.resumeFrom !== undefined) await model.restore(options.resumeFrom);
     } catch (error) {
@@ -213,6 +215,7 @@ export class Replica {
       validationCount: this.validation?.count ?? 0,
       testCount: this.test.count,
       classes: this.train.classes,
+      ...(this.train.classNames === undefined ? {} : { classNames: [...this.train.classNames] }),
       featureSize: this.train.featureSize,
       threads: this.#threads,
     };

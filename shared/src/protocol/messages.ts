@@ -1,6 +1,7 @@
 import { parseCheckpointStep } from '../checkpoint/naming.js';
 import { CHECKPOINT_STORE_KINDS, type CheckpointStoreKind } from '../checkpoint/store-spec.js';
 import { ConfigError } from '../errors.js';
+import { REGRESSION_SUMS } from '../losses/regression-metrics.js';
 import {
   anyNumber,
   bool,
@@ -95,6 +96,8 @@ export interface ReadyBody {
   readonly validationCount: number;
   readonly testCount: number;
   readonly classes: number;
+  /** The names of the classes when the data named them (string CSV labels): the run's report lists them. */
+  readonly classNames?: readonly string[];
   readonly featureSize: number;
   /** The replica is not at the generation's start step and waits for a live replica's state (`shareState`). */
   readonly needsState?: boolean;
@@ -398,6 +401,41 @@ function confusionOf(b: JsonObject, s: ValidationScope, count: number, correct: 
   return matrix;
 }
 
+/**
+ * An evaluation's regression sums (Note [R² from four sums] in losses/regression-metrics.ts), when the reply has
+ * any: all four, finite, the error and square sums ≥ 0, and (Σt)² ≤ count·Σt² (Cauchy–Schwarz) — a reply whose
+ * sums no set of `count` real targets could produce is refused rather than merged into the run's R².
+ */
+function regressionSumsOf(extras: Record<string, number>, s: ValidationScope, count: number): void {
+  const present = REGRESSION_SUMS.filter((k) => k in extras);
+  if (present.length === 0) return;
+  if (present.length !== REGRESSION_SUMS.length) fail(s, 'extras', `must hold all of the regression sums ${REGRESSION_SUMS.join(', ')} or none`, present.join(', '));
+  for (const k of REGRESSION_SUMS) {
+    const v = extras[k]!;
+    if (!Number.isFinite(v)) fail(s, `extras.${k}`, 'must be a finite number', v);
+    if (k !== 'target' && v < 0) fail(s, `extras.${k}`, 'must be ≥ 0', v);
+  }
+  const sum = extras['target']!;
+  if (sum * sum > count * extras['targetSquared']! * (1 + 1e-9) + 1e-300) fail(s, 'extras.target', `is impossible with targetSquared ${extras['targetSquared']} over ${count} samples`, sum);
+}
+
+function regressionChecked(extras: Record<string, number>, s: ValidationScope, count: number): Record<string, number> {
+  regressionSumsOf(extras, s, count);
+  return extras;
+}
+
+const MAX_CLASS_NAME = 256;
+
+/** A ready reply's class names: one per class, each a string of 1–256 characters. */
+function classNamesOf(b: JsonObject, s: ValidationScope, classes: number): string[] {
+  const v = b['classNames'];
+  if (!Array.isArray(v) || v.length !== classes) fail(s, 'classNames', `must be an array of one name per class (${classes})`);
+  return v.map((name, i) => {
+    if (typeof name !== 'string' || name.length < 1 || name.length > MAX_CLASS_NAME) fail(s, `classNames[${i}]`, `must be a string of 1–${MAX_CLASS_NAME} characters`, typeof name === 'string' ? name.slice(0, 40) : name);
+    return name;
+  });
+}
+
 /** `dismiss` and `leave`: a worker id and why. */
 function dropCounts(obj: JsonObject, key: string, scope: ValidationScope): DropCounts {
   const v = obj[key];
@@ -528,7 +566,8 @@ export const MESSAGE_KINDS: { readonly [K in MessageKind]: KindSpec<MessageBodie
   ready: {
     family: 'join',
     validate(b, s) {
-      rejectUnknownKeys(b, ['workerId', 'rank', 'generation', 'checksum', 'parameters', 'step', 'trainCount', 'validationCount', 'testCount', 'classes', 'featureSize', 'threads', 'needsState'], s);
+      rejectUnknownKeys(b, ['workerId', 'rank', 'generation', 'checksum', 'parameters', 'step', 'trainCount', 'validationCount', 'testCount', 'classes', 'classNames', 'featureSize', 'threads', 'needsState'], s);
+      const classes = int(b, 'classes', s, { min: 1, max: MAX_CLASSES });
       return {
         workerId: id(b, 'workerId', s),
         rank: int(b, 'rank', s, { min: 0, max: MAX_RANK }),
@@ -539,7 +578,8 @@ export const MESSAGE_KINDS: { readonly [K in MessageKind]: KindSpec<MessageBodie
         trainCount: int(b, 'trainCount', s, { min: 0 }),
         validationCount: int(b, 'validationCount', s, { min: 0 }),
         testCount: int(b, 'testCount', s, { min: 0 }),
-        classes: int(b, 'classes', s, { min: 1, max: MAX_CLASSES }),
+        classes,
+        ...('classNames' in b ? { classNames: classNamesOf(b, s, classes) } : {}),
         featureSize: int(b, 'featureSize', s, { min: 1 }),
         threads: int(b, 'threads', s, { min: 1, max: 1024 }),
         ...(b['needsState'] === true ? { needsState: true } : {}),
@@ -570,7 +610,7 @@ export const MESSAGE_KINDS: { readonly [K in MessageKind]: KindSpec<MessageBodie
         rank: int(b, 'rank', s, { min: 0, max: MAX_RANK }),
         lossSum: anyNumber(b, 'lossSum', s),
         count,
-        extras: numberRecord(b, 'extras', s),
+        extras: regressionChecked(numberRecord(b, 'extras', s), s, count),
         ...(correct === undefined ? {} : { correct }),
         ...('confusion' in b ? { confusion: confusionOf(b, s, count, correct) } : {}),
         ...('drops' in b ? { drops: dropCounts(b, 'drops', s) } : {}),

@@ -26,6 +26,8 @@ interface CheckpointMeta {
   parameterCount: number;
   /** sha256 of the parameters, so a resumed run can prove it restored the same values. */
   paramsChecksum: string;
+  /** The names of the output classes when the training data named them (string CSV labels), class 0 first. */
+  classNames?: string[];
   /** The run that wrote it (Note [run-bound checkpoints] in resume-binding.ts); absent in checkpoints written before. */
   run: CheckpointRun;
   /** Written because the run stopped here (`--max-steps`, `SIGINT`, …): a resume repeats no step. */
@@ -82,6 +84,7 @@ export function encodeTrainingCheckpoint(model: Model, state: TrainingState, opt
     paramsChecksum: model.params.checksum(),
     run: { id: model.runId, ...runIdentity(model.config) },
     ...(options.stoppedBy === undefined ? {} : { stoppedBy: options.stoppedBy }),
+    ...(model.classNames === undefined ? {} : { classNames: [...model.classNames] }),
     ...copyTrainingState(state),
   };
   return encodeCheckpoint({ meta: meta as unknown as JsonObject, tensors: replicaTensors(model) });
@@ -176,6 +179,7 @@ export async function restoreTrainingCheckpoint(source: CheckpointSource, model:
   const { meta, state, run } = checkMeta(file, contents.meta);
   loadReplicaTensors(file, contents.tensors, model, meta);
   if (run !== undefined) model.runId = run.id;
+  if (meta.classNames !== undefined) model.classNames = meta.classNames;
   return state;
 }
 
@@ -203,6 +207,10 @@ function checkMeta(file: string, json: JsonObject): { meta: CheckpointMeta; stat
   object(json, 'config', scope);
   int(json, 'seed', scope, { min: 0, max: 2 ** 32 - 1 });
   readSavedReplica(json, scope);
+  if ('classNames' in json) {
+    const names = json['classNames'];
+    if (!Array.isArray(names) || names.length === 0 || !names.every((n) => typeof n === 'string')) failAt(scope, 'classNames', 'must be a non-empty array of strings', names);
+  }
   const state = parseTrainingState(json, scope, 'json');
   const run = json['run'] === undefined ? undefined : checkpointRun(json, scope);
   if (json['stoppedBy'] !== undefined) {

@@ -16,6 +16,7 @@ import type { GradientExecutor } from './executor.js';
 import type { EpochRecord, ProgressEvent } from './history.js';
 import { LocalStepDriver } from './loop/local-step-driver.js';
 import { runTrainingLoop, type TrainingOutcome } from './loop/training-loop.js';
+import { checkOutputForTask } from './task-output.js';
 import { initialTrainingState, type TrainingState } from './training-state.js';
 
 export type { Evaluation } from './evaluation.js';
@@ -68,6 +69,11 @@ export class Model {
    * the restored checkpoint's, or a cluster run's `--run` id (set by the worker).
    */
   runId: string = newRunId();
+  /**
+   * The names of the output classes when the training data named them (string CSV labels): set by `fit`
+   * from its training set, saved in checkpoints and restored from them, so predictions can say "setosa".
+   */
+  classNames: readonly string[] | undefined;
 
   constructor(config: RunConfig, options: ModelOptions) {
     const scope = config.file === '(inline)' ? { path: '' } : { path: '', file: config.file };
@@ -75,6 +81,7 @@ export class Model {
     this.backend = options.backend;
     this.kind = modelKind(config.model);
     this.network = buildNetwork(config.model, config.loss, scope);
+    checkOutputForTask(config, this.network);
     this.params = new ParameterStore(this.network, this.backend);
     this.params.initialize(Random.derive(config.seed, 0x1417));
     const sizes = this.params.trainable.map((s) => s.value.size);
@@ -89,6 +96,7 @@ export class Model {
 
   /** Trains from `state` on, in this process. */
   async fit(train: Dataset, options: FitOptions = {}): Promise<FitResult> {
+    if (train.classNames !== undefined) this.classNames = train.classNames;
     let trainSet = train;
     let validation = options.validation;
     const split = this.config.training.validationSplit;

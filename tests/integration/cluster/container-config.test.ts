@@ -104,7 +104,7 @@ describe('configuration for containers', () => {
     for (const l of lines) expect(Object.keys(l).slice(0, 3)).toEqual(['time', 'level', 'role']);
     expect(lines.every((l) => l['role'] === 'coordinator')).toBe(true);
     expect(lines[0]).toMatchObject({ event: 'started', run: runId, minWorkers: 2, maxWorkers: 2, checkpoints: `dir:${dir}`, health: { host: '127.0.0.1', port: coordinatorPort } });
-    expect(lines.some((l) => l['event'] === 'epoch' && l['epoch'] === 1 && typeof l['loss'] === 'number')).toBe(true);
+    expect(lines.some((l) => l['event'] === 'epoch' && l['epoch'] === 1 && typeof l['trainLoss'] === 'number')).toBe(true);
     const stopping = lines.find((l) => /^coordinator: SIGTERM: stopping after the step in flight and writing a checkpoint/.test(String(l['msg'])));
     expect(stopping, coordinator.stderr).toBeDefined();
     const written = lines.map((l) => /^coordinator: checkpoint of step (\d+) written to (\S+); continue with --resume$/.exec(String(l['msg']))).find((m) => m !== null);

@@ -53,7 +53,7 @@ describe('the logger of the cluster processes', () => {
   });
 
   it('logs progress as events in json (epoch fields without parsing msg); the text line is the printer\'s', () => {
-    expect(progressLine(EPOCH)).toBe('epoch 2/3  loss 0.2500  acc 90.00%  val_loss 0.3000  val_acc 88.00%  1,234 samples/s  4.2s  ETA 4s');
+    expect(progressLine(EPOCH)).toBe('epoch 2/3  trainLoss 0.2500  trainAccuracy 90.00%  valLoss 0.3000  valAccuracy 88.00%  1,234 samples/s  4.2s  ETA 4s');
     const { out, lines } = capture();
     const report = progressReporter(createLogger({ format: 'json', role: 'coordinator', out }));
     report({ type: 'batch', epoch: 0, epochs: 3, batch: 1, batches: 10, loss: 1, samplesPerSec: 1, etaSeconds: 1 });
@@ -62,8 +62,14 @@ describe('the logger of the cluster processes', () => {
     report({ type: 'skipped', step: 5, ranks: [1], consecutive: 1 });
     const events = lines.map((l) => JSON.parse(l));
     expect(events.map((e) => e.event)).toEqual(['epoch', 'checkpoint', 'step-skipped']);
-    expect(events[0]).toMatchObject({ epoch: 2, epochs: 3, loss: 0.25, valAccuracy: 0.88, msg: progressLine(EPOCH) });
+    expect(events[0]).toMatchObject({ epoch: 2, epochs: 3, trainLoss: 0.25, trainAccuracy: 0.9, valAccuracy: 0.88, msg: progressLine(EPOCH) });
     expect(events[1]).toMatchObject({ step: 100, path: 'ckpt-100.safetensors', msg: 'checkpoint ckpt-100.safetensors (step 100)' });
     expect(events[2]).toMatchObject({ level: 'warn', step: 5, ranks: [1] });
+    // --quiet: only the warning of a skipped step is logged.
+    const quiet = capture();
+    const quietReport = progressReporter(createLogger({ format: 'json', role: 'coordinator', out: quiet.out }), { quiet: true });
+    quietReport(EPOCH);
+    quietReport({ type: 'skipped', step: 5, ranks: [1], consecutive: 1 });
+    expect(quiet.lines.map((l) => JSON.parse(l).event)).toEqual(['step-skipped']);
   });
 });

@@ -79,6 +79,33 @@ describe('control codec', () => {
     expect(h.body).toEqual({ workerId: 'w-1', step: 3 });
   });
 
+  it('an evaluated reply carries the regression sums, and one whose sums no real targets could produce is refused (partial, negative, non-finite, (Σt)² > n·Σt²)', () => {
+    const regression = { lossSum: 1.2, count: 3, extras: { absoluteError: 1.5, squaredError: 1.2, target: 6, targetSquared: 14 } };
+    const body = { requestId: 4, rank: 0, ...regression };
+    const m = decodeControl(stepDoneSubject(run, 'w-1'), encodeSample('evaluated', body), expected);
+    expect(m.body).toEqual(body);
+    const bad: [string, Record<string, number>][] = [
+      ['body.extras', { absoluteError: 1, squaredError: 1 }],
+      ['body.extras.squaredError', { ...regression.extras, squaredError: -1 }],
+      ['body.extras.targetSquared', { ...regression.extras, targetSquared: Number.POSITIVE_INFINITY }],
+      ['body.extras.target', { ...regression.extras, target: 7 }],
+    ];
+    for (const [field, extras] of bad) {
+      const e = rejection(stepDoneSubject(run, 'w-1'), rawEnvelope({ kind: 'evaluated', body: { ...body, extras } }));
+      expect(e.dropReason, field).toBe('malformed');
+      expect(e.message, field).toContain(`${field}:`);
+    }
+  });
+
+  it('a ready reply may carry the class names, one per class; a wrong count or a non-string name is refused', () => {
+    const body = { ...samples.ready.body, classes: 3, classNames: ['setosa', 'versicolor', 'virginica'] };
+    expect(decodeControl(samples.ready.subject, encodeSample('ready', body), expected).body).toEqual(body);
+    for (const [field, classNames] of [['body.classNames', ['a', 'b']], ['body.classNames[1]', ['a', 7, 'c']], ['body.classNames[0]', ['', 'b', 'c']]] as const) {
+      const e = rejection(samples.ready.subject, rawEnvelope({ kind: 'ready', body: { ...body, classNames } }));
+      expect(e.message, field).toContain(`${field}:`);
+    }
+  });
+
   // One malformed body per kind, each naming its field.
   const malformed: { [K in MessageKind]: [field: string, body: Record<string, unknown>][] } = {
     join: [
