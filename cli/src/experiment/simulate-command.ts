@@ -1,23 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError } from '@gradmesh/shared/internal';
-import {
-  calibrate,
-  parseLinks,
-  parseNumberIn,
-  parseTopologies,
-  parseWorkers,
-  predictionsFile,
-  predictionsMarkdown,
-  project,
-  projectionTable,
-  readScalingResults,
-  renderScalingPlots,
-  targetLine,
-  validate,
-  validationTable,
-  type Projection,
-} from '@gradmesh/experiment';
+import type { Projection } from '@gradmesh/experiment';
 import { positiveInt, type Command } from '../args.js';
 
 export const SIMULATE_USAGE = `gradmesh experiment simulate --calibration <results.json> [--workers 1..256] [--topology hub,per-host]
@@ -49,6 +33,24 @@ export const simulateCommand: Command = {
     out: { type: 'string' },
   },
   async run(values) {
+    // Note [loaded on use]: the experiment package brings vega and resvg; every other gradmesh command would pay for
+    // loading them at start-up if they were imported at the top.
+    const {
+      calibrate,
+      parseLinks,
+      parseNumberIn,
+      parseTopologies,
+      parseWorkers,
+      predictionsFile,
+      predictionsMarkdown,
+      project,
+      projectionTable,
+      readScalingResults,
+      renderScalingPlots,
+      targetLine,
+      validate,
+      validationTable,
+    } = await import('@gradmesh/experiment');
     const file = values['calibration'];
     if (typeof file !== 'string' || file === '') throw new ConfigError('--calibration', 'is required: the results.json of `gradmesh experiment scaling`', { hint: 'e.g. --calibration experiments/scaling/results.json' });
     // Every flag is checked before the file is read: a typo costs nothing.

@@ -38,7 +38,7 @@ export function fitLine(points: readonly Point[], degenerate: 'slope' | 'interce
 
 /**
  * Minimizes f(x, y) over a box: a 21×21 grid, then four refinements, each a 21×21 grid over a box a quarter as
- * wide centred on the best point so far. Not clever, but it cannot diverge and needs no derivative, which suits
+ * wide centred on the best point so far, then a compass search. Not clever, but it cannot diverge and needs no derivative, which suits
  * the all-reduce model's max() of bounds (piecewise smooth, with kinks where the binding bound changes).
  */
 export function minimizeOnGrid(f: (x: number, y: number) => number, box: { x: readonly [number, number]; y: readonly [number, number] }): { x: number; y: number; value: number } {
@@ -59,6 +59,27 @@ export function minimizeOnGrid(f: (x: number, y: number) => number, box: { x: re
     const wy = (y1 - y0) / 8;
     [x0, x1] = [best.x - wx, best.x + wx];
     [y0, y1] = [best.y - wy, best.y + wy];
+  }
+  // Then a compass search from there (try ± a step along each axis and the diagonals, halve the steps when none
+  // improves): it follows a narrow valley the grid can only sample.
+  let sx = (x1 - x0) / steps;
+  let sy = (y1 - y0) / steps;
+  for (let i = 0; i < 2000 && (sx > 1e-9 || sy > 1e-9); i++) {
+    let moved = false;
+    for (const [dx, dy] of [[1, 0], [-1, 0], [0, 1], [0, -1], [1, 1], [-1, -1], [1, -1], [-1, 1]] as const) {
+      const x = best.x + dx * sx;
+      const y = best.y + dy * sy;
+      const value = f(x, y);
+      if (value < best.value) {
+        best = { x, y, value };
+        moved = true;
+        break;
+      }
+    }
+    if (!moved) {
+      sx /= 2;
+      sy /= 2;
+    }
   }
   return best;
 }

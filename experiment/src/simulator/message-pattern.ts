@@ -80,6 +80,8 @@ export interface MessagePattern {
   readonly worldSize: number;
   readonly topology: Topology;
   readonly pieceBytes: number;
+  /** Bytes of the largest message actually sent (a whole chunk when it is shorter than a piece), header and protocol included. */
+  readonly largestMessageBytes: number;
   readonly window: number;
   /** Pieces in the largest chunk: the longest sequence any one (sender, owner) pair sends. */
   readonly piecesPerChunk: number;
@@ -114,7 +116,7 @@ export function messagePattern(worldSize: number, gradientBytes: number, topolog
   const window = windowFor(n, pieceBytes);
   if (n === 1) {
     const none = { messages: 0, bytes: 0 };
-    return { worldSize: 1, topology, pieceBytes, window, piecesPerChunk: 0, workerPublishes: none, workerReceives: none, serverReceives: none, serverSends: none, servers: 1, links: [], busiestLinkBytes: 0, linkHops: 0, serverHops: 0 };
+    return { worldSize: 1, topology, pieceBytes, largestMessageBytes: 0, window, piecesPerChunk: 0, workerPublishes: none, workerReceives: none, serverReceives: none, serverSends: none, servers: 1, links: [], busiestLinkBytes: 0, linkHops: 0, serverHops: 0 };
   }
   const lengthElements = Math.ceil(gradientBytes / 4);
   const { largest, total, largestElements } = chunkPieces(lengthElements, n, pieceBytes / 4);
@@ -124,6 +126,7 @@ export function messagePattern(worldSize: number, gradientBytes: number, topolog
   const vectorBytes = lengthElements * 4 + total * overhead;
   const otherChunksBytes = vectorBytes - chunkBytes;
   const otherChunksPieces = total - largest;
+  const largestMessageBytes = Math.min(pieceBytes, largestElements * 4) + overhead;
   // A worker owning a largest chunk: publishes every other chunk (rs) and its own reduced chunk once (ag);
   // receives N−1 copies of its chunk and every other reduced chunk.
   const workerPublishes = { messages: otherChunksPieces + largest, bytes: otherChunksBytes + chunkBytes };
@@ -134,7 +137,7 @@ export function messagePattern(worldSize: number, gradientBytes: number, topolog
     const serverSends = { messages: 2 * (n - 1) * total, bytes: 2 * (n - 1) * vectorBytes };
     const links: HostLink[] = [{ host: 'hub', tx: serverSends.bytes, rx: serverReceives.bytes }];
     for (let r = 0; r < Math.min(n, 8); r++) links.push({ host: `worker-${r}`, tx: workerPublishes.bytes, rx: workerReceives.bytes });
-    return { worldSize: n, topology, pieceBytes, window, piecesPerChunk: largest, workerPublishes, workerReceives, serverReceives, serverSends, servers: 1, links, busiestLinkBytes: serverSends.bytes, linkHops: 4, serverHops: 2 };
+    return { worldSize: n, topology, pieceBytes, largestMessageBytes, window, piecesPerChunk: largest, workerPublishes, workerReceives, serverReceives, serverSends, servers: 1, links, busiestLinkBytes: serverSends.bytes, linkHops: 4, serverHops: 2 };
   }
   // per-host: host h's server takes its worker's S from loopback, forwards rs pieces to the N−1 owners' servers and
   // its worker's ag pieces to the N−1 other servers; it receives the N−1 copies of its chunk and the N−1 other
@@ -145,5 +148,5 @@ export function messagePattern(worldSize: number, gradientBytes: number, topolog
   const serverSends = { messages: routeOut.messages + workerReceives.messages, bytes: routeOut.bytes + workerReceives.bytes };
   const links: HostLink[] = [];
   for (let r = 0; r < Math.min(n, 8); r++) links.push({ host: `host-${r}`, tx: routeOut.bytes, rx: routeIn.bytes });
-  return { worldSize: n, topology, pieceBytes, window, piecesPerChunk: largest, workerPublishes, workerReceives, serverReceives, serverSends, servers: n, links, busiestLinkBytes: Math.max(routeOut.bytes, routeIn.bytes), linkHops: 2, serverHops: 4 };
+  return { worldSize: n, topology, pieceBytes, largestMessageBytes, window, piecesPerChunk: largest, workerPublishes, workerReceives, serverReceives, serverSends, servers: n, links, busiestLinkBytes: Math.max(routeOut.bytes, routeIn.bytes), linkHops: 2, serverHops: 4 };
 }

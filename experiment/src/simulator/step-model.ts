@@ -117,7 +117,7 @@ export function allreduce(s: Scenario, p: CostParams): { seconds: number; bound:
       ? Math.max(cpu.worker, (s.workers * cpu.worker + pattern.servers * cpu.server) / s.cpu.cores)
       : Math.max(cpu.worker, cpu.server / s.cpu.serverCores);
   const tLink = linkSeconds(pattern.busiestLinkBytes, s.link.rateBitsPerSec);
-  const rtt = pattern.linkHops * (s.link.delaySeconds + linkSeconds(pattern.pieceBytes, s.link.rateBitsPerSec)) + pattern.serverHops * p.hopLatencySeconds;
+  const rtt = pattern.linkHops * (s.link.delaySeconds + linkSeconds(pattern.largestMessageBytes, s.link.rateBitsPerSec)) + pattern.serverHops * p.hopLatencySeconds;
   const tWindow = Math.ceil(pattern.piecesPerChunk / Math.max(1, pattern.window)) * rtt;
   const candidates: [number, Bound][] = [
     [tCpu + rtt, 'cpu'],
@@ -153,10 +153,9 @@ export function simulateStep(s: Scenario, p: CostParams): StepPrediction {
 
 /**
  * Scaling efficiency: throughput(N) / (N · throughput(1)), where the one worker runs the same local batch (weak
- * scaling, as in Horovod's and DDP's plots) on the same link and placement.
+ * scaling, as in Horovod's and DDP's plots) on the same link and placement — which is step(1) / step(N).
  */
 export function efficiency(s: Scenario, p: CostParams): number {
   const one = simulateStep({ ...s, workers: 1, globalBatch: s.localBatch }, p);
-  const many = simulateStep(s, p);
-  return many.samplesPerSec / (s.workers * one.samplesPerSec);
+  return one.stepSeconds / simulateStep(s, p).stepSeconds;
 }
