@@ -42,7 +42,14 @@ function throughputPlot(results: ScalingResults): TopLevelSpec {
   const strokeDash = { field: 'link', type: 'nominal', title: 'link' } as const;
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: 'Measured throughput and scaling efficiency', subtitle: [results.config, `${batchNote(results)}; medians over the measured steps`] },
+    title: {
+      text: 'Measured throughput and scaling efficiency',
+      subtitle: [
+        results.config,
+        `${batchNote(results)}; medians over the measured steps`,
+        ...(values.some((v) => v.efficiency !== null) ? [] : ['no 1-worker run was measured, so there is no efficiency to show']),
+      ],
+    },
     data: { values },
     config: CONFIG,
     hconcat: [

@@ -2,7 +2,7 @@ import { DataError } from '@gradmesh/shared/internal';
 import type { ScalingResults, ScalingRun } from '../scaling-results.js';
 import { fitLine, minimizeOnGrid } from './fitting.js';
 import { messagePattern } from './message-pattern.js';
-import { allreduce, allreduceCpuSeconds, contention as contentionOf, type CostParams, type CpuPlacement, type Scenario } from './step-model.js';
+import { allreduce, allreduceCpuSeconds, contention as contentionOf, controlHops, type CostParams, type CpuPlacement, type Scenario } from './step-model.js';
 
 /**
  * Note [calibration: what is fitted, what is assumed]
@@ -18,7 +18,7 @@ import { allreduce, allreduceCpuSeconds, contention as contentionOf, type CostPa
  *      had no data) and the hop latency h: the minimum over a log grid, refined 4×, of the squared log errors of
  *      the predicted vs measured median all-reduce times of the N ≥ 2 runs, plus a weak pull toward k = 1 and
  *      h = 100 µs so that a parameter the runs do not constrain (k when every run is link-bound) stays at its prior;
- *   4. wait: least squares of the median wait ÷ contention on w₀ + w₁·N (w₀, w₁ ≥ 0). The slope w₁ is the least
+ *   4. wait: least squares of (median wait − the control path's hop latencies and delays) ÷ contention on w₀ + w₁·N (w₀, w₁ ≥ 0). The slope w₁ is the least
  *      certain figure of the model: it is fitted on N ≤ 4 and carries the projection's coordinator cost to 256.
  * Medians are fitted, not means: one slow step (a GC pause, another agent's burst) should not move the model.
  */
@@ -53,7 +53,7 @@ export interface RunFit {
 
 export interface Calibration {
   readonly params: CostParams;
-  /** Cores the measured runs shared (the file's parallel capacity, within [1, cpus]). */
+  /** Cores the measured runs shared (the file's parallel capacity, within [0.25, cpus]). */
   readonly sharedCores: number;
   readonly gradientBytes: number;
   readonly threadsPerWorker: number;
@@ -67,9 +67,14 @@ export interface Calibration {
   readonly allreduceFits: readonly RunFit[];
 }
 
+/**
+ * The cores the measured processes had: the file's parallel capacity (cpu-probe: how many cores' worth of work
+ * ran in parallel before the runs — below 1 when other work held the machine), at most the machine's cores.
+ * Unknown (0) means the machine's cores. At least 0.25: a probe that saw less is not believed.
+ */
 export function sharedCores(results: ScalingResults): number {
   const capacity = results.load.parallelCapacity;
-  return capacity > 0 ? Math.min(results.machine.cpus, Math.max(1, capacity)) : results.machine.cpus;
+  return capacity > 0 ? Math.min(results.machine.cpus, Math.max(0.25, capacity)) : results.machine.cpus;
 }
 
 /** The busiest worker's shard: ⌈global / N⌉ samples. */
@@ -151,7 +156,11 @@ export function calibrate(results: ScalingResults, file = 'results.json'): Calib
 
   // 4. wait
   const waitFit = fitLine(
-    runs.map((r, i) => ({ x: r.workers, y: (r.waitSeconds.median - 2 * r.link.delaySeconds * (r.topology === 'hub' ? 2 : 1)) / (contention[i] as number), weight: 1 })),
+    runs.map((r, i) => {
+      const hops = controlHops(r.topology, r.workers);
+      const control = 2 * (hops.link * r.link.delaySeconds + hops.server * h);
+      return { x: r.workers, y: (r.waitSeconds.median - control) / (contention[i] as number), weight: 1 };
+    }),
     'intercept',
   );
 

@@ -1,7 +1,7 @@
 /** The step-time simulator: message pattern, step model, calibration from measurements, projections. */
 export { messagePattern, defaultPieceBytes, windowFor, largestPieceFor, WIRE_BYTES_PER_PAYLOAD_BYTE } from './message-pattern.js';
 export type { MessagePattern, HostLink, Traffic } from './message-pattern.js';
-export { simulateStep, efficiency, contention, computeSeconds, allreduce, waitSeconds, linkSeconds, allreduceCpuSeconds } from './step-model.js';
+export { simulateStep, efficiency, contention, controlHops, computeSeconds, allreduce, waitSeconds, linkSeconds, allreduceCpuSeconds } from './step-model.js';
 export type { CostParams, CpuPlacement, Scenario, StepPrediction, Bound } from './step-model.js';
 export { calibrate, PRIOR_COSTS, scenarioOfRun, sharedCores, serverCpuPerAllreduce } from './calibrate.js';
 export type { Calibration, RunFit } from './calibrate.js';

@@ -17,8 +17,9 @@ import { messagePattern, WIRE_BYTES_PER_PAYLOAD_BYTE, type MessagePattern } from
  *                serialization) + server traversals × hop latency — the pipeline's fill and drain
  *     T_window = ⌈pieces per chunk / W⌉ · RTT: a sender has at most W pieces per owner in flight (flow.ts)
  *   exposed    = all-reduce − min(overlap · all-reduce, compute)   (overlap with backward: 0 until buckets exist)
- *   wait       = (w₀ + w₁ · N) · contention + control hops · 2 · delay   (step command out, reports back; the
- *                coordinator's and the workers' event loops are slowed by shared cores like compute is)
+ *   wait       = (w₀ + w₁ · N) · contention + 2 · (control link hops · delay + control servers · hop latency)
+ *                (step command out, report back: `controlHops`; the coordinator's and the workers' event loops
+ *                are slowed by shared cores like compute is)
  *   step       = compute + exposed + wait;  throughput = global batch / step
  * The bounds are taken as a max, not a sum: reduce-scatter and all-gather overlap piece by piece (rsag.ts), so
  * the all-reduce runs at the pace of its slowest resource, plus one round trip to fill and drain the pipeline.
@@ -80,8 +81,15 @@ export interface StepPrediction {
   readonly pattern: MessagePattern;
 }
 
-/** Link hops of a control message (coordinator → worker): via the hub, or one route between two servers. */
-const CONTROL_LINK_HOPS: Record<Topology, number> = { hub: 2, 'per-host': 1 };
+/**
+ * The control path of a step: the coordinator's `step` command to a worker and its report back. Via the hub: 2
+ * link hops and 1 server each way. Per-host (the coordinator is a client of host 0's server): to a worker on another
+ * host 1 route (link) hop and 2 servers each way.
+ */
+export function controlHops(topology: Topology, workers: number): { link: number; server: number } {
+  if (topology === 'hub') return { link: 2, server: 1 };
+  return workers > 1 ? { link: 1, server: 2 } : { link: 0, server: 1 };
+}
 
 /** How much slower a worker's own work runs because the run's processes share too few cores (1 on dedicated hosts). */
 export function contention(s: Pick<Scenario, 'workers' | 'threadsPerWorker' | 'cpu'>): number {
@@ -129,7 +137,8 @@ export function allreduce(s: Scenario, p: CostParams): { seconds: number; bound:
 }
 
 export function waitSeconds(s: Scenario, p: CostParams): number {
-  return (p.waitSecondsPerStep + p.waitSecondsPerWorker * s.workers) * contention(s) + CONTROL_LINK_HOPS[s.topology] * 2 * s.link.delaySeconds;
+  const hops = controlHops(s.topology, s.workers);
+  return (p.waitSecondsPerStep + p.waitSecondsPerWorker * s.workers) * contention(s) + 2 * (hops.link * s.link.delaySeconds + hops.server * p.hopLatencySeconds);
 }
 
 export function simulateStep(s: Scenario, p: CostParams): StepPrediction {

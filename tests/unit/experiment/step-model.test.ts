@@ -58,6 +58,15 @@ describe('the step model (hand-computed cases)', () => {
     expect(perHost.waitSeconds).toBeCloseTo(0.003 + 2 * d, 12);
   });
 
+  it('the control path (step command, report) crosses 1 server each way via the hub, 2 per-host', () => {
+    const h = { ...params, hopLatencySeconds: 1e-4 };
+    expect(simulateStep(base, h).waitSeconds).toBeCloseTo(0.003 + 2 * 1e-4, 12);
+    expect(simulateStep({ ...base, topology: 'per-host' }, h).waitSeconds).toBeCloseTo(0.003 + 4 * 1e-4, 12);
+    // and the all-reduce's round trip: 2 server traversals via the hub, 4 per-host
+    const hub = simulateStep(base, h).allreduceTotalSeconds - simulateStep(base, params).allreduceTotalSeconds;
+    expect(hub).toBeCloseTo(2e-4, 12);
+  });
+
   it('overlap hides that fraction of the all-reduce behind compute, never more than the compute', () => {
     const none = simulateStep(base, params);
     const half = simulateStep({ ...base, overlap: 0.5 }, params);
