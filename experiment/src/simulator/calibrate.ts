@@ -158,8 +158,7 @@ export function calibrate(results: ScalingResults, file = 'results.json'): Calib
   const waitFit = fitLine(
     runs.map((r, i) => {
       const hops = controlHops(r.topology, r.workers);
-      const control = 2 * (hops.link * r.link.delaySeconds + hops.server * h);
-      return { x: r.workers, y: (r.waitSeconds.median - control) / (contention[i] as number), weight: 1 };
+      return { x: r.workers, y: (r.waitSeconds.median - 2 * hops.link * r.link.delaySeconds) / (contention[i] as number) - 2 * hops.server * h, weight: 1 };
     }),
     'intercept',
   );

@@ -14,10 +14,11 @@ import { messagePattern, WIRE_BYTES_PER_PAYLOAD_BYTE, type MessagePattern } from
  *                on a shared machine also (all processes' work) / cores
  *     T_link   = wire bytes of the busiest host-link direction / rate
  *     RTT      = one piece's unloaded round trip (reduce-scatter then all-gather): link hops × (delay + piece
- *                serialization) + server traversals × hop latency — the pipeline's fill and drain
+ *                serialization) + server traversals × hop latency × contention — the pipeline's fill and drain
+ *                (a hop's latency is mostly waiting to be scheduled: on shared cores it stretches like compute)
  *     T_window = ⌈pieces per chunk / W⌉ · RTT: a sender has at most W pieces per owner in flight (flow.ts)
  *   exposed    = all-reduce − min(overlap · all-reduce, compute)   (overlap with backward: 0 until buckets exist)
- *   wait       = (w₀ + w₁ · N) · contention + 2 · (control link hops · delay + control servers · hop latency)
+ *   wait       = (w₀ + w₁ · N + 2 · control servers · hop latency) · contention + 2 · control link hops · delay
  *                (step command out, report back: `controlHops`; the coordinator's and the workers' event loops
  *                are slowed by shared cores like compute is)
  *   step       = compute + exposed + wait;  throughput = global batch / step
@@ -125,7 +126,7 @@ export function allreduce(s: Scenario, p: CostParams): { seconds: number; bound:
       ? Math.max(cpu.worker, (s.workers * cpu.worker + pattern.servers * cpu.server) / s.cpu.cores)
       : Math.max(cpu.worker, cpu.server / s.cpu.serverCores);
   const tLink = linkSeconds(pattern.busiestLinkBytes, s.link.rateBitsPerSec);
-  const rtt = pattern.linkHops * (s.link.delaySeconds + linkSeconds(pattern.largestMessageBytes, s.link.rateBitsPerSec)) + pattern.serverHops * p.hopLatencySeconds;
+  const rtt = pattern.linkHops * (s.link.delaySeconds + linkSeconds(pattern.largestMessageBytes, s.link.rateBitsPerSec)) + pattern.serverHops * p.hopLatencySeconds * contention(s);
   const tWindow = Math.ceil(pattern.piecesPerChunk / Math.max(1, pattern.window)) * rtt;
   const candidates: [number, Bound][] = [
     [tCpu + rtt, 'cpu'],
@@ -138,7 +139,7 @@ export function allreduce(s: Scenario, p: CostParams): { seconds: number; bound:
 
 export function waitSeconds(s: Scenario, p: CostParams): number {
   const hops = controlHops(s.topology, s.workers);
-  return (p.waitSecondsPerStep + p.waitSecondsPerWorker * s.workers) * contention(s) + 2 * (hops.link * s.link.delaySeconds + hops.server * p.hopLatencySeconds);
+  return (p.waitSecondsPerStep + p.waitSecondsPerWorker * s.workers + 2 * hops.server * p.hopLatencySeconds) * contention(s) + 2 * hops.link * s.link.delaySeconds;
 }
 
 export function simulateStep(s: Scenario, p: CostParams): StepPrediction {

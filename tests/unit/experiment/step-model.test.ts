@@ -93,6 +93,9 @@ describe('the step model (hand-computed cases)', () => {
     const s = simulateStep(shared, cpu);
     expect(s.computeSeconds).toBeCloseTo(2 * 0.018, 12);
     expect(s.waitSeconds).toBeCloseTo(2 * 0.003, 12);
+    // hop latency stretches the same way: 2 servers on the hub's round trip, 2 on the control path, × 2
+    const h = simulateStep(shared, { ...cpu, hopLatencySeconds: 1e-4 });
+    expect(h.waitSeconds - s.waitSeconds).toBeCloseTo(2 * 2e-4, 12);
     // the hub moves 17 152 + 25 728 B; the workers nothing: (42 880 ns) / 2 cores.
     expect(s.allreduceTotalSeconds).toBeCloseTo(42_880e-9 / 2, 12);
   });
