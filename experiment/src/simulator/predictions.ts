@@ -34,6 +34,13 @@ export interface ValidationRow {
   readonly leaveOneOutRelativeError: number | null;
   readonly measured: { compute: number; allreduce: number; wait: number };
   readonly predicted: { compute: number; allreduce: number; wait: number };
+  /**
+   * Bytes per step on the busiest host link: the most any host's interface sent or received (linkBytes ÷ steps;
+   * null when the run recorded none) and the model's TCP payload (message-pattern.ts). Interface counters add
+   * the TCP/IP headers of each (GSO) packet, so they may run a few % above the payload.
+   */
+  readonly measuredBusiestLinkBytesPerStep: number | null;
+  readonly predictedBusiestLinkBytes: number;
 }
 
 export interface Projection {
@@ -113,6 +120,8 @@ export function validate(results: ScalingResults, c: Calibration = calibrate(res
       leaveOneOutRelativeError: leaveOneOut === null ? null : leaveOneOut / measuredStep - 1,
       measured: { compute: run.computeSeconds.median, allreduce: run.allreduceSeconds.median, wait: run.waitSeconds.median },
       predicted: { compute: predicted.computeSeconds, allreduce: predicted.allreduceSeconds, wait: predicted.waitSeconds },
+      measuredBusiestLinkBytesPerStep: run.linkBytes.length === 0 ? null : Math.max(...run.linkBytes.map((l) => Math.max(l.txBytes, l.rxBytes))) / run.steps,
+      predictedBusiestLinkBytes: predicted.pattern.busiestLinkBytes,
     };
   });
 }

@@ -68,7 +68,7 @@ export function projectionTable(rows: readonly Prediction[]): string {
 
 export function validationTable(rows: readonly ValidationRow[]): string {
   return table(
-    ['workers', 'topology', 'link', 'network', 'measured step ms', 'simulated ms', 'error', 'leave-one-out ms', 'error (l-o-o)', 'measured c/a/w ms', 'simulated c/a/w ms'],
+    ['workers', 'topology', 'link', 'network', 'measured step ms', 'simulated ms', 'error', 'leave-one-out ms', 'error (l-o-o)', 'measured c/a/w ms', 'simulated c/a/w ms', 'busiest link kB/step measured / model'],
     rows.map((v) => [
       String(v.workers),
       v.topology,
@@ -81,6 +81,7 @@ export function validationTable(rows: readonly ValidationRow[]): string {
       pct(v.leaveOneOutRelativeError),
       `${ms(v.measured.compute)} / ${ms(v.measured.allreduce)} / ${ms(v.measured.wait)}`,
       `${ms(v.predicted.compute)} / ${ms(v.predicted.allreduce)} / ${ms(v.predicted.wait)}`,
+      `${v.measuredBusiestLinkBytesPerStep === null ? '—' : (v.measuredBusiestLinkBytesPerStep / 1e3).toFixed(1)} / ${(v.predictedBusiestLinkBytes / 1e3).toFixed(1)}`,
     ]),
   );
 }

@@ -103,6 +103,17 @@ describe('calibrate', () => {
     }
   });
 
+  it('validation reports the busiest link per step: measured max(tx, rx) ÷ steps next to the model', () => {
+    const fixture = ScalingResults.parse(JSON.parse(readFileSync(new URL('../../fixtures/scaling-results.fixture.json', import.meta.url), 'utf8')));
+    const rows = validate(fixture);
+    const hub4 = fixture.runs.findIndex((r) => r.workers === 4 && r.topology === 'hub');
+    const run = fixture.runs[hub4] as ScalingRun;
+    expect(rows[hub4]?.measuredBusiestLinkBytesPerStep).toBe(Math.max(...run.linkBytes.map((l) => Math.max(l.txBytes, l.rxBytes))) / run.steps);
+    expect(rows[hub4]?.predictedBusiestLinkBytes).toBe(messagePattern(4, fixture.model.gradientBytes, 'hub').busiestLinkBytes);
+    const none = validate({ ...fixture, runs: fixture.runs.map((r) => ({ ...r, linkBytes: [] })) });
+    expect(none.every((v) => v.measuredBusiestLinkBytesPerStep === null)).toBe(true);
+  });
+
   it('refuses a file without runs', () => {
     const empty = { ...syntheticResults(TRUE), runs: [] };
     expect(() => calibrate(empty, 'x.json')).toThrow(/x\.json: has no runs/);
