@@ -108,14 +108,14 @@ function measuredVsSimulatedPlot(results: ScalingResults, validation: readonly V
   const links = [...new Set(validation.map((v) => linkLabel(v.link)))].join(', ');
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: `Measured vs simulated step time (${links})`, subtitle: 'dots: measured median; dashed line: calibrated model; labels: relative error of the model' },
+    title: { text: `Measured vs simulated step time (${links})`, subtitle: ['filled: measured median; hollow, dashed: calibrated model', 'labels: the model\'s relative error'] },
     data: { values },
     // The legend goes below: the error label of the largest N would run into it on the right.
     config: { ...CONFIG, legend: { ...CONFIG.legend, orient: 'bottom' } },
     width: 420,
     height: 280,
     layer: [
-      { transform: [{ filter: "datum.source === 'simulated'" }], mark: { type: 'line', strokeDash: [5, 3] }, encoding: { x, y, color, detail } },
+      { transform: [{ filter: "datum.source === 'simulated'" }], mark: { type: 'line', strokeDash: [5, 3], point: { filled: false, size: 70 } }, encoding: { x, y, color, detail } },
       { transform: [{ filter: "datum.source === 'measured'" }], mark: { type: 'point', filled: true, size: 70 }, encoding: { x, y, color } },
       {
         // N = 1 is compute alone; the labels there would sit on top of each other.

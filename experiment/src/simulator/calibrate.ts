@@ -2,7 +2,7 @@ import { DataError } from '@gradmesh/shared/internal';
 import type { ScalingResults, ScalingRun } from '../scaling-results.js';
 import { fitLine, minimizeOnGrid } from './fitting.js';
 import { messagePattern } from './message-pattern.js';
-import { allreduce, allreduceCpuSeconds, contention as contentionOf, controlHops, type CostParams, type CpuPlacement, type Scenario } from './step-model.js';
+import { allreduce, contention as contentionOf, controlHops, type CostParams, type CpuPlacement, type Scenario } from './step-model.js';
 
 /**
  * Note [calibration: what is fitted, what is assumed]
@@ -190,10 +190,4 @@ export function calibrate(results: ScalingResults, file = 'results.json'): Calib
     allreduceRmsRelativeError: rms,
     allreduceFits,
   };
-}
-
-/** CPU seconds per all-reduce the calibrated model charges one nats-server (for comparison with the measured figure). */
-export function serverCpuPerAllreduce(c: Calibration, workers: number, topology: ScalingRun['topology']): number {
-  const pattern = messagePattern(workers, c.gradientBytes, topology);
-  return pattern.servers * allreduceCpuSeconds(pattern, c.params).server;
 }
