@@ -2,7 +2,7 @@ import { DataError } from '@gradmesh/shared/internal';
 import type { ScalingResults, ScalingRun } from '../scaling-results.js';
 import { fitLine, minimizeOnGrid } from './fitting.js';
 import { messagePattern } from './message-pattern.js';
-import { allreduce, contention as contentionOf, controlHops, type CostParams, type CpuPlacement, type Scenario } from './step-model.js';
+import { allreduce, allreduceCpuSeconds, contention as contentionOf, controlHops, type CostParams, type CpuPlacement, type Scenario } from './step-model.js';
 
 /**
  * Note [calibration: what is fitted, what is assumed]
@@ -11,14 +11,17 @@ import { allreduce, contention as contentionOf, controlHops, type CostParams, ty
  * priors below (bench/README.md, `gradmesh bench allreduce` on this machine with the worker transport:
  * publisher ≈ 0.3 s/GB, subscriber ≈ 0.7 s/GB, nats-server ≈ 0.75 s/GB moved), and the fit scales them:
  *   1. compute: least squares of the runs' median compute time on contention·(c₀ + a·localBatch)
- *      (c₀ ≥ 0, a ≥ 0; contention = max(1, N·threads / cores), cores = the file's parallel capacity);
+ *      (c₀ ≥ 0, a ≥ 0; contention = max(1, N·threads / cores), cores = the run's parallel capacity, Note [load per run]);
  *   2. nats-server per byte: least squares through the origin of its CPU seconds per step (cpuSecondsPerRole
  *      ['nats-server'], when recorded) on the bytes the servers move per step (message-pattern.ts);
- *   3. client CPU scale k (multiplies the publisher's and subscriber's prior costs, and the server's when step 2
- *      had no data) and the hop latency h: the minimum over a log grid, refined 4×, of the squared log errors of
+ *   3. client CPU scale k (multiplies the publisher's and subscriber's prior costs): least squares of the workers'
+ *      CPU per worker and step (cpuSecondsPerRole.worker) minus compute's CPU (its median wall time ÷ contention)
+ *      on base + k · the model's client work at k = 1;
+ *   4. hop latency h (and k, when the runs recorded no worker CPU; and the server's scale with it when step 2 had
+ *      no data): the minimum over a log grid, refined 4×, then a compass search, of the squared log errors of
  *      the predicted vs measured median all-reduce times of the N ≥ 2 runs, plus a weak pull toward k = 1 and
  *      h = 100 µs so that a parameter the runs do not constrain (k when every run is link-bound) stays at its prior;
- *   4. wait: least squares of (median wait − the control path's hop latencies and delays) ÷ contention on w₀ + w₁·N (w₀, w₁ ≥ 0). The slope w₁ is the least
+ *   5. wait: least squares of (median wait − the control path's hop latencies and delays) ÷ contention on w₀ + w₁·N (w₀, w₁ ≥ 0). The slope w₁ is the least
  *      certain figure of the model: it is fitted on N ≤ 4 and carries the projection's coordinator cost to 256.
  * Medians are fitted, not means: one slow step (a GC pause, another agent's burst) should not move the model.
  */
@@ -53,7 +56,7 @@ export interface RunFit {
 
 export interface Calibration {
   readonly params: CostParams;
-  /** Cores the measured runs shared (the file's parallel capacity, within [0.25, cpus]). */
+  /** Cores the measured runs shared by the file's probe (within [0.25, cpus]); each run uses its own probe when recorded. */
   readonly sharedCores: number;
   readonly gradientBytes: number;
   readonly threadsPerWorker: number;
@@ -62,6 +65,8 @@ export interface Calibration {
   /** Fitted k (client CPU scale) and whether the server's per-byte cost came from its measured CPU. */
   readonly clientCpuScale: number;
   readonly serverCostFrom: 'measured-cpu' | 'prior';
+  /** Whether k came from the workers' measured CPU, or (without it) from the all-reduce times with the hop latency. */
+  readonly clientCostFrom: 'measured-cpu' | 'allreduce-times';
   /** Root-mean-square relative error of the all-reduce fit over the N ≥ 2 runs (0 when there are none). */
   readonly allreduceRmsRelativeError: number;
   readonly allreduceFits: readonly RunFit[];
@@ -73,8 +78,31 @@ export interface Calibration {
  * Unknown (0) means the machine's cores. At least 0.25: a probe that saw less is not believed.
  */
 export function sharedCores(results: ScalingResults): number {
-  const capacity = results.load.parallelCapacity;
-  return capacity > 0 ? Math.min(results.machine.cpus, Math.max(0.25, capacity)) : results.machine.cpus;
+  return coresFrom(results.load.parallelCapacity, results.machine.cpus);
+}
+
+function coresFrom(capacity: number, cpus: number): number {
+  return capacity > 0 ? Math.min(cpus, Math.max(0.25, capacity)) : cpus;
+}
+
+/**
+ * The cores one run had. Note [load per run]: the machine's load changes while the runs go on (other work
+ * comes and goes), so the runner probes it before every run and records `load.perRun` ({ workers, topology,
+ * parallelCapacity }, not part of the schema's required fields); when a run has such a probe it is modelled
+ * with it, else with the file's probe.
+ */
+export function coresForRun(results: ScalingResults, run: Pick<ScalingRun, 'workers' | 'topology'>): number {
+  const perRun = (results.load as { perRun?: unknown }).perRun;
+  if (Array.isArray(perRun)) {
+    for (const p of perRun as unknown[]) {
+      if (typeof p !== 'object' || p === null) continue;
+      const { workers, topology, parallelCapacity } = p as Record<string, unknown>;
+      if (workers === run.workers && topology === run.topology && typeof parallelCapacity === 'number' && Number.isFinite(parallelCapacity)) {
+        return coresFrom(parallelCapacity, results.machine.cpus);
+      }
+    }
+  }
+  return sharedCores(results);
 }
 
 /** The busiest worker's shard: ⌈global / N⌉ samples. */
@@ -83,7 +111,7 @@ export function localBatchOf(run: Pick<ScalingRun, 'globalBatchSize' | 'workers'
 }
 
 /** The scenario a measured run was: its N, topology, link and batch on the file's shared machine. */
-export function scenarioOfRun(results: ScalingResults, run: ScalingRun, cores = sharedCores(results)): Scenario {
+export function scenarioOfRun(results: ScalingResults, run: ScalingRun, cores = coresForRun(results, run)): Scenario {
   return {
     workers: run.workers,
     topology: run.topology,
@@ -101,7 +129,7 @@ export function calibrate(results: ScalingResults, file = 'results.json'): Calib
   const runs = results.runs;
   if (runs.length === 0) throw new DataError(file, 'has no runs to calibrate from', { hint: 'run `gradmesh experiment scaling` first' });
   const cores = sharedCores(results);
-  const scenarios = runs.map((r) => scenarioOfRun(results, r, cores));
+  const scenarios = runs.map((r) => scenarioOfRun(results, r));
 
   // 1. compute
   const contention = scenarios.map((s) => contentionOf(s));
@@ -132,8 +160,6 @@ export function calibrate(results: ScalingResults, file = 'results.json'): Calib
     serverCostFrom = 'measured-cpu';
   }
 
-  // 3. client CPU scale and hop latency, from the all-reduce times
-  const reduceRuns = runs.map((run, i) => ({ run, scenario: scenarios[i] as Scenario })).filter(({ run }) => run.workers >= 2 && run.allreduceSeconds.median > 0);
   const withCosts = (k: number, h: number): CostParams => ({
     ...PRIOR_COSTS,
     publisherSecondsPerByte: k * PRIOR_COSTS.publisherSecondsPerByte,
@@ -144,17 +170,37 @@ export function calibrate(results: ScalingResults, file = 'results.json'): Calib
     serverSecondsPerMessage: serverCostFrom === 'measured-cpu' ? PRIOR_COSTS.serverSecondsPerMessage : k * PRIOR_COSTS.serverSecondsPerMessage,
     hopLatencySeconds: h,
   });
-  const objective = (logK: number, logH: number): number => {
+
+  // 3. client CPU scale from the workers' measured CPU: per worker and step, CPU − compute's CPU (its wall time ÷
+  // contention) = a base (event loop, control messages) + k · the model's client work at k = 1.
+  const clientPoints = runs.flatMap((run, i) => {
+    const cpu = run.cpuSecondsPerRole['worker'];
+    if (cpu === undefined) return [];
+    const pattern = messagePattern(run.workers, results.model.gradientBytes, run.topology);
+    const x = allreduceCpuSeconds(pattern, withCosts(1, 0)).worker;
+    return [{ x, y: cpu / run.steps / run.workers - run.computeSeconds.median / (contention[i] as number), weight: 1 }];
+  });
+  const clientFit = clientPoints.some((p) => p.x > 0) ? fitLine(clientPoints, 'slope') : { slope: 0, intercept: 0 };
+  const clientCostFrom: Calibration['clientCostFrom'] = clientFit.slope > 0 ? 'measured-cpu' : 'allreduce-times';
+
+  // 4. hop latency (and the client CPU scale when step 3 had no data), from the all-reduce times
+  const reduceRuns = runs.map((run, i) => ({ run, scenario: scenarios[i] as Scenario })).filter(({ run }) => run.workers >= 2 && run.allreduceSeconds.median > 0);
+  const fixedLogK = clientCostFrom === 'measured-cpu' ? Math.log(clientFit.slope) : undefined;
+  const objective = (x: number, logH: number): number => {
+    const logK = fixedLogK ?? x;
     const p = withCosts(Math.exp(logK), Math.exp(logH));
     let sum = 0;
     for (const { run, scenario } of reduceRuns) sum += Math.log(allreduce(scenario, p).seconds / run.allreduceSeconds.median) ** 2;
     return sum + PRIOR_WEIGHT * (logK ** 2 + Math.log(Math.exp(logH) / PRIOR_COSTS.hopLatencySeconds) ** 2);
   };
-  const best = reduceRuns.length === 0 ? { x: 0, y: Math.log(PRIOR_COSTS.hopLatencySeconds) } : minimizeOnGrid(objective, { x: [Math.log(0.01), Math.log(100)], y: [Math.log(1e-7), Math.log(0.1)] });
-  const k = Math.exp(best.x);
+  const best =
+    reduceRuns.length === 0
+      ? { x: fixedLogK ?? 0, y: Math.log(PRIOR_COSTS.hopLatencySeconds) }
+      : minimizeOnGrid(objective, { x: fixedLogK === undefined ? [Math.log(0.01), Math.log(100)] : [fixedLogK, fixedLogK], y: [Math.log(1e-7), Math.log(0.1)] });
+  const k = Math.exp(fixedLogK ?? best.x);
   const h = Math.exp(best.y);
 
-  // 4. wait
+  // 5. wait
   const waitFit = fitLine(
     runs.map((r, i) => {
       const hops = controlHops(r.topology, r.workers);
@@ -187,6 +233,7 @@ export function calibrate(results: ScalingResults, file = 'results.json'): Calib
     localBatch: localBatchOf(single),
     clientCpuScale: k,
     serverCostFrom,
+    clientCostFrom,
     allreduceRmsRelativeError: rms,
     allreduceFits,
   };

@@ -5,7 +5,7 @@ import { calibrate, PRIOR_COSTS, scenarioOfRun } from '../../../experiment/src/s
 import { fitLine } from '../../../experiment/src/simulator/fitting.js';
 import { messagePattern } from '../../../experiment/src/simulator/message-pattern.js';
 import { validate } from '../../../experiment/src/simulator/predictions.js';
-import { allreduceCpuSeconds, simulateStep, type CostParams } from '../../../experiment/src/simulator/step-model.js';
+import { allreduceCpuSeconds, contention, simulateStep, type CostParams } from '../../../experiment/src/simulator/step-model.js';
 
 const K = 1.7;
 /** The parameters the synthetic measurements are generated with. */
@@ -26,7 +26,7 @@ const TRUE: CostParams = {
 const quantiles = (median: number) => ({ median, p90: median * 1.1 });
 
 /** Results "measured" by the model itself: N = 1..4, both topologies, unshaped (CPU-bound) and 1 Gbit/s links. */
-function syntheticResults(p: CostParams, perturb: (i: number) => number = () => 1): ScalingResults {
+function syntheticResults(p: CostParams, perturb: (i: number) => number = () => 1, workerCpuBase?: number): ScalingResults {
   const skeleton: ScalingResults = {
     version: 1,
     createdAt: '2026-11-30T00:00:00.000Z',
@@ -54,7 +54,11 @@ function syntheticResults(p: CostParams, perturb: (i: number) => number = () => 
           computeSeconds: quantiles(s.computeSeconds),
           allreduceSeconds: quantiles(s.allreduceSeconds * f),
           waitSeconds: quantiles(s.waitSeconds),
-          cpuSecondsPerRole: { 'nats-server': 10 * pattern.servers * allreduceCpuSeconds(pattern, p).server },
+          cpuSecondsPerRole: {
+            'nats-server': 10 * pattern.servers * allreduceCpuSeconds(pattern, p).server,
+            // per worker and step: compute's CPU (wall ÷ contention) + a base + the all-reduce's client work
+            ...(workerCpuBase === undefined ? {} : { worker: 10 * workers * (s.computeSeconds / contention(scenarioOfRun(skeleton, run)) + workerCpuBase + allreduceCpuSeconds(pattern, p).worker) }),
+          },
         });
       }
     }
@@ -75,6 +79,14 @@ describe('calibrate', () => {
     expect(c.clientCpuScale / K).toBeCloseTo(1, 2);
     expect(Math.abs(c.params.hopLatencySeconds / TRUE.hopLatencySeconds - 1)).toBeLessThan(0.05);
     expect(c.allreduceRmsRelativeError).toBeLessThan(0.01);
+  });
+
+  it('takes the client CPU scale from the workers\' measured CPU when recorded, and still recovers the hop latency', () => {
+    const c = calibrate(syntheticResults(TRUE, () => 1, 1.5e-3));
+    expect(c.clientCostFrom).toBe('measured-cpu');
+    expect(c.clientCpuScale / K).toBeCloseTo(1, 6);
+    expect(Math.abs(c.params.hopLatencySeconds / TRUE.hopLatencySeconds - 1)).toBeLessThan(0.01);
+    expect(calibrate(syntheticResults(TRUE)).clientCostFrom).toBe('allreduce-times');
   });
 
   it('negative control: perturbed all-reduce times fit worse, and validation shows it', () => {
