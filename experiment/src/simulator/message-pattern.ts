@@ -36,9 +36,9 @@ export const MAX_WINDOW = 8;
 /**
  * NATS protocol text around one message: `PUB <subject> <size>\r\n…\r\n` from a client, `MSG <subject> <sid>
  * <size>\r\n…\r\n` to a client, `RMSG $G <subject> <size>\r\n…\r\n` on a route. With gradmesh's subjects
- * (`gm.<run>.rs.<owner>`) that is about 40–60 bytes; 56 is used.
+ * (`gm.<run>.rs.<owner>.<sender id>`) that is about 60–90 bytes; 72 is used.
  */
-export const NATS_PROTOCOL_BYTES = 56;
+export const NATS_PROTOCOL_BYTES = 72;
 /**
  * Bytes a shaped link carries per byte of TCP payload: a 1448-byte MSS (1500 MTU, TCP timestamps) travels as a
  * 1514-byte Ethernet frame, which is what tc's tbf counts. (It is why `tbf rate 1gbit` measured 0.955 Gbit/s of payload.)

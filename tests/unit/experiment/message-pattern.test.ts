@@ -3,11 +3,11 @@ import { defaultPieceBytes, messagePattern, windowFor } from '../../../experimen
 import { largestPieceFor as workerLargestPieceFor, windowFor as workerWindowFor } from '../../../worker/src/allreduce/flow.js';
 import { planLayout } from '../../../worker/src/allreduce/ownership.js';
 
-// Per message: 16-byte piece header + 56 bytes of NATS protocol text (message-pattern.ts).
-const OVERHEAD = 72;
+// Per message: 16-byte piece header + 72 bytes of NATS protocol text (message-pattern.ts).
+const OVERHEAD = 88;
 
 describe('the all-reduce message pattern (hand-computed cases)', () => {
-  // 1000 float32 = 4000 bytes, N = 4: four chunks of 250 elements, one piece each (1000 B + 72).
+  // 1000 float32 = 4000 bytes, N = 4: four chunks of 250 elements, one piece each (1000 B + 88).
   const piece = 1000 + OVERHEAD;
   const vector = 4 * piece;
 
@@ -15,16 +15,16 @@ describe('the all-reduce message pattern (hand-computed cases)', () => {
     const p = messagePattern(4, 4000, 'hub');
     expect(p.serverReceives).toEqual({ messages: 16, bytes: 4 * vector });
     expect(p.serverSends).toEqual({ messages: 24, bytes: 2 * 3 * vector });
-    expect(p.links.find((l) => l.host === 'hub')).toEqual({ host: 'hub', tx: 25_728, rx: 17_152 });
+    expect(p.links.find((l) => l.host === 'hub')).toEqual({ host: 'hub', tx: 26_112, rx: 17_408 });
     expect(p.links.find((l) => l.host === 'worker-2')).toEqual({ host: 'worker-2', tx: vector, rx: 6 * piece });
-    expect(p.busiestLinkBytes).toBe(25_728);
+    expect(p.busiestLinkBytes).toBe(26_112);
     expect([p.linkHops, p.serverHops, p.servers]).toEqual([4, 2, 1]);
   });
 
   it('per-host: every host link carries 2(N−1)/N·S each way (the ring bound), worker↔server stays on the host', () => {
     const p = messagePattern(4, 4000, 'per-host');
-    for (const l of p.links) expect([l.tx, l.rx]).toEqual([6432, 6432]); // 3 rs pieces out + own ag piece to 3 servers
-    expect(p.busiestLinkBytes).toBe(6432);
+    for (const l of p.links) expect([l.tx, l.rx]).toEqual([6528, 6528]); // 3 rs pieces out + own ag piece to 3 servers
+    expect(p.busiestLinkBytes).toBe(6528);
     expect(p.servers).toBe(4);
     // Each server: S from its worker + 6 pieces from routes in; 6 pieces to routes + 6 pieces to its worker out.
     expect(p.serverReceives).toEqual({ messages: 4 + 6, bytes: vector + 6 * piece });

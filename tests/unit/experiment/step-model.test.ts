@@ -33,28 +33,28 @@ const base: Scenario = {
 
 describe('the step model (hand-computed cases)', () => {
   it('hub, link-bound: all-reduce = hub tx bytes / rate + one piece round trip of 4 link hops', () => {
-    // hub tx 25 728 B (message-pattern test) + 4 hops × 1072-B message = 30 016 B on the wire at 1 Gbit/s.
+    // hub tx 26 112 B (message-pattern test) + 4 hops × 1088-B message = 30 464 B of payload at 1 Gbit/s.
     const s = simulateStep(base, params);
-    expect(s.allreduceTotalSeconds).toBeCloseTo((30_016 * 8 * WIRE) / 1e9, 12);
+    expect(s.allreduceTotalSeconds).toBeCloseTo((30_464 * 8 * WIRE) / 1e9, 12);
     expect(s.bound).toBe('link');
     expect(s.computeSeconds).toBeCloseTo(0.002 + 0.016, 12);
     expect(s.waitSeconds).toBeCloseTo(0.001 + 4 * 0.0005, 12);
-    expect(s.stepSeconds).toBeCloseTo(0.018 + (30_016 * 8 * WIRE) / 1e9 + 0.003, 12);
+    expect(s.stepSeconds).toBeCloseTo(0.018 + (30_464 * 8 * WIRE) / 1e9 + 0.003, 12);
     expect(s.samplesPerSec).toBeCloseTo(64 / s.stepSeconds, 9);
   });
 
   it('per-host, link-bound: 2(N−1)/N·S per host link + a round trip of 2 link hops', () => {
     const s = simulateStep({ ...base, topology: 'per-host' }, params);
-    expect(s.allreduceTotalSeconds).toBeCloseTo(((6432 + 2 * 1072) * 8 * WIRE) / 1e9, 12);
+    expect(s.allreduceTotalSeconds).toBeCloseTo(((6528 + 2 * 1088) * 8 * WIRE) / 1e9, 12);
   });
 
   it('a one-way delay adds hops × delay to the all-reduce and a control round trip to the wait', () => {
     const d = 1e-3;
     const hub = simulateStep({ ...base, link: { rateBitsPerSec: 1e9, delaySeconds: d } }, params);
-    expect(hub.allreduceTotalSeconds).toBeCloseTo((30_016 * 8 * WIRE) / 1e9 + 4 * d, 12);
+    expect(hub.allreduceTotalSeconds).toBeCloseTo((30_464 * 8 * WIRE) / 1e9 + 4 * d, 12);
     expect(hub.waitSeconds).toBeCloseTo(0.003 + 4 * d, 12); // coordinator → hub → worker and back
     const perHost = simulateStep({ ...base, topology: 'per-host', link: { rateBitsPerSec: 1e9, delaySeconds: d } }, params);
-    expect(perHost.allreduceTotalSeconds).toBeCloseTo(((6432 + 2 * 1072) * 8 * WIRE) / 1e9 + 2 * d, 12);
+    expect(perHost.allreduceTotalSeconds).toBeCloseTo(((6528 + 2 * 1088) * 8 * WIRE) / 1e9 + 2 * d, 12);
     expect(perHost.waitSeconds).toBeCloseTo(0.003 + 2 * d, 12);
   });
 
@@ -82,8 +82,8 @@ describe('the step model (hand-computed cases)', () => {
   it('CPU-bound: unshaped links leave the busiest CPU (per byte and per message) as the bound', () => {
     const cpu = { ...params, publisherSecondsPerByte: 1e-9, subscriberSecondsPerMessage: 1e-5 };
     const s = simulateStep({ ...base, link: { rateBitsPerSec: null, delaySeconds: 0 } }, cpu);
-    // worker publishes 4288 B; receives 6 messages.
-    expect(s.allreduceTotalSeconds).toBeCloseTo(4288e-9 + 6e-5, 12);
+    // worker publishes 4352 B; receives 6 messages.
+    expect(s.allreduceTotalSeconds).toBeCloseTo(4352e-9 + 6e-5, 12);
     expect(s.bound).toBe('cpu');
   });
 
@@ -96,8 +96,8 @@ describe('the step model (hand-computed cases)', () => {
     // hop latency stretches the same way: 2 servers on the hub's round trip, 2 on the control path, × 2
     const h = simulateStep(shared, { ...cpu, hopLatencySeconds: 1e-4 });
     expect(h.waitSeconds - s.waitSeconds).toBeCloseTo(2 * 2e-4, 12);
-    // the hub moves 17 152 + 25 728 B; the workers nothing: (42 880 ns) / 2 cores.
-    expect(s.allreduceTotalSeconds).toBeCloseTo(42_880e-9 / 2, 12);
+    // the hub moves 17 408 + 26 112 B; the workers nothing: (43 520 ns) / 2 cores.
+    expect(s.allreduceTotalSeconds).toBeCloseTo(43_520e-9 / 2, 12);
   });
 
   it('the window bounds the all-reduce when the delay is long: ⌈pieces per chunk / W⌉ round trips', () => {
