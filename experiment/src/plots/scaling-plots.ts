@@ -97,33 +97,37 @@ function breakdownPlot(results: ScalingResults): TopLevelSpec {
 }
 
 function measuredVsSimulatedPlot(results: ScalingResults, validation: readonly ValidationRow[]): TopLevelSpec {
-  const values = validation.flatMap((v) => [
-    { workers: v.workers, series: series(v), topology: v.topology, source: 'measured', ms: v.measuredStepSeconds * 1000, error: null as string | null },
-    { workers: v.workers, series: series(v), topology: v.topology, source: 'simulated', ms: v.predictedStepSeconds * 1000, error: `${v.relativeError >= 0 ? '+' : ''}${(v.relativeError * 100).toFixed(0)}%` },
-  ]);
-  const x = { field: 'workers', type: 'quantitative', title: 'workers', axis: { tickMinStep: 1, format: 'd' } } as const;
-  const y = { field: 'ms', type: 'quantitative', title: 'median step time (ms)' } as const;
-  const color = { field: 'topology', type: 'nominal', title: 'topology', scale: TOPOLOGY_COLORS } as const;
-  const detail = { field: 'series', type: 'nominal' } as const;
-  const links = [...new Set(validation.map((v) => linkLabel(v.link)))].join(', ');
+  const values = validation.map((v) => ({
+    workers: v.workers,
+    topology: v.topology,
+    link: linkLabel(v.link),
+    measured: v.measuredStepSeconds * 1000,
+    simulated: v.predictedStepSeconds * 1000,
+    error: `${v.relativeError >= 0 ? '+' : ''}${(v.relativeError * 100).toFixed(0)}%`,
+  }));
+  const x = { field: 'workers', type: 'quantitative', title: 'workers', axis: { tickMinStep: 1, format: 'd' }, scale: { zero: false, nice: false, padding: 24 } } as const;
+  const color = { field: 'link', type: 'nominal', title: 'link' } as const;
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: `Measured vs simulated step time (${links})`, subtitle: ['filled: measured median; hollow, dashed: calibrated model', 'labels: the model\'s relative error'] },
+    title: {
+      text: 'Measured vs simulated median step time',
+      subtitle: ['filled: measured; hollow on a dashed line: the calibrated model;', 'grey bar and label: the model\'s error'],
+    },
     data: { values },
-    // The legend goes below: the error label of the largest N would run into it on the right.
     config: { ...CONFIG, legend: { ...CONFIG.legend, orient: 'bottom' } },
-    width: 420,
-    height: 280,
-    layer: [
-      { transform: [{ filter: "datum.source === 'simulated'" }], mark: { type: 'line', strokeDash: [5, 3], point: { filled: false, size: 70 } }, encoding: { x, y, color, detail } },
-      { transform: [{ filter: "datum.source === 'measured'" }], mark: { type: 'point', filled: true, size: 70 }, encoding: { x, y, color } },
-      {
-        // N = 1 is compute alone; the labels there would sit on top of each other.
-        transform: [{ filter: "datum.source === 'simulated' && datum.workers > 1" }],
-        mark: { type: 'text', dx: 6, dy: -10, align: 'left', baseline: 'middle', fontSize: 10 },
-        encoding: { x, y, color, text: { field: 'error', type: 'nominal' } },
-      },
-    ],
+    // One panel per topology: at equal N the two topologies' points would sit on top of each other.
+    facet: { column: { field: 'topology', type: 'nominal', title: null, header: { labelFontSize: 12 } } },
+    spec: {
+      width: 260,
+      height: 260,
+      layer: [
+        { mark: { type: 'rule', color: '#bbb', strokeWidth: 3 }, encoding: { x, y: { field: 'measured', type: 'quantitative', title: 'median step time (ms)' }, y2: { field: 'simulated' } } },
+        { mark: { type: 'line', strokeDash: [5, 3], point: { filled: false, size: 70 } }, encoding: { x, y: { field: 'simulated', type: 'quantitative' }, color } },
+        { mark: { type: 'point', filled: true, size: 70, opacity: 0.9 }, encoding: { x, y: { field: 'measured', type: 'quantitative' }, color } },
+        { mark: { type: 'text', dx: 8, align: 'left', baseline: 'middle', fontSize: 10, color: '#555' }, encoding: { x, y: { field: 'simulated', type: 'quantitative' }, text: { field: 'error', type: 'nominal' } } },
+      ],
+    },
+    resolve: { scale: { y: 'shared' } },
   } as TopLevelSpec;
 }
 
