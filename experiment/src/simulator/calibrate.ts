@@ -21,8 +21,9 @@ import { allreduce, allreduceCpuSeconds, contention as contentionOf, controlHops
  *      no data): the minimum over a log grid, refined 4×, then a compass search, of the squared log errors of
  *      the predicted vs measured median all-reduce times of the N ≥ 2 runs, plus a weak pull toward k = 1 and
  *      h = 100 µs so that a parameter the runs do not constrain (k when every run is link-bound) stays at its prior;
- *   5. wait: least squares of (median wait − the control path's hop latencies and delays) ÷ contention on w₀ + w₁·N (w₀, w₁ ≥ 0). The slope w₁ is the least
- *      certain figure of the model: it is fitted on N ≤ 4 and carries the projection's coordinator cost to 256.
+ *   5. wait: least squares of (median wait − the control path's delays) ÷ contention − its hop latencies on
+ *      w₀ + w₁·N (w₀, w₁ ≥ 0). The slope w₁ is the least certain figure of the model: it is fitted on N ≤ 4 and
+ *      carries the projection's coordinator cost to 256.
  * Medians are fitted, not means: one slow step (a GC pause, another agent's burst) should not move the model.
  */
 export const PRIOR_COSTS: CostParams = {
