@@ -100,12 +100,12 @@ export function project(c: Calibration, projection: Projection): Prediction[] {
 /** Every measured run next to the model's prediction for it, in-sample and leave-one-out. */
 export function validate(results: ScalingResults, c: Calibration = calibrate(results)): ValidationRow[] {
   return results.runs.map((run, i) => {
-    const predicted = simulateStep(scenarioOfRun(results, run), c.params);
+    const predicted = simulateStep(scenarioOfRun(results, run, c.sharedCores), c.params);
     let leaveOneOut: number | null = null;
     if (results.runs.length >= 3) {
       const others = { ...results, runs: results.runs.filter((_, j) => j !== i) };
       const cOthers = calibrate(others);
-      leaveOneOut = simulateStep(scenarioOfRun(results, run), cOthers.params).stepSeconds;
+      leaveOneOut = simulateStep(scenarioOfRun(results, run, cOthers.sharedCores), cOthers.params).stepSeconds;
     }
     const measuredStep = run.stepSeconds.median;
     return {

@@ -7,7 +7,7 @@ import { messagePattern, WIRE_BYTES_PER_PAYLOAD_BYTE, type MessagePattern } from
  * next step once the last report is in.
  *
  * Note [the step model]
- *   compute    = (c₀ + a · localBatch) · contention        contention = max(1, N·threads / cores) when the
+ *   compute    = (c₀ + a · localBatch / threads) · contention   contention = max(1, N·threads / cores) when the
  *                                                           workers share one machine's cores, else 1
  *   all-reduce = max(T_cpu + RTT, T_link + RTT, T_window)   (0 for N = 1)
  *     T_cpu    = the busiest CPU's work: per message and per byte, for the publisher, nats-server and subscriber;
@@ -28,7 +28,10 @@ import { messagePattern, WIRE_BYTES_PER_PAYLOAD_BYTE, type MessagePattern } from
 
 /** Costs of the model; `calibrate` fits them from measurements. All in seconds. */
 export interface CostParams {
-  /** a: compute per sample of the local batch (forward + backward) on one worker with its threads. */
+  /**
+   * a: compute per sample of the local batch (forward + backward) on one thread; a worker's threads share its
+   * micro-batches, taken as ideal scaling (measured for the CNN: 1.78× on 2 threads, README).
+   */
   readonly computeSecondsPerSample: number;
   /** c₀: compute per step independent of the batch (optimizer update, checksum). */
   readonly computeSecondsPerStep: number;
@@ -98,7 +101,7 @@ export function contention(s: Pick<Scenario, 'workers' | 'threadsPerWorker' | 'c
 }
 
 export function computeSeconds(s: Scenario, p: CostParams): number {
-  return (p.computeSecondsPerStep + p.computeSecondsPerSample * s.localBatch) * contention(s);
+  return (p.computeSecondsPerStep + (p.computeSecondsPerSample * s.localBatch) / s.threadsPerWorker) * contention(s);
 }
 
 /** CPU seconds one worker and one nats-server spend on one all-reduce. */
