@@ -14,8 +14,9 @@ import { evaluateCommand } from './evaluate-command.js';
 import { exportCommand } from './export-command.js';
 import { gradmeshVersion } from './version.js';
 import { createLogger, type Logger } from './log/logger.js';
+import { experimentCommand } from './experiment-command.js';
 
-const COMMANDS: readonly Command[] = [trainCommand, launchCommand, coordinatorCommand, workerCommand, statusCommand, authCommand, dashboardCommand, predictCommand, evaluateCommand, exportCommand, sampleCommand, benchCommand];
+const COMMANDS: readonly Command[] = [trainCommand, launchCommand, coordinatorCommand, workerCommand, statusCommand, authCommand, dashboardCommand, predictCommand, evaluateCommand, exportCommand, sampleCommand, benchCommand, experimentCommand];
 
 const USAGE = `gradmesh — data-parallel neural-network training for Node.js
 

@@ -1,0 +1,87 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ConfigError } from '@gradmesh/shared/internal';
+import type { Projection } from '@gradmesh/experiment';
+import { positiveInt, type Command } from '../args.js';
+
+export const SIMULATE_USAGE = `gradmesh experiment simulate --calibration <results.json> [--workers 1..256] [--topology hub,per-host]
+                             [--link 1gbit,10gbit[,delay]] [--overlap 0] [--local-batch N] [--server-cores 4] [--out <dir>]
+
+  Calibrates the step model on the measured runs of <results.json> (\`gradmesh experiment scaling\`), prints every
+  measured run next to the model's prediction for it (validation), and the predicted step time, throughput and
+  efficiency of a cluster of dedicated hosts for each workers × topology × link.
+  --workers       counts and doubling ranges: 2,3,4 or 1..256 (1, 2, 4, …, 256) or 1,3,8..64 (default 1..256)
+  --topology      hub (one nats-server for all) and/or per-host (one per host, clustered by routes) (default both)
+  --link          rates (100mbit, 1gbit, 10gbit, unshaped) and at most one one-way delay (1ms) (default 1gbit,10gbit)
+  --overlap       fraction of the all-reduce hidden behind backward, 0–1 (default 0: gradmesh has no buckets yet)
+  --local-batch   samples per worker per step (default: the single-worker run's batch)
+  --server-cores  cores a host's nats-server may use (default 4)
+  --out <dir>     writes predictions.json, predictions.md and the plots (SVG and PNG) there`;
+
+export const simulateCommand: Command = {
+  name: 'simulate',
+  summary: 'Predict step time, throughput and efficiency from measured scaling runs (calibrated model, validation, plots)',
+  usage: SIMULATE_USAGE,
+  options: {
+    calibration: { type: 'string' },
+    workers: { type: 'string' },
+    topology: { type: 'string' },
+    link: { type: 'string' },
+    overlap: { type: 'string' },
+    'local-batch': { type: 'string' },
+    'server-cores': { type: 'string' },
+    out: { type: 'string' },
+  },
+  async run(values) {
+    // Note [loaded on use]: the experiment package brings vega and resvg; every other gradmesh command would pay for
+    // loading them at start-up if they were imported at the top.
+    const {
+      calibrate,
+      parseLinks,
+      parseNumberIn,
+      parseTopologies,
+      parseWorkers,
+      predictionsFile,
+      predictionsMarkdown,
+      project,
+      projectionTable,
+      readScalingResults,
+      renderScalingPlots,
+      targetLine,
+      validate,
+      validationTable,
+    } = await import('@gradmesh/experiment');
+    const file = values['calibration'];
+    if (typeof file !== 'string' || file === '') throw new ConfigError('--calibration', 'is required: the results.json of `gradmesh experiment scaling`', { hint: 'e.g. --calibration experiments/scaling/results.json' });
+    // Every flag is checked before the file is read: a typo costs nothing.
+    const workers = parseWorkers(typeof values['workers'] === 'string' ? values['workers'] : '1..256');
+    const topologies = parseTopologies(typeof values['topology'] === 'string' ? values['topology'] : 'hub,per-host');
+    const links = parseLinks(typeof values['link'] === 'string' ? values['link'] : '1gbit,10gbit');
+    const overlap = typeof values['overlap'] === 'string' ? parseNumberIn(values['overlap'], '--overlap', 0, 1) : 0;
+    const localBatch = positiveInt(values['local-batch'], '--local-batch');
+    const serverCores = positiveInt(values['server-cores'], '--server-cores') ?? 4;
+    const out = typeof values['out'] === 'string' ? values['out'] : undefined;
+
+    const results = await readScalingResults(file);
+    const c = calibrate(results, file);
+    const projection: Projection = { workers, topologies, links, overlap, serverCores, ...(localBatch === undefined ? {} : { localBatch }) };
+    const rows = project(c, projection);
+    const validation = validate(results, c);
+    const report = predictionsFile(file, results, c, projection, rows, validation);
+
+    process.stdout.write(`Validation: ${file} (${results.runs.length} measured runs) vs the model calibrated on it\n\n${validationTable(validation)}\n\n${targetLine(report)}\n\n`);
+    process.stdout.write(`Projection: dedicated hosts, ${report.assumptions.localBatch} samples per worker per step\n\n${projectionTable(rows)}\n`);
+    if (out !== undefined) {
+      await mkdir(out, { recursive: true });
+      const plots = await renderScalingPlots(results, { validation, projection: rows });
+      for (const plot of plots) {
+        await writeFile(join(out, `${plot.name}.svg`), plot.svg);
+        await writeFile(join(out, `${plot.name}.png`), plot.png);
+      }
+      await writeFile(join(out, 'predictions.json'), `${JSON.stringify(report, null, 2)}\n`);
+      await writeFile(join(out, 'predictions.md'), predictionsMarkdown(report, plots.map((p) => p.name)));
+      process.stdout.write(`\nWrote ${join(out, 'predictions.json')}, predictions.md and ${plots.length} plots (SVG + PNG).\n`);
+    }
+    return 0;
+  },
+};
