@@ -1,4 +1,4 @@
-import { GradmeshError, InternalError, type ErrorCode } from '@gradmesh/shared/internal';
+import { GradmeshError, InternalError, PreflightError, type ErrorCode } from '@gradmesh/shared/internal';
 import { helpText, inTermsOfTheSource, parseCommandArgs, type Command } from './args.js';
 import { benchCommand } from './bench-command.js';
 import { sampleCommand } from './sample-command.js';
@@ -81,6 +81,13 @@ export function reportError(error: unknown, verbose: boolean, log?: Logger): num
     process.stderr.write(`gradmesh: internal error: ${error.name}: ${error.message}; this is a bug in gradmesh, please report it with the output of --verbose\n`);
     if (verbose && error.stack) process.stderr.write(`${error.stack}\n`);
     return 1;
+  }
+  if (error instanceof PreflightError) {
+    // One line per problem, in the single-error format, then what it means (Note [all problems at once]).
+    for (const problem of error.problems) process.stderr.write(`gradmesh: ${problem.name}: ${problem.message}\n`);
+    process.stderr.write(`gradmesh: ${error.problems.length} problems found before starting; nothing was run or written\n`);
+    if (verbose && error.stack) process.stderr.write(`${error.stack}\n`);
+    return 2;
   }
   if (error instanceof GradmeshError) {
     process.stderr.write(`gradmesh: ${error.name}: ${error.message}\n`);
