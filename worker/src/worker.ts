@@ -475,7 +475,7 @@ export class WorkerProcess {
     const a = this.#assignment;
     if (a !== undefined && this.#channel !== undefined && this.#nc !== undefined && !this.#nc.isClosed()) {
       try {
-        this.#channel.send(errorSubject(this.#options.runId, this.#options.workerId), 'error', { rank: a.rank, step: this.#step, message: message.slice(0, 4000) });
+        this.#channel.send(errorSubject(this.#options.runId, this.#options.workerId), 'error', { rank: a.rank, step: this.#step, message: message.slice(0, 4000), ...(exitCode === 2 ? { input: true as const } : {}) });
       } catch {
         // The message could not even be encoded; the coordinator will see our silence instead.
       }
