@@ -154,6 +154,14 @@ describe('gradmesh train refuses each new-user mistake before any work', () => {
   });
 });
 
+describe('gradmesh coordinator checks the whole config before it connects', () => {
+  it('a data file that does not fit the model is refused with exit 2, without contacting NATS', () => {
+    const config = writeConfig('coordinator-data.json', { ...good, dataset: { ...good.dataset, train: 'train1.csv', test: 'test1.csv' } });
+    // Port 1 on loopback has no server: a coordinator that got as far as connecting would fail differently.
+    refused(['coordinator', '--nats', 'nats://127.0.0.1:1', '--config', config, '--workers', '2'], /^gradmesh: DataError: .*train1\.csv: sample \d+: label 3 is outside 0\.\.2/);
+  });
+});
+
 describe('gradmesh launch checks the whole config before any process starts', () => {
   /** A stand-in nats-server that records that it was started, then fails: any start is visible. */
   function fakeNatsServer(marker: string): string {
