@@ -15,12 +15,13 @@ const PASS_THROUGH = new Set(['dropout', 'flatten', 'reshape']);
  *   (issue 17: "trains silently"); from probabilities it needs a sigmoid, from logits none.
  * `classes` is the data's; units ≠ classes is checkModelAgainstData's problem, not repeated here.
  */
-export function checkLossAgainstOutput(model: Json, loss: Json | undefined, classes: number): ConfigError | undefined {
+export function checkLossAgainstOutput(model: Json, loss: Json | undefined, classes: number, where: { file?: string } = {}): ConfigError | undefined {
   const name = typeof loss === 'string' ? loss : isObject(loss) && typeof loss['type'] === 'string' ? loss['type'] : undefined;
   const fromLogits = isObject(loss) && loss['fromLogits'] === true;
   const last = lastActivation(model);
   if (name === 'binaryCrossEntropy' && classes > 2) {
     return new ConfigError('loss', `binaryCrossEntropy scores each of the ${classes} outputs as a separate yes/no, so a one-of-${classes} classifier learns no class and reports no accuracy`, {
+      ...where,
       value: loss,
       hint: 'use "softmaxCrossEntropy" (last layer without activation) for one class out of several',
     });
@@ -29,18 +30,21 @@ export function checkLossAgainstOutput(model: Json, loss: Json | undefined, clas
   const takesLogits = name === 'softmaxCrossEntropy' || (name === 'categoricalCrossEntropy' && fromLogits) || (name === 'binaryCrossEntropy' && fromLogits);
   if (takesLogits && (last === 'softmax' || last === 'sigmoid')) {
     return new ConfigError('loss', `${name}${fromLogits ? ' with fromLogits' : ''} takes logits, but the last layer applies ${last}, so it would be applied twice`, {
+      ...where,
       value: loss,
       hint: `remove the last layer's ${last} activation, or use ${last === 'softmax' ? '"categoricalCrossEntropy" (probabilities)' : '{ "type": "binaryCrossEntropy" } without fromLogits'}`,
     });
   }
   if (name === 'categoricalCrossEntropy' && !fromLogits && last !== 'softmax') {
     return new ConfigError('loss', `categoricalCrossEntropy takes probabilities, but the last layer ends in ${last}, not softmax`, {
+      ...where,
       value: loss,
       hint: 'add "activation": "softmax" to the last layer, or use "softmaxCrossEntropy", which takes logits',
     });
   }
   if (name === 'binaryCrossEntropy' && !fromLogits && last !== 'sigmoid') {
     return new ConfigError('loss', `binaryCrossEntropy takes probabilities, but the last layer ends in ${last}, not sigmoid`, {
+      ...where,
       value: loss,
       hint: 'add "activation": "sigmoid" to the last layer, or use { "type": "binaryCrossEntropy", "fromLogits": true }',
     });

@@ -46,18 +46,20 @@ export function estimatePoolMemory(network: Network, optimizer: Json, training: 
 }
 
 /** The estimate, refused as a ConfigError naming training.batchSize (or training.microBatch) when it does not fit. */
-export function checkBatchMemory(estimate: PoolMemoryEstimate, training: TrainingConfig, world: number): ConfigError | undefined {
+export function checkBatchMemory(estimate: PoolMemoryEstimate, training: TrainingConfig, world: number, where: { file?: string } = {}): ConfigError | undefined {
   const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
   const perWorker = world > 1 ? ` per worker (${world} workers)` : '';
   if (estimate.persistentBytes > estimate.persistentCapacity) {
     const fits = Math.max(1, Math.floor(estimate.persistentCapacity / estimate.persistentBytes * estimate.microBatches)) * training.microBatch * world;
     return new ConfigError('training.batchSize', `needs about ${mib(estimate.persistentBytes)} of gradient buffers${perWorker}: ${estimate.microBatches} micro-batches of ${training.microBatch} each keep their own copy of the gradients, and the pool holds ${mib(estimate.persistentCapacity)}`, {
+      ...where,
       value: training.batchSize,
       hint: `use a batchSize of at most about ${fits}, or a larger training.microBatch (fewer, larger micro-batches)`,
     });
   }
   if (estimate.scratchBytes > estimate.scratchCapacity) {
     return new ConfigError('training.microBatch', `needs at least ${mib(estimate.scratchBytes)} of activations per thread, but each pool thread has ${mib(estimate.scratchCapacity)}`, {
+      ...where,
       value: training.microBatch,
       hint: 'use a smaller training.microBatch (or fewer --threads, which gives each more scratch)',
     });

@@ -8,13 +8,14 @@ import type { Problems } from './problems.js';
  * What the model and the data must agree on, checked once both are known and before any training:
  * the first layer takes one sample of the data, and (for a classifier) the last layer has one unit
  * per class and every label is one the model can output. `classifier` is false for autoencoders and
- * VAEs, whose targets are their inputs.
+ * VAEs, whose targets are their inputs. `where.file` (the config) prefixes the config fields named.
  */
-export function checkModelAgainstData(network: Network, data: DatasetPair, classifier: boolean, problems: Problems): void {
+export function checkModelAgainstData(network: Network, data: DatasetPair, classifier: boolean, problems: Problems, where: { file?: string } = {}): void {
   const input = network.inputShape;
   for (const split of [data.train, data.test]) {
     if (sizeOf(input) !== split.featureSize) {
       problems.add(new ConfigError('model.inputShape', `is ${formatShape(input)} (${sizeOf(input)} values per sample) but the samples of ${split.name} have shape ${formatShape(split.sampleShape)} (${split.featureSize} values)`, {
+        ...where,
         hint: `make the first layer's inputShape hold one sample, e.g. ${formatShape(split.sampleShape)}`,
       }));
       break;
@@ -41,6 +42,7 @@ export function checkModelAgainstData(network: Network, data: DatasetPair, class
     }
   }
   problems.add(new ConfigError('model.layers', `the last layer has ${units} units but the data has ${classes} classes (labels 0..${classes - 1} in ${data.train.name})`, {
+    ...where,
     hint: `give the last layer ${classes} units, or set dataset.classes to ${units} if some classes are absent from the data`,
   }));
 }

@@ -51,15 +51,15 @@ export function preflightRun(o: PreflightOptions): Preflight {
   const network = problems.check(() => buildNetwork(config.model, config.loss, { path: '', ...file }));
   if (data !== undefined && network !== undefined) {
     const classifier = modelKind(config.model) === 'sequential';
-    checkModelAgainstData(network, data, classifier, problems);
+    checkModelAgainstData(network, data, classifier, problems, file);
     if (classifier) {
-      const lossProblem = checkLossAgainstOutput(config.model, config.loss, Math.max(data.train.classes, data.test.classes));
+      const lossProblem = checkLossAgainstOutput(config.model, config.loss, Math.max(data.train.classes, data.test.classes), file);
       if (lossProblem !== undefined) problems.add(lossProblem);
     }
     if (backend !== 'reference') {
       const trainCount = Math.max(1, Math.ceil(data.train.count * (1 - config.training.validationSplit)));
       const memory = problems.check(() => estimatePoolMemory(network, config.optimizer, config.training, { trainCount, world, threads: Math.min(Math.max(1, threads.value), MAX_THREADS) }));
-      const memoryProblem = memory === undefined ? undefined : checkBatchMemory(memory, config.training, world);
+      const memoryProblem = memory === undefined ? undefined : checkBatchMemory(memory, config.training, world, file);
       if (memoryProblem !== undefined) problems.add(memoryProblem);
     }
   }

@@ -79,12 +79,12 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('gradmesh train refuses each new-user mistake before any work', () => {
   it('a first-layer inputShape that does not match the data names both shapes', () => {
     const config = writeConfig('input.json', { ...good, model: { ...good.model, inputShape: [4] } });
-    refused(['train', '--config', config], /^gradmesh: ConfigError: model\.inputShape: is \[4\] \(4 values per sample\) but the samples of .*train\.csv have shape \[3\] \(3 values\)/);
+    refused(['train', '--config', config], /^gradmesh: ConfigError: input\.json: model\.inputShape: is \[4\] \(4 values per sample\) but the samples of .*train\.csv have shape \[3\] \(3 values\)/);
   });
 
   it('a last layer whose units do not match the classes names both numbers', () => {
     const config = writeConfig('units.json', { ...good, model: { ...good.model, layers: [good.model.layers[0], { type: 'dense', units: 10 }] } });
-    refused(['train', '--config', config], /^gradmesh: ConfigError: model\.layers: the last layer has 10 units but the data has 3 classes/);
+    refused(['train', '--config', config], /^gradmesh: ConfigError: units\.json: model\.layers: the last layer has 10 units but the data has 3 classes/);
   });
 
   it('labels 1..3 get the hint that labels start at 1', () => {
@@ -94,7 +94,7 @@ describe('gradmesh train refuses each new-user mistake before any work', () => {
 
   it('binaryCrossEntropy on a 3-class output is refused instead of training with no accuracy', () => {
     const config = writeConfig('bce.json', { ...good, loss: 'binaryCrossEntropy', model: { ...good.model, layers: [good.model.layers[0], { type: 'dense', units: 3, activation: 'sigmoid' }] } });
-    refused(['train', '--config', config], /^gradmesh: ConfigError: loss: binaryCrossEntropy scores each of the 3 outputs as a separate yes\/no/);
+    refused(['train', '--config', config], /^gradmesh: ConfigError: bce\.json: loss: binaryCrossEntropy scores each of the 3 outputs as a separate yes\/no/);
   });
 
   it('--report naming a directory, or the config file itself, is refused (no temporary file left)', () => {
@@ -117,7 +117,7 @@ describe('gradmesh train refuses each new-user mistake before any work', () => {
       model: { ...good.model, layers: [{ type: 'dense', units: 100_000 }, { type: 'dense', units: 3 }] },
       training: { epochs: 1, batchSize: 600, microBatch: 1 },
     });
-    const r = refused(['train', '--config', config], /^gradmesh: ConfigError: training\.batchSize: needs about \d+ MiB of gradient buffers: 600 micro-batches of 1 each/);
+    const r = refused(['train', '--config', config], /^gradmesh: ConfigError: batch\.json: training\.batchSize: needs about \d+ MiB of gradient buffers: 600 micro-batches of 1 each/);
     expect(r.stderr).not.toMatch(/arena/);
   });
 
@@ -141,7 +141,7 @@ describe('gradmesh train refuses each new-user mistake before any work', () => {
     const r = runGradmesh(dir, ['train', '--config', config, '--backend', 'pool', '--threads', '1000', '--report', 'reports', '--checkpoint-dir', 'a-file']);
     expect(r.code).toBe(2);
     const lines = r.stderr.trimEnd().split('\n');
-    expect(lines.map((l) => l.replace(/: ConfigError: (--[a-z-]+|model\.layers).*/, ': $1'))).toEqual([
+    expect(lines.map((l) => l.replace(/: ConfigError: (?:several\.json: )?(--[a-z-]+|model\.layers).*/, ': $1'))).toEqual([
       'gradmesh: --report', 'gradmesh: --checkpoint-dir', 'gradmesh: --threads', 'gradmesh: model.layers', 'gradmesh: 4 problems found before starting; nothing was run or written',
     ]);
     expect(snapshot()).toEqual(before);

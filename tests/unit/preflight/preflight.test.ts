@@ -146,8 +146,8 @@ describe('preflightRun', () => {
     expect(lines[0]).toMatch(/^--report: names an existing directory/);
     expect(lines[1]).toMatch(/^--checkpoint-dir: names an existing file/);
     expect(lines[2]).toMatch(/^--threads: must be an integer from 1 to/);
-    expect(lines[3]).toMatch(/^model\.inputShape: is \[5\] \(5 values per sample\) but the samples of .*train\.csv have shape \[2\]/);
-    expect(lines[4]).toMatch(/^model\.layers: the last layer has 10 units but the data has 3 classes/);
+    expect(lines[3]).toMatch(/^.*run\.json: model\.inputShape: is \[5\] \(5 values per sample\) but the samples of .*train\.csv have shape \[2\]/);
+    expect(lines[4]).toMatch(/^.*run\.json: model\.layers: the last layer has 10 units but the data has 3 classes/);
     expect(readdirSync(dir.path).sort()).toEqual(before);
   });
 
