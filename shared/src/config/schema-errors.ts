@@ -107,8 +107,10 @@ function messageAndHint(issue: Issue, written: unknown): { message: string; hint
   if (issue.code === 'invalid_union' && options !== undefined && !message.startsWith('must be one of')) {
     return { message, hint: withSuggestion(`known: ${list(options)}`, written) };
   }
-  if (issue.code === 'invalid_value' && typeof written === 'string') {
-    const suggestion = didYouMean(written, issue.values.filter((v): v is string => typeof v === 'string'));
+  // A tag or enum whose message lists the choices itself: only the suggestion is added.
+  const choices = issue.code === 'invalid_value' ? issue.values : issue.code === 'invalid_union' ? options : undefined;
+  if (choices !== undefined && typeof written === 'string') {
+    const suggestion = didYouMean(written, choices.filter((v): v is string => typeof v === 'string'));
     if (suggestion !== undefined) return { message, hint: suggestion };
   }
   return { message };

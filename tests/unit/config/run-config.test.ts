@@ -87,4 +87,11 @@ describe('parseRunConfig', () => {
     expect(lines.some((l) => l.includes('units: is required'))).toBe(false);
     expect(lines).toHaveLength(5);
   });
+
+  it('a misspelt tag or enum value whose message lists the choices gets "did you mean" too; a different word does not', () => {
+    expect(messageOf({ ...base, schedule: { type: 'cosin' } })).toBe('run.json: schedule.type: must be one of constant, step, exponential, cosine (got "cosin") (did you mean "cosine"?)');
+    expect(messageOf({ ...base, model: { kind: 'autoencodr', inputShape: [1] } })).toBe('run.json: model.kind: must be one of sequential, autoencoder, vae (got "autoencodr") (did you mean "autoencoder"?)');
+    expect(messageOf({ ...base, training: { batchsize: 8 } })).toMatch(/training\.batchsize: is not a known option \(did you mean "batchSize"\?/);
+    expect(messageOf({ ...base, model: { kind: 'gan', inputShape: [1] } })).not.toMatch(/did you mean/);
+  });
 });
