@@ -154,6 +154,12 @@ describe('gradmesh train refuses each new-user mistake before any work', () => {
   });
 });
 
+describe('gradmesh evaluate checks --report before it loads anything', () => {
+  it('--report naming a directory is refused before the checkpoint is even opened', () => {
+    refused(['evaluate', '--checkpoint', 'no-such-checkpoint', '--data', 'test.csv', '--report', 'reports'], /^gradmesh: ConfigError: --report: names an existing directory/);
+  });
+});
+
 describe('gradmesh coordinator checks the whole config before it connects', () => {
   it('a data file that does not fit the model is refused with exit 2, without contacting NATS', () => {
     const config = writeConfig('coordinator-data.json', { ...good, dataset: { ...good.dataset, train: 'train1.csv', test: 'test1.csv' } });
