@@ -58,7 +58,9 @@ export async function main(argv: string[]): Promise<number> {
     }
     return await command.run(parsed.values, parsed.positionals);
   } catch (error) {
-    return reportError(inTermsOfTheSource(error, command, fromEnv), verbose, log);
+    // Each problem of a preflight names its flag, or the variable that gave it, like a single error does.
+    const sourced = error instanceof PreflightError ? new PreflightError(error.problems.map((p) => inTermsOfTheSource(p, command, fromEnv) as GradmeshError)) : inTermsOfTheSource(error, command, fromEnv);
+    return reportError(sourced, verbose, log);
   }
 }
 
@@ -106,6 +108,11 @@ function reportErrorAsJson(error: unknown, verbose: boolean, log: Logger): numbe
   if (error instanceof InternalError) {
     log.error(`gradmesh: internal error: ${error.name}: ${error.message}; this is a bug in gradmesh, please report it with the output of --verbose`, { event: 'failed', error: error.name, code: error.code, ...stack });
     return 1;
+  }
+  if (error instanceof PreflightError) {
+    for (const p of error.problems) log.error(`gradmesh: ${p.name}: ${p.message}`, { event: 'failed', error: p.name, code: p.code, ...stack });
+    log.error(`gradmesh: ${error.problems.length} problems found before starting; nothing was run or written`, { event: 'failed', error: error.name, code: error.code });
+    return 2;
   }
   if (error instanceof GradmeshError) {
     log.error(`gradmesh: ${error.name}: ${error.message}`, { event: 'failed', error: error.name, code: error.code, ...stack });

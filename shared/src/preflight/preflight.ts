@@ -1,9 +1,9 @@
-import os from 'node:os';
 import type { RunConfig } from '../config/run-config.js';
 import { isObject } from '../config/validate.js';
 import type { DatasetPair } from '../data/dataset.js';
 import { datasetFromConfig } from '../data/source.js';
 import { buildNetwork, modelKind } from '../model/build.js';
+import { availableCpus } from '../train/cpu-quota.js';
 import type { Network } from '../model/network.js';
 import { checkLossAgainstOutput } from './loss-vs-output.js';
 import { checkBatchMemory, estimatePoolMemory } from './memory.js';
@@ -83,5 +83,5 @@ export function threadSource(config: RunConfig): { value: number; flag: string }
   const env = process.env['GRADMESH_THREADS'];
   if (env !== undefined && /^[1-9][0-9]*$/.test(env)) return { value: Number(env), flag: 'GRADMESH_THREADS' };
   if (config.backend.threads !== undefined) return { value: config.backend.threads, flag: 'backend.threads' };
-  return { value: Math.min(os.availableParallelism(), MAX_THREADS), flag: 'the number of cores' };
+  return { value: Math.min(availableCpus(), MAX_THREADS), flag: 'the number of CPUs' };
 }
