@@ -161,6 +161,21 @@ describe('gradmesh evaluate checks --report before it loads anything', () => {
 });
 
 describe('gradmesh coordinator checks the whole config before it connects', () => {
+  it('with --log-format json each problem is one JSON line, named by the variable that gave it', () => {
+    const config = writeConfig('coordinator-json.json', { ...good, model: { ...good.model, layers: [good.model.layers[0], { type: 'dense', units: 10 }] } });
+    const before = snapshot();
+    const r = runGradmesh(dir, ['coordinator', '--nats', 'nats://127.0.0.1:1', '--config', config, '--log-format', 'json'], { GRADMESH_REPORT: 'reports' });
+    expect(r.code, r.stderr).toBe(2);
+    const lines = r.stderr.trimEnd().split('\n').map((l) => JSON.parse(l) as { msg: string; event: string; code: string });
+    expect(lines.map((l) => l.msg.replace(/^(gradmesh: \w+: [^:]+(?:: [^:]+)?):.*/, '$1'))).toEqual([
+      'gradmesh: ConfigError: GRADMESH_REPORT',
+      'gradmesh: ConfigError: coordinator-json.json: model.layers',
+      'gradmesh: 2 problems found before starting; nothing was run or written',
+    ]);
+    expect(lines.every((l) => l.event === 'failed' && l.code === 'E_CONFIG')).toBe(true);
+    expect(snapshot()).toEqual(before);
+  });
+
   it('a data file that does not fit the model is refused with exit 2, without contacting NATS', () => {
     const config = writeConfig('coordinator-data.json', { ...good, dataset: { ...good.dataset, train: 'train1.csv', test: 'test1.csv' } });
     // Port 1 on loopback has no server: a coordinator that got as far as connecting would fail differently.
