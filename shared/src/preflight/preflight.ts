@@ -1,5 +1,4 @@
 import type { RunConfig } from '../config/run-config.js';
-import { isObject } from '../config/validate.js';
 import type { DatasetPair } from '../data/dataset.js';
 import { datasetFromConfig } from '../data/source.js';
 import { buildNetwork, modelKind } from '../model/build.js';
@@ -48,7 +47,7 @@ export function preflightRun(o: PreflightOptions): Preflight {
   const backend = o.backend ?? config.backend.type;
   const threads = o.threads ?? threadSource(config);
   if (backend !== 'reference') problems.check(() => checkThreads(threads.value, threads.flag));
-  const data = problems.check(() => datasetFromConfig(config.dataset, { path: 'dataset', ...file }, config.baseDir));
+  const data = problems.check(() => datasetFromConfig(config.dataset, { path: 'dataset', ...file }, config.baseDir, { task: config.task }));
   const network = problems.check(() => buildNetwork(config.model, config.loss, { path: '', ...file }));
   if (data !== undefined && network !== undefined) {
     const classifier = modelKind(config.model) === 'sequential' && !isRegression(config);
@@ -68,14 +67,9 @@ export function preflightRun(o: PreflightOptions): Preflight {
   return { data: data!, network: network! };
 }
 
-/**
- * A regression run has no classes to match units against. Note [regression task]: CSV regression targets
- * (issue 17, `"task": "regression"`) are being added beside this module; the flag is read where it may be
- * written (the dataset or the config root) so that these class checks stay off for such runs.
- */
+/** A regression run (`"task": "regression"`) has no classes to match units and labels against. */
 function isRegression(config: RunConfig): boolean {
-  const dataset = config.dataset;
-  return config.raw['task'] === 'regression' || (isObject(dataset) && dataset['task'] === 'regression');
+  return config.task === 'regression';
 }
 
 /** Where a run's thread count comes from when no flag gives it: GRADMESH_THREADS, then the config, then the cores. */

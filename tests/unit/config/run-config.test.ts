@@ -77,7 +77,7 @@ describe('parseRunConfig', () => {
     expect(thrown).toBeInstanceOf(ConfigError);
     const lines = (thrown as PreflightError).problems.map((p) => p.message);
     expect(lines).toEqual(expect.arrayContaining([
-      'run.json: trainig: is not a known option (did you mean "training"? allowed: $schema, name, description, seed, dataset, model, loss, optimizer, schedule, training, backend)',
+      'run.json: trainig: is not a known option (did you mean "training"? allowed: $schema, name, description, seed, task, dataset, model, loss, optimizer, schedule, training, backend)',
       'run.json: model.layers[1].unit: is not a known option (did you mean "units"? allowed: type, name, units, activation, alpha, useBias, kernelInitializer, biasInitializer, kernelRegularizer)',
       'run.json: model.layers[0].type: is not a known layer type (got "dens") (did you mean "dense"? known: dense, conv2d, maxPool2d, avgPool2d, flatten, reshape, dropout, batchNorm, activation, simpleRnn, lstm, gru)',
       'run.json: loss: is not a known loss (got "softmaxCrossEntropi") (did you mean "softmaxCrossEntropy"? known: softmaxCrossEntropy, categoricalCrossEntropy, meanSquaredError, mse, binaryCrossEntropy)',
