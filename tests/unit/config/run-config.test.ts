@@ -80,7 +80,7 @@ describe('parseRunConfig', () => {
       'run.json: trainig: is not a known option (did you mean "training"? allowed: $schema, name, description, seed, task, dataset, model, loss, optimizer, schedule, training, backend)',
       'run.json: model.layers[1].unit: is not a known option (did you mean "units"? allowed: type, name, units, activation, alpha, useBias, kernelInitializer, biasInitializer, kernelRegularizer)',
       'run.json: model.layers[0].type: is not a known layer type (got "dens") (did you mean "dense"? known: dense, conv2d, maxPool2d, avgPool2d, flatten, reshape, dropout, batchNorm, activation, simpleRnn, lstm, gru)',
-      'run.json: loss: is not a known loss (got "softmaxCrossEntropi") (did you mean "softmaxCrossEntropy"? known: softmaxCrossEntropy, categoricalCrossEntropy, meanSquaredError, mse, binaryCrossEntropy)',
+      'run.json: loss: is not a known loss (got "softmaxCrossEntropi") (did you mean "softmaxCrossEntropy"? known: softmaxCrossEntropy, categoricalCrossEntropy, meanSquaredError, mse, meanAbsoluteError, mae, binaryCrossEntropy)',
       'run.json: backend.type: must be one of reference, pool, native (got "gpu")',
     ]));
     // The misspelt "unit" is the problem; the "units" it leaves missing is not listed besides it.
