@@ -27,7 +27,7 @@ describe('parseRunConfig', () => {
     expect(config.seed).toBe(42);
     expect(config.training).toEqual({
       epochs: 5, batchSize: 64, validationSplit: 0, dropLast: false, microBatch: 32,
-      clipNorm: undefined, clipValue: undefined, earlyStopping: undefined, checkpointEverySteps: undefined,
+      clipNorm: undefined, clipValue: undefined, earlyStopping: undefined, checkpointEverySteps: undefined, allreduce: { compression: 'none' },
     });
     expect(Object.keys(config.training)).toContain('clipNorm');
     expect(config.backend).toEqual({ type: 'pool', threads: undefined });
