@@ -1,4 +1,4 @@
-import { checkpointStoreFromFlags, ConfigError, describeStoreSpec, loadRunConfig, validateRunId, type RunConfig, type RunReport } from '@gradmesh/shared/internal';
+import { checkpointStoreFromFlags, ConfigError, describeStoreSpec, loadRunConfig, preflightRun, validateRunId, type RunConfig, type RunReport } from '@gradmesh/shared/internal';
 import { Coordinator, RunInterrupted, type InterruptedAt } from '@gradmesh/coordinator';
 import { describeCredentials, redactUrl } from '@gradmesh/transport';
 import { RunFeed, type RunWatch } from '@gradmesh/dashboard';
@@ -115,6 +115,14 @@ Exit code: 0 when the run completed, 1 when it failed or was stopped (the error 
     const maxSkipped = values['max-skipped'] === undefined ? undefined : nonNegativeInt(values['max-skipped'], '--max-skipped');
     const range = workerRange(values['workers'], '--workers') ?? { min: 1, max: 1 };
     const workers = range.max;
+    // The coordinator loads the data too, so that a bad file or a model that cannot fit it fails here, before
+    // any worker is asked to build the model (the workers' threads are theirs: their own preflight checks them).
+    const reportFlag = values['report'];
+    preflightRun({
+      config, threads: { value: 1, flag: '--threads' }, world: range.min,
+      ...(typeof reportFlag === 'string' ? { report: { path: reportFlag, flag: '--report' } } : {}),
+      ...(checkpointStore?.kind === 'dir' ? { checkpointDir: { path: checkpointStore.dir, flag: values['checkpoint-dir'] === undefined ? '--checkpoint-store' : '--checkpoint-dir' } } : {}),
+    });
     const watchFlags = parseWatchFlags(values);
     const healthAddress = parseHealthFlags(values);
     // The feed is always on: it answers `gradmesh status`; the dashboard and metrics only when asked.

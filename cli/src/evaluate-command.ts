@@ -1,4 +1,4 @@
-import { DataError, writeJsonAtomic } from '@gradmesh/shared/internal';
+import { checkReportPath, DataError, writeJsonAtomic } from '@gradmesh/shared/internal';
 import type { Command } from './args.js';
 import { evaluationFields } from './evaluation-fields.js';
 import { classNamesField } from './report-identity.js';
@@ -17,6 +17,8 @@ ${TRAINED_INPUT_USAGE}
   options: { ...TRAINED_INPUT_OPTIONS, report: { type: 'string' } },
   async run(values) {
     const reportPath = values['report'] as string | undefined;
+    // Checked before the model is loaded and evaluated (Note [all problems at once] in shared/src/config/schema-errors.ts).
+    if (reportPath !== undefined) checkReportPath(reportPath, '--report', undefined);
     const { trained, input, dataPath } = await openTrainedInput(values, 'evaluate');
     const { model, file } = trained;
     try {

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { checkpointStoreFromFlags, ConfigError, describeStoreSpec, loadRunConfig, validateRunId } from '@gradmesh/shared/internal';
+import { checkpointStoreFromFlags, ConfigError, describeStoreSpec, loadRunConfig, preflightRun, validateRunId } from '@gradmesh/shared/internal';
 import { defaultThreads, launch, launchRunId } from './launch/launcher.js';
 import { nonNegativeInt, positiveInt, secondsFlag, workerRange, type Command } from './args.js';
 import { freePort } from './launch/free-port.js';
@@ -89,7 +89,7 @@ https://github.com/nats-io/nats-server/releases given with --nats-server.`,
   async run(values) {
     const configPath = values['config'];
     if (typeof configPath !== 'string') throw new ConfigError('--config', 'is required', { hint: 'e.g. gradmesh launch --config examples/mnist-cnn.json --workers 2' });
-    loadRunConfig(configPath); // bad input fails here, in one line, before anything is started
+    const config = loadRunConfig(configPath); // bad input fails here, in one line, before anything is started
     const credentials = natsCredentialsFrom(values);
     if (credentials !== undefined && values['nats'] === undefined) {
       throw new ConfigError('--nats-creds', 'and the other credentials flags are for an external server given with --nats', { hint: "launch's own nats-server makes fresh credentials for each run" });
@@ -107,6 +107,13 @@ https://github.com/nats-io/nats-server/releases given with --nats-server.`,
       });
     }
     const runId = validateRunId(values['run'] ?? launchRunId(), '--run');
+    // The whole run (data files, model against data, paths, threads, memory) is checked before any process
+    // starts: a mistake found by the coordinator after nats-server and the workers are up costs a cluster start.
+    preflightRun({
+      config, threads: { value: threads, flag: values['threads'] === undefined ? 'the default threads per worker' : '--threads' }, world: range.min,
+      ...(typeof values['report'] === 'string' ? { report: { path: values['report'], flag: '--report' } } : {}),
+      ...(store?.kind === 'dir' ? { checkpointDir: { path: store.dir, flag: values['checkpoint-dir'] === undefined ? '--checkpoint-store' : '--checkpoint-dir' } } : {}),
+    });
     // Validate the pass-through durations here too, so a typo fails before any process starts.
     for (const flag of ['join-timeout', 'heartbeat-timeout', 'step-timeout', 'eval-timeout', 'checkpoint-timeout', 'rejoin-timeout'] as const) if (values[flag] !== undefined) secondsFlag(values[flag], `--${flag}`, 1);
     if (values['checksum-every'] !== undefined) positiveInt(values['checksum-every'], '--checksum-every');

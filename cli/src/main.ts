@@ -1,4 +1,4 @@
-import { GradmeshError, InternalError, type ErrorCode } from '@gradmesh/shared/internal';
+import { GradmeshError, InternalError, PreflightError, type ErrorCode } from '@gradmesh/shared/internal';
 import { helpText, inTermsOfTheSource, parseCommandArgs, type Command } from './args.js';
 import { benchCommand } from './bench-command.js';
 import { sampleCommand } from './sample-command.js';
@@ -59,7 +59,9 @@ export async function main(argv: string[]): Promise<number> {
     }
     return await command.run(parsed.values, parsed.positionals);
   } catch (error) {
-    return reportError(inTermsOfTheSource(error, command, fromEnv), verbose, log);
+    // Each problem of a preflight names its flag, or the variable that gave it, like a single error does.
+    const sourced = error instanceof PreflightError ? new PreflightError(error.problems.map((p) => inTermsOfTheSource(p, command, fromEnv) as GradmeshError)) : inTermsOfTheSource(error, command, fromEnv);
+    return reportError(sourced, verbose, log);
   }
 }
 
@@ -83,6 +85,13 @@ export function reportError(error: unknown, verbose: boolean, log?: Logger): num
     if (verbose && error.stack) process.stderr.write(`${error.stack}\n`);
     return 1;
   }
+  if (error instanceof PreflightError) {
+    // One line per problem, in the single-error format, then what it means (Note [all problems at once]).
+    for (const problem of error.problems) process.stderr.write(`gradmesh: ${problem.name}: ${problem.message}\n`);
+    process.stderr.write(`gradmesh: ${error.problems.length} problems found before starting; nothing was run or written\n`);
+    if (verbose && error.stack) process.stderr.write(`${error.stack}\n`);
+    return 2;
+  }
   if (error instanceof GradmeshError) {
     process.stderr.write(`gradmesh: ${error.name}: ${error.message}\n`);
     if (verbose && error.stack) process.stderr.write(`${error.stack}\n`);
@@ -100,6 +109,11 @@ function reportErrorAsJson(error: unknown, verbose: boolean, log: Logger): numbe
   if (error instanceof InternalError) {
     log.error(`gradmesh: internal error: ${error.name}: ${error.message}; this is a bug in gradmesh, please report it with the output of --verbose`, { event: 'failed', error: error.name, code: error.code, ...stack });
     return 1;
+  }
+  if (error instanceof PreflightError) {
+    for (const p of error.problems) log.error(`gradmesh: ${p.name}: ${p.message}`, { event: 'failed', error: p.name, code: p.code, ...stack });
+    log.error(`gradmesh: ${error.problems.length} problems found before starting; nothing was run or written`, { event: 'failed', error: error.name, code: error.code });
+    return 2;
   }
   if (error instanceof GradmeshError) {
     log.error(`gradmesh: ${error.name}: ${error.message}`, { event: 'failed', error: error.name, code: error.code, ...stack });

@@ -2,10 +2,10 @@ import path from 'node:path';
 import {
   ConfigError,
   createModel,
-  datasetFromConfig,
   historyForReport,
   loadRunConfig,
   nativeDecided,
+  preflightRun,
   prepareLocalCheckpoints,
   resolveThreads,
   type RunReport,
@@ -81,7 +81,11 @@ ${quietUsage(25)}
 
     const started = Date.now();
     let watch: RunWatch | undefined;
-    const data = datasetFromConfig(config.dataset, { path: 'dataset', file: config.file }, config.baseDir, { task: config.task });
+    // Every problem knowable now is found before any training or file write (Note [all problems at once]).
+    const { data } = preflightRun({
+      config, ...(backend ? { backend } : {}), ...(threads ? { threads: { value: threads, flag: '--threads' } } : {}),
+      ...(reportPath ? { report: { path: reportPath, flag: '--report' } } : {}), ...(checkpointDir ? { checkpointDir: { path: checkpointDir, flag: '--checkpoint-dir' } } : {}),
+    });
     const model = await createModel(config, { ...(backend ? { backend } : {}), ...(threads ? { threads } : {}) });
     try {
       const resumeFrom = values['resume-from'] as string | undefined;

@@ -37,7 +37,8 @@ SIGTERM leaves the run gracefully after the command in flight (the run goes on w
 the coordinator's --workers MIN allows); SIGINT stops at once.
   --verbose                  stack traces on errors
 
-Exit code: 0 when the run completed (or this worker was not needed), 1 when it failed or was stopped.`,
+Exit code: 0 when the run completed (or this worker was not needed), 1 when it failed or was stopped, 2 when
+its data files or --threads do not fit the run (checked before it takes part).`,
   options: {
     nats: { type: 'string' },
     run: { type: 'string' },

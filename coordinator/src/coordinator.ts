@@ -742,6 +742,13 @@ export class Coordinator {
       return this.drops.drop('error', 'malformed', `an error report from ${m.from}, which holds no rank`);
     }
     const at = m.body.step >= 0 ? ` at step ${m.body.step}` : '';
+    if (m.body.input === true) {
+      // Its input is wrong on its machine (a data file, --threads): no generation can use it until a user fixes it.
+      this.#o.log(`worker ${member.workerId} (rank ${member.rank}) refused its input${at}: ${m.body.message}`);
+      return this.#fail(new ConfigError('', `worker ${member.workerId} (rank ${member.rank}) refused its input${at}: ${m.body.message}`, {
+        hint: "fix the data files or flags on that worker's machine; every worker checks them before it takes part",
+      }));
+    }
     this.#loseMember(member, `it failed${at}: ${m.body.message}`);
   }
 

@@ -87,6 +87,24 @@ export class DivergenceError extends ConfigError {
   }
 }
 
+/**
+ * Several problems found at once, before any work started (the preflight checks: config, data, paths,
+ * threads, memory). Listing them all saves the user one failed run per problem; the CLI prints one
+ * line per problem. It is a ConfigError (E_CONFIG, exit 2) so that code expecting one keeps working;
+ * `field` is the first problem's field, and the message joins the problems' messages with newlines.
+ * Holds at least two problems: one problem is thrown as itself.
+ */
+export class PreflightError extends ConfigError {
+  override readonly field: string;
+  readonly problems: readonly GradmeshError[];
+  constructor(problems: readonly GradmeshError[]) {
+    super('', `${problems.length} problems:\n${problems.map((p) => p.message).join('\n')}`);
+    const first = problems[0];
+    this.field = first instanceof ConfigError ? first.field : '';
+    this.problems = [...problems];
+  }
+}
+
 /** A data file is missing, truncated, has a wrong magic number, mismatched counts or bad labels. */
 export class DataError extends GradmeshError {
   readonly file: string;

@@ -7,7 +7,7 @@
  *   await model.fit(train);
  *   console.log(await model.evaluate(test));
  */
-export { GradmeshError, ConfigError, ShapeError, DivergenceError, DataError, CheckpointError, ProtocolError, ClusterError, InternalError, BackendError } from './errors.js';
+export { GradmeshError, ConfigError, ShapeError, DivergenceError, PreflightError, DataError, CheckpointError, ProtocolError, ClusterError, InternalError, BackendError } from './errors.js';
 export type { ErrorCode, ErrorContext } from './errors.js';
 export { Random } from './random.js';
 export { Tensor } from './tensor/tensor.js';

@@ -96,3 +96,4 @@ export type { InferenceData } from './inference/inference-data.js';
 export { exportTfjs, TFJS_WEIGHTS_FILE } from './export/tfjs/export-tfjs.js';
 export type { TfjsArtifacts } from './export/tfjs/export-tfjs.js';
 export { exportOnnx, ONNX_INPUT, ONNX_OUTPUT } from './export/onnx/export-onnx.js';
+export * from './preflight/index.js';

@@ -3,7 +3,7 @@ import {
   createModel,
   encodeReplicaState,
   restoreReplicaState,
-  datasetFromConfig,
+  preflightRun,
   emptyStats,
   epochPermutation,
   evaluateSamples,
@@ -186,7 +186,8 @@ export class Replica {
   /** Builds the model and loads the data (and restores the checkpoint) the assignment names. */
   static async create(options: ReplicaOptions): Promise<Replica> {
     const config = parseRunConfig(options.config, { baseDir: options.baseDir });
-    const pair = datasetFromConfig(config.dataset, { path: 'dataset' }, config.baseDir, { task: config.task });
+    // This machine's data files and threads, checked against the model before any work (same checks as `train`).
+    const pair = preflightRun({ config, world: options.worldSize, threads: { value: options.threads, flag: '--threads' } }).data;
     // The same split as Model.fit: the LAST validationSplit of the training file is held out.
     let train = pair.train;
     let validation: Dataset | undefined;

@@ -461,7 +461,8 @@ export class WorkerProcess {
           this.#options.log(`worker ${this.#options.workerId}: ${error.message}; waiting for the next generation`);
           return;
         }
-        this.#fail(error);
+        // Bad input on this machine (its data files, its threads) is the user's to fix: exit 2, as `train` does.
+        this.#fail(error, isInputError(error) ? 2 : 1);
       }
       if (this.#leaving !== undefined && !this.#finished) this.#leave();
     });
@@ -474,7 +475,7 @@ export class WorkerProcess {
     const a = this.#assignment;
     if (a !== undefined && this.#channel !== undefined && this.#nc !== undefined && !this.#nc.isClosed()) {
       try {
-        this.#channel.send(errorSubject(this.#options.runId, this.#options.workerId), 'error', { rank: a.rank, step: this.#step, message: message.slice(0, 4000) });
+        this.#channel.send(errorSubject(this.#options.runId, this.#options.workerId), 'error', { rank: a.rank, step: this.#step, message: message.slice(0, 4000), ...(exitCode === 2 ? { input: true as const } : {}) });
       } catch {
         // The message could not even be encoded; the coordinator will see our silence instead.
       }
@@ -509,4 +510,9 @@ export class WorkerProcess {
 /** Runs a worker until the run ends; see WorkerProcess. */
 export async function runWorker(options: WorkerOptions): Promise<WorkerOutcome> {
   return new WorkerProcess(options).run();
+}
+
+/** A problem the user's input explains (Note [Error families] in shared/src/errors.ts). */
+function isInputError(error: unknown): boolean {
+  return error instanceof GradmeshError && (error.code === 'E_CONFIG' || error.code === 'E_DATA');
 }

@@ -1,11 +1,12 @@
 import type { z } from 'zod';
-import { ConfigError } from '../errors.js';
+import { ConfigError, PreflightError } from '../errors.js';
+import { didYouMean } from '../preflight/did-you-mean.js';
 import type { ValidationScope } from './validate.js';
 import { HINT_SEPARATOR } from './schema-parts.js';
 import { fieldPath } from './validate.js';
 
 /**
- * Parses a value with a config schema and turns the first problem into the one-line ConfigError users
+ * Parses a value with a config schema and turns each problem into the one-line ConfigError users
  * know: the file, the field path (`model.layers[2].units`), what is wrong and the value found.
  *
  * Messages are written here, per issue code, instead of taken from zod, so that every schema speaks
@@ -21,30 +22,52 @@ export function parseWithSchema<S extends z.ZodType>(schema: S, value: unknown, 
 
 type Issue = z.core.$ZodIssue;
 
+/**
+ * Every problem of the value, one ConfigError each; one problem is thrown as itself, several as a
+ * PreflightError listing them all (Note [all problems at once]).
+ *
+ * Note [all problems at once]: a user fixing a config one error per run pays a run per typo, so every
+ * issue is reported — except a required key missing from an object that also holds an unknown key:
+ * a misspelt "unit" leaves "units" missing, and the typo (with its "did you mean") is the one thing
+ * to fix. Identical lines (a union can report one problem through several branches) are kept once.
+ */
 function configErrorFrom(issues: readonly Issue[], root: unknown, scope: ValidationScope): ConfigError {
-  const issue = leafOf(firstIssue(issues));
+  const typoAt = new Set(issues.filter((i) => i.code === 'unrecognized_keys').map((i) => pathKey(i.path)));
+  const errors: ConfigError[] = [];
+  const seen = new Set<string>();
+  for (const issue of [...issues].sort((a, b) => Number(b.code === 'unrecognized_keys') - Number(a.code === 'unrecognized_keys'))) {
+    const leaf = leafOf(issue);
+    if (leaf.code !== 'unrecognized_keys' && leaf.path.length > 0 && typoAt.has(pathKey(leaf.path.slice(0, -1))) && !valueAt(root, leaf.path).found) continue;
+    const error = errorOf(leaf, root, scope);
+    if (seen.has(error.message)) continue;
+    seen.add(error.message);
+    errors.push(error);
+  }
+  return errors.length === 1 ? errors[0]! : new PreflightError(errors);
+}
+
+/** The issue of a union branch that says most: an unknown key first (see Note [all problems at once]), else zod's first. */
+function firstIssue(issues: readonly Issue[]): Issue {
+  return issues.find((i) => i.code === 'unrecognized_keys') ?? issues[0]!;
+}
+
+const pathKey = (path: readonly PropertyKey[]): string => JSON.stringify(path.map(String));
+
+function errorOf(issue: Issue, root: unknown, scope: ValidationScope): ConfigError {
   const at = issue.path.reduce<ValidationScope>((s, key) => ({ ...s, path: fieldPath(s, key as string | number) }), scope);
   const field = at.path || '(root)';
   const file = scope.file === undefined ? {} : { file: scope.file };
-  const { message, hint } = messageAndHint(issue);
+  const present = valueAt(root, issue.path);
+  const { message, hint } = messageAndHint(issue, issue.code === 'unrecognized_keys' ? issue.keys[0] : present.value);
   const hinted = hint === undefined ? {} : { hint };
   if (issue.code === 'unrecognized_keys') {
     // The first unknown key is named as the field; its value is not interesting (the name is the typo).
     return new ConfigError(fieldPath(at, issue.keys[0]!), message, { ...hinted, ...file });
   }
-  const present = valueAt(root, issue.path);
   const missing = !present.found || present.value === undefined;
   // A union's own message describes wrong values; for a missing key the point is that it is required.
   const text = missing && (issue.code === 'invalid_type' || issue.code === 'invalid_union') && !message.startsWith('is required') ? 'is required' : message;
   return new ConfigError(field, text, { ...(missing ? {} : { value: present.value }), ...(text === message ? hinted : {}), ...file });
-}
-
-/**
- * An unknown key is reported before the problems it may cause: a misspelt "unit" also leaves "units"
- * missing, and the typo is what to fix. Otherwise zod's order, which follows the declaration.
- */
-function firstIssue(issues: readonly Issue[]): Issue {
-  return issues.find((i) => i.code === 'unrecognized_keys') ?? issues[0]!;
 }
 
 /**
@@ -77,14 +100,28 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): { found: boolean;
  * schema's `error` option); it is split off here. A discriminator that matched nothing lists the
  * known tags.
  */
-function messageAndHint(issue: Issue): { message: string; hint?: string } {
+function messageAndHint(issue: Issue, written: unknown): { message: string; hint?: string } {
   const [message = '', hint] = issue.message.split(HINT_SEPARATOR);
-  if (hint !== undefined) return { message, hint };
+  if (hint !== undefined) return { message, hint: withSuggestion(hint, written) };
   const options = (issue as { options?: readonly unknown[] }).options;
   if (issue.code === 'invalid_union' && options !== undefined && !message.startsWith('must be one of')) {
-    return { message, hint: `known: ${list(options)}` };
+    return { message, hint: withSuggestion(`known: ${list(options)}`, written) };
+  }
+  // A tag or enum whose message lists the choices itself: only the suggestion is added.
+  const choices = issue.code === 'invalid_value' ? issue.values : issue.code === 'invalid_union' ? options : undefined;
+  if (choices !== undefined && typeof written === 'string') {
+    const suggestion = didYouMean(written, choices.filter((v): v is string => typeof v === 'string'));
+    if (suggestion !== undefined) return { message, hint: suggestion };
   }
   return { message };
+}
+
+/** A hint listing the names a field accepts ("known: …", "allowed: …") gains "did you mean" for a near miss. */
+function withSuggestion(hint: string, written: unknown): string {
+  const listed = /^(?:known|allowed): (.*)$/.exec(hint);
+  if (listed === null || typeof written !== 'string') return hint;
+  const suggestion = didYouMean(written, listed[1]!.split(', '));
+  return suggestion === undefined ? hint : `${suggestion} ${hint}`;
 }
 
 /** Listed choices; an optional discriminator's `undefined` is not one a user can write. */

@@ -2,6 +2,7 @@ import { gunzipSync } from 'node:zlib';
 import { DataError } from '../errors.js';
 import { Dataset } from './dataset.js';
 import { resolveClasses } from './labels.js';
+import { checkFiniteFeatures } from './validate-samples.js';
 import { readDataFile } from './read-file.js';
 import { allocShared } from './shared-memory.js';
 
@@ -122,6 +123,7 @@ export function loadIdxPair(imagesPath: string, labelsPath: string, options: Idx
     });
   }
   if (count === 0) throw new DataError(imagesPath, 'has no samples (its first dimension is 0)');
+  if (images.dtype === 'float32') checkFiniteFeatures(images.data, images.data.length / count, imagesPath);
   const classes = resolveClasses(labels.data, labelsPath, options.classes, (i) => `index ${i}`);
   return Dataset.create({ name: options.name ?? imagesPath, sampleShape: images.dims.slice(1), classes, features: images.data, labels: labels.data });
 }

@@ -16,7 +16,9 @@ export function resolveClasses(labels: LabelArray, file: string, classes: number
       if (label >= classes) {
         throw new DataError(file, `${position(i)}: label ${label} is outside 0..${classes - 1} (classes = ${classes})`, {
           context: { index: i, label },
-          hint: `set dataset.classes to at least ${label + 1} if the data really has that many classes, or check the labels file`,
+          hint: label === classes && !labels.includes(0)
+            ? `labels start at 1; gradmesh expects 0..${classes - 1}: subtract 1 from every label`
+            : `set dataset.classes to at least ${label + 1} if the data really has that many classes, or check the labels file`,
         });
       }
     }

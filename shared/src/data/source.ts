@@ -9,6 +9,7 @@ import { loadCsvSplits } from './csv.js';
 import { loadIdxPair } from './idx.js';
 import { loadMnist } from './mnist.js';
 import { datasetSpec } from './spec.js';
+import { checkSameSampleShape } from './validate-samples.js';
 
 /**
  * The config's `dataset` field, loaded. `scope` is the path of that field itself (usually
@@ -65,6 +66,7 @@ function checkAgreement({ train, test }: DatasetPair, scope: ValidationScope): v
       hint: `${scope.path}.train and ${scope.path}.test must hold the same kind of samples`,
     });
   }
+  checkSameSampleShape(train, test, scope.path);
   if (train.classes !== test.classes && train.task === 'classification') {
     throw new DataError(test.name, `has labels 0..${test.classes - 1} but the training set ${train.name} has labels 0..${train.classes - 1}`, {
       hint: `set ${scope.path}.classes to the true number of classes (at least ${Math.max(train.classes, test.classes)})`,

@@ -279,6 +279,11 @@ export interface ErrorBody {
   /** The step it happened in; −1 outside a step. */
   readonly step: number;
   readonly message: string;
+  /**
+   * The failure is the worker's input (its data files, its --threads): the user must fix it on that machine,
+   * and waiting for the worker to come back cannot help, so the coordinator stops the run with exit 2.
+   */
+  readonly input?: true;
 }
 
 export interface MessageBodies {
@@ -555,8 +560,8 @@ export const MESSAGE_KINDS: { readonly [K in MessageKind]: KindSpec<MessageBodie
   error: {
     family: 'error',
     validate(b, s) {
-      rejectUnknownKeys(b, ['rank', 'step', 'message'], s);
-      return { rank: int(b, 'rank', s, { min: 0, max: MAX_RANK }), step: int(b, 'step', s, { min: -1, max: U32 }), message: text(b, 'message', s) };
+      rejectUnknownKeys(b, ['rank', 'step', 'message', 'input'], s);
+      return { rank: int(b, 'rank', s, { min: 0, max: MAX_RANK }), step: int(b, 'step', s, { min: -1, max: U32 }), message: text(b, 'message', s), ...(b['input'] === true ? { input: true as const } : {}) };
     },
   },
   // Replies of workers travel on the step-done subject (the coordinator's inbox); commands to all workers on

@@ -1,4 +1,5 @@
 import type { RunConfig } from '../config/run-config.js';
+import { maxPoolThreads } from '../kernels/pool/layout.js';
 import { createReferenceBackend } from '../kernels/reference/backend.js';
 import { modelKind } from '../model/build.js';
 import { availableCpus } from './cpu-quota.js';
@@ -17,7 +18,8 @@ export function resolveThreads(config: RunConfig, options: CreateModelOptions = 
   if (options.threads !== undefined) return options.threads;
   const env = process.env['GRADMESH_THREADS'];
   if (env !== undefined && /^[1-9][0-9]*$/.test(env)) return Number(env);
-  return config.backend.threads ?? availableCpus();
+  // The CPUs, within what the pool's memory layout holds (Note [thread bound] in preflight/threads.ts).
+  return config.backend.threads ?? Math.min(availableCpus(), maxPoolThreads());
 }
 
 /** Builds a ready-to-train Model for a validated config on the chosen backend. */

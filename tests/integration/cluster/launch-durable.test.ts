@@ -26,7 +26,11 @@ beforeAll(async () => {
 afterAll(async () => h?.close());
 
 function gradmesh(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: h.dir, encoding: 'utf8', timeout: 120_000, env: { ...process.env, GRADMESH_THREADS: '1' } });
+  return gradmeshWith({}, ...args);
+}
+
+function gradmeshWith(env: NodeJS.ProcessEnv, ...args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: h.dir, encoding: 'utf8', timeout: 120_000, env: { ...process.env, GRADMESH_THREADS: '1', ...env } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -111,16 +115,18 @@ describe('gradmesh launch: nothing it started outlives it', () => {
   });
 
   it('after a failed run nothing is left, and the report has status "failed" and the error', () => {
-    h.file('broken.csv', 'a,b\n1,2\n');
-    const broken = h.file('broken.json', { ...(mlpConfig({ epochs: 1, batchSize: 16 }) as object), dataset: { format: 'csv', train: 'broken.csv', test: 'test.csv', labelColumn: 'label' } });
+    // The run must fail after its processes started: bad input (e.g. a broken data file) is refused before any
+    // process starts (issue 17), so the failure here is a run that diverges at step 2 (a NaN gradient injected on
+    // rank 0 with the test-only GRADMESH_FAULT_NAN, and --max-skipped 1): a cluster failure, exit 1.
     const runId = h.runId('fail');
-    const r = gradmesh('launch', '--config', broken, '--workers', '2', '--threads', '1', '--run', runId, '--report', 'failed.json', '--join-timeout', '20');
+    const r = gradmeshWith({ GRADMESH_FAULT_NAN: '0:2' }, 'launch', '--config', 'mlp.json', '--workers', '2', '--threads', '1', '--run', runId, '--report', 'failed.json', '--max-skipped', '1');
     expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/\[w0\]/);
     expect(processesOf(runId)).toEqual([]);
     const report = JSON.parse(readFileSync(h.path('failed.json'), 'utf8'));
     expect(report.status).toBe('failed');
     expect(report.runId).toBe(runId);
-    expect(report.error).toMatch(/failed/);
+    expect(report.error).toMatch(/diverged/);
   });
 
   it('after Ctrl-C (SIGINT) the coordinator is interrupted, the workers exit, nats-server stops: nothing is left when launch returns', async () => {

@@ -22,6 +22,22 @@ export const DEFAULT_POOL_PERSISTENT_BYTES = 512 * 1024 * 1024;
 const MAX_SCRATCH_BYTES = 768 * 1024 * 1024;
 const MIN_SCRATCH_BYTES = 64 * 1024 * 1024;
 
+/**
+ * The most threads `poolLayout` admits (each still gets MIN_SCRATCH_BYTES), for the low bytes the pool
+ * uses (create-pool-model.ts): the bound the preflight checks --threads against.
+ */
+export function maxPoolThreads(low = 1024 * 1024, persistentBytes = DEFAULT_POOL_PERSISTENT_BYTES): number {
+  const start = Math.ceil(low / 65536) * 65536;
+  const available = MAX_BYTES - start - persistentBytes;
+  return Math.floor(available / MIN_SCRATCH_BYTES) - 1;
+}
+
+/** Bytes of scratch each thread (and the main thread) gets with `threads` pool threads. */
+export function scratchBytesPerThread(threads: number, low = 1024 * 1024, persistentBytes = DEFAULT_POOL_PERSISTENT_BYTES): number {
+  const start = Math.ceil(low / 65536) * 65536;
+  return Math.min(MAX_SCRATCH_BYTES, Math.floor((MAX_BYTES - start - persistentBytes) / (threads + 1) / 65536) * 65536);
+}
+
 export function poolLayout(threads: number, low: number, persistentBytes = DEFAULT_POOL_PERSISTENT_BYTES): PoolLayout {
   if (!Number.isInteger(threads) || threads < 1) throw new BackendError(`pool: threads must be a positive integer, got ${threads}`);
   const align = (n: number) => Math.ceil(n / 65536) * 65536;
