@@ -107,7 +107,9 @@ describe('chaos: every single fault, one after another, loses no step', () => {
     const file = h.path('chaos.json');
     const launch = h.spawn('launch', launchArgs(runId, file));
     await launch.waitFor(/generation \d+ \(the run starts\)/, 60_000);
-    await pause(1_500);
+    // Past step 0 for sure (a replica killed at step 0 is replaced by a fresh one, which needs no state): the first
+    // periodic checkpoint (step 150) has been written.
+    await launch.waitFor(/checkpoint \S+ \(step \d+\)/, 60_000);
 
     // 1. A worker dies; launch starts a replacement, which receives a live replica's state.
     process.kill(pidOf(runId, ' .*--id w1'), 'SIGKILL');
