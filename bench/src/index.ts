@@ -12,3 +12,5 @@ export { measureThroughput, mergeThroughputs, summarize } from './backend/timing
 export type { Budget, Throughput } from './backend/timing.js';
 export { runAllreduceBench, ceilingRatio } from './allreduce/allreduce-bench.js';
 export type { AllreduceBenchResult } from './allreduce/allreduce-bench.js';
+export { runClusterBench, samplesPerSecond } from './cluster/cluster-bench.js';
+export type { ClusterBenchOptions, ClusterBenchResult } from './cluster/cluster-bench.js';

@@ -1,15 +1,18 @@
 import { ConfigError } from '@gradmesh/shared/internal';
 import type { Command } from './args.js';
 import { BENCH_ALLREDUCE_USAGE, benchAllreduce } from './bench-allreduce.js';
+import { BENCH_CLUSTER_USAGE, benchCluster } from './bench-cluster.js';
 import { BENCH_BACKEND_OPTIONS, BENCH_BACKEND_USAGE, benchBackend, benchMemory } from './bench-backend.js';
 
 /** `gradmesh bench <what>`: benchmarks that print figures (speed is never asserted in tests). */
 export const benchCommand: Command = {
   name: 'bench',
-  summary: 'Benchmarks: `bench backend` (kernels and training vs TensorFlow.js), `bench memory`, `bench allreduce` (NATS collective)',
-  usage: `gradmesh bench <backend|memory|allreduce> [options]
+  summary: 'Benchmarks: `bench backend` (kernels and training vs TensorFlow.js), `bench memory`, `bench allreduce` (NATS collective), `bench cluster` (launch vs train on one machine)',
+  usage: `gradmesh bench <backend|memory|allreduce|cluster> [options]
 
 ${BENCH_ALLREDUCE_USAGE}
+
+${BENCH_CLUSTER_USAGE}
 
 ${BENCH_BACKEND_USAGE}`,
   options: {
@@ -17,6 +20,9 @@ ${BENCH_BACKEND_USAGE}`,
     mb: { type: 'string' },
     repeats: { type: 'string' },
     compression: { type: 'string' },
+    config: { type: 'string' },
+    steps: { type: 'string' },
+    warmup: { type: 'string' },
     nats: { type: 'string' },
     'nats-server': { type: 'string' },
     ...BENCH_BACKEND_OPTIONS,
@@ -26,6 +32,7 @@ ${BENCH_BACKEND_USAGE}`,
     if (what === 'allreduce') return benchAllreduce(values);
     if (what === 'backend') return benchBackend(values);
     if (what === 'memory') return benchMemory(values);
-    throw new ConfigError('gradmesh bench', 'needs what to measure: backend, memory or allreduce', { value: what ?? null });
+    if (what === 'cluster') return benchCluster(values);
+    throw new ConfigError('gradmesh bench', 'needs what to measure: backend, memory, allreduce or cluster', { value: what ?? null });
   },
 };

@@ -21,6 +21,7 @@ import { parseWatchFlags, WATCH_OPTIONS, watchUsage } from './watch-flags.js';
 import { startWatching, stopWatching } from './watching.js';
 import { signalExitCode, stopOnSignals } from './stop-signals.js';
 import { stopMessage } from './stop-message.js';
+import { trainStepTimings } from './train-step-timings.js';
 
 export const trainCommand: Command = {
   name: 'train',
@@ -44,6 +45,8 @@ Options:
                            where the addon cannot load) or reference
   --threads <n>            pool threads (default: GRADMESH_THREADS or the cores available)
   --max-steps <n>          stop after n optimizer steps (with a checkpoint there)
+  --step-timings <file>    append each step's wall time and samples to this file as one JSON line (the
+                           coordinator's format; read by \`gradmesh bench cluster\`)
   --max-skipped <n>        stop after n consecutive steps skipped for a non-finite gradient
                            (default: 5; 0 = never stop)
 ${watchUsage(25)}
@@ -59,6 +62,7 @@ ${quietUsage(25)}
     backend: { type: 'string' },
     threads: { type: 'string' },
     'max-steps': { type: 'string' },
+    'step-timings': { type: 'string' },
     'max-skipped': { type: 'string' },
     ...WATCH_OPTIONS,
     ...QUIET_OPTION,
@@ -105,7 +109,8 @@ ${quietUsage(25)}
       const printer = progressPrinter(process.stderr, { quiet: isQuiet(values) });
       const stepsBefore = model.state.step;
       const signals = stopOnSignals((line) => process.stderr.write(`${line}\n`), 'train', checkpointDir !== undefined);
-      const fit = await model.fit(data.train, { test: data.test, onProgress: (e) => (printer(e), feed.progress(e)), stopRequested: signals.requested, ...(checkpointDir ? { checkpointDir } : {}), ...(maxSteps ? { maxSteps } : {}), ...(maxSkipped === undefined ? {} : { maxSkipped }) }).finally(() => signals.dispose());
+      const stepTimings = trainStepTimings(values['step-timings'] as string | undefined);
+      const fit = await model.fit(data.train, { test: data.test, onProgress: (e) => (printer(e), feed.progress(e), stepTimings?.(e)), stopRequested: signals.requested, ...(checkpointDir ? { checkpointDir } : {}), ...(maxSteps ? { maxSteps } : {}), ...(maxSkipped === undefined ? {} : { maxSkipped }) }).finally(() => signals.dispose());
       const resume = ['train', '--config', configPath, ...(epochs === undefined ? [] : ['--epochs', String(epochs)]), ...(backend === undefined ? [] : ['--backend', backend]), '--checkpoint-dir', checkpointDir ?? '', '--resume'];
       const stopped = fit.stop && stopMessage(fit.stop, checkpointDir === undefined ? undefined : resume, 'no --checkpoint-dir was given');
       if (fit.stop?.requested) {

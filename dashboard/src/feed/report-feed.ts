@@ -39,7 +39,7 @@ export function feedFromReport(report: unknown, file: string): RunFeed {
       samplesPerSec: num(h['samplesPerSec']),
       extras: {},
     };
-    feed.progress({ type: 'batch', epoch: i, epochs, batch: 1, batches: 1, loss: record.trainLoss, samplesPerSec: record.samplesPerSec || num(r['trainSamplesPerSec']), etaSeconds: 0 });
+    feed.progress({ type: 'batch', epoch: i, epochs, batch: 1, batches: 1, loss: record.trainLoss, samplesPerSec: record.samplesPerSec || num(r['trainSamplesPerSec']), etaSeconds: 0, step: -1, samples: 0 });
     feed.progress({ type: 'epoch', record, epochs, etaSeconds: 0, stoppedEarly: false });
   });
   const perWorker = Array.isArray(r['perWorker']) ? (r['perWorker'] as unknown[]).filter(isPlainObject) : [];

@@ -14,7 +14,8 @@ export interface EpochRecord {
 
 /** What `fit` reports while it runs. */
 export type ProgressEvent =
-  | { type: 'batch'; epoch: number; epochs: number; batch: number; batches: number; loss: number; samplesPerSec: number; etaSeconds: number }
+  /** A step completed: `step` is its number, `samples` the samples of its global batch. */
+  | { type: 'batch'; epoch: number; epochs: number; batch: number; batches: number; loss: number; samplesPerSec: number; etaSeconds: number; step: number; samples: number }
   | { type: 'epoch'; record: EpochRecord; epochs: number; etaSeconds: number; stoppedEarly: boolean }
   | { type: 'checkpoint'; path: string; step: number }
   /** The NaN/Inf guard skipped this step's update; `ranks` reported a non-finite local gradient. */

@@ -66,7 +66,7 @@ describe('the dashboard server', () => {
     socket.pause();
     let step = 0;
     for (let round = 0; round < 400 && server!.dropped.get('slow') === undefined; round++) {
-      for (let i = 0; i < 500; i++) feed.progress({ type: 'batch', epoch: 0, epochs: 1, batch: ++step, batches: 1e9, loss: 0.5, samplesPerSec: 1000, etaSeconds: 1 });
+      for (let i = 0; i < 500; i++) feed.progress({ type: 'batch', epoch: 0, epochs: 1, batch: ++step, batches: 1e9, loss: 0.5, samplesPerSec: 1000, etaSeconds: 1, step, samples: 64 });
       await new Promise((r) => setTimeout(r, 15));
     }
     expect(server!.dropped.get('slow')).toBe(1);

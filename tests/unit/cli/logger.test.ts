@@ -56,7 +56,7 @@ describe('the logger of the cluster processes', () => {
     expect(progressLine(EPOCH)).toBe('epoch 2/3  trainLoss 0.2500  trainAccuracy 90.00%  valLoss 0.3000  valAccuracy 88.00%  1,234 samples/s  4.2s  ETA 4s');
     const { out, lines } = capture();
     const report = progressReporter(createLogger({ format: 'json', role: 'coordinator', out }));
-    report({ type: 'batch', epoch: 0, epochs: 3, batch: 1, batches: 10, loss: 1, samplesPerSec: 1, etaSeconds: 1 });
+    report({ type: 'batch', epoch: 0, epochs: 3, batch: 1, batches: 10, loss: 1, samplesPerSec: 1, etaSeconds: 1, step: 0, samples: 4 });
     report(EPOCH);
     report({ type: 'checkpoint', path: 'ckpt-100.safetensors', step: 100 });
     report({ type: 'skipped', step: 5, ranks: [1], consecutive: 1 });

@@ -10,7 +10,7 @@ function sink(isTTY: boolean) {
   return { out: { isTTY, write: (s: string) => (writes.push(s), true) } as unknown as NodeJS.WriteStream, writes };
 }
 
-const batch = (b: number, batches = 1000): ProgressEvent => ({ type: 'batch', epoch: 0, epochs: 2, batch: b, batches, loss: 0.5, samplesPerSec: 1000, etaSeconds: 30 });
+const batch = (b: number, batches = 1000): ProgressEvent => ({ type: 'batch', epoch: 0, epochs: 2, batch: b, batches, loss: 0.5, samplesPerSec: 1000, etaSeconds: 30, step: b - 1, samples: 64 });
 const record: EpochRecord = { epoch: 1, trainLoss: 0.25, trainAccuracy: 0.9, valLoss: 0.3, valAccuracy: 0.875, seconds: 4, learningRate: 0.001, samplesPerSec: 1000, extras: {} };
 const epoch: ProgressEvent = { type: 'epoch', record, epochs: 2, etaSeconds: 4, stoppedEarly: false };
 

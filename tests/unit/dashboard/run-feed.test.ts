@@ -44,7 +44,7 @@ describe('RunFeed and its history', () => {
     const seen: number[] = [];
     feed.subscribe((m) => m.type === 'steps' && seen.push(...m.points.map((p) => p.samples)));
     feed.setInfo(info);
-    for (let b = 1; b <= 3; b++) feed.progress({ type: 'batch', epoch: 1, epochs: 3, batch: b, batches: 3, loss: 1, samplesPerSec: 1, etaSeconds: 0 });
+    for (let b = 1; b <= 3; b++) feed.progress({ type: 'batch', epoch: 1, epochs: 3, batch: b, batches: 3, loss: 1, samplesPerSec: 1, etaSeconds: 0, step: 0, samples: 1 });
     expect(seen).toEqual([10, 10, 5]);
     expect(feed.history.lastPoint?.step).toBe(6);
   });
@@ -55,7 +55,7 @@ describe('RunFeed and its history', () => {
     feed.event({ time: 0, kind: 'joined', generation: 0, worker: 'a', step: 0, detail: '' });
     feed.event({ time: 0, kind: 'joined', generation: 0, worker: 'b', step: 0, detail: '' });
     feed.event({ time: 0, kind: 'generation', generation: 1, worker: null, step: 0, detail: '', ranks: [{ rank: 0, worker: 'a' }, { rank: 1, worker: 'b' }] });
-    feed.progress({ type: 'batch', epoch: 0, epochs: 3, batch: 1, batches: 3, loss: 0.5, samplesPerSec: 100, etaSeconds: 0 });
+    feed.progress({ type: 'batch', epoch: 0, epochs: 3, batch: 1, batches: 3, loss: 0.5, samplesPerSec: 100, etaSeconds: 0, step: 0, samples: 1 });
     feed.stepTimed({ step: 0, wallMs: 100, ranks: [{ rank: 0, computeMs: 10, allreduceMs: 5, waitMs: 85, samples: 5 }, { rank: 1, computeMs: 90, allreduceMs: 5, waitMs: 5, samples: 5 }] });
     const s = feed.history.status('r', 42);
     expect(s).toMatchObject({ run: 'r', state: 'running', world: 2, generation: 1, step: 1, epoch: 1, epochs: 3, loss: 0.5, samplesPerSec: 100, time: 42 });
@@ -68,7 +68,7 @@ describe('RunFeed and its history', () => {
   it('replays a bounded history: a late viewer gets at most the limits whatever the run length', () => {
     const feed = new RunFeed();
     feed.setInfo(info);
-    for (let i = 0; i < 20_000; i++) feed.progress({ type: 'batch', epoch: 0, epochs: 1, batch: i + 1, batches: 1e6, loss: 1, samplesPerSec: 1, etaSeconds: 0 });
+    for (let i = 0; i < 20_000; i++) feed.progress({ type: 'batch', epoch: 0, epochs: 1, batch: i + 1, batches: 1e6, loss: 1, samplesPerSec: 1, etaSeconds: 0, step: 0, samples: 1 });
     for (let i = 0; i < 2_000; i++) feed.event({ time: i, kind: 'joined', generation: 0, worker: `w${i}`, step: 0, detail: '' });
     const messages = feed.history.messages();
     const points = messages.flatMap((m) => (m.type === 'steps' ? m.points : []));

@@ -149,6 +149,8 @@ export async function runTrainingLoop(driver: StepDriver, state: TrainingState, 
           loss: e.lossSum / Math.max(1, e.count),
           samplesPerSec: e.count / Math.max(1e-9, e.seconds),
           etaSeconds: (elapsed / stepsTaken) * remaining,
+          step: state.step - 1,
+          samples: result.stats.count,
         });
       }
       if (result.skipped) {

@@ -1,0 +1,117 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ClusterError, ConfigError, type StepTimingSample } from '@gradmesh/shared/internal';
+import { probeCpuLoad, type CpuLoad } from '../backend/cpu-load.js';
+import { summarize } from '../backend/timing.js';
+
+/**
+ * `gradmesh bench cluster`: what a user on one machine pays for `launch --workers N` (N processes, 1 pool thread
+ * each, gradients all-reduced over a local nats-server) against `train` (one process, N pool threads), on the
+ * same config, in one invocation.
+ *
+ * Note [measuring K steps after warm-up]: each run is a real CLI run (`train` / `launch`) with `--max-steps W+K`
+ * and `--step-timings <file>`, which appends every step's wall time and samples as it completes; the figure is
+ * samples / Σ wall over steps W … W+K−1, so start-up (data loading, pool threads, NATS, membership) and the
+ * first steps' JIT warm-up are left out. The two kinds of run alternate (train, launch, train, …) so that a
+ * change of the machine's load hits both alike; medians with min/max are reported, and the load is probed
+ * before and after.
+ */
+export interface ClusterBenchOptions {
+  /** The gradmesh CLI entry (bin/gradmesh.js). */
+  readonly cli: string;
+  readonly config: string;
+  readonly workers: number;
+  /** Measured steps per run (K) and warm-up steps before them (W). */
+  readonly steps: number;
+  readonly warmup: number;
+  /** Runs of each kind. */
+  readonly repeats: number;
+  readonly json?: string;
+  readonly log?: (line: string) => void;
+}
+
+export interface ClusterBenchResult {
+  readonly config: string;
+  readonly workers: number;
+  readonly steps: number;
+  readonly warmup: number;
+  readonly trainSamplesPerSec: number;
+  readonly launchSamplesPerSec: number;
+  /** launch ÷ train, of the medians. */
+  readonly ratio: number;
+  readonly trainRuns: number[];
+  readonly launchRuns: number[];
+  readonly load: { readonly before: CpuLoad; readonly after: CpuLoad };
+}
+
+export async function runClusterBench(o: ClusterBenchOptions): Promise<ClusterBenchResult> {
+  const log = o.log ?? ((line: string) => console.log(line));
+  if (!Number.isInteger(o.workers) || o.workers < 2) throw new ConfigError('--workers', 'must be an integer ≥ 2', { value: o.workers });
+  const dir = mkdtempSync(path.join(tmpdir(), 'gradmesh-bench-cluster-'));
+  try {
+    const before = await probeCpuLoad();
+    log(`bench cluster: ${o.config}, train (${o.workers} threads) vs launch --workers ${o.workers} (1 thread each), ${o.steps} steps after ${o.warmup} of warm-up, ${o.repeats} runs each; load before: parallel capacity ${before.parallelCapacity.toFixed(2)}`);
+    const trainRuns: number[] = [];
+    const launchRuns: number[] = [];
+    for (let r = 0; r < o.repeats; r++) {
+      for (const kind of ['train', 'launch'] as const) {
+        const timings = path.join(dir, `${kind}-${r}.jsonl`);
+        const args = kind === 'train'
+          ? ['train', '--config', o.config, '--threads', String(o.workers)]
+          : ['launch', '--config', o.config, '--workers', String(o.workers), '--threads', '1'];
+        await runCli(o.cli, [...args, '--max-steps', String(o.warmup + o.steps), '--step-timings', timings, '--quiet'], kind);
+        const rate = samplesPerSecond(readSteps(timings), o.warmup, o.steps, kind);
+        (kind === 'train' ? trainRuns : launchRuns).push(rate);
+        log(`  run ${r + 1}/${o.repeats} ${kind.padEnd(6)} ${rate.toFixed(0).padStart(8)} samples/s`);
+      }
+    }
+    const after = await probeCpuLoad();
+    const t = summarize(trainRuns);
+    const l = summarize(launchRuns);
+    const result: ClusterBenchResult = {
+      config: o.config,
+      workers: o.workers,
+      steps: o.steps,
+      warmup: o.warmup,
+      trainSamplesPerSec: t.median,
+      launchSamplesPerSec: l.median,
+      ratio: l.median / t.median,
+      trainRuns,
+      launchRuns,
+      load: { before, after },
+    };
+    log(`train   ${t.median.toFixed(0)} samples/s (min ${t.min.toFixed(0)}, max ${t.max.toFixed(0)})`);
+    log(`launch  ${l.median.toFixed(0)} samples/s (min ${l.min.toFixed(0)}, max ${l.max.toFixed(0)})`);
+    log(`launch ÷ train = ${result.ratio.toFixed(3)}; load after: parallel capacity ${after.parallelCapacity.toFixed(2)}`);
+    if (o.json !== undefined) writeFileSync(o.json, `${JSON.stringify(result, null, 2)}\n`);
+    return result;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Samples per second over steps [warmup, warmup + steps): Σ samples / Σ wall time of those steps. */
+export function samplesPerSecond(samples: readonly StepTimingSample[], warmup: number, steps: number, what: string): number {
+  const first = samples[0]?.step ?? 0;
+  const measured = samples.filter((s) => s.step >= first + warmup && s.step < first + warmup + steps);
+  if (measured.length !== steps) throw new ClusterError(`bench cluster: the ${what} run timed ${measured.length} of the ${steps} steps after warm-up`, { hint: 'the config may have fewer steps than --warmup + --steps' });
+  const wallMs = measured.reduce((a, s) => a + s.wallMs, 0);
+  const count = measured.reduce((a, s) => a + s.ranks.reduce((b, r) => b + r.samples, 0), 0);
+  return count / (wallMs / 1000);
+}
+
+function readSteps(file: string): StepTimingSample[] {
+  return readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as StepTimingSample);
+}
+
+function runCli(cli: string, args: string[], what: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new ClusterError(`bench cluster: the ${what} run exited with ${code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`))));
+  });
+}

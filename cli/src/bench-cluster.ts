@@ -1,0 +1,26 @@
+import { runClusterBench } from '@gradmesh/bench';
+import { ConfigError } from '@gradmesh/shared/internal';
+import { positiveInt } from './args.js';
+
+export const BENCH_CLUSTER_USAGE = `gradmesh bench cluster --config <file> [--workers 2] [--steps 100] [--warmup 20] [--repeats 3] [--json <out.json>]
+
+The cost of \`launch\` on one machine: runs \`gradmesh train\` (N pool threads) and \`gradmesh launch --workers N\`
+(1 thread each, over a local nats-server) on the same config, alternating, each for --steps steps after
+--warmup steps (timed per step with --step-timings, so start-up is left out), and prints samples/s of each
+(median, min, max), launch ÷ train and the machine's load before and after.`;
+
+export async function benchCluster(values: Record<string, unknown>): Promise<number> {
+  const config = values['config'];
+  if (typeof config !== 'string') throw new ConfigError('--config', 'is required', { hint: 'e.g. gradmesh bench cluster --config examples/mnist-cnn.json' });
+  await runClusterBench({
+    cli: process.argv[1] as string,
+    config,
+    workers: positiveInt(values['workers'], '--workers') ?? 2,
+    steps: positiveInt(values['steps'], '--steps') ?? 100,
+    warmup: positiveInt(values['warmup'], '--warmup') ?? 20,
+    repeats: positiveInt(values['repeats'], '--repeats') ?? 3,
+    ...(typeof values['json'] === 'string' ? { json: values['json'] } : {}),
+    log: (line) => process.stdout.write(`${line}\n`),
+  });
+  return 0;
+}
