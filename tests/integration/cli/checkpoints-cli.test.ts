@@ -72,6 +72,18 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('checkpoints bound to their run', () => {
+  it('--step-timings writes one line per step (the coordinator\'s format): steps 0…n−1, each with its wall time and its batch\'s samples', () => {
+    const r = gradmesh('train', '--config', 'run.json', '--max-steps', '7', '--step-timings', 'steps.jsonl', '--quiet');
+    expect(r.code, r.stderr).toBe(0);
+    const lines = readFileSync(path.join(dir, 'steps.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; wallMs: number; ranks: { samples: number }[] });
+    expect(lines.map((l) => l.step)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    for (const l of lines) {
+      expect(l.wallMs).toBeGreaterThan(0);
+      expect(l.ranks).toHaveLength(1);
+      expect(l.ranks[0]!.samples).toBe(16);
+    }
+  });
+
   it('--max-steps writes a checkpoint of that step, says how to resume, and the resume (repeating 0 steps) ends bit-identical to the uninterrupted run', () => {
     const first = gradmesh('train', '--config', 'run.json', '--checkpoint-dir', 'ms', '--max-steps', '30');
     expect(first.code, first.stderr).toBe(0);
