@@ -1,3 +1,5 @@
+import { Objm } from '@nats-io/obj';
+import { jetstream } from '@nats-io/jetstream';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -7,6 +9,7 @@ import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { natsConnectOptions, resolveNatsCredentials } from '../../../transport/src/credentials.js';
 import { NatsObjectCheckpointStore } from '../../../transport/src/jetstream/nats-object-checkpoint-store.js';
+import { checkpointBucket } from '../../../transport/src/jetstream/bucket-names.js';
 import { RunStateStore } from '../../../transport/src/jetstream/run-state-store.js';
 import { CLI, ClusterHarness, mlpConfig, writeImageData } from '../cluster/harness.js';
 
@@ -139,6 +142,10 @@ describe('subject permissions of a run', () => {
     await store.put('ckpt-0000000001.safetensors', bytes);
     expect(Buffer.from(await store.get('ckpt-0000000001.safetensors')).equals(Buffer.from(bytes))).toBe(true);
     expect((await store.list()).map((c) => c.step)).toEqual([1]);
+    // Leave the store empty again: a fresh run refuses a store holding another run's checkpoints (run-bound
+    // checkpoints), and the next test starts one in this run's store.
+    await (await new Objm(jetstream(nc)).open(checkpointBucket(RUN))).delete('ckpt-0000000001.safetensors');
+    expect(await store.list()).toEqual([]);
     await expect(RunStateStore.open(nc, 'other-run')).rejects.toThrow();
     // The server logs the refusal too (asynchronously; the next test reads the log from here on).
     for (let i = 0; i < 100 && !serverLog.includes('KV_gradmesh-other-run-state'); i++) await new Promise((r) => setTimeout(r, 20));
