@@ -12,6 +12,7 @@ import { finishRun, printResult } from './run-summary.js';
 import { parseWatchFlags, WATCH_OPTIONS, watchUsage } from './watch-flags.js';
 import { startWatching, stopWatching } from './watching.js';
 import { modelSummaryOf } from './model-summary.js';
+import { withStepTimings } from './step-timings-file.js';
 
 export const DEFAULT_RUN_ID = 'default';
 
@@ -48,6 +49,9 @@ Options:
   --eval-timeout <s>         the same for an evaluation (default: 4 × the step timeout)
   --checkpoint-timeout <s>   the same for rank 0's checkpoint write (default: 4 × the step timeout)
   --checksum-every <k>       compare the replicas' parameter checksums every k steps and at the end (default: 50)
+  --step-timings <file>      append each step's timing (wall time and every rank's compute / all-reduce / wait,
+                             one JSON object per line) to this file as the step completes (for
+                             \`gradmesh experiment scaling\`)
 ${watchUsage(29)}
 ${natsAuthUsage(29)}
   --verbose                  stack traces on errors
@@ -74,6 +78,7 @@ Exit code: 0 when the run completed, 1 when it failed (the error names the worke
     'eval-timeout': { type: 'string' },
     'checkpoint-timeout': { type: 'string' },
     'checksum-every': { type: 'string' },
+    'step-timings': { type: 'string' },
     ...WATCH_OPTIONS,
     ...NATS_AUTH_OPTIONS,
   },
@@ -118,7 +123,7 @@ Exit code: 0 when the run completed, 1 when it failed (the error names the worke
       ...(maxSkipped === undefined ? {} : { maxSkipped }),
       log: (line) => process.stderr.write(`${line}\n`),
       onProgress: (e) => (printer(e), feed.progress(e)),
-      observer: feed,
+      observer: withStepTimings(feed, values['step-timings'] as string | undefined),
     });
     const started = Date.now();
     const onSignal = (signal: NodeJS.Signals) => coordinator.interrupt(signal);
