@@ -6,7 +6,7 @@ export { planNetwork, namespacePrefix, ownerPid, workerIds, EMULATED_RANGE, type
 export { setupCommands, teardownCommands, shapeCommand, tbfBurstBytes, guardRouteCommand, inNamespace, type Command } from './netns/network-commands.js';
 export { EmulatedNetwork, namespacesUnavailable, listOurNamespaces, removeLeftovers, routeExists, type InterfaceBytes } from './netns/emulated-network.js';
 // Topologies: which nats-servers run where, and the bytes each link should carry.
-export { serverConfig, serverForWorker, serverCount, clientUrl, type ServerEndpoint, type RouteCredentials } from './topology/server-plan.js';
+export { serverConfig, serverForWorker, serverCount, clientUrl, type ServerEndpoint } from './topology/server-plan.js';
 export { expectedLinkBytes, relativeError, type ExpectedLinkBytes } from './topology/link-formulas.js';
 // Measurements.
 export { quantile, medianP90 } from './measure/quantiles.js';

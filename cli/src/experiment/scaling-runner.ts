@@ -70,6 +70,7 @@ export async function runScaling(o: ScalingOptions): Promise<number> {
   o.log(`scaling: ${config.name}, ${parameters.toLocaleString('en-US')} parameters; ${combos.length} combination(s) on ${network}${network === 'netns' ? ` at ${describeLink(o.link)} per host` : ''}; ${o.warmupSteps} warm-up + ${o.steps} measured steps each`);
   try {
     for (const [i, { topology, workers }] of combos.entries()) {
+      if (controller.signal.aborted) throw new Error('interrupted');
       const tag = `[${i + 1}/${combos.length}] N=${workers} ${topology}`;
       const load = await probeLoad();
       (results.load['perRun'] as { workers: number; topology: Topology; parallelCapacity: number }[]).push({ workers, topology, parallelCapacity: load.parallelCapacity });

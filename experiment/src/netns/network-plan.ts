@@ -59,7 +59,7 @@ export function ownerPid(namespace: string): number | undefined {
 export function planNetwork(prefix: string, workers: number, topology: Topology): NetworkPlan {
   if (!Number.isInteger(workers) || workers < 1) throw new ConfigError('--workers', 'must be a positive integer', { value: workers });
   const hostCount = workers + (topology === 'hub' ? 1 : 0);
-  if (hostCount > MAX_HOSTS) throw new ConfigError('--workers', `at most ${MAX_HOSTS - 1} emulated hosts fit the plan`, { value: workers });
+  if (hostCount > MAX_HOSTS) throw new ConfigError('--workers', `needs ${hostCount} emulated hosts; at most ${MAX_HOSTS} fit the address plan`, { value: workers });
   const ids = workerIds(workers);
   const host = (index: number, name: string, workerIdsOnHost: string[], runsServer: boolean, runsCoordinator: boolean): HostPlan => ({
     name,

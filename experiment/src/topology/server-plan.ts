@@ -1,3 +1,4 @@
+import { clusterBlock, type RouteCredentials } from '@gradmesh/transport';
 import type { Topology } from '../scaling-results.js';
 
 /** One nats-server of an experiment: where it listens for clients, for routes and (optionally) for monitoring. */
@@ -11,43 +12,24 @@ export interface ServerEndpoint {
   readonly monitorPort?: number;
 }
 
-/** The cluster's route identity: routes between the servers authenticate with it (Note [routes are authenticated]). */
-export interface RouteCredentials {
-  readonly user: string;
-  readonly password: string;
-}
-
 export function clientUrl(s: ServerEndpoint): string {
   return `nats://${s.address}:${s.clientPort}`;
 }
 
 /**
  * A nats-server config: its listen addresses, the client `authorization` block it is given (the same block on
- * every server of a cluster, so any client may connect to any server), and with more than one server a
- * `cluster` block whose routes name every other server (a full mesh, as nats-server 2.9 builds it).
- *
- * Note [routes are authenticated]: on loopback the route port is open to every local user, who could
- * otherwise join the cluster as a server and see every subject. The route user's password is made per run.
- *
- * Every string is JSON-quoted: nats-server's config format takes JSON strings literally.
+ * every server of a cluster, so any client may connect to any server), and with more than one server the
+ * cluster lines (transport's clusterBlock: a full mesh of authenticated routes).
  */
 export function serverConfig(self: ServerEndpoint, all: readonly ServerEndpoint[], authorization: string, route: RouteCredentials): string {
   const q = (s: string) => JSON.stringify(s);
-  const lines = [`server_name: ${q(self.host)}`, `listen: ${q(`${self.address}:${self.clientPort}`)}`];
+  const lines = [`listen: ${q(`${self.address}:${self.clientPort}`)}`];
   if (self.monitorPort !== undefined) lines.push(`http: ${q(`${self.address}:${self.monitorPort}`)}`);
-  const peers = all.filter((s) => s !== self);
-  if (all.length > 1) {
-    const routes = peers.map((p) => q(`nats-route://${encodeURIComponent(route.user)}:${encodeURIComponent(route.password)}@${p.address}:${p.clusterPort}`));
-    lines.push(
-      'cluster {',
-      `  name: "gradmesh-experiment"`,
-      `  listen: ${q(`${self.address}:${self.clusterPort}`)}`,
-      `  authorization { user: ${q(route.user)}, password: ${q(route.password)} }`,
-      `  routes: [${routes.join(', ')}]`,
-      '}',
-    );
-  }
-  return `${lines.join('\n')}\n${authorization}`;
+  const cluster =
+    all.length > 1
+      ? clusterBlock({ serverName: self.host, listen: `${self.address}:${self.clusterPort}`, peers: all.filter((s) => s !== self).map((p) => `${p.address}:${p.clusterPort}`) }, route, 'gradmesh-experiment')
+      : `server_name: ${q(self.host)}\n`;
+  return `${lines.join('\n')}\n${cluster}${authorization}`;
 }
 
 /**
