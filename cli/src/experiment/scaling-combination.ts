@@ -73,9 +73,13 @@ const SERVER_READY_MS = 20_000;
  * Note [what a measurement window is]: the coordinator appends each step's timing to a file as the step
  * completes (`--step-timings`). The runner follows it; when W lines are in it reads every counter (link bytes,
  * CPU of every process), and again when W + K are. Step figures come from exactly lines W…W+K−1. The counters
- * are read a few ms after a line lands, while the next step may have begun, at both ends alike; bytes and CPU
- * are divided by the steps that completed between the two readings and scaled to K, so a late reading
- * neither adds nor loses a step's worth.
+ * are read while the run goes on (the next step has begun; reading them takes a few ms, more on a loaded
+ * machine), so each reading is dated by the steps done just before and just after it, averaged; bytes and CPU
+ * are divided by the steps between the two readings and scaled to K. A late or slow reading then neither
+ * adds nor loses a step's worth (at most half a step at each end).
+ *
+ * The coordinator gets no --max-steps: a run that ended by itself between two polls would leave the window
+ * without its end reading. The runner stops it with SIGINT once the window is read.
  *
  * Note [experiment authorization]: the servers get launch's authorization block (run-identities.ts: a user per
  * worker and one for the coordinator, each allowed only its subjects, fresh passwords for this combination),
@@ -153,7 +157,7 @@ export async function runCombination(o: CombinationOptions): Promise<ScalingRun>
     const coordinator = spawnIn(
       'coordinator',
       coordinatorNamespace,
-      [process.execPath, CLI_PATH, 'coordinator', '--nats', coordinatorUrl, '--config', o.configPath, '--run', runId, '--workers', String(o.workers), '--max-steps', String(total),
+      [process.execPath, CLI_PATH, 'coordinator', '--nats', coordinatorUrl, '--config', o.configPath, '--run', runId, '--workers', String(o.workers),
         '--step-timings', timingsFile, '--checksum-every', String(total + 1), '--join-timeout', '120', '--step-timeout', '120', '--heartbeat-timeout', '30'],
       { ...base, ...credentialsEnv(identities.coordinator) },
     );
@@ -164,7 +168,9 @@ export async function runCombination(o: CombinationOptions): Promise<ScalingRun>
       }),
     );
 
-    const snapshot = async (stepsDone: number): Promise<Snapshot> => {
+    const stepsDoneNow = () => parseStepTimings(readFileSync(timingsFile, 'utf8')).length;
+    const snapshot = async (): Promise<Snapshot> => {
+      const before = stepsDoneNow();
       const bytes = new Map<string, InterfaceBytes>();
       if (net !== undefined) for (const [host, b] of net.counters()) bytes.set(host, b);
       else for (const s of endpoints) bytes.set(s.host, await serverBytes(`http://${s.address}:${s.monitorPort}`, o.topology === 'per-host'));
@@ -173,7 +179,8 @@ export async function runCombination(o: CombinationOptions): Promise<ScalingRun>
       for (const w of workers) add('worker', w);
       add('coordinator', coordinator);
       for (const s of serverChildren) add('nats-server', s);
-      return { stepsDone, bytes, cpu };
+      // The steps done while the counters were read count half (Note [what a measurement window is]).
+      return { stepsDone: (before + stepsDoneNow()) / 2, bytes, cpu };
     };
 
     // Follow the step timings (Note [what a measurement window is]).
@@ -184,15 +191,17 @@ export async function runCombination(o: CombinationOptions): Promise<ScalingRun>
     let lastReport = Date.now();
     while (end === undefined) {
       aborted();
-      if (!coordinator.running()) throw new ClusterError(`the coordinator exited (${coordinator.process.exitCode ?? coordinator.process.signalCode}) after ${lines.length} of ${total} steps: ${log.tail('coordinator')}`, { hint: `see ${o.logFile}` });
+      if (!coordinator.running()) {
+        throw new ClusterError(`the coordinator exited (${coordinator.process.exitCode ?? coordinator.process.signalCode}) after ${lines.length} of ${total} steps: ${log.tail('coordinator')}`, { hint: `see ${o.logFile}; a run shorter than --warmup + --steps needs more epochs in its config` });
+      }
       const dead = workers.find((w) => !w.running());
       if (dead !== undefined) throw new ClusterError(`worker ${dead.name} exited (${dead.process.exitCode ?? dead.process.signalCode}) after ${lines.length} of ${total} steps: ${log.tail(dead.name)}`, { hint: `see ${o.logFile}` });
       const size = fileSize(timingsFile);
       if (size !== lastSize) {
         lastSize = size;
         lines = parseStepTimings(readFileSync(timingsFile, 'utf8'));
-        if (start === undefined && lines.length >= o.warmupSteps) start = await snapshot(lines.length);
-        if (start !== undefined && lines.length >= total) end = await snapshot(parseStepTimings(readFileSync(timingsFile, 'utf8')).length);
+        if (start === undefined && lines.length >= o.warmupSteps) start = await snapshot();
+        if (start !== undefined && lines.length >= total) end = await snapshot();
       }
       if (Date.now() - lastReport >= 3_000) {
         lastReport = Date.now();

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,18 +19,23 @@ beforeAll(() => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'gradmesh-scaling-test-'));
   writeFileSync(path.join(dir, 'train.csv'), imageCsv(2000, 6, 1));
   writeFileSync(path.join(dir, 'test.csv'), imageCsv(90, 6, 2));
-  // 2000 samples, batch 32: no epoch ends (no validation pass) inside the 3 + 6 steps of a combination.
-  writeFileSync(path.join(dir, 'mlp.json'), JSON.stringify(mlpConfig({ epochs: 1, batchSize: 32 })));
+  // 2000 samples, batch 32: no epoch ends (no validation pass) inside the 3 + 20 steps of a combination. A wide
+  // hidden layer (41 k parameters, a 164 kB gradient) keeps the control messages (step commands, replies,
+  // heartbeats: ~1 kB a step) to ~1 % of the link bytes, which the formulas leave out.
+  const model = { kind: 'sequential', inputShape: [36], layers: [{ type: 'dense', units: 1024, activation: 'relu' }, { type: 'dense', units: 3 }] };
+  writeFileSync(path.join(dir, 'mlp.json'), JSON.stringify(mlpConfig({ epochs: 1, batchSize: 32 }, { model })));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function scaling(...args: string[]) {
-  const r = spawnSync(process.execPath, [GRADMESH_BIN, 'experiment', 'scaling', '--config', 'mlp.json', '--steps', '6', '--warmup', '3', '--threads', '1', ...args], {
-    cwd: dir,
-    encoding: 'utf8',
-    timeout: 300_000,
+/** Runs the CLI without blocking the test worker (a blocked worker misses vitest's RPC deadlines). */
+function scaling(...args: string[]): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [GRADMESH_BIN, 'experiment', 'scaling', '--config', 'mlp.json', '--steps', '20', '--warmup', '3', '--threads', '1', ...args], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGINT'), 300_000);
+    child.once('exit', (code) => (clearTimeout(timer), resolve({ code, stderr })));
   });
-  return { code: r.status, stderr: r.stderr };
 }
 
 function readResults(out: string): ScalingResults {
@@ -38,16 +43,16 @@ function readResults(out: string): ScalingResults {
 }
 
 describe('gradmesh experiment scaling', () => {
-  it('on loopback: results.json satisfies the contract, holds every (topology, N), and the servers’ bytes match the formulas within 10 %', () => {
-    const r = scaling('--workers', '1,2', '--topology', 'hub,per-host', '--network', 'loopback', '--out', 'lo');
+  it('on loopback: results.json satisfies the contract, holds every (topology, N), and the servers’ bytes match the formulas within 10 %', async () => {
+    const r = await scaling('--workers', '1,2', '--topology', 'hub,per-host', '--network', 'loopback', '--out', 'lo');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/\[4\/4\] N=2 per-host: [0-9.]+ samples\/s/);
     const results = readResults('lo');
     expect(results.runs.map((x) => [x.topology, x.workers, x.network, x.steps])).toEqual([
-      ['hub', 1, 'loopback', 6],
-      ['hub', 2, 'loopback', 6],
-      ['per-host', 1, 'loopback', 6],
-      ['per-host', 2, 'loopback', 6],
+      ['hub', 1, 'loopback', 20],
+      ['hub', 2, 'loopback', 20],
+      ['per-host', 1, 'loopback', 20],
+      ['per-host', 2, 'loopback', 20],
     ]);
     expect(results.model.gradientBytes).toBe(results.model.parameters * 4);
     for (const run of results.runs) {
@@ -64,9 +69,9 @@ describe('gradmesh experiment scaling', () => {
     expect(readFileSync(path.join(dir, 'lo', 'results.md'), 'utf8')).toMatch(/\| 2 \| per-host \| loopback \| unshaped \|/);
   });
 
-  it.skipIf(namespacesUnavailable() !== undefined)('as root, on emulated hosts: every host link matches the formulas within 10 % and no namespace or guard route is left', () => {
+  it.skipIf(namespacesUnavailable() !== undefined)('as root, on emulated hosts: every host link matches the formulas within 10 % and no namespace or guard route is left', async () => {
     const before = listOurNamespaces();
-    const r = scaling('--workers', '2', '--topology', 'hub,per-host', '--network', 'netns', '--link', '1gbit', '--out', 'ns');
+    const r = await scaling('--workers', '2', '--topology', 'hub,per-host', '--network', 'netns', '--link', '1gbit', '--out', 'ns');
     expect(r.code, r.stderr).toBe(0);
     const results = readResults('ns');
     expect(results.runs.map((x) => [x.topology, x.network, x.link.rateBitsPerSec])).toEqual([['hub', 'netns', 1e9], ['per-host', 'netns', 1e9]]);
@@ -78,14 +83,14 @@ describe('gradmesh experiment scaling', () => {
     if (before.length === 0) expect(routeExists('10.77.0.0/16')).toBe(false);
   });
 
-  it('bad input is one line and exit code 2, before anything starts', () => {
-    const topo = scaling('--workers', '2', '--topology', 'star', '--out', 'x');
+  it('bad input is one line and exit code 2, before anything starts', async () => {
+    const topo = await scaling('--workers', '2', '--topology', 'star', '--out', 'x');
     expect(topo.code).toBe(2);
     expect(topo.stderr).toMatch(/--topology.*hub, per-host/);
-    const link = scaling('--workers', '2', '--link', '1gbps', '--out', 'x');
+    const link = await scaling('--workers', '2', '--link', '1gbps', '--out', 'x');
     expect(link.code).toBe(2);
     expect(link.stderr).toMatch(/--link/);
-    const missing = scaling('--workers', '2');
+    const missing = await scaling('--workers', '2');
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/--out.*is required/);
   });

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,17 +20,23 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function launch(...args: string[]) {
-  const r = spawnSync(process.execPath, [GRADMESH_BIN, 'launch', '--config', 'mlp.json', '--workers', '2', '--threads', '1', ...args], { cwd: dir, encoding: 'utf8', timeout: 180_000 });
-  return { code: r.status, stderr: r.stderr };
+/** Runs the CLI without blocking the test worker (a blocked worker misses vitest's RPC deadlines). */
+function launch(...args: string[]): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [GRADMESH_BIN, 'launch', '--config', 'mlp.json', '--workers', '2', '--threads', '1', ...args], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGINT'), 300_000);
+    child.once('exit', (code) => (clearTimeout(timer), resolve({ code, stderr })));
+  });
 }
 
 describe('gradmesh launch --topology per-host', () => {
-  it('runs on a cluster of one server per worker and ends with the hub run’s parameters', () => {
-    const perHost = launch('--topology', 'per-host', '--report', 'per-host.json');
+  it('runs on a cluster of one server per worker and ends with the hub run’s parameters', async () => {
+    const perHost = await launch('--topology', 'per-host', '--report', 'per-host.json');
     expect(perHost.code, perHost.stderr).toBe(0);
     expect(perHost.stderr).toMatch(/launch: 2 clustered nats-server .* on nats:\/\/127\.0\.0\.1:\d+, nats:\/\/127\.0\.0\.1:\d+ \(one per worker/);
-    const hub = launch('--report', 'hub.json');
+    const hub = await launch('--report', 'hub.json');
     expect(hub.code, hub.stderr).toBe(0);
     const a = JSON.parse(readFileSync(path.join(dir, 'per-host.json'), 'utf8'));
     const b = JSON.parse(readFileSync(path.join(dir, 'hub.json'), 'utf8'));
@@ -39,11 +45,11 @@ describe('gradmesh launch --topology per-host', () => {
     expect(a.paramsChecksum).toBe(b.paramsChecksum);
   });
 
-  it('refuses the nats checkpoint store (no JetStream on the per-host servers) and an unknown topology, exit 2', () => {
-    const store = launch('--topology', 'per-host', '--checkpoint-store', 'nats');
+  it('refuses the nats checkpoint store (no JetStream on the per-host servers) and an unknown topology, exit 2', async () => {
+    const store = await launch('--topology', 'per-host', '--checkpoint-store', 'nats');
     expect(store.code).toBe(2);
     expect(store.stderr).toMatch(/--topology: per-host .*JetStream/);
-    const bad = launch('--topology', 'ring');
+    const bad = await launch('--topology', 'ring');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--topology: must be hub or per-host/);
   });
