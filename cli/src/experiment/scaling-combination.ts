@@ -28,7 +28,7 @@ import { ChildGroup, type Child } from '../launch/children.js';
 import { freePort } from '../launch/free-port.js';
 import { CLI_PATH } from '../launch/launcher.js';
 import { runIdentities } from '../launch/run-identities.js';
-import { ProcessLog } from './server-log.js';
+import { ProcessLog } from './process-log.js';
 
 export interface CombinationOptions {
   readonly configPath: string;

@@ -1,7 +1,7 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { buildNetwork, ConfigError, loadRunConfig } from '@gradmesh/shared/internal';
+import { buildNetwork, ClusterError, ConfigError, loadRunConfig } from '@gradmesh/shared/internal';
 import { describeLink, namespacesUnavailable, probeLoad, resultsMarkdown, ScalingResults, type LinkSpec, type ScalingRun, type Topology } from '@gradmesh/experiment';
 import { defaultThreads } from '../launch/launcher.js';
 import { runCombination } from './scaling-combination.js';
@@ -70,7 +70,7 @@ export async function runScaling(o: ScalingOptions): Promise<number> {
   o.log(`scaling: ${config.name}, ${parameters.toLocaleString('en-US')} parameters; ${combos.length} combination(s) on ${network}${network === 'netns' ? ` at ${describeLink(o.link)} per host` : ''}; ${o.warmupSteps} warm-up + ${o.steps} measured steps each`);
   try {
     for (const [i, { topology, workers }] of combos.entries()) {
-      if (controller.signal.aborted) throw new Error('interrupted');
+      if (controller.signal.aborted) throw new ClusterError('interrupted');
       const tag = `[${i + 1}/${combos.length}] N=${workers} ${topology}`;
       const load = await probeLoad();
       (results.load['perRun'] as { workers: number; topology: Topology; parallelCapacity: number }[]).push({ workers, topology, parallelCapacity: load.parallelCapacity });
