@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { linkChecks, listOurNamespaces, namespacesUnavailable, routeExists, ScalingResults } from '@gradmesh/experiment';
+import { linkChecks, listOurNamespaces, namespacePrefix, namespacesUnavailable, routeExists, ScalingResults } from '@gradmesh/experiment';
 import { GRADMESH_BIN } from '../../helpers/cli.js';
 import { imageCsv, mlpConfig } from '../cluster/harness.js';
 
@@ -24,6 +24,7 @@ beforeAll(() => {
   // heartbeats: ~1 kB a step) to ~1 % of the link bytes, which the formulas leave out.
   const model = { kind: 'sequential', inputShape: [36], layers: [{ type: 'dense', units: 1024, activation: 'relu' }, { type: 'dense', units: 3 }] };
   writeFileSync(path.join(dir, 'mlp.json'), JSON.stringify(mlpConfig({ epochs: 1, batchSize: 32 }, { model })));
+  writeFileSync(path.join(dir, 'long.json'), JSON.stringify(mlpConfig({ epochs: 100, batchSize: 32 }, { model })));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -36,6 +37,15 @@ function scaling(...args: string[]): Promise<{ code: number | null; stderr: stri
     const timer = setTimeout(() => child.kill('SIGINT'), 300_000);
     child.once('exit', (code) => (clearTimeout(timer), resolve({ code, stderr })));
   });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function readResults(out: string): ScalingResults {
@@ -81,6 +91,30 @@ describe('gradmesh experiment scaling', () => {
     for (const c of checks) expect(Math.abs(c.error), `${c.topology} ${c.host} ${c.direction}`).toBeLessThan(0.1);
     expect(listOurNamespaces().filter((n) => !before.includes(n))).toEqual([]);
     if (before.length === 0) expect(routeExists('10.77.0.0/16')).toBe(false);
+  });
+
+  it.skipIf(namespacesUnavailable() !== undefined)('Ctrl-C in the middle of a run: exit 130, its namespaces, their processes and the guard route are gone', async () => {
+    const before = listOurNamespaces();
+    const child = spawn(process.execPath, [GRADMESH_BIN, 'experiment', 'scaling', '--config', 'long.json', '--workers', '2', '--network', 'netns', '--steps', '100000', '--out', 'int'], {
+      cwd: dir,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const prefix = namespacePrefix(child.pid!);
+    // Interrupt once the run is training inside its namespaces.
+    for (let i = 0; i < 600 && !/N=2 hub: (warm-up [1-9]|measuring)/.test(stderr); i++) await new Promise((r) => setTimeout(r, 200));
+    const ours = listOurNamespaces().filter((n) => n.startsWith(prefix));
+    expect(ours.length, stderr).toBe(4);
+    const pids = ours.flatMap((ns) => spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number));
+    expect(pids.length).toBeGreaterThanOrEqual(4); // nats-server, the coordinator, two workers
+    child.kill('SIGINT');
+    expect(await exited, stderr).toBe(130);
+    expect(stderr).toMatch(/interrupted/);
+    expect(listOurNamespaces().filter((n) => n.startsWith(prefix))).toEqual([]);
+    if (before.length === 0) expect(routeExists('10.77.0.0/16')).toBe(false);
+    expect(pids.filter(alive)).toEqual([]);
   });
 
   it('bad input is one line and exit code 2, before anything starts', async () => {
