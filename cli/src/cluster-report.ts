@@ -2,6 +2,7 @@ import path from 'node:path';
 import { historyForReport, modelKind, type RunConfig, type RunReport } from '@gradmesh/shared/internal';
 import type { ClusterRun } from '@gradmesh/coordinator';
 import { evaluationFields } from './evaluation-fields.js';
+import { classNamesField, reportIdentity } from './report-identity.js';
 import { describeDataset, skippedFields } from './run-summary.js';
 
 /**
@@ -9,7 +10,7 @@ import { describeDataset, skippedFields } from './run-summary.js';
  *   workers = N; perWorker[rank] = { rank, workerId, host, threads, computeSeconds, allreduceSeconds,
  *   waitSeconds, steps }; replicaChecksumsAgree and checksumComparisons; the step-time breakdown
  *   computeSeconds / allreduceSeconds / waitSeconds (means over ranks, see coordinator/src/timings.ts)
- *   and stepWallSeconds; skippedSteps / skipped (the NaN/Inf guard, as for train); droppedMessages (control messages the coordinator dropped, by kind/reason).
+ *   and stepWallSeconds; skippedSteps / skipped (the NaN/Inf guard, as for train); droppedMessages (messages every process dropped: `coordinator` and `workers.<id>`, by kind/reason).
  */
 export function clusterReport(config: RunConfig, run: ClusterRun, wallSeconds: number): RunReport {
   const kind = modelKind(config.model);
@@ -18,6 +19,9 @@ export function clusterReport(config: RunConfig, run: ClusterRun, wallSeconds: n
   const t = config.training;
   return {
     config: path.relative(process.cwd(), path.resolve(config.file)) || config.file,
+    ...reportIdentity(config),
+    task: config.task,
+    ...classNamesField(info.classNames),
     model: config.name,
     modelKind: kind,
     parameters: info.parameters,
@@ -57,7 +61,7 @@ export function clusterReport(config: RunConfig, run: ClusterRun, wallSeconds: n
     }),
     runSteps: run.stepsTaken,
     ...(run.resumedFrom === undefined ? {} : { resumedFrom: run.resumedFrom }),
-    droppedMessages: run.drops,
+    droppedMessages: { coordinator: run.drops, workers: run.workerDrops },
     generations: run.generations,
     events: run.events,
   };

@@ -1,8 +1,13 @@
 import type { Evaluation, RunReport } from '@gradmesh/shared/internal';
 
-/** The report fields that describe test-set quality, by model kind. */
-export function evaluationFields(kind: RunReport['modelKind'], test: Evaluation, featureSize: number): Pick<RunReport, 'testAccuracy' | 'testLoss' | 'testReconstructionMse' | 'testNegElbo' | 'testKl' | 'testReconstruction' | 'testPerClass' | 'confusionMatrix'> {
+/** The report fields that describe test-set quality, by model kind (and task: a regression reports MAE, RMSE and R², no accuracy). */
+export function evaluationFields(kind: RunReport['modelKind'], test: Evaluation, featureSize: number): Pick<RunReport, 'testAccuracy' | 'testLoss' | 'testMae' | 'testRmse' | 'testR2' | 'testReconstructionMse' | 'testNegElbo' | 'testKl' | 'testReconstruction' | 'testPerClass' | 'confusionMatrix'> {
   const fields: ReturnType<typeof evaluationFields> = { testAccuracy: test.accuracy, testLoss: test.loss };
+  if (test.regression) {
+    fields.testMae = test.regression.mae;
+    fields.testRmse = test.regression.rmse;
+    fields.testR2 = test.regression.r2;
+  }
   if (kind === 'autoencoder' && test.extras['squaredError'] !== undefined) fields.testReconstructionMse = test.extras['squaredError'] / featureSize;
   if (kind === 'vae') {
     fields.testNegElbo = test.loss;

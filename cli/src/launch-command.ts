@@ -6,6 +6,7 @@ import { freePort } from './launch/free-port.js';
 import { urlOf } from '@gradmesh/dashboard';
 import { parseWatchFlags, WATCH_OPTIONS, watchUsage } from './watch-flags.js';
 import { NATS_AUTH_OPTIONS, natsAuthUsage, natsCredentialsFrom } from './nats-auth-flags.js';
+import { isQuiet, QUIET_OPTION, quietUsage } from './quiet-flag.js';
 
 export const launchCommand: Command = {
   name: 'launch',
@@ -31,6 +32,8 @@ Options:
                              own subjects; their passwords reach the children in the environment)
 ${natsAuthUsage(29)}
                              (with --nats: the identity of the coordinator and the workers)
+${quietUsage(29)}
+                             (passed on to the coordinator and the workers)
   --threads <n>              compute threads per worker (default: max(1, cores / n))
   --report <out.json>        write the run report (JSON) here, atomically, at the end (status "completed",
                              or status "failed" and the error)
@@ -39,8 +42,9 @@ ${natsAuthUsage(29)}
                              the launch — give --nats <url> to keep it) or dir:<path>
   --checkpoint-dir <dir>     short for --checkpoint-store dir:<dir>
   --resume                   continue from the newest verified checkpoint (same --run for nats)
+  --resume-from <file>       continue from this checkpoint file (copied into the run's store)
   --epochs <n>               override training.epochs
-  --max-steps <n>            stop after n optimizer steps (the state stays resumable)
+  --max-steps <n>            stop after n optimizer steps (with a checkpoint there; launch prints how to resume)
   --max-skipped <n>          passed to the coordinator: stop after n consecutive steps skipped for a
                              non-finite gradient (default: 5; 0 = never stop)
   --run <id>                 run id (default: a fresh one)
@@ -68,6 +72,7 @@ https://github.com/nats-io/nats-server/releases given with --nats-server.`,
     'checkpoint-dir': { type: 'string' },
     'checkpoint-store': { type: 'string' },
     resume: { type: 'boolean' },
+    'resume-from': { type: 'string' },
     epochs: { type: 'string' },
     'max-steps': { type: 'string' },
     'max-skipped': { type: 'string' },
@@ -83,6 +88,7 @@ https://github.com/nats-io/nats-server/releases given with --nats-server.`,
     ...NATS_AUTH_OPTIONS,
     insecure: { type: 'boolean' },
     topology: { type: 'string' },
+    ...QUIET_OPTION,
   },
   async run(values) {
     const configPath = values['config'];
@@ -101,7 +107,7 @@ https://github.com/nats-io/nats-server/releases given with --nats-server.`,
     const workers = range.max;
     const maxRestarts = values['max-restarts'] === undefined ? 0 : nonNegativeInt(values['max-restarts'], '--max-restarts');
     const threads = positiveInt(values['threads'], '--threads') ?? defaultThreads(workers);
-    const store = checkpointStoreFromFlags(values['checkpoint-store'] as string | undefined, values['checkpoint-dir'] as string | undefined) ?? (values['resume'] ? { kind: 'nats' as const } : undefined);
+    const store = checkpointStoreFromFlags(values['checkpoint-store'] as string | undefined, values['checkpoint-dir'] as string | undefined) ?? (values['resume'] || values['resume-from'] !== undefined ? { kind: 'nats' as const } : undefined);
     if (values['resume'] && store?.kind === 'nats' && (values['nats'] === undefined || values['run'] === undefined)) {
       throw new ConfigError('--resume', 'with the nats checkpoint store needs --nats <url> and --run <id> of the run that wrote the checkpoints', {
         hint: "launch's own nats-server starts empty and a fresh run id names a fresh bucket; or use --checkpoint-dir",
@@ -122,6 +128,7 @@ https://github.com/nats-io/nats-server/releases given with --nats-server.`,
     pass('report', values['report'], true);
     if (store !== undefined) coordinatorArgs.push('--checkpoint-store', describeStoreSpec(store));
     if (values['resume']) coordinatorArgs.push('--resume');
+    pass('resume-from', values['resume-from'], true);
     pass('epochs', values['epochs']);
     pass('max-steps', values['max-steps']);
     pass('max-skipped', values['max-skipped']);
@@ -133,6 +140,7 @@ https://github.com/nats-io/nats-server/releases given with --nats-server.`,
     pass('checkpoint-timeout', values['checkpoint-timeout']);
     pass('checksum-every', values['checksum-every']);
     if (values['verbose']) coordinatorArgs.push('--verbose');
+    if (isQuiet(values)) coordinatorArgs.push('--quiet');
     // Port 0 is resolved here, so launch can print the URL before the coordinator starts serving it.
     const watch = parseWatchFlags(values);
     for (const [flag, address] of [['dashboard', watch.dashboard], ['metrics', watch.metrics]] as const) {
@@ -146,8 +154,19 @@ https://github.com/nats-io/nats-server/releases given with --nats-server.`,
     const workerArgs = typeof values['heartbeat-timeout'] === 'string' ? ['--heartbeat-timeout', values['heartbeat-timeout']] : [];
     // A worker takes its directory from its command line, never from the network (Note [the store is the worker's]).
     if (store?.kind === 'dir') workerArgs.push('--checkpoint-dir', store.dir);
+    // Note [a checkpoint at every stop]: how to continue this launch where it stops; a nats store on launch's own server ends with it.
+    const ownServer = values['nats'] === undefined;
+    const resumeArgs = store === undefined || (store.kind === 'nats' && ownServer) ? undefined : [
+      'launch', '--config', configPath, '--workers', String(values['workers']),
+      ...(store.kind === 'nats' ? ['--nats', String(values['nats']), '--run', runId] : []),
+      ...(typeof values['epochs'] === 'string' ? ['--epochs', values['epochs']] : []),
+      '--checkpoint-store', describeStoreSpec(store), '--resume',
+    ];
+    if (isQuiet(values)) workerArgs.push('--quiet');
     return launch({
       configPath: path.resolve(configPath),
+      ...(resumeArgs === undefined ? {} : { resumeArgs }),
+      notResumable: store === undefined ? 'no checkpoint store was set (--checkpoint-dir or --checkpoint-store)' : 'the checkpoint was in the bucket of launch\'s own nats-server, which stopped with the launch; use --checkpoint-dir, or --nats <url> with a server that keeps it',
       workers,
       minWorkers: range.min,
       maxRestarts,

@@ -1,5 +1,5 @@
 import { GradmeshError, InternalError, type ErrorCode } from '@gradmesh/shared/internal';
-import { helpText, parseCommandArgs, type Command } from './args.js';
+import { helpText, inTermsOfTheSource, parseCommandArgs, type Command } from './args.js';
 import { benchCommand } from './bench-command.js';
 import { sampleCommand } from './sample-command.js';
 import { trainCommand } from './train-command.js';
@@ -13,6 +13,8 @@ import { predictCommand } from './predict-command.js';
 import { evaluateCommand } from './evaluate-command.js';
 import { exportCommand } from './export-command.js';
 import { experimentCommand } from './experiment-command.js';
+import { gradmeshVersion } from './version.js';
+import { createLogger, type Logger } from './log/logger.js';
 
 const COMMANDS: readonly Command[] = [trainCommand, launchCommand, coordinatorCommand, workerCommand, statusCommand, authCommand, dashboardCommand, predictCommand, evaluateCommand, exportCommand, sampleCommand, benchCommand, experimentCommand];
 
@@ -24,6 +26,7 @@ Commands:
 ${COMMANDS.map((c) => `  ${c.name.padEnd(12)} ${c.summary}`).join('\n')}
 
 Run \`gradmesh <command> --help\` for a command's options. Add --verbose to see stack traces.
+\`gradmesh --version\` (or -V) prints the version.
 `;
 
 /** Runs the CLI; returns the exit code (0 ok, 1 run failed, 2 bad input). */
@@ -33,22 +36,37 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return name === undefined ? 2 : 0;
   }
+  if (name === '--version' || name === '-V') {
+    process.stdout.write(`gradmesh ${gradmeshVersion()}\n`);
+    return 0;
+  }
   const command = COMMANDS.find((c) => c.name === name);
   if (!command) {
     process.stderr.write(`gradmesh: unknown command "${name}" (commands: ${COMMANDS.map((c) => c.name).join(', ')})\n`);
     return 2;
   }
-  const verbose = rest.includes('--verbose');
+  let verbose = rest.includes('--verbose');
+  let fromEnv: ReadonlyMap<string, string> = new Map();
+  let log: Logger | undefined;
   try {
-    const { values, positionals } = parseCommandArgs(command, rest);
-    if (values['help']) {
+    const parsed = parseCommandArgs(command, rest);
+    fromEnv = parsed.fromEnv;
+    verbose = parsed.values['verbose'] === true;
+    log = errorLogger(command, parsed.values['log-format']);
+    if (parsed.values['help']) {
       process.stdout.write(helpText(command));
       return 0;
     }
-    return await command.run(values, positionals);
+    return await command.run(parsed.values, parsed.positionals);
   } catch (error) {
-    return reportError(error, verbose);
+    return reportError(inTermsOfTheSource(error, command, fromEnv), verbose, log);
   }
+}
+
+/** With `--log-format json`, the final error is a json line too (Note [one line per event]); else undefined (text). */
+function errorLogger(command: Command, format: unknown): Logger | undefined {
+  if (format !== 'json' || !('log-format' in command.options)) return undefined;
+  return createLogger({ format: 'json', role: command.name });
 }
 
 /** Families whose failure the user's input explains; see Note [Error families] in errors.ts. */
@@ -58,7 +76,8 @@ const INPUT_ERROR_CODES: ReadonlySet<ErrorCode> = new Set(['E_CONFIG', 'E_DATA',
  * One line naming the problem; a stack trace only with --verbose. Input errors exit 2, a failed
  * run exits 1, and an internal error (a gradmesh bug) exits 1 asking for a report.
  */
-export function reportError(error: unknown, verbose: boolean): number {
+export function reportError(error: unknown, verbose: boolean, log?: Logger): number {
+  if (log !== undefined) return reportErrorAsJson(error, verbose, log);
   if (error instanceof InternalError) {
     process.stderr.write(`gradmesh: internal error: ${error.name}: ${error.message}; this is a bug in gradmesh, please report it with the output of --verbose\n`);
     if (verbose && error.stack) process.stderr.write(`${error.stack}\n`);
@@ -72,5 +91,20 @@ export function reportError(error: unknown, verbose: boolean): number {
   process.stderr.write(`gradmesh: unexpected error: ${(error as Error)?.message ?? String(error)}\n`);
   if (verbose && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
   else process.stderr.write('(run again with --verbose for the stack trace)\n');
+  return 1;
+}
+
+/** The same outcome as reportError, as one json line: `msg` is the line reportError prints, plus the family. */
+function reportErrorAsJson(error: unknown, verbose: boolean, log: Logger): number {
+  const stack = verbose && error instanceof Error && error.stack ? { stack: error.stack } : {};
+  if (error instanceof InternalError) {
+    log.error(`gradmesh: internal error: ${error.name}: ${error.message}; this is a bug in gradmesh, please report it with the output of --verbose`, { event: 'failed', error: error.name, code: error.code, ...stack });
+    return 1;
+  }
+  if (error instanceof GradmeshError) {
+    log.error(`gradmesh: ${error.name}: ${error.message}`, { event: 'failed', error: error.name, code: error.code, ...stack });
+    return INPUT_ERROR_CODES.has(error.code) ? 2 : 1;
+  }
+  log.error(`gradmesh: unexpected error: ${(error as Error)?.message ?? String(error)}`, { event: 'failed', ...stack });
   return 1;
 }

@@ -6,7 +6,7 @@ export const NATS_AUTH_OPTIONS = Object.fromEntries(Object.values(NATS_CREDENTIA
   { type: 'string' }
 >;
 
-/** Help text for the credentials flags, `column` wide before the descriptions. */
+/** Help text for the credentials flags, `column` wide before the descriptions (their variables are in the help's Environment list). */
 export function natsAuthUsage(column = 29): string {
   const row = (flag: string, text: string) => `  ${flag.padEnd(column - 2)}${text}`;
   return [
@@ -17,7 +17,6 @@ export function natsAuthUsage(column = 29): string {
     row('--nats-tls-ca <file>', 'CA certificate to verify the NATS server with (TLS)'),
     row('--nats-tls-cert <file>', 'client certificate for mutual TLS (with --nats-tls-key)'),
     row('--nats-tls-key <file>', 'its private key'),
-    row('', 'each also from GRADMESH_NATS_CREDS, _USER, _PASS, _TOKEN, _TLS_CA, _TLS_CERT, _TLS_KEY (the flag wins)'),
   ].join('\n');
 }
 

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { ConfigError } from '@gradmesh/shared/internal';
 import { positiveInt, type Command } from './args.js';
 import { predictionsCsv, predictionsJson, topK, type Prediction } from './predictions.js';
+import { predictValues } from './predict-values.js';
 import { openTrainedInput, TRAINED_INPUT_OPTIONS, TRAINED_INPUT_USAGE } from './trained-input.js';
 
 /** Samples per predict call: large enough to keep the pool's threads busy, small enough to bound memory. */
@@ -28,6 +29,12 @@ ${TRAINED_INPUT_USAGE}
     const { model, file } = trained;
     try {
       if (model.kind !== 'sequential') throw new ConfigError('--checkpoint', `holds a ${model.kind}, which reconstructs its input rather than predicting classes`, { value: file, hint: 'use gradmesh evaluate for its reconstruction error, or gradmesh sample' });
+      if (model.config.task === 'regression') {
+        if (values['top'] !== undefined) throw new ConfigError('--top', 'applies to classifiers; this checkpoint is a regression model (one value per sample)', { value: String(values['top']) });
+        await predictValues(model, file, input, dataPath, out, format);
+        return 0;
+      }
+      const names = model.classNames;
       const classes = model.network.outputShape.at(-1)!;
       if (k > classes) throw new ConfigError('--top', `is larger than the model's ${classes} classes`, { value: String(k) });
       const { data, labelled } = input;
@@ -45,12 +52,12 @@ ${TRAINED_INPUT_USAGE}
           if (top[0]!.class === label) correct++;
         }
       }
-      const text = format === 'json' ? predictionsJson(predictions) : predictionsCsv(predictions, k, labelled);
+      const text = format === 'json' ? predictionsJson(predictions, names) : predictionsCsv(predictions, k, labelled, names);
       if (out !== undefined) await writeFile(out, text);
       else process.stdout.write(text);
       const summary = [
         `${data.count.toLocaleString('en-US')} predictions for ${dataPath} by ${file} (step ${model.state.step})${out ? `, written to ${out}` : ''}`,
-        `predicted classes: ${counts.map((n, c) => `${c}: ${n}`).join(', ')}`,
+        `predicted classes: ${counts.map((n, c) => `${names?.[c] ?? c}: ${n}`).join(', ')}`,
         ...(labelled ? [`accuracy against the data's labels: ${((correct / data.count) * 100).toFixed(2)}%`] : []),
       ].join('\n');
       // With the predictions on stdout, the summary goes to stderr so the CSV stays clean.

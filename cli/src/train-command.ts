@@ -1,23 +1,26 @@
 import path from 'node:path';
 import {
-  CheckpointError,
   ConfigError,
   createModel,
   datasetFromConfig,
   historyForReport,
-  latestCheckpoint,
   loadRunConfig,
   nativeDecided,
+  prepareLocalCheckpoints,
   resolveThreads,
   type RunReport,
 } from '@gradmesh/shared/internal';
 import { RunFeed, type RunWatch } from '@gradmesh/dashboard';
 import { nonNegativeInt, positiveInt, type Command } from './args.js';
 import { progressPrinter } from './progress.js';
+import { isQuiet, QUIET_OPTION, quietUsage } from './quiet-flag.js';
 import { evaluationFields } from './evaluation-fields.js';
+import { classNamesField, reportIdentity } from './report-identity.js';
 import { describeDataset, finishRun, printResult, skippedFields } from './run-summary.js';
 import { parseWatchFlags, WATCH_OPTIONS, watchUsage } from './watch-flags.js';
 import { startWatching, stopWatching } from './watching.js';
+import { signalExitCode, stopOnSignals } from './stop-signals.js';
+import { stopMessage } from './stop-message.js';
 
 export const trainCommand: Command = {
   name: 'train',
@@ -29,16 +32,22 @@ Options:
   --epochs <n>             override training.epochs
   --report <out.json>      write the run report (JSON) here, atomically, at the end
   --checkpoint-dir <dir>   write a checkpoint at the end of every epoch (and every
-                           training.checkpointEverySteps steps)
-  --resume                 continue from the newest checkpoint in --checkpoint-dir
+                           training.checkpointEverySteps steps, and where --max-steps or
+                           Ctrl-C stops the run); refused when it holds another run's
+                           checkpoints
+  --resume                 continue from the newest checkpoint in --checkpoint-dir (refused
+                           when it is another model's or data set's; other config changes
+                           are listed)
+  --resume-from <file>     continue from this checkpoint file
   --backend <name>         pool (default: piscina threads + WebAssembly SIMD), native (pool
                            threads with OpenBLAS GEMMs; falls back to pool with one line
                            where the addon cannot load) or reference
   --threads <n>            pool threads (default: GRADMESH_THREADS or the cores available)
-  --max-steps <n>          stop after n optimizer steps (the state stays resumable)
+  --max-steps <n>          stop after n optimizer steps (with a checkpoint there)
   --max-skipped <n>        stop after n consecutive steps skipped for a non-finite gradient
                            (default: 5; 0 = never stop)
 ${watchUsage(25)}
+${quietUsage(25)}
   --verbose                stack traces on errors`,
   options: {
     config: { type: 'string' },
@@ -46,18 +55,20 @@ ${watchUsage(25)}
     report: { type: 'string' },
     'checkpoint-dir': { type: 'string' },
     resume: { type: 'boolean' },
+    'resume-from': { type: 'string' },
     backend: { type: 'string' },
     threads: { type: 'string' },
     'max-steps': { type: 'string' },
     'max-skipped': { type: 'string' },
     ...WATCH_OPTIONS,
+    ...QUIET_OPTION,
   },
   async run(values) {
     const configPath = values['config'];
     if (typeof configPath !== 'string') throw new ConfigError('--config', 'is required', { hint: 'e.g. gradmesh train --config examples/mnist-mlp.json' });
     let config = loadRunConfig(configPath);
     const epochs = positiveInt(values['epochs'], '--epochs');
-    if (epochs !== undefined) config = { ...config, training: { ...config.training, epochs } };
+    if (epochs !== undefined) config = { ...config, training: { ...config.training, epochs }, raw: { ...config.raw, training: { ...(config.raw['training'] as object), epochs } } };
     const backend = values['backend'];
     if (backend !== undefined && backend !== 'pool' && backend !== 'native' && backend !== 'reference') throw new ConfigError('--backend', 'must be pool, native or reference', { value: backend });
     const threads = positiveInt(values['threads'], '--threads');
@@ -70,20 +81,16 @@ ${watchUsage(25)}
 
     const started = Date.now();
     let watch: RunWatch | undefined;
-    const data = datasetFromConfig(config.dataset, { path: 'dataset', file: config.file }, config.baseDir);
+    const data = datasetFromConfig(config.dataset, { path: 'dataset', file: config.file }, config.baseDir, { task: config.task });
     const model = await createModel(config, { ...(backend ? { backend } : {}), ...(threads ? { threads } : {}) });
     try {
-      if (values['resume']) {
-        const file = (await latestCheckpoint(checkpointDir!))?.path;
-        if (!file) throw new CheckpointError(checkpointDir!, 'no checkpoint to resume from', { hint: 'run without --resume first, with the same --checkpoint-dir' });
-        await model.restore(file);
-        process.stderr.write(`resumed from ${file} at step ${model.state.step} (epoch ${model.state.position.epoch + 1}, batch ${model.state.position.batch})\n`);
-      }
+      const resumeFrom = values['resume-from'] as string | undefined;
+      await prepareLocalCheckpoints(model, { checkpointDir, resume: values['resume'] === true, resumeFrom, log: (line) => process.stderr.write(`${line}\n`) });
       const requested = backend ?? config.backend.type;
       // A native run that fell back (it printed why) ran pool; its report says so.
       const ran = requested === 'native' && nativeDecided()?.available === false ? 'pool' : requested;
       const threadCount = ran !== 'reference' ? resolveThreads(config, threads ? { threads } : {}) : 1;
-      process.stderr.write(`${config.name}: ${data.train.count.toLocaleString('en-US')} training / ${data.test.count.toLocaleString('en-US')} test samples, backend ${ran}${threadCount > 1 ? ` (${threadCount} threads)` : ''}\n${model.summary()}\n`);
+      if (!isQuiet(values)) process.stderr.write(`${config.name}: ${data.train.count.toLocaleString('en-US')} training / ${data.test.count.toLocaleString('en-US')} test samples, backend ${ran}${threadCount > 1 ? ` (${threadCount} threads)` : ''}\n${model.summary()}\n`);
       const feed = new RunFeed();
       const split = config.training.validationSplit;
       watch = await startWatching(watchFlags, feed, { parameters: model.params.values.size });
@@ -91,14 +98,24 @@ ${watchUsage(25)}
         run: 'local', name: config.name, mode: 'train', world: 1, epochs: config.training.epochs, batchSize: config.training.batchSize,
         trainCount: split > 0 ? data.train.split(split).train.count : data.train.count, config: config.raw, modelSummary: model.summary(),
       });
-      const printer = progressPrinter();
+      const printer = progressPrinter(process.stderr, { quiet: isQuiet(values) });
       const stepsBefore = model.state.step;
-      const fit = await model.fit(data.train, { test: data.test, onProgress: (e) => (printer(e), feed.progress(e)), ...(checkpointDir ? { checkpointDir } : {}), ...(maxSteps ? { maxSteps } : {}), ...(maxSkipped === undefined ? {} : { maxSkipped }) });
+      const signals = stopOnSignals((line) => process.stderr.write(`${line}\n`), 'train', checkpointDir !== undefined);
+      const fit = await model.fit(data.train, { test: data.test, onProgress: (e) => (printer(e), feed.progress(e)), stopRequested: signals.requested, ...(checkpointDir ? { checkpointDir } : {}), ...(maxSteps ? { maxSteps } : {}), ...(maxSkipped === undefined ? {} : { maxSkipped }) }).finally(() => signals.dispose());
+      const resume = ['train', '--config', configPath, ...(epochs === undefined ? [] : ['--epochs', String(epochs)]), ...(backend === undefined ? [] : ['--backend', backend]), '--checkpoint-dir', checkpointDir ?? '', '--resume'];
+      const stopped = fit.stop && stopMessage(fit.stop, checkpointDir === undefined ? undefined : resume, 'no --checkpoint-dir was given');
+      if (fit.stop?.requested) {
+        process.stderr.write(`${stopped}\n`);
+        return signalExitCode(fit.stop.reason);
+      }
       const test = fit.test ?? { loss: Number.NaN, count: 0, accuracy: null, extras: {}, confusion: null };
       if (fit.test) feed.evaluation('test', fit.test);
       feed.event({ time: Date.now(), kind: 'completed', generation: 1, worker: 'local', step: model.state.step, detail: `completed at step ${model.state.step}` });
       const report: RunReport = {
         config: path.relative(process.cwd(), path.resolve(config.file)) || config.file,
+        ...reportIdentity(config),
+        task: config.task,
+        ...classNamesField(data.train.classNames),
         model: config.name,
         modelKind: model.kind,
         parameters: model.params.values.size,
@@ -119,7 +136,8 @@ ${watchUsage(25)}
         finishedAt: new Date().toISOString(),
       };
       printResult(report, model.state.step - stepsBefore);
-      await finishRun(report, test.confusion, reportPath);
+      if (stopped) process.stderr.write(`${stopped}\n`);
+      await finishRun(report, isQuiet(values) ? null : test.confusion, reportPath);
       await stopWatching(watch, watchFlags);
       watch = undefined;
       return 0;

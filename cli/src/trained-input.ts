@@ -1,4 +1,4 @@
-import { checkSampleShape, ConfigError, loadInferenceData, loadTrainedModel, type InferenceData, type TrainedModel } from '@gradmesh/shared/internal';
+import { sizeOf, checkSampleShape, ConfigError, loadInferenceData, loadTrainedModel, type InferenceData, type TrainedModel } from '@gradmesh/shared/internal';
 import { positiveInt } from './args.js';
 
 /** The flags predict and evaluate share: which checkpoint, which data, which backend. */
@@ -13,7 +13,7 @@ export const TRAINED_INPUT_OPTIONS = {
 export const TRAINED_INPUT_USAGE = `  --checkpoint <file|dir>  a checkpoint, or a --checkpoint-dir (its newest one)     (required)
   --data <file>            a dataset spec (.json, as a config's "dataset"; its test split),
                            a CSV (.csv; the label column may be left out for predict)
-                           or an IDX images file                                    (required)
+                           an IDX images file, a .png image or a directory of them  (required)
   --labels <file>          the IDX labels file for an IDX images file
   --backend <name>         pool (default), native or reference
   --threads <n>            pool threads (default: GRADMESH_THREADS or the cores available)`;
@@ -35,7 +35,10 @@ export async function openTrainedInput(values: Record<string, unknown>, command:
   try {
     const { model, config } = trained;
     const classes = model.kind === 'sequential' ? model.network.outputShape.at(-1) : undefined;
-    const input = loadInferenceData(dataPath, { trainedOn: config.dataset, classes, ...(labels ? { labels } : {}) });
+    const input = loadInferenceData(dataPath, {
+      trainedOn: config.dataset, classes, task: config.task, inputSize: sizeOf(model.network.inputShape), ...(labels ? { labels } : {}),
+      ...(model.classNames === undefined ? {} : { classNames: model.classNames }),
+    });
     checkSampleShape(input.data, model.network.inputShape);
     return { trained, input, dataPath };
   } catch (error) {

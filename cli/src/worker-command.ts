@@ -1,12 +1,16 @@
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError, validateRunId, validateWorkerId } from '@gradmesh/shared/internal';
+import { availableCpus, ConfigError, validateRunId, validateWorkerId } from '@gradmesh/shared/internal';
 import { WorkerProcess } from '@gradmesh/worker';
 import { redactUrl } from '@gradmesh/transport';
 import { positiveInt, secondsFlag, type Command } from './args.js';
 import { DEFAULT_RUN_ID, exitSoon } from './coordinator-command.js';
 import { watchLauncher } from './launch/parent-watch.js';
 import { NATS_AUTH_OPTIONS, natsAuthUsage, natsCredentialsFrom } from './nats-auth-flags.js';
+import { isQuiet, QUIET_OPTION, quietUsage } from './quiet-flag.js';
+import { HEALTH_OPTIONS, healthUsage, parseHealthFlags } from './health/health-flags.js';
+import { HealthServer } from './health/health-server.js';
+import { createLogger, parseLogFormat } from './log/logger.js';
 
 export const workerCommand: Command = {
   name: 'worker',
@@ -16,14 +20,18 @@ export const workerCommand: Command = {
 Options:
   --nats <url>               NATS server of the run                                   (required)
   --run <id>                 run id, as given to the coordinator (default: ${DEFAULT_RUN_ID})
-  --threads <n>              compute threads (default: GRADMESH_THREADS or the cores available)
+  --threads <n>              compute threads (default: the cores available, capped by the container's CPU
+                             quota: cgroup cpu.max)
   --id <workerId>            unique worker id (default: <host>-<pid>); ranks go to ids in sorted order
   --join-timeout <s>         exit unless a coordinator assigns a rank within s seconds (default: 120)
   --heartbeat-timeout <s>    heartbeat timeout until the coordinator's assignment says otherwise (default: 10)
   --coordinator-grace <s>    exit when the coordinator is silent this long, at least the heartbeat timeout (default: 60)
   --checkpoint-dir <dir>     this machine's path of the run's checkpoint directory, for a coordinator
                              with --checkpoint-store dir:… (a worker never takes a path from the network)
+${healthUsage(29)}
+  --log-format <text|json>   stderr lines as text (default) or one JSON object per line, for log collectors
 ${natsAuthUsage(29)}
+${quietUsage(29)}
 
 SIGTERM leaves the run gracefully after the command in flight (the run goes on with the other workers if
 the coordinator's --workers MIN allows); SIGINT stops at once.
@@ -39,17 +47,22 @@ Exit code: 0 when the run completed (or this worker was not needed), 1 when it f
     'heartbeat-timeout': { type: 'string' },
     'coordinator-grace': { type: 'string' },
     'checkpoint-dir': { type: 'string' },
+    ...HEALTH_OPTIONS,
+    'log-format': { type: 'string' },
     ...NATS_AUTH_OPTIONS,
+    ...QUIET_OPTION,
   },
   async run(values) {
+    const logger = createLogger({ format: parseLogFormat(values['log-format'], '--log-format'), role: 'worker' });
     const natsUrl = values['nats'];
     if (typeof natsUrl !== 'string') throw new ConfigError('--nats', 'is required', { hint: 'the coordinator prints the URL it uses; e.g. --nats nats://127.0.0.1:4222' });
     const natsCredentials = natsCredentialsFrom(values);
     const runId = validateRunId(values['run'] ?? DEFAULT_RUN_ID, '--run');
     const workerId = validateWorkerId(values['id'] ?? defaultWorkerId(), '--id');
-    const envThreads = process.env['GRADMESH_THREADS'];
-    const threads = positiveInt(values['threads'], '--threads') ?? (envThreads !== undefined && /^[1-9][0-9]*$/.test(envThreads) ? Number(envThreads) : os.availableParallelism());
-    const log = (line: string) => process.stderr.write(`${line}\n`);
+    // GRADMESH_THREADS arrives as --threads (Note [options from the environment] in args.ts).
+    const threads = positiveInt(values['threads'], '--threads') ?? availableCpus();
+    const healthAddress = parseHealthFlags(values);
+    const log = (line: string) => logger.info(line);
     const worker = new WorkerProcess({
       natsUrl,
       ...(natsCredentials ? { natsCredentials } : {}),
@@ -66,12 +79,16 @@ Exit code: 0 when the run completed (or this worker was not needed), 1 when it f
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     const unwatch = watchLauncher(() => worker.interrupt('the launcher\'s exit'));
+    let health: HealthServer | undefined;
     try {
-      log(`worker ${workerId}: joining run "${runId}" on ${redactUrl(natsUrl)} with ${threads} thread(s)`);
+      health = healthAddress === undefined ? undefined : await HealthServer.start(healthAddress, () => worker.readiness);
+      if (!isQuiet(values)) logger.info(`worker ${workerId}: joining run "${runId}" on ${redactUrl(natsUrl)} with ${threads} thread(s)`, { event: 'started', run: runId, worker: workerId, threads, ...(health ? { health: health.address } : {}) });
       const outcome = await worker.run();
-      log(outcome.exitCode === 0 ? outcome.reason : `gradmesh: ${outcome.reason}`);
+      if (outcome.exitCode === 0) logger.info(outcome.reason, { event: 'exited', worker: workerId, exitCode: 0 });
+      else logger.error(`gradmesh: ${outcome.reason}`, { event: 'exited', worker: workerId, exitCode: outcome.exitCode });
       return outcome.exitCode;
     } finally {
+      await health?.close();
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
       unwatch();

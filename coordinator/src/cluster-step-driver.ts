@@ -6,6 +6,8 @@ import {
   evalSubject,
   stepSubject,
   type EpochDecision,
+  type EvaluatedBody,
+  type StepDoneBody,
   type Evaluation,
   type MessageBodies,
   type PlannedStep,
@@ -114,8 +116,8 @@ export class ClusterStepDriver implements StepDriver {
   async #step(p: PlannedStep): Promise<StepResult> {
     const o = this.#o;
     const checksum = (p.step + 1) % o.checksumEvery === 0 || p.lastOfRun;
-    const wait = o.barrier.wait({ kind: 'stepDone', key: p.step, ranks: this.#ranks, timeoutMs: o.stepTimeoutMs, what: `step ${p.step}`, step: p.step });
     const sent = performance.now();
+    const wait = o.barrier.wait({ kind: 'stepDone', key: p.step, ranks: this.#ranks, timeoutMs: o.stepTimeoutMs, what: `step ${p.step}`, step: p.step, bound: stepDoneBound(p.globalEnd - p.globalStart, sent) });
     o.channel.send(stepSubject(o.runId), 'step', { step: p.step, epoch: p.epoch, batchIndex: p.batchIndex, lr: p.lr, ...(checksum ? { checksum: true } : {}) });
     const replies = await wait;
     const timed = this.timings.record(p.step, performance.now() - sent, replies);
@@ -170,9 +172,9 @@ export class ClusterStepDriver implements StepDriver {
   }
 
   /** Rank 0 writes the checkpoint of the loop's state; the other ranks hold identical parameters. */
-  checkpoint(state: TrainingState): Promise<string> {
+  checkpoint(state: TrainingState, options: { stoppedBy?: string } = {}): Promise<string> {
     const what = `the checkpoint at step ${state.step}`;
-    const body = { state: copyTrainingState(state) };
+    const body = { state: copyTrainingState(state), ...(options.stoppedBy === undefined ? {} : { stoppedBy: options.stoppedBy }) };
     return this.#untilDone('checkpoint', what, async () => {
       const [written] = await this.#request('checkpoint', body, 'checkpointed', this.#ranks.slice(0, 1), what);
       await this.#o.checkpointed?.(state.step, checkpointFileName(state.step));
@@ -211,7 +213,8 @@ export class ClusterStepDriver implements StepDriver {
     this.#throwIfFailed();
     const requestId = o.nextRequestId();
     const timeoutMs = kind === 'evaluate' ? o.evaluationTimeoutMs : kind === 'checkpoint' ? o.checkpointTimeoutMs : o.stepTimeoutMs;
-    const wait = o.barrier.wait({ kind: reply, key: requestId, ranks, timeoutMs, what, step: this.#nextStep });
+    const bound = kind === 'evaluate' ? evaluatedBound(this.splitCount((body as unknown as { split: Split }).split)) : undefined;
+    const wait = o.barrier.wait({ kind: reply, key: requestId, ranks, timeoutMs, what, step: this.#nextStep, ...(bound === undefined ? {} : { bound }) });
     o.channel.send(kind === 'evaluate' ? evalSubject(o.runId) : stepSubject(o.runId), kind, { ...body, requestId } as MessageBodies[C]);
     return wait;
   }
@@ -231,4 +234,30 @@ export class ClusterStepDriver implements StepDriver {
     const failure = this.#o.failure();
     if (failure !== undefined) throw failure;
   }
+}
+
+/**
+ * Note [replies are bounded by the run]
+ * A reply's numbers reach the run's statistics and report, so each is held to what the command it answers
+ * allows, not only to its type (the codec's bounds): a rank's step counts at most the global batch's samples
+ * (the sum must then equal it exactly, checked after the barrier) and its times fit in the time since the
+ * command was sent; an evaluation counts at most the split's samples (its confusion matrix is already bound
+ * by its own count in the codec, and by the run's classes on receipt). A reply out of bounds is dropped and
+ * counted ('out-of-bounds'); the honest reply that the barrier still waits for is then taken as usual.
+ */
+export function stepDoneBound(globalBatch: number, sentAt: number, now: () => number = () => performance.now()): (rank: number, body: unknown) => string | undefined {
+  return (_rank, body) => {
+    const b = body as StepDoneBody;
+    if (b.count > globalBatch) return `count ${b.count} exceeds the global batch of ${globalBatch} samples`;
+    const elapsed = now() - sentAt + 1000; // a second of slack for clock granularity across processes
+    if (b.computeMs > elapsed || b.allreduceMs > elapsed) return `timings ${b.computeMs} / ${b.allreduceMs} ms exceed the ${Math.round(elapsed)} ms since the step was sent`;
+    return undefined;
+  };
+}
+
+export function evaluatedBound(splitCount: number): (rank: number, body: unknown) => string | undefined {
+  return (_rank, body) => {
+    const b = body as EvaluatedBody;
+    return b.count > splitCount ? `count ${b.count} exceeds the split's ${splitCount} samples` : undefined;
+  };
 }

@@ -1,14 +1,23 @@
 import type { NatsConnection } from '@nats-io/transport-node';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import {
   assignSubject,
+  bindResume,
+  checkpointFileName,
   ClusterError,
   ConfigError,
   DropCounter,
+  ANY_SENDER,
   errorSubject,
   GradmeshError,
   heartbeatSubject,
   initialTrainingState,
   joinSubject,
+  parseCheckpointStep,
+  readCheckpoint,
+  readTrainingCheckpointInfo,
+  refuseForeignCheckpoints,
   runTrainingLoop,
   shutdownSubject,
   stepDoneSubject,
@@ -21,13 +30,16 @@ import {
   type RunEventKind,
   type RunObserver,
   type ReadyBody,
+  type Readiness,
   type RunConfig,
   type TrainingState,
+  type TrainingStop,
 } from '@gradmesh/shared/internal';
 import { ControlChannel, connectNats, every, Liveness, watchConnection, watchSilence, type NatsCredentials } from '@gradmesh/transport';
 import { compareChecksums, divergenceError, type ChecksumReport } from './checksums.js';
 import { ClusterStepDriver, type CommandKind } from './cluster-step-driver.js';
-import { DurableRunState, resumeHint } from './durable-state.js';
+import { DurableRunState, resumeHint, type ResumePoint } from './durable-state.js';
+import { RunInterrupted } from './run-interrupted.js';
 import { assignRanks, type Generation, type JoinedWorker, type Member } from './membership.js';
 import { RunEventLog, type RunEvent } from './run-events.js';
 import { GenerationEnded } from './generation-ended.js';
@@ -49,6 +61,8 @@ export interface CoordinatorOptions {
   /** Where checkpoints go (rank 0 writes them) and `--resume` reads them; absent: no checkpoints. */
   readonly checkpointStore?: CheckpointStoreSpec;
   readonly resume: boolean;
+  /** Resume from this checkpoint file (`--resume-from`): it is copied into the run's store, where every worker reads it. */
+  readonly resumeFrom?: string;
   readonly joinTimeoutMs: number;
   readonly heartbeatTimeoutMs: number;
   readonly stepTimeoutMs: number;
@@ -80,6 +94,8 @@ export interface ClusterRun {
   readonly checksumComparisons: number;
   readonly timings: { perRank: RankTimings[]; computeSeconds: number; allreduceSeconds: number; waitSeconds: number; stepWallSeconds: number };
   readonly drops: Record<string, number>;
+  /** Each worker's dropped-message counts, as last reported (Note [every process's drops] in messages.ts). */
+  readonly workerDrops: Record<string, Record<string, number>>;
   readonly resumedFrom: string | undefined;
   /** Training samples seen by this invocation and the seconds spent (for samples/s). */
   readonly trainSamples: number;
@@ -88,6 +104,8 @@ export interface ClusterRun {
   readonly events: readonly RunEvent[];
   /** Generations formed by this invocation. */
   readonly generations: number;
+  /** Set when --max-steps stopped the run before its end (with the checkpoint written there). */
+  readonly stop: TrainingStop | undefined;
 }
 
 const COORDINATOR = 'coordinator';
@@ -126,6 +144,8 @@ export class Coordinator {
   #generation: Generation | undefined;
   #generationNumber = 0;
   #ready = new Map<number, ReadyBody>();
+  /** Latest drop counts per worker id (they only grow, so the latest is the total). */
+  readonly #workerDrops = new Map<string, Record<string, number>>();
   #readyWaiter: (() => void) | undefined;
   /** Why the current generation must be replaced before the next command (undefined: it is healthy). */
   #regroupReason: string | undefined;
@@ -146,6 +166,8 @@ export class Coordinator {
   /** The NATS connection is down (the client reconnects); liveness is not judged meanwhile. */
   #disconnected = false;
   readonly #timers: { stop(): void }[] = [];
+  /** Where the run stands for `/readyz`: not started, formed (its first generation started), or ended. */
+  #phase: 'starting' | 'formed' | 'ended' = 'starting';
 
   constructor(options: CoordinatorOptions) {
     this.#o = options;
@@ -162,6 +184,8 @@ export class Coordinator {
     const o = this.#o;
     let resumedFrom: string | undefined;
     if (o.resume && o.checkpointStore === undefined) throw new ConfigError('--resume', 'needs --checkpoint-store (or --checkpoint-dir) to find the checkpoint');
+    if (o.resume && o.resumeFrom !== undefined) throw new ConfigError('--resume-from', 'cannot be combined with --resume', { hint: '--resume takes the newest checkpoint of the store; --resume-from names one file' });
+    if (o.resumeFrom !== undefined && o.checkpointStore === undefined) throw new ConfigError('--resume-from', 'needs --checkpoint-store (or --checkpoint-dir): the workers read the checkpoint from the run\'s store');
 
     const nc = await connectNats(o.natsUrl, 'gradmesh-coordinator', o.natsCredentials);
     this.#nc = nc;
@@ -180,12 +204,18 @@ export class Coordinator {
         o.log(`taking over run "${o.runId}" from a previous coordinator (generation ${previous.generation}, step ${previous.committedStep}, latest checkpoint ${previous.latestCheckpoint ?? 'none'}); registered workers: ${registered.map((w) => w.workerId).join(', ') || 'none'}`);
         this.#events.add({ kind: 'rejoined', generation: previous.generation, worker: COORDINATOR, step: previous.committedStep, detail: `a new coordinator took over the run; latest checkpoint ${previous.latestCheckpoint ?? 'none'}` });
       }
-      if (o.resume || (takeOver && previous.latestCheckpoint !== null && this.#durable.checkpoints !== undefined)) {
-        const point = await this.#durable.resumePoint();
+      const store = this.#durable.checkpoints;
+      let point: ResumePoint | undefined;
+      if (o.resumeFrom !== undefined && !takeOver) point = await this.#adoptResumeFile(o.resumeFrom);
+      else if (o.resume || (takeOver && previous.latestCheckpoint !== null && store !== undefined)) point = await this.#durable.resumePoint();
+      else if (store !== undefined && !takeOver) await refuseForeignCheckpoints(store, undefined, `continue that run with --resume, start from one of its checkpoints with --resume-from <file>, or use another --checkpoint-store${o.checkpointStore?.kind === 'nats' ? ' or --run' : ''}`);
+      if (point !== undefined) {
+        // Note [run-bound checkpoints] (shared/src/train/resume-binding.ts): another model or data set is refused here, before any worker is told anything.
+        const binding = bindResume(point.info, o.config, store?.location.replace(/^dir:/, '') ?? point.where, o.runId);
         resumedFrom = point.where;
         this.#resumeFile = point.name;
         this.#state = point.state;
-        o.log(`resuming from ${resumedFrom} at step ${this.#state.step} (epoch ${this.#state.position.epoch + 1}, batch ${this.#state.position.batch})`);
+        for (const line of binding.lines) o.log(line);
       }
     } catch (error) {
       await nc.close().catch(() => undefined);
@@ -199,10 +229,10 @@ export class Coordinator {
     // Joins and heartbeats are heard from any generation (a worker of an earlier one may come back); replies
     // and readiness must be of the current one.
     const current = (m: ControlMessage) => m.kind === 'join' || m.kind === 'leave' || m.gen === this.#generationNumber;
-    channel.listen(joinSubject(o.runId), (m) => this.#onJoinSubject(m), current);
-    channel.listen(heartbeatSubject(o.runId, 'coordinator'), (m) => this.#touch(m));
-    channel.listen(stepDoneSubject(o.runId), (m) => this.#onReply(m), current);
-    channel.listen(errorSubject(o.runId), (m) => this.#onWorkerError(m));
+    channel.listen(joinSubject(o.runId, ANY_SENDER), (m) => this.#onJoinSubject(m), current);
+    channel.listen(heartbeatSubject(o.runId, 'coordinator', ANY_SENDER), (m) => this.#touch(m));
+    channel.listen(stepDoneSubject(o.runId, ANY_SENDER), (m) => this.#onReply(m), current);
+    channel.listen(errorSubject(o.runId, ANY_SENDER), (m) => this.#onWorkerError(m));
     this.#timers.push(
       watchConnection(nc, {
         onLost: (why) => this.#fail(new ClusterError(`coordinator: NATS connection lost (${why}) at step ${this.#state.step}; the run cannot continue`, { step: this.#state.step, hint: 'resume from the last checkpoint with --resume' })),
@@ -228,20 +258,27 @@ export class Coordinator {
 
     try {
       await this.#formGeneration('the run starts', o.joinTimeoutMs);
+      this.#phase = 'formed';
       const result = await this.#train();
+      if (result.stop?.requested) {
+        if (result.stop.checkpoint !== undefined) o.log(`coordinator: checkpoint of step ${result.stop.step} written to ${result.stop.checkpoint}; continue with --resume`);
+        throw this.#interruptedAt(result.stop.reason, result.stop.checkpoint);
+      }
       await this.#durable?.recordFinished();
       channel.send(shutdownSubject(o.runId), 'shutdown', { reason: 'completed' });
       this.#observe({ kind: 'completed', generation: this.#generationNumber, step: this.#state.step, detail: `completed at step ${this.#state.step}` });
-      return { ...result, resumedFrom, drops: this.drops.snapshot() };
+      return { ...result, resumedFrom, drops: this.drops.snapshot(), workerDrops: Object.fromEntries(this.#workerDrops) };
     } catch (error) {
       if (error instanceof StopRequested && this.#failure === undefined) await this.#checkpointBeforeStopping(error);
       const failure = this.#failure ?? error;
+      if (!(failure instanceof RunInterrupted) && this.#driver !== undefined) o.log(this.#whatAResumeRepeats());
       const message = failure instanceof GradmeshError ? `${failure.name}: ${failure.message}` : String((failure as Error)?.message ?? failure);
       channel.send(shutdownSubject(o.runId), 'shutdown', { reason: this.#interrupted ? 'interrupted' : 'failed', error: message.slice(0, 4000) });
       const worker = failure instanceof GradmeshError ? failure.context['worker'] : undefined;
       this.#observe({ kind: this.#interrupted ? 'interrupted' : 'error', generation: this.#generationNumber, step: this.#state.step, detail: message.slice(0, 4000), ...(typeof worker === 'string' ? { worker } : {}) });
       throw failure;
     } finally {
+      this.#phase = 'ended';
       for (const t of this.#timers.splice(0)) t.stop();
       await channel.flush(2_000);
       channel.close();
@@ -257,23 +294,74 @@ export class Coordinator {
   interrupt(signal: string): void {
     if (this.#failure === undefined) this.#interrupted = true;
     if (this.#stopRequested === undefined && this.#failure === undefined && this.#driver !== undefined && this.#durable?.checkpoints !== undefined) {
+      // The training loop stops at the next step boundary and writes the checkpoint there (Note [a checkpoint at every stop]).
       this.#stopRequested = signal;
       this.#o.log(`coordinator: ${signal}: stopping after the step in flight and writing a checkpoint (again to stop at once)`);
       return;
     }
-    this.#fail(new ClusterError(`interrupted by ${signal} at step ${this.#state.step}`, { step: this.#state.step, hint: 'continue later with --resume' }));
+    this.#fail(this.#interruptedAt(this.#stopRequested ?? signal, undefined));
+  }
+
+  /**
+   * The error of an interrupted run, with the checkpoint it resumes from: the one written at the stop, else the
+   * one this invocation resumed from (nothing newer was written... or the run would have stopped at a step
+   * boundary), else none — and then why.
+   */
+  #interruptedAt(reason: string, written: string | undefined): RunInterrupted {
+    const store = this.#durable?.checkpoints;
+    const resumable = written ?? (this.#resumeFile !== undefined && this.#driver === undefined ? store?.describe(this.#resumeFile) : undefined);
+    const whyNothing =
+      store === undefined ? 'no checkpoint store was set (--checkpoint-store or --checkpoint-dir)'
+      : this.#driver === undefined ? 'the run was interrupted before its first step; start it again'
+      : 'no checkpoint was written at the stop; --resume continues from the newest checkpoint in the store, if any, and repeats the steps after it';
+    return new RunInterrupted({ reason, step: this.#state.step, checkpoint: resumable, whyNothing });
+  }
+
+  /** For a run that failed: which checkpoint a resume would start from, and how many steps it would repeat. */
+  #whatAResumeRepeats(): string {
+    const latest = this.#durable?.latestCheckpoint ?? null;
+    const step = latest === null ? undefined : parseCheckpointStep(latest);
+    if (this.#durable?.checkpoints === undefined) return `coordinator: the run failed at step ${this.#state.step}; nothing is resumable: no checkpoint store was set`;
+    if (latest === null || step === undefined) return `coordinator: the run failed at step ${this.#state.step} before its first checkpoint; a new run starts from step 0`;
+    return `coordinator: the run failed at step ${this.#state.step}; the newest checkpoint is ${this.#durable.checkpoints.describe(latest)}: --resume repeats the ${this.#state.step - step} step(s) after step ${step}`;
   }
 
   /** Writes the checkpoint of the run's last completed step before an interrupted run stops (see interrupt). */
   async #checkpointBeforeStopping(stop: StopRequested): Promise<void> {
     this.#stopping = true;
+    let where: string | undefined;
     try {
-      const where = await this.#driver!.checkpoint(this.#state);
+      where = await this.#driver!.checkpoint(this.#state, { stoppedBy: stop.reason });
       this.#o.log(`coordinator: checkpoint of step ${this.#state.step} written to ${where}; continue with --resume`);
     } catch (error) {
       this.#o.log(`coordinator: no checkpoint could be written before stopping: ${(error as Error).message}`);
     }
-    this.#fail(new ClusterError(stop.message, { step: this.#state.step, hint: 'continue later with --resume (the checkpoint of this step is in the store)' }));
+    this.#fail(this.#interruptedAt(stop.reason, where));
+  }
+
+  /** `--resume-from <file>`: read and verified here, refused when the store holds another run's checkpoints, then copied into the store. */
+  async #adoptResumeFile(file: string): Promise<ResumePoint> {
+    const resolved = path.resolve(file);
+    const contents = await readCheckpoint(resolved);
+    const info = await readTrainingCheckpointInfo({ where: resolved, contents });
+    const store = this.#durable!.checkpoints!;
+    await refuseForeignCheckpoints(store, info.run?.id, 'resume into an empty --checkpoint-store (or another --run for nats), or continue the store\'s own run with --resume', resolved);
+    return this.#durable!.adopt(resolved, readFileSync(resolved), info, checkpointFileName(info.state.step));
+  }
+
+  /**
+   * What `/readyz` answers (shared/src/monitor/readiness.ts): ready from the first generation on until the
+   * run ends. A later generation forming (a worker lost or joining) keeps it ready: the run is formed and
+   * goes on, and the reason says what it is doing.
+   */
+  get readiness(): Readiness {
+    if (this.#phase === 'ended') return { ready: false, reason: 'the run has ended' };
+    if (this.#phase === 'starting') {
+      const joined = this.#known.size;
+      return { ready: false, reason: this.#nc === undefined ? 'connecting to NATS' : `waiting for workers: ${joined} of ${this.#min === this.#o.workers ? this.#o.workers : `${this.#min}–${this.#o.workers}`} joined` };
+    }
+    const regroup = this.#regroupReason === undefined ? '' : `; forming the next generation (${this.#regroupReason})`;
+    return { ready: true, reason: `generation ${this.#generationNumber}, world ${this.#generation?.worldSize ?? 0}, step ${this.#state.step}${regroup}` };
   }
 
   /** The membership events so far. */
@@ -442,7 +530,7 @@ export class Coordinator {
   async #beforeCommand(kind: CommandKind): Promise<void> {
     // An interrupted run stops at a step boundary (after the loop's decisions of the last step are settled).
     if (this.#stopRequested !== undefined && !this.#stopping && kind === 'step') {
-      throw new StopRequested(`interrupted by ${this.#stopRequested} at step ${this.#state.step}`);
+      throw new StopRequested(this.#stopRequested, `interrupted by ${this.#stopRequested} at step ${this.#state.step}`);
     }
     await this.#regroupIfNeeded();
   }
@@ -463,6 +551,7 @@ export class Coordinator {
       rank,
       worldSize: gen.worldSize,
       generation: gen.generation,
+      members: gen.members.map((m) => m.workerId),
       config: o.config.raw,
       baseDir: o.config.baseDir,
       heartbeatTimeoutMs: o.heartbeatTimeoutMs,
@@ -492,7 +581,7 @@ export class Coordinator {
   // ---- training --------------------------------------------------------------------------------------------
 
   /** Runs the training loop through the cluster driver; generations change underneath it. */
-  async #train(): Promise<Omit<ClusterRun, 'resumedFrom' | 'drops'>> {
+  async #train(): Promise<Omit<ClusterRun, 'resumedFrom' | 'drops' | 'workerDrops'>> {
     const o = this.#o;
     const driver = new ClusterStepDriver({
       runId: o.runId,
@@ -521,6 +610,7 @@ export class Coordinator {
     const outcome = await runTrainingLoop(driver, this.#state, {
       config: o.config,
       checkpoints: o.checkpointStore !== undefined,
+      stopRequested: () => this.#stopRequested,
       evaluateTest: true,
       ...(o.maxSteps === undefined ? {} : { maxSteps: o.maxSteps }),
       ...(o.maxSkipped === undefined ? {} : { maxSkipped: o.maxSkipped }),
@@ -542,6 +632,7 @@ export class Coordinator {
       trainSeconds: outcome.trainSeconds,
       events: this.#events.events,
       generations: this.#generationNumber,
+      stop: outcome.stop,
     };
   }
 
@@ -609,6 +700,8 @@ export class Coordinator {
     const member = this.#member(m.from);
     if (member === undefined) return this.drops.drop(m.kind, 'malformed', `a ${m.kind} from ${m.from}, which holds no rank in generation ${this.#generationNumber}`);
     this.#liveness.touch(m.from);
+    const reported = (m.body as { drops?: Record<string, number> }).drops;
+    if (reported !== undefined) this.#workerDrops.set(m.from, { ...reported });
     let rejected: ReturnType<StepBarrier['deliver']>;
     switch (m.kind) {
       case 'stepDone':
@@ -632,7 +725,8 @@ export class Coordinator {
       default:
         return; // commands published by us on a shared subject family are not replies
     }
-    if (rejected !== undefined) this.drops.drop(m.kind, rejected, `a ${m.kind} from ${m.from} (rank ${member.rank}) that answers no open command`);
+    if (typeof rejected === 'object') this.drops.drop(m.kind, rejected.reason, `a ${m.kind} from ${m.from} (rank ${member.rank}) out of the run's bounds: ${rejected.detail}`);
+    else if (rejected !== undefined) this.drops.drop(m.kind, rejected, `a ${m.kind} from ${m.from} (rank ${member.rank}) that answers no open command`);
   }
 
   #touch(m: ControlMessage): void {
@@ -696,5 +790,11 @@ export class Coordinator {
 /** With MIN workers there, how long formation waits for more before it starts. */
 const LAST_CALL_MS = 2_000;
 
-/** The run was asked to stop (interrupt) and has reached a step boundary. */
-class StopRequested extends ClusterError {}
+/** The run was asked to stop (interrupt) and has reached a step boundary while a command was being redone. */
+class StopRequested extends ClusterError {
+  readonly reason: string;
+  constructor(reason: string, message: string) {
+    super(message);
+    this.reason = reason;
+  }
+}

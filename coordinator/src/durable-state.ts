@@ -3,9 +3,10 @@ import {
   CheckpointError,
   describeStoreSpec,
   readLatestVerified,
-  readTrainingState,
+  readTrainingCheckpointInfo,
   type CheckpointStore,
   type CheckpointStoreSpec,
+  type TrainingCheckpointInfo,
   type TrainingState,
 } from '@gradmesh/shared/internal';
 import { openCheckpointStore, RunStateStore, type RunRecord, type WorkerRegistration } from '@gradmesh/transport';
@@ -15,6 +16,8 @@ export interface ResumePoint {
   readonly name: string;
   readonly where: string;
   readonly state: TrainingState;
+  /** What the checkpoint says about itself (its run, config, stop reason), for the resume check. */
+  readonly info: TrainingCheckpointInfo;
 }
 
 /**
@@ -57,7 +60,26 @@ export class DurableRunState {
     const found = await readLatestVerified(store, this.#log);
     if (found === undefined) throw new CheckpointError(store.location, 'no checkpoint to resume from', { hint: 'run without --resume first, with the same --run and checkpoint store' });
     this.#latestCheckpoint = found.name;
-    return { name: found.name, where: found.where, state: await readTrainingState(found) };
+    const info = await readTrainingCheckpointInfo(found);
+    return { name: found.name, where: found.where, state: info.state, info };
+  }
+
+  /**
+   * `--resume-from <file>`: the file's bytes, stored into the run's store under its checkpoint name (every
+   * worker reads the checkpoint from the store, never from a path: Note [the store is the worker's]), unless the
+   * store already is where the file lives.
+   */
+  async adopt(file: string, bytes: Uint8Array, info: TrainingCheckpointInfo, name: string): Promise<ResumePoint> {
+    const store = this.checkpoints;
+    if (store === undefined) throw new CheckpointError('--resume-from', 'needs a checkpoint store (--checkpoint-store nats | dir:<path>, or --checkpoint-dir)');
+    if (store.describe(name) !== file) await store.put(name, bytes);
+    this.#latestCheckpoint = name;
+    return { name, where: store.describe(name), state: info.state, info };
+  }
+
+  /** The name of the newest checkpoint of the run this coordinator knows of (resumed from or written), or null. */
+  get latestCheckpoint(): string | null {
+    return this.#latestCheckpoint;
   }
 
   /** The record a previous coordinator of this run left, if any (undefined without JetStream or before the first). */

@@ -1,5 +1,7 @@
 /** The coordinator: the run owner (membership, step barrier, decisions). */
 export { Coordinator } from './coordinator.js';
+export { RunInterrupted } from './run-interrupted.js';
+export type { InterruptedAt } from './run-interrupted.js';
 export type { ClusterRun, CoordinatorOptions } from './coordinator.js';
 export { assignRanks, Roster } from './membership.js';
 export type { Generation, JoinedWorker, Member } from './membership.js';

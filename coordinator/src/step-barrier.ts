@@ -14,7 +14,15 @@ export interface BarrierWait {
   readonly what: string;
   /** The step the run is at (for the error's context). */
   readonly step: number;
+  /**
+   * The run's bounds on a reply's numbers (Note [replies are bounded by the run] in cluster-step-driver.ts):
+   * the problem in words, or undefined when the reply is within them. A reply out of bounds is not taken.
+   */
+  readonly bound?: (rank: number, body: unknown) => string | undefined;
 }
+
+/** A reply that was not taken: why, for the drop counter; `detail` for a reply out of the run's bounds. */
+export type Rejection = DropReason | { readonly reason: 'out-of-bounds'; readonly detail: string };
 
 /**
  * The barrier every coordinator command ends in: it resolves when each expected rank has replied, in rank
@@ -50,12 +58,14 @@ export class StepBarrier {
     });
   }
 
-  /** Offers a reply; returns undefined when it was taken, else the drop reason. */
-  deliver(kind: ReplyKind, key: number, rank: number, body: unknown): DropReason | undefined {
+  /** Offers a reply; returns undefined when it was taken, else why not. */
+  deliver(kind: ReplyKind, key: number, rank: number, body: unknown): Rejection | undefined {
     const open = this.#open;
     if (open === undefined || open.wait.kind !== kind || open.wait.key !== key) return 'stale-step';
     if (!open.wait.ranks.includes(rank)) return 'malformed';
     if (open.replies.has(rank)) return 'duplicate';
+    const problem = open.wait.bound?.(rank, body);
+    if (problem !== undefined) return { reason: 'out-of-bounds', detail: problem };
     open.replies.set(rank, body);
     if (open.replies.size === open.wait.ranks.length) this.#close(undefined);
     return undefined;

@@ -6,8 +6,10 @@
 #
 # Usage: deploy/nats-image/build.sh [path-to-nats-server] [image-tag]
 #   then: GRADMESH_NATS_IMAGE=gradmesh/nats:local npx vitest run tests/integration
+#   ENGINE=podman deploy/nats-image/build.sh "" localhost/gradmesh-nats:2.9.10   (deploy/test.sh, the k8s overlay local)
 set -euo pipefail
 
+engine="${ENGINE:-docker}"
 binary="${1:-${GRADMESH_NATS_SERVER:-$(command -v nats-server || echo /usr/sbin/nats-server)}}"
 tag="${2:-gradmesh/nats:local}"
 
@@ -15,7 +17,7 @@ if [[ ! -x "$binary" ]]; then
   echo "build.sh: no nats-server binary at '$binary' (install it with: apt-get install -y nats-server)" >&2
   exit 1
 fi
-command -v docker >/dev/null || { echo "build.sh: docker is not installed" >&2; exit 1; }
+command -v "$engine" >/dev/null || { echo "build.sh: $engine is not installed" >&2; exit 1; }
 
 root="$(mktemp -d)"
 trap 'rm -rf "$root"' EXIT
@@ -34,12 +36,15 @@ while read -r lib; do
 done < <(ldd "$binary" 2>/dev/null | awk '/=> \// { print $3 } /^[ \t]*\// { print $1 }' | sort -u)
 
 # nats-server needs a writable /tmp only for JetStream; the other directories keep tools that expect them quiet.
-mkdir -p "$root/tmp" "$root/etc"
+# /data is where deploy/k8s mounts the JetStream volume (owned by the official image's uid 1000, which the
+# manifests run as, so a fresh podman volume takes that owner).
+mkdir -p "$root/tmp" "$root/etc" "$root/data"
 chmod 1777 "$root/tmp"
+chown 1000:1000 "$root/data"
 
-tar -C "$root" -c . | docker import \
+tar -C "$root" -c . | "$engine" import \
   --change 'ENTRYPOINT ["/usr/sbin/nats-server"]' \
-  --change 'EXPOSE 4222 8222' \
+  --change 'EXPOSE 4222' --change 'EXPOSE 8222' \
   - "$tag" >/dev/null
 
 echo "built $tag from $binary ($("$binary" --version 2>/dev/null || echo 'unknown version'))"

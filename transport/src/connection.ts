@@ -24,9 +24,15 @@ export async function connectNats(url: string, name: string, credentials?: NatsC
         hint: 'check --nats-creds, --nats-user/--nats-pass or --nats-token (or their GRADMESH_NATS_* variables) and the run they were made for',
       });
     }
+    // A server certificate this client does not trust is the user's input to fix too (exit 2).
+    if (untrustedCertificate(cause)) {
+      throw new ConfigError('NATS TLS', `the server at ${redactUrl(url)} presented a certificate this client does not trust (${(cause as Error).message})`, {
+        hint: 'give the CA that signed the server certificate with --nats-tls-ca (or GRADMESH_NATS_TLS_CA), and connect to a name or address the certificate holds',
+      });
+    }
     throw new ClusterError(`cannot connect to NATS at ${redactUrl(url)}: ${(cause as Error).message}`, {
       worker: name,
-      hint: 'check the --nats URL, that nats-server is running (gradmesh launch starts one for you) and the credentials (--nats-creds, --nats-user/--nats-pass, --nats-token)',
+      hint: 'check the --nats URL, that nats-server is running (gradmesh launch starts one for you), the credentials (--nats-creds, --nats-user/--nats-pass, --nats-token) and, when the server verifies clients, the client certificate (--nats-tls-cert, --nats-tls-key)',
       cause,
     });
   }
@@ -34,6 +40,26 @@ export async function connectNats(url: string, name: string, credentials?: NatsC
   installReceivedPayloads(nc);
   installDirectWrites(nc);
   return nc;
+}
+
+/** Node's TLS verification failures of the server's certificate (the error or its cause carries the code). */
+const UNTRUSTED_CERTIFICATE_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_SIGNATURE_FAILURE',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+function untrustedCertificate(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    if (UNTRUSTED_CERTIFICATE_CODES.has((e as NodeJS.ErrnoException).code ?? '')) return true;
+  }
+  return false;
 }
 
 export interface ConnectionWatch {

@@ -12,6 +12,8 @@ import {
   shardRange,
   applyUpdate,
   allFinite,
+  batchesPerEpoch,
+  learningRateOfRun,
   injectedNan,
   poisonGradient,
   type InjectedNan,
@@ -34,6 +36,7 @@ import {
 } from '@gradmesh/shared/internal';
 import type { AllReduce } from './allreduce/allreduce.js';
 import { stepShard } from './shard.js';
+import type { StepBounds } from './command-bounds.js';
 
 export interface ReplicaOptions {
   readonly config: JsonObject;
@@ -113,6 +116,7 @@ export class Replica {
   readonly #fault: InjectedNan | undefined;
   /** The state before the last applied step, so a step that its generation did not complete can be undone. */
   readonly #undo: UndoBuffer;
+  #stepBounds: StepBounds | undefined;
 
   private constructor(model: Model, config: RunConfig, data: { train: Dataset; validation: Dataset | undefined; test: Dataset }, options: ReplicaOptions) {
     this.model = model;
@@ -182,12 +186,14 @@ export class Replica {
   /** Builds the model and loads the data (and restores the checkpoint) the assignment names. */
   static async create(options: ReplicaOptions): Promise<Replica> {
     const config = parseRunConfig(options.config, { baseDir: options.baseDir });
-    const pair = datasetFromConfig(config.dataset, { path: 'dataset' }, config.baseDir);
+    const pair = datasetFromConfig(config.dataset, { path: 'dataset' }, config.baseDir, { task: config.task });
     // The same split as Model.fit: the LAST validationSplit of the training file is held out.
     let train = pair.train;
     let validation: Dataset | undefined;
     if (config.training.validationSplit > 0) ({ train, validation } = pair.train.split(config.training.validationSplit));
     const model = await createModel(config, { threads: options.threads });
+    // Rank 0's checkpoints carry the class names, as a single process's do (Model.fit sets them there).
+    model.classNames = pair.train.classNames;
     try {
       if (options.resumeFrom !== undefined) await model.restore(options.resumeFrom);
     } catch (error) {
@@ -209,9 +215,20 @@ export class Replica {
       validationCount: this.validation?.count ?? 0,
       testCount: this.test.count,
       classes: this.train.classes,
+      ...(this.train.classNames === undefined ? {} : { classNames: [...this.train.classNames] }),
       featureSize: this.train.featureSize,
       threads: this.#threads,
     };
+  }
+
+  /** The run's bounds on a `step` command (worker/src/command-bounds.ts), from this replica's config and data. */
+  get stepBounds(): StepBounds {
+    if (this.#stepBounds === undefined) {
+      const t = this.config.training;
+      const batches = batchesPerEpoch(this.train.count, t.batchSize, t.dropLast);
+      this.#stepBounds = { epochs: t.epochs, batchesPerEpoch: batches, lrAt: learningRateOfRun(this.config, batches) };
+    }
+    return this.#stepBounds;
   }
 
   async step(command: StepBody, allReduce: AllReduce): Promise<StepDoneBody> {
@@ -297,13 +314,17 @@ export class Replica {
     return { requestId: request.requestId, rank: this.rank, checksum: params.checksum() };
   }
 
-  /** Rank 0 writes the checkpoint into the run's store (the worker's, from its assignment): its tensors plus the coordinator's training state. */
-  async checkpoint(request: CheckpointBody, store: CheckpointStore | undefined): Promise<CheckpointedBody> {
+  /**
+   * Rank 0 writes the checkpoint into the run's store (the worker's, from its assignment): its tensors plus the
+   * coordinator's training state, bound to the cluster run `runId`.
+   */
+  async checkpoint(request: CheckpointBody, store: CheckpointStore | undefined, runId: string): Promise<CheckpointedBody> {
     if (request.state.step !== this.#step) {
       throw new ClusterError(`rank ${this.rank} is at step ${this.#step} but the checkpoint is for step ${request.state.step}`, { rank: this.rank, step: this.#step });
     }
     if (store === undefined) throw new ClusterError(`rank ${this.rank} was told to checkpoint step ${request.state.step} but its assignment names no checkpoint store`, { rank: this.rank, step: this.#step });
-    const path = await saveTrainingCheckpoint(store, this.model, request.state);
+    this.model.runId = runId;
+    const path = await saveTrainingCheckpoint(store, this.model, request.state, { stoppedBy: request.stoppedBy });
     return { requestId: request.requestId, rank: this.rank, path };
   }
 

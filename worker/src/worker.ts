@@ -4,6 +4,7 @@ import {
   assignSubject,
   ClusterError,
   DropCounter,
+  ANY_SENDER,
   errorSubject,
   evalSubject,
   GradmeshError,
@@ -15,13 +16,15 @@ import {
   stateTransferSubject,
   type AssignBody,
   type ControlMessage,
+  type DropCounts,
 } from '@gradmesh/shared/internal';
 import { connectNats, ControlChannel, every, HeartbeatThread, Liveness, watchConnection, watchSilence, RunStateStore, type NatsCredentials } from '@gradmesh/transport';
-import type { CheckpointStore } from '@gradmesh/shared/internal';
+import type { CheckpointStore, Readiness } from '@gradmesh/shared/internal';
 import { assignedCheckpointStore, assignedResumePoint } from './assigned-checkpoint-store.js';
 import { ConnectionInterrupted, RsagAllReduce } from './allreduce/rsag.js';
 import { Replica } from './replica.js';
 import { publishState, StateReceiver } from './state-transfer.js';
+import { stepCommandProblem } from './command-bounds.js';
 
 export interface WorkerOptions {
   readonly natsUrl: string;
@@ -88,6 +91,8 @@ export class WorkerProcess {
   #lastRejoin = 0;
   #queue: Promise<void> = Promise.resolve();
   #lastRequest = -1;
+  /** The drop total last attached to a reply. */
+  #dropsReported = 0;
   /** The coordinator's liveness, watched from the assignment on. */
   #liveness: Liveness | undefined;
   /** The step being executed or last executed (for heartbeats and error reports); −1 before the first. */
@@ -96,6 +101,8 @@ export class WorkerProcess {
   #beats: HeartbeatThread | undefined;
   readonly #timers: { stop(): void }[] = [];
   #finished = false;
+  /** The generation this worker last reported ready in (its replica is at the generation's start step). */
+  #readyGeneration = 0;
   #resolve: (outcome: WorkerOutcome) => void = () => undefined;
   readonly #outcome = new Promise<WorkerOutcome>((resolve) => (this.#resolve = resolve));
 
@@ -116,6 +123,17 @@ export class WorkerProcess {
 
   get drops(): DropCounter {
     return this.#drops;
+  }
+
+  /** What `/readyz` answers (shared/src/monitor/readiness.ts): ready while it holds a rank of a live generation and is at its step. */
+  get readiness(): Readiness {
+    const a = this.#assignment;
+    if (this.#finished) return { ready: false, reason: 'the worker is stopping' };
+    if (this.#leaving !== undefined) return { ready: false, reason: `leaving the run (${this.#leaving})` };
+    if (a === undefined) return { ready: false, reason: `waiting for a rank in run "${this.#options.runId}"` };
+    if (a.generation <= this.#endedGeneration) return { ready: false, reason: `generation ${a.generation} ended; waiting for the next` };
+    if (this.#readyGeneration !== a.generation) return { ready: false, reason: `preparing rank ${a.rank} of generation ${a.generation}` };
+    return { ready: true, reason: `rank ${a.rank} of ${a.worldSize}, generation ${a.generation}, step ${this.#step}` };
   }
 
   async run(): Promise<WorkerOutcome> {
@@ -173,7 +191,7 @@ export class WorkerProcess {
   #leave(): void {
     const o = this.#options;
     void this.#registry?.deregisterWorker(o.workerId).catch(() => undefined);
-    this.#channel?.send(joinSubject(o.runId), 'leave', { workerId: o.workerId, reason: this.#leaving ?? 'leaving' });
+    this.#channel?.send(joinSubject(o.runId, o.workerId), 'leave', { workerId: o.workerId, reason: this.#leaving ?? 'leaving' });
     this.#finish(0, `worker ${o.workerId}: left the run (${this.#leaving ?? 'leaving'})`);
   }
 
@@ -202,7 +220,7 @@ export class WorkerProcess {
 
   #sendJoin(): void {
     const o = this.#options;
-    this.#channel?.send(joinSubject(o.runId), 'join', { workerId: o.workerId, pid: process.pid, host: os.hostname().slice(0, 255), threads: o.threads });
+    this.#channel?.send(joinSubject(o.runId, o.workerId), 'join', { workerId: o.workerId, pid: process.pid, host: os.hostname().slice(0, 255), threads: o.threads });
   }
 
   #onAssign(m: ControlMessage): void {
@@ -254,7 +272,7 @@ export class WorkerProcess {
     this.#liveness = new Liveness(timeoutMs);
     this.#liveness.touch('coordinator');
     const heartbeatMs = o.heartbeatMs ?? 1_000;
-    this.#beats = new HeartbeatThread({ natsUrl: o.natsUrl, runId: o.runId, workerId: o.workerId, subject: heartbeatSubject(o.runId, 'coordinator'), periodMs: heartbeatMs, ...(o.natsCredentials ? { credentials: o.natsCredentials } : {}) });
+    this.#beats = new HeartbeatThread({ natsUrl: o.natsUrl, runId: o.runId, workerId: o.workerId, subject: heartbeatSubject(o.runId, 'coordinator', o.workerId), periodMs: heartbeatMs, ...(o.natsCredentials ? { credentials: o.natsCredentials } : {}) });
     this.#beats.update(a.rank, this.#step, a.generation);
     this.#timers.push(
       watchSilence(this.#liveness, Math.min(250, heartbeatMs), ([s]) =>
@@ -312,14 +330,20 @@ export class WorkerProcess {
         rank: a.rank,
         worldSize: a.worldSize,
         generation: a.generation,
+        members: a.members,
+        compression: replica.config.training.allreduce.compression,
         drops: this.#drops,
+        // Bounds what may be buffered ahead of a step (Note [early frames are bounded by the run] in rsag.ts).
+        vectorLength: replica.model.params.slots.data.length,
+        firstStep: a.startStep,
         ...(a.stepTimeoutMs === undefined ? {} : { timeoutMs: a.stepTimeoutMs }),
       });
       if (!atStart) this.#awaitState(a, replica);
       // The all-reduce (and state) subscriptions must reach the server before any peer publishes: `ready` is
       // sent only after a flush, and the coordinator sends the first command only when every rank is ready.
       await this.#channel!.flush(10_000);
-      this.#channel!.send(joinSubject(o.runId), 'ready', { ...replica.ready(), ...(atStart ? {} : { needsState: true }) });
+      this.#channel!.send(joinSubject(o.runId, o.workerId), 'ready', { ...replica.ready(), ...(atStart ? {} : { needsState: true }) });
+      if (atStart) this.#readyGeneration = a.generation;
     }, a.generation);
   }
 
@@ -328,7 +352,7 @@ export class WorkerProcess {
     const o = this.#options;
     const p = replica.model.params.values.size;
     const maxBytes = 4 * p * (3 + replica.model.optimizer.stateTensors().length) + 16 * 1024 * 1024;
-    const receiver = new StateReceiver(this.#nc!, stateTransferSubject(o.runId), a.generation, maxBytes, this.#drops);
+    const receiver = new StateReceiver(this.#nc!, stateTransferSubject(o.runId, ANY_SENDER), a.generation, maxBytes, this.#drops);
     this.#stateReceiver = receiver;
     void receiver.done.then((bytes) => {
       if (this.#stateReceiver !== receiver) return;
@@ -337,7 +361,8 @@ export class WorkerProcess {
         replica.restoreState(bytes, `the state sent for generation ${a.generation}`);
         this.#step = replica.nextStep - 1;
         o.log(`worker ${o.workerId}: received the replica state of step ${replica.nextStep} (${bytes.length} bytes, verified)`);
-        this.#channel!.send(joinSubject(o.runId), 'ready', replica.ready());
+        this.#channel!.send(joinSubject(o.runId, o.workerId), 'ready', replica.ready());
+        this.#readyGeneration = a.generation;
       }, a.generation);
     });
   }
@@ -354,6 +379,9 @@ export class WorkerProcess {
     if (command.kind === 'step') {
       // A replayed step (a duplicate delivery, a stale publisher) is dropped, not executed twice.
       if (command.body.step <= this.#step) return this.#drops.drop('step', 'stale-step', `step ${command.body.step}, this replica is at step ${this.#step}`);
+      const bounds = this.#replica?.stepBounds;
+      const problem = bounds === undefined ? undefined : stepCommandProblem(command.body, this.#step, bounds);
+      if (problem !== undefined) return this.#drops.drop('step', 'out-of-bounds', problem);
       this.#step = command.body.step;
     } else {
       if (command.body.requestId <= this.#lastRequest) return this.#drops.drop(command.kind, 'duplicate', `request ${command.body.requestId} was already handled`);
@@ -365,30 +393,38 @@ export class WorkerProcess {
   async #execute(command: Command): Promise<void> {
     const replica = this.#replica;
     const channel = this.#channel!;
-    const replies = stepDoneSubject(this.#options.runId);
+    const replies = stepDoneSubject(this.#options.runId, this.#options.workerId);
     if (replica === undefined) throw new ClusterError(`worker ${this.#options.workerId} received ${command.kind} before it was ready`, { worker: this.#options.workerId });
     switch (command.kind) {
       case 'step':
-        channel.send(replies, 'stepDone', await replica.step(command.body, this.#allReduce!));
+        channel.send(replies, 'stepDone', this.#withDrops(await replica.step(command.body, this.#allReduce!)));
         return;
       case 'evaluate':
-        channel.send(replies, 'evaluated', await replica.evaluate(command.body));
+        channel.send(replies, 'evaluated', this.#withDrops(await replica.evaluate(command.body)));
         return;
       case 'epochEnd':
-        channel.send(replies, 'epochEnded', replica.epochEnd(command.body));
+        channel.send(replies, 'epochEnded', this.#withDrops(replica.epochEnd(command.body)));
         return;
       case 'checkpoint':
-        if (replica.rank === 0) channel.send(replies, 'checkpointed', await replica.checkpoint(command.body, this.#checkpoints));
+        if (replica.rank === 0) channel.send(replies, 'checkpointed', await replica.checkpoint(command.body, this.#checkpoints, this.#options.runId));
         return;
       case 'shareState': {
         if (replica.rank !== command.body.donor) return;
         const bytes = replica.encodeState();
-        const chunks = publishState(this.#nc!, stateTransferSubject(this.#options.runId), this.#assignment!.generation, bytes);
+        const chunks = publishState(this.#nc!, stateTransferSubject(this.#options.runId, this.#options.workerId), this.#assignment!.generation, bytes);
         await channel.flush(10_000);
         channel.send(replies, 'stateShared', { requestId: command.body.requestId, rank: replica.rank, bytes: bytes.length, chunks });
         return;
       }
     }
+  }
+
+  /** A reply with this worker's drop counts attached when they changed since the last reply (Note [every process's drops]). */
+  #withDrops<B extends object>(body: B): B & { drops?: DropCounts } {
+    const total = this.#drops.total;
+    if (total === this.#dropsReported) return body;
+    this.#dropsReported = total;
+    return { ...body, drops: this.#drops.snapshot() };
   }
 
   /** The coordinator ended this generation: abandon the command in flight and wait for the next assignment. */
@@ -438,7 +474,7 @@ export class WorkerProcess {
     const a = this.#assignment;
     if (a !== undefined && this.#channel !== undefined && this.#nc !== undefined && !this.#nc.isClosed()) {
       try {
-        this.#channel.send(errorSubject(this.#options.runId), 'error', { rank: a.rank, step: this.#step, message: message.slice(0, 4000) });
+        this.#channel.send(errorSubject(this.#options.runId, this.#options.workerId), 'error', { rank: a.rank, step: this.#step, message: message.slice(0, 4000) });
       } catch {
         // The message could not even be encoded; the coordinator will see our silence instead.
       }

@@ -2,7 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { ClusterError, ConfigError } from '@gradmesh/shared/internal';
+import { ClusterError, ConfigError, type Compression } from '@gradmesh/shared/internal';
 import { startLocalNatsServer } from '@gradmesh/transport';
 import type { ChildReply, ParentCommand } from './ipc.js';
 import { processCpuMs } from './cpu-time.js';
@@ -25,6 +25,8 @@ export interface AllreduceBenchOptions {
   readonly natsServer?: string;
   /** Timed repeats per (N, size), after 2 warm-up runs (default 5). */
   readonly repeats?: number;
+  /** Piece encodings to measure (default ['none']); bf16/fp16 send half the bytes (training.allreduce.compression). */
+  readonly compression?: Compression[];
   /** Write the result as JSON to this file. */
   readonly json?: string;
   readonly log?: (line: string) => void;
@@ -35,6 +37,8 @@ export interface AllreduceBenchOptions {
 export interface AllreduceBenchRow {
   readonly workers: number;
   readonly mb: number;
+  /** How pieces travelled; algbw and busbw count the float32 bytes reduced, whatever the wire carried. */
+  readonly compression: Compression;
   /** Median / min / max over repeats of the slowest rank's all-reduce time. */
   readonly ms: number;
   readonly msMin: number;
@@ -129,16 +133,16 @@ export async function runAllreduceBench(options: AllreduceBenchOptions): Promise
 
     const results: AllreduceBenchRow[] = [];
     log('');
-    log('  N      MB    time ms (min–max)      algbw MB/s   busbw MB/s   busbw/single   ceiling   replicas agree   CPU ms/run ranks+server (cores busy)');
+    log('  N      MB  wire    time ms (min–max)      algbw MB/s   busbw MB/s   busbw/single   ceiling   replicas agree   CPU ms/run ranks+server (cores busy)');
     for (const n of options.workers) {
       const ranks = await Promise.all(Array.from({ length: n }, () => Child.start(entry)));
       try {
         let step = 0;
-        for (const mb of options.mb) {
+        for (const mb of options.mb) for (const compression of options.compression ?? ['none']) {
           const elements = Math.round((mb * 1e6) / 4);
-          const runId = `bench-${process.pid}-${n}-${String(mb).replace(/\W/g, '_')}`;
+          const runId = `bench-${process.pid}-${n}-${String(mb).replace(/\W/g, '_')}-${compression}`;
           // A fresh run id per size: each child builds a new all-reduce instance for it.
-          await Promise.all(ranks.map((c, rank) => c.request({ type: 'init', role: 'allreduce', url, runId, rank, worldSize: n, elements }, 'ready')));
+          await Promise.all(ranks.map((c, rank) => c.request({ type: 'init', role: 'allreduce', url, runId, rank, worldSize: n, elements, compression }, 'ready')));
           const times: number[] = [];
           let cpuBefore = 0;
           let serverBefore: number | undefined;
@@ -166,6 +170,7 @@ export async function runAllreduceBench(options: AllreduceBenchOptions): Promise
           const row: AllreduceBenchRow = {
             workers: n,
             mb,
+            compression,
             ms,
             msMin: Math.min(...times),
             msMax: Math.max(...times),
@@ -180,7 +185,7 @@ export async function runAllreduceBench(options: AllreduceBenchOptions): Promise
           const busy = (cpuMsRanks + (cpuMsServer ?? 0)) / (wallMs / repeats);
           results.push(row);
           log(
-            `${String(n).padStart(3)} ${String(mb).padStart(7)} ${ms.toFixed(1).padStart(9)} (${row.msMin.toFixed(1)}–${row.msMax.toFixed(1)})`.padEnd(38) +
+            `${String(n).padStart(3)} ${String(mb).padStart(7)}  ${(compression === 'none' ? 'f32' : compression).padEnd(4)} ${ms.toFixed(1).padStart(9)} (${row.msMin.toFixed(1)}–${row.msMax.toFixed(1)})`.padEnd(44) +
               `${algbw.toFixed(0).padStart(10)} ${busbw.toFixed(0).padStart(12)} ${row.busbwRatio.toFixed(2).padStart(14)} ${(row.ceilingRatio === undefined ? '?' : row.ceilingRatio.toFixed(2)).padStart(9)}   ${(agree ? 'yes' : 'NO').padEnd(17)}` +
               `${cpuMsRanks.toFixed(0)}+${cpuMsServer === undefined ? '?' : cpuMsServer.toFixed(0)} (${busy.toFixed(2)})`,
           );

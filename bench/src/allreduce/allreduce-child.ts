@@ -29,7 +29,7 @@ async function init(m: ChildInit): Promise<void> {
   installReceivedPayloads(nc);
   installDirectWrites(nc);
   if (m.role === 'allreduce') {
-    allReduce = new RsagAllReduce({ nc, runId: m.runId, rank: m.rank, worldSize: m.worldSize, generation: 0, logger: (l) => console.error(l) });
+    allReduce = new RsagAllReduce({ nc, runId: m.runId, rank: m.rank, worldSize: m.worldSize, generation: 0, compression: m.compression, logger: (l) => console.error(l) });
     const r = Random.derive(12345, m.rank);
     input = new Float32Array(m.elements);
     for (let i = 0; i < input.length; i++) input[i] = r.next() - 0.5;

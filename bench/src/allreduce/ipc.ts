@@ -1,7 +1,9 @@
+import type { Compression } from '@gradmesh/shared/internal';
+
 /** Messages between the all-reduce benchmark (parent) and its child processes, over the fork IPC channel. */
 
 export type ChildInit =
-  | { readonly type: 'init'; readonly role: 'allreduce'; readonly url: string; readonly runId: string; readonly rank: number; readonly worldSize: number; readonly elements: number }
+  | { readonly type: 'init'; readonly role: 'allreduce'; readonly url: string; readonly runId: string; readonly rank: number; readonly worldSize: number; readonly elements: number; readonly compression: Compression }
   /** Single-stream reference: `publisher` sends `totalBytes` in `messageBytes` messages to `subscriber`. */
   | { readonly type: 'init'; readonly role: 'publisher' | 'subscriber'; readonly url: string; readonly subject: string; readonly totalBytes: number; readonly messageBytes: number };
 

@@ -8,6 +8,12 @@ import { freePort } from './free-port.js';
 import { runIdentities, writeServerConfig, writeStatusSeed, type RunIdentities } from './run-identities.js';
 import { writeFailedReport } from '../failed-report.js';
 import { ChildGroup, type Child, type ChildExit } from './children.js';
+import { parseStopReport, type StopReport } from './stop-report.js';
+import { stopMessage } from '../stop-message.js';
+import { availableCpus } from '@gradmesh/shared/internal';
+import { withoutOptionVariables } from '../args.js';
+import { coordinatorCommand } from '../coordinator-command.js';
+import { workerCommand } from '../worker-command.js';
 
 export interface LaunchOptions {
   readonly configPath: string;
@@ -40,6 +46,12 @@ export interface LaunchOptions {
   readonly reportPath?: string;
   /** How long the workers get to exit after the coordinator has (default 15 s), before SIGKILL. */
   readonly graceMs?: number;
+  /**
+   * The `gradmesh …` arguments that resume this launch from the checkpoint the coordinator writes where the run
+   * stops (--max-steps, Ctrl-C); undefined: that checkpoint does not outlive the launch, `notResumable` says why.
+   */
+  readonly resumeArgs?: readonly string[];
+  readonly notResumable?: string;
   readonly log: (line: string) => void;
 }
 
@@ -47,7 +59,7 @@ export interface LaunchOptions {
 export const CLI_PATH = fileURLToPath(new URL('../../../bin/gradmesh.js', import.meta.url));
 
 export function defaultThreads(workers: number): number {
-  return Math.max(1, Math.floor(os.availableParallelism() / workers));
+  return Math.max(1, Math.floor(availableCpus() / workers));
 }
 
 /**
@@ -88,6 +100,13 @@ export async function launch(o: LaunchOptions): Promise<number> {
   let interrupted = 0;
   let forceTimer: NodeJS.Timeout | undefined;
   let coordinator: Child | undefined;
+  /** Where the coordinator's run stopped before its end, as it reported (Note [a checkpoint at every stop]). */
+  let stopped: StopReport | undefined;
+  const spawnCoordinator = (args: readonly string[], env: NodeJS.ProcessEnv): Child => {
+    const child = group.spawn('coordinator', process.execPath, args, env);
+    child.process.on('message', (m) => (stopped = parseStopReport(m) ?? stopped));
+    return child;
+  };
   const onSignal = (signal: NodeJS.Signals) => {
     interrupted++;
     if (interrupted === 1 && coordinator !== undefined) {
@@ -129,8 +148,9 @@ export async function launch(o: LaunchOptions): Promise<number> {
         o.log(`launch: watch it with gradmesh status --nats ${url} --run ${o.runId} --nats-creds ${seed}`);
       }
     }
-    // Each child gets exactly one identity, through its environment (Note [launch is authenticated]).
-    const base = withoutCredentialsEnv(process.env);
+    // Each child gets exactly one identity, through its environment (Note [launch is authenticated]), and
+    // its options as flags only (withoutOptionVariables).
+    const base = withoutOptionVariables(withoutCredentialsEnv(process.env), [coordinatorCommand, workerCommand]);
     const envFor = (id: string | undefined): NodeJS.ProcessEnv => ({
       ...base,
       ...credentialsEnv(identities === undefined ? (o.natsUrl === undefined ? undefined : o.credentials) : id === undefined ? identities.coordinator : identities.workers.get(id)),
@@ -138,7 +158,7 @@ export async function launch(o: LaunchOptions): Promise<number> {
     if (interrupted > 0) return 130;
     const range = o.minWorkers !== undefined && o.minWorkers !== o.workers ? `${o.minWorkers}:${o.workers}` : String(o.workers);
     const coordinatorArgs = [CLI_PATH, 'coordinator', '--nats', url, '--config', o.configPath, '--run', o.runId, '--workers', range, ...o.coordinatorArgs];
-    coordinator = group.spawn('coordinator', process.execPath, coordinatorArgs, envFor(undefined));
+    coordinator = spawnCoordinator(coordinatorArgs, envFor(undefined));
     const threads = o.threads ?? defaultThreads(o.workers);
     let restartsLeft = o.maxRestarts ?? 0;
     const startWorker = (id: string): void => {
@@ -160,7 +180,7 @@ export async function launch(o: LaunchOptions): Promise<number> {
     while (exit.signal !== null && interrupted === 0 && restartsLeft > 0) {
       restartsLeft--;
       o.log(`launch: the coordinator was killed by ${exit.signal}; starting a new one (${restartsLeft} restart(s) left)`);
-      coordinator = group.spawn('coordinator', process.execPath, coordinatorArgs, envFor(undefined));
+      coordinator = spawnCoordinator(coordinatorArgs, envFor(undefined));
       exit = await coordinator.exited;
     }
     // A coordinator that died by a signal sent no shutdown: the workers would wait out their heartbeat timeout.
@@ -169,6 +189,10 @@ export async function launch(o: LaunchOptions): Promise<number> {
     const failedWorkers = group.children.filter((c) => c.name !== 'coordinator').filter((c) => c.process.exitCode !== 0 && !group.children.some((later) => later !== c && later.name === c.name && later.process.exitCode === 0));
     if (exit.code === 0 && failedWorkers.length > 0) o.log(`launch: warning: ${failedWorkers.map((c) => `${c.name} exited with ${c.process.exitCode ?? c.process.signalCode}`).join(', ')}`);
     if (exit.code !== 0 && o.reportPath !== undefined) await reportFailure(o, exit, (Date.now() - started) / 1000);
+    if (stopped !== undefined) {
+      const resumable = stopped.checkpoint !== undefined && o.resumeArgs !== undefined;
+      o.log(`launch: ${stopMessage(stopped, o.resumeArgs, resumable || stopped.checkpoint === undefined ? stopped.whyNothing : o.notResumable ?? stopped.whyNothing)}`);
+    }
     return exit.code ?? 1;
   } finally {
     clearTimeout(forceTimer);

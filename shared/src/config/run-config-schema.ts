@@ -4,15 +4,28 @@ import { runLossSpec } from '../losses/spec.js';
 import { modelSpec } from '../model/build.js';
 import { optimizerSpec } from '../optimizers/spec.js';
 import { scheduleSpec } from '../schedules/spec.js';
-import { nonEmptyString, nonNegative, nonNegativeInt, options, positive, positiveInt } from './schema-parts.js';
+import { taskSpec } from './task.js';
+import { hinted, nonEmptyString, nonNegative, nonNegativeInt, options, positive, positiveInt } from './schema-parts.js';
 
 /**
  * The run configuration, declared once: validation, the TypeScript types (run-config.ts) and the
  * published JSON Schema (`npm run schema` → schema/run-config.schema.json) all come from here.
  */
 
+const MONITORS = ['valLoss', 'valAccuracy'] as const;
+/** Keras' names of the monitored figures (Note [one naming scheme] in cli/src/progress.ts): refused with gradmesh's name. */
+const KERAS_MONITORS: Readonly<Record<string, (typeof MONITORS)[number]>> = { val_loss: 'valLoss', val_accuracy: 'valAccuracy', val_acc: 'valAccuracy' };
+
 export const earlyStoppingOptions = options({
-  monitor: z.enum(['valLoss', 'valAccuracy']).default('valLoss'),
+  monitor: z
+    .enum(MONITORS, {
+      error: (issue) => {
+        const gradmeshName = KERAS_MONITORS[String(issue.input)];
+        return gradmeshName === undefined ? undefined : hinted(`is Keras' name; gradmesh prints and reports it as ${gradmeshName}`, `write "monitor": "${gradmeshName}"`);
+      },
+    })
+    .default('valLoss')
+    .describe('The validation figure to watch, named as printed and reported: valLoss or valAccuracy.'),
   patience: nonNegativeInt().default(2).describe('Epochs without improvement before stopping.'),
   minDelta: nonNegative().default(0).describe('Smallest change that counts as an improvement.'),
   restoreBestWeights: z.boolean().default(true),
@@ -25,6 +38,14 @@ const earlyStoppingSpec = z
   .transform((v) => (v === true ? earlyStoppingOptions.parse({}) : v === false ? undefined : v))
   .describe('Stop when the validation metric stops improving.');
 
+/** How the cluster all-reduces gradients (a communication hook, like PyTorch DDP's). Ignored by one process. */
+export const allreduceOptions = options({
+  compression: z
+    .enum(['none', 'bf16', 'fp16'])
+    .default('none')
+    .describe('Send gradient pieces as bf16 or fp16 (half the bytes; fp16 with a power-of-two scale per piece against overflow). Sums stay float32 in rank order, so replicas stay bitwise identical.'),
+});
+
 export const trainingSpec = options({
   epochs: positiveInt().default(5),
   batchSize: positiveInt().default(64).describe('Global batch size (split across workers and threads).'),
@@ -35,6 +56,7 @@ export const trainingSpec = options({
   earlyStopping: earlyStoppingSpec,
   checkpointEverySteps: positiveInt().optional().describe('Also checkpoint every N steps (checkpoints are always written at the end of each epoch).'),
   microBatch: positiveInt().default(32).describe('Samples per micro-batch on every backend: the fixed split that keeps results independent of the thread count.'),
+  allreduce: allreduceOptions.prefault({}).describe('How the cluster all-reduces gradients.'),
 }).transform((t) => ({
   ...t,
   // Unset options stay as keys holding undefined, so that code reads `training.clipNorm` as "number or none".
@@ -65,6 +87,7 @@ export const runConfigSpec = options({
   name: nonEmptyString().default('run'),
   description: z.string().optional(),
   seed: z.int().min(0).max(2 ** 32 - 1).default(42).describe('Seed of every random stream of the run.'),
+  task: taskSpec,
   dataset: datasetSpec,
   model: modelSpec,
   loss: runLossSpec.optional(),

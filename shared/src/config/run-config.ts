@@ -4,6 +4,7 @@ import { ConfigError } from '../errors.js';
 import type { z } from 'zod';
 import { backendSpec, runConfigSpec, trainingSpec } from './run-config-schema.js';
 import { parseWithSchema } from './schema-errors.js';
+import { checkTask, type Task } from './task.js';
 import type { Json, JsonObject, ValidationScope } from './validate.js';
 
 /**
@@ -20,6 +21,8 @@ type ParsedRunConfig = z.output<typeof runConfigSpec>;
 export interface RunConfig {
   readonly name: ParsedRunConfig['name'];
   readonly seed: ParsedRunConfig['seed'];
+  /** classification (the default) or regression: how the label column is read and what the report measures. */
+  readonly task: Task;
   /**
    * `dataset`, `model`, `loss`, `optimizer` and `schedule` as written (validated): their builders
    * (datasetFromConfig, buildNetwork, optimizerFromSpec, scheduleFromSpec) read them in every process.
@@ -61,9 +64,11 @@ export function parseRunConfig(json: unknown, where: { file?: string; baseDir?: 
   const scope: ValidationScope = where.file === undefined ? { path: '' } : { path: '', file };
   const parsed = parseWithSchema(runConfigSpec, json, scope);
   const raw = json as JsonObject;
+  checkTask(parsed.task, { dataset: raw['dataset'] as Json, model: raw['model'] as Json, loss: raw['loss'] }, where.file);
   return {
     name: parsed.name,
     seed: parsed.seed,
+    task: parsed.task,
     dataset: raw['dataset'] as Json,
     model: raw['model'] as Json,
     loss: raw['loss'],

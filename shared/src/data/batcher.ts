@@ -23,9 +23,17 @@ export function fillInputs(dataset: Dataset, indices: ArrayLike<number>, start: 
   return x;
 }
 
-/** A classification batch: x as in fillInputs, y the one-hot labels [n, classes]. */
+/**
+ * A supervised batch: x as in fillInputs; y the one-hot labels [n, classes] of a classification data set,
+ * or the targets [n, 1] of a regression one (then the batch says so, for the regression metrics).
+ */
 export function fillBatch(dataset: Dataset, indices: ArrayLike<number>, start: number, end: number, backend: Backend, inputShape: Shape): Batch {
   const x = fillInputs(dataset, indices, start, end, backend, inputShape);
+  if (dataset.task === 'regression') {
+    const y = backend.alloc([end - start, 1]);
+    dataset.gatherTargets(indices, start, end, y.data);
+    return { x, y, count: end - start, regression: true };
+  }
   const y = backend.alloc([end - start, dataset.classes]);
   dataset.gatherOneHot(indices, start, end, y.data);
   return { x, y, count: end - start };

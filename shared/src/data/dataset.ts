@@ -13,12 +13,16 @@ export interface DatasetInit {
   readonly name: string;
   /** The stored shape of one sample, e.g. [28, 28]; the model may view it as any shape of equal size. */
   readonly sampleShape: Shape;
-  /** Labels are 0..classes−1. */
+  /** Labels are 0..classes−1. A regression data set has classes 1. */
   readonly classes: number;
   /** count × featureSize values, row-major. Copied once into shared memory if not already shared. */
   readonly features: FeatureArray;
-  /** One label per sample; count = labels.length. Copied once into shared memory if not already shared. */
-  readonly labels: LabelArray;
+  /** One label per sample; count = labels.length. Copied once into shared memory if not already shared. May be left out when `targets` is given. */
+  readonly labels?: LabelArray;
+  /** A regression data set: one real-valued target per sample (instead of a class label). */
+  readonly targets?: Float32Array;
+  /** The name of each class 0..classes−1, when the data named them (string CSV labels). */
+  readonly classNames?: readonly string[];
   /** Multiplier applied when gathering. Default 1/255 for uint8 features (pixels → [0, 1]), 1 for float32. */
   readonly scale?: number;
 }
@@ -37,6 +41,8 @@ export interface DatasetDescriptor {
   readonly labels: SharedArrayRef<'uint8'> | SharedArrayRef<'int32'>;
   /** Present for subsets: logical sample i is stored row rows[i]. */
   readonly rows?: SharedArrayRef<'uint32'>;
+  readonly targets?: SharedArrayRef<'float32'>;
+  readonly classNames?: readonly string[];
 }
 
 export interface DatasetPair {
@@ -53,6 +59,8 @@ interface Store {
   readonly scale: number;
   readonly features: FeatureArray;
   readonly labels: LabelArray;
+  readonly targets: Float32Array | undefined;
+  readonly classNames: readonly string[] | undefined;
   /** uint8 value → normalised float32, built once per store (256 entries). */
   readonly lookup: Float32Array | undefined;
 }
@@ -71,6 +79,10 @@ export class Dataset {
   readonly classes: number;
   /** Multiplier applied to stored features when gathering (1/255 for uint8 pixels by default). */
   readonly scale: number;
+  /** `regression` when samples carry a real-valued target instead of a class label. */
+  readonly task: 'classification' | 'regression';
+  /** Names of the classes 0..classes−1 when the data named them (e.g. "setosa"), else undefined. */
+  readonly classNames: readonly string[] | undefined;
   readonly #store: Store;
   /** Logical → stored row, or undefined when this is the whole store in stored order. */
   readonly #rows: Uint32Array | undefined;
@@ -85,6 +97,8 @@ export class Dataset {
     this.featureSize = store.featureSize;
     this.classes = store.classes;
     this.scale = store.scale;
+    this.task = store.targets === undefined ? 'classification' : 'regression';
+    this.classNames = store.classNames;
     this.#labelsInOrder = rows === undefined ? store.labels : undefined;
   }
 
@@ -93,8 +107,16 @@ export class Dataset {
     const { name, classes } = init;
     const sampleShape = [...init.sampleShape];
     const featureSize = sizeOf(sampleShape);
-    const count = init.labels.length;
+    const initLabels = init.labels ?? (init.targets === undefined ? undefined : new Uint8Array(init.targets.length));
+    if (initLabels === undefined) throw new InternalError(`${name}: Dataset.create needs labels or targets`);
+    const count = initLabels.length;
     if (!Number.isInteger(classes) || classes < 1) throw new DataError(name, `classes must be an integer ≥ 1, got ${classes}`);
+    if (init.targets !== undefined && (init.targets.length !== count || classes !== 1)) {
+      throw new InternalError(`${name}: a regression data set needs one target per sample (${init.targets.length} for ${count}) and classes 1 (got ${classes})`);
+    }
+    if (init.classNames !== undefined && init.classNames.length !== classes) {
+      throw new InternalError(`${name}: ${init.classNames.length} class names for ${classes} classes`);
+    }
     if (featureSize < 1) throw new DataError(name, `sample shape ${formatShape(sampleShape)} has no elements`);
     if (init.features.length !== count * featureSize) {
       throw new DataError(
@@ -103,7 +125,7 @@ export class Dataset {
       );
     }
     for (let i = 0; i < count; i++) {
-      const label = init.labels[i] as number;
+      const label = initLabels[i] as number;
       if (label < 0 || label >= classes) {
         throw new DataError(name, `label ${label} of sample ${i} is outside 0..${classes - 1}`, { context: { index: i, label } });
       }
@@ -111,8 +133,10 @@ export class Dataset {
     const scale = init.scale ?? (init.features instanceof Uint8Array ? 1 / 255 : 1);
     if (!Number.isFinite(scale)) throw new DataError(name, `scale must be a finite number, got ${scale}`);
     const features = init.features instanceof Uint8Array ? ensureShared('uint8', init.features) : ensureShared('float32', init.features);
-    const labels = init.labels instanceof Uint8Array ? ensureShared('uint8', init.labels) : ensureShared('int32', init.labels);
-    return new Dataset(makeStore(name, sampleShape, classes, scale, features, labels), undefined);
+    const labels = initLabels instanceof Uint8Array ? ensureShared('uint8', initLabels) : ensureShared('int32', initLabels);
+    const targets = init.targets === undefined ? undefined : ensureShared('float32', init.targets);
+    const classNames = init.classNames === undefined ? undefined : [...init.classNames];
+    return new Dataset(makeStore(name, sampleShape, classes, scale, features, labels, targets, classNames), undefined);
   }
 
   /** Rebuilds, in any thread, a view over the memory described by `toShared()`. Copies nothing. */
@@ -124,7 +148,8 @@ export class Dataset {
     // The ternaries narrow each union so view() returns the matching typed array.
     const features = d.features.dtype === 'uint8' ? view(d.features) : view(d.features);
     const labels = d.labels.dtype === 'uint8' ? view(d.labels) : view(d.labels);
-    const store = makeStore(d.name, [...d.sampleShape], d.classes, d.scale, features, labels);
+    const targets = d.targets === undefined ? undefined : view(d.targets);
+    const store = makeStore(d.name, [...d.sampleShape], d.classes, d.scale, features, labels, targets, d.classNames === undefined ? undefined : [...d.classNames]);
     return new Dataset(store, d.rows === undefined ? undefined : view(d.rows));
   }
 
@@ -138,6 +163,8 @@ export class Dataset {
       scale: s.scale,
       features: s.features instanceof Uint8Array ? refOf('uint8', s.features) : refOf('float32', s.features),
       labels: s.labels instanceof Uint8Array ? refOf('uint8', s.labels) : refOf('int32', s.labels),
+      ...(s.targets === undefined ? {} : { targets: refOf('float32', s.targets) }),
+      ...(s.classNames === undefined ? {} : { classNames: [...s.classNames] }),
     };
     return this.#rows === undefined ? base : { ...base, rows: refOf('uint32', this.#rows) };
   }
@@ -158,6 +185,19 @@ export class Dataset {
 
   labelAt(index: number): number {
     return this.#store.labels[this.#row(index)] as number;
+  }
+
+  /** The regression target of sample `index` (a regression data set only). */
+  targetAt(index: number): number {
+    return this.#targets()[this.#row(index)] as number;
+  }
+
+  /** Regression targets of indices[start..end) into `out` (length end − start). */
+  gatherTargets(indices: ArrayLike<number>, start: number, end: number, out: Float32Array): void {
+    const n = checkRange(indices, start, end, this.name);
+    if (out.length !== n) throw new InternalError(`${this.name}: gatherTargets of ${n} samples needs out.length ${n}, got ${out.length}`);
+    const targets = this.#targets();
+    for (let i = 0; i < n; i++) out[i] = targets[this.#row(indices[start + i] as number)] as number;
   }
 
   /**
@@ -235,6 +275,12 @@ export class Dataset {
     return { train: this.slice(0, at), validation: this.slice(at, this.count) };
   }
 
+  #targets(): Float32Array {
+    const targets = this.#store.targets;
+    if (targets === undefined) throw new InternalError(`${this.name}: a classification data set has no regression targets`);
+    return targets;
+  }
+
   /** Stored row of logical sample i; also the bounds check that keeps a bad index from reading NaN. */
   #row(i: number): number {
     if (!(Number.isInteger(i) && i >= 0 && i < this.count)) {
@@ -251,6 +297,8 @@ function makeStore(
   scale: number,
   features: FeatureArray,
   labels: LabelArray,
+  targets?: Float32Array,
+  classNames?: readonly string[],
 ): Store {
   let lookup: Float32Array | undefined;
   if (features instanceof Uint8Array) {
@@ -258,7 +306,7 @@ function makeStore(
     lookup = new Float32Array(256);
     for (let v = 0; v < 256; v++) lookup[v] = v * scale;
   }
-  return { name, sampleShape, featureSize: sizeOf(sampleShape), classes, scale, features, labels, lookup };
+  return { name, sampleShape, featureSize: sizeOf(sampleShape), classes, scale, features, labels, targets, classNames, lookup };
 }
 
 function checkRange(indices: ArrayLike<number>, start: number, end: number, name: string): number {

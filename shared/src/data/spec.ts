@@ -5,6 +5,8 @@ const classes = positiveInt().optional().describe('Number of classes; without it
 const path = () => nonEmptyString().describe('Path of the file, relative to the config file.');
 const idxFiles = options({ images: path(), labels: path() });
 
+const column = z.union([nonEmptyString(), z.int()], { error: 'must be a column name or a column number (0 = the first, −1 = the last)' });
+
 const DATASET_SHAPES = '"mnist" or an object with a "format" of "idx" or "csv"';
 
 /**
@@ -13,7 +15,7 @@ const DATASET_SHAPES = '"mnist" or an object with a "format" of "idx" or "csv"';
  *
  *   "mnist"
  *   { "format": "idx", "train": { "images": p, "labels": p }, "test": { "images": p, "labels": p }, "classes"?: n }
- *   { "format": "csv", "train": p, "test": p, "labelColumn": name, "scale"?: x, "classes"?: n }
+ *   { "format": "csv", "train": p, "test": p, "labelColumn": name | number, "header"?: bool, "featureColumns"?: [name | number], "scale"?: x, "classes"?: n }
  */
 export const datasetSpec = z
   .union(
@@ -32,7 +34,13 @@ export const datasetSpec = z
             format: z.literal('csv'),
             train: path(),
             test: path(),
-            labelColumn: nonEmptyString().describe('Name of the label column.'),
+            labelColumn: column.describe('The label column: its header name, or its number counting from 0 (−1 = the last column).'),
+            header: z.boolean().default(true).describe('Whether the first row names the columns (default true); without one, name columns by number.'),
+            featureColumns: z
+              .array(column, { error: 'must be an array of column names or numbers' })
+              .min(1, { error: 'must name at least one column' })
+              .optional()
+              .describe('The feature columns, in the order the model sees them (default: every column but the label, in file order).'),
             scale: positive().default(1).describe('Features are multiplied by this (e.g. 1/255).'),
             classes,
           }),

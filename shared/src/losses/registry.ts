@@ -3,6 +3,7 @@ import { parseWithSchema } from '../config/schema-errors.js';
 import { binaryCrossEntropy } from './binary-cross-entropy.js';
 import { categoricalCrossEntropy } from './categorical-cross-entropy.js';
 import type { Loss } from './loss.js';
+import { meanAbsoluteError } from './mean-absolute-error.js';
 import { meanSquaredError } from './mean-squared-error.js';
 import { softmaxCrossEntropy } from './softmax-cross-entropy.js';
 import { lossSpec, type LossName } from './spec.js';
@@ -19,6 +20,8 @@ function build(name: LossName, fromLogits: boolean): Loss {
     case 'categoricalCrossEntropy': return fromLogits ? softmaxCrossEntropy : categoricalCrossEntropy;
     case 'meanSquaredError':
     case 'mse': return meanSquaredError;
+    case 'meanAbsoluteError':
+    case 'mae': return meanAbsoluteError;
     case 'binaryCrossEntropy': return binaryCrossEntropy(fromLogits);
   }
 }

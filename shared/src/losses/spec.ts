@@ -1,8 +1,11 @@
 import { z } from 'zod';
 import { hinted, options, withHint } from '../config/schema-parts.js';
 
-export const LOSS_NAMES = ['softmaxCrossEntropy', 'categoricalCrossEntropy', 'meanSquaredError', 'mse', 'binaryCrossEntropy'] as const;
+export const LOSS_NAMES = ['softmaxCrossEntropy', 'categoricalCrossEntropy', 'meanSquaredError', 'mse', 'meanAbsoluteError', 'mae', 'binaryCrossEntropy'] as const;
 export type LossName = (typeof LOSS_NAMES)[number];
+
+/** Losses of a real-valued target: the only ones a `"task": "regression"` run accepts. */
+export const REGRESSION_LOSSES: readonly LossName[] = ['meanSquaredError', 'mse', 'meanAbsoluteError', 'mae'];
 
 /** Losses whose input may be logits rather than probabilities. */
 const TAKES_LOGITS: readonly LossName[] = ['binaryCrossEntropy', 'categoricalCrossEntropy'];

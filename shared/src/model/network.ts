@@ -8,6 +8,8 @@ export interface Batch {
   /** Targets: one-hot [count, classes] for classification; for autoencoders the same as x. */
   readonly y: Tensor;
   readonly count: number;
+  /** y holds real-valued regression targets: evaluation adds the regression sums (see regression-metrics.ts). */
+  readonly regression?: boolean;
 }
 
 /**

@@ -6,6 +6,7 @@ import { child } from '../config/validate.js';
 import type { ForwardContext } from '../layers/layer.js';
 import type { Loss } from '../losses/loss.js';
 import { tallyPredictions } from '../losses/accuracy.js';
+import { regressionSums } from '../losses/regression-metrics.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { LayerStack, stackSpec } from './layer-stack.js';
 import type { Batch, BatchStats, Network } from './network.js';
@@ -77,10 +78,13 @@ export class SequentialNetwork implements Network {
     return probabilities;
   }
 
-  #stats(lossSum: number, output: Tensor, batch: Batch, withConfusion: boolean): BatchStats {
+  /** `evaluating`: an inference-mode pass, which also tallies the confusion matrix or the regression sums. */
+  #stats(lossSum: number, output: Tensor, batch: Batch, evaluating: boolean): BatchStats {
     const stats: BatchStats = { lossSum, count: batch.count, extras: {} };
+    // Evaluation only: training steps need the loss alone, and these four sums would travel with every step.
+    if (batch.regression === true && evaluating) Object.assign(stats.extras, regressionSums(output, batch.y));
     if (this.#countsCorrect) {
-      const confusion = withConfusion ? new Array<number>(output.dim(-1) ** 2).fill(0) : undefined;
+      const confusion = evaluating ? new Array<number>(output.dim(-1) ** 2).fill(0) : undefined;
       stats.correct = tallyPredictions(output, batch.y, confusion);
       if (confusion !== undefined) stats.confusion = confusion;
     }

@@ -111,6 +111,9 @@ export function decodeControl(subject: string, bytes: Uint8Array, expected: Expe
   if (where === undefined || where.family !== MESSAGE_KINDS[kind].family) {
     throw new MessageRejectedError(subject, 'wrong-subject', kind, `a ${kind} message belongs on the ${MESSAGE_KINDS[kind].family} subject`, options);
   }
+  if (where.sender !== undefined && where.sender !== peer) {
+    throw new MessageRejectedError(subject, 'wrong-sender', kind, `from "${peer}" on the subject of worker "${where.sender}" (Note [the sender is in the subject])`, options);
+  }
   const body = validateBody(subject, kind, env['body'], peer);
   return { v: expected.version, run: expected.run, kind, from: peer, gen, body } as ControlMessage;
 }

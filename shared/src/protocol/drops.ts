@@ -12,7 +12,9 @@ export type DropReason =
   | 'foreign-generation' // another membership generation of this run
   | 'unknown-kind' // a message kind this build does not know
   | 'wrong-subject' // a known kind on a subject that does not carry it
+  | 'wrong-sender' // a message that claims another sender than the identity its subject proves
   | 'stale-step' // a step this instance has already finished
+  | 'out-of-bounds' // a step, rank or size outside what the run allows now (e.g. a step far ahead)
   | 'duplicate' // the same piece from the same source twice in one step
   | 'overflow'; // a buffer for early (future-step) messages is full
 
@@ -36,6 +38,7 @@ export type DropLogger = (line: string) => void;
 export class DropCounter {
   readonly #counts = new Map<string, number>();
   readonly #log: DropLogger;
+  #total = 0;
 
   constructor(logger: DropLogger = (line) => console.warn(line)) {
     this.#log = logger;
@@ -46,6 +49,7 @@ export class DropCounter {
     const key = `${kind}/${reason}`;
     const n = this.#counts.get(key) ?? 0;
     this.#counts.set(key, n + 1);
+    this.#total++;
     if (n === 0) this.#log(`gradmesh: dropped ${kind} message (${reason}): ${detail} — further drops of this kind are only counted`);
   }
 
@@ -62,6 +66,11 @@ export class DropCounter {
       if ((kind === undefined || k === kind) && (reason === undefined || r === reason)) total += n;
     }
     return total;
+  }
+
+  /** Every drop so far (it only grows, so a changed total says the snapshot changed). */
+  get total(): number {
+    return this.#total;
   }
 
   /** `{ "rs/stale-step": 3, … }` for reports. */

@@ -1,6 +1,7 @@
 import { parseCheckpointStep } from '../checkpoint/naming.js';
 import { CHECKPOINT_STORE_KINDS, type CheckpointStoreKind } from '../checkpoint/store-spec.js';
 import { ConfigError } from '../errors.js';
+import { REGRESSION_SUMS } from '../losses/regression-metrics.js';
 import {
   anyNumber,
   bool,
@@ -49,6 +50,11 @@ export interface AssignBody {
   readonly rank: number;
   readonly worldSize: number;
   readonly generation: number;
+  /**
+   * The worker id of each rank of this generation (members[rank] = id): a gradient piece from rank r must come
+   * on a subject ending in members[r] (Note [the sender is in the subject] in subjects.ts).
+   */
+  readonly members: readonly string[];
   /** The run config (model spec, seed, …), opaque to the protocol: any JSON object. */
   readonly config: JsonObject;
   /** Directory the config's relative data paths resolve against (one machine or a shared volume). */
@@ -90,6 +96,8 @@ export interface ReadyBody {
   readonly validationCount: number;
   readonly testCount: number;
   readonly classes: number;
+  /** The names of the classes when the data named them (string CSV labels): the run's report lists them. */
+  readonly classNames?: readonly string[];
   readonly featureSize: number;
   /** The replica is not at the generation's start step and waits for a live replica's state (`shareState`). */
   readonly needsState?: boolean;
@@ -175,7 +183,20 @@ export interface StepDoneBody {
   readonly localFinite: boolean;
   /** The all-reduced gradient was not finite, so this replica applied no update (every replica decides alike). */
   readonly skipped: boolean;
+  /** The sender's dropped-message counts, when they changed since its last reply (Note [every process's drops]). */
+  readonly drops?: DropCounts;
 }
+
+/**
+ * Note [every process's drops]
+ * Each worker counts what it drops (control messages, gradient pieces, state chunks) by kind and reason, and
+ * attaches its whole count to its next reply whenever it changed; the coordinator keeps the latest count per
+ * worker, so the report holds every process's drops (`droppedMessages`), not only the coordinator's. The counts
+ * only grow, so the latest one is the total. Bounded like everything on the wire: at most MAX_DROP_KEYS keys
+ * of the form `kind/reason`, safe-integer values.
+ */
+export type DropCounts = Readonly<Record<string, number>>;
+export const MAX_DROP_KEYS = 64;
 
 /** Coordinator → all workers (eval subject): evaluate your shard of a split; reply `evaluated`. */
 export interface EvaluateBody {
@@ -195,6 +216,7 @@ export interface EvaluatedBody {
   readonly extras: Readonly<Record<string, number>>;
   /** counts[actual][predicted] over the shard. */
   readonly confusion?: readonly (readonly number[])[];
+  readonly drops?: DropCounts;
 }
 
 /**
@@ -214,6 +236,7 @@ export interface EpochEndedBody {
   readonly requestId: number;
   readonly rank: number;
   readonly checksum: string;
+  readonly drops?: DropCounts;
 }
 
 /** The training loop's state (one type, one validator: shared/src/train/training-state.ts). */
@@ -232,6 +255,8 @@ export type TrainingStateBody = TrainingState;
 export interface CheckpointBody {
   readonly requestId: number;
   readonly state: TrainingStateBody;
+  /** The run stops at this checkpoint, for this reason (`--max-steps`, `SIGINT`): it is recorded in the checkpoint. */
+  readonly stoppedBy?: string;
 }
 
 /** Rank 0 → coordinator: the checkpoint is written (atomically); `path` says where, for the log. */
@@ -376,7 +401,56 @@ function confusionOf(b: JsonObject, s: ValidationScope, count: number, correct: 
   return matrix;
 }
 
+/**
+ * An evaluation's regression sums (Note [R² from four sums] in losses/regression-metrics.ts), when the reply has
+ * any: all four, finite, the error and square sums ≥ 0, and (Σt)² ≤ count·Σt² (Cauchy–Schwarz) — a reply whose
+ * sums no set of `count` real targets could produce is refused rather than merged into the run's R².
+ */
+function regressionSumsOf(extras: Record<string, number>, s: ValidationScope, count: number): void {
+  const present = REGRESSION_SUMS.filter((k) => k in extras);
+  if (present.length === 0) return;
+  if (present.length !== REGRESSION_SUMS.length) fail(s, 'extras', `must hold all of the regression sums ${REGRESSION_SUMS.join(', ')} or none`, present.join(', '));
+  for (const k of REGRESSION_SUMS) {
+    const v = extras[k]!;
+    if (!Number.isFinite(v)) fail(s, `extras.${k}`, 'must be a finite number', v);
+    if (k !== 'target' && v < 0) fail(s, `extras.${k}`, 'must be ≥ 0', v);
+  }
+  const sum = extras['target']!;
+  if (sum * sum > count * extras['targetSquared']! * (1 + 1e-9) + 1e-300) fail(s, 'extras.target', `is impossible with targetSquared ${extras['targetSquared']} over ${count} samples`, sum);
+}
+
+function regressionChecked(extras: Record<string, number>, s: ValidationScope, count: number): Record<string, number> {
+  regressionSumsOf(extras, s, count);
+  return extras;
+}
+
+const MAX_CLASS_NAME = 256;
+
+/** A ready reply's class names: one per class, each a string of 1–256 characters. */
+function classNamesOf(b: JsonObject, s: ValidationScope, classes: number): string[] {
+  const v = b['classNames'];
+  if (!Array.isArray(v) || v.length !== classes) fail(s, 'classNames', `must be an array of one name per class (${classes})`);
+  return v.map((name, i) => {
+    if (typeof name !== 'string' || name.length < 1 || name.length > MAX_CLASS_NAME) fail(s, `classNames[${i}]`, `must be a string of 1–${MAX_CLASS_NAME} characters`, typeof name === 'string' ? name.slice(0, 40) : name);
+    return name;
+  });
+}
+
 /** `dismiss` and `leave`: a worker id and why. */
+function dropCounts(obj: JsonObject, key: string, scope: ValidationScope): DropCounts {
+  const v = obj[key];
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(scope, key, 'must be an object of drop counts', v);
+  const entries = Object.entries(v as JsonObject);
+  if (entries.length > MAX_DROP_KEYS) fail(scope, key, `must have at most ${MAX_DROP_KEYS} entries`, entries.length);
+  const out: Record<string, number> = {};
+  for (const [name, n] of entries) {
+    if (!/^[A-Za-z][A-Za-z0-9-]{0,31}\/[a-z][a-z-]{0,31}$/.test(name)) fail(scope, key, 'keys must be "kind/reason"', name);
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) fail(scope, `${key}.${name}`, 'must be a non-negative integer', n);
+    out[name] = n;
+  }
+  return out;
+}
+
 function workerAndReason(b: JsonObject, s: ValidationScope): { workerId: string; reason: string } {
   rejectUnknownKeys(b, ['workerId', 'reason'], s);
   return { workerId: id(b, 'workerId', s), reason: text(b, 'reason', s, 512) };
@@ -399,12 +473,20 @@ export const MESSAGE_KINDS: { readonly [K in MessageKind]: KindSpec<MessageBodie
   assign: {
     family: 'assign',
     validate(b, s) {
-      rejectUnknownKeys(b, ['workerId', 'rank', 'worldSize', 'generation', 'config', 'baseDir', 'checkpointStore', 'resumeFrom', 'startStep', 'heartbeatTimeoutMs', 'stepTimeoutMs'], s);
+      rejectUnknownKeys(b, ['workerId', 'rank', 'worldSize', 'generation', 'members', 'config', 'baseDir', 'checkpointStore', 'resumeFrom', 'startStep', 'heartbeatTimeoutMs', 'stepTimeoutMs'], s);
       const worldSize = int(b, 'worldSize', s, { min: 1, max: MAX_RANK + 1 });
+      const workerId = id(b, 'workerId', s);
+      const rank = int(b, 'rank', s, { min: 0, max: worldSize - 1 });
+      const members = b['members'];
+      if (!Array.isArray(members) || members.length !== worldSize) fail(s, 'members', `must be an array of ${worldSize} worker ids (one per rank)`, Array.isArray(members) ? members.length : members);
+      const ids = members.map((_, i) => id(members as unknown as JsonObject, String(i), child(s, 'members')));
+      if (ids[rank] !== workerId) fail(s, 'members', `rank ${rank} must be the assigned worker "${workerId}"`, ids[rank]);
+      if (new Set(ids).size !== ids.length) fail(s, 'members', 'worker ids must be distinct', ids.join(','));
       return {
-        workerId: id(b, 'workerId', s),
-        rank: int(b, 'rank', s, { min: 0, max: worldSize - 1 }),
+        workerId,
+        rank,
         worldSize,
+        members: ids,
         generation: int(b, 'generation', s, { min: 0, max: U32 }),
         config: jsonObject(b, 'config', s),
         ...('baseDir' in b ? { baseDir: text(b, 'baseDir', s) } : {}),
@@ -441,7 +523,7 @@ export const MESSAGE_KINDS: { readonly [K in MessageKind]: KindSpec<MessageBodie
   stepDone: {
     family: 'step-done',
     validate(b, s) {
-      rejectUnknownKeys(b, ['step', 'rank', 'lossSum', 'count', 'correct', 'extras', 'computeMs', 'allreduceMs', 'checksum', 'penalty', 'localFinite', 'skipped'], s);
+      rejectUnknownKeys(b, ['step', 'rank', 'lossSum', 'count', 'correct', 'extras', 'computeMs', 'allreduceMs', 'checksum', 'penalty', 'localFinite', 'skipped', 'drops'], s);
       const count = int(b, 'count', s, { min: 0 });
       const correct = optionalInt(b, 'correct', s, { min: 0, max: count });
       const body: StepDoneBody = {
@@ -457,6 +539,7 @@ export const MESSAGE_KINDS: { readonly [K in MessageKind]: KindSpec<MessageBodie
         ...(correct === undefined ? {} : { correct }),
         ...('checksum' in b ? { checksum: checksum(b, 'checksum', s) } : {}),
         ...('penalty' in b ? { penalty: anyNumber(b, 'penalty', s) } : {}),
+        ...('drops' in b ? { drops: dropCounts(b, 'drops', s) } : {}),
       };
       return body;
     },
@@ -483,7 +566,8 @@ export const MESSAGE_KINDS: { readonly [K in MessageKind]: KindSpec<MessageBodie
   ready: {
     family: 'join',
     validate(b, s) {
-      rejectUnknownKeys(b, ['workerId', 'rank', 'generation', 'checksum', 'parameters', 'step', 'trainCount', 'validationCount', 'testCount', 'classes', 'featureSize', 'threads', 'needsState'], s);
+      rejectUnknownKeys(b, ['workerId', 'rank', 'generation', 'checksum', 'parameters', 'step', 'trainCount', 'validationCount', 'testCount', 'classes', 'classNames', 'featureSize', 'threads', 'needsState'], s);
+      const classes = int(b, 'classes', s, { min: 1, max: MAX_CLASSES });
       return {
         workerId: id(b, 'workerId', s),
         rank: int(b, 'rank', s, { min: 0, max: MAX_RANK }),
@@ -494,7 +578,8 @@ export const MESSAGE_KINDS: { readonly [K in MessageKind]: KindSpec<MessageBodie
         trainCount: int(b, 'trainCount', s, { min: 0 }),
         validationCount: int(b, 'validationCount', s, { min: 0 }),
         testCount: int(b, 'testCount', s, { min: 0 }),
-        classes: int(b, 'classes', s, { min: 1, max: MAX_CLASSES }),
+        classes,
+        ...('classNames' in b ? { classNames: classNamesOf(b, s, classes) } : {}),
         featureSize: int(b, 'featureSize', s, { min: 1 }),
         threads: int(b, 'threads', s, { min: 1, max: 1024 }),
         ...(b['needsState'] === true ? { needsState: true } : {}),
@@ -517,7 +602,7 @@ export const MESSAGE_KINDS: { readonly [K in MessageKind]: KindSpec<MessageBodie
   evaluated: {
     family: 'step-done',
     validate(b, s) {
-      rejectUnknownKeys(b, ['requestId', 'rank', 'lossSum', 'count', 'correct', 'extras', 'confusion'], s);
+      rejectUnknownKeys(b, ['requestId', 'rank', 'lossSum', 'count', 'correct', 'extras', 'confusion', 'drops'], s);
       const count = int(b, 'count', s, { min: 0 });
       const correct = optionalInt(b, 'correct', s, { min: 0, max: count });
       return {
@@ -525,9 +610,10 @@ export const MESSAGE_KINDS: { readonly [K in MessageKind]: KindSpec<MessageBodie
         rank: int(b, 'rank', s, { min: 0, max: MAX_RANK }),
         lossSum: anyNumber(b, 'lossSum', s),
         count,
-        extras: numberRecord(b, 'extras', s),
+        extras: regressionChecked(numberRecord(b, 'extras', s), s, count),
         ...(correct === undefined ? {} : { correct }),
         ...('confusion' in b ? { confusion: confusionOf(b, s, count, correct) } : {}),
+        ...('drops' in b ? { drops: dropCounts(b, 'drops', s) } : {}),
       };
     },
   },
@@ -541,15 +627,21 @@ export const MESSAGE_KINDS: { readonly [K in MessageKind]: KindSpec<MessageBodie
   epochEnded: {
     family: 'step-done',
     validate(b, s) {
-      rejectUnknownKeys(b, ['requestId', 'rank', 'checksum'], s);
-      return { requestId: int(b, 'requestId', s, { min: 0, max: U32 }), rank: int(b, 'rank', s, { min: 0, max: MAX_RANK }), checksum: checksum(b, 'checksum', s) };
+      rejectUnknownKeys(b, ['requestId', 'rank', 'checksum', 'drops'], s);
+      return {
+        requestId: int(b, 'requestId', s, { min: 0, max: U32 }),
+        rank: int(b, 'rank', s, { min: 0, max: MAX_RANK }),
+        checksum: checksum(b, 'checksum', s),
+        ...('drops' in b ? { drops: dropCounts(b, 'drops', s) } : {}),
+      };
     },
   },
   checkpoint: {
     family: 'step',
     validate(b, s) {
-      rejectUnknownKeys(b, ['requestId', 'state'], s);
-      return { requestId: int(b, 'requestId', s, { min: 0, max: U32 }), state: trainingState(b, 'state', s) };
+      rejectUnknownKeys(b, ['requestId', 'state', 'stoppedBy'], s);
+      const stoppedBy = 'stoppedBy' in b ? text(b, 'stoppedBy', s, 100) : undefined;
+      return { requestId: int(b, 'requestId', s, { min: 0, max: U32 }), state: trainingState(b, 'state', s), ...(stoppedBy === undefined ? {} : { stoppedBy }) };
     },
   },
   checkpointed: {

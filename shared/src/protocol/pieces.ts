@@ -3,17 +3,19 @@ import { InternalError, ProtocolError } from '../errors.js';
 import { MessageRejectedError } from './drops.js';
 import type { DataFamily } from './subjects.js';
 import { PROTOCOL_VERSION } from './version.js';
+import { encodedElements, type Compression } from './compression.js';
 
 /**
  * Framing of gradient pieces: a 16-byte little-endian header, then the raw float32 values.
  *
  *   byte  0      u8   protocol version (PROTOCOL_VERSION)
- *   byte  1      u8   family: 1 = rs (reduce-scatter), 2 = ag (all-gather), 3 = a2a (test oracle)
+ *   byte  1      u8   low 4 bits: family: 1 = rs (reduce-scatter), 2 = ag (all-gather), 3 = a2a (test oracle);
+ *                     high 4 bits: encoding of the values: 0 = float32, 1 = bf16, 2 = fp16 (compression.ts)
  *   bytes 2–3    u16  source rank
  *   bytes 4–7    u32  membership generation
  *   bytes 8–11   u32  step
  *   bytes 12–15  u32  piece index (global, in the all-reduce layout; the layout maps it to chunk and range)
- *   bytes 16–    f32[] values, little-endian
+ *   bytes 16–    f32[] values, little-endian (bf16: u16[] values; fp16: an f32 scale, then u16[] values)
  *
  * Why raw bytes: msgpackr 2.1.3 with default options silently corrupts a Float32Array, and a raw copy is
  * exact and runs at memcpy speed. The header is 16 bytes so that the values of a frame allocated here start
@@ -36,7 +38,12 @@ export interface PieceHeader {
   readonly generation: number;
   readonly step: number;
   readonly piece: number;
+  /** How the values are encoded (absent: float32). */
+  readonly encoding?: Compression;
 }
+
+const ENCODING_CODE: Readonly<Record<Compression, number>> = { none: 0, bf16: 1, fp16: 2 };
+const CODE_ENCODING: readonly (Compression | undefined)[] = ['none', 'bf16', 'fp16'];
 
 const FAMILY_CODE: Readonly<Record<DataFamily, number>> = { rs: 1, ag: 2, a2a: 3 };
 const CODE_FAMILY: readonly (DataFamily | undefined)[] = [undefined, 'rs', 'ag', 'a2a'];
@@ -65,7 +72,7 @@ function writeHeader(frame: Uint8Array, header: PieceHeader): void {
   }
   const view = new DataView(frame.buffer, frame.byteOffset, PIECE_HEADER_BYTES);
   view.setUint8(0, PROTOCOL_VERSION);
-  view.setUint8(1, FAMILY_CODE[header.family]);
+  view.setUint8(1, FAMILY_CODE[header.family] | (ENCODING_CODE[header.encoding ?? 'none'] << 4));
   view.setUint16(2, header.source, true);
   view.setUint32(4, u32(header.generation, 'generation'), true);
   view.setUint32(8, u32(header.step, 'step'), true);
@@ -110,25 +117,34 @@ export function readPieceHeader(subject: string, frame: Uint8Array): PieceHeader
   if (frame.length < PIECE_HEADER_BYTES) {
     throw new MessageRejectedError(subject, 'malformed', 'piece', `${frame.length} bytes is shorter than the ${PIECE_HEADER_BYTES}-byte piece header`);
   }
-  if ((frame.length - PIECE_HEADER_BYTES) % 4 !== 0) {
-    throw new MessageRejectedError(subject, 'malformed', 'piece', `payload of ${frame.length - PIECE_HEADER_BYTES} bytes is not a whole number of float32 values`);
-  }
   const view = new DataView(frame.buffer, frame.byteOffset, PIECE_HEADER_BYTES);
   const version = view.getUint8(0);
   const source = view.getUint16(2, true);
+  const encoding = CODE_ENCODING[view.getUint8(1) >> 4];
+  // The size first (as for a float32 frame before encodings existed): a payload no value count fits is malformed.
+  if (encoding !== undefined && encodedElements(encoding, frame.length - PIECE_HEADER_BYTES) < 0) {
+    throw new MessageRejectedError(subject, 'malformed', 'piece', `payload of ${frame.length - PIECE_HEADER_BYTES} bytes is not a whole number of ${encoding === 'none' ? 'float32' : encoding} values`);
+  }
   if (version !== PROTOCOL_VERSION) {
     throw new MessageRejectedError(subject, 'version', 'piece', `protocol version ${version}, expected ${PROTOCOL_VERSION}`, { peer: `rank ${source}` });
   }
-  const family = CODE_FAMILY[view.getUint8(1)];
-  if (family === undefined) {
-    throw new MessageRejectedError(subject, 'malformed', 'piece', `unknown piece family code ${view.getUint8(1)}`, { peer: `rank ${source}` });
+  const family = CODE_FAMILY[view.getUint8(1) & 0x0f];
+  if (family === undefined || encoding === undefined) {
+    throw new MessageRejectedError(subject, 'malformed', 'piece', `unknown piece family/encoding code ${view.getUint8(1)}`, { peer: `rank ${source}` });
   }
-  return { family, source, generation: view.getUint32(4, true), step: view.getUint32(8, true), piece: view.getUint32(12, true) };
+  const header = { family, source, generation: view.getUint32(4, true), step: view.getUint32(8, true), piece: view.getUint32(12, true) };
+  return encoding === 'none' ? header : { ...header, encoding };
 }
 
-/** Number of float32 values in a frame (its header already validated by `readPieceHeader`). */
-export function pieceElements(frame: Uint8Array): number {
-  return (frame.length - PIECE_HEADER_BYTES) / 4;
+/** Number of values in a frame (its header already validated by `readPieceHeader`), float32 unless `encoding` says otherwise. */
+export function pieceElements(frame: Uint8Array, encoding: Compression = 'none'): number {
+  return encodedElements(encoding, frame.length - PIECE_HEADER_BYTES);
+}
+
+/** Writes `header` into the first PIECE_HEADER_BYTES of `frame` (a frame whose values the caller encodes itself). */
+export function writePieceHeader(frame: Uint8Array, header: PieceHeader): void {
+  assertLittleEndian();
+  writeHeader(frame, header);
 }
 
 /**

@@ -53,6 +53,25 @@ export function runPrefix(run: string): string {
   return `${SUBJECT_ROOT}.${validateRunId(run)}`;
 }
 
+/**
+ * Note [the sender is in the subject]
+ * nats-server tells a subscriber nothing about who published a message, but it does enforce per-identity
+ * publish permissions on subjects. So every subject a worker publishes on ends in the worker's id —
+ * `join.<id>`, `heartbeat.coordinator.<id>`, `step-done.<id>`, `error.<id>`, `state.<id>`, `rs.<owner>.<id>`,
+ * `ag.<owner>.<id>` — and each worker identity may publish only on subjects ending in its own id
+ * (transport/src/nats-server/run-permissions.ts). The receivers then hold the message to that proven sender:
+ * a control envelope's `from` must equal the subject's last token (`decodeControl`), and a gradient piece's
+ * source rank must be the rank the coordinator assigned to that id in this generation (`rsag.ts`). With
+ * authorization on, worker w1 therefore cannot speak as w0, nor send rank 0's pieces; the coordinator binds
+ * each rank to the identity it joined with. (Without authorization, `--insecure`, the checks remain but
+ * nothing stops a client from publishing on any subject.)
+ */
+export const ANY_SENDER = '*';
+
+function senderToken(sender: string): string {
+  return sender === ANY_SENDER ? ANY_SENDER : validateWorkerId(sender, 'sender');
+}
+
 /** Every subject of the run (for monitoring / tests that watch the whole run). */
 export function runWildcard(run: string): string {
   return `${runPrefix(run)}.>`;
@@ -64,9 +83,9 @@ export function runWildcard(run: string): string {
 export const CONTROL_FAMILIES = ['join', 'assign', 'heartbeat', 'step', 'step-done', 'eval', 'shutdown', 'error'] as const;
 export type ControlFamily = (typeof CONTROL_FAMILIES)[number];
 
-/** Worker → coordinator: "I am here". */
-export function joinSubject(run: string): string {
-  return `${runPrefix(run)}.join`;
+/** Worker `sender` → coordinator: "I am here" (join, ready, leave); `ANY_SENDER` to listen to all. */
+export function joinSubject(run: string, sender: string): string {
+  return `${runPrefix(run)}.join.${senderToken(sender)}`;
 }
 
 /** Coordinator → one worker: its rank, world size, generation and config. */
@@ -74,10 +93,16 @@ export function assignSubject(run: string, workerId: string): string {
   return `${runPrefix(run)}.assign.${validateWorkerId(workerId)}`;
 }
 
-/** Heartbeats flow both ways; the last token says who listens (`coordinator` or `workers`). */
+/**
+ * Heartbeats flow both ways; the token after `heartbeat` says who listens (`coordinator` or `workers`). A
+ * worker's heartbeat to the coordinator ends in its id (`sender`, or `ANY_SENDER` to listen to all).
+ */
 export type HeartbeatAudience = 'coordinator' | 'workers';
-export function heartbeatSubject(run: string, audience: HeartbeatAudience): string {
-  return `${runPrefix(run)}.heartbeat.${audience}`;
+export function heartbeatSubject(run: string, audience: 'workers'): string;
+export function heartbeatSubject(run: string, audience: 'coordinator', sender: string): string;
+export function heartbeatSubject(run: string, audience: HeartbeatAudience, sender?: string): string {
+  if (audience === 'workers') return `${runPrefix(run)}.heartbeat.workers`;
+  return `${runPrefix(run)}.heartbeat.coordinator.${senderToken(sender ?? '')}`;
 }
 
 /** Coordinator → all workers: run this step. */
@@ -85,9 +110,9 @@ export function stepSubject(run: string): string {
   return `${runPrefix(run)}.step`;
 }
 
-/** Worker → coordinator: this step is done (loss, counts, timings, checksum). */
-export function stepDoneSubject(run: string): string {
-  return `${runPrefix(run)}.step-done`;
+/** Worker `sender` → coordinator: replies (this step is done, evaluated, …); `ANY_SENDER` to listen to all. */
+export function stepDoneSubject(run: string, sender: string): string {
+  return `${runPrefix(run)}.step-done.${senderToken(sender)}`;
 }
 
 /** Evaluation requests/results, decided once and broadcast (message kinds are defined by the run loop). */
@@ -100,9 +125,9 @@ export function shutdownSubject(run: string): string {
   return `${runPrefix(run)}.shutdown`;
 }
 
-/** Worker → coordinator: a fatal error on a rank. */
-export function errorSubject(run: string): string {
-  return `${runPrefix(run)}.error`;
+/** Worker `sender` → coordinator: a fatal error on a rank. */
+export function errorSubject(run: string, sender: string): string {
+  return `${runPrefix(run)}.error.${senderToken(sender)}`;
 }
 
 /**
@@ -118,29 +143,38 @@ export interface ParsedControlSubject {
   readonly family: ControlFamily;
   /** The token after the family, e.g. the worker id of `assign.<workerId>` or the heartbeat audience. */
   readonly target: string | undefined;
+  /** The publishing worker's id on the subjects workers publish (Note [the sender is in the subject]). */
+  readonly sender: string | undefined;
 }
 
-/** Parses a control subject; `undefined` when it is not one (wrong root, bad run id, unknown family). */
+/** Families a worker publishes on, each ending in the sender's id. */
+const SENT_BY_WORKERS: ReadonlySet<string> = new Set(['join', 'step-done', 'error']);
+
+/** Parses a control subject; `undefined` when it is not one (wrong root, bad run id, unknown family, bad tokens). */
 export function parseControlSubject(subject: string): ParsedControlSubject | undefined {
   const tokens = subject.split('.');
-  if (tokens.length < 3 || tokens.length > 4 || tokens[0] !== SUBJECT_ROOT) return undefined;
+  if (tokens.length < 3 || tokens.length > 5 || tokens[0] !== SUBJECT_ROOT) return undefined;
   const run = tokens[1] as string;
   const family = tokens[2] as string;
   if (!ID_PATTERN.test(run) || !(CONTROL_FAMILIES as readonly string[]).includes(family)) return undefined;
-  const target = tokens[3];
-  const needsTarget = family === 'assign' || family === 'heartbeat';
-  if (needsTarget !== (target !== undefined)) return undefined;
-  if (family === 'assign' && !ID_PATTERN.test(target as string)) return undefined;
-  if (family === 'heartbeat' && target !== 'coordinator' && target !== 'workers') return undefined;
-  return { run, family: family as ControlFamily, target };
+  const rest = tokens.slice(3);
+  const id = (t: string | undefined): t is string => t !== undefined && ID_PATTERN.test(t);
+  if (SENT_BY_WORKERS.has(family)) return rest.length === 1 && id(rest[0]) ? { run, family: family as ControlFamily, target: undefined, sender: rest[0] } : undefined;
+  if (family === 'assign') return rest.length === 1 && id(rest[0]) ? { run, family, target: rest[0], sender: undefined } : undefined;
+  if (family === 'heartbeat') {
+    if (rest.length === 1 && rest[0] === 'workers') return { run, family, target: 'workers', sender: undefined };
+    if (rest.length === 2 && rest[0] === 'coordinator' && id(rest[1])) return { run, family, target: 'coordinator', sender: rest[1] };
+    return undefined;
+  }
+  return rest.length === 0 ? { run, family: family as ControlFamily, target: undefined, sender: undefined } : undefined;
 }
 
 /**
  * A live replica's state for the workers joining a generation (raw bytes in chunks, see
  * worker/src/state-transfer.ts); only workers waiting for a state subscribe to it.
  */
-export function stateTransferSubject(run: string): string {
-  return `${runPrefix(run)}.state`;
+export function stateTransferSubject(run: string, sender: string): string {
+  return `${runPrefix(run)}.state.${senderToken(sender)}`;
 }
 
 // ---- data subjects ----------------------------------------------------------------------------------------
@@ -148,14 +182,14 @@ export function stateTransferSubject(run: string): string {
 /** The two data families. `a2a` is the all-to-all exchange of the test oracle (`tests/helpers/naive-allreduce.ts`). */
 export type DataFamily = 'rs' | 'ag' | 'a2a';
 
-/** Reduce-scatter: pieces of chunk `owner`, sent by every other rank to the chunk's owner. */
-export function reduceScatterSubject(run: string, owner: number): string {
-  return `${runPrefix(run)}.rs.${rankToken(owner, 'owner')}`;
+/** Reduce-scatter: pieces of chunk `owner`, sent by every other rank (worker id `sender`) to the chunk's owner. */
+export function reduceScatterSubject(run: string, owner: number, sender: string): string {
+  return `${runPrefix(run)}.rs.${rankToken(owner, 'owner')}.${senderToken(sender)}`;
 }
 
-/** All-gather: reduced pieces of chunk `owner`, published by the owner to every other rank. */
-export function allGatherSubject(run: string, owner: number): string {
-  return `${runPrefix(run)}.ag.${rankToken(owner, 'owner')}`;
+/** All-gather: reduced pieces of chunk `owner`, published by the owner (worker id `sender`) to every other rank. */
+export function allGatherSubject(run: string, owner: number, sender: string): string {
+  return `${runPrefix(run)}.ag.${rankToken(owner, 'owner')}.${senderToken(sender)}`;
 }
 
 /** The naive all-to-all oracle: every piece of rank `source`'s whole vector, to everyone. Tests only. */
@@ -168,14 +202,23 @@ export interface ParsedDataSubject {
   readonly family: DataFamily;
   /** The chunk owner (`rs`, `ag`) or the source rank (`a2a`). */
   readonly rank: number;
+  /** The publishing worker's id (`rs`, `ag`; Note [the sender is in the subject]). */
+  readonly sender: string | undefined;
 }
 
 /** Parses a data subject; `undefined` when it is not one. */
 export function parseDataSubject(subject: string): ParsedDataSubject | undefined {
   const tokens = subject.split('.');
-  if (tokens.length !== 4 || tokens[0] !== SUBJECT_ROOT) return undefined;
-  const [, run, family, rank] = tokens as [string, string, string, string];
+  if (tokens[0] !== SUBJECT_ROOT) return undefined;
+  const [, run, family, rank, sender] = tokens as [string, string, string, string, string | undefined];
+  if (tokens.length !== (family === 'a2a' ? 4 : 5)) return undefined;
   if (!ID_PATTERN.test(run) || (family !== 'rs' && family !== 'ag' && family !== 'a2a')) return undefined;
   if (!/^(0|[1-9][0-9]{0,4})$/.test(rank) || Number(rank) > 0xffff) return undefined;
-  return { run, family, rank: Number(rank) };
+  if (sender !== undefined && !ID_PATTERN.test(sender)) return undefined;
+  return { run, family, rank: Number(rank), sender };
+}
+
+/** The last token of a subject: the sender of a worker-published message. */
+export function subjectSender(subject: string): string {
+  return subject.slice(subject.lastIndexOf('.') + 1);
 }

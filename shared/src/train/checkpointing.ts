@@ -5,6 +5,7 @@ import { checkpointFileName } from '../checkpoint/naming.js';
 import { readCheckpoint } from '../checkpoint/store.js';
 import { child, describeField, failAt, int, object, requireString, type JsonObject, type ValidationScope } from '../config/validate.js';
 import { CheckpointError, formatValue } from '../errors.js';
+import { runIdentity, type CheckpointRun } from '../checkpoint/run-identity.js';
 import type { Model } from './model.js';
 import { allFinite, firstNonFinite } from './finite.js';
 import { copyTrainingState, parseTrainingState, type TrainingState } from './training-state.js';
@@ -25,6 +26,29 @@ interface CheckpointMeta {
   parameterCount: number;
   /** sha256 of the parameters, so a resumed run can prove it restored the same values. */
   paramsChecksum: string;
+  /** The names of the output classes when the training data named them (string CSV labels), class 0 first. */
+  classNames?: string[];
+  /** The run that wrote it (Note [run-bound checkpoints] in resume-binding.ts); absent in checkpoints written before. */
+  run: CheckpointRun;
+  /** Written because the run stopped here (`--max-steps`, `SIGINT`, …): a resume repeats no step. */
+  stoppedBy?: string;
+}
+
+/** Why a checkpoint is written, beyond the tensors and the state: the reason when the run stops at it. */
+export interface CheckpointWriteOptions {
+  readonly stoppedBy?: string | undefined;
+}
+
+/** What a training checkpoint says about itself, besides its tensors. */
+export interface TrainingCheckpointInfo {
+  /** Where it was read from (for messages). */
+  readonly where: string;
+  readonly state: TrainingState;
+  /** The config it was trained with, as written. */
+  readonly config: JsonObject;
+  /** The run that wrote it; undefined for a checkpoint written before runs were recorded ("unknown run"). */
+  readonly run: CheckpointRun | undefined;
+  readonly stoppedBy: string | undefined;
 }
 
 /**
@@ -41,15 +65,15 @@ export type CheckpointSource = string | { readonly where: string; readonly conte
  * resume a diverged run (the NaN/Inf guard keeps gradients out; this keeps out whatever else got through, e.g.
  * an update that overflowed).
  */
-export async function saveTrainingCheckpoint(target: string | CheckpointStore, model: Model, state: TrainingState): Promise<string> {
+export async function saveTrainingCheckpoint(target: string | CheckpointStore, model: Model, state: TrainingState, options: CheckpointWriteOptions = {}): Promise<string> {
   const store = typeof target === 'string' ? new DirectoryCheckpointStore(target) : target;
   const name = checkpointFileName(state.step);
   refuseNonFinite(store.describe(name), model, state.step);
-  return putAndPrune(store, name, encodeTrainingCheckpoint(model, state));
+  return putAndPrune(store, name, encodeTrainingCheckpoint(model, state, options));
 }
 
-/** The checkpoint bytes of `model` (parameters, optimizer state, best snapshot) and `state`. */
-export function encodeTrainingCheckpoint(model: Model, state: TrainingState): Buffer {
+/** The checkpoint bytes of `model` (parameters, optimizer state, best snapshot) and `state`, bound to `model.runId`. */
+export function encodeTrainingCheckpoint(model: Model, state: TrainingState, options: CheckpointWriteOptions = {}): Buffer {
   const meta: CheckpointMeta & TrainingState = {
     format: FORMAT,
     version: 1,
@@ -58,6 +82,9 @@ export function encodeTrainingCheckpoint(model: Model, state: TrainingState): Bu
     optimizer: { name: model.optimizer.name, step: model.optimizer.stepCount },
     parameterCount: model.params.values.size,
     paramsChecksum: model.params.checksum(),
+    run: { id: model.runId, ...runIdentity(model.config) },
+    ...(options.stoppedBy === undefined ? {} : { stoppedBy: options.stoppedBy }),
+    ...(model.classNames === undefined ? {} : { classNames: [...model.classNames] }),
     ...copyTrainingState(state),
   };
   return encodeCheckpoint({ meta: meta as unknown as JsonObject, tensors: replicaTensors(model) });
@@ -135,11 +162,24 @@ export async function readTrainingState(source: CheckpointSource): Promise<Train
   return checkMeta(file, contents.meta).state;
 }
 
-/** Loads parameters, optimizer state and the best snapshot into `model`; returns the training state to continue from. */
+/** The training state, config, run and stop reason of a checkpoint, validated (without loading its tensors). */
+export async function readTrainingCheckpointInfo(source: CheckpointSource): Promise<TrainingCheckpointInfo> {
+  const { file, contents } = await open(source);
+  const { meta, state, run } = checkMeta(file, contents.meta);
+  return { where: file, state, config: meta.config, run, stoppedBy: meta.stoppedBy };
+}
+
+/**
+ * Loads parameters, optimizer state and the best snapshot into `model`; returns the training state to continue
+ * from. The model takes over the checkpoint's run id (its later checkpoints belong to the same run); a
+ * checkpoint of an unknown run leaves the model's own id.
+ */
 export async function restoreTrainingCheckpoint(source: CheckpointSource, model: Model): Promise<TrainingState> {
   const { file, contents } = await open(source);
-  const { meta, state } = checkMeta(file, contents.meta);
+  const { meta, state, run } = checkMeta(file, contents.meta);
   loadReplicaTensors(file, contents.tensors, model, meta);
+  if (run !== undefined) model.runId = run.id;
+  if (meta.classNames !== undefined) model.classNames = meta.classNames;
   return state;
 }
 
@@ -156,7 +196,7 @@ export function readSavedReplica(json: JsonObject, scope: ValidationScope): { pa
 }
 
 /** Validates the metadata: a malformed field is refused with the file and the field's name, like a corrupt tensor. */
-function checkMeta(file: string, json: JsonObject): { meta: CheckpointMeta; state: TrainingState } {
+function checkMeta(file: string, json: JsonObject): { meta: CheckpointMeta; state: TrainingState; run: CheckpointRun | undefined } {
   if (json['format'] !== FORMAT) throw new CheckpointError(file, `not a gradmesh training checkpoint (format ${formatValue(json['format'])})`);
   const scope: ValidationScope = {
     path: '',
@@ -167,6 +207,29 @@ function checkMeta(file: string, json: JsonObject): { meta: CheckpointMeta; stat
   object(json, 'config', scope);
   int(json, 'seed', scope, { min: 0, max: 2 ** 32 - 1 });
   readSavedReplica(json, scope);
+  if ('classNames' in json) {
+    const names = json['classNames'];
+    if (!Array.isArray(names) || names.length === 0 || !names.every((n) => typeof n === 'string')) failAt(scope, 'classNames', 'must be a non-empty array of strings', names);
+  }
   const state = parseTrainingState(json, scope, 'json');
-  return { meta: json as unknown as CheckpointMeta, state };
+  const run = json['run'] === undefined ? undefined : checkpointRun(json, scope);
+  if (json['stoppedBy'] !== undefined) {
+    const stoppedBy = requireString(json, 'stoppedBy', scope);
+    if (stoppedBy.length > 100) failAt(scope, 'stoppedBy', 'must be at most 100 characters', stoppedBy.slice(0, 100));
+  }
+  return { meta: json as unknown as CheckpointMeta, state, run };
+}
+
+/** The `run` field: an id and the two identity hashes (run-identity.ts). */
+function checkpointRun(json: JsonObject, scope: ValidationScope): CheckpointRun {
+  const run = object(json, 'run', scope);
+  const rs = child(scope, 'run');
+  const id = requireString(run, 'id', rs);
+  if (id.length === 0 || id.length > 200) failAt(rs, 'id', 'must be 1 to 200 characters', id.slice(0, 200));
+  const hash = (key: string): string => {
+    const value = requireString(run, key, rs);
+    if (!/^[0-9a-f]{64}$/.test(value)) failAt(rs, key, 'must be a sha256 in hex', value.slice(0, 80));
+    return value;
+  };
+  return { id, modelHash: hash('modelHash'), dataHash: hash('dataHash') };
 }

@@ -1,7 +1,7 @@
-import os from 'node:os';
 import type { RunConfig } from '../config/run-config.js';
 import { createReferenceBackend } from '../kernels/reference/backend.js';
 import { modelKind } from '../model/build.js';
+import { availableCpus } from './cpu-quota.js';
 import { LocalExecutor } from './local-executor.js';
 import { Model } from './model.js';
 
@@ -12,12 +12,12 @@ export interface CreateModelOptions {
   readonly threads?: number;
 }
 
-/** Pool threads: option, then GRADMESH_THREADS, then config, then the cores available. */
+/** Pool threads: option, then GRADMESH_THREADS, then config, then the cores available within the CPU quota (cpu-quota.ts). */
 export function resolveThreads(config: RunConfig, options: CreateModelOptions = {}): number {
   if (options.threads !== undefined) return options.threads;
   const env = process.env['GRADMESH_THREADS'];
   if (env !== undefined && /^[1-9][0-9]*$/.test(env)) return Number(env);
-  return config.backend.threads ?? os.availableParallelism();
+  return config.backend.threads ?? availableCpus();
 }
 
 /** Builds a ready-to-train Model for a validated config on the chosen backend. */

@@ -1,6 +1,7 @@
 import type { Dataset } from '../data/dataset.js';
 import type { BatchStats } from '../model/network.js';
 import { addStats, emptyStats, type GradientExecutor } from './executor.js';
+import { regressionMetrics, type RegressionMetrics } from '../losses/regression-metrics.js';
 import { ConfusionMatrix } from './metrics.js';
 
 /** A split evaluated in inference mode: per-sample means, accuracy and the confusion matrix. */
@@ -11,6 +12,8 @@ export interface Evaluation {
   /** Per-sample means of model-specific sums (e.g. `kl`, `reconstruction`, `squaredError`). */
   readonly extras: Record<string, number>;
   readonly confusion: ConfusionMatrix | null;
+  /** A regression split: MAE, RMSE and R² (from the extras' four sums, Note [R² from four sums]). */
+  readonly regression?: RegressionMetrics;
 }
 
 /**
@@ -36,12 +39,14 @@ export function summarizeEvaluation(parts: readonly BatchStats[], classes: numbe
     confusion = new ConfusionMatrix(classes);
     confusion.addCounts(sums.confusion);
   }
+  const regression = sums.count > 0 ? regressionMetrics(extras) : undefined;
   return {
     loss: sums.lossSum / sums.count,
     count: sums.count,
     accuracy: sums.correct === undefined ? null : sums.correct / sums.count,
     extras,
     confusion,
+    ...(regression === undefined ? {} : { regression }),
   };
 }
 

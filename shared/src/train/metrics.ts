@@ -156,17 +156,19 @@ export class ConfusionMatrix {
 
   /**
    * A plain-text report: the matrix (rows actual, columns predicted) followed by per-class
-   * precision, recall, F1 and support, then accuracy and macro F1.
+   * precision, recall, F1 and support, then accuracy and macro F1. `classNames` (one per class) replace the
+   * matrix's own labels, e.g. the names a CSV gave its classes.
    */
-  format(): string {
+  format(classNames?: readonly string[]): string {
+    const names = classNames !== undefined && classNames.length === this.classes ? classNames : this.labels;
     const c = this.classes;
     const json = this.toJSON();
-    const labelWidth = Math.max('actual\\pred'.length, ...this.labels.map((l) => l.length));
-    const cellWidth = Math.max(5, ...this.labels.map((l) => l.length), ...json.counts.flat().map((v) => String(v).length));
+    const labelWidth = Math.max('actual\\pred'.length, ...names.map((l) => l.length));
+    const cellWidth = Math.max(5, ...names.map((l) => l.length), ...json.counts.flat().map((v) => String(v).length));
     const lines: string[] = [];
-    lines.push(['actual\\pred'.padEnd(labelWidth), ...this.labels.map((l) => l.padStart(cellWidth))].join(' '));
+    lines.push(['actual\\pred'.padEnd(labelWidth), ...names.map((l) => l.padStart(cellWidth))].join(' '));
     for (let a = 0; a < c; a++) {
-      lines.push([(this.labels[a] as string).padEnd(labelWidth), ...(json.counts[a] as number[]).map((v) => String(v).padStart(cellWidth))].join(' '));
+      lines.push([(names[a] as string).padEnd(labelWidth), ...(json.counts[a] as number[]).map((v) => String(v).padStart(cellWidth))].join(' '));
     }
     lines.push('');
     const head = ['class'.padEnd(labelWidth), 'precision', '   recall', '       f1', '  support'];
@@ -174,7 +176,7 @@ export class ConfusionMatrix {
     json.perClass.forEach((m, k) => {
       lines.push(
         [
-          (this.labels[k] as string).padEnd(labelWidth),
+          (names[k] as string).padEnd(labelWidth),
           m.precision.toFixed(4).padStart(9),
           m.recall.toFixed(4).padStart(9),
           m.f1.toFixed(4).padStart(9),

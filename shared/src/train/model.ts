@@ -7,6 +7,7 @@ import { ParameterStore } from '../model/parameters.js';
 import { summarize } from '../model/summary.js';
 import type { Optimizer } from '../optimizers/optimizer.js';
 import { optimizerFromSpec } from '../optimizers/registry.js';
+import { newRunId } from '../checkpoint/run-identity.js';
 import { Random } from '../random.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { restoreTrainingCheckpoint, saveTrainingCheckpoint, type CheckpointSource } from './checkpointing.js';
@@ -15,6 +16,7 @@ import type { GradientExecutor } from './executor.js';
 import type { EpochRecord, ProgressEvent } from './history.js';
 import { LocalStepDriver } from './loop/local-step-driver.js';
 import { runTrainingLoop, type TrainingOutcome } from './loop/training-loop.js';
+import { checkOutputForTask } from './task-output.js';
 import { initialTrainingState, type TrainingState } from './training-state.js';
 
 export type { Evaluation } from './evaluation.js';
@@ -33,8 +35,10 @@ export interface FitOptions {
   readonly onProgress?: (event: ProgressEvent) => void;
   /** Directory for checkpoints (end of every epoch and every `checkpointEverySteps`). */
   readonly checkpointDir?: string;
-  /** Stop after this many steps; the state stays resumable. */
+  /** Stop after this many steps, with a checkpoint of that step when `checkpointDir` is set. */
   readonly maxSteps?: number;
+  /** Asked before every step: a reason (e.g. `SIGINT`) stops training there, with a checkpoint (Note [a checkpoint at every stop]). */
+  readonly stopRequested?: () => string | undefined;
   /** Stop (DivergenceError) after this many consecutive steps skipped for a non-finite gradient (default 5; 0 = never). */
   readonly maxSkipped?: number;
 }
@@ -60,6 +64,16 @@ export class Model {
   readonly executor: GradientExecutor;
   /** Where training stands (step, position, history, early stopping): `fit` continues from it, `restore` replaces it. */
   state: TrainingState = initialTrainingState();
+  /**
+   * The run this model's checkpoints belong to (Note [run-bound checkpoints] in resume-binding.ts): a fresh id,
+   * the restored checkpoint's, or a cluster run's `--run` id (set by the worker).
+   */
+  runId: string = newRunId();
+  /**
+   * The names of the output classes when the training data named them (string CSV labels): set by `fit`
+   * from its training set, saved in checkpoints and restored from them, so predictions can say "setosa".
+   */
+  classNames: readonly string[] | undefined;
 
   constructor(config: RunConfig, options: ModelOptions) {
     const scope = config.file === '(inline)' ? { path: '' } : { path: '', file: config.file };
@@ -67,6 +81,7 @@ export class Model {
     this.backend = options.backend;
     this.kind = modelKind(config.model);
     this.network = buildNetwork(config.model, config.loss, scope);
+    checkOutputForTask(config, this.network);
     this.params = new ParameterStore(this.network, this.backend);
     this.params.initialize(Random.derive(config.seed, 0x1417));
     const sizes = this.params.trainable.map((s) => s.value.size);
@@ -81,6 +96,7 @@ export class Model {
 
   /** Trains from `state` on, in this process. */
   async fit(train: Dataset, options: FitOptions = {}): Promise<FitResult> {
+    if (train.classNames !== undefined) this.classNames = train.classNames;
     let trainSet = train;
     let validation = options.validation;
     const split = this.config.training.validationSplit;
@@ -93,6 +109,7 @@ export class Model {
       ...(options.maxSteps === undefined ? {} : { maxSteps: options.maxSteps }),
       ...(options.maxSkipped === undefined ? {} : { maxSkipped: options.maxSkipped }),
       ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+      ...(options.stopRequested === undefined ? {} : { stopRequested: options.stopRequested }),
     });
     return { ...outcome, history: this.state.history };
   }

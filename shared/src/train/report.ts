@@ -8,8 +8,14 @@ import type { EpochRecord } from './history.js';
  * `gradmesh launch --report`). Fields are added over time, never renamed or removed.
  */
 export interface RunReport {
-  /** Path of the config file. */
+  /** Path of the config file, as given (relative to the working directory). */
   config: string;
+  /** Absolute path of the config file. */
+  configPath?: string;
+  /** The version of gradmesh that wrote the report (package.json). */
+  gradmeshVersion?: string;
+  /** The task of the run: classification (default) or regression. */
+  task?: 'classification' | 'regression';
   /** The config's `name`, e.g. `mnist-cnn`. */
   model: string;
   modelKind: 'sequential' | 'autoencoder' | 'vae';
@@ -22,6 +28,8 @@ export interface RunReport {
   epochs: number;
   steps: number;
   globalBatchSize: number;
+  /** Names of the classes 0..C−1 when the data named them (string CSV labels). */
+  classNames?: string[];
   /** 0..1, classification models; null otherwise. */
   testAccuracy: number | null;
   testLoss: number;
@@ -29,7 +37,11 @@ export interface RunReport {
   wallSeconds: number;
   /** sha256 hex of all parameters as little-endian float32, in layer order. */
   paramsChecksum: string;
-  history: { epoch: number; trainLoss: number; valLoss: number | null; valAccuracy: number | null; seconds: number }[];
+  history: { epoch: number; trainLoss: number; trainAccuracy: number | null; valLoss: number | null; valAccuracy: number | null; seconds: number }[];
+  /** Regression: mean absolute error, root mean squared error and R² on the test set (instead of accuracy). */
+  testMae?: number;
+  testRmse?: number;
+  testR2?: number | null;
   /** Autoencoders: mean squared error per pixel on the test set. */
   testReconstructionMse?: number;
   /** VAEs: per-image negative ELBO, KL and reconstruction (nats) on the test set. */
@@ -48,7 +60,7 @@ export interface RunReport {
 }
 
 export function historyForReport(history: readonly EpochRecord[]): RunReport['history'] {
-  return history.map((h) => ({ epoch: h.epoch, trainLoss: h.trainLoss, valLoss: h.valLoss, valAccuracy: h.valAccuracy, seconds: h.seconds }));
+  return history.map((h) => ({ epoch: h.epoch, trainLoss: h.trainLoss, trainAccuracy: h.trainAccuracy, valLoss: h.valLoss, valAccuracy: h.valAccuracy, seconds: h.seconds }));
 }
 
 /** Writes JSON atomically: a reader never sees a half-written report, and a failed run leaves the old one. */

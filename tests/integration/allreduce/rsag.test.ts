@@ -4,10 +4,14 @@ import { ClusterError } from '../../../shared/src/errors.js';
 import { framePiece, PIECE_HEADER_BYTES } from '../../../shared/src/protocol/pieces.js';
 import { allGatherSubject, reduceScatterSubject } from '../../../shared/src/protocol/subjects.js';
 import { RsagAllReduce } from '../../../worker/src/allreduce/rsag.js';
+import { pieceRange, planLayout } from '../../../worker/src/allreduce/ownership.js';
+import { roundTrip } from '../../../shared/src/protocol/compression.js';
+import { sumInRankOrder } from '../../../worker/src/allreduce/rank-order-sum.js';
 import { startNats, type NatsHandle } from '../nats/nats-server.js';
 import { firstBitDifference, rankOrderSum, rankVectors, startCluster, type LocalCluster } from './cluster.js';
 
 let nats: NatsHandle;
+let intruder0: NatsConnection | undefined;
 
 beforeAll(async () => {
   nats = await startNats();
@@ -52,6 +56,78 @@ describe('rsag all-reduce equals the rank-order sum bit for bit', () => {
       }
     });
   }
+
+  for (const compression of ['bf16', 'fp16'] as const) {
+    it(`compression ${compression}, N = 2 and 3: every replica holds the same bits — the rank-order sum of the rounded contributions, rounded — at about half the bytes`, async () => {
+      for (const worldSize of [2, 3]) {
+        const plain = await startCluster(nats.url, worldSize, { pieceBytes: SMALL_PIECE_BYTES });
+        const cluster = await startCluster(nats.url, worldSize, { pieceBytes: SMALL_PIECE_BYTES, compression });
+        try {
+          const length = 5 * P + 3;
+          const inputs = rankVectors(worldSize, length, 77 + worldSize).map((v) => v.map((x) => x * 1e3)); // sums beyond fp16's range
+          inputs[0]![5] = Number.NaN; // a poisoned gradient stays visible to the NaN guard
+          // The reference, piece by piece (fp16 scales per piece): round each contribution, sum in rank order, round.
+          const layout = planLayout(length, worldSize, P);
+          const expected = new Float32Array(length);
+          for (let piece = 0; piece < layout.pieceCount; piece++) {
+            const { start, length: n } = pieceRange(layout, piece);
+            const parts = inputs.map((v) => {
+              const part = v.slice(start, start + n);
+              roundTrip(compression, part);
+              return part;
+            });
+            const sum = new Float32Array(n);
+            sumInRankOrder(sum, parts);
+            roundTrip(compression, sum);
+            expected.set(sum, start);
+          }
+          const outputs = inputs.map((v) => v.slice());
+          const timings = await Promise.all(cluster.ranks.map((r, k) => r.allReduce(0, outputs[k]!)));
+          expectBitwiseEqual(outputs, expected);
+          expect(Number.isNaN(outputs[1]![5])).toBe(true);
+          // Close to the float32 result (relative error of the 16-bit format), and half its bytes.
+          const exact = inputs.map((v) => v.slice());
+          const plainTimings = await Promise.all(plain.ranks.map((r, k) => r.allReduce(0, exact[k]!)));
+          // Each of the N contributions and the sum is rounded once: the error is bounded by the format's relative
+          // precision times the sum of the magnitudes (fp16 also underflows below the piece's largest value · 2^-24).
+          const unit = compression === 'bf16' ? 2 ** -8 : 2 ** -11;
+          const largest = Math.max(...inputs.flatMap((v) => Array.from(v, Math.abs).filter(Number.isFinite))) * worldSize;
+          for (let i = 0; i < length; i++) {
+            if (i === 5) continue;
+            const magnitudes = inputs.reduce((a, v) => a + Math.abs(v[i]!), 0);
+            expect(Math.abs(outputs[0]![i]! - exact[0]![i]!)).toBeLessThanOrEqual((worldSize + 1) * unit * magnitudes + (compression === 'fp16' ? largest * 2 ** -23 : 0));
+          }
+          const full = plainTimings.reduce((a, t) => a + t.bytesSent, 0); // what the float32 all-reduce published
+          const sent = timings.reduce((a, t) => a + t.bytesSent, 0);
+          expect(sent / full).toBeGreaterThan(0.45);
+          expect(sent / full).toBeLessThan(0.56);
+          for (const r of cluster.ranks) expect(r.drops.count()).toBe(0);
+        } finally {
+          await cluster.close();
+          await plain.close();
+        }
+      }
+    });
+  }
+
+  it('a piece of another encoding (a rank with another compression setting) is dropped as malformed, never summed', async () => {
+    const cluster = await startCluster(nats.url, 2, { pieceBytes: SMALL_PIECE_BYTES, compression: 'bf16', logger: () => {} });
+    try {
+      intruder0 = intruder0 ?? (await connect({ servers: nats.url }));
+      intruder0.publish(reduceScatterSubject(cluster.runId, 0, '1'), framePiece({ family: 'rs', source: 1, generation: 0, step: 0, piece: 0 }, new Float32Array(P / 2)));
+      await intruder0.flush();
+      await cluster.connections[0]!.flush();
+      const inputs = rankVectors(2, 2 * P, 5);
+      const outputs = inputs.map((v) => v.slice());
+      await Promise.all(cluster.ranks.map((r, k) => r.allReduce(0, outputs[k]!)));
+      expect(cluster.ranks[0]!.drops.count('rs', 'malformed')).toBe(1);
+      expectBitwiseEqual(outputs.slice(1), outputs[0]!);
+    } finally {
+      await cluster.close();
+      await intruder0?.close();
+      intruder0 = undefined;
+    }
+  });
 
   it('N = 1 leaves the vector untouched and returns at once', async () => {
     const cluster = await startCluster(nats.url, 1);
@@ -189,10 +265,10 @@ describe('rsag all-reduce ignores and counts bad frames on its subjects', () => 
       await reduceOnAll(cluster, 1, first);
 
       const values = new Float32Array(P);
-      const rs0 = reduceScatterSubject(runId, 0);
+      const rs0 = reduceScatterSubject(runId, 0, '1');
       // Garbage on rank 0's reduce-scatter subject and on the all-gather subject rank 0 listens to.
       intruder.publish(rs0, new Uint8Array([1, 2, 3]));
-      intruder.publish(allGatherSubject(runId, 1), new Uint8Array(PIECE_HEADER_BYTES + 6));
+      intruder.publish(allGatherSubject(runId, 1, '1'), new Uint8Array(PIECE_HEADER_BYTES + 6));
       const wrongVersion = framePiece({ family: 'rs', source: 1, generation: 0, step: 2, piece: 0 }, values);
       wrongVersion[0] = 99;
       intruder.publish(rs0, wrongVersion);
@@ -201,7 +277,7 @@ describe('rsag all-reduce ignores and counts bad frames on its subjects', () => 
       intruder.publish(rs0, framePiece({ family: 'rs', source: 9, generation: 0, step: 2, piece: 0 }, values));
       // Stale: step 1 is over, step 0 never ran here.
       intruder.publish(rs0, framePiece({ family: 'rs', source: 1, generation: 0, step: 1, piece: 0 }, values));
-      intruder.publish(rs0, framePiece({ family: 'rs', source: 2, generation: 0, step: 0, piece: 0 }, values));
+      intruder.publish(reduceScatterSubject(runId, 0, '2'), framePiece({ family: 'rs', source: 2, generation: 0, step: 0, piece: 0 }, values));
       await intruder.flush();
       await cluster.connections[0]!.flush();
 
@@ -225,6 +301,78 @@ describe('rsag all-reduce ignores and counts bad frames on its subjects', () => 
     }
   });
 
+  it('early frames are bounded by the run: steps past the window, wrong shapes and a flood are dropped at once, and the budget is the model size', async () => {
+    const length = 3 * P;
+    const cluster = await startCluster(nats.url, 3, { pieceBytes: SMALL_PIECE_BYTES, vectorLength: length, firstStep: 10, logger: () => {} });
+    try {
+      const { runId } = cluster;
+      const rank0 = cluster.ranks[0]!;
+      const rs0 = reduceScatterSubject(runId, 0, '1');
+      const piece = new Float32Array(P);
+      // Before the first step: only steps 10 and 11 may be kept.
+      intruder.publish(rs0, framePiece({ family: 'rs', source: 1, generation: 0, step: 12, piece: 0 }, piece));
+      // 10 000 tiny pieces for step 2^32 − 1 (the issue asks 10^6 of a hostile client; see the security tests).
+      for (let i = 0; i < 10_000; i++) intruder.publish(rs0, framePiece({ family: 'rs', source: 1, generation: 0, step: 0xffffffff, piece: 0 }, piece.subarray(0, 1)));
+      // In the window but of the wrong shape: too few values, a piece of another owner's chunk.
+      intruder.publish(rs0, framePiece({ family: 'rs', source: 1, generation: 0, step: 10, piece: 0 }, piece.subarray(0, 3)));
+      intruder.publish(rs0, framePiece({ family: 'rs', source: 1, generation: 0, step: 10, piece: 1 }, piece));
+      await intruder.flush();
+      await cluster.connections[0]!.flush();
+      expect(rank0.drops.count('rs', 'out-of-bounds')).toBe(10_001);
+      expect(rank0.drops.count('rs', 'malformed')).toBe(2);
+      // Nothing of it was buffered; the run goes on bit for bit.
+      const inputs = rankVectors(3, length, 41);
+      expectBitwiseEqual(await reduceOnAll(cluster, 10, inputs), rankOrderSum(inputs));
+      // After step 10, a frame for step 13 is past the window (10 + 2).
+      intruder.publish(rs0, framePiece({ family: 'rs', source: 1, generation: 0, step: 13, piece: 0 }, piece));
+      await intruder.flush();
+      await cluster.connections[0]!.flush();
+      expect(rank0.drops.count('rs', 'out-of-bounds')).toBe(10_002);
+    } finally {
+      await cluster.close();
+    }
+  });
+
+  it('the early budget (from the vector length) caps what each peer can make a rank hold: one flooding peer cannot push out another\'s frames', async () => {
+    const length = 3 * P;
+    const cluster = await startCluster(nats.url, 3, { pieceBytes: SMALL_PIECE_BYTES, vectorLength: length, firstStep: 0, logger: () => {} });
+    try {
+      const piece = new Float32Array(P);
+      // Rank 0 receives per step from each peer: its copy of chunk 0 (P values) and its reduced chunk (P values),
+      // 2 frames; each peer's share holds two steps of that: 4 frames. 20 early frames of step 1 from rank 1
+      // overflow rank 1's share only; rank 2's frames are still kept.
+      const frame = PIECE_HEADER_BYTES + 4 * P;
+      const share = 2 * (2 * 4 * P + 2 * PIECE_HEADER_BYTES);
+      for (let i = 0; i < 20; i++) intruder.publish(reduceScatterSubject(cluster.runId, 0, '1'), framePiece({ family: 'rs', source: 1, generation: 0, step: 1, piece: 0 }, piece));
+      for (let i = 0; i < 3; i++) intruder.publish(reduceScatterSubject(cluster.runId, 0, '2'), framePiece({ family: 'rs', source: 2, generation: 0, step: 1, piece: 0 }, piece));
+      await intruder.flush();
+      await cluster.connections[0]!.flush();
+      expect(cluster.ranks[0]!.drops.count('rs', 'overflow')).toBe(20 - Math.floor(share / frame));
+    } finally {
+      await cluster.close();
+    }
+  });
+
+  it('a piece is held to the identity its subject proves: rank 2\'s piece on worker "1"\'s subject, or rank 1\'s on "2"\'s, is dropped as wrong-sender', async () => {
+    const cluster = await startCluster(nats.url, 3, { pieceBytes: SMALL_PIECE_BYTES, members: ['alice', 'bob', 'carol'], logger: () => {} });
+    try {
+      const { runId } = cluster;
+      const length = 3 * P;
+      const poison = new Float32Array(P).fill(1e30);
+      // Pieces for the coming step 0, each claiming a source rank that is not the subject's sender.
+      intruder.publish(reduceScatterSubject(runId, 0, 'bob'), framePiece({ family: 'rs', source: 2, generation: 0, step: 0, piece: 0 }, poison));
+      intruder.publish(reduceScatterSubject(runId, 0, 'carol'), framePiece({ family: 'rs', source: 1, generation: 0, step: 0, piece: 0 }, poison));
+      intruder.publish(reduceScatterSubject(runId, 0, 'mallory'), framePiece({ family: 'rs', source: 1, generation: 0, step: 0, piece: 0 }, poison));
+      await intruder.flush();
+      await cluster.connections[0]!.flush();
+      expect(cluster.ranks[0]!.drops.count('rs', 'wrong-sender')).toBe(3);
+      const inputs = rankVectors(3, length, 51);
+      expectBitwiseEqual(await reduceOnAll(cluster, 0, inputs), rankOrderSum(inputs));
+    } finally {
+      await cluster.close();
+    }
+  });
+
   it('a duplicate piece in the running step is dropped as duplicate, not summed twice', async () => {
     const cluster = await startCluster(nats.url, 2, { pieceBytes: SMALL_PIECE_BYTES });
     try {
@@ -234,7 +382,7 @@ describe('rsag all-reduce ignores and counts bad frames on its subjects', () => 
       const p1 = cluster.ranks[1]!.allReduce(5, outputs[1]!);
       await cluster.connections[1]!.flush();
       await cluster.connections[0]!.flush();
-      intruder.publish(reduceScatterSubject(cluster.runId, 0), framePiece({ family: 'rs', source: 1, generation: 0, step: 5, piece: 0 }, inputs[1]!.subarray(0, P)));
+      intruder.publish(reduceScatterSubject(cluster.runId, 0, '1'), framePiece({ family: 'rs', source: 1, generation: 0, step: 5, piece: 0 }, inputs[1]!.subarray(0, P)));
       await intruder.flush();
       await cluster.connections[0]!.flush();
       await Promise.all([cluster.ranks[0]!.allReduce(5, outputs[0]!), p1]);

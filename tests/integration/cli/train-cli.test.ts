@@ -77,7 +77,7 @@ describe('gradmesh train', () => {
     expect(report.paramsChecksum).toMatch(/^[0-9a-f]{64}$/);
     expect(report.testAccuracy).toBeGreaterThan(0.6);
     expect(report.history).toHaveLength(3);
-    expect(Object.keys(report.history[0]).sort()).toEqual(['epoch', 'seconds', 'trainLoss', 'valAccuracy', 'valLoss']);
+    expect(Object.keys(report.history[0]).sort()).toEqual(['epoch', 'seconds', 'trainAccuracy', 'trainLoss', 'valAccuracy', 'valLoss']);
   });
 
   const bad: [string, unknown, RegExp][] = [

@@ -73,13 +73,19 @@ describe('cluster failures', () => {
     const stepMatch = /worker w1 \(rank 1\) is lost: .* at step (\d+)/.exec(coordinator.stderr);
     const lastCheckpointStep = Math.max(...files.map((f) => Number(/\d+/.exec(f)![0])));
     expect(lastCheckpointStep).toBeLessThanOrEqual(Number(stepMatch![1]));
+    // The failure says what a resume would repeat: the steps since the newest checkpoint.
+    const repeats = new RegExp(`the run failed at step (\\d+); the newest checkpoint is \\S+ckpt-0*${lastCheckpointStep}\\.safetensors: --resume repeats the (\\d+) step\\(s\\) after step ${lastCheckpointStep}`).exec(coordinator.stderr);
+    expect(repeats, coordinator.stderr).not.toBeNull();
+    expect(Number(repeats![2])).toBe(Number(repeats![1]) - lastCheckpointStep);
 
     // Resume with two fresh worker processes.
     const report = h.path('resumed.json');
     const resumed = h.cluster(h.runId('resume'), config, 2, { coordinatorArgs: ['--checkpoint-dir', dir, '--resume', '--report', report, ...FAST_FAILURE], workerArgs: ['--checkpoint-dir', dir] });
     expect((await resumed.coordinator.exit(120_000)).code, resumed.coordinator.output).toBe(0);
     await expectAllExited(resumed.workers);
-    expect(resumed.coordinator.stderr).toMatch(new RegExp(`resuming from \\S+ckpt-0*${lastCheckpointStep}\\.safetensors at step ${lastCheckpointStep}`));
+    expect(resumed.coordinator.stderr).toMatch(new RegExp(`resumed from \\S+ckpt-0*${lastCheckpointStep}\\.safetensors at step ${lastCheckpointStep}`));
+    // A checkpoint written during training, not at a stop (the worker was killed): the resume says it may repeat steps.
+    expect(resumed.coordinator.stderr).toContain(`any steps the previous run took after step ${lastCheckpointStep} are taken again`);
     const r = JSON.parse(readFileSync(report, 'utf8'));
     expect(r.steps).toBe(400);
     expect(r.runSteps).toBe(400 - lastCheckpointStep);
@@ -110,7 +116,8 @@ describe('cluster failures', () => {
     coordinator.signal('SIGINT');
     const exit = await coordinator.exit(60_000);
     expect(exit.code).not.toBe(0);
-    const written = /checkpoint of step (\d+) written to (\S+); continue with --resume/.exec(coordinator.stderr);
+    // Note [a checkpoint at every stop]: the stop line names the step, the checkpoint and the exact resume command.
+    const written = /stopped at step (\d+) \(SIGINT\); checkpoint (\S+); resume with: gradmesh coordinator --nats \S+ --config \S+ --run \S+ --workers 2 --checkpoint-store dir:\S+ --resume \(and start the workers again\)/.exec(coordinator.stderr);
     expect(written, coordinator.stderr).not.toBeNull();
     const step = Number(written![1]);
     expect(step).toBeGreaterThanOrEqual(100);

@@ -32,19 +32,21 @@ const raw = new Packr({ useRecords: false });
 /** One volley of garbage at every control subject of `run`. */
 function volley(run: string, n: number): void {
   const noise = new Uint8Array(37).map((_, i) => (i * 97 + n * 13) & 0xff);
-  const subjects = [stepSubject(run), stepDoneSubject(run), joinSubject(run), heartbeatSubject(run, 'coordinator'), heartbeatSubject(run, 'workers'), evalSubject(run), errorSubject(run)];
+  const subjects = [stepSubject(run), stepDoneSubject(run, 'w0'), joinSubject(run, 'w0'), heartbeatSubject(run, 'coordinator', 'w0'), heartbeatSubject(run, 'workers'), evalSubject(run), errorSubject(run, 'w0')];
   for (const s of subjects) {
     nc.publish(s, noise); // not MessagePack at all
     nc.publish(s, raw.pack([1, 2, 3])); // MessagePack, but not an envelope
   }
   // A valid message of ANOTHER run on this run's subjects (foreign-run).
-  nc.publish(stepDoneSubject(run), encodeControl({ run: 'someone-else', kind: 'stepDone', from: 'w0', gen: 1, body: { step: n, rank: 0, lossSum: 1, count: 1, extras: {}, computeMs: 1, allreduceMs: 1, localFinite: true, skipped: false } }));
+  nc.publish(stepDoneSubject(run, 'w0'), encodeControl({ run: 'someone-else', kind: 'stepDone', from: 'w0', gen: 1, body: { step: n, rank: 0, lossSum: 1, count: 1, extras: {}, computeMs: 1, allreduceMs: 1, localFinite: true, skipped: false } }));
   nc.publish(stepSubject(run), encodeControl({ run: 'someone-else', kind: 'step', from: 'coordinator', gen: 1, body: { step: n, epoch: 0, batchIndex: 0, lr: 1 } }));
   // Another protocol version, an unknown kind, a kind on the wrong subject, an out-of-range body.
-  nc.publish(stepDoneSubject(run), raw.pack({ v: PROTOCOL_VERSION + 1, run, kind: 'stepDone', from: 'w0', gen: 1, body: {} }));
-  for (const s of [stepSubject(run), stepDoneSubject(run)]) nc.publish(s, raw.pack({ v: PROTOCOL_VERSION, run, kind: 'teleport', from: 'w0', gen: 1, body: {} }));
-  nc.publish(stepDoneSubject(run), raw.pack({ v: PROTOCOL_VERSION, run, kind: 'step', from: 'coordinator', gen: 1, body: { step: 1, epoch: 0, batchIndex: 0, lr: 0.1 } }));
-  nc.publish(stepDoneSubject(run), raw.pack({ v: PROTOCOL_VERSION, run, kind: 'stepDone', from: 'w0', gen: 1, body: { step: 0, rank: -1, lossSum: 0, count: 0, extras: {}, computeMs: 0, allreduceMs: 0 } }));
+  nc.publish(stepDoneSubject(run, 'w0'), raw.pack({ v: PROTOCOL_VERSION + 1, run, kind: 'stepDone', from: 'w0', gen: 1, body: {} }));
+  for (const s of [stepSubject(run), stepDoneSubject(run, 'w0')]) nc.publish(s, raw.pack({ v: PROTOCOL_VERSION, run, kind: 'teleport', from: 'w0', gen: 1, body: {} }));
+  nc.publish(stepDoneSubject(run, 'w0'), raw.pack({ v: PROTOCOL_VERSION, run, kind: 'step', from: 'coordinator', gen: 1, body: { step: 1, epoch: 0, batchIndex: 0, lr: 0.1 } }));
+  nc.publish(stepDoneSubject(run, 'w0'), raw.pack({ v: PROTOCOL_VERSION, run, kind: 'stepDone', from: 'w0', gen: 1, body: { step: 0, rank: -1, lossSum: 0, count: 0, extras: {}, computeMs: 0, allreduceMs: 0 } }));
+  // A worker speaking as another: w1's reply on w0's subject (Note [the sender is in the subject]).
+  nc.publish(stepDoneSubject(run, 'w0'), encodeControl({ run, kind: 'stepDone', from: 'w1', gen: 1, body: { step: n, rank: 1, lossSum: 1, count: 1, extras: {}, computeMs: 1, allreduceMs: 1, localFinite: true, skipped: false } }));
   // A well-formed message of another generation of this run.
   nc.publish(stepSubject(run), encodeControl({ run, kind: 'step', from: 'coordinator', gen: 7, body: { step: 100_000 + n, epoch: 0, batchIndex: 0, lr: 1 } }));
 }
@@ -70,10 +72,14 @@ describe('malformed and foreign control messages', () => {
     expect(n).toBeGreaterThan(20);
 
     const r = JSON.parse(readFileSync(report, 'utf8'));
-    const drops: Record<string, number> = r.droppedMessages;
-    for (const key of ['unknown/malformed', 'stepDone/foreign-run', 'stepDone/version', 'teleport/unknown-kind', 'step/wrong-subject', 'stepDone/malformed']) {
+    const drops: Record<string, number> = r.droppedMessages.coordinator;
+    for (const key of ['unknown/malformed', 'stepDone/wrong-sender', 'stepDone/foreign-run', 'stepDone/version', 'teleport/unknown-kind', 'step/wrong-subject', 'stepDone/malformed']) {
       expect(drops[key] ?? 0, `${key} in ${JSON.stringify(drops)}`).toBeGreaterThan(1);
     }
+    // Every process's drops reach the report: each worker's counts arrive with its replies.
+    const workerDrops: Record<string, Record<string, number>> = r.droppedMessages.workers;
+    expect(Object.keys(workerDrops), JSON.stringify(r.droppedMessages)).toHaveLength(2);
+    for (const counts of Object.values(workerDrops)) expect(counts['unknown/malformed'] ?? 0, JSON.stringify(counts)).toBeGreaterThan(1);
     // Counted every time, logged once.
     expect(coordinator.stderr.match(/dropped unknown message \(malformed\)/g)).toHaveLength(1);
     for (const w of workers) {

@@ -67,20 +67,23 @@ describe('gradmesh launch: checkpoints in NATS', () => {
     const first = gradmesh('launch', '--nats', h.url, '--run', runId, '--config', 'mlp.json', '--workers', '2', '--threads', '1', '--checkpoint-store', 'nats', '--max-steps', '23');
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout + first.stderr).toMatch(/checkpoint nats:gradmesh-durable-\S+-checkpoints\/ckpt-0000000020\.safetensors \(step 20\)/);
+    // A nats store on a server of the user's own outlives the launch: launch says how to resume it.
+    expect(first.stderr).toContain(`launch: stopped at step 23 (--max-steps); checkpoint nats:gradmesh-${runId}-checkpoints/ckpt-0000000023.safetensors; resume with: gradmesh launch --config mlp.json --workers 2 --nats ${h.url} --run ${runId} --checkpoint-store nats --resume`);
 
     const nc = await connect({ servers: h.url });
     try {
       const store = await NatsObjectCheckpointStore.open(nc, runId);
-      expect((await store.list()).map((c) => c.step)).toEqual([10, 15, 20]);
+      // The epoch-end and every-5-steps checkpoints, then the one written where --max-steps stopped the run (the last 3 kept).
+      expect((await store.list()).map((c) => c.step)).toEqual([15, 20, 23]);
       const state = await (await RunStateStore.open(nc, runId)).read();
-      expect(state).toEqual({ finished: true, generation: 1, world: 2, committedStep: 20, latestCheckpoint: 'ckpt-0000000020.safetensors' });
+      expect(state).toEqual({ finished: true, generation: 1, world: 2, committedStep: 23, latestCheckpoint: 'ckpt-0000000023.safetensors' });
     } finally {
       await nc.close();
     }
 
     const resumed = gradmesh('launch', '--nats', h.url, '--run', runId, '--config', 'mlp.json', '--workers', '2', '--threads', '1', '--checkpoint-store', 'nats', '--resume', '--report', 'resumed.json');
     expect(resumed.code, resumed.stderr).toBe(0);
-    expect(resumed.stderr).toMatch(/resuming from nats:gradmesh-durable-\S+\/ckpt-0000000020\.safetensors at step 20/);
+    expect(resumed.stderr).toMatch(/resumed from nats:gradmesh-durable-\S+\/ckpt-0000000023\.safetensors at step 23 .*\n.*repeats 0 steps/);
     const a = JSON.parse(readFileSync(h.path('full.json'), 'utf8'));
     const b = JSON.parse(readFileSync(h.path('resumed.json'), 'utf8'));
     expect(b.status).toBe('completed');

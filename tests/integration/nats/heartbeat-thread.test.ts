@@ -13,7 +13,7 @@ afterAll(async () => nats?.stop());
 describe('worker heartbeats from their own thread', () => {
   it('keep flowing while the main thread is blocked (a compute step on the main thread cannot make a worker look dead)', async () => {
     const run = 'hb-1';
-    const subject = heartbeatSubject(run, 'coordinator');
+    const subject = heartbeatSubject(run, 'coordinator', 'w0');
     const nc = await connect({ servers: nats.url });
     const received: { step: number; gen: number }[] = [];
     nc.subscribe(subject, {
@@ -33,7 +33,9 @@ describe('worker heartbeats from their own thread', () => {
     }
     await new Promise((resolve) => setTimeout(resolve, 300)); // deliver what the socket holds
     const during = received.length - before;
-    expect(during).toBeGreaterThanOrEqual(10); // ~15 beats of 100 ms were sent while this thread was blocked
+    // ~15 beats of 100 ms were sent while this thread was blocked; on a loaded 2-core machine the thread itself
+    // gets a share of a core, so ask for a third of them (a blocked heartbeat would deliver none).
+    expect(during).toBeGreaterThanOrEqual(5);
     expect(received.at(-1)).toEqual({ step: 41, gen: 3 });
     await beats.stop();
     const afterStop = received.length;

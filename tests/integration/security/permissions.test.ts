@@ -89,27 +89,39 @@ describe('subject permissions of a run', () => {
   it("a worker's identity cannot publish the coordinator's subjects, another run's, or listen to another worker's assignment; the server refuses", async () => {
     const nc = await as('worker-w0');
     const seen = await violations(nc, async () => {
-      for (const s of [`gradmesh.${RUN}.step`, `gradmesh.${RUN}.shutdown`, `gradmesh.${RUN}.assign.w1`, `gradmesh.${RUN}.heartbeat.workers`, `gradmesh.${RUN}.eval`, 'gradmesh.other-run.join']) nc.publish(s, new Uint8Array(1));
+      for (const s of [`gradmesh.${RUN}.step`, `gradmesh.${RUN}.shutdown`, `gradmesh.${RUN}.assign.w1`, `gradmesh.${RUN}.heartbeat.workers`, `gradmesh.${RUN}.eval`, 'gradmesh.other-run.join.w0']) nc.publish(s, new Uint8Array(1));
       nc.subscribe(`gradmesh.${RUN}.assign.w1`);
     });
     const text = seen.join('\n');
     for (const s of ['step', 'shutdown', 'assign.w1', 'heartbeat.workers', 'eval']) expect(text).toContain(`Publish to "gradmesh.${RUN}.${s}"`);
-    expect(text).toContain('Publish to "gradmesh.other-run.join"');
+    expect(text).toContain('Publish to "gradmesh.other-run.join.w0"');
     expect(text).toMatch(/Subscription to "gradmesh\.sec-b\.assign\.w1"/);
   });
 
-  it("what a worker may say arrives (join, pieces); the coordinator's identity cannot speak for a worker; status may only ask", async () => {
+  it("what a worker may say arrives (join, pieces); it cannot speak as another worker (the subject's sender is its own id); the coordinator's identity cannot speak for a worker; status may only ask", async () => {
     const coordinator = await as('coordinator');
     const worker = await as('worker-w1');
     const got: string[] = [];
-    coordinator.subscribe(`gradmesh.${RUN}.join`, { callback: (_e, m) => void got.push(m.subject) });
+    coordinator.subscribe(`gradmesh.${RUN}.join.*`, { callback: (_e, m) => void got.push(m.subject) });
+    const peer = await as('worker-w0');
+    peer.subscribe(`gradmesh.${RUN}.rs.*.*`, { callback: (_e, m) => void got.push(m.subject) });
     await coordinator.flush();
-    expect(await violations(worker, async () => worker.publish(`gradmesh.${RUN}.join`, new Uint8Array(1)))).toEqual([]);
+    await peer.flush();
+    expect(await violations(worker, async () => {
+      worker.publish(`gradmesh.${RUN}.join.w1`, new Uint8Array(1));
+      worker.publish(`gradmesh.${RUN}.rs.0.w1`, new Uint8Array(1));
+    })).toEqual([]);
     await coordinator.flush();
+    await peer.flush();
     await new Promise((r) => setTimeout(r, 100));
-    expect(got).toEqual([`gradmesh.${RUN}.join`]);
+    expect(got.sort()).toEqual([`gradmesh.${RUN}.join.w1`, `gradmesh.${RUN}.rs.0.w1`]);
+    // Worker w1 speaking as w0: refused by the server on every worker-published family (Note [the sender is in the subject]).
+    const impersonated = await violations(worker, async () => {
+      for (const s of ['join.w0', 'step-done.w0', 'heartbeat.coordinator.w0', 'error.w0', 'rs.1.w0', 'ag.0.w0', 'state.w0']) worker.publish(`gradmesh.${RUN}.${s}`, new Uint8Array(1));
+    });
+    expect(impersonated).toHaveLength(7);
     const forged = await violations(coordinator, async () => {
-      for (const s of ['step-done', 'rs.0', 'ag.1', 'join']) coordinator.publish(`gradmesh.${RUN}.${s}`, new Uint8Array(1));
+      for (const s of ['step-done.w0', 'rs.0.w0', 'ag.1.w1', 'join.w0']) coordinator.publish(`gradmesh.${RUN}.${s}`, new Uint8Array(1));
     });
     expect(forged).toHaveLength(4);
     const status = await as('status');

@@ -9,7 +9,7 @@ import { PROTOCOL_VERSION } from '../../../shared/src/protocol/version.js';
 const run = 'r1';
 const expected = { run, version: PROTOCOL_VERSION };
 const raw = new Packr({ useRecords: false });
-const assign = { workerId: 'w0', rank: 0, worldSize: 2, generation: 1, config: { seed: 1 }, startStep: 0 };
+const assign = { workerId: 'w0', rank: 0, worldSize: 2, generation: 1, members: ['w0', 'w1'], config: { seed: 1 }, startStep: 0 };
 
 function decode(subject: string, kind: string, body: unknown) {
   return decodeControl(subject, raw.pack({ v: PROTOCOL_VERSION, run, kind, from: 'coordinator', gen: 1, body }), expected);

@@ -27,7 +27,7 @@ describe('parseRunConfig', () => {
     expect(config.seed).toBe(42);
     expect(config.training).toEqual({
       epochs: 5, batchSize: 64, validationSplit: 0, dropLast: false, microBatch: 32,
-      clipNorm: undefined, clipValue: undefined, earlyStopping: undefined, checkpointEverySteps: undefined,
+      clipNorm: undefined, clipValue: undefined, earlyStopping: undefined, checkpointEverySteps: undefined, allreduce: { compression: 'none' },
     });
     expect(Object.keys(config.training)).toContain('clipNorm');
     expect(config.backend).toEqual({ type: 'pool', threads: undefined });
@@ -48,13 +48,16 @@ describe('parseRunConfig', () => {
       [{ ...base, training: { batchSize: -4 } }, 'run.json: training.batchSize: must be ≥ 1 (got -4)'],
       [{ ...base, training: { epochs: 'five' } }, 'run.json: training.epochs: must be a finite number (got "five")'],
       [{ ...base, training: { epochs: 2.5 } }, 'run.json: training.epochs: must be an integer (got 2.5)'],
-      [{ ...base, trainig: {} }, 'run.json: trainig: is not a known option (allowed: $schema, name, description, seed, dataset, model, loss, optimizer, schedule, training, backend)'],
+      [{ ...base, trainig: {} }, 'run.json: trainig: is not a known option (allowed: $schema, name, description, seed, task, dataset, model, loss, optimizer, schedule, training, backend)'],
       [{ ...base, model: { inputShape: [784], layers: [{ type: 'dense', units: 10 }, { type: 'dense', units: 0 }] } }, 'run.json: model.layers[1].units: must be ≥ 1 (got 0)'],
       [{ ...base, model: { inputShape: [784], layers: [{ type: 'dense', unit: 10 }] } }, 'run.json: model.layers[0].unit: is not a known option (allowed: type, name, units, activation, alpha, useBias, kernelInitializer, biasInitializer, kernelRegularizer)'],
       [{ ...base, dataset: undefined }, 'run.json: dataset: is required'],
       [{ ...base, backend: { type: 'gpu' } }, 'run.json: backend.type: must be one of reference, pool, native (got "gpu")'],
       [{ ...base, backend: 7 }, 'run.json: backend: must be "reference", "pool", "native" or an object (got 7)'],
       [{ ...base, training: { earlyStopping: { monitor: 'acc' } } }, 'run.json: training.earlyStopping.monitor: must be one of valLoss, valAccuracy (got "acc")'],
+      // One naming scheme (Note [one naming scheme]): Keras' val_loss is refused with the name gradmesh prints.
+      [{ ...base, training: { earlyStopping: { monitor: 'val_loss' } } }, 'run.json: training.earlyStopping.monitor: is Keras\' name; gradmesh prints and reports it as valLoss (got "val_loss") (write "monitor": "valLoss")'],
+      [{ ...base, task: 'ranking' }, 'run.json: task: must be one of classification, regression (got "ranking")'],
       [{ ...base, schedule: { type: 'cosine', decaySteps: 'all' } }, 'run.json: schedule.decaySteps: must be a positive integer or "run" (got "all")'],
       [{ ...base, optimizer: { type: 'adamm' } }, 'run.json: optimizer.type: is not a known optimizer (got "adamm") (known: sgd, adam, adamw, adagrad, rmsprop)'],
       [{ ...base, model: { kind: 'gan', inputShape: [1] } }, 'run.json: model.kind: must be one of sequential, autoencoder, vae (got "gan")'],

@@ -40,6 +40,21 @@ describe('batcher', () => {
     expect([...batch.y.data]).toEqual([0, 1, 0, 0, 0, 0, 0, 1]);
   });
 
+  it('a regression data set gives targets y [n, 1] in index order and marks the batch as regression; a subset and its shared copy (a pool thread\'s view) keep targets and class names', () => {
+    const reg = Dataset.create({ name: 'r', sampleShape: [1], classes: 1, features: Float32Array.from([1, 2, 3]), targets: Float32Array.from([0.5, -1, 7]) });
+    const batch = fillBatch(reg, [2, 0], 0, 2, recordingBackend(), [1]);
+    expect(batch.y.shape).toEqual([2, 1]);
+    expect([...batch.y.data]).toEqual([7, 0.5]);
+    expect(batch.regression).toBe(true);
+    expect(fillBatch(ds, [0], 0, 1, recordingBackend(), [6]).regression).toBeUndefined();
+    const view = Dataset.fromShared(reg.subset([2, 1]).toShared());
+    expect(view.task).toBe('regression');
+    expect([view.targetAt(0), view.targetAt(1)]).toEqual([7, -1]);
+    const named = Dataset.create({ name: 'n', sampleShape: [1], classes: 2, features: Float32Array.from([1, 2]), labels: Int32Array.from([1, 0]), classNames: ['cat', 'dog'] });
+    expect(Dataset.fromShared(named.toShared()).classNames).toEqual(['cat', 'dog']);
+    expect(named.task).toBe('classification');
+  });
+
   it('the model may view a sample in any shape of equal size', () => {
     expect(fillInputs(ds, [0], 0, 1, recordingBackend(), [3, 2, 1]).shape).toEqual([1, 3, 2, 1]);
   });

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadCsv } from '../../../shared/src/data/csv.js';
+import { loadCsv, loadCsvSplits } from '../../../shared/src/data/csv.js';
 import { parseCsv } from '../../../shared/src/data/csv-parse.js';
 import { expectDataError, tempDir, type TempDir } from './fixtures.js';
 
@@ -117,5 +117,75 @@ describe('CSV loader', () => {
     ds.gatherInputs([2499], 0, 1, out);
     expect([...out]).toEqual([2499, -2499]);
     expect(ds.labelAt(2499)).toBe(2499 % 7);
+  });
+});
+
+describe('CSV class names and column options', () => {
+  let dir: TempDir;
+  beforeEach(() => {
+    dir = tempDir();
+  });
+  afterEach(() => dir.remove());
+
+  it('string labels become classes numbered in sorted (code-unit) order over train and test together, and keep their names', () => {
+    const train = dir.write('tr.csv', 'x,species\n1,virginica\n2,setosa\n3,versicolor\n4,setosa\n');
+    const test = dir.write('te.csv', 'x,species\n5,virginica\n6,setosa\n'); // no versicolor: still numbered as training
+    const [a, b] = loadCsvSplits([train, test], { labelColumn: 'species' });
+    expect(a!.classNames).toEqual(['setosa', 'versicolor', 'virginica']);
+    expect([...a!.labels]).toEqual([2, 0, 1, 0]);
+    expect(b!.classes).toBe(3);
+    expect([...b!.labels]).toEqual([2, 0]);
+    // Code-unit order, not locale order: "B" < "a".
+    expect(loadCsv(dir.write('case.csv', 'x,c\n1,a\n2,B\n'), { labelColumn: 'c' }).classNames).toEqual(['B', 'a']);
+  });
+
+  it('a given class list (a checkpoint\'s) numbers the labels, and a name outside it is refused, naming line and classes', () => {
+    const file = dir.write('p.csv', 'x,species\n1,versicolor\n2,setosa\n3,rose\n');
+    expectDataError(() => loadCsv(file, { labelColumn: 'species', classNames: ['setosa', 'versicolor', 'virginica'] }), file, 'line 4', '"rose"', '"setosa", "versicolor", "virginica"');
+    const ok = loadCsv(dir.write('q.csv', 'x,species\n1,versicolor\n'), { labelColumn: 'species', classNames: ['setosa', 'versicolor', 'virginica'] });
+    expect([...ok.labels]).toEqual([1]);
+    expect(ok.classes).toBe(3);
+  });
+
+  it('refuses a label column mixing class numbers and names, an empty label, and a classes count that disagrees with the names', () => {
+    const mixed = dir.write('m.csv', 'x,c\n1,cat\n2,7\n');
+    expectDataError(() => loadCsv(mixed, { labelColumn: 'c' }), mixed, 'line 3', '"7" is a number', 'not both');
+    const empty = dir.write('e.csv', 'x,c\n1,cat\n2,\n');
+    expectDataError(() => loadCsv(empty, { labelColumn: 'c' }), empty, 'line 3', 'empty');
+    const two = dir.write('t.csv', 'x,c\n1,cat\n2,dog\n');
+    expectDataError(() => loadCsv(two, { labelColumn: 'c', classes: 3 }), two, '2 classes', 'classes is 3');
+  });
+
+  it('labelColumn by number (0-based, −1 = last), header: false, and featureColumns choosing and ordering the features', () => {
+    const file = dir.write('n.csv', 'a,b,c,label\n1,2,3,0\n4,5,6,1\n');
+    const byIndex = loadCsv(file, { labelColumn: -1 });
+    expect([...byIndex.labels]).toEqual([0, 1]);
+    expect(byIndex.sampleShape).toEqual([3]);
+    const chosen = loadCsv(file, { labelColumn: 3, featureColumns: ['c', 0] });
+    const out = new Float32Array(4);
+    chosen.gatherInputs([0, 1], 0, 2, out);
+    expect([...out]).toEqual([3, 1, 6, 4]);
+    const noHeader = loadCsv(dir.write('h.csv', '1,2,yes\n3,4,no\n'), { labelColumn: 2, header: false });
+    expect(noHeader.count).toBe(2);
+    expect(noHeader.classNames).toEqual(['no', 'yes']);
+  });
+
+  it('column mistakes name the file and the columns: a number out of range, a name without a header, the label among the features', () => {
+    const file = dir.write('k.csv', 'a,b,label\n1,2,0\n');
+    expectDataError(() => loadCsv(file, { labelColumn: 5 }), file, '3 columns', 'label column 5');
+    const headless = dir.write('nh.csv', '1,2,0\n');
+    expectDataError(() => loadCsv(headless, { labelColumn: 'label', header: false }), headless, 'no header row', 'column number');
+    expectDataError(() => loadCsv(file, { labelColumn: 'label', featureColumns: ['a', 'label'] }), file, 'both the label column and a feature column');
+    expectDataError(() => loadCsv(file, { labelColumn: 'label', featureColumns: ['a', 'zz'] }), file, 'no column "zz"', 'a, b, label');
+  });
+
+  it('a fractional class number hints at "task": "regression"', () => {
+    const frac = dir.write('f.csv', 'a,label\n1,0\n2,1.5\n');
+    try {
+      loadCsv(frac, { labelColumn: 'label' });
+      throw new Error('accepted');
+    } catch (error) {
+      expect((error as { hint?: string }).hint).toContain('"task": "regression"');
+    }
   });
 });

@@ -66,3 +66,48 @@ describe('topK', () => {
     expect(topK([0.2, 0.5, 0.2, 0.1], 3)).toEqual([{ class: 1, probability: 0.5 }, { class: 0, probability: 0.2 }, { class: 2, probability: 0.2 }]);
   });
 });
+
+describe('loadInferenceData with the class names and task of a checkpoint', () => {
+  const trainedOn = { format: 'csv', train: 'x', test: 'x', labelColumn: 'species' };
+  const names = ['setosa', 'versicolor', 'virginica'];
+
+  it('a CSV of class names is numbered by the model\'s names, even when it holds only some of them', () => {
+    writeFileSync(path.join(dir, 'named.csv'), 'x,species\n1,virginica\n2,versicolor\n');
+    const { data, labelled } = loadInferenceData(path.join(dir, 'named.csv'), { trainedOn, classes: 3, classNames: names });
+    expect(labelled).toBe(true);
+    expect([...data.labels]).toEqual([2, 1]);
+    expect(data.classes).toBe(3);
+  });
+
+  it('a dataset spec whose files number other classes than the model\'s is refused, naming both lists', () => {
+    writeFileSync(path.join(dir, 'two.csv'), 'x,species\n1,virginica\n2,versicolor\n');
+    writeFileSync(path.join(dir, 'two.json'), JSON.stringify({ ...trainedOn, train: 'two.csv', test: 'two.csv' }));
+    expect(() => loadInferenceData(path.join(dir, 'two.json'), { trainedOn, classes: 3, classNames: names })).toThrow(/has the classes "versicolor", "virginica" but the model was trained on "setosa", "versicolor", "virginica"/);
+  });
+
+  it('a label column named by number: a file with one column more than the model\'s input is labelled, one with exactly its input is not', () => {
+    const byNumber = { format: 'csv', train: 'x', test: 'x', labelColumn: -1, header: false };
+    writeFileSync(path.join(dir, 'n-labelled.csv'), '1,2,1\n3,4,0\n');
+    writeFileSync(path.join(dir, 'n-features.csv'), '1,2\n3,4\n');
+    const labelled = loadInferenceData(path.join(dir, 'n-labelled.csv'), { trainedOn: byNumber, classes: 2, inputSize: 2 });
+    expect(labelled.labelled).toBe(true);
+    expect([...labelled.data.labels]).toEqual([1, 0]);
+    const features = loadInferenceData(path.join(dir, 'n-features.csv'), { trainedOn: byNumber, classes: 2, inputSize: 2 });
+    expect(features.labelled).toBe(false);
+    expect(features.data.count).toBe(2);
+  });
+
+  it('a regression checkpoint reads the label column as targets; featureColumns of training select the features of an unlabelled file', () => {
+    const regression = { format: 'csv', train: 'x', test: 'x', labelColumn: 'y', featureColumns: ['b', 'a'] };
+    writeFileSync(path.join(dir, 'reg.csv'), 'a,b,y\n1,2,0.5\n3,4,1.5\n');
+    const labelled = loadInferenceData(path.join(dir, 'reg.csv'), { trainedOn: regression, classes: 1, task: 'regression' });
+    expect(labelled.data.task).toBe('regression');
+    expect(labelled.data.targetAt(1)).toBe(1.5);
+    writeFileSync(path.join(dir, 'reg-features.csv'), 'a,c,b\n1,9,2\n');
+    const unlabelled = loadInferenceData(path.join(dir, 'reg-features.csv'), { trainedOn: regression, classes: 1, task: 'regression' });
+    expect(unlabelled.labelled).toBe(false);
+    const x = new Float32Array(2);
+    unlabelled.data.gatherInputs([0], 0, 1, x);
+    expect([...x]).toEqual([2, 1]);
+  });
+});

@@ -4,6 +4,7 @@ import { createReferenceBackend } from '../../../shared/src/kernels/reference/ba
 import { binaryCrossEntropy } from '../../../shared/src/losses/binary-cross-entropy.js';
 import { categoricalCrossEntropy } from '../../../shared/src/losses/categorical-cross-entropy.js';
 import type { Loss } from '../../../shared/src/losses/loss.js';
+import { meanAbsoluteError } from '../../../shared/src/losses/mean-absolute-error.js';
 import { meanSquaredError } from '../../../shared/src/losses/mean-squared-error.js';
 import { softmaxCrossEntropy } from '../../../shared/src/losses/softmax-cross-entropy.js';
 import { Random } from '../../../shared/src/random.js';
@@ -41,6 +42,8 @@ const cases: Array<{ loss: Loss; title: string; output: () => Tensor; target: ()
   { loss: softmaxCrossEntropy, title: 'softmaxCrossEntropy on logits', output: () => Tensor.from([4, 5], Array.from({ length: 20 }, () => 2 * rng.normal())), target: () => oneHot(4, 5, rng) },
   { loss: categoricalCrossEntropy, title: 'categoricalCrossEntropy on probabilities', output: () => distribution(4, 5, rng), target: () => oneHot(4, 5, rng) },
   { loss: meanSquaredError, title: 'meanSquaredError on [3, 2, 2] outputs', output: () => Tensor.from([3, 2, 2], Array.from({ length: 12 }, () => rng.normal())), target: () => Tensor.from([3, 2, 2], Array.from({ length: 12 }, () => rng.normal())) },
+  // Outputs kept ≥ 0.2 away from their targets: the finite differences must not straddle MAE's kink at y = t.
+  { loss: meanAbsoluteError, title: 'meanAbsoluteError on [3, 2] outputs (away from the kink)', output: () => Tensor.from([3, 2], [0.5, -1.2, 2, 0.3, -0.4, 1.1]), target: () => Tensor.from([3, 2], Array.from([0.5, -1.2, 2, 0.3, -0.4, 1.1], (y, i) => y + (i % 2 === 0 ? 1 : -1) * (0.2 + rng.next()))) },
   { loss: binaryCrossEntropy(true), title: 'binaryCrossEntropy from logits with soft targets', output: () => Tensor.from([3, 4], Array.from({ length: 12 }, () => 2 * rng.normal())), target: () => Tensor.from([3, 4], Array.from({ length: 12 }, () => rng.next())) },
   { loss: binaryCrossEntropy(false), title: 'binaryCrossEntropy from probabilities', output: () => Tensor.from([3, 4], Array.from({ length: 12 }, () => 0.1 + 0.8 * rng.next())), target: () => Tensor.from([3, 4], Array.from({ length: 12 }, () => (rng.next() < 0.5 ? 0 : 1))) },
 ];
@@ -63,6 +66,15 @@ describe('losses', () => {
     // sample 0: (1 + 4)/2 = 2.5; sample 1: (0 + 4)/2 = 2 → 4.5; gradient 2(y − t)/2 = y − t
     expect(meanSquaredError.compute(out, target, d, backend)).toBeCloseTo(4.5, 6);
     expect(Array.from(d.data)).toEqual([1, 2, 0, 2]);
+  });
+
+  it('meanAbsoluteError is the per-sample mean over features of |y − t|, summed over samples, with gradient sign(y − t)/F and 0 at y = t (hand-computed)', () => {
+    const out = Tensor.from([2, 2], [1, 2, 3, 4]);
+    const target = Tensor.from([2, 2], [0, 0, 3, 6]);
+    const d = Tensor.zeros([2, 2]);
+    // sample 0: (1 + 2)/2 = 1.5; sample 1: (0 + 2)/2 = 1 → 2.5
+    expect(meanAbsoluteError.compute(out, target, d, backend)).toBeCloseTo(2.5, 6);
+    expect(Array.from(d.data)).toEqual([0.5, 0.5, 0, -0.5]);
   });
 
   it('softmaxCrossEntropy of a uniform row is log C per sample and sums over samples', () => {

@@ -13,6 +13,8 @@ describe('lossFromSpec', () => {
     expect(lossFromSpec('categoricalCrossEntropy', scope).name).toBe('categoricalCrossEntropy');
     expect(lossFromSpec('mse', scope).name).toBe('meanSquaredError');
     expect(lossFromSpec('meanSquaredError', scope).name).toBe('meanSquaredError');
+    expect(lossFromSpec('meanAbsoluteError', scope).name).toBe('meanAbsoluteError');
+    expect(lossFromSpec('mae', scope).name).toBe('meanAbsoluteError');
     expect(lossFromSpec({ type: 'binaryCrossEntropy', fromLogits: true }, scope).name).toBe('binaryCrossEntropy');
   });
 

@@ -13,31 +13,31 @@ const raw = new Packr({ useRecords: false });
 
 /** A valid body of every kind, and the subject it travels on. */
 const samples: { [K in MessageKind]: { subject: string; body: MessageBodies[K] } } = {
-  join: { subject: joinSubject(run), body: { workerId: 'w-1', pid: 4242, host: 'node-a', threads: 2 } },
-  assign: { subject: assignSubject(run, 'w-1'), body: { workerId: 'w-1', rank: 2, worldSize: 3, generation: 5, config: { model: { layers: [{ type: 'dense', units: 10 }] }, seed: 7, note: null }, startStep: 40 } },
-  heartbeat: { subject: heartbeatSubject(run, 'coordinator'), body: { rank: 1, workerId: 'w-1', step: -1 } },
+  join: { subject: joinSubject(run, 'w-1'), body: { workerId: 'w-1', pid: 4242, host: 'node-a', threads: 2 } },
+  assign: { subject: assignSubject(run, 'w-1'), body: { workerId: 'w-1', rank: 2, worldSize: 3, generation: 5, members: ['w-a', 'w-b', 'w-1'], config: { model: { layers: [{ type: 'dense', units: 10 }] }, seed: 7, note: null }, startStep: 40 } },
+  heartbeat: { subject: heartbeatSubject(run, 'coordinator', 'w-1'), body: { rank: 1, workerId: 'w-1', step: -1 } },
   step: { subject: stepSubject(run), body: { step: 12, epoch: 1, batchIndex: 3, lr: 0.001, checksum: true } },
   stepDone: {
-    subject: stepDoneSubject(run),
+    subject: stepDoneSubject(run, 'w-1'),
     body: { step: 12, rank: 1, lossSum: 3.25, count: 64, correct: 60, extras: { klSum: 0.5 }, computeMs: 12.5, allreduceMs: 3, checksum: 'ab12', localFinite: false, skipped: true },
   },
   shutdown: { subject: shutdownSubject(run), body: { reason: 'failed', error: 'worker w-2 died' } },
-  error: { subject: errorSubject(run), body: { rank: 0, step: 12, message: 'out of memory' } },
+  error: { subject: errorSubject(run, 'w-1'), body: { rank: 0, step: 12, message: 'out of memory' } },
   // The run-loop kinds (coordinator ⇄ workers); their own tests are in tests/unit/cluster/messages.test.ts.
-  ready: { subject: joinSubject(run), body: { workerId: 'w-1', rank: 1, generation: 5, checksum: 'ab12', parameters: 10, step: 0, trainCount: 9, validationCount: 1, testCount: 3, classes: 3, featureSize: 4, threads: 2 } },
+  ready: { subject: joinSubject(run, 'w-1'), body: { workerId: 'w-1', rank: 1, generation: 5, checksum: 'ab12', parameters: 10, step: 0, trainCount: 9, validationCount: 1, testCount: 3, classes: 3, featureSize: 4, threads: 2 } },
   dismiss: { subject: assignSubject(run, 'w-1'), body: { workerId: 'w-1', reason: 'run is full' } },
   evaluate: { subject: evalSubject(run), body: { requestId: 3, split: 'validation', confusion: false } },
-  evaluated: { subject: stepDoneSubject(run), body: { requestId: 3, rank: 1, lossSum: 2.5, count: 3, correct: 2, extras: {}, confusion: [[1, 0], [1, 1]] } },
+  evaluated: { subject: stepDoneSubject(run, 'w-1'), body: { requestId: 3, rank: 1, lossSum: 2.5, count: 3, correct: 2, extras: {}, confusion: [[1, 0], [1, 1]] } },
   epochEnd: { subject: stepSubject(run), body: { requestId: 4, epoch: 0, keepBest: false, restoreBest: false } },
-  epochEnded: { subject: stepDoneSubject(run), body: { requestId: 4, rank: 1, checksum: 'ab12' } },
+  epochEnded: { subject: stepDoneSubject(run, 'w-1'), body: { requestId: 4, rank: 1, checksum: 'ab12' } },
   checkpoint: {
     subject: stepSubject(run),
     body: { requestId: 5, state: { step: 3, position: { epoch: 0, batch: 3 }, history: [], earlyStopping: null, epochInProgress: { lossSum: 1, count: 3, correct: null, extras: {}, seconds: 0.5 }, skipped: [{ step: 1, ranks: [0, 2] }] } },
   },
-  checkpointed: { subject: stepDoneSubject(run), body: { requestId: 5, rank: 0, path: '/tmp/c/ckpt-3.safetensors' } },
-  leave: { subject: joinSubject(run), body: { workerId: 'w-1', reason: 'SIGTERM at step 12' } },
+  checkpointed: { subject: stepDoneSubject(run, 'w-1'), body: { requestId: 5, rank: 0, path: '/tmp/c/ckpt-3.safetensors' } },
+  leave: { subject: joinSubject(run, 'w-1'), body: { workerId: 'w-1', reason: 'SIGTERM at step 12' } },
   shareState: { subject: stepSubject(run), body: { requestId: 6, donor: 0, recipients: ['w-2', 'w-3'] } },
-  stateShared: { subject: stepDoneSubject(run), body: { requestId: 6, rank: 0, bytes: 4096, chunks: 1 } },
+  stateShared: { subject: stepDoneSubject(run, 'w-1'), body: { requestId: 6, rank: 0, bytes: 4096, chunks: 1 } },
   regroup: { subject: stepSubject(run), body: { generation: 3, reason: 'worker w-2 (rank 2) was lost' } },
 };
 
@@ -72,11 +72,38 @@ describe('control codec', () => {
   }
 
   it('round-trips optional fields left out, and NaN/Infinity losses (a diverged run must be reported)', () => {
-    const m = decodeControl(stepDoneSubject(run), encodeSample('stepDone', { step: 0, rank: 0, lossSum: Number.NaN, count: 0, extras: { x: -Infinity }, computeMs: 0, allreduceMs: 0, localFinite: true, skipped: false }), expected);
+    const m = decodeControl(stepDoneSubject(run, 'w-1'), encodeSample('stepDone', { step: 0, rank: 0, lossSum: Number.NaN, count: 0, extras: { x: -Infinity }, computeMs: 0, allreduceMs: 0, localFinite: true, skipped: false }), expected);
     expect(m.kind === 'stepDone' && Number.isNaN(m.body.lossSum)).toBe(true);
     expect(m.body).not.toHaveProperty('checksum');
     const h = decodeControl(heartbeatSubject(run, 'workers'), encodeControl({ run, kind: 'heartbeat', from: 'coordinator', gen: 0, body: { workerId: 'w-1', step: 3 } }), expected);
     expect(h.body).toEqual({ workerId: 'w-1', step: 3 });
+  });
+
+  it('an evaluated reply carries the regression sums, and one whose sums no real targets could produce is refused (partial, negative, non-finite, (Σt)² > n·Σt²)', () => {
+    const regression = { lossSum: 1.2, count: 3, extras: { absoluteError: 1.5, squaredError: 1.2, target: 6, targetSquared: 14 } };
+    const body = { requestId: 4, rank: 0, ...regression };
+    const m = decodeControl(stepDoneSubject(run, 'w-1'), encodeSample('evaluated', body), expected);
+    expect(m.body).toEqual(body);
+    const bad: [string, Record<string, number>][] = [
+      ['body.extras', { absoluteError: 1, squaredError: 1 }],
+      ['body.extras.squaredError', { ...regression.extras, squaredError: -1 }],
+      ['body.extras.targetSquared', { ...regression.extras, targetSquared: Number.POSITIVE_INFINITY }],
+      ['body.extras.target', { ...regression.extras, target: 7 }],
+    ];
+    for (const [field, extras] of bad) {
+      const e = rejection(stepDoneSubject(run, 'w-1'), rawEnvelope({ kind: 'evaluated', body: { ...body, extras } }));
+      expect(e.dropReason, field).toBe('malformed');
+      expect(e.message, field).toContain(`${field}:`);
+    }
+  });
+
+  it('a ready reply may carry the class names, one per class; a wrong count or a non-string name is refused', () => {
+    const body = { ...samples.ready.body, classes: 3, classNames: ['setosa', 'versicolor', 'virginica'] };
+    expect(decodeControl(samples.ready.subject, encodeSample('ready', body), expected).body).toEqual(body);
+    for (const [field, classNames] of [['body.classNames', ['a', 'b']], ['body.classNames[1]', ['a', 7, 'c']], ['body.classNames[0]', ['', 'b', 'c']]] as const) {
+      const e = rejection(samples.ready.subject, rawEnvelope({ kind: 'ready', body: { ...body, classNames } }));
+      expect(e.message, field).toContain(`${field}:`);
+    }
   });
 
   // One malformed body per kind, each naming its field.
@@ -151,7 +178,7 @@ describe('control codec', () => {
   }
 
   it('rejects envelopes: not msgpack, not a map, other version, foreign run, unknown kind, bad sender or generation, extra fields, wrong subject', () => {
-    const subject = joinSubject(run);
+    const subject = joinSubject(run, 'w-1');
     const cases: [string, Uint8Array, string][] = [
       ['malformed', new Uint8Array([0xc1]), 'unknown'],
       ['malformed', new Uint8Array([]), 'unknown'],
@@ -170,7 +197,9 @@ describe('control codec', () => {
       expect(e.subject).toBe(subject);
     }
     expect(rejection(stepSubject(run), encodeSample('join')).dropReason).toBe('wrong-subject');
-    expect(rejection('gradmesh.other.join', encodeSample('join')).dropReason).toBe('foreign-run');
+    expect(rejection('gradmesh.other.join.w-1', encodeSample('join')).dropReason).toBe('foreign-run');
+    // Speaking as another worker: the subject proves the sender (Note [the sender is in the subject]).
+    expect(rejection(joinSubject(run, 'w-2'), encodeSample('join')).dropReason).toBe('wrong-sender');
     expect(rejection('not.a.gradmesh.subject', encodeSample('join')).dropReason).toBe('wrong-subject');
   });
 

@@ -59,8 +59,8 @@ class FakeDriver implements StepDriver {
     this.calls.push(`endEpoch ${d.epoch}${d.keepBest ? ' keepBest' : ''}${d.restoreBest ? ' restoreBest' : ''}`);
     this.decisions.push(d);
   }
-  async checkpoint(state: TrainingState): Promise<string> {
-    this.calls.push(`checkpoint ${state.step}`);
+  async checkpoint(state: TrainingState, options: { stoppedBy?: string } = {}): Promise<string> {
+    this.calls.push(`checkpoint ${state.step}${options.stoppedBy === undefined ? '' : ` stoppedBy ${options.stoppedBy}`}`);
     this.checkpoints.push(copyTrainingState(state));
     return `ckpt-${state.step}`;
   }
@@ -179,14 +179,49 @@ describe('the training loop', () => {
     expect(state.position).toEqual({ epoch: 1, batch: 2 });
     expect(first.steps.at(-1)!.lastOfRun).toBe(true);
 
+    // The checkpoint written at the stop (Note [a checkpoint at every stop]) is of the 7th step: nothing is repeated.
     const resumedState = parseTrainingState(JSON.parse(JSON.stringify(first.checkpoints.at(-1))), { path: '' }, 'message');
-    expect(resumedState.step).toBe(6);
+    expect(resumedState.step).toBe(7);
     const second = new FakeDriver(45, { validation: 11, test: 4 }, valLoss);
     await loop(second, resumedState, { config: c, checkpoints: true });
     const planned = (s: PlannedStep) => [s.step, s.epoch, s.batchIndex, s.lr];
-    expect([...first.steps.slice(0, 6), ...second.steps].map(planned)).toEqual(whole.steps.map(planned));
+    expect([...first.steps, ...second.steps].map(planned)).toEqual(whole.steps.map(planned));
     const strip = (s: TrainingState) => ({ ...s, history: s.history.map((h) => ({ ...h, seconds: 0, samplesPerSec: 0 })), epochInProgress: { ...s.epochInProgress, seconds: 0 } });
     expect(strip(resumedState)).toEqual(strip(wholeState));
+  });
+
+  it('--max-steps stops with a checkpoint of the stop step marked with the reason, after the step\'s own checkpoints; the test split is still evaluated', async () => {
+    const driver = new FakeDriver(50, { validation: 0, test: 3 });
+    const outcome = await loop(driver, initialTrainingState(), { config: config({ epochs: 2, checkpointEverySteps: 2 }), checkpoints: true, maxSteps: 4, evaluateTest: true });
+    expect(driver.calls.filter((c) => c.startsWith('checkpoint'))).toEqual(['checkpoint 2', 'checkpoint 4', 'checkpoint 4 stoppedBy --max-steps']);
+    expect(driver.calls.at(-1)).toBe('evaluate test');
+    expect(outcome.stop).toEqual({ reason: '--max-steps', requested: false, step: 4, checkpoint: 'ckpt-4' });
+  });
+
+  it('a stop request is honoured at the next step boundary: no further step, a checkpoint of that step marked with the reason, no test evaluation', async () => {
+    const driver = new FakeDriver(50, { validation: 0, test: 3 });
+    let asked = 0;
+    const outcome = await loop(driver, initialTrainingState(), {
+      config: config({ epochs: 3 }), checkpoints: true, evaluateTest: true,
+      // The request arrives while step 6 is computed: steps 0..6 are taken, step 7 is not.
+      stopRequested: () => (asked++ >= 7 ? 'SIGINT' : undefined),
+    });
+    expect(driver.steps.map((p) => p.step)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(driver.calls.slice(-1)).toEqual(['checkpoint 7 stoppedBy SIGINT']);
+    expect(driver.calls).not.toContain('evaluate test');
+    expect(outcome).toMatchObject({ completed: false, stop: { reason: 'SIGINT', requested: true, step: 7, checkpoint: 'ckpt-7' } });
+  });
+
+  it('a stop at an epoch boundary marks the epoch end\'s checkpoint again (same step) so a resume knows it repeats nothing; without checkpoints the stop names none', async () => {
+    const driver = new FakeDriver(20, { validation: 0, test: 0 });
+    const outcome = await loop(driver, initialTrainingState(), { config: config({ epochs: 3 }), checkpoints: true, stopRequested: () => (driver.steps.length >= 2 ? 'SIGTERM' : undefined) });
+    expect(driver.calls).toEqual(['step 0', 'step 1', 'endEpoch 0', 'checkpoint 2', 'checkpoint 2 stoppedBy SIGTERM']);
+    expect(outcome.stop).toMatchObject({ step: 2, checkpoint: 'ckpt-2' });
+
+    const bare = new FakeDriver(20, { validation: 0, test: 0 });
+    const none = await loop(bare, initialTrainingState(), { config: config({ epochs: 3 }), stopRequested: () => 'SIGINT' });
+    expect(bare.calls).toEqual([]);
+    expect(none.stop).toEqual({ reason: 'SIGINT', requested: true, step: 0, checkpoint: undefined });
   });
 
   it('evaluates the test split with its confusion matrix once, at the end, when asked', async () => {

@@ -13,9 +13,9 @@ export interface SubjectPermissions {
  * run's subjects. Within the run the direction of each control family decides who may publish it:
  *  - the coordinator alone publishes `assign.<id>`, `heartbeat.workers`, `step` (commands: step, evaluate,
  *    shareState, regroup), `eval` and `shutdown`, and listens on `join`, `heartbeat.coordinator`,
- *    `step-done` (the workers' replies, evaluations included), `error` and `status`;
+ *    `step-done` (the workers' replies, evaluations included), `error` (each `.<worker id>`) and `status`;
  *  - a worker publishes only `join`, `heartbeat.coordinator`, `step-done`, `error` and the data families
- *    `rs.*`, `ag.*`, `state`, and listens on the coordinator's families — its own `assign.<id>` only, so a
+ *    `rs.*`, `ag.*`, `state`, each ending in its own id, and listens on the coordinator's families — its own `assign.<id>` only, so a
  *    worker cannot read another's assignment (and with it the run config) or wait on its id;
  *  - `_INBOX.>` for request/reply (JetStream API answers, `gradmesh status`).
  * JetStream: both roles use the run's three buckets (the coordinator's run record and checkpoints, the
@@ -26,8 +26,9 @@ export interface SubjectPermissions {
  * buckets' data subjects (`$KV.<bucket>.>`, `$O.<bucket>.>`), the acks and flow-control replies of their
  * consumers (`$JS.ACK.<S>.>`, `$JS.FC.<S>.>`) and the account info (`$JS.API.INFO`). Worked out by running
  * object-store put/get and KV put/get/keys under these permissions (tests/integration/security).
- * What permissions cannot express — that a worker publishes `rs`/`ag` pieces only for its own rank — is left
- * to the receivers' checks; a worker identity is trusted within its run.
+ * Each worker-published subject ends in the sender's id and a worker may publish only on its own, so the
+ * server proves who sent what; the receivers hold envelopes and gradient pieces to that identity and to the
+ * rank the coordinator assigned it (Note [the sender is in the subject] in shared/src/protocol/subjects.ts).
  */
 function jetStream(run: string): string[] {
   const streams = [`OBJ_${checkpointBucket(run)}`, `KV_${runStateBucket(run)}`, `KV_${workersBucket(run)}`];
@@ -44,15 +45,17 @@ export function coordinatorPermissions(run: string): SubjectPermissions {
   const p = runPrefix(run);
   return {
     publish: [`${p}.assign.*`, `${p}.heartbeat.workers`, `${p}.step`, `${p}.eval`, `${p}.shutdown`, '_INBOX.>', ...jetStream(run)],
-    subscribe: [`${p}.join`, `${p}.heartbeat.coordinator`, `${p}.step-done`, `${p}.error`, `${p}.status`, '_INBOX.>'],
+    subscribe: [`${p}.join.*`, `${p}.heartbeat.coordinator.*`, `${p}.step-done.*`, `${p}.error.*`, `${p}.status`, '_INBOX.>'],
   };
 }
 
 export function workerPermissions(run: string, workerId: string): SubjectPermissions {
   const p = runPrefix(run);
+  const id = validateWorkerId(workerId);
   return {
-    publish: [`${p}.join`, `${p}.heartbeat.coordinator`, `${p}.step-done`, `${p}.error`, `${p}.rs.*`, `${p}.ag.*`, `${p}.state`, '_INBOX.>', ...jetStream(run)],
-    subscribe: [`${p}.assign.${validateWorkerId(workerId)}`, `${p}.heartbeat.workers`, `${p}.step`, `${p}.eval`, `${p}.shutdown`, `${p}.rs.*`, `${p}.ag.*`, `${p}.state`, '_INBOX.>'],
+    // Only subjects ending in its own id (Note [the sender is in the subject] in shared/src/protocol/subjects.ts).
+    publish: [`${p}.join.${id}`, `${p}.heartbeat.coordinator.${id}`, `${p}.step-done.${id}`, `${p}.error.${id}`, `${p}.rs.*.${id}`, `${p}.ag.*.${id}`, `${p}.state.${id}`, '_INBOX.>', ...jetStream(run)],
+    subscribe: [`${p}.assign.${id}`, `${p}.heartbeat.workers`, `${p}.step`, `${p}.eval`, `${p}.shutdown`, `${p}.rs.*.*`, `${p}.ag.*.*`, `${p}.state.*`, '_INBOX.>'],
   };
 }
 

@@ -1,8 +1,9 @@
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { ClusterError, ConfigError } from '@gradmesh/shared/internal';
 import { DropCounter, MessageRejectedError, type DropReason } from '@gradmesh/shared/internal';
-import { alignedPieceValues, copyPieceValues, PIECE_HEADER_BYTES, pieceElements, pieceHeaderBytes, readPieceHeader, writePieceFrame, type PieceHeader } from '@gradmesh/shared/internal';
-import { allGatherSubject, reduceScatterSubject, validateRunId } from '@gradmesh/shared/internal';
+import { alignedPieceValues, copyPieceValues, PIECE_HEADER_BYTES, pieceElements, pieceHeaderBytes, readPieceHeader, writePieceFrame, writePieceHeader, type PieceHeader } from '@gradmesh/shared/internal';
+import { decodeValues, encodedBytes, encodeValues, roundTrip, type Compression } from '@gradmesh/shared/internal';
+import { allGatherSubject, ANY_SENDER, reduceScatterSubject, subjectSender, validateRunId, validateWorkerId } from '@gradmesh/shared/internal';
 import { directWritesInstalled, isRecycledPayload, publishParts, releasePayload, whenWritten } from '@gradmesh/transport';
 import type { AllReduce, AllReduceTimings } from './allreduce.js';
 import { EarlyFrames } from './early-frames.js';
@@ -18,6 +19,16 @@ export interface RsagOptions {
   readonly worldSize: number;
   /** Membership generation; frames of another generation are dropped and counted. */
   readonly generation: number;
+  /**
+   * The worker id of each rank (members[rank]); pieces travel on subjects ending in their sender's id and a
+   * piece's source rank must match it (Note [the sender is in the subject]). Default: the ranks as ids ("0", "1", …).
+   */
+  readonly members?: readonly string[];
+  /**
+   * How pieces travel: float32 ('none', default) or half width ('bf16', 'fp16'; Note [compressed all-reduce stays
+   * bitwise identical across replicas] in shared/src/protocol/compression.ts). Every rank of a run must agree.
+   */
+  readonly compression?: Compression;
   /** Payload bytes per piece (multiple of 4). Default: 1 MiB, capped by the server's max_payload − 16. */
   readonly pieceBytes?: number;
   /** A step that cannot complete rejects after this long (default 30 000 ms). */
@@ -26,8 +37,15 @@ export interface RsagOptions {
   readonly logger?: (line: string) => void;
   /** The server's max_pending (nats-server default 64 MiB); in-flight bytes stay below half of it. */
   readonly maxPendingBytes?: number;
-  /** Cap on frames buffered for a step not started yet (default 256 MiB). */
+  /**
+   * Cap on frames buffered for a step not started yet. Default: what this rank receives in
+   * EARLY_STEP_WINDOW steps when `vectorLength` is given (Note [early frames are bounded by the run]), else 256 MiB.
+   */
   readonly maxEarlyBytes?: number;
+  /** Elements every step all-reduces, when known up front: early frames are then checked against the layout as they arrive. */
+  readonly vectorLength?: number;
+  /** The first step this instance will all-reduce, when known: early frames of steps past the window are dropped at once. */
+  readonly firstStep?: number;
   /** Share a drop counter (e.g. with the control-message receiver) instead of creating one. */
   readonly drops?: DropCounter;
 }
@@ -36,6 +54,18 @@ const DEFAULT_PIECE_BYTES = 1 << 20;
 const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_MAX_PENDING = 64 << 20;
 const DEFAULT_MAX_EARLY = 256 << 20;
+
+/**
+ * Note [early frames are bounded by the run]
+ * A peer can be at most one step ahead of this rank (finishing step s+1 needs this rank's pieces of s+1), so a
+ * frame is worth keeping only for the next step or two: `step ≤ last started + EARLY_STEP_WINDOW` (or, before
+ * the first step, `< firstStep + EARLY_STEP_WINDOW`). Anything further ahead — a step 2³²−1 — is dropped as
+ * 'out-of-bounds' at once, costing a counter increment. When the vector length is known, an early frame is
+ * also checked against the layout on arrival (piece index, value count, chunk ownership), and the early byte
+ * budget is what this rank legitimately receives in EARLY_STEP_WINDOW steps, not a fixed 256 MiB: a peer
+ * that floods early frames is cut off at the size of the model.
+ */
+export const EARLY_STEP_WINDOW = 2;
 
 /** Preallocated per vector length and reused by every step of that length. */
 interface Buffers {
@@ -54,6 +84,9 @@ interface Buffers {
   readonly copies: Uint16Array;
   /** gathered[piece] = 1 once the reduced piece is in `data` (pieces of other chunks). */
   readonly gathered: Uint8Array;
+  /** Compressed all-reduce only: this rank's own contribution to a piece, rounded as if sent, and the piece's sum. */
+  readonly ownRounded: Float32Array;
+  readonly sum: Float32Array;
 }
 
 interface ActiveStep {
@@ -122,6 +155,10 @@ export class RsagAllReduce implements AllReduce {
   #active: ActiveStep | undefined;
   /** The last step started (running or finished); −1 before the first. */
   #lastStep = -1;
+  readonly #firstStep: number | undefined;
+  readonly #members: readonly string[];
+  readonly #compression: Compression;
+  readonly #expectedLength: number | undefined;
   #closed = false;
   /** Direct writes are installed: reduce-scatter pieces go out without any copy. */
   readonly #direct: boolean;
@@ -138,10 +175,19 @@ export class RsagAllReduce implements AllReduce {
     this.rank = rank;
     this.worldSize = worldSize;
     this.generation = generation;
+    const members = options.members ?? Array.from({ length: worldSize }, (_, k) => String(k));
+    if (members.length !== worldSize) throw new ConfigError('members', `must name one worker id per rank (${worldSize})`, { value: members.length });
+    this.#members = members.map((m, k) => validateWorkerId(m, `members[${k}]`));
+    const compression = options.compression ?? 'none';
+    if (compression !== 'none' && compression !== 'bf16' && compression !== 'fp16') throw new ConfigError('compression', 'must be none, bf16 or fp16', { value: compression });
+    this.#compression = compression;
     this.timeoutMs = positive(options.timeoutMs, DEFAULT_TIMEOUT_MS, 'timeoutMs');
     const maxPending = positive(options.maxPendingBytes, DEFAULT_MAX_PENDING, 'maxPendingBytes');
     this.drops = options.drops ?? new DropCounter(options.logger);
-    this.#early = new EarlyFrames(positive(options.maxEarlyBytes, DEFAULT_MAX_EARLY, 'maxEarlyBytes'), this.drops);
+    if (options.firstStep !== undefined && (!Number.isInteger(options.firstStep) || options.firstStep < 0 || options.firstStep > 0xffffffff)) {
+      throw new ConfigError('firstStep', 'must be an integer in [0, 2^32)', { value: options.firstStep });
+    }
+    this.#firstStep = options.firstStep;
 
     const maxPayload = this.#nc.info?.max_payload ?? DEFAULT_PIECE_BYTES;
     const payloadLimit = Math.floor((maxPayload - PIECE_HEADER_BYTES) / 4) * 4;
@@ -156,11 +202,22 @@ export class RsagAllReduce implements AllReduce {
       this.pieceBytes = Math.max(4, Math.min(DEFAULT_PIECE_BYTES, payloadLimit, largestPieceFor(worldSize, maxPending)));
     }
     this.window = requireWindow(worldSize, this.pieceBytes, maxPending);
+    let maxEarly = DEFAULT_MAX_EARLY;
+    let perSource: number[] | undefined;
+    if (options.vectorLength !== undefined) {
+      const n = options.vectorLength;
+      if (!Number.isSafeInteger(n) || n < 0) throw new ConfigError('vectorLength', 'must be a non-negative integer', { value: n });
+      this.#expectedLength = n;
+      perSource = receivedBytesPerStep(this.#buffersFor(n), rank).map((bytes) => EARLY_STEP_WINDOW * bytes);
+      maxEarly = perSource.reduce((a, b) => a + b, 0);
+    }
+    this.#early = new EarlyFrames(positive(options.maxEarlyBytes, Math.max(1, maxEarly), 'maxEarlyBytes'), this.drops, perSource);
     this.#frames = new FrameRecycler(maxPending, (frame, done) => whenWritten(this.#nc, frame, done));
 
     if (worldSize > 1) {
-      this.#subscribe(reduceScatterSubject(this.#runId, rank), 'rs', rank);
-      for (let c = 0; c < worldSize; c++) if (c !== rank) this.#subscribe(allGatherSubject(this.#runId, c), 'ag', c);
+      // Any rank's pieces of our chunk (the sender token is checked per frame); each owner's reduced pieces only from that owner.
+      this.#subscribe(reduceScatterSubject(this.#runId, rank, ANY_SENDER), 'rs', rank);
+      for (let c = 0; c < worldSize; c++) if (c !== rank) this.#subscribe(allGatherSubject(this.#runId, c, this.#members[c]!), 'ag', c);
       this.#watchConnection();
     }
   }
@@ -237,7 +294,7 @@ export class RsagAllReduce implements AllReduce {
           if (active !== undefined) this.#fail(active, new ClusterError(`subscription ${subject} failed on rank ${this.rank}: ${err.message}`, { rank: this.rank, step: active.step, cause: err }));
           return;
         }
-        this.#onFrame(subject, family, owner, msg.data);
+        this.#onFrame(msg.subject, family, owner, msg.data);
       },
     });
     this.#subs.push(sub);
@@ -263,6 +320,9 @@ export class RsagAllReduce implements AllReduce {
     if (source >= this.worldSize || source === this.rank || (family === 'ag' && source !== owner)) {
       return this.#drop(family, 'malformed', subject, header, `source rank ${source} cannot send ${family} frames here (world size ${this.worldSize})`);
     }
+    if (subjectSender(subject) !== this.#members[source]) {
+      return this.#drop(family, 'wrong-sender', subject, header, `rank ${source} is worker "${this.#members[source]}" in generation ${this.generation}, not "${subjectSender(subject)}"`);
+    }
     const active = this.#active;
     if (active !== undefined && step === active.step) {
       try {
@@ -273,6 +333,10 @@ export class RsagAllReduce implements AllReduce {
       }
     }
     if (step > this.#lastStep) {
+      const horizon = this.#lastStep >= 0 ? this.#lastStep + EARLY_STEP_WINDOW : this.#firstStep === undefined ? undefined : this.#firstStep + EARLY_STEP_WINDOW - 1;
+      if (horizon !== undefined && step > horizon) return this.#drop(family, 'out-of-bounds', subject, header, `step ${step} is more than ${EARLY_STEP_WINDOW} steps ahead of this rank (last started: ${this.#lastStep < 0 ? 'none' : this.#lastStep})`);
+      const cached = this.#buffers;
+      if (this.#expectedLength !== undefined && cached !== undefined && cached.layout.length === this.#expectedLength && this.#checkShape(cached, subject, header, data) === undefined) return false;
       const owned = isRecycledPayload(data);
       this.#early.add(subject, header, data, owned);
       return owned;
@@ -285,15 +349,11 @@ export class RsagAllReduce implements AllReduce {
    * caller may release it, since no view of it survives this call.
    */
   #accept(active: ActiveStep, subject: string, header: PieceHeader, frame: Uint8Array): boolean {
-    const { layout, own } = active.buffers;
-    if (header.piece >= layout.pieceCount) return this.#drop(header.family, 'malformed', subject, header, `piece ${header.piece} does not exist in a ${layout.pieceCount}-piece layout`);
-    const range = pieceRange(layout, header.piece);
-    if (pieceElements(frame) !== range.length) {
-      return this.#drop(header.family, 'malformed', subject, header, `piece ${header.piece} has ${pieceElements(frame)} values, expected ${range.length} (do all ranks all-reduce vectors of ${layout.length}?)`);
-    }
+    const { own } = active.buffers;
+    const range = this.#checkShape(active.buffers, subject, header, frame);
+    if (range === undefined) return false;
     let kept = false;
     if (header.family === 'rs') {
-      if (range.chunk !== this.rank) return this.#drop('rs', 'malformed', subject, header, `piece ${header.piece} belongs to chunk ${range.chunk}, not ${this.rank}`);
       const slot = (header.piece - own.firstPiece) * this.worldSize + header.source;
       if (active.buffers.arrived[slot] === 1) return this.#drop('rs', 'duplicate', subject, header, `piece ${header.piece} again`);
       active.buffers.arrived[slot] = 1;
@@ -301,7 +361,11 @@ export class RsagAllReduce implements AllReduce {
       const local = header.piece - own.firstPiece;
       const copies = (active.buffers.copies[local] as number) + 1;
       active.buffers.copies[local] = copies;
-      if (copies === this.worldSize - 1) {
+      if (this.#compression !== 'none') {
+        // Compressed: every copy is decoded into staging (there is nothing to sum in place).
+        decodeValues(this.#compression, frame.subarray(PIECE_HEADER_BYTES), active.buffers.staging[header.source] as Float32Array, range.start - own.start, range.length);
+        if (copies === this.worldSize - 1) this.#reduce(active, range.piece, range.start, range.length, header.source, undefined);
+      } else if (copies === this.worldSize - 1) {
         // The copy that completes the piece is summed straight from the frame when it is aligned (always for a
         // recycled payload).
         const inPlace = alignedPieceValues(frame);
@@ -314,10 +378,10 @@ export class RsagAllReduce implements AllReduce {
         copyPieceValues(frame, active.buffers.staging[header.source] as Float32Array, range.start - own.start, range.length);
       }
     } else {
-      if (range.chunk !== header.source) return this.#drop('ag', 'malformed', subject, header, `piece ${header.piece} belongs to chunk ${range.chunk}, not ${header.source}`);
       if (active.buffers.gathered[header.piece] === 1) return this.#drop('ag', 'duplicate', subject, header, `piece ${header.piece} again`);
       active.buffers.gathered[header.piece] = 1;
-      copyPieceValues(frame, active.data, range.start, range.length);
+      if (this.#compression === 'none') copyPieceValues(frame, active.data, range.start, range.length);
+      else decodeValues(this.#compression, frame.subarray(PIECE_HEADER_BYTES), active.data, range.start, range.length);
       active.bytesReceived += frame.length;
       active.gatheredCount++;
       const window = active.windows[range.chunk] as SendWindow;
@@ -326,6 +390,26 @@ export class RsagAllReduce implements AllReduce {
     }
     this.#finishIfDone(active);
     return kept;
+  }
+
+  /**
+   * The piece's place in the layout, or undefined (dropped and counted) when the frame cannot belong to it:
+   * no such piece, another value count, or (rs) a chunk this rank does not own / (ag) a chunk of another owner.
+   */
+  #checkShape(buffers: Buffers, subject: string, header: PieceHeader, frame: Uint8Array): ReturnType<typeof pieceRange> | undefined {
+    const { layout } = buffers;
+    if ((header.encoding ?? 'none') !== this.#compression) {
+      return void this.#drop(header.family, 'malformed', subject, header, `a piece encoded as ${header.encoding ?? 'none'} in an all-reduce with compression ${this.#compression} (do all ranks run the same config?)`);
+    }
+    if (header.piece >= layout.pieceCount) return void this.#drop(header.family, 'malformed', subject, header, `piece ${header.piece} does not exist in a ${layout.pieceCount}-piece layout`);
+    const range = pieceRange(layout, header.piece);
+    const elements = pieceElements(frame, this.#compression);
+    if (elements !== range.length) {
+      return void this.#drop(header.family, 'malformed', subject, header, `piece ${header.piece} has ${elements} values, expected ${range.length} (do all ranks all-reduce vectors of ${layout.length}?)`);
+    }
+    if (header.family === 'rs' && range.chunk !== this.rank) return void this.#drop('rs', 'malformed', subject, header, `piece ${header.piece} belongs to chunk ${range.chunk}, not ${this.rank}`);
+    if (header.family === 'ag' && range.chunk !== header.source) return void this.#drop('ag', 'malformed', subject, header, `piece ${header.piece} belongs to chunk ${range.chunk}, not ${header.source}`);
+    return range;
   }
 
   /** Counts and logs a dropped frame; returns false (the frame is not kept) for `return this.#drop(…)`. */
@@ -339,12 +423,22 @@ export class RsagAllReduce implements AllReduce {
   #send(active: ActiveStep, owner: number, max: number): void {
     const window = active.windows[owner] as SendWindow;
     const chunk = active.buffers.layout.chunks[owner] as ChunkLayout;
-    const subject = reduceScatterSubject(this.#runId, owner);
+    const subject = reduceScatterSubject(this.#runId, owner, this.#members[this.rank]!);
     for (let i = 0; i < max && window.canSend(); i++) {
       const offset = window.sent * this.pieceBytes / 4;
       const length = Math.min(this.pieceBytes / 4, chunk.length - offset);
       const start = chunk.start + offset;
       const header = { family: 'rs', source: this.rank, generation: this.generation, step: active.step, piece: chunk.firstPiece + window.sent } as const;
+      if (this.#compression !== 'none') {
+        const frame = this.#frames.acquire(PIECE_HEADER_BYTES + encodedBytes(this.#compression, length));
+        writePieceHeader(frame, { ...header, encoding: this.#compression });
+        encodeValues(this.#compression, active.data.subarray(start, start + length), frame.subarray(PIECE_HEADER_BYTES));
+        this.#frames.publishing(frame);
+        this.#nc.publish(subject, frame);
+        active.bytesSent += frame.length;
+        window.sent++;
+        continue;
+      }
       if (this.#direct) {
         // Published straight from the caller's vector (Note [sending straight from the vector]).
         publishParts(this.#nc, subject, [pieceHeaderBytes(header), new Uint8Array(active.data.buffer, active.data.byteOffset + start * 4, length * 4)]);
@@ -365,6 +459,7 @@ export class RsagAllReduce implements AllReduce {
    * `lastSource`'s copy is `lastValues` when given (a view of the frame just received), else in staging.
    */
   #reduce(active: ActiveStep, piece: number, start: number, length: number, lastSource: number, lastValues: Float32Array | undefined): void {
+    if (this.#compression !== 'none') return this.#reduceCompressed(active, piece, start, length, this.#compression);
     const { own, staging, held } = active.buffers;
     const frame = this.#frames.acquire(PIECE_HEADER_BYTES + length * 4);
     const values = writePieceFrame(frame, { family: 'ag', source: this.rank, generation: this.generation, step: active.step, piece }, length);
@@ -386,9 +481,36 @@ export class RsagAllReduce implements AllReduce {
       releasePayload(kept);
     }
     this.#frames.publishing(frame);
-    this.#nc.publish(allGatherSubject(this.#runId, this.rank), frame);
+    this.#nc.publish(allGatherSubject(this.#runId, this.rank, this.#members[this.rank]!), frame);
     active.bytesSent += frame.length;
     active.data.set(values, start);
+    active.reduced++;
+    if (active.reduced === own.pieceCount) active.ownChunkMs = performance.now() - active.started;
+  }
+
+  /**
+   * #reduce for a compressed all-reduce: this rank's contribution rounded as if sent, the decoded copies of the
+   * others, summed in rank order in float32; the sum rounded once more for the all-gather, and kept rounded here
+   * too, so every replica holds the same bits.
+   */
+  #reduceCompressed(active: ActiveStep, piece: number, start: number, length: number, compression: Exclude<Compression, 'none'>): void {
+    const { own, staging } = active.buffers;
+    const local = start - own.start;
+    const ownRounded = active.buffers.ownRounded.subarray(0, length);
+    ownRounded.set(active.data.subarray(start, start + length));
+    roundTrip(compression, ownRounded);
+    const sources: Float32Array[] = [];
+    for (let k = 0; k < this.worldSize; k++) sources.push(k === this.rank ? ownRounded : (staging[k] as Float32Array).subarray(local, local + length));
+    const sum = active.buffers.sum.subarray(0, length);
+    sumInRankOrder(sum, sources);
+    const frame = this.#frames.acquire(PIECE_HEADER_BYTES + encodedBytes(compression, length));
+    writePieceHeader(frame, { family: 'ag', source: this.rank, generation: this.generation, step: active.step, piece, encoding: compression });
+    encodeValues(compression, sum, frame.subarray(PIECE_HEADER_BYTES));
+    roundTrip(compression, sum);
+    this.#frames.publishing(frame);
+    this.#nc.publish(allGatherSubject(this.#runId, this.rank, this.#members[this.rank]!), frame);
+    active.bytesSent += frame.length;
+    active.data.set(sum, start);
     active.reduced++;
     if (active.reduced === own.pieceCount) active.ownChunkMs = performance.now() - active.started;
   }
@@ -486,10 +608,22 @@ export class RsagAllReduce implements AllReduce {
       copies: new Uint16Array(own.pieceCount),
       held: new Array<Uint8Array | undefined>(own.pieceCount * this.worldSize).fill(undefined),
       gathered: new Uint8Array(layout.pieceCount),
+      ownRounded: new Float32Array(this.#compression === 'none' ? 0 : this.pieceBytes / 4),
+      sum: new Float32Array(this.#compression === 'none' ? 0 : this.pieceBytes / 4),
     };
     this.#buffers = buffers;
     return buffers;
   }
+}
+
+/**
+ * Bytes (values and headers) one step delivers to `rank` from each source rank k: k's copy of this rank's chunk
+ * (reduce-scatter) and k's reduced chunk (all-gather); 0 from itself. Float32 bytes: a compressed all-reduce
+ * receives about half of that (+ 4 bytes of fp16 scale per frame).
+ */
+function receivedBytesPerStep(buffers: Buffers, rank: number): number[] {
+  const { layout, own } = buffers;
+  return layout.chunks.map((chunk) => (chunk.owner === rank ? 0 : (own.length + chunk.length) * 4 + (own.pieceCount + chunk.pieceCount) * PIECE_HEADER_BYTES));
 }
 
 function positive(value: number | undefined, fallback: number, field: string): number {

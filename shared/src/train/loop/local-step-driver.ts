@@ -72,8 +72,8 @@ export class LocalStepDriver implements StepDriver {
     if (decision.restoreBest) this.#model.params.restoreBest();
   }
 
-  async checkpoint(state: TrainingState): Promise<string> {
-    return saveTrainingCheckpoint(this.#checkpointDir!, this.#model, state);
+  async checkpoint(state: TrainingState, options: { stoppedBy?: string }): Promise<string> {
+    return saveTrainingCheckpoint(this.#checkpointDir!, this.#model, state, options);
   }
 
   /** The epoch's permutation, drawn once per epoch from (seed, epoch). */

@@ -63,8 +63,11 @@ export interface StepDriver {
   step(planned: PlannedStep): Promise<StepResult>;
   evaluate(split: Split, options: { confusion: boolean }): Promise<Evaluation>;
   endEpoch(decision: EpochDecision): Promise<void>;
-  /** Writes a checkpoint of the parameters, optimizer and `state`; returns where it went. */
-  checkpoint(state: TrainingState): Promise<string>;
+  /**
+   * Writes a checkpoint of the parameters, optimizer and `state`; returns where it went. `stoppedBy`: the run
+   * stops at this checkpoint (Note [a checkpoint at every stop] in training-loop.ts), recorded in it.
+   */
+  checkpoint(state: TrainingState, options: { stoppedBy?: string }): Promise<string>;
   /**
    * The error that stops the run after `skips.length` consecutive skipped steps (the limit): the driver
    * knows who can fix it — a ClusterError for a cluster run, a DivergenceError (the config or data) for

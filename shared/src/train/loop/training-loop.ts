@@ -17,8 +17,13 @@ export interface TrainingLoopOptions {
   readonly config: RunConfig;
   /** Write checkpoints (every epoch end and every training.checkpointEverySteps steps). */
   readonly checkpoints: boolean;
-  /** Stop after this many steps of this invocation; the state stays resumable. */
+  /** Stop after this many steps of this invocation, with a checkpoint of that step (Note [a checkpoint at every stop]). */
   readonly maxSteps?: number;
+  /**
+   * Asked before every step: a reason (a signal's name, e.g. `SIGINT`) stops the run at that step boundary,
+   * with a checkpoint of it (Note [a checkpoint at every stop]). Undefined: go on.
+   */
+  readonly stopRequested?: () => string | undefined;
   /** Evaluate the test split (with its confusion matrix) when training ends. */
   readonly evaluateTest: boolean;
   readonly onProgress?: (event: ProgressEvent) => void;
@@ -46,7 +51,22 @@ export interface TrainingOutcome {
   readonly test: Evaluation | undefined;
   /** Every step of the run (this invocation and the ones it resumed) whose update the NaN/Inf guard skipped. */
   readonly skippedSteps: readonly SkippedStep[];
+  /** Set when the run stopped before its end: by --max-steps or a stop request. */
+  readonly stop: TrainingStop | undefined;
 }
+
+/** Where and why a run stopped before its end, and the checkpoint written there (undefined: no checkpoints). */
+export interface TrainingStop {
+  /** `--max-steps`, or the reason `stopRequested` gave (a signal's name). */
+  readonly reason: string;
+  /** True when `stopRequested` stopped it (a signal), false for --max-steps. */
+  readonly requested: boolean;
+  readonly step: number;
+  readonly checkpoint: string | undefined;
+}
+
+/** The stop reason recorded for --max-steps. */
+export const MAX_STEPS_STOP = '--max-steps';
 
 /**
  * The training loop — the only one: `Model.fit` runs it with the local driver, the coordinator with the
@@ -68,6 +88,13 @@ export interface TrainingOutcome {
  * the step was applied, so the data order and dropout/noise draws do not shift. Its loss is not added to
  * the epoch's sums. After maxSkipped consecutive skips the run stops with the driver's skipLimitError,
  * before any further checkpoint.
+ *
+ * Note [a checkpoint at every stop]: a run that stops before its end — `--max-steps` reached, or a stop
+ * requested (SIGINT/SIGTERM to `train` or to the coordinator) — stops at a step boundary and, when it
+ * checkpoints at all, writes a checkpoint of that very step, marked with the reason (`stoppedBy`), even when
+ * an epoch-end checkpoint of the same step was just written (the same tensors; the mark tells a resume that it
+ * repeats no step). The decision lives here, once, for both drivers. A requested stop skips the test
+ * evaluation (the user asked to stop); --max-steps keeps it.
  */
 export async function runTrainingLoop(driver: StepDriver, state: TrainingState, o: TrainingLoopOptions): Promise<TrainingOutcome> {
   const now = o.now ?? Date.now;
@@ -88,12 +115,14 @@ export async function runTrainingLoop(driver: StepDriver, state: TrainingState, 
   let trainSamples = 0;
   let trainSeconds = 0;
   let stoppedEarly = false;
+  let stopReason: string | undefined;
+  const stopNow = (): boolean => (stopReason ??= o.stopRequested?.()) !== undefined;
 
   while (state.position.epoch < t.epochs) {
     const epoch = state.position.epoch;
     const epochStart = now() - state.epochInProgress.seconds * 1000;
     const secondsBefore = state.epochInProgress.seconds;
-    for (let b = state.position.batch; b < batches && stepsTaken < maxSteps; b++) {
+    for (let b = state.position.batch; b < batches && stepsTaken < maxSteps && !stopNow(); b++) {
       const [globalStart, globalEnd] = globalBatchRange(b, driver.trainCount, t.batchSize);
       const lastOfRun = (epoch === t.epochs - 1 && b === batches - 1) || stepsTaken + 1 === maxSteps;
       const result = await driver.step({ step: state.step, epoch, batchIndex: b, globalStart, globalEnd, lr: learningRate(state.step), lastOfRun });
@@ -132,7 +161,7 @@ export async function runTrainingLoop(driver: StepDriver, state: TrainingState, 
       if (o.checkpoints && every !== undefined && state.step % every === 0 && b + 1 < batches) await checkpoint(driver, state, o);
     }
     trainSeconds += state.epochInProgress.seconds - secondsBefore;
-    if (state.position.batch < batches) break; // --max-steps: the state stays resumable mid-epoch
+    if (state.position.batch < batches) break; // --max-steps or a stop request: resumable mid-epoch (checkpoint below)
 
     const validation = driver.splitCount('validation') > 0 ? await driver.evaluate('validation', { confusion: false }) : undefined;
     const record = epochRecord(state, epoch, validation, learningRate(Math.max(0, state.step - 1)));
@@ -157,8 +186,15 @@ export async function runTrainingLoop(driver: StepDriver, state: TrainingState, 
     if (o.checkpoints) await checkpoint(driver, state, o);
   }
 
-  const test = o.evaluateTest && driver.splitCount('test') > 0 ? await driver.evaluate('test', { confusion: true }) : undefined;
-  return { stepsTaken, trainSamples, trainSeconds, stoppedEarly, completed: state.position.epoch >= t.epochs, test, skippedSteps: state.skipped.map((k) => ({ step: k.step, ranks: [...k.ranks] })) };
+  const completed = state.position.epoch >= t.epochs;
+  let stop: TrainingStop | undefined;
+  if (!completed) {
+    const reason = stopReason ?? MAX_STEPS_STOP;
+    const checkpoint = o.checkpoints ? await writeCheckpoint(driver, state, o, reason) : undefined;
+    stop = { reason, requested: stopReason !== undefined, step: state.step, checkpoint };
+  }
+  const test = o.evaluateTest && stopReason === undefined && driver.splitCount('test') > 0 ? await driver.evaluate('test', { confusion: true }) : undefined;
+  return { stepsTaken, trainSamples, trainSeconds, stoppedEarly, completed, test, skippedSteps: state.skipped.map((k) => ({ step: k.step, ranks: [...k.ranks] })), stop };
 }
 
 /**
@@ -200,6 +236,11 @@ function epochRecord(state: TrainingState, epoch: number, validation: Evaluation
 }
 
 async function checkpoint(driver: StepDriver, state: TrainingState, o: TrainingLoopOptions): Promise<void> {
-  const path = await driver.checkpoint(state);
+  await writeCheckpoint(driver, state, o, undefined);
+}
+
+async function writeCheckpoint(driver: StepDriver, state: TrainingState, o: TrainingLoopOptions, stoppedBy: string | undefined): Promise<string> {
+  const path = await driver.checkpoint(state, stoppedBy === undefined ? {} : { stoppedBy });
   o.onProgress?.({ type: 'checkpoint', path, step: state.step });
+  return path;
 }

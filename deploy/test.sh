@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# Runs deploy/k8s for real with `podman kube play`, from the image deploy/Dockerfile builds: NATS with
+# JetStream and authorization, a coordinator and 2 workers train examples/mnist-mlp.json (1 epoch, the overlay
+# deploy/k8s/overlays/local) to >= 96 % test accuracy; worker gradmesh-worker-1 is removed mid-run and started
+# again, rejoins, and the run completes.
+#
+# podman 4.3 plays Pods, ConfigMaps and Secrets but not StatefulSets, Jobs or Services, so the rendered
+# overlay goes through deploy/podman/pods-from-manifests.mjs (one Pod per pod the workloads would create,
+# named so that pod DNS names stand in for the Services). The pods sit on an internal podman network: they
+# reach each other and nothing outside. Everything this script creates (pods, network, volumes) is removed at
+# the end, whatever happens. (The Secret goes in as a ConfigMap: Note [Secrets as ConfigMaps] in the converter;
+# no podman secret is created.)
+#
+# Needs root (rootful podman), kubectl (kustomize), node and this repository built (`npm run build`, for
+# `gradmesh auth init`). Installs podman and runc when root and missing; prints SKIP and exits 0 when it
+# cannot run. Takes ~3 minutes with the images built (the first image build takes ~5 more).
+#   REBUILD=1 deploy/test.sh      rebuilds the images first
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+NET=gradmesh-deploy-test
+OVERLAY=deploy/k8s/overlays/local
+# The images overlays/local names.
+IMAGE=localhost/gradmesh:0.1.0
+NATS_IMAGE=localhost/gradmesh-nats:2.9.10
+MIN_ACCURACY=96
+skip() { echo "deploy/test.sh: SKIP: $*"; exit 0; }
+fail() { echo "deploy/test.sh: FAIL: $*" >&2; exit 1; }
+step() { echo "== $(date -u +%H:%M:%S) $*"; }
+
+# ---- preconditions -------------------------------------------------------------------------------------------
+[ "$(id -u)" = 0 ] || skip "needs root (rootful podman with an internal network)"
+command -v kubectl >/dev/null 2>&1 || skip "kubectl is not installed (kubectl kustomize renders the overlay)"
+[ -f cli/dist/main.js ] || skip "the repository is not built (npm run build): auth-secret.sh runs gradmesh auth init"
+if ! command -v podman >/dev/null 2>&1 || ! command -v runc >/dev/null 2>&1; then
+  command -v apt-get >/dev/null 2>&1 || skip "podman is not installed and there is no apt-get"
+  step "apt: podman runc"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman runc >/dev/null || skip "apt-get install podman runc failed"
+fi
+# Note [podman on these machines]: crun fails on this kernel's hybrid cgroups, and the default ulimits are
+# too low for Node; a containers.conf we did not write is left alone and only checked.
+conf=/etc/containers/containers.conf
+if [ ! -e "$conf" ]; then
+  printf '[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]\n\n[engine]\nruntime = "runc"\n' > "$conf"
+  echo "wrote $conf (runtime runc, ulimits nofile=20000 nproc=32768)"
+fi
+grep -q '^runtime *= *"runc"' "$conf" || echo "deploy/test.sh: warning: $conf does not set runtime = \"runc\" (crun fails on hybrid cgroups)"
+
+# ---- images --------------------------------------------------------------------------------------------------
+if [ "${REBUILD:-0}" = 1 ] || ! podman image exists "$IMAGE"; then
+  step "build $IMAGE"
+  bash deploy/build-image.sh "$IMAGE" > /tmp/gradmesh-deploy-build.log 2>&1 || { tail -n 30 /tmp/gradmesh-deploy-build.log; fail "image build failed (log: /tmp/gradmesh-deploy-build.log)"; }
+fi
+if [ "${REBUILD:-0}" = 1 ] || ! podman image exists "$NATS_IMAGE"; then
+  command -v nats-server >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server >/dev/null
+  step "build $NATS_IMAGE"
+  ENGINE=podman bash deploy/nats-image/build.sh "" "$NATS_IMAGE" >/dev/null 2>&1 || fail "NATS image build failed"
+fi
+echo "image $IMAGE: $(podman image inspect --format '{{.Size}}' "$IMAGE" | awk '{ printf "%.0f MB", $1 / 1e6 }')"
+
+# ---- render --------------------------------------------------------------------------------------------------
+work="$(mktemp -d /tmp/gradmesh-deploy-test.XXXXXX)"
+pods=() volumes=()
+cleanup() {
+  set +e
+  for p in "${pods[@]}"; do podman pod rm -f -t 5 "$p" >/dev/null 2>&1; done
+  for v in "${volumes[@]}"; do podman volume rm -f "$v" >/dev/null 2>&1; done
+  podman network rm -f "$NET" >/dev/null 2>&1
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap "exit 130" INT TERM
+
+step "render $OVERLAY and its Secret (gradmesh auth init)"
+{ kubectl kustomize "$OVERLAY"; echo ---; bash deploy/k8s/auth-secret.sh "$OVERLAY"; } > "$work/rendered.yaml"
+mkdir -p "$work/help" "$work/pods"
+podman run --rm --network none "$IMAGE" coordinator --help > "$work/help/coordinator.txt" 2>&1 || true
+podman run --rm --network none "$IMAGE" worker --help > "$work/help/worker.txt" 2>&1 || true
+convert=(node deploy/podman/pods-from-manifests.mjs "$work/rendered.yaml" "$work/pods")
+if grep -q GRADMESH_NATS_URL "$work/help/coordinator.txt"; then
+  echo "the image reads its flags from GRADMESH_* variables: the manifests' env runs as written"
+else
+  echo "this image predates GRADMESH_* flag variables: each is also passed as its flag where the image has it"
+  convert+=(--env-as-flags "$work/help")
+fi
+"${convert[@]}" > "$work/out.txt"
+grep -v '^volumes ' "$work/out.txt" > "$work/pods.txt"
+cat "$work/pods.txt"
+# podman 4.3 makes a named volume per ConfigMap (and per Secret, here carried as a ConfigMap) and reuses an
+# existing one as it is: remove leftovers first, and these at the end.
+read -r -a volumes <<< "$(sed -n 's/^volumes //p' "$work/out.txt")"
+
+# ---- play ----------------------------------------------------------------------------------------------------
+# Leftovers of an interrupted earlier run have the same names.
+while read -r name _ claims; do podman pod rm -f "$name" >/dev/null 2>&1 || true; for c in $claims; do podman volume rm -f "$c" >/dev/null 2>&1 || true; done; done < "$work/pods.txt"
+for v in "${volumes[@]}"; do podman volume rm -f "$v" >/dev/null 2>&1 || true; done
+podman network rm -f "$NET" >/dev/null 2>&1 || true
+
+step "network $NET (internal: no route out)"
+podman network create --internal "$NET" >/dev/null
+play() {
+  podman kube play --network "$NET" "$work/pods/pod-$1.yaml" >/dev/null
+}
+while read -r name owner claims; do
+  for c in $claims; do volumes+=("$c"); done
+  pods+=("$name")
+done < "$work/pods.txt"
+
+step "play gradmesh-nats, gradmesh-coordinator, gradmesh-worker-0, gradmesh-worker-1"
+for p in gradmesh-nats gradmesh-coordinator gradmesh-worker-0 gradmesh-worker-1; do play "$p"; done
+
+coord=gradmesh-coordinator-coordinator
+wait_log() { # wait_log <container> <regex> <seconds>
+  local deadline=$((SECONDS + $3))
+  until podman logs "$1" 2>&1 | grep -Eq "$2"; do
+    [ $SECONDS -lt $deadline ] || { podman logs --tail 30 "$1" 2>&1 | sed 's/^/  | /'; fail "no '$2' in $1's log within $3 s"; }
+    sleep 1
+  done
+}
+
+wait_log "$coord" 'generation 1 ' 180
+podman logs "$coord" 2>&1 | grep -E 'generation 1 ' | tail -n1 | sed 's/^/  coordinator: /'
+# The isolation the network promises: a pod resolves its peers and reaches nothing outside.
+if podman exec gradmesh-worker-0-worker node -e 'fetch("http://deb.debian.org/").then(() => process.exit(0), () => process.exit(1))' 2>/dev/null; then
+  fail "a pod reached deb.debian.org: the network is not internal"
+fi
+echo "isolation: a worker pod cannot reach deb.debian.org"
+if grep -q -- '--health-port' "$work/help/worker.txt"; then
+  for path in healthz readyz; do
+    podman exec gradmesh-worker-0-worker node -e "fetch('http://127.0.0.1:8081/$path').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))" \
+      || fail "gradmesh-worker-0 does not answer /$path"
+  done
+  echo "probes: gradmesh-worker-0 answers /healthz and /readyz on the health port"
+else
+  echo "probes: not checked (this image has no --health-port)"
+fi
+
+sleep 8
+step "remove pod gradmesh-worker-1 mid-run"
+podman pod rm -f -t 0 gradmesh-worker-1 >/dev/null
+wait_log "$coord" 'worker gradmesh-worker-1 .*is lost' 60
+podman logs "$coord" 2>&1 | grep -E 'gradmesh-worker-1 .*is lost' | tail -n1 | sed 's/^/  coordinator: /'
+sleep 2
+step "play gradmesh-worker-1 again"
+play gradmesh-worker-1
+wait_log "$coord" 'sends its state .* to .*gradmesh-worker-1' 120
+podman logs "$coord" 2>&1 | grep -E 'generation [0-9]+ |sends its state' | tail -n2 | sed 's/^/  coordinator: /'
+
+step "wait for the run to complete"
+podman wait --condition exited "$coord" >/dev/null 2>&1 || true
+code="$(podman inspect --format '{{.State.ExitCode}}' "$coord")"
+{ podman logs "$coord" 2>&1 | grep -E 'test accuracy|replicas agree' || podman logs --tail 10 "$coord" 2>&1; } | sed 's/^/  coordinator: /'
+[ "$code" = 0 ] || fail "the coordinator exited with $code"
+accuracy="$(podman logs "$coord" 2>&1 | grep -Eo 'test accuracy [0-9.]+' | tail -n1 | awk '{ print $3 }')"
+[ -n "$accuracy" ] || fail "no test accuracy in the coordinator's log"
+generations="$(podman logs "$coord" 2>&1 | grep -Ec 'generation [0-9]+ ')"
+awk -v a="$accuracy" -v m="$MIN_ACCURACY" 'BEGIN { exit !(a >= m) }' || fail "test accuracy $accuracy % < $MIN_ACCURACY %"
+for w in gradmesh-worker-0 gradmesh-worker-1; do
+  podman wait --condition exited "$w-worker" >/dev/null 2>&1 || true
+  echo "$w exited with $(podman inspect --format '{{.State.ExitCode}}' "$w-worker")"
+done
+echo "deploy/test.sh: PASS: test accuracy $accuracy % (>= $MIN_ACCURACY %), $generations generations, gradmesh-worker-1 removed and rejoined"
