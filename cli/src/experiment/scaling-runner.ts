@@ -61,7 +61,8 @@ export async function runScaling(o: ScalingOptions): Promise<number> {
     version: 1,
     createdAt: new Date().toISOString(),
     config: path.relative(process.cwd(), path.resolve(o.configPath)) || o.configPath,
-    model: { parameters, gradientBytes: parameters * 4 },
+    // A compressed all-reduce sends 2 bytes per element instead of 4 (training.allreduce.compression).
+    model: { parameters, gradientBytes: parameters * 4, ...(config.training.allreduce.compression === 'none' ? {} : { allreduceBytes: parameters * 2 }) },
     machine: { cpus: os.availableParallelism(), cpuModel: cpus[0]?.model.trim() ?? 'unknown', node: process.version },
     load: { ...before, perRun: [] as { workers: number; topology: Topology; parallelCapacity: number }[] },
     runs: [],

@@ -23,7 +23,7 @@ export function linkChecks(results: ScalingResults): LinkCheck[] {
   const out: LinkCheck[] = [];
   for (const run of results.runs) {
     if (run.workers < 2) continue;
-    const expected = expectedLinkBytes(run.topology, workerIds(run.workers), results.model.gradientBytes);
+    const expected = expectedLinkBytes(run.topology, workerIds(run.workers), results.model.allreduceBytes ?? results.model.gradientBytes);
     for (const measured of run.linkBytes) {
       const e = expected.find((x) => x.host === measured.host);
       if (e === undefined) continue;

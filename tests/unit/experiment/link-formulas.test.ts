@@ -74,3 +74,28 @@ describe('transport clusterBlock (launch --topology per-host and the experiment 
     expect(text).toContain('password: "a\\"b"');
   });
 });
+
+describe('linkChecks: measured bytes per step against the formulas', () => {
+  const run = (txBytes: number, rxBytes: number) => ({
+    workers: 2, topology: 'hub' as const, link: { rateBitsPerSec: 1e9, delaySeconds: 0 }, network: 'netns' as const, warmupSteps: 0, steps: 10, globalBatchSize: 64, threadsPerWorker: 1,
+    samplesPerSec: 1, stepSeconds: { median: 0, p90: 0 }, computeSeconds: { median: 0, p90: 0 }, allreduceSeconds: { median: 0, p90: 0 }, waitSeconds: { median: 0, p90: 0 },
+    linkBytes: [{ host: 'nats', txBytes, rxBytes }], cpuSecondsPerRole: {},
+  });
+  const results = (allreduceBytes: number | undefined, r: ReturnType<typeof run>) => ({
+    version: 1 as const, createdAt: '', config: 'x.json', model: { parameters: 100, gradientBytes: 400, ...(allreduceBytes === undefined ? {} : { allreduceBytes }) },
+    machine: { cpus: 2, cpuModel: 'x', node: 'v20' }, load: { parallelCapacity: 2 }, runs: [r],
+  });
+
+  it('divides by the steps and compares with 2(N−1)·S out and N·S in for the hub server', async () => {
+    const { linkChecks } = await import('@gradmesh/experiment');
+    // S = 400, N = 2: the server sends 800 and receives 800 per step; 10 steps measured 8 800 and 7 200 bytes.
+    const checks = linkChecks(results(undefined, run(8800, 7200)));
+    expect(checks.map((c) => [c.direction, c.expectedPerStep, +c.error.toFixed(6)])).toEqual([['tx', 800, 0.1], ['rx', 800, -0.1]]);
+  });
+
+  it('a compressed all-reduce is checked against the bytes it sends (allreduceBytes), not the float32 gradient', async () => {
+    const { linkChecks } = await import('@gradmesh/experiment');
+    const checks = linkChecks(results(200, run(4000, 4000)));
+    expect(checks.map((c) => c.error)).toEqual([0, 0]);
+  });
+});
