@@ -16,6 +16,7 @@ import { finishRun, printResult } from './run-summary.js';
 import { parseWatchFlags, WATCH_OPTIONS, watchUsage } from './watch-flags.js';
 import { startWatching, stopWatching } from './watching.js';
 import { modelSummaryOf } from './model-summary.js';
+import { withStepTimings } from './step-timings-file.js';
 import { reportStopToLauncher } from './launch/stop-report.js';
 import { commandLine, stopMessage } from './stop-message.js';
 
@@ -58,6 +59,9 @@ Options:
   --eval-timeout <s>         the same for an evaluation (default: 4 × the step timeout)
   --checkpoint-timeout <s>   the same for rank 0's checkpoint write (default: 4 × the step timeout)
   --checksum-every <k>       compare the replicas' parameter checksums every k steps and at the end (default: 50)
+  --step-timings <file>      append each step's timing (wall time and every rank's compute / all-reduce / wait,
+                             one JSON object per line) to this file as the step completes (for
+                             \`gradmesh experiment scaling\`)
 ${healthUsage(29)}
   --log-format <text|json>   stderr lines as text (default) or one JSON object per line, for log collectors
 ${watchUsage(29)}
@@ -92,6 +96,7 @@ Exit code: 0 when the run completed, 1 when it failed or was stopped (the error 
     'eval-timeout': { type: 'string' },
     'checkpoint-timeout': { type: 'string' },
     'checksum-every': { type: 'string' },
+    'step-timings': { type: 'string' },
     ...HEALTH_OPTIONS,
     'log-format': { type: 'string' },
     ...WATCH_OPTIONS,
@@ -150,7 +155,7 @@ Exit code: 0 when the run completed, 1 when it failed or was stopped (the error 
       ...(maxSkipped === undefined ? {} : { maxSkipped }),
       log: (line) => log.info(line),
       onProgress: (e) => (printer(e), feed.progress(e)),
-      observer: feed,
+      observer: withStepTimings(feed, values['step-timings'] as string | undefined),
     });
     const started = Date.now();
     const onSignal = (signal: NodeJS.Signals) => coordinator.interrupt(signal);

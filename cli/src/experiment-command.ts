@@ -1,20 +1,26 @@
 import { ConfigError } from '@gradmesh/shared/internal';
 import type { Command } from './args.js';
+import { scalingCommand } from './experiment/scaling-command.js';
 import { simulateCommand } from './experiment/simulate-command.js';
 
-/** The subcommands; the scaling runner's branch adds `scaling`. */
-const SUBCOMMANDS: readonly Command[] = [simulateCommand];
+/**
+ * The experiments, one module each in ./experiment/: `scaling` (measure) and `simulate` (project). Each
+ * subcommand owns its options; the dispatcher accepts the union (parseArgs needs them up front) and then refuses
+ * any option the chosen subcommand does not take.
+ */
+const SUBCOMMANDS: readonly Command[] = [scalingCommand, simulateCommand];
 
-/** `gradmesh experiment <what>`: scaling experiments (dispatched like `gradmesh bench <what>`). */
 export const experimentCommand: Command = {
   name: 'experiment',
-  summary: 'Scaling experiments: `experiment simulate` (calibrated step-time model, validation, projections, plots)',
-  usage: `gradmesh experiment <${SUBCOMMANDS.map((c) => c.name).join('|')}> [options]\n\n${SUBCOMMANDS.map((c) => c.usage).join('\n\n')}`,
-  options: Object.assign({}, ...SUBCOMMANDS.map((c) => c.options)),
+  summary: `Scaling experiments: ${SUBCOMMANDS.map((c) => `\`experiment ${c.name}\``).join(', ')}`,
+  usage: `gradmesh experiment <${SUBCOMMANDS.map((c) => c.name).join('|')}> [options]\n\n${SUBCOMMANDS.map((c) => `${c.summary}\n\n${c.usage}`).join('\n\n')}`,
+  options: Object.assign({}, ...SUBCOMMANDS.map((c) => c.options)) as Command['options'],
   async run(values, positionals) {
-    const [what, ...rest] = positionals;
-    const sub = SUBCOMMANDS.find((c) => c.name === what);
-    if (sub === undefined) throw new ConfigError('gradmesh experiment', `needs what to run: ${SUBCOMMANDS.map((c) => c.name).join(', ')}`, { value: what ?? null });
+    const [name, ...rest] = positionals;
+    const sub = SUBCOMMANDS.find((c) => c.name === name);
+    if (sub === undefined) throw new ConfigError('gradmesh experiment', `needs a subcommand: ${SUBCOMMANDS.map((c) => c.name).join(' or ')}`, { value: name ?? null });
+    const foreign = Object.keys(values).filter((k) => k !== 'help' && k !== 'verbose' && !(k in sub.options));
+    if (foreign.length > 0) throw new ConfigError(`--${foreign[0]}`, `is not an option of gradmesh experiment ${sub.name}`, { hint: `see gradmesh experiment ${sub.name} --help` });
     return sub.run(values, rest);
   },
 };

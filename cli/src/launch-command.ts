@@ -24,6 +24,9 @@ Options:
   --max-restarts <k>         start a replacement for a worker process that died, at most k times (default: 0)
   --nats <url>               use this NATS server instead of starting one
   --nats-server <path>       nats-server binary (default: GRADMESH_NATS_SERVER, else nats-server on PATH)
+  --topology <t>             hub (default): one local nats-server; per-host: one nats-server per worker,
+                             clustered by routes, each worker connected to its own (no JetStream: no nats
+                             checkpoint store)
   --insecure                 start the local nats-server without authorization (by default it gets fresh
                              users for this run: the coordinator's and one per worker, each allowed only its
                              own subjects; their passwords reach the children in the environment)
@@ -84,6 +87,7 @@ https://github.com/nats-io/nats-server/releases given with --nats-server.`,
     ...WATCH_OPTIONS,
     ...NATS_AUTH_OPTIONS,
     insecure: { type: 'boolean' },
+    topology: { type: 'string' },
     ...QUIET_OPTION,
   },
   async run(values) {
@@ -95,6 +99,9 @@ https://github.com/nats-io/nats-server/releases given with --nats-server.`,
       throw new ConfigError('--nats-creds', 'and the other credentials flags are for an external server given with --nats', { hint: "launch's own nats-server makes fresh credentials for each run" });
     }
     if (values['insecure'] && values['nats'] !== undefined) throw new ConfigError('--insecure', 'is for launch\'s own nats-server; an external --nats server decides its own authorization');
+    const topology = (values['topology'] as string | undefined) ?? 'hub';
+    if (topology !== 'hub' && topology !== 'per-host') throw new ConfigError('--topology', 'must be hub or per-host', { value: topology });
+    if (topology === 'per-host' && values['nats'] !== undefined) throw new ConfigError('--topology', 'per-host is for launch\'s own servers; an external --nats server is what it is');
     const range = workerRange(values['workers'], '--workers');
     if (range === undefined) throw new ConfigError('--workers', 'is required', { hint: 'e.g. --workers 2, or --workers 2:3 (elastic)' });
     const workers = range.max;
@@ -105,6 +112,9 @@ https://github.com/nats-io/nats-server/releases given with --nats-server.`,
       throw new ConfigError('--resume', 'with the nats checkpoint store needs --nats <url> and --run <id> of the run that wrote the checkpoints', {
         hint: "launch's own nats-server starts empty and a fresh run id names a fresh bucket; or use --checkpoint-dir",
       });
+    }
+    if (topology === 'per-host' && store?.kind === 'nats') {
+      throw new ConfigError('--topology', 'per-host runs its servers without JetStream, so the nats checkpoint store is unavailable', { hint: 'use --checkpoint-dir <dir>, or the hub topology' });
     }
     const runId = validateRunId(values['run'] ?? launchRunId(), '--run');
     // The whole run (data files, model against data, paths, threads, memory) is checked before any process
@@ -176,6 +186,7 @@ https://github.com/nats-io/nats-server/releases given with --nats-server.`,
       ...(typeof values['nats-server'] === 'string' ? { natsServer: values['nats-server'] } : {}),
       ...(credentials ? { credentials } : {}),
       ...(values['insecure'] ? { insecure: true } : {}),
+      topology,
       log: (line) => process.stderr.write(`${line}\n`),
     });
   },

@@ -12,9 +12,9 @@ import { authCommand } from './auth-command.js';
 import { predictCommand } from './predict-command.js';
 import { evaluateCommand } from './evaluate-command.js';
 import { exportCommand } from './export-command.js';
+import { experimentCommand } from './experiment-command.js';
 import { gradmeshVersion } from './version.js';
 import { createLogger, type Logger } from './log/logger.js';
-import { experimentCommand } from './experiment-command.js';
 
 const COMMANDS: readonly Command[] = [trainCommand, launchCommand, coordinatorCommand, workerCommand, statusCommand, authCommand, dashboardCommand, predictCommand, evaluateCommand, exportCommand, sampleCommand, benchCommand, experimentCommand];
 

@@ -51,8 +51,12 @@ export const ScalingResults = z
     version: z.literal(1),
     createdAt: z.string(),
     config: z.string(),
-    /** Parameter count and the bytes of one full gradient (float32). */
-    model: z.object({ parameters: z.number().int().positive(), gradientBytes: z.number().int().positive() }).strict(),
+    /**
+     * Parameter count and the bytes of one full gradient (float32). Optional `allreduceBytes`: the bytes one
+     * gradient takes on the wire when the config compresses the all-reduce (training.allreduce.compression
+     * bf16 | fp16: half); absent means gradientBytes.
+     */
+    model: z.object({ parameters: z.number().int().positive(), gradientBytes: z.number().int().positive(), allreduceBytes: z.number().int().positive().optional() }).strict(),
     machine: z.object({ cpus: z.number().int().positive(), cpuModel: z.string(), node: z.string() }).strict(),
     /** cpu-probe style load reading taken before the runs: parallel capacity ≈ how many cores were free. */
     load: z.object({ parallelCapacity: z.number().nonnegative() }).passthrough(),

@@ -29,4 +29,6 @@ export type { NatsCredentials } from './credentials.js';
 export { coordinatorPermissions, statusPermissions, workerPermissions } from './nats-server/run-permissions.js';
 export type { SubjectPermissions } from './nats-server/run-permissions.js';
 export { authorizationBlock } from './nats-server/authorization-config.js';
+export { clusterBlock } from './nats-server/cluster-config.js';
+export type { ClusterMember, RouteCredentials } from './nats-server/cluster-config.js';
 export type { ServerUser } from './nats-server/authorization-config.js';

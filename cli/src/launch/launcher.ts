@@ -1,8 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { credentialsEnv, resolveNatsServer, startLocalNatsServer, withoutCredentialsEnv, type LocalNatsServer, type NatsCredentials } from '@gradmesh/transport';
+import { clusterBlock, credentialsEnv, resolveNatsServer, startLocalNatsServer, withoutCredentialsEnv, type LocalNatsServer, type NatsCredentials } from '@gradmesh/transport';
+import { freePort } from './free-port.js';
 import { runIdentities, writeServerConfig, writeStatusSeed, type RunIdentities } from './run-identities.js';
 import { writeFailedReport } from '../failed-report.js';
 import { ChildGroup, type Child, type ChildExit } from './children.js';
@@ -28,6 +30,11 @@ export interface LaunchOptions {
   readonly credentials?: NatsCredentials;
   /** Start the local nats-server without authorization (Note [launch is authenticated]). */
   readonly insecure?: boolean;
+  /**
+   * 'hub' (default): one local nats-server for everyone. 'per-host': one nats-server per worker, clustered by
+   * routes, each worker connected to its own (Note [launch per-host]).
+   */
+  readonly topology?: 'hub' | 'per-host';
   readonly runId: string;
   /** Compute threads per worker (default: max(1, floor(cores / N))). */
   readonly threads?: number;
@@ -75,10 +82,18 @@ export function defaultThreads(workers: number): number {
  * fresh users for this run (run-identities.ts; Note [who may say what]): the coordinator's, and one per
  * worker id. The config (mode 0600) sits in the launch's temporary directory; each child gets its user and
  * password in its environment, never in argv. `--insecure` starts the server without authorization.
+ *
+ * Note [launch per-host]: `--topology per-host` starts one nats-server per worker on 127.0.0.1 (each on ports of
+ * its own), clustered by authenticated routes (transport's clusterBlock), all with the same authorization;
+ * worker i connects to server i, the coordinator to server 0. This is the layout of one server per machine
+ * (a route carries each all-gather piece once per server, not once per subscriber), for trying the topology
+ * on one machine; `gradmesh experiment scaling` measures it on emulated hosts. The servers run without
+ * JetStream: a JetStream cluster needs a quorum before it answers, so this topology takes no NATS checkpoint
+ * store and the coordinator goes on without its run-state record.
  */
 export async function launch(o: LaunchOptions): Promise<number> {
   const started = Date.now();
-  let nats: LocalNatsServer | undefined;
+  const servers: LocalNatsServer[] = [];
   let runDir: string | undefined;
   const group = new ChildGroup();
   const grace = o.graceMs ?? 15_000;
@@ -117,9 +132,16 @@ export async function launch(o: LaunchOptions): Promise<number> {
         configFile = path.join(runDir, 'nats-server.conf');
         writeServerConfig(configFile, identities);
       }
-      nats = await startLocalNatsServer(resolveNatsServer(o.natsServer), { jetStreamDir: path.join(runDir, 'jetstream'), watchParent: true, removeOnExit: runDir, ...(configFile ? { configFile } : {}) });
-      url = nats.url;
-      o.log(`launch: nats-server ${nats.version} on ${url} (JetStream in ${runDir}; ${identities ? `authorization: a coordinator user and ${o.workers} worker user(s) for run "${o.runId}"` : 'no authorization (--insecure)'})`);
+      const binary = resolveNatsServer(o.natsServer);
+      const authorization = identities ? `authorization: a coordinator user and ${o.workers} worker user(s) for run "${o.runId}"` : 'no authorization (--insecure)';
+      if (o.topology === 'per-host' && o.workers > 1) {
+        servers.push(...(await startServerCluster(binary, runDir, workerIds, identities?.authorization ?? '')));
+        o.log(`launch: ${servers.length} clustered nats-server ${servers[0]!.version} on ${servers.map((s) => s.url).join(', ')} (one per worker, no JetStream; ${authorization})`);
+      } else {
+        servers.push(await startLocalNatsServer(binary, { jetStreamDir: path.join(runDir, 'jetstream'), watchParent: true, removeOnExit: runDir, ...(configFile ? { configFile } : {}) }));
+        o.log(`launch: nats-server ${servers[0]!.version} on ${servers[0]!.url} (JetStream in ${runDir}; ${authorization})`);
+      }
+      url = servers[0]!.url;
       if (identities !== undefined) {
         const seed = path.join(runDir, 'status.nk');
         writeStatusSeed(seed, identities);
@@ -140,7 +162,8 @@ export async function launch(o: LaunchOptions): Promise<number> {
     const threads = o.threads ?? defaultThreads(o.workers);
     let restartsLeft = o.maxRestarts ?? 0;
     const startWorker = (id: string): void => {
-      const child = group.spawn(id, process.execPath, [CLI_PATH, 'worker', '--nats', url!, '--run', o.runId, '--threads', String(threads), '--id', id, ...(o.workerArgs ?? [])], envFor(id));
+      const own = servers.length > 1 ? servers[workerIds.indexOf(id)]!.url : url!;
+      const child = group.spawn(id, process.execPath, [CLI_PATH, 'worker', '--nats', own, '--run', o.runId, '--threads', String(threads), '--id', id, ...(o.workerArgs ?? [])], envFor(id));
       void child.exited.then((exit) => {
         // A worker that died while the run goes on is replaced (it joins the next generation with a fresh process).
         if (exit.code === 0 || !coordinator!.running() || interrupted > 0 || restartsLeft <= 0) return;
@@ -179,9 +202,32 @@ export async function launch(o: LaunchOptions): Promise<number> {
     group.killAll('SIGKILL');
     await group.settle(grace);
     group.dispose();
-    await nats?.stop();
+    for (const s of servers) await s.stop();
     if (runDir !== undefined) rmSync(runDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * One nats-server per worker on 127.0.0.1, a full mesh of authenticated routes (Note [launch per-host]). The
+ * route ports are taken first, since every server's config names all of them.
+ */
+async function startServerCluster(binary: string, runDir: string, workerIds: readonly string[], authorization: string): Promise<LocalNatsServer[]> {
+  const route = { user: 'route', password: randomBytes(24).toString('hex') };
+  const routePorts: number[] = [];
+  for (const _ of workerIds) routePorts.push(await freePort('127.0.0.1'));
+  const servers: LocalNatsServer[] = [];
+  try {
+    for (const [i, id] of workerIds.entries()) {
+      const file = path.join(runDir, `nats-server-${id}.conf`);
+      const member = { serverName: `launch-${id}`, listen: `127.0.0.1:${routePorts[i]}`, peers: routePorts.filter((_, j) => j !== i).map((p) => `127.0.0.1:${p}`) };
+      writeFileSync(file, `${clusterBlock(member, route, 'gradmesh-launch')}${authorization}`, { mode: 0o600 });
+      servers.push(await startLocalNatsServer(binary, { watchParent: true, configFile: file, ...(i === 0 ? { removeOnExit: runDir } : {}) }));
+    }
+  } catch (error) {
+    for (const s of servers) await s.stop();
+    throw error;
+  }
+  return servers;
 }
 
 /** The coordinator writes its failed report itself; this covers a coordinator that died before it could. */

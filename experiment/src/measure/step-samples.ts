@@ -1,0 +1,45 @@
+import { medianP90 } from './quantiles.js';
+
+/** One line of the coordinator's `--step-timings` file (Note [step-time breakdown] in coordinator/src/timings.ts). */
+export interface StepTimingLine {
+  readonly step: number;
+  readonly wallMs: number;
+  readonly ranks: readonly { readonly rank: number; readonly computeMs: number; readonly allreduceMs: number; readonly waitMs: number; readonly samples: number }[];
+}
+
+export interface StepFigures {
+  readonly steps: number;
+  /** Samples of the global batch per second of summed step wall time. */
+  readonly samplesPerSec: number;
+  readonly stepSeconds: { median: number; p90: number };
+  readonly computeSeconds: { median: number; p90: number };
+  readonly allreduceSeconds: { median: number; p90: number };
+  readonly waitSeconds: { median: number; p90: number };
+}
+
+/** Parses the step-timings file's lines (a torn last line, still being written, is left for the next read). */
+export function parseStepTimings(text: string): StepTimingLine[] {
+  // Everything after the last newline is either empty or a line still being written.
+  return text.split('\n').slice(0, -1).filter((l) => l.length > 0).map((l) => JSON.parse(l) as StepTimingLine);
+}
+
+/**
+ * The measured steps' figures. A step's compute, all-reduce and wait are the means over its ranks (as the run
+ * report's breakdown, but per step), so compute + all-reduce + wait = the step's wall time; median and p90 are
+ * over the measured steps. Throughput counts the samples the ranks processed (the global batch, or less on an
+ * epoch's last step) over the summed wall time of those steps: evaluation and checkpoint time is not in it.
+ */
+export function stepFigures(measured: readonly StepTimingLine[]): StepFigures {
+  const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+  const per = (f: (r: StepTimingLine['ranks'][number]) => number) => measured.map((s) => mean(s.ranks.map(f)) / 1000);
+  const wallSeconds = measured.reduce((a, s) => a + s.wallMs, 0) / 1000;
+  const samples = measured.reduce((a, s) => a + s.ranks.reduce((b, r) => b + r.samples, 0), 0);
+  return {
+    steps: measured.length,
+    samplesPerSec: wallSeconds > 0 ? samples / wallSeconds : 0,
+    stepSeconds: medianP90(measured.map((s) => s.wallMs / 1000)),
+    computeSeconds: medianP90(per((r) => r.computeMs)),
+    allreduceSeconds: medianP90(per((r) => r.allreduceMs)),
+    waitSeconds: medianP90(per((r) => Math.max(0, r.waitMs))),
+  };
+}
