@@ -1,5 +1,5 @@
 import { ConfigError } from '@gradmesh/shared/internal';
-import type { Command } from './args.js';
+import { envVariableOf, type Command } from './args.js';
 import { scalingCommand } from './experiment/scaling-command.js';
 import { simulateCommand } from './experiment/simulate-command.js';
 
@@ -19,7 +19,11 @@ export const experimentCommand: Command = {
     const [name, ...rest] = positionals;
     const sub = SUBCOMMANDS.find((c) => c.name === name);
     if (sub === undefined) throw new ConfigError('gradmesh experiment', `needs a subcommand: ${SUBCOMMANDS.map((c) => c.name).join(' or ')}`, { value: name ?? null });
-    const foreign = Object.keys(values).filter((k) => k !== 'help' && k !== 'verbose' && !(k in sub.options));
+    // An option from a GRADMESH_<OPTION> variable that this subcommand does not take is ignored, as for any
+    // command without that option (the union above let the variable in); a flag on the command line is refused.
+    const fromEnvironment = (k: string) => process.env[envVariableOf(k)] !== undefined && values[k] === process.env[envVariableOf(k)];
+    const foreign = Object.keys(values).filter((k) => k !== 'help' && k !== 'verbose' && !(k in sub.options) && !fromEnvironment(k));
+    for (const k of Object.keys(values)) if (!(k in sub.options) && k !== 'help' && k !== 'verbose') delete values[k];
     if (foreign.length > 0) throw new ConfigError(`--${foreign[0]}`, `is not an option of gradmesh experiment ${sub.name}`, { hint: `see gradmesh experiment ${sub.name} --help` });
     return sub.run(values, rest);
   },

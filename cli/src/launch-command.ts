@@ -45,6 +45,8 @@ ${quietUsage(29)}
   --resume-from <file>       continue from this checkpoint file (copied into the run's store)
   --epochs <n>               override training.epochs
   --max-steps <n>            stop after n optimizer steps (with a checkpoint there; launch prints how to resume)
+  --step-timings <file>      the coordinator appends each step's timing (one JSON line per step; read by
+                             \`gradmesh bench cluster\`)
   --max-skipped <n>          passed to the coordinator: stop after n consecutive steps skipped for a
                              non-finite gradient (default: 5; 0 = never stop)
   --run <id>                 run id (default: a fresh one)
@@ -75,6 +77,7 @@ https://github.com/nats-io/nats-server/releases given with --nats-server.`,
     'resume-from': { type: 'string' },
     epochs: { type: 'string' },
     'max-steps': { type: 'string' },
+    'step-timings': { type: 'string' },
     'max-skipped': { type: 'string' },
     run: { type: 'string' },
     'join-timeout': { type: 'string' },
@@ -138,6 +141,7 @@ https://github.com/nats-io/nats-server/releases given with --nats-server.`,
     pass('resume-from', values['resume-from'], true);
     pass('epochs', values['epochs']);
     pass('max-steps', values['max-steps']);
+    pass('step-timings', values['step-timings'], true);
     pass('max-skipped', values['max-skipped']);
     pass('join-timeout', values['join-timeout']);
     pass('heartbeat-timeout', values['heartbeat-timeout']);
