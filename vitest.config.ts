@@ -19,6 +19,7 @@ export default defineConfig({
       { find: /^@gradmesh\/coordinator$/, replacement: src('./coordinator/src/index.ts') },
       { find: /^@gradmesh\/dashboard$/, replacement: src('./dashboard/src/index.ts') },
       { find: /^@gradmesh\/bench$/, replacement: src('./bench/src/index.ts') },
+      { find: /^@gradmesh\/experiment\/plots$/, replacement: src('./experiment/src/plots/index.ts') },
       { find: /^@gradmesh\/experiment$/, replacement: src('./experiment/src/index.ts') },
       { find: /^@gradmesh\/cli$/, replacement: src('./cli/src/main.ts') },
     ],

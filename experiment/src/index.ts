@@ -1,8 +1,8 @@
 /** Scaling experiments: what `gradmesh experiment scaling` measures and `gradmesh experiment simulate` projects. */
 export { ScalingResults, ScalingRun, LinkSpec, Topology, Quantiles, LinkBytes } from './scaling-results.js';
 export * from './simulator/index.js';
-export { renderScalingPlots, renderVegaLite } from './plots/index.js';
-export type { RenderedPlot, SimulatedScaling } from './plots/index.js';
+// The plots (vega, vega-lite, resvg: ~0.3 s to load) are the subpath `@gradmesh/experiment/plots`, imported only
+// where a plot is drawn, so that loading this package — and every gradmesh command — stays cheap.
 // Emulated hosts and links (network namespaces, veth, a bridge, tc).
 export { parseLink, parseRate, parseDelay, tcRate, describeLink } from './netns/link-spec.js';
 export { planNetwork, namespacePrefix, ownerPid, workerIds, EMULATED_RANGE, type NetworkPlan, type HostPlan } from './netns/network-plan.js';

@@ -108,8 +108,31 @@ export async function runScaling(o: ScalingOptions): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
-  o.log(`scaling: wrote ${path.join(o.outDir, 'results.json')} and results.md`);
+  const plots = await writePlots(o.outDir, ScalingResults.parse(results), path.join(o.outDir, 'results.json'), o.log);
+  o.log(`scaling: wrote ${path.join(o.outDir, 'results.json')}, results.md${plots.length > 0 ? ` and ${plots.map((p) => `${p}.svg/.png`).join(', ')}` : ''}`);
   return 0;
+}
+
+/**
+ * The plots of an experiment (drawn by Vega-Lite, `@gradmesh/experiment/plots`): throughput and efficiency vs
+ * workers, the stacked step time, and — when the runs can calibrate the simulator (Note [calibration: what is
+ * fitted, what is assumed]) — measured vs simulated step time. Returns the plot names written.
+ */
+async function writePlots(outDir: string, results: ScalingResults, file: string, log: (line: string) => void): Promise<string[]> {
+  const { calibrate, validate } = await import('@gradmesh/experiment');
+  const { renderScalingPlots } = await import('@gradmesh/experiment/plots');
+  let validation: ReturnType<typeof validate> | undefined;
+  try {
+    validation = validate(results, calibrate(results, file));
+  } catch (error) {
+    log(`scaling: no measured-vs-simulated plot: the simulator cannot be calibrated on these runs (${(error as Error).message})`);
+  }
+  const plots = await renderScalingPlots(results, validation === undefined ? {} : { validation });
+  for (const plot of plots) {
+    writeFileSync(path.join(outDir, `${plot.name}.svg`), plot.svg);
+    writeFileSync(path.join(outDir, `${plot.name}.png`), plot.png);
+  }
+  return plots.map((p) => p.name);
 }
 
 const ms = (seconds: number) => `${(seconds * 1000).toFixed(1)} ms`;

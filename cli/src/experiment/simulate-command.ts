@@ -46,7 +46,6 @@ export const simulateCommand: Command = {
       project,
       projectionTable,
       readScalingResults,
-      renderScalingPlots,
       targetLine,
       validate,
       validationTable,
@@ -73,6 +72,7 @@ export const simulateCommand: Command = {
     process.stdout.write(`Projection: dedicated hosts, ${report.assumptions.localBatch} samples per worker per step\n\n${projectionTable(rows)}\n`);
     if (out !== undefined) {
       await mkdir(out, { recursive: true });
+      const { renderScalingPlots } = await import('@gradmesh/experiment/plots');
       const plots = await renderScalingPlots(results, { validation, projection: rows });
       for (const plot of plots) {
         await writeFile(join(out, `${plot.name}.svg`), plot.svg);

@@ -77,6 +77,11 @@ describe('gradmesh experiment scaling', () => {
     expect(checks.length).toBe(2 + 4);
     for (const c of checks) expect(Math.abs(c.error), `${c.topology} ${c.host} ${c.direction}`).toBeLessThan(0.1);
     expect(readFileSync(path.join(dir, 'lo', 'results.md'), 'utf8')).toMatch(/\| 2 \| per-host \| loopback \| unshaped \|/);
+    // The plots, drawn by Vega-Lite: SVG documents and PNG files.
+    for (const name of ['throughput-efficiency', 'step-breakdown']) {
+      expect(readFileSync(path.join(dir, 'lo', `${name}.svg`), 'utf8')).toMatch(/^<svg[\s\S]*<\/svg>\s*$/);
+      expect(readFileSync(path.join(dir, 'lo', `${name}.png`)).subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+    }
   });
 
   it.skipIf(namespacesUnavailable() !== undefined)('as root, on emulated hosts: every host link matches the formulas within 10 % and no namespace or guard route is left', async () => {
