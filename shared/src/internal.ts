@@ -83,6 +83,8 @@ export * from './protocol/messages.js';
 export * from './protocol/codec.js';
 export { RUN_EVENT_KINDS } from './monitor/run-observer.js';
 export type { RunEvent, RunEventKind, RunObserver, RankStepTiming, StepTimingSample } from './monitor/run-observer.js';
+export { probeCpuLoad } from './monitor/cpu-load.js';
+export type { CpuLoadReading } from './monitor/cpu-load.js';
 export * from './protocol/status.js';
 export type { Readiness } from './monitor/readiness.js';
 export { writeImageGrid } from './image/write-grid.js';

@@ -32,29 +32,29 @@ const base: Scenario = {
 };
 
 describe('the step model (hand-computed cases)', () => {
-  it('hub, link-bound: all-reduce = hub tx bytes / rate + one piece round trip of 4 link hops', () => {
-    // hub tx 26 112 B (message-pattern test) + 4 hops × 1088-B message = 30 464 B of payload at 1 Gbit/s.
+  it('hub, link-bound: all-reduce = hub tx bytes / rate (+ the path latency; no store-and-forward while streaming)', () => {
+    // hub tx 26 112 B (message-pattern test) at 1 Gbit/s (Note [no store-and-forward in the streaming bounds]).
     const s = simulateStep(base, params);
-    expect(s.allreduceTotalSeconds).toBeCloseTo((30_464 * 8 * WIRE) / 1e9, 12);
+    expect(s.allreduceTotalSeconds).toBeCloseTo((26_112 * 8 * WIRE) / 1e9, 12);
     expect(s.bound).toBe('link');
     expect(s.computeSeconds).toBeCloseTo(0.002 + 0.016, 12);
     expect(s.waitSeconds).toBeCloseTo(0.001 + 4 * 0.0005, 12);
-    expect(s.stepSeconds).toBeCloseTo(0.018 + (30_464 * 8 * WIRE) / 1e9 + 0.003, 12);
+    expect(s.stepSeconds).toBeCloseTo(0.018 + (26_112 * 8 * WIRE) / 1e9 + 0.003, 12);
     expect(s.samplesPerSec).toBeCloseTo(64 / s.stepSeconds, 9);
   });
 
-  it('per-host, link-bound: 2(N−1)/N·S per host link + a round trip of 2 link hops', () => {
+  it('per-host, link-bound: 2(N−1)/N·S per host link (+ the path latency)', () => {
     const s = simulateStep({ ...base, topology: 'per-host' }, params);
-    expect(s.allreduceTotalSeconds).toBeCloseTo(((6528 + 2 * 1088) * 8 * WIRE) / 1e9, 12);
+    expect(s.allreduceTotalSeconds).toBeCloseTo((6528 * 8 * WIRE) / 1e9, 12);
   });
 
   it('a one-way delay adds hops × delay to the all-reduce and a control round trip to the wait', () => {
     const d = 1e-3;
     const hub = simulateStep({ ...base, link: { rateBitsPerSec: 1e9, delaySeconds: d } }, params);
-    expect(hub.allreduceTotalSeconds).toBeCloseTo((30_464 * 8 * WIRE) / 1e9 + 4 * d, 12);
+    expect(hub.allreduceTotalSeconds).toBeCloseTo((26_112 * 8 * WIRE) / 1e9 + 4 * d, 12);
     expect(hub.waitSeconds).toBeCloseTo(0.003 + 4 * d, 12); // coordinator → hub → worker and back
     const perHost = simulateStep({ ...base, topology: 'per-host', link: { rateBitsPerSec: 1e9, delaySeconds: d } }, params);
-    expect(perHost.allreduceTotalSeconds).toBeCloseTo(((6528 + 2 * 1088) * 8 * WIRE) / 1e9 + 2 * d, 12);
+    expect(perHost.allreduceTotalSeconds).toBeCloseTo((6528 * 8 * WIRE) / 1e9 + 2 * d, 12);
     expect(perHost.waitSeconds).toBeCloseTo(0.003 + 2 * d, 12);
   });
 
