@@ -13,13 +13,20 @@ import type { RunFeed } from '@gradmesh/dashboard';
  * snapshots rely on that.
  */
 export function withStepTimings(feed: RunFeed, file: string | undefined): RunObserver {
-  if (file === undefined) return feed;
-  writeFileSync(file, '');
+  const write = stepTimingsWriter(file);
+  if (write === undefined) return feed;
   return {
     event: (event) => feed.event(event),
     stepTimed: (sample: StepTimingSample) => {
       feed.stepTimed(sample);
-      appendFileSync(file, `${JSON.stringify(sample)}\n`);
+      write(sample);
     },
   };
+}
+
+/** The `--step-timings` file of train and the coordinator: emptied once, then one JSON line per step. */
+export function stepTimingsWriter(file: string | undefined): ((sample: StepTimingSample) => void) | undefined {
+  if (file === undefined) return undefined;
+  writeFileSync(file, '');
+  return (sample) => appendFileSync(file, `${JSON.stringify(sample)}\n`);
 }

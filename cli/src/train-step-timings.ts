@@ -1,5 +1,5 @@
-import { appendFileSync, writeFileSync } from 'node:fs';
-import type { ProgressEvent, StepTimingSample } from '@gradmesh/shared/internal';
+import type { ProgressEvent } from '@gradmesh/shared/internal';
+import { stepTimingsWriter } from './step-timings-file.js';
 
 /**
  * `train --step-timings <file>`: every step as one JSON line, in the coordinator's format (a StepTimingSample
@@ -8,15 +8,14 @@ import type { ProgressEvent, StepTimingSample } from '@gradmesh/shared/internal'
  * everything the single process does for that step.
  */
 export function trainStepTimings(file: string | undefined): ((event: ProgressEvent) => void) | undefined {
-  if (file === undefined) return undefined;
-  writeFileSync(file, '');
+  const write = stepTimingsWriter(file);
+  if (write === undefined) return undefined;
   let last = performance.now();
   return (event) => {
     if (event.type !== 'batch') return;
     const now = performance.now();
     const wallMs = now - last;
     last = now;
-    const sample: StepTimingSample = { step: event.step, wallMs, ranks: [{ rank: 0, computeMs: wallMs, allreduceMs: 0, waitMs: 0, samples: event.samples }] };
-    appendFileSync(file, `${JSON.stringify(sample)}\n`);
+    write({ step: event.step, wallMs, ranks: [{ rank: 0, computeMs: wallMs, allreduceMs: 0, waitMs: 0, samples: event.samples }] });
   };
 }

@@ -84,6 +84,7 @@ export * from './protocol/codec.js';
 export { RUN_EVENT_KINDS } from './monitor/run-observer.js';
 export type { RunEvent, RunEventKind, RunObserver, RankStepTiming, StepTimingSample } from './monitor/run-observer.js';
 export { probeCpuLoad } from './monitor/cpu-load.js';
+export { parseStepTimings } from './monitor/step-timings.js';
 export type { CpuLoadReading } from './monitor/cpu-load.js';
 export * from './protocol/status.js';
 export type { Readiness } from './monitor/readiness.js';

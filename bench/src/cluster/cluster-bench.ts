@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ClusterError, ConfigError, type StepTimingSample } from '@gradmesh/shared/internal';
+import { ClusterError, ConfigError, parseStepTimings, type StepTimingSample } from '@gradmesh/shared/internal';
 import { probeCpuLoad, type CpuLoad } from '../backend/cpu-load.js';
 import { summarize } from '../backend/timing.js';
 
@@ -103,7 +103,7 @@ export function samplesPerSecond(samples: readonly StepTimingSample[], warmup: n
 }
 
 function readSteps(file: string): StepTimingSample[] {
-  return readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as StepTimingSample);
+  return parseStepTimings(readFileSync(file, 'utf8'));
 }
 
 function runCli(cli: string, args: string[], what: string): Promise<void> {

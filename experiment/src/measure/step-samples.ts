@@ -1,11 +1,8 @@
+import { parseStepTimings, type StepTimingSample } from '@gradmesh/shared/internal';
 import { medianP90 } from './quantiles.js';
 
-/** One line of the coordinator's `--step-timings` file (Note [step-time breakdown] in coordinator/src/timings.ts). */
-export interface StepTimingLine {
-  readonly step: number;
-  readonly wallMs: number;
-  readonly ranks: readonly { readonly rank: number; readonly computeMs: number; readonly allreduceMs: number; readonly waitMs: number; readonly samples: number }[];
-}
+/** One line of a `--step-timings` file (Note [step-time breakdown] in coordinator/src/timings.ts). */
+export type StepTimingLine = StepTimingSample;
 
 export interface StepFigures {
   readonly steps: number;
@@ -17,11 +14,7 @@ export interface StepFigures {
   readonly waitSeconds: { median: number; p90: number };
 }
 
-/** Parses the step-timings file's lines (a torn last line, still being written, is left for the next read). */
-export function parseStepTimings(text: string): StepTimingLine[] {
-  // Everything after the last newline is either empty or a line still being written.
-  return text.split('\n').slice(0, -1).filter((l) => l.length > 0).map((l) => JSON.parse(l) as StepTimingLine);
-}
+export { parseStepTimings };
 
 /**
  * The measured steps' figures. A step's compute, all-reduce and wait are the means over its ranks (as the run

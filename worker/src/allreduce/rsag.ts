@@ -157,6 +157,9 @@ export class RsagAllReduce implements AllReduce {
   #lastStep = -1;
   readonly #firstStep: number | undefined;
   readonly #members: readonly string[];
+  /** Subjects this rank publishes on, built once (not per piece): rs to each owner, and its own ag. */
+  readonly #rsSubjects: readonly string[];
+  readonly #agSubject: string;
   readonly #compression: Compression;
   readonly #expectedLength: number | undefined;
   #closed = false;
@@ -178,6 +181,9 @@ export class RsagAllReduce implements AllReduce {
     const members = options.members ?? Array.from({ length: worldSize }, (_, k) => String(k));
     if (members.length !== worldSize) throw new ConfigError('members', `must name one worker id per rank (${worldSize})`, { value: members.length });
     this.#members = members.map((m, k) => validateWorkerId(m, `members[${k}]`));
+    const self = this.#members[rank]!;
+    this.#rsSubjects = this.#members.map((_, owner) => reduceScatterSubject(this.#runId, owner, self));
+    this.#agSubject = allGatherSubject(this.#runId, rank, self);
     const compression = options.compression ?? 'none';
     if (compression !== 'none' && compression !== 'bf16' && compression !== 'fp16') throw new ConfigError('compression', 'must be none, bf16 or fp16', { value: compression });
     this.#compression = compression;
@@ -423,7 +429,7 @@ export class RsagAllReduce implements AllReduce {
   #send(active: ActiveStep, owner: number, max: number): void {
     const window = active.windows[owner] as SendWindow;
     const chunk = active.buffers.layout.chunks[owner] as ChunkLayout;
-    const subject = reduceScatterSubject(this.#runId, owner, this.#members[this.rank]!);
+    const subject = this.#rsSubjects[owner]!;
     for (let i = 0; i < max && window.canSend(); i++) {
       const offset = window.sent * this.pieceBytes / 4;
       const length = Math.min(this.pieceBytes / 4, chunk.length - offset);
@@ -480,12 +486,7 @@ export class RsagAllReduce implements AllReduce {
       held[slot0 + k] = undefined;
       releasePayload(kept);
     }
-    this.#frames.publishing(frame);
-    this.#nc.publish(allGatherSubject(this.#runId, this.rank, this.#members[this.rank]!), frame);
-    active.bytesSent += frame.length;
-    active.data.set(values, start);
-    active.reduced++;
-    if (active.reduced === own.pieceCount) active.ownChunkMs = performance.now() - active.started;
+    this.#publishReduced(active, frame, values, start);
   }
 
   /**
@@ -507,12 +508,17 @@ export class RsagAllReduce implements AllReduce {
     writePieceHeader(frame, { family: 'ag', source: this.rank, generation: this.generation, step: active.step, piece, encoding: compression });
     encodeValues(compression, sum, frame.subarray(PIECE_HEADER_BYTES));
     roundTrip(compression, sum);
+    this.#publishReduced(active, frame, sum, start);
+  }
+
+  /** A reduced piece is done: publish its frame to the other ranks and keep `values` (what they receive) here. */
+  #publishReduced(active: ActiveStep, frame: Uint8Array, values: Float32Array, start: number): void {
     this.#frames.publishing(frame);
-    this.#nc.publish(allGatherSubject(this.#runId, this.rank, this.#members[this.rank]!), frame);
+    this.#nc.publish(this.#agSubject, frame);
     active.bytesSent += frame.length;
-    active.data.set(sum, start);
+    active.data.set(values, start);
     active.reduced++;
-    if (active.reduced === own.pieceCount) active.ownChunkMs = performance.now() - active.started;
+    if (active.reduced === active.buffers.own.pieceCount) active.ownChunkMs = performance.now() - active.started;
   }
 
   // ---- completion and failure -----------------------------------------------------------------------------
