@@ -9,7 +9,8 @@ import { describeDataset, skippedFields } from './run-summary.js';
  * The report of a cluster run: every field `gradmesh train` writes (same meanings), plus
  *   workers = N; perWorker[rank] = { rank, workerId, host, threads, computeSeconds, allreduceSeconds,
  *   waitSeconds, steps }; replicaChecksumsAgree and checksumComparisons; the step-time breakdown
- *   computeSeconds / allreduceSeconds / waitSeconds (means over ranks, see coordinator/src/timings.ts)
+ *   computeSeconds / allreduceSeconds / exposedAllreduceSeconds / waitSeconds (means over ranks, see
+ *   coordinator/src/timings.ts) and allreduceOverlap = 1 − exposed / all-reduce (the share hidden behind compute)
  *   and stepWallSeconds; skippedSteps / skipped (the NaN/Inf guard, as for train); droppedMessages (messages every process dropped: `coordinator` and `workers.<id>`, by kind/reason).
  */
 export function clusterReport(config: RunConfig, run: ClusterRun, wallSeconds: number): RunReport {
@@ -44,6 +45,8 @@ export function clusterReport(config: RunConfig, run: ClusterRun, wallSeconds: n
     checksumComparisons: run.checksumComparisons,
     computeSeconds: run.timings.computeSeconds,
     allreduceSeconds: run.timings.allreduceSeconds,
+    exposedAllreduceSeconds: run.timings.exposedAllreduceSeconds,
+    allreduceOverlap: run.timings.allreduceSeconds > 0 ? 1 - run.timings.exposedAllreduceSeconds / run.timings.allreduceSeconds : 0,
     waitSeconds: run.timings.waitSeconds,
     stepWallSeconds: run.timings.stepWallSeconds,
     perWorker: run.generation.members.map((m) => {
@@ -55,6 +58,7 @@ export function clusterReport(config: RunConfig, run: ClusterRun, wallSeconds: n
         threads: run.ready[m.rank]?.threads ?? m.threads,
         computeSeconds: timing.computeSeconds,
         allreduceSeconds: timing.allreduceSeconds,
+        exposedAllreduceSeconds: timing.exposedAllreduceSeconds,
         waitSeconds: timing.waitSeconds,
         steps: timing.steps,
       };

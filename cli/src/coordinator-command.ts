@@ -192,7 +192,7 @@ Exit code: 0 when the run completed, 1 when it failed or was stopped (the error 
       printResult(report, run.stepsTaken);
       if (run.stop) await reportStop({ ...run.stop, whyNothing: 'no checkpoint store was set (--checkpoint-store or --checkpoint-dir)' });
       log.info(
-        `step time (mean over ranks): compute ${(report['computeSeconds'] as number).toFixed(1)}s, all-reduce ${(report['allreduceSeconds'] as number).toFixed(1)}s, wait ${(report['waitSeconds'] as number).toFixed(1)}s; replicas agree (${run.checksumComparisons} checksum comparisons)`,
+        `step time (mean over ranks): compute ${(report['computeSeconds'] as number).toFixed(1)}s, all-reduce ${(report['allreduceSeconds'] as number).toFixed(1)}s (exposed ${(report['exposedAllreduceSeconds'] as number).toFixed(1)}s), wait ${(report['waitSeconds'] as number).toFixed(1)}s; replicas agree (${run.checksumComparisons} checksum comparisons)`,
         { event: 'completed', run: runId, steps: report.steps, testLoss: report.testLoss, testAccuracy: report.testAccuracy, wallSeconds: report.wallSeconds, checksumComparisons: run.checksumComparisons },
       );
       await finishRun(report, isQuiet(values) ? null : run.test?.confusion, reportPath, log);

@@ -251,6 +251,7 @@ export function stepDoneBound(globalBatch: number, sentAt: number, now: () => nu
     if (b.count > globalBatch) return `count ${b.count} exceeds the global batch of ${globalBatch} samples`;
     const elapsed = now() - sentAt + 1000; // a second of slack for clock granularity across processes
     if (b.computeMs > elapsed || b.allreduceMs > elapsed) return `timings ${b.computeMs} / ${b.allreduceMs} ms exceed the ${Math.round(elapsed)} ms since the step was sent`;
+    if (b.exposedAllreduceMs !== undefined && b.exposedAllreduceMs > b.allreduceMs) return `exposed all-reduce time ${b.exposedAllreduceMs} ms exceeds the all-reduce's ${b.allreduceMs} ms`;
     return undefined;
   };
 }

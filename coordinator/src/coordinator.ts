@@ -92,7 +92,7 @@ export interface ClusterRun {
   readonly paramsChecksum: string;
   readonly replicaChecksumsAgree: boolean;
   readonly checksumComparisons: number;
-  readonly timings: { perRank: RankTimings[]; computeSeconds: number; allreduceSeconds: number; waitSeconds: number; stepWallSeconds: number };
+  readonly timings: { perRank: RankTimings[]; computeSeconds: number; allreduceSeconds: number; exposedAllreduceSeconds: number; waitSeconds: number; stepWallSeconds: number };
   readonly drops: Record<string, number>;
   /** Each worker's dropped-message counts, as last reported (Note [every process's drops] in messages.ts). */
   readonly workerDrops: Record<string, Record<string, number>>;

@@ -3,7 +3,7 @@ import { ClusterError, ConfigError } from '@gradmesh/shared/internal';
 import { DropCounter, MessageRejectedError } from '@gradmesh/shared/internal';
 import { copyPieceValues, framePiece, PIECE_HEADER_BYTES, pieceElements, readPieceHeader, type PieceHeader } from '@gradmesh/shared/internal';
 import { allToAllSubject, validateRunId } from '@gradmesh/shared/internal';
-import type { AllReduce, AllReduceTimings } from '../../worker/src/allreduce/allreduce.js';
+import type { AllReduce, AllReduceStep, AllReduceTimings } from '../../worker/src/allreduce/allreduce.js';
 import { EarlyFrames } from '../../worker/src/allreduce/early-frames.js';
 import { planLayout, pieceRange } from '../../worker/src/allreduce/ownership.js';
 import { sumInRankOrder } from '../../worker/src/allreduce/rank-order-sum.js';
@@ -64,6 +64,22 @@ export class NaiveAllReduce implements AllReduce {
           },
         }));
     }
+  }
+
+  /** No buckets: the whole vector goes once its one bucket is released. */
+  begin(step: number, data: Float32Array): AllReduceStep {
+    let settle!: { resolve: (t: AllReduceTimings) => void; reject: (e: Error) => void };
+    const done = new Promise<AllReduceTimings>((resolve, reject) => (settle = { resolve, reject }));
+    done.catch(() => undefined);
+    return {
+      bucketCount: 1,
+      release: (bucket) => {
+        if (bucket !== 0) throw new ClusterError(`naive all-reduce has one bucket, not ${bucket}`, { step });
+        this.allReduce(step, data).then(settle.resolve, settle.reject);
+      },
+      cancel: (reason) => settle.reject(new ClusterError(reason, { step })),
+      done,
+    };
   }
 
   allReduce(step: number, data: Float32Array): Promise<AllReduceTimings> {

@@ -16,6 +16,9 @@ import {
   learningRateOfRun,
   injectedNan,
   poisonGradient,
+  layerSlotElements,
+  planGradientBuckets,
+  type GradientBucket,
   type InjectedNan,
   type BatchStats,
   type CheckpointBody,
@@ -117,6 +120,7 @@ export class Replica {
   /** The state before the last applied step, so a step that its generation did not complete can be undone. */
   readonly #undo: UndoBuffer;
   #stepBounds: StepBounds | undefined;
+  #buckets: readonly GradientBucket[] | undefined;
 
   private constructor(model: Model, config: RunConfig, data: { train: Dataset; validation: Dataset | undefined; test: Dataset }, options: ReplicaOptions) {
     this.model = model;
@@ -232,6 +236,19 @@ export class Replica {
     return this.#stepBounds;
   }
 
+  /**
+   * The gradient buckets every rank all-reduces (a pure function of the model's layout and the run's bucket size,
+   * so the ranks agree); one bucket, the whole slot buffer, when the run does not overlap.
+   */
+  get gradientBuckets(): readonly GradientBucket[] {
+    if (this.#buckets === undefined) {
+      const { overlap, bucketBytes } = this.config.training.allreduce;
+      const length = this.model.params.slots.data.length;
+      this.#buckets = overlap ? planGradientBuckets(layerSlotElements(this.model.network.layers), bucketBytes) : [{ start: 0, end: length }];
+    }
+    return this.#buckets;
+  }
+
   async step(command: StepBody, allReduce: AllReduce): Promise<StepDoneBody> {
     const model = this.model;
     if (command.step !== this.#step) {
@@ -240,22 +257,40 @@ export class Replica {
     const t = this.config.training;
     const shard = stepShard(command.batchIndex, this.train.count, t.batchSize, this.rank, this.worldSize, t.microBatch);
     const started = performance.now();
-    let stats: BatchStats;
-    if (shard.end > shard.start) {
-      stats = await model.executor.computeGradients(this.train, this.#order(command.epoch), shard.start, shard.end, command.step, shard.firstMicro);
-    } else {
-      // An empty shard (a last batch smaller than the world) still takes part in the all-reduce, with zeros:
-      // the slots hold the previous step's gradients otherwise.
-      model.params.slots.data.fill(0);
-      stats = emptyStats();
-    }
     const slots = model.params.slots.data;
     // The rank of THIS generation: the fault follows the rank, wherever the run re-ranked its workers.
-    if (this.#fault?.rank === this.#rank && this.#fault.step === command.step) poisonGradient(slots);
-    // The whole slot buffer: BatchNorm's observed statistics travel in it and would reach the running stats.
-    const localFinite = allFinite(slots);
+    const poison = this.#fault?.rank === this.#rank && this.#fault.step === command.step;
+    // The whole slot buffer is checked, bucket by bucket before it goes out: BatchNorm's observed statistics
+    // travel in it and would reach the running stats.
+    let localFinite = true;
+    const running = allReduce.begin(command.step, slots);
+    const buckets = this.gradientBuckets;
+    const release = (bucket: number): void => {
+      const { start, end } = buckets[bucket]!;
+      if (poison && start === 0) poisonGradient(slots);
+      localFinite &&= allFinite(slots.subarray(start, end));
+      running.release(bucket);
+    };
+    let stats: BatchStats;
+    try {
+      if (shard.end > shard.start) {
+        // One bucket: nothing to overlap, so the buckets are not streamed (no progress signals from the threads).
+        const stream = buckets.length > 1 ? { buckets, release } : undefined;
+        stats = await model.executor.computeGradients(this.train, this.#order(command.epoch), shard.start, shard.end, command.step, shard.firstMicro, stream);
+        if (stream === undefined) release(0);
+      } else {
+        // An empty shard (a last batch smaller than the world) still takes part in the all-reduce, with zeros:
+        // the slots hold the previous step's gradients otherwise.
+        slots.fill(0);
+        stats = emptyStats();
+        for (let b = 0; b < buckets.length; b++) release(b);
+      }
+    } catch (error) {
+      running.cancel((error as Error)?.message ?? String(error));
+      throw error;
+    }
     const computed = performance.now();
-    await allReduce.allReduce(command.step, slots);
+    const { totalMs } = await running.done;
     const reduced = performance.now();
     // Kept for a skipped step too: an interrupted step is undone and redone the same way whether it was applied or skipped.
     this.#undo.keep(this.model, command.step);
@@ -263,7 +298,10 @@ export class Replica {
     const { penalty } = skipped ? { penalty: 0 } : applyUpdate(model.params, model.optimizer, command.lr, shard.globalEnd - shard.globalStart, t, model.backend.kernels);
     this.#step++;
     const checksum = command.checksum ? model.params.checksum() : undefined;
-    const allreduceMs = reduced - computed;
+    // Note [exposed all-reduce time]: with overlap the all-reduce runs from the first bucket's release, mostly
+    // while backward computes; only what is left after compute (exposed) lengthens the step.
+    const exposedAllreduceMs = reduced - computed;
+    const allreduceMs = Math.max(totalMs, exposedAllreduceMs);
     return {
       step: command.step,
       rank: this.rank,
@@ -271,8 +309,9 @@ export class Replica {
       count: stats.count,
       extras: stats.extras,
       // compute = everything local to the step (gradients, update, checksum); see coordinator/src/timings.ts.
-      computeMs: performance.now() - started - allreduceMs,
+      computeMs: performance.now() - started - exposedAllreduceMs,
       allreduceMs,
+      exposedAllreduceMs,
       penalty,
       localFinite,
       skipped,

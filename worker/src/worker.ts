@@ -335,6 +335,7 @@ export class WorkerProcess {
         drops: this.#drops,
         // Bounds what may be buffered ahead of a step (Note [early frames are bounded by the run] in rsag.ts).
         vectorLength: replica.model.params.slots.data.length,
+        buckets: replica.gradientBuckets,
         firstStep: a.startStep,
         ...(a.stepTimeoutMs === undefined ? {} : { timeoutMs: a.stepTimeoutMs }),
       });

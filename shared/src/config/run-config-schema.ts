@@ -4,6 +4,7 @@ import { runLossSpec } from '../losses/spec.js';
 import { modelSpec } from '../model/build.js';
 import { optimizerSpec } from '../optimizers/spec.js';
 import { scheduleSpec } from '../schedules/spec.js';
+import { DEFAULT_BUCKET_BYTES } from '../train/overlap/gradient-buckets.js';
 import { taskSpec } from './task.js';
 import { hinted, nonEmptyString, nonNegative, nonNegativeInt, options, positive, positiveInt } from './schema-parts.js';
 
@@ -44,6 +45,16 @@ export const allreduceOptions = options({
     .enum(['none', 'bf16', 'fp16'])
     .default('none')
     .describe('Send gradient pieces as bf16 or fp16 (half the bytes; fp16 with a power-of-two scale per piece against overflow). Sums stay float32 in rank order, so replicas stay bitwise identical.'),
+  overlap: z
+    .boolean()
+    .default(true)
+    .describe('All-reduce gradient buckets while backward still runs (PyTorch DDP style). Results are bitwise the same either way.'),
+  bucketBytes: z
+    .int()
+    .min(4096)
+    .max(1 << 30)
+    .default(DEFAULT_BUCKET_BYTES)
+    .describe('Bucket size for the overlapped all-reduce: layers are grouped in reverse order until a bucket holds at least this many bytes.'),
 });
 
 export const trainingSpec = options({

@@ -33,6 +33,12 @@ export interface ForwardContext {
   readonly training: boolean;
   /** Random stream of this micro-batch (dropout masks, VAE noise), derived from (seed, step, micro-batch). */
   readonly rng: Random;
+  /**
+   * Training only, when someone overlaps communication with backward: called after each layer's backward with
+   * the layer's range [start, end) of the flat slot buffer, whose values are then final for this micro-batch
+   * (Note [gradients final] in train/overlap/backward-progress.ts).
+   */
+  readonly onSlotsFinal?: (start: number, end: number) => void;
 }
 
 /**

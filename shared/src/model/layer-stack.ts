@@ -22,6 +22,8 @@ export class LayerStack {
   readonly outputShape: Shape;
   /** Float32 values over all parameters of the stack. */
   readonly parameterCount: number;
+  /** slotRanges[i] = layer i's [start, end) in the flat buffers, set by `bind`. */
+  #slotRanges: (readonly [number, number])[] = [];
 
   constructor(layers: readonly Layer[], inputShape: Shape) {
     this.layers = layers;
@@ -54,7 +56,9 @@ export class LayerStack {
    */
   bind(values: Float32Array, slots: Float32Array, offset: number): number {
     let at = offset;
+    this.#slotRanges = [];
     for (const layer of this.layers) {
+      const first = at;
       const vs: Tensor[] = [];
       const ss: Tensor[] = [];
       for (const p of layer.params) {
@@ -64,6 +68,7 @@ export class LayerStack {
         at += n;
       }
       layer.bind(vs, ss);
+      this.#slotRanges.push([first, at]);
     }
     return at;
   }
@@ -80,6 +85,8 @@ export class LayerStack {
     for (let i = this.layers.length - 1; i >= 0; i--) {
       const needed = i > 0 || needInputGradient;
       g = this.layers[i]!.backward(g!, ctx, needed);
+      const range = this.#slotRanges[i];
+      if (ctx.onSlotsFinal !== undefined && range !== undefined) ctx.onSlotsFinal(range[0], range[1]);
     }
     return g;
   }

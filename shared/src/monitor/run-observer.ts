@@ -46,6 +46,8 @@ export interface RankStepTiming {
   readonly rank: number;
   readonly computeMs: number;
   readonly allreduceMs: number;
+  /** The part of allreduceMs after compute ended (= allreduceMs without overlap; absent in older files). */
+  readonly exposedAllreduceMs?: number;
   readonly waitMs: number;
   readonly samples: number;
 }

@@ -173,7 +173,10 @@ export interface StepDoneBody {
   readonly correct?: number;
   readonly extras: Readonly<Record<string, number>>;
   readonly computeMs: number;
+  /** The all-reduce from its first bucket's release to its end (overlapping compute when buckets overlap). */
   readonly allreduceMs: number;
+  /** The part of the all-reduce after compute ended: what the step waited on communication (≤ allreduceMs). */
+  readonly exposedAllreduceMs?: number;
   /** Parameter checksum (hex), when the step asked for one. */
   readonly checksum?: string;
   /** The regularization penalty Σ l1·|θ| + l2·θ² of the update (identical on every rank; the coordinator adds
@@ -528,7 +531,7 @@ export const MESSAGE_KINDS: { readonly [K in MessageKind]: KindSpec<MessageBodie
   stepDone: {
     family: 'step-done',
     validate(b, s) {
-      rejectUnknownKeys(b, ['step', 'rank', 'lossSum', 'count', 'correct', 'extras', 'computeMs', 'allreduceMs', 'checksum', 'penalty', 'localFinite', 'skipped', 'drops'], s);
+      rejectUnknownKeys(b, ['step', 'rank', 'lossSum', 'count', 'correct', 'extras', 'computeMs', 'allreduceMs', 'exposedAllreduceMs', 'checksum', 'penalty', 'localFinite', 'skipped', 'drops'], s);
       const count = int(b, 'count', s, { min: 0 });
       const correct = optionalInt(b, 'correct', s, { min: 0, max: count });
       const body: StepDoneBody = {
@@ -542,6 +545,7 @@ export const MESSAGE_KINDS: { readonly [K in MessageKind]: KindSpec<MessageBodie
         localFinite: bool(b, 'localFinite', s),
         skipped: bool(b, 'skipped', s),
         ...(correct === undefined ? {} : { correct }),
+        ...('exposedAllreduceMs' in b ? { exposedAllreduceMs: requireNumber(b, 'exposedAllreduceMs', s, { min: 0 }) } : {}),
         ...('checksum' in b ? { checksum: checksum(b, 'checksum', s) } : {}),
         ...('penalty' in b ? { penalty: anyNumber(b, 'penalty', s) } : {}),
         ...('drops' in b ? { drops: dropCounts(b, 'drops', s) } : {}),

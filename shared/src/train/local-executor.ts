@@ -7,6 +7,7 @@ import type { ParameterStore } from '../model/parameters.js';
 import { Random } from '../random.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { GradientExecutor } from './executor.js';
+import type { GradientStream } from './overlap/gradient-stream.js';
 import { addStats, emptyStats } from './executor.js';
 
 export interface LocalExecutorOptions {
@@ -37,7 +38,8 @@ export class LocalExecutor implements GradientExecutor {
     this.#options = options;
   }
 
-  async computeGradients(data: Dataset, indices: ArrayLike<number>, start: number, end: number, step: number, firstMicro = 0): Promise<BatchStats> {
+  /** Computes on the calling thread, so nothing can overlap: a `stream`'s buckets are all released at the end. */
+  async computeGradients(data: Dataset, indices: ArrayLike<number>, start: number, end: number, step: number, firstMicro = 0, stream?: GradientStream): Promise<BatchStats> {
     const ranges = microBatchRanges(start, end, Number.isFinite(this.#options.microBatch) ? this.#options.microBatch : Math.max(1, end - start));
     const slots = this.#store.slots.data;
     let total = emptyStats();
@@ -57,6 +59,7 @@ export class LocalExecutor implements GradientExecutor {
       }
     });
     if (ranges.length > 1) slots.set(this.#accumulator!);
+    if (stream !== undefined) for (let b = 0; b < stream.buckets.length; b++) stream.release(b);
     return total;
   }
 

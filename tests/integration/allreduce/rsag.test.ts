@@ -456,3 +456,84 @@ describe('rsag all-reduce failures', () => {
     }
   });
 });
+
+describe('bucketed all-reduce (begin/release): Note [buckets in the layout]', () => {
+  // Buckets in release order = reverse layout order, of uneven sizes, some shorter than a piece or than N elements.
+  const bucketsOf = (length: number) => {
+    const cuts = [0, 2, Math.floor(length / 3), Math.floor(length / 3) + 1, length - P - 1, length].filter((c, i, a) => i === 0 || c > a[i - 1]!);
+    return cuts.slice(1).map((end, i) => ({ start: cuts[i]!, end })).reverse();
+  };
+
+  for (const compression of ['none', 'fp16'] as const) {
+    // float32: bitwise the whole-vector result. fp16 scales per piece and pieces follow the buckets, so there the
+    // property is that every replica holds the same bits (and is within fp16 rounding of the whole-vector result).
+    it(`compression ${compression}, N = 2, 3, 4: releasing buckets one by one, at different times on each rank, gives ${compression === 'none' ? 'bitwise the result of the whole-vector all-reduce' : 'the same bits on every rank'}`, async () => {
+      const length = 4 * P + 37;
+      const buckets = bucketsOf(length);
+      for (const worldSize of [2, 3, 4]) {
+        const whole = await startCluster(nats.url, worldSize, { pieceBytes: SMALL_PIECE_BYTES, compression });
+        const bucketed = await startCluster(nats.url, worldSize, { pieceBytes: SMALL_PIECE_BYTES, compression, vectorLength: length, buckets });
+        try {
+          for (let step = 0; step < 3; step++) {
+            const inputs = rankVectors(worldSize, length, 500 + 10 * worldSize + step);
+            const expected = inputs.map((v) => v.slice());
+            await Promise.all(whole.ranks.map((r, k) => r.allReduce(step, expected[k]!)));
+            const outputs = inputs.map((v) => v.slice());
+            await Promise.all(
+              bucketed.ranks.map(async (r, k) => {
+                const running = r.begin(step, outputs[k]!);
+                expect(running.bucketCount).toBe(buckets.length);
+                for (let b = 0; b < buckets.length; b++) {
+                  // Rank k waits k·(b+1) ms before each release: peers' pieces arrive before a bucket is released here.
+                  await new Promise((resolve) => setTimeout(resolve, k * (b + 1)));
+                  running.release(b);
+                }
+                await running.done;
+              }),
+            );
+            const reference = compression === 'none' ? expected[0]! : outputs[0]!;
+            outputs.forEach((out, rank) => expect(firstBitDifference(out, reference), `rank ${rank}, N = ${worldSize}, step ${step}`).toBe(-1));
+            if (compression !== 'none') for (let i = 0; i < length; i++) expect(Math.abs(outputs[0]![i]! - expected[0]![i]!)).toBeLessThanOrEqual(Math.abs(expected[0]![i]!) * 2 ** -9 + 2 ** -14);
+          }
+          for (const r of bucketed.ranks) expect(r.drops.count()).toBe(0);
+        } finally {
+          await whole.close();
+          await bucketed.close();
+        }
+      }
+    });
+  }
+
+  it('a bucket not released yet is neither sent nor overwritten; release out of order throws; cancel rejects the step', async () => {
+    const length = 3 * P;
+    const buckets = [
+      { start: 2 * P, end: 3 * P },
+      { start: 0, end: 2 * P },
+    ];
+    const cluster = await startCluster(nats.url, 2, { pieceBytes: SMALL_PIECE_BYTES, vectorLength: length, buckets });
+    try {
+      const inputs = rankVectors(2, length, 9);
+      const outputs = inputs.map((v) => v.slice());
+      const running = cluster.ranks.map((r, k) => r.begin(0, outputs[k]!));
+      let finished = false;
+      void Promise.all(running.map((s) => s.done)).then(() => (finished = true));
+      for (const s of running) s.release(0);
+      // Bucket 0 completes on both ranks; bucket 1 stays as each rank left it.
+      const expected = rankOrderSum(inputs);
+      await expect.poll(() => firstBitDifference(outputs[1]!.subarray(2 * P), expected.subarray(2 * P)), { timeout: 5000 }).toBe(-1);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(firstBitDifference(outputs[0]!.subarray(0, 2 * P), inputs[0]!.subarray(0, 2 * P))).toBe(-1);
+      expect(finished).toBe(false);
+      expect(() => running[0]!.release(0)).toThrow(/out of order/);
+      for (const s of running) s.release(1);
+      await Promise.all(running.map((s) => s.done));
+      outputs.forEach((out) => expect(firstBitDifference(out, expected)).toBe(-1));
+      // A step whose computation failed: cancel rejects it, and the next step runs normally.
+      const next = cluster.ranks.map((r, k) => r.begin(1, outputs[k]!));
+      next[0]!.cancel('backward failed');
+      await expect(next[0]!.done).rejects.toThrow(/cancelled: backward failed/);
+    } finally {
+      await cluster.close();
+    }
+  });
+});

@@ -5,11 +5,11 @@ import { alignedPieceValues, copyPieceValues, PIECE_HEADER_BYTES, pieceElements,
 import { decodeValues, encodedBytes, encodeValues, roundTrip, type Compression } from '@gradmesh/shared/internal';
 import { allGatherSubject, ANY_SENDER, reduceScatterSubject, subjectSender, validateRunId, validateWorkerId } from '@gradmesh/shared/internal';
 import { directWritesInstalled, isRecycledPayload, publishParts, releasePayload, whenWritten } from '@gradmesh/transport';
-import type { AllReduce, AllReduceTimings } from './allreduce.js';
+import type { AllReduce, AllReduceStep, AllReduceTimings } from './allreduce.js';
 import { EarlyFrames } from './early-frames.js';
 import { largestPieceFor, requireWindow, SendWindow } from './flow.js';
 import { FrameRecycler } from './frame-recycler.js';
-import { planLayout, pieceRange, type AllReduceLayout, type ChunkLayout } from './ownership.js';
+import { planLayout, pieceRange, type AllReduceLayout, type BucketRange, type ChunkLayout, type PieceRange } from './ownership.js';
 import { sumInRankOrder } from './rank-order-sum.js';
 
 export interface RsagOptions {
@@ -48,6 +48,12 @@ export interface RsagOptions {
   readonly firstStep?: number;
   /** Share a drop counter (e.g. with the control-message receiver) instead of creating one. */
   readonly drops?: DropCounter;
+  /**
+   * Gradient buckets (gradient-buckets.ts) of the `vectorLength`-element vector, in release order: `begin` steps
+   * all-reduce each bucket once it is released (Note [buckets in the layout] in ownership.ts). Every rank of a run
+   * must agree. Default: one bucket, the whole vector.
+   */
+  readonly buckets?: readonly BucketRange[];
 }
 
 const DEFAULT_PIECE_BYTES = 1 << 20;
@@ -94,13 +100,16 @@ interface ActiveStep {
   readonly data: Float32Array;
   readonly buffers: Buffers;
   readonly windows: SendWindow[];
-  readonly started: number;
+  /** Buckets released so far (a prefix, in order); only their pieces are sent and reduced. */
+  released: number;
+  /** When the first bucket was released (the all-reduce's clock starts there). */
+  started: number;
   reduced: number;
   gatheredCount: number;
   ownChunkMs: number;
   bytesSent: number;
   bytesReceived: number;
-  readonly timer: NodeJS.Timeout;
+  timer: NodeJS.Timeout | undefined;
   readonly resolve: (t: AllReduceTimings) => void;
   readonly reject: (e: Error) => void;
 }
@@ -162,6 +171,7 @@ export class RsagAllReduce implements AllReduce {
   readonly #agSubject: string;
   readonly #compression: Compression;
   readonly #expectedLength: number | undefined;
+  readonly #buckets: readonly BucketRange[] | undefined;
   #closed = false;
   /** Direct writes are installed: reduce-scatter pieces go out without any copy. */
   readonly #direct: boolean;
@@ -208,6 +218,8 @@ export class RsagAllReduce implements AllReduce {
       this.pieceBytes = Math.max(4, Math.min(DEFAULT_PIECE_BYTES, payloadLimit, largestPieceFor(worldSize, maxPending)));
     }
     this.window = requireWindow(worldSize, this.pieceBytes, maxPending);
+    if (options.buckets !== undefined && options.vectorLength === undefined) throw new ConfigError('buckets', 'need vectorLength (the length they tile)', { value: options.buckets.length });
+    this.#buckets = options.buckets;
     let maxEarly = DEFAULT_MAX_EARLY;
     let perSource: number[] | undefined;
     if (options.vectorLength !== undefined) {
@@ -229,55 +241,105 @@ export class RsagAllReduce implements AllReduce {
   }
 
   allReduce(step: number, data: Float32Array): Promise<AllReduceTimings> {
-    if (this.#closed) return Promise.reject(new ClusterError(`all-reduce on rank ${this.rank} is closed`, { rank: this.rank, step }));
+    const running = this.begin(step, data);
+    for (let b = 0; b < running.bucketCount; b++) running.release(b);
+    return running.done;
+  }
+
+  /**
+   * Starts the all-reduce of `step` over `data` with no bucket released yet: frames of the step are accepted from
+   * now on, and each bucket travels once `release(b)` (in order 0, 1, …) says its values are final. Until `done`
+   * settles, the caller must not change a released bucket's values (reduced values arrive in place).
+   */
+  begin(step: number, data: Float32Array): AllReduceStep {
+    const failed = (error: ClusterError): AllReduceStep => failedStep(error);
+    if (this.#closed) return failed(new ClusterError(`all-reduce on rank ${this.rank} is closed`, { rank: this.rank, step }));
     if (this.#active !== undefined) {
-      return Promise.reject(
-        new ClusterError(`all-reduce of step ${step} started on rank ${this.rank} while step ${this.#active.step} is still running`, { rank: this.rank, step, hint: 'await each allReduce before starting the next' }),
-      );
+      return failed(new ClusterError(`all-reduce of step ${step} started on rank ${this.rank} while step ${this.#active.step} is still running`, { rank: this.rank, step, hint: 'await each allReduce before starting the next' }));
     }
     if (!Number.isInteger(step) || step <= this.#lastStep || step > 0xffffffff) {
-      return Promise.reject(new ClusterError(`all-reduce step ${step} on rank ${this.rank} must be an integer > the previous step ${this.#lastStep} and < 2^32`, { rank: this.rank, step }));
+      return failed(new ClusterError(`all-reduce step ${step} on rank ${this.rank} must be an integer > the previous step ${this.#lastStep} and < 2^32`, { rank: this.rank, step }));
     }
     this.#lastStep = step;
-    if (this.worldSize === 1) return Promise.resolve({ totalMs: 0, ownChunkMs: 0, bytesSent: 0, bytesReceived: 0 });
-
     const buffers = this.#buffersFor(data.length);
+    const bucketCount = buffers.layout.buckets.length;
+    if (this.worldSize === 1) return { bucketCount, release: (b) => checkRelease(b, bucketCount), cancel: () => undefined, done: Promise.resolve({ totalMs: 0, ownChunkMs: 0, bytesSent: 0, bytesReceived: 0 }) };
+
     buffers.arrived.fill(0);
     buffers.copies.fill(0);
     buffers.gathered.fill(0);
     buffers.held.fill(undefined);
     const { layout } = buffers;
     const windows = layout.chunks.map((c) => new SendWindow(c.owner === this.rank ? 0 : c.pieceCount, this.window));
-
-    return new Promise<AllReduceTimings>((resolve, reject) => {
-      const active: ActiveStep = {
+    let active!: ActiveStep;
+    const done = new Promise<AllReduceTimings>((resolve, reject) => {
+      active = {
         step,
         data,
         buffers,
         windows,
+        released: 0,
         started: performance.now(),
         reduced: 0,
         gatheredCount: 0,
         ownChunkMs: 0,
         bytesSent: 0,
         bytesReceived: 0,
-        timer: setTimeout(() => this.#fail(active, this.#timeoutError(active)), this.timeoutMs),
+        timer: undefined,
         resolve,
         reject,
       };
-      this.#active = active;
-      try {
-        // Fill every window, one piece per owner per round, starting after our own rank so that the ranks
-        // do not all hit owner 0 first.
-        for (let round = 0; round < this.window; round++) {
-          for (let i = 1; i < this.worldSize; i++) this.#send(active, (this.rank + i) % this.worldSize, 1);
-        }
-        for (const early of this.#early.take(step)) if (!this.#accept(active, early.subject, early.header, early.frame)) releasePayload(early.frame);
-        this.#finishIfDone(active);
-      } catch (error) {
-        this.#fail(active, this.#internalError(active, error));
-      }
     });
+    // A failure may come (a lost connection) while the caller still computes; it sees it when it awaits `done`.
+    done.catch(() => undefined);
+    this.#active = active;
+    try {
+      for (const early of this.#early.take(step)) if (!this.#accept(active, early.subject, early.header, early.frame)) releasePayload(early.frame);
+      this.#finishIfDone(active);
+    } catch (error) {
+      this.#fail(active, this.#internalError(active, error));
+    }
+    return {
+      bucketCount,
+      release: (bucket) => {
+        checkRelease(bucket, bucketCount);
+        if (bucket !== active.released) throw new ClusterError(`bucket ${bucket} released out of order on rank ${this.rank} (next is ${active.released})`, { rank: this.rank, step });
+        if (this.#active !== active) return;
+        try {
+          this.#release(active, bucket);
+        } catch (error) {
+          this.#fail(active, this.#internalError(active, error));
+        }
+      },
+      cancel: (reason) => {
+        if (this.#active === active) this.#fail(active, new ClusterError(`all-reduce of step ${step} on rank ${this.rank} was cancelled: ${reason}`, { rank: this.rank, step }));
+      },
+      done,
+    };
+  }
+
+  /**
+   * Bucket `bucket` is final on this rank: its pieces may go out, and the pieces of this rank's chunk in it whose
+   * copies are all in already are reduced now.
+   */
+  #release(active: ActiveStep, bucket: number): void {
+    if (bucket === 0) {
+      active.started = performance.now();
+      active.timer = setTimeout(() => this.#fail(active, this.#timeoutError(active)), this.timeoutMs);
+    }
+    active.released = bucket + 1;
+    const { layout, own, copies } = active.buffers;
+    const from = bucket === 0 ? 0 : (own.piecesThrough[bucket - 1] as number);
+    const to = own.piecesThrough[bucket] as number;
+    for (let local = from; local < to; local++) {
+      if (copies[local] === this.worldSize - 1) this.#reduce(active, layout.pieces[own.firstPiece + local] as PieceRange, -1, undefined);
+    }
+    // Fill every window, one piece per owner per round, starting after our own rank so that the ranks
+    // do not all hit owner 0 first.
+    for (let round = 0; round < this.window; round++) {
+      for (let i = 1; i < this.worldSize; i++) this.#send(active, (this.rank + i) % this.worldSize, 1);
+    }
+    this.#finishIfDone(active);
   }
 
   async close(): Promise<void> {
@@ -367,21 +429,23 @@ export class RsagAllReduce implements AllReduce {
       const local = header.piece - own.firstPiece;
       const copies = (active.buffers.copies[local] as number) + 1;
       active.buffers.copies[local] = copies;
+      // This rank's own values of the piece are final only once its bucket is released (then #release reduces it).
+      const complete = copies === this.worldSize - 1 && range.bucket < active.released;
       if (this.#compression !== 'none') {
         // Compressed: every copy is decoded into staging (there is nothing to sum in place).
-        decodeValues(this.#compression, frame.subarray(PIECE_HEADER_BYTES), active.buffers.staging[header.source] as Float32Array, range.start - own.start, range.length);
-        if (copies === this.worldSize - 1) this.#reduce(active, range.piece, range.start, range.length, header.source, undefined);
-      } else if (copies === this.worldSize - 1) {
+        decodeValues(this.#compression, frame.subarray(PIECE_HEADER_BYTES), active.buffers.staging[header.source] as Float32Array, range.local, range.length);
+        if (complete) this.#reduce(active, range, header.source, undefined);
+      } else if (complete) {
         // The copy that completes the piece is summed straight from the frame when it is aligned (always for a
         // recycled payload).
         const inPlace = alignedPieceValues(frame);
-        if (inPlace === undefined) copyPieceValues(frame, active.buffers.staging[header.source] as Float32Array, range.start - own.start, range.length);
-        this.#reduce(active, range.piece, range.start, range.length, header.source, inPlace);
+        if (inPlace === undefined) copyPieceValues(frame, active.buffers.staging[header.source] as Float32Array, range.local, range.length);
+        this.#reduce(active, range, header.source, inPlace);
       } else if (isRecycledPayload(frame)) {
         active.buffers.held[slot] = frame;
         kept = true;
       } else {
-        copyPieceValues(frame, active.buffers.staging[header.source] as Float32Array, range.start - own.start, range.length);
+        copyPieceValues(frame, active.buffers.staging[header.source] as Float32Array, range.local, range.length);
       }
     } else {
       if (active.buffers.gathered[header.piece] === 1) return this.#drop('ag', 'duplicate', subject, header, `piece ${header.piece} again`);
@@ -428,13 +492,14 @@ export class RsagAllReduce implements AllReduce {
   /** Sends up to `max` further pieces of chunk `owner` while its window allows. */
   #send(active: ActiveStep, owner: number, max: number): void {
     const window = active.windows[owner] as SendWindow;
-    const chunk = active.buffers.layout.chunks[owner] as ChunkLayout;
+    const { layout } = active.buffers;
+    const chunk = layout.chunks[owner] as ChunkLayout;
+    // Only the pieces of released buckets (a prefix of the chunk's pieces, Note [buckets in the layout]).
+    const releasedPieces = active.released === 0 ? 0 : (chunk.piecesThrough[active.released - 1] as number);
     const subject = this.#rsSubjects[owner]!;
-    for (let i = 0; i < max && window.canSend(); i++) {
-      const offset = window.sent * this.pieceBytes / 4;
-      const length = Math.min(this.pieceBytes / 4, chunk.length - offset);
-      const start = chunk.start + offset;
-      const header = { family: 'rs', source: this.rank, generation: this.generation, step: active.step, piece: chunk.firstPiece + window.sent } as const;
+    for (let i = 0; i < max && window.canSend() && window.sent < releasedPieces; i++) {
+      const { start, length, piece } = layout.pieces[chunk.firstPiece + window.sent] as PieceRange;
+      const header = { family: 'rs', source: this.rank, generation: this.generation, step: active.step, piece } as const;
       if (this.#compression !== 'none') {
         const frame = this.#frames.acquire(PIECE_HEADER_BYTES + encodedBytes(this.#compression, length));
         writePieceHeader(frame, { ...header, encoding: this.#compression });
@@ -461,15 +526,16 @@ export class RsagAllReduce implements AllReduce {
   }
 
   /**
-   * All copies of piece `piece` (of this rank's chunk) are in: sum in rank order, publish, keep. Rank
-   * `lastSource`'s copy is `lastValues` when given (a view of the frame just received), else in staging.
+   * All copies of `range` (a piece of this rank's chunk) are in and its bucket is released: sum in rank order,
+   * publish, keep. Rank `lastSource`'s copy is `lastValues` when given (a view of the frame just received), else
+   * held or in staging.
    */
-  #reduce(active: ActiveStep, piece: number, start: number, length: number, lastSource: number, lastValues: Float32Array | undefined): void {
-    if (this.#compression !== 'none') return this.#reduceCompressed(active, piece, start, length, this.#compression);
+  #reduce(active: ActiveStep, range: PieceRange, lastSource: number, lastValues: Float32Array | undefined): void {
+    if (this.#compression !== 'none') return this.#reduceCompressed(active, range, this.#compression);
     const { own, staging, held } = active.buffers;
+    const { piece, start, length, local } = range;
     const frame = this.#frames.acquire(PIECE_HEADER_BYTES + length * 4);
     const values = writePieceFrame(frame, { family: 'ag', source: this.rank, generation: this.generation, step: active.step, piece }, length);
-    const local = start - own.start;
     const slot0 = (piece - own.firstPiece) * this.worldSize;
     const sources: Float32Array[] = [];
     for (let k = 0; k < this.worldSize; k++) {
@@ -494,9 +560,9 @@ export class RsagAllReduce implements AllReduce {
    * others, summed in rank order in float32; the sum rounded once more for the all-gather, and kept rounded here
    * too, so every replica holds the same bits.
    */
-  #reduceCompressed(active: ActiveStep, piece: number, start: number, length: number, compression: Exclude<Compression, 'none'>): void {
-    const { own, staging } = active.buffers;
-    const local = start - own.start;
+  #reduceCompressed(active: ActiveStep, range: PieceRange, compression: Exclude<Compression, 'none'>): void {
+    const { staging } = active.buffers;
+    const { piece, start, length, local } = range;
     const ownRounded = active.buffers.ownRounded.subarray(0, length);
     ownRounded.set(active.data.subarray(start, start + length));
     roundTrip(compression, ownRounded);
@@ -525,7 +591,7 @@ export class RsagAllReduce implements AllReduce {
 
   #finishIfDone(active: ActiveStep): void {
     const { layout, own } = active.buffers;
-    if (this.#active !== active || active.reduced < own.pieceCount || active.gatheredCount < layout.pieceCount - own.pieceCount) return;
+    if (this.#active !== active || active.released < layout.buckets.length || active.reduced < own.pieceCount || active.gatheredCount < layout.pieceCount - own.pieceCount) return;
     clearTimeout(active.timer);
     this.#active = undefined;
     active.resolve({ totalMs: performance.now() - active.started, ownChunkMs: active.ownChunkMs, bytesSent: active.bytesSent, bytesReceived: active.bytesReceived });
@@ -603,7 +669,8 @@ export class RsagAllReduce implements AllReduce {
   #buffersFor(length: number): Buffers {
     const cached = this.#buffers;
     if (cached !== undefined && cached.layout.length === length) return cached;
-    const layout = planLayout(length, this.worldSize, this.pieceBytes / 4);
+    const buckets = this.#buckets !== undefined && length === this.#expectedLength ? this.#buckets : undefined;
+    const layout = planLayout(length, this.worldSize, this.pieceBytes / 4, buckets);
     const own = layout.chunks[this.rank] as ChunkLayout;
     const staging = Array.from({ length: this.worldSize }, (_, k) => new Float32Array(k === this.rank ? 0 : own.length));
     const buffers: Buffers = {
@@ -643,3 +710,14 @@ function positive(value: number | undefined, fallback: number, field: string): n
  * this rank's failure — the step is carried out again by the next generation.
  */
 export class ConnectionInterrupted extends ClusterError {}
+
+/** A step that could not start: every call is a no-op and `done` rejects with `error`. */
+function failedStep(error: ClusterError): AllReduceStep {
+  const done = Promise.reject(error);
+  done.catch(() => undefined);
+  return { bucketCount: 0, release: () => undefined, cancel: () => undefined, done };
+}
+
+function checkRelease(bucket: number, count: number): void {
+  if (!Number.isInteger(bucket) || bucket < 0 || bucket >= count) throw new ClusterError(`bucket ${bucket} does not exist (the layout has ${count})`, {});
+}

@@ -8,6 +8,8 @@ import type { GradientExecutor } from '../../train/executor.js';
 import { addStats, emptyStats } from '../../train/executor.js';
 import type { DataRef, ModelRef } from './tasks.js';
 import type { ThreadPool } from './thread-pool.js';
+import type { GradientStream } from '../../train/overlap/gradient-stream.js';
+import { releaseAsFinal } from '../../train/overlap/gradient-stream.js';
 
 export interface PoolExecutorOptions {
   readonly seed: number;
@@ -39,6 +41,8 @@ export class PoolExecutor implements GradientExecutor {
   #evalSlots: Tensor | undefined;
   readonly #datasets = new WeakMap<Dataset, { id: number; descriptor: DatasetDescriptor }>();
   #indices = new Uint32Array(new SharedArrayBuffer(4 * 1024));
+  /** Backward progress of the current call's micro-batches (Note [gradients final]). */
+  #progress = new Int32Array(new SharedArrayBuffer(4 * 16));
 
   constructor(network: Network, store: ParameterStore, backend: Backend, pool: ThreadPool, options: PoolExecutorOptions) {
     this.#network = network;
@@ -57,19 +61,48 @@ export class PoolExecutor implements GradientExecutor {
     };
   }
 
-  async computeGradients(data: Dataset, indices: ArrayLike<number>, start: number, end: number, step: number, firstMicro = 0): Promise<BatchStats> {
+  async computeGradients(data: Dataset, indices: ArrayLike<number>, start: number, end: number, step: number, firstMicro = 0, stream?: GradientStream): Promise<BatchStats> {
     const ranges = microBatchRanges(start, end, this.#options.microBatch);
     const ref = this.#dataRef(data, indices, start, end);
     while (this.#microSlots.length < ranges.length - 1) this.#microSlots.push(this.#backend.allocPersistent([this.#store.slots.size]));
     const slotBuffers = [this.#store.slots, ...this.#microSlots];
-    const results = await Promise.all(
+    const cells = stream === undefined ? undefined : this.#progressCells(ranges.length);
+    const tasks = Promise.all(
       ranges.map(([s, e], micro) =>
-        this.#pool.run<BatchStats>({ kind: 'train', model: this.#model, data: ref, start: s - start, end: e - start, step, micro: firstMicro + micro, slotsPtr: slotBuffers[micro]!.data.byteOffset }),
+        this.#pool.run<BatchStats>({
+          kind: 'train',
+          model: this.#model,
+          data: ref,
+          start: s - start,
+          end: e - start,
+          step,
+          micro: firstMicro + micro,
+          slotsPtr: slotBuffers[micro]!.data.byteOffset,
+          ...(cells === undefined ? {} : { progress: { cells, cell: micro } }),
+        }),
       ),
     );
     const kernels = this.#backend.kernels;
-    for (let m = 1; m < ranges.length; m++) kernels.add(this.#store.slots, slotBuffers[m]!, this.#store.slots);
+    if (stream === undefined || cells === undefined) {
+      const results = await tasks;
+      for (let m = 1; m < ranges.length; m++) kernels.add(this.#store.slots, slotBuffers[m]!, this.#store.slots);
+      return results.reduce(addStats, emptyStats());
+    }
+    // Each bucket's micro-batch sums in micro-batch order, as above, just range by range (the same float additions).
+    const slots = this.#store.slots.data;
+    const results = await releaseAsFinal(tasks, cells, ranges.length, stream, ({ start: s, end: e }) => {
+      if (ranges.length < 2 || e === s) return;
+      const sum = new Tensor([e - s], slots.subarray(s, e));
+      for (let m = 1; m < ranges.length; m++) kernels.add(sum, new Tensor([e - s], slotBuffers[m]!.data.subarray(s, e)), sum);
+    });
     return results.reduce(addStats, emptyStats());
+  }
+
+  /** The progress cells of the next call's micro-batches, reset to "nothing final" before any task starts. */
+  #progressCells(micros: number): Int32Array {
+    if (this.#progress.length < micros) this.#progress = new Int32Array(new SharedArrayBuffer(4 * Math.max(micros, 2 * this.#progress.length)));
+    this.#progress.fill(this.#store.values.size, 0, micros);
+    return this.#progress;
   }
 
   async evaluate(data: Dataset, indices: ArrayLike<number>, start: number, end: number): Promise<BatchStats> {

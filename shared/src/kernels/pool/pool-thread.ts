@@ -12,6 +12,7 @@ import { BackendError } from '../../errors.js';
 import type { Batch, BatchStats, Network } from '../../model/network.js';
 import { buildNetwork } from '../../model/build.js';
 import { Random } from '../../random.js';
+import { BackwardProgress } from '../../train/overlap/backward-progress.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { Arena } from '../wasm/arena.js';
 import { createWasmBackend } from '../wasm/backend.js';
@@ -74,7 +75,11 @@ export default function runTask(task: PoolTask): BatchStats | null {
         const network = networkFor(task.model, task.slotsPtr);
         const batch = batchFor(network, task.model, task.data, task.start, task.end);
         const rng = Random.derive(task.model.seed, task.step, task.micro);
-        return network.trainBatch(batch, { backend, training: true, rng });
+        if (task.progress === undefined) return network.trainBatch(batch, { backend, training: true, rng });
+        const progress = new BackwardProgress(task.progress.cells, task.progress.cell, task.model.parameterCount);
+        const stats = network.trainBatch(batch, { backend, training: true, rng, onSlotsFinal: (start, end) => progress.done(start, end) });
+        progress.finish();
+        return stats;
       }
       case 'evaluate': {
         const network = networkFor(task.model, task.slotsPtr);

@@ -33,6 +33,8 @@ export interface TrainTask {
   readonly step: number;
   readonly micro: number;
   readonly slotsPtr: number;
+  /** When the main thread overlaps the all-reduce with backward: cell `cell` of `cells` tracks this micro-batch's final slots (Note [gradients final]). */
+  readonly progress?: { readonly cells: Int32Array; readonly cell: number };
 }
 
 /** Loss/metric sums in inference mode. */
