@@ -51,7 +51,7 @@ export const allreduceOptions = options({
     .describe('All-reduce gradient buckets while backward still runs (PyTorch DDP style). Results are bitwise the same either way.'),
   bucketBytes: z
     .int()
-    .min(4096)
+    .min(4)
     .max(1 << 30)
     .default(DEFAULT_BUCKET_BYTES)
     .describe('Bucket size for the overlapped all-reduce: layers are grouped in reverse order until a bucket holds at least this many bytes.'),

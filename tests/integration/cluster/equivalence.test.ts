@@ -65,21 +65,29 @@ function compare(cluster: Map<string, Float32Array>, single: Map<string, Float32
   return { bitwise, relative: maxDiff / maxAbs };
 }
 
+// bucketBytes 4: every layer with parameters is a bucket of its own, all-reduced while backward goes on
+// (the default 512 KiB makes these small models one bucket): overlap must not change a bit either.
 const cases = [
   { model: 'MLP', workers: 2, microBatch: 12, make: mlpConfig },
   { model: 'MLP', workers: 3, microBatch: 4, make: mlpConfig },
   { model: 'CNN', workers: 2, microBatch: 6, make: cnnConfig },
   { model: 'CNN', workers: 3, microBatch: 8, make: cnnConfig },
+  { model: 'MLP', workers: 2, microBatch: 12, make: mlpConfig, bucketBytes: 4 },
+  { model: 'CNN', workers: 3, microBatch: 8, make: cnnConfig, bucketBytes: 4 },
+  { model: 'CNN', workers: 2, microBatch: 4, make: cnnConfig, bucketBytes: 4 },
 ];
 
 describe('N-worker training equals single-process training on the same global batches', () => {
   for (const c of cases) {
     const perRank = 24 / c.workers / c.microBatch;
     const exact = perRank === 1;
-    it(`${c.model}, N = ${c.workers}, ${perRank} micro-batch(es) per rank: parameters after 30 steps are ${exact ? 'bitwise identical' : 'within 1e-5 relative'}`, async () => {
-      const configFile = h.file(`${c.model}-${c.workers}.json`, c.make({ epochs: 3, batchSize: 24, validationSplit: 0.2, microBatch: c.microBatch }));
+    const buckets = c.bucketBytes === undefined ? '' : ', one bucket per layer overlapped with backward';
+    it(`${c.model}, N = ${c.workers}, ${perRank} micro-batch(es) per rank${buckets}: parameters after 30 steps are ${exact ? 'bitwise identical' : 'within 1e-5 relative'}`, async () => {
+      const tag = `${c.model}-${c.workers}-${c.microBatch}${c.bucketBytes === undefined ? '' : `-b${c.bucketBytes}`}`;
+      const allreduce = c.bucketBytes === undefined ? {} : { allreduce: { bucketBytes: c.bucketBytes } };
+      const configFile = h.file(`${tag}.json`, c.make({ epochs: 3, batchSize: 24, validationSplit: 0.2, microBatch: c.microBatch, ...allreduce }));
       const single = await singleProcess(configFile);
-      const cluster = await clusterParams(`eq-${c.model.toLowerCase()}-${c.workers}`, configFile, c.workers);
+      const cluster = await clusterParams(`eq-${tag.toLowerCase()}`, configFile, c.workers);
       const { bitwise, relative } = compare(cluster, single);
       console.log(`${c.model} N=${c.workers}: bitwise ${bitwise}, max relative difference ${relative.toExponential(2)}`);
       if (exact) expect(bitwise).toBe(true);
@@ -90,4 +98,15 @@ describe('N-worker training equals single-process training on the same global ba
       expect(moved.relative).toBeGreaterThan(1e-3);
     });
   }
+});
+
+describe('overlapping the all-reduce with backward changes no bit (the same per-bucket rank-order sums)', () => {
+  it('CNN, N = 2, 3 micro-batches per rank: one bucket per layer with overlap = one bucket after compute, bitwise', async () => {
+    const training = { epochs: 3, batchSize: 24, validationSplit: 0.2, microBatch: 4 };
+    const overlapped = h.file('overlap-on.json', cnnConfig({ ...training, allreduce: { bucketBytes: 4 } }));
+    const sequential = h.file('overlap-off.json', cnnConfig({ ...training, allreduce: { overlap: false } }));
+    const a = await clusterParams('eq-overlap-on', overlapped, 2);
+    const b = await clusterParams('eq-overlap-off', sequential, 2);
+    expect(compare(a, b).bitwise).toBe(true);
+  });
 });
