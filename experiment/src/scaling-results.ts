@@ -37,6 +37,8 @@ export const ScalingRun = z
     stepSeconds: Quantiles,
     computeSeconds: Quantiles,
     allreduceSeconds: Quantiles,
+    /** The part of the all-reduce after compute ended (absent in results from before overlap = allreduceSeconds). */
+    exposedAllreduceSeconds: Quantiles.optional(),
     waitSeconds: Quantiles,
     /** Per host (worker hosts and server hosts), bytes moved in the measured steps. */
     linkBytes: z.array(LinkBytes),

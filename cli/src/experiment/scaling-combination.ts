@@ -237,6 +237,7 @@ export async function runCombination(o: CombinationOptions): Promise<ScalingRun>
       stepSeconds: figures.stepSeconds,
       computeSeconds: figures.computeSeconds,
       allreduceSeconds: figures.allreduceSeconds,
+      exposedAllreduceSeconds: figures.exposedAllreduceSeconds,
       waitSeconds: figures.waitSeconds,
       linkBytes,
       cpuSecondsPerRole,

@@ -94,7 +94,7 @@ export async function runScaling(o: ScalingOptions): Promise<number> {
       });
       results.runs.push(run);
       o.log(
-        `scaling: ${tag}: ${run.samplesPerSec.toFixed(1)} samples/s; step ${ms(run.stepSeconds.median)} (compute ${ms(run.computeSeconds.median)}, all-reduce ${ms(run.allreduceSeconds.median)}, wait ${ms(run.waitSeconds.median)}) median`,
+        `scaling: ${tag}: ${run.samplesPerSec.toFixed(1)} samples/s; step ${ms(run.stepSeconds.median)} (compute ${ms(run.computeSeconds.median)}, all-reduce ${ms(run.allreduceSeconds.median)} (exposed ${ms((run.exposedAllreduceSeconds ?? run.allreduceSeconds).median)}), wait ${ms(run.waitSeconds.median)}) median`,
       );
       write(o.outDir, results);
     }

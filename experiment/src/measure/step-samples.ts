@@ -11,6 +11,8 @@ export interface StepFigures {
   readonly stepSeconds: { median: number; p90: number };
   readonly computeSeconds: { median: number; p90: number };
   readonly allreduceSeconds: { median: number; p90: number };
+  /** The part of the all-reduce after compute ended (= allreduceSeconds without overlap). */
+  readonly exposedAllreduceSeconds: { median: number; p90: number };
   readonly waitSeconds: { median: number; p90: number };
 }
 
@@ -18,7 +20,8 @@ export { parseStepTimings };
 
 /**
  * The measured steps' figures. A step's compute, all-reduce and wait are the means over its ranks (as the run
- * report's breakdown, but per step), so compute + all-reduce + wait = the step's wall time; median and p90 are
+ * report's breakdown, but per step), so compute + exposed all-reduce + wait = the step's wall time (the rest of
+ * the all-reduce overlapped compute); median and p90 are
  * over the measured steps. Throughput counts the samples the ranks processed (the global batch, or less on an
  * epoch's last step) over the summed wall time of those steps: evaluation and checkpoint time is not in it.
  */
@@ -33,6 +36,7 @@ export function stepFigures(measured: readonly StepTimingLine[]): StepFigures {
     stepSeconds: medianP90(measured.map((s) => s.wallMs / 1000)),
     computeSeconds: medianP90(per((r) => r.computeMs)),
     allreduceSeconds: medianP90(per((r) => r.allreduceMs)),
+    exposedAllreduceSeconds: medianP90(per((r) => r.exposedAllreduceMs ?? r.allreduceMs)),
     waitSeconds: medianP90(per((r) => Math.max(0, r.waitMs))),
   };
 }

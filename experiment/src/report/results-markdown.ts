@@ -57,15 +57,15 @@ export function resultsMarkdown(results: ScalingResults): string {
       `Model: ${results.model.parameters.toLocaleString('en-US')} parameters, gradient ${mb(results.model.gradientBytes)} MB.`,
     '',
   );
-  lines.push('Times are median / p90 in ms per step; compute, all-reduce and wait are means over the ranks of each step. Efficiency = samples/s ÷ (N × samples/s at N = 1, same topology and link).', '');
-  lines.push('| N | topology | network | link | samples/s | efficiency | step | compute | all-reduce | wait | CPU s (worker / coordinator / nats-server) | load |');
-  lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
+  lines.push('Times are median / p90 in ms per step; compute, all-reduce and wait are means over the ranks of each step; "exposed" is the part of the all-reduce after compute ended (the rest overlapped backward), and step ≈ compute + exposed + wait. Efficiency = samples/s ÷ (N × samples/s at N = 1, same topology and link).', '');
+  lines.push('| N | topology | network | link | samples/s | efficiency | step | compute | all-reduce | exposed | wait | CPU s (worker / coordinator / nats-server) | load |');
+  lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of results.runs) {
     const base = results.runs.find((b) => b.workers === 1 && b.topology === r.topology && b.network === r.network && describeLink(b.link) === describeLink(r.link));
     const efficiency = base !== undefined && base.samplesPerSec > 0 ? `${((r.samplesPerSec / (r.workers * base.samplesPerSec)) * 100).toFixed(0)} %` : '–';
     const cpu = ['worker', 'coordinator', 'nats-server'].map((role) => (r.cpuSecondsPerRole[role] ?? 0).toFixed(2)).join(' / ');
     const probe = load.perRun?.find((p) => p.workers === r.workers && p.topology === r.topology)?.parallelCapacity;
-    lines.push(`| ${r.workers} | ${r.topology} | ${r.network} | ${describeLink(r.link)} | ${r.samplesPerSec.toFixed(1)} | ${efficiency} | ${ms(r.stepSeconds)} | ${ms(r.computeSeconds)} | ${ms(r.allreduceSeconds)} | ${ms(r.waitSeconds)} | ${cpu} | ${probe ?? '–'} |`);
+    lines.push(`| ${r.workers} | ${r.topology} | ${r.network} | ${describeLink(r.link)} | ${r.samplesPerSec.toFixed(1)} | ${efficiency} | ${ms(r.stepSeconds)} | ${ms(r.computeSeconds)} | ${ms(r.allreduceSeconds)} | ${ms(r.exposedAllreduceSeconds ?? r.allreduceSeconds)} | ${ms(r.waitSeconds)} | ${cpu} | ${probe ?? '–'} |`);
   }
   const checks = linkChecks(results);
   if (checks.length > 0) {
