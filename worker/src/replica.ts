@@ -272,24 +272,24 @@ export class Replica {
       running.release(bucket);
     };
     let stats: BatchStats;
+    let computed: number;
     try {
+      // One bucket: nothing to overlap, so the buckets are not streamed (no progress signals from the threads).
+      const stream = buckets.length > 1 && shard.end > shard.start ? { buckets, release } : undefined;
       if (shard.end > shard.start) {
-        // One bucket: nothing to overlap, so the buckets are not streamed (no progress signals from the threads).
-        const stream = buckets.length > 1 ? { buckets, release } : undefined;
         stats = await model.executor.computeGradients(this.train, this.#order(command.epoch), shard.start, shard.end, command.step, shard.firstMicro, stream);
-        if (stream === undefined) release(0);
       } else {
         // An empty shard (a last batch smaller than the world) still takes part in the all-reduce, with zeros:
         // the slots hold the previous step's gradients otherwise.
         slots.fill(0);
         stats = emptyStats();
-        for (let b = 0; b < buckets.length; b++) release(b);
       }
+      computed = performance.now();
+      if (stream === undefined) for (let b = 0; b < buckets.length; b++) release(b);
     } catch (error) {
       running.cancel((error as Error)?.message ?? String(error));
       throw error;
     }
-    const computed = performance.now();
     const { totalMs } = await running.done;
     const reduced = performance.now();
     // Kept for a skipped step too: an interrupted step is undone and redone the same way whether it was applied or skipped.

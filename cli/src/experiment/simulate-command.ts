@@ -13,7 +13,8 @@ export const SIMULATE_USAGE = `gradmesh experiment simulate --calibration <resul
   --workers       counts and doubling ranges: 2,3,4 or 1..256 (1, 2, 4, …, 256) or 1,3,8..64 (default 1..256)
   --topology      hub (one nats-server for all) and/or per-host (one per host, clustered by routes) (default both)
   --link          rates (100mbit, 1gbit, 10gbit, unshaped) and at most one one-way delay (1ms) (default 1gbit,10gbit)
-  --overlap       fraction of the all-reduce hidden behind backward, 0–1 (default 0: gradmesh has no buckets yet)
+  --overlap       fraction of the all-reduce hidden behind backward, 0–1 (default: the median measured in the
+                  calibration's multi-worker runs — 1 − exposed ÷ all-reduce — or 0 for runs without buckets)
   --local-batch   samples per worker per step (default: the single-worker run's batch)
   --server-cores  cores a host's nats-server may use (default 4)
   --out <dir>     writes predictions.json, predictions.md and the plots (SVG and PNG) there`;
@@ -49,6 +50,7 @@ export const simulateCommand: Command = {
       targetLine,
       validate,
       validationTable,
+      measuredOverlap,
     } = await import('@gradmesh/experiment');
     const file = values['calibration'];
     if (typeof file !== 'string' || file === '') throw new ConfigError('--calibration', 'is required: the results.json of `gradmesh experiment scaling`', { hint: 'e.g. --calibration experiments/scaling/results.json' });
@@ -56,13 +58,14 @@ export const simulateCommand: Command = {
     const workers = parseWorkers(typeof values['workers'] === 'string' ? values['workers'] : '1..256');
     const topologies = parseTopologies(typeof values['topology'] === 'string' ? values['topology'] : 'hub,per-host');
     const links = parseLinks(typeof values['link'] === 'string' ? values['link'] : '1gbit,10gbit');
-    const overlap = typeof values['overlap'] === 'string' ? parseNumberIn(values['overlap'], '--overlap', 0, 1) : 0;
+    const overlapFlag = typeof values['overlap'] === 'string' ? parseNumberIn(values['overlap'], '--overlap', 0, 1) : undefined;
     const localBatch = positiveInt(values['local-batch'], '--local-batch');
     const serverCores = positiveInt(values['server-cores'], '--server-cores') ?? 4;
     const out = typeof values['out'] === 'string' ? values['out'] : undefined;
 
     const results = await readScalingResults(file);
     const c = calibrate(results, file);
+    const overlap = overlapFlag ?? medianOverlap(results.runs.filter((r) => r.workers >= 2).map(measuredOverlap));
     const projection: Projection = { workers, topologies, links, overlap, serverCores, ...(localBatch === undefined ? {} : { localBatch }) };
     const rows = project(c, projection);
     const validation = validate(results, c);
@@ -85,3 +88,10 @@ export const simulateCommand: Command = {
     return 0;
   },
 };
+
+function medianOverlap(values: readonly number[]): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}

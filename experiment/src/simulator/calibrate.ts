@@ -104,8 +104,15 @@ export function scenarioOfRun(results: ScalingResults, run: ScalingRun, cores = 
     globalBatch: run.globalBatchSize,
     threadsPerWorker: run.threadsPerWorker,
     cpu: { kind: 'shared', cores } satisfies CpuPlacement,
-    overlap: 0,
+    overlap: measuredOverlap(run),
   };
+}
+
+/** The share of a run's all-reduce hidden behind compute: 1 − exposed / all-reduce (0 for runs without overlap). */
+export function measuredOverlap(run: ScalingRun): number {
+  const total = run.allreduceSeconds.median;
+  if (run.exposedAllreduceSeconds === undefined || total <= 0) return 0;
+  return Math.min(1, Math.max(0, 1 - run.exposedAllreduceSeconds.median / total));
 }
 
 export function calibrate(results: ScalingResults, file = 'results.json'): Calibration {

@@ -3,7 +3,7 @@ export { messagePattern, defaultPieceBytes, windowFor, largestPieceFor, WIRE_BYT
 export type { MessagePattern, HostLink, Traffic } from './message-pattern.js';
 export { simulateStep, efficiency, contention, controlHops, computeSeconds, allreduce, waitSeconds, linkSeconds, allreduceCpuSeconds } from './step-model.js';
 export type { CostParams, CpuPlacement, Scenario, StepPrediction, Bound } from './step-model.js';
-export { calibrate, PRIOR_COSTS, scenarioOfRun, sharedCores } from './calibrate.js';
+export { calibrate, measuredOverlap, PRIOR_COSTS, scenarioOfRun, sharedCores } from './calibrate.js';
 export type { Calibration, RunFit } from './calibrate.js';
 export { project, validate, linkLabel } from './predictions.js';
 export type { Prediction, ValidationRow, Projection } from './predictions.js';

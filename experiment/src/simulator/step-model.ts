@@ -17,7 +17,7 @@ import { messagePattern, WIRE_BYTES_PER_PAYLOAD_BYTE, type MessagePattern } from
  *                serialization) + server traversals × hop latency × contention — the pipeline's fill and drain
  *                (a hop's latency is mostly waiting to be scheduled: on shared cores it stretches like compute)
  *     T_window = ⌈pieces per chunk / W⌉ · RTT: a sender has at most W pieces per owner in flight (flow.ts)
- *   exposed    = all-reduce − min(overlap · all-reduce, compute)   (overlap with backward: 0 until buckets exist)
+ *   exposed    = all-reduce − min(overlap · all-reduce, compute)   (overlap with backward: gradient buckets)
  *   wait       = (w₀ + w₁ · N + 2 · control servers · hop latency) · contention + 2 · control link hops · delay
  *                (step command out, report back: `controlHops`; the coordinator's and the workers' event loops
  *                are slowed by shared cores like compute is)

@@ -80,7 +80,7 @@ const FIELDS: Record<string, readonly string[]> = {
   ready: ['workerId', 'rank', 'generation', 'checksum', 'parameters', 'step', 'trainCount', 'validationCount', 'testCount', 'classes', 'featureSize', 'threads', 'needsState'],
   leave: ['workerId', 'reason'],
   heartbeat: ['rank', 'workerId', 'step'],
-  stepDone: ['step', 'rank', 'lossSum', 'count', 'correct', 'extras', 'computeMs', 'allreduceMs', 'checksum', 'penalty', 'localFinite', 'skipped'],
+  stepDone: ['step', 'rank', 'lossSum', 'count', 'correct', 'extras', 'computeMs', 'allreduceMs', 'exposedAllreduceMs', 'checksum', 'penalty', 'localFinite', 'skipped'],
   evaluated: ['requestId', 'rank', 'lossSum', 'count', 'correct', 'extras', 'confusion'],
   epochEnded: ['requestId', 'rank', 'checksum'],
   checkpointed: ['requestId', 'rank', 'path'],

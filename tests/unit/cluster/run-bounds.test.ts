@@ -27,6 +27,8 @@ describe('replies are held to the command they answer', () => {
     expect(bound(0, { count: 32, computeMs: 400, allreduceMs: 50 })).toBeUndefined();
     expect(bound(0, { count: 65, computeMs: 1, allreduceMs: 1 })).toMatch(/count 65 exceeds the global batch of 64/);
     expect(bound(0, { count: 1, computeMs: 1e300, allreduceMs: 1 })).toMatch(/timings/);
+    expect(bound(0, { count: 32, computeMs: 400, allreduceMs: 50, exposedAllreduceMs: 20 })).toBeUndefined();
+    expect(bound(0, { count: 32, computeMs: 400, allreduceMs: 50, exposedAllreduceMs: 51 })).toMatch(/exposed all-reduce time 51 ms exceeds the all-reduce's 50 ms/);
   });
   it('an evaluation counts at most the split', () => {
     expect(evaluatedBound(100)(0, { count: 100 })).toBeUndefined();
