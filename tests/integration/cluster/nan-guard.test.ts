@@ -39,9 +39,12 @@ async function singleProcessWithNanAt(configFile: string, step: number): Promise
 }
 
 describe('the NaN/Inf guard across replicas', () => {
-  it('a gradient made NaN on rank 1 at step 5 is skipped on every rank, the run completes, replicas agree, the report lists it, and the result equals one process skipping step 5', async () => {
-    const configFile = h.file('nan-mlp.json', mlpConfig({ epochs: 3, batchSize: 24, validationSplit: 0.2, microBatch: 12 }));
-    const runId = h.runId('nan');
+  // bucketBytes 4: one bucket per layer, released during backward; the NaN lands in the last one (the first layer).
+  for (const bucketBytes of [undefined, 4]) {
+  it(`a gradient made NaN on rank 1 at step 5 is skipped on every rank, the run completes, replicas agree, the report lists it, and the result equals one process skipping step 5${bucketBytes === undefined ? '' : ' (one bucket per layer, overlapped)'}`, async () => {
+    const allreduce = bucketBytes === undefined ? {} : { allreduce: { bucketBytes } };
+    const configFile = h.file(`nan-mlp-${bucketBytes ?? 'default'}.json`, mlpConfig({ epochs: 3, batchSize: 24, validationSplit: 0.2, microBatch: 12, ...allreduce }));
+    const runId = h.runId(`nan-${bucketBytes ?? 'default'}`);
     const dir = h.path(`ckpt-${runId}`);
     const report = h.path(`report-${runId}.json`);
     h.env[FAULT_NAN_ENV] = '1:5';
@@ -77,6 +80,7 @@ describe('the NaN/Inf guard across replicas', () => {
     }
     expect([...cluster].some(([name, values]) => bits(values) !== bits(unskipped.params.get(name)!))).toBe(true);
   });
+  }
 
   it('with --max-skipped 1 the same fault stops the run with a ClusterError naming step 5 and rank 1 (exit 1), and no checkpoint after step 5 is written', async () => {
     const configFile = h.file('nan-mlp-stop.json', mlpConfig({ epochs: 3, batchSize: 24, validationSplit: 0.2, microBatch: 12, checkpointEverySteps: 1 }));
