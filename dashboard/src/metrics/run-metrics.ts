@@ -37,7 +37,7 @@ export class RunMetrics {
     this.#loss = new Gauge({ name: 'gradmesh_train_loss', help: 'Running mean training loss of the epoch in progress.', registers });
     this.#samplesPerSec = new Gauge({ name: 'gradmesh_train_samples_per_second', help: 'Training throughput of the epoch in progress.', registers });
     this.#epoch = new Gauge({ name: 'gradmesh_epoch', help: '1-based epoch in progress.', registers });
-    this.#stepPhase = new Histogram({ name: 'gradmesh_step_phase_seconds', help: 'Time of one step per rank and phase (compute, allreduce, wait).', labelNames: ['phase', 'rank'], buckets: STEP_BUCKETS, registers });
+    this.#stepPhase = new Histogram({ name: 'gradmesh_step_phase_seconds', help: 'Time of one step per rank and phase (compute, allreduce, allreduce_exposed = the all-reduce after compute ended, wait).', labelNames: ['phase', 'rank'], buckets: STEP_BUCKETS, registers });
     this.#stepWall = new Histogram({ name: 'gradmesh_step_seconds', help: 'Wall time of one step, from the step command to the last rank done.', buckets: STEP_BUCKETS, registers });
     this.#allreduceBytes = new Counter({ name: 'gradmesh_allreduce_sent_bytes_total', help: 'Gradient bytes each rank sent in all-reduces: 2 (N - 1) / N of the float32 gradient vector per step (reduce-scatter + all-gather).', labelNames: ['rank'], registers });
     this.#skipped = new Counter({ name: 'gradmesh_skipped_steps_total', help: 'Steps whose update was skipped (e.g. a non-finite loss).', registers });
@@ -96,6 +96,7 @@ export class RunMetrics {
           const rank = String(r.rank);
           this.#stepPhase.observe({ phase: 'compute', rank }, r.computeMs / 1000);
           this.#stepPhase.observe({ phase: 'allreduce', rank }, r.allreduceMs / 1000);
+          this.#stepPhase.observe({ phase: 'allreduce_exposed', rank }, (r.exposedAllreduceMs ?? r.allreduceMs) / 1000);
           this.#stepPhase.observe({ phase: 'wait', rank }, Math.max(0, r.waitMs) / 1000);
           if (this.#allreduceBytesPerRank > 0) this.#allreduceBytes.inc({ rank }, this.#allreduceBytesPerRank);
         }
