@@ -290,10 +290,13 @@ export class Replica {
       running.cancel((error as Error)?.message ?? String(error));
       throw error;
     }
+    // Kept for a skipped step too: an interrupted step is undone and redone the same way whether it was applied or
+    // skipped. Copied while the all-reduce is in flight (parameters and optimizer state do not change before the
+    // update): if the step then fails, the copy equals the state it is at, and the step before cannot be asked back
+    // (the coordinator sent this step only after every rank had finished that one).
+    this.#undo.keep(this.model, command.step);
     const { totalMs } = await running.done;
     const reduced = performance.now();
-    // Kept for a skipped step too: an interrupted step is undone and redone the same way whether it was applied or skipped.
-    this.#undo.keep(this.model, command.step);
     const skipped = !allFinite(slots);
     const { penalty } = skipped ? { penalty: 0 } : applyUpdate(model.params, model.optimizer, command.lr, shard.globalEnd - shard.globalStart, t, model.backend.kernels);
     this.#step++;
