@@ -7,6 +7,7 @@ import { parallelMatMul } from '../../../shared/src/kernels/pool/parallel-matmul
 import { poolLayout } from '../../../shared/src/kernels/pool/layout.js';
 import { Random } from '../../../shared/src/random.js';
 import { syntheticClassification } from '../../helpers/synthetic.js';
+import { layerSlotElements, planGradientBuckets } from '../../../shared/src/train/overlap/gradient-buckets.js';
 
 // The pool's threads run the compiled shared/dist code: `npm test` builds first.
 const open: Model[] = [];
@@ -118,5 +119,35 @@ describe('parallel GEMM', () => {
     const ranges = [layout.persistent, ...layout.threadScratch, layout.mainScratch];
     for (let i = 1; i < ranges.length; i++) expect(ranges[i]![0]).toBeGreaterThanOrEqual(ranges[i - 1]![1]);
     expect(layout.mainScratch[1]).toBeLessThanOrEqual(2 ** 32);
+  });
+});
+
+describe('pool backend streaming gradient buckets (Note [gradients final])', () => {
+  it('releases every bucket once, in order, before it resolves; the released slots are final then and the sums are bitwise those of an unstreamed call', async () => {
+    const data = syntheticClassification(80, 8, 4, 24);
+    const indices = Uint32Array.from({ length: 40 }, (_, i) => i);
+    const streamed = await createModel(config, { backend: 'pool', threads: 2 });
+    const plain = await createModel(config, { backend: 'pool', threads: 2 });
+    open.push(streamed, plain);
+    const layers = layerSlotElements(streamed.network.layers);
+    const buckets = planGradientBuckets(layers, 4); // one bucket per layer with parameters: conv, batchNorm, dense, dense
+    expect(buckets.length).toBe(layers.filter((n) => n > 0).length);
+    for (let step = 0; step < 3; step++) {
+      // Five micro-batches of 8 on two threads: buckets wait for every micro-batch, summed in micro-batch order.
+      await plain.executor.computeGradients(data, indices, 0, 40, step);
+      const released: number[] = [];
+      const atRelease: Float32Array[] = [];
+      const slots = streamed.params.slots.data;
+      await streamed.executor.computeGradients(data, indices, 0, 40, step, 0, {
+        buckets,
+        release: (b) => {
+          released.push(b);
+          atRelease.push(slots.slice(buckets[b]!.start, buckets[b]!.end));
+        },
+      });
+      expect(released).toEqual(buckets.map((_, b) => b));
+      buckets.forEach((bucket, b) => expect(Buffer.from(atRelease[b]!.buffer).equals(Buffer.from(slots.slice(bucket.start, bucket.end).buffer)), `bucket ${b} changed after its release`).toBe(true));
+      expect(Buffer.from(slots.buffer, slots.byteOffset, slots.byteLength).equals(Buffer.from(plain.params.slots.data.buffer, plain.params.slots.data.byteOffset, plain.params.slots.data.byteLength))).toBe(true);
+    }
   });
 });
