@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Overlap on vs off, measured in one run: `gradmesh experiment scaling` of a config with
+# training.allreduce.overlap true and false, alternating (ABAB…) so load swings hit both, on emulated links.
+#
+#   bash experiment/scripts/overlap-ab.sh <out-dir> [config=examples/mnist-cnn.json] [rounds=3] [workers=2] [topologies=per-host,hub] [link=1gbit]
+#
+# Writes <out-dir>/{on,off}.json (the two configs), <out-dir>/<on|off>-<round>/results.{json,md} and
+# <out-dir>/summary.md: per topology, the medians over rounds (min–max) of samples/s, step, compute, all-reduce,
+# exposed all-reduce, overlap = 1 − exposed ÷ all-reduce, and step ÷ max(compute, all-reduce).
+set -euo pipefail
+out=${1:?usage: overlap-ab.sh <out-dir> [config] [rounds] [workers] [topologies] [link]}
+config=${2:-examples/mnist-cnn.json}
+rounds=${3:-3}
+workers=${4:-2}
+topologies=${5:-per-host,hub}
+link=${6:-1gbit}
+root=$(cd "$(dirname "$0")/../.." && pwd)
+mkdir -p "$out"
+node -e '
+const fs = require("fs");
+const [config, out] = process.argv.slice(1);
+const base = JSON.parse(fs.readFileSync(config, "utf8"));
+delete base.$schema;
+const dir = require("path").dirname(require("path").resolve(config));
+if (typeof base.dataset === "object" && base.dataset !== null) for (const k of ["train", "test"]) if (typeof base.dataset[k] === "string") base.dataset[k] = require("path").resolve(dir, base.dataset[k]);
+for (const overlap of [true, false]) {
+  const c = JSON.parse(JSON.stringify(base));
+  c.training = { ...c.training, allreduce: { ...(c.training?.allreduce ?? {}), overlap } };
+  fs.writeFileSync(`${out}/${overlap ? "on" : "off"}.json`, JSON.stringify(c, null, 2) + "\n");
+}' "$config" "$out"
+"$root/../shared/tools/cpu-probe" 2>/dev/null | tail -1 > "$out/load-before.json" || true
+for round in $(seq 1 "$rounds"); do
+  for mode in on off; do
+    node "$root/bin/gradmesh.js" experiment scaling --config "$out/$mode.json" --workers "$workers" --topology "$topologies" \
+      --link "$link" --steps 100 --warmup 10 --out "$out/$mode-$round" 2>&1 | grep -E 'samples/s;' | sed "s/^/[$mode $round] /"
+  done
+done
+"$root/../shared/tools/cpu-probe" 2>/dev/null | tail -1 > "$out/load-after.json" || true
+node -e '
+const fs = require("fs");
+const [out, rounds] = [process.argv[1], Number(process.argv[2])];
+const med = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+const fmt = (xs, d = 1, k = 1) => `${(med(xs) * k).toFixed(d)} (${(Math.min(...xs) * k).toFixed(d)}–${(Math.max(...xs) * k).toFixed(d)})`;
+const rows = [];
+for (const mode of ["on", "off"]) {
+  const runs = [];
+  for (let r = 1; r <= rounds; r++) runs.push(...JSON.parse(fs.readFileSync(`${out}/${mode}-${r}/results.json`, "utf8")).runs);
+  for (const topology of [...new Set(runs.map((r) => r.topology))]) {
+    const rs = runs.filter((r) => r.topology === topology);
+    const ar = rs.map((r) => r.allreduceSeconds.median), ex = rs.map((r) => (r.exposedAllreduceSeconds ?? r.allreduceSeconds).median);
+    const step = rs.map((r) => r.stepSeconds.median), compute = rs.map((r) => r.computeSeconds.median);
+    rows.push(`| ${topology} | ${mode} | ${fmt(rs.map((r) => r.samplesPerSec), 0)} | ${fmt(step, 1, 1000)} | ${fmt(compute, 1, 1000)} | ${fmt(ar, 1, 1000)} | ${fmt(ex, 1, 1000)} | ${fmt(ar.map((a, i) => 1 - ex[i] / a), 2)} | ${fmt(step.map((s, i) => s / Math.max(compute[i], ar[i])), 2)} |`);
+  }
+}
+const load = ["before", "after"].map((w) => { try { return `${w} ${JSON.parse(fs.readFileSync(`${out}/load-${w}.json`, "utf8")).parallelCapacity}`; } catch { return `${w} ?`; } }).join(", ");
+const md = [`Overlap A/B, ${rounds} alternating rounds, medians over rounds (min–max); times in ms per step; cpu-probe parallel capacity ${load}.`, "",
+  "| topology | overlap | samples/s | step | compute | all-reduce | exposed | hidden = 1 − exposed ÷ all-reduce | step ÷ max(compute, all-reduce) |",
+  "|---|---|---|---|---|---|---|---|---|", ...rows, ""].join("\n");
+fs.writeFileSync(`${out}/summary.md`, md);
+process.stdout.write(md);' "$out" "$rounds"
