@@ -54,6 +54,10 @@ export interface AllreduceBenchRow {
   /** Mean CPU time per timed all-reduce: all ranks together, and nats-server (undefined off Linux / external server). */
   readonly cpuMsRanks: number;
   readonly cpuMsServer: number | undefined;
+  /** The part of cpuMsRanks that moving the minimum bytes accounts for (`minimumRanksCpuMs`). */
+  readonly cpuMsRanksMinimum: number;
+  /** Garbage-collector pauses of all ranks together per all-reduce (part of cpuMsRanks). */
+  readonly gcMsRanks: number;
   /**
    * The busbw / single-stream ratio an ideal all-reduce could reach here (Note [the CPU ceiling]); undefined
    * when the server's CPU time cannot be read.
@@ -120,11 +124,19 @@ export interface AllreduceBenchResult {
  */
 export function ceilingRatio(n: number, bytes: number, serverCpuMs: number | undefined, cpu: SingleStreamCpu, singleMBps: number, cores: number): number | undefined {
   if (serverCpuMs === undefined) return undefined;
-  const gb = bytes / 1e9;
-  const ranksMs = (n * gb * cpu.publisherSecPerGB + 2 * (n - 1) * gb * cpu.subscriberSecPerGB) * 1e3;
-  const ms = (ranksMs + serverCpuMs) / cores;
+  const ms = (minimumRanksCpuMs(n, bytes, cpu) + serverCpuMs) / cores;
   const busbw = (((2 * (n - 1)) / n) * bytes) / 1e6 / (ms / 1e3);
   return busbw / singleMBps;
+}
+
+/**
+ * The CPU ms all N ranks together must spend on one all-reduce of `bytes` at the single stream's per-byte client
+ * costs: N·S published, 2(N−1)·S received (Note [the CPU ceiling]). What ranks spend beyond it is the
+ * all-reduce's own cost: summing, copying reduced pieces into the vector, bookkeeping, and the garbage collector.
+ */
+export function minimumRanksCpuMs(n: number, bytes: number, cpu: SingleStreamCpu): number {
+  const gb = bytes / 1e9;
+  return (n * gb * cpu.publisherSecPerGB + 2 * (n - 1) * gb * cpu.subscriberSecPerGB) * 1e3;
 }
 
 const WARMUP = 2;
@@ -178,7 +190,7 @@ export async function runAllreduceBench(options: AllreduceBenchOptions): Promise
     const compressions = options.compression ?? ['none'];
     if (large.length > 0) {
       log('');
-      log('  N      MB  wire    time ms (min–max)      algbw MB/s   busbw MB/s   busbw/single   ceiling   replicas agree   CPU ms/run ranks+server (cores busy)');
+      log('  N      MB  wire    time ms (min–max)      algbw MB/s   busbw MB/s   busbw/single   ceiling   replicas agree   CPU ms/run ranks+server (cores busy)   of which ranks\' minimum / GC   measured ÷ ceiling');
       for (const n of options.workers) {
         await withRanks(entry, n, async (ranks) => {
           for (const mb of large) for (const compression of compressions) {
@@ -278,12 +290,12 @@ async function measureBandwidth(ranks: Child[], c: BandwidthCase): Promise<{ row
   const elements = Math.round((mb * 1e6) / 4);
   await initRanks(ranks, c.url, n, mb, compression, elements);
   const times: number[] = [];
-  let cpuBefore = 0;
+  let before = { cpuMs: 0, gcMs: 0 };
   let serverBefore: number | undefined;
   let wallBefore = 0;
   for (let i = 0; i < WARMUP + repeats; i++) {
     if (i === WARMUP) {
-      cpuBefore = await cpuOf(ranks);
+      before = await cpuAndGcOf(ranks);
       serverBefore = processCpuMs(serverPid);
       wallBefore = performance.now();
     }
@@ -291,7 +303,9 @@ async function measureBandwidth(ranks: Child[], c: BandwidthCase): Promise<{ row
     if (i >= WARMUP) times.push(Math.max(...done.map((d) => (d.type === 'done' ? d.ms : 0))));
   }
   const wallMs = performance.now() - wallBefore;
-  const cpuMsRanks = ((await cpuOf(ranks)) - cpuBefore) / repeats;
+  const after = await cpuAndGcOf(ranks);
+  const cpuMsRanks = (after.cpuMs - before.cpuMs) / repeats;
+  const gcMsRanks = (after.gcMs - before.gcMs) / repeats;
   const serverAfter = processCpuMs(serverPid);
   const cpuMsServer = serverBefore === undefined || serverAfter === undefined ? undefined : (serverAfter - serverBefore) / repeats;
   const agree = await replicasAgree(ranks);
@@ -312,13 +326,16 @@ async function measureBandwidth(ranks: Child[], c: BandwidthCase): Promise<{ row
     replicasAgree: agree,
     cpuMsRanks,
     cpuMsServer,
+    cpuMsRanksMinimum: minimumRanksCpuMs(n, bytes, singleCpu),
+    gcMsRanks,
     ceilingRatio: ceilingRatio(n, bytes, cpuMsServer, singleCpu, single, cpus().length),
   };
   const busy = (cpuMsRanks + (cpuMsServer ?? 0)) / (wallMs / repeats);
   const line =
     `${String(n).padStart(3)} ${String(mb).padStart(7)}  ${(compression === 'none' ? 'f32' : compression).padEnd(4)} ${ms.toFixed(1).padStart(9)} (${row.msMin.toFixed(1)}–${row.msMax.toFixed(1)})`.padEnd(44) +
     `${algbw.toFixed(0).padStart(10)} ${busbw.toFixed(0).padStart(12)} ${row.busbwRatio.toFixed(2).padStart(14)} ${(row.ceilingRatio === undefined ? '?' : row.ceilingRatio.toFixed(2)).padStart(9)}   ${(agree ? 'yes' : 'NO').padEnd(17)}` +
-    `${cpuMsRanks.toFixed(0)}+${cpuMsServer === undefined ? '?' : cpuMsServer.toFixed(0)} (${busy.toFixed(2)})`;
+    `${cpuMsRanks.toFixed(0)}+${cpuMsServer === undefined ? '?' : cpuMsServer.toFixed(0)} (${busy.toFixed(2)})`.padEnd(17) +
+    `${`${row.cpuMsRanksMinimum.toFixed(0)} / ${gcMsRanks.toFixed(0)}`.padStart(10).padEnd(26)}${row.ceilingRatio === undefined ? '?' : (row.busbwRatio / row.ceilingRatio).toFixed(2)}`;
   return { row, line };
 }
 
@@ -414,8 +431,19 @@ async function singleStream(entry: string, url: string, serverPid: number | unde
 
 /** Total CPU ms the children used so far. */
 async function cpuOf(children: Child[]): Promise<number> {
+  return (await cpuAndGcOf(children)).cpuMs;
+}
+
+/** Total CPU ms the children used so far, and the garbage collector's pauses among it. */
+async function cpuAndGcOf(children: Child[]): Promise<{ cpuMs: number; gcMs: number }> {
   const replies = await Promise.all(children.map((c) => c.request({ type: 'cpu' }, 'cpu')));
-  return replies.reduce((sum, r) => sum + (r.type === 'cpu' ? r.ms : 0), 0);
+  let cpuMs = 0;
+  let gcMs = 0;
+  for (const r of replies) if (r.type === 'cpu') {
+    cpuMs += r.ms;
+    gcMs += r.gcMs;
+  }
+  return { cpuMs, gcMs };
 }
 
 function defaultChildEntry(): string {

@@ -1,3 +1,4 @@
+import { PerformanceObserver } from 'node:perf_hooks';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Random } from '@gradmesh/shared/internal';
 import { installDirectWrites, installReceivedPayloads, releasePayload } from '@gradmesh/transport';
@@ -14,6 +15,11 @@ function reply(message: ChildReply): void {
 }
 
 let nc: NatsConnection | undefined;
+/** Garbage-collector pause time of this process so far, in ms (reported with the CPU time). */
+let gcMs = 0;
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) gcMs += entry.duration;
+}).observe({ entryTypes: ['gc'] });
 let allReduce: RsagAllReduce | undefined;
 let input = new Float32Array(0);
 let work = new Float32Array(0);
@@ -186,7 +192,7 @@ async function handle(m: ParentCommand): Promise<void> {
       return reply({ type: 'checksum', value: checksum(work) });
     case 'cpu': {
       const u = process.cpuUsage();
-      return reply({ type: 'cpu', ms: (u.user + u.system) / 1000 });
+      return reply({ type: 'cpu', ms: (u.user + u.system) / 1000, gcMs });
     }
     case 'exit':
       await allReduce?.close();

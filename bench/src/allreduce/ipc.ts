@@ -37,6 +37,6 @@ export type ChildReply =
    */
   | { readonly type: 'times'; readonly ms: number[]; readonly cpuMs: number }
   | { readonly type: 'checksum'; readonly value: string }
-  /** User + system CPU time since the process started, in ms. */
-  | { readonly type: 'cpu'; readonly ms: number }
+  /** User + system CPU time since the process started, and the garbage collector's pauses among it, in ms. */
+  | { readonly type: 'cpu'; readonly ms: number; readonly gcMs: number }
   | { readonly type: 'failed'; readonly message: string };
