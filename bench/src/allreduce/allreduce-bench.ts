@@ -56,7 +56,7 @@ export interface AllreduceBenchRow {
   readonly cpuMsServer: number | undefined;
   /** The part of cpuMsRanks that moving the minimum bytes accounts for (`minimumRanksCpuMs`). */
   readonly cpuMsRanksMinimum: number;
-  /** Garbage-collector pauses of all ranks together per all-reduce (part of cpuMsRanks). */
+  /** Garbage-collector pauses of all ranks together per all-reduce, wall time (on a quiet machine, part of cpuMsRanks). */
   readonly gcMsRanks: number;
   /**
    * The busbw / single-stream ratio an ideal all-reduce could reach here (Note [the CPU ceiling]); undefined
@@ -190,7 +190,7 @@ export async function runAllreduceBench(options: AllreduceBenchOptions): Promise
     const compressions = options.compression ?? ['none'];
     if (large.length > 0) {
       log('');
-      log('  N      MB  wire    time ms (min–max)      algbw MB/s   busbw MB/s   busbw/single   ceiling   replicas agree   CPU ms/run ranks+server (cores busy)   of which ranks\' minimum / GC   measured ÷ ceiling');
+      log('  N      MB  wire    time ms (min–max)      algbw MB/s   busbw MB/s   busbw/single   ceiling   replicas agree   CPU ms/run ranks+server (cores busy)   ranks\' minimum CPU / GC pauses (wall)   measured ÷ ceiling');
       for (const n of options.workers) {
         await withRanks(entry, n, async (ranks) => {
           for (const mb of large) for (const compression of compressions) {
