@@ -6,6 +6,7 @@ import { ClusterError, ConfigError, type Compression } from '@gradmesh/shared/in
 import { startLocalNatsServer } from '@gradmesh/transport';
 import type { ChildReply, ParentCommand } from './ipc.js';
 import { processCpuMs } from './cpu-time.js';
+import { probeCpuLoad, type CpuLoad } from '../backend/cpu-load.js';
 
 /**
  * `gradmesh bench allreduce`: in ONE run, (1) the single-stream NATS bandwidth — one publisher process to one
@@ -58,6 +59,8 @@ export interface AllreduceBenchRow {
   readonly cpuMsRanksMinimum: number;
   /** Garbage-collector pauses of all ranks together per all-reduce, wall time (on a quiet machine, part of cpuMsRanks). */
   readonly gcMsRanks: number;
+  /** The busy-loop probe right after the row: the ceiling assumes both cores, so a row with much less is not comparable. */
+  readonly parallelCapacityAfter: number;
   /**
    * The busbw / single-stream ratio an ideal all-reduce could reach here (Note [the CPU ceiling]); undefined
    * when the server's CPU time cannot be read.
@@ -108,6 +111,9 @@ export interface AllreduceBenchResult {
     /** 1/5/15-minute load averages at the start and at the end. */
     readonly loadBefore: number[];
     readonly loadAfter: number[];
+    /** The busy-loop probe (2 ≈ two free cores) at the start and at the end. */
+    readonly cpuLoadBefore: CpuLoad;
+    readonly cpuLoadAfter: CpuLoad;
   };
 }
 
@@ -171,9 +177,10 @@ export async function runAllreduceBench(options: AllreduceBenchOptions): Promise
   const entry = options.childEntry ?? defaultChildEntry();
 
   const loadBefore = loadavg();
+  const cpuLoadBefore = await probeCpuLoad();
   const server = options.natsUrl === undefined ? await startLocalNatsServer(options.natsServer) : undefined;
   const url = options.natsUrl ?? (server as { url: string }).url;
-  log(`all-reduce benchmark: NATS ${url}${server ? ` (nats-server ${server.version}, started here)` : ''}, ${cpus().length} CPUs, load ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`);
+  log(`all-reduce benchmark: NATS ${url}${server ? ` (nats-server ${server.version}, started here)` : ''}, ${cpus().length} CPUs, load ${loadBefore.map((l) => l.toFixed(2)).join(' ')}, parallel capacity ${cpuLoadBefore.parallelCapacity.toFixed(2)} of 2`);
   try {
     const serverPid = server?.pid;
     const { runs: singleRuns, cpu: singleCpu } = await singleStream(entry, url, serverPid);
@@ -190,7 +197,7 @@ export async function runAllreduceBench(options: AllreduceBenchOptions): Promise
     const compressions = options.compression ?? ['none'];
     if (large.length > 0) {
       log('');
-      log('  N      MB  wire    time ms (min–max)      algbw MB/s   busbw MB/s   busbw/single   ceiling   replicas agree   CPU ms/run ranks+server (cores busy)   ranks\' minimum CPU / GC pauses (wall)   measured ÷ ceiling');
+      log('  N      MB  wire    time ms (min–max)      algbw MB/s   busbw MB/s   busbw/single   ceiling   replicas agree   CPU ms/run ranks+server (cores busy)   ranks\' minimum CPU / GC pauses (wall)   measured ÷ ceiling   free cores after');
       for (const n of options.workers) {
         await withRanks(entry, n, async (ranks) => {
           for (const mb of large) for (const compression of compressions) {
@@ -225,6 +232,7 @@ export async function runAllreduceBench(options: AllreduceBenchOptions): Promise
       });
     }
     const loadAfter = loadavg();
+    const cpuLoadAfter = await probeCpuLoad();
     const result: AllreduceBenchResult = {
       singleStreamMBps: single,
       singleStreamRunsMBps: singleRuns,
@@ -239,9 +247,14 @@ export async function runAllreduceBench(options: AllreduceBenchOptions): Promise
         natsServer: server?.version ?? `external ${url}`,
         loadBefore,
         loadAfter,
+        cpuLoadBefore,
+        cpuLoadAfter,
       },
     };
-    log(`load average before ${loadBefore.map((l) => l.toFixed(2)).join(' ')}, after ${loadAfter.map((l) => l.toFixed(2)).join(' ')}`);
+    log(
+      `load average before ${loadBefore.map((l) => l.toFixed(2)).join(' ')}, after ${loadAfter.map((l) => l.toFixed(2)).join(' ')}; ` +
+        `parallel capacity before ${cpuLoadBefore.parallelCapacity.toFixed(2)}, after ${cpuLoadAfter.parallelCapacity.toFixed(2)} (2 ≈ two free cores; the ceiling assumes both)`,
+    );
     if (options.json !== undefined) {
       writeFileSync(options.json, `${JSON.stringify(result, null, 2)}\n`);
       log(`wrote ${options.json}`);
@@ -309,6 +322,7 @@ async function measureBandwidth(ranks: Child[], c: BandwidthCase): Promise<{ row
   const serverAfter = processCpuMs(serverPid);
   const cpuMsServer = serverBefore === undefined || serverAfter === undefined ? undefined : (serverAfter - serverBefore) / repeats;
   const agree = await replicasAgree(ranks);
+  const { parallelCapacity } = await probeCpuLoad();
   const ms = median(times);
   const bytes = elements * 4;
   const algbw = bytes / 1e6 / (ms / 1e3);
@@ -328,6 +342,7 @@ async function measureBandwidth(ranks: Child[], c: BandwidthCase): Promise<{ row
     cpuMsServer,
     cpuMsRanksMinimum: minimumRanksCpuMs(n, bytes, singleCpu),
     gcMsRanks,
+    parallelCapacityAfter: parallelCapacity,
     ceilingRatio: ceilingRatio(n, bytes, cpuMsServer, singleCpu, single, cpus().length),
   };
   const busy = (cpuMsRanks + (cpuMsServer ?? 0)) / (wallMs / repeats);
@@ -335,7 +350,9 @@ async function measureBandwidth(ranks: Child[], c: BandwidthCase): Promise<{ row
     `${String(n).padStart(3)} ${String(mb).padStart(7)}  ${(compression === 'none' ? 'f32' : compression).padEnd(4)} ${ms.toFixed(1).padStart(9)} (${row.msMin.toFixed(1)}–${row.msMax.toFixed(1)})`.padEnd(44) +
     `${algbw.toFixed(0).padStart(10)} ${busbw.toFixed(0).padStart(12)} ${row.busbwRatio.toFixed(2).padStart(14)} ${(row.ceilingRatio === undefined ? '?' : row.ceilingRatio.toFixed(2)).padStart(9)}   ${(agree ? 'yes' : 'NO').padEnd(17)}` +
     `${cpuMsRanks.toFixed(0)}+${cpuMsServer === undefined ? '?' : cpuMsServer.toFixed(0)} (${busy.toFixed(2)})`.padEnd(17) +
-    `${`${row.cpuMsRanksMinimum.toFixed(0)} / ${gcMsRanks.toFixed(0)}`.padStart(10).padEnd(26)}${row.ceilingRatio === undefined ? '?' : (row.busbwRatio / row.ceilingRatio).toFixed(2)}`;
+    `${row.cpuMsRanksMinimum.toFixed(0)} / ${gcMsRanks.toFixed(0)}`.padStart(10).padEnd(40) +
+    (row.ceilingRatio === undefined ? '?' : (row.busbwRatio / row.ceilingRatio).toFixed(2)).padEnd(21) +
+    parallelCapacity.toFixed(2);
   return { row, line };
 }
 
@@ -398,7 +415,15 @@ async function measureLatency(ranks: Child[], roundTrip: RoundTrip, c: LatencyCa
   };
 }
 
-/** SINGLE_STREAM_RUNS transfers of SINGLE_STREAM_BYTES after one warm-up; MB/s from the parent's clock. */
+/**
+ * SINGLE_STREAM_RUNS transfers of SINGLE_STREAM_BYTES after one warm-up; MB/s from the parent's clock.
+ *
+ * Note [single-stream CPU per run]
+ * The ceiling charges the all-reduce's bytes at these per-GB costs, so one disturbed run (another process's
+ * burst, a long GC) must not move it: each run's CPU is measured on its own and the median run's cost is used.
+ * Between invocations the subscriber's cost is bimodal on this machine — 0.3–0.5 or 1.2–1.6 s/GB, the same
+ * code, whether or not it recycles payloads — so a ceiling is compared with the rows of its own run only.
+ */
 async function singleStream(entry: string, url: string, serverPid: number | undefined): Promise<{ runs: number[]; cpu: SingleStreamCpu }> {
   const subject = `gradmesh-bench.${process.pid}.stream`;
   const [sub, pub] = await Promise.all([Child.start(entry), Child.start(entry)]);
@@ -407,21 +432,26 @@ async function singleStream(entry: string, url: string, serverPid: number | unde
     await sub.request({ type: 'init', role: 'subscriber', ...init }, 'ready');
     await pub.request({ type: 'init', role: 'publisher', ...init }, 'ready');
     const runs: number[] = [];
-    let before = { pub: 0, sub: 0, server: undefined as number | undefined };
+    // CPU s per GB of each timed run; the median is used (Note [single-stream CPU per run]).
+    const perRun = { pub: [] as number[], sub: [] as number[], server: [] as number[] };
+    const gb = SINGLE_STREAM_BYTES / 1e9;
     for (let i = 0; i <= SINGLE_STREAM_RUNS; i++) {
-      if (i === 1) before = { pub: await cpuOf([pub]), sub: await cpuOf([sub]), server: processCpuMs(serverPid) };
+      const before = { pub: await cpuOf([pub]), sub: await cpuOf([sub]), server: processCpuMs(serverPid) };
       const t0 = performance.now();
       const received = sub.next('received');
       await Promise.all([pub.request({ type: 'run', step: i }, 'done'), received]);
       const ms = performance.now() - t0;
-      if (i > 0) runs.push(SINGLE_STREAM_BYTES / 1e6 / (ms / 1e3));
+      if (i === 0) continue;
+      runs.push(SINGLE_STREAM_BYTES / 1e6 / (ms / 1e3));
+      const serverAfter = processCpuMs(serverPid);
+      perRun.pub.push(((await cpuOf([pub])) - before.pub) / 1e3 / gb);
+      perRun.sub.push(((await cpuOf([sub])) - before.sub) / 1e3 / gb);
+      if (before.server !== undefined && serverAfter !== undefined) perRun.server.push((serverAfter - before.server) / 1e3 / gb);
     }
-    const gb = (SINGLE_STREAM_BYTES * SINGLE_STREAM_RUNS) / 1e9;
-    const serverAfter = processCpuMs(serverPid);
     const cpu: SingleStreamCpu = {
-      publisherSecPerGB: ((await cpuOf([pub])) - before.pub) / 1e3 / gb,
-      subscriberSecPerGB: ((await cpuOf([sub])) - before.sub) / 1e3 / gb,
-      serverSecPerGB: before.server === undefined || serverAfter === undefined ? undefined : (serverAfter - before.server) / 1e3 / gb,
+      publisherSecPerGB: median(perRun.pub),
+      subscriberSecPerGB: median(perRun.sub),
+      serverSecPerGB: perRun.server.length === SINGLE_STREAM_RUNS ? median(perRun.server) : undefined,
     };
     return { runs, cpu };
   } finally {

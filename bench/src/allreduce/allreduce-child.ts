@@ -53,13 +53,18 @@ async function init(m: ChildInit): Promise<void> {
   await nc.flush();
 }
 
-/** Counts bytes; acknowledges every 4 MB so the publisher can keep its in-flight bytes below max_pending. */
+/**
+ * Counts bytes; acknowledges every 4 MB so the publisher can keep its in-flight bytes below max_pending. Each
+ * payload is handed back to the receive-buffer recycler once counted, as a rank does with a frame it has summed
+ * or copied.
+ */
 function subscribe(conn: NatsConnection, subject: string, total: number): void {
   let received = 0;
   let acked = 0;
   conn.subscribe(subject, {
     callback: (_err, msg) => {
       received += msg.data.length;
+      releasePayload(msg.data);
       if (received - acked >= 4 << 20 || received >= total) {
         acked = received;
         conn.publish(`${subject}.ack`, String(received));
