@@ -96,9 +96,10 @@ export interface SingleStreamCpu {
 }
 
 export interface AllreduceBenchResult {
-  readonly singleStreamMBps: number;
+  /** The single stream is the baseline of the bandwidth rows: measured only when some size is above 1 MB. */
+  readonly singleStreamMBps: number | undefined;
   readonly singleStreamRunsMBps: number[];
-  readonly singleStreamCpu: SingleStreamCpu;
+  readonly singleStreamCpu: SingleStreamCpu | undefined;
   readonly results: AllreduceBenchRow[];
   /** Sizes ≤ SMALL_VECTOR_MAX_MB: latency against the round trip. */
   readonly latency: AllreduceLatencyRow[];
@@ -183,19 +184,20 @@ export async function runAllreduceBench(options: AllreduceBenchOptions): Promise
   log(`all-reduce benchmark: NATS ${url}${server ? ` (nats-server ${server.version}, started here)` : ''}, ${cpus().length} CPUs, load ${loadBefore.map((l) => l.toFixed(2)).join(' ')}, parallel capacity ${cpuLoadBefore.parallelCapacity.toFixed(2)} of 2`);
   try {
     const serverPid = server?.pid;
-    const { runs: singleRuns, cpu: singleCpu } = await singleStream(entry, url, serverPid);
-    const single = median(singleRuns);
-    log(`single stream (1 publisher → 1 subscriber process, 1 MiB messages): ${single.toFixed(0)} MB/s (runs: ${singleRuns.map((r) => r.toFixed(0)).join(', ')})`);
-    log(
-      `  CPU s per GB: publisher ${singleCpu.publisherSecPerGB.toFixed(2)}, subscriber ${singleCpu.subscriberSecPerGB.toFixed(2)}` +
-        (singleCpu.serverSecPerGB === undefined ? '' : `, nats-server ${singleCpu.serverSecPerGB.toFixed(2)}`),
-    );
-
     const results: AllreduceBenchRow[] = [];
     const large = options.mb.filter((mb) => mb > SMALL_VECTOR_MAX_MB);
     const small = options.mb.filter((mb) => mb <= SMALL_VECTOR_MAX_MB);
     const compressions = options.compression ?? ['none'];
+    let baseline: { runs: number[]; cpu: SingleStreamCpu; mbps: number } | undefined;
     if (large.length > 0) {
+      const { runs: singleRuns, cpu: singleCpu } = await singleStream(entry, url, serverPid);
+      const single = median(singleRuns);
+      baseline = { runs: singleRuns, cpu: singleCpu, mbps: single };
+      log(`single stream (1 publisher → 1 subscriber process, 1 MiB messages): ${single.toFixed(0)} MB/s (runs: ${singleRuns.map((r) => r.toFixed(0)).join(', ')})`);
+      log(
+        `  CPU s per GB: publisher ${singleCpu.publisherSecPerGB.toFixed(2)}, subscriber ${singleCpu.subscriberSecPerGB.toFixed(2)}` +
+          (singleCpu.serverSecPerGB === undefined ? '' : `, nats-server ${singleCpu.serverSecPerGB.toFixed(2)}`),
+      );
       log('');
       log('  N      MB  wire    time ms (min–max)      algbw MB/s   busbw MB/s   busbw/single   ceiling   replicas agree   CPU ms/run ranks+server (cores busy)   ranks\' minimum CPU / GC pauses (wall)   measured ÷ ceiling   free cores after');
       for (const n of options.workers) {
@@ -234,9 +236,9 @@ export async function runAllreduceBench(options: AllreduceBenchOptions): Promise
     const loadAfter = loadavg();
     const cpuLoadAfter = await probeCpuLoad();
     const result: AllreduceBenchResult = {
-      singleStreamMBps: single,
-      singleStreamRunsMBps: singleRuns,
-      singleStreamCpu: singleCpu,
+      singleStreamMBps: baseline?.mbps,
+      singleStreamRunsMBps: baseline?.runs ?? [],
+      singleStreamCpu: baseline?.cpu,
       results,
       latency,
       machine: {
