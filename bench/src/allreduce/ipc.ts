@@ -29,7 +29,8 @@ export type ParentCommand =
 
 export type ChildReply =
   | { readonly type: 'ready' }
-  | { readonly type: 'done'; readonly step: number; readonly ms: number }
+  /** `prepareCpuMs`: CPU spent resetting the vector before the all-reduce (not part of it). */
+  | { readonly type: 'done'; readonly step: number; readonly ms: number; readonly prepareCpuMs?: number }
   | { readonly type: 'received'; readonly bytes: number }
   /**
    * The wall time of each timed all-reduce (from the call to its resolution) or round trip of a `runMany`, in
