@@ -543,7 +543,7 @@ export class RsagAllReduce implements AllReduce {
    * Note [one watchdog, not a timer per step]
    * A step fails after `timeoutMs`. Instead of a setTimeout and a clearTimeout per step (a timer-list insert and
    * removal, a closure and a Timeout object per step, which matter when a small vector's step takes ~1 ms), one
-   * timer is armed when a step starts and none is armed; when it fires it fails the running step if that step is
+   * timer is armed when a step starts and no timer is armed yet; when it fires it fails the running step if that step is
    * overdue, else re-arms for exactly what is left of the running step's time, else (no step running) stays
    * disarmed. Every step still fails exactly `timeoutMs` after it started. It is unref'd: while a step runs, the
    * NATS connection keeps the process alive, and a lost connection fails the step at once (#watchConnection).
