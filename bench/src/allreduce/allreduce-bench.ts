@@ -6,6 +6,7 @@ import { ClusterError, ConfigError, type Compression } from '@gradmesh/shared/in
 import { startLocalNatsServer } from '@gradmesh/transport';
 import type { ChildReply, ParentCommand } from './ipc.js';
 import { processCpuMs } from './cpu-time.js';
+import { probeCpuLoad, type CpuLoad } from '../backend/cpu-load.js';
 
 /**
  * `gradmesh bench allreduce`: in ONE run, (1) the single-stream NATS bandwidth — one publisher process to one
@@ -27,6 +28,8 @@ export interface AllreduceBenchOptions {
   readonly repeats?: number;
   /** Piece encodings to measure (default ['none']); bf16/fp16 send half the bytes (training.allreduce.compression). */
   readonly compression?: Compression[];
+  /** Back-to-back all-reduces (and round trips) timed per small vector (≤ 1 MB), after a warm-up (default 300). */
+  readonly latencySteps?: number;
   /** Write the result as JSON to this file. */
   readonly json?: string;
   readonly log?: (line: string) => void;
@@ -52,11 +55,37 @@ export interface AllreduceBenchRow {
   /** Mean CPU time per timed all-reduce: all ranks together, and nats-server (undefined off Linux / external server). */
   readonly cpuMsRanks: number;
   readonly cpuMsServer: number | undefined;
+  /** The part of cpuMsRanks that moving the minimum bytes accounts for (`minimumRanksCpuMs`). */
+  readonly cpuMsRanksMinimum: number;
+  /** Garbage-collector pauses of all ranks together per all-reduce, wall time (on a quiet machine, part of cpuMsRanks). */
+  readonly gcMsRanks: number;
+  /** The busy-loop probe right after the row: the ceiling assumes both cores, so a row with much less is not comparable. */
+  readonly parallelCapacityAfter: number;
   /**
    * The busbw / single-stream ratio an ideal all-reduce could reach here (Note [the CPU ceiling]); undefined
    * when the server's CPU time cannot be read.
    */
   readonly ceilingRatio: number | undefined;
+}
+
+/** A small vector's latency (Note [the round-trip baseline]). */
+export interface AllreduceLatencyRow {
+  readonly workers: number;
+  readonly mb: number;
+  readonly compression: Compression;
+  /** Median / 10th / 90th percentile over the timed steps of the slowest rank's time per step. */
+  readonly ms: number;
+  readonly msP10: number;
+  readonly msP90: number;
+  /** CPU time of all ranks together per all-reduce (user + system, over the timed steps). */
+  readonly cpuMsRanks: number;
+  /** Median / 10th / 90th percentile of one round trip of the same size (S bytes out, S bytes back). */
+  readonly roundTripMs: number;
+  readonly roundTripP10: number;
+  readonly roundTripP90: number;
+  /** CPU time of the pinger and the echo together per round trip. */
+  readonly roundTripCpuMs: number;
+  readonly replicasAgree: boolean;
 }
 
 /** CPU seconds each role spent per GB moved in the single-stream reference (how CPU-bound the box is). */
@@ -67,10 +96,13 @@ export interface SingleStreamCpu {
 }
 
 export interface AllreduceBenchResult {
-  readonly singleStreamMBps: number;
+  /** The single stream is the baseline of the bandwidth rows: measured only when some size is above 1 MB. */
+  readonly singleStreamMBps: number | undefined;
   readonly singleStreamRunsMBps: number[];
-  readonly singleStreamCpu: SingleStreamCpu;
+  readonly singleStreamCpu: SingleStreamCpu | undefined;
   readonly results: AllreduceBenchRow[];
+  /** Sizes ≤ SMALL_VECTOR_MAX_MB: latency against the round trip. */
+  readonly latency: AllreduceLatencyRow[];
   readonly machine: {
     readonly cpus: number;
     readonly cpuModel: string;
@@ -80,6 +112,9 @@ export interface AllreduceBenchResult {
     /** 1/5/15-minute load averages at the start and at the end. */
     readonly loadBefore: number[];
     readonly loadAfter: number[];
+    /** The busy-loop probe (2 ≈ two free cores) at the start and at the end. */
+    readonly cpuLoadBefore: CpuLoad;
+    readonly cpuLoadAfter: CpuLoad;
   };
 }
 
@@ -96,11 +131,19 @@ export interface AllreduceBenchResult {
  */
 export function ceilingRatio(n: number, bytes: number, serverCpuMs: number | undefined, cpu: SingleStreamCpu, singleMBps: number, cores: number): number | undefined {
   if (serverCpuMs === undefined) return undefined;
-  const gb = bytes / 1e9;
-  const ranksMs = (n * gb * cpu.publisherSecPerGB + 2 * (n - 1) * gb * cpu.subscriberSecPerGB) * 1e3;
-  const ms = (ranksMs + serverCpuMs) / cores;
+  const ms = (minimumRanksCpuMs(n, bytes, cpu) + serverCpuMs) / cores;
   const busbw = (((2 * (n - 1)) / n) * bytes) / 1e6 / (ms / 1e3);
   return busbw / singleMBps;
+}
+
+/**
+ * The CPU ms all N ranks together must spend on one all-reduce of `bytes` at the single stream's per-byte client
+ * costs: N·S published, 2(N−1)·S received (Note [the CPU ceiling]). What ranks spend beyond it is the
+ * all-reduce's own cost: summing, copying reduced pieces into the vector, bookkeeping, and the garbage collector.
+ */
+export function minimumRanksCpuMs(n: number, bytes: number, cpu: SingleStreamCpu): number {
+  const gb = bytes / 1e9;
+  return (n * gb * cpu.publisherSecPerGB + 2 * (n - 1) * gb * cpu.subscriberSecPerGB) * 1e3;
 }
 
 const WARMUP = 2;
@@ -108,98 +151,96 @@ const SINGLE_STREAM_BYTES = 256 << 20;
 const SINGLE_STREAM_RUNS = 3;
 const MESSAGE_BYTES = 1 << 20;
 const REQUEST_TIMEOUT_MS = 120_000;
+/** Sizes up to this are measured for latency (and fit the round trip's one message under the default max_payload). */
+const SMALL_VECTOR_MAX_MB = 1;
+const LATENCY_WARMUP = 30;
+const DEFAULT_LATENCY_STEPS = 300;
+
+/**
+ * Note [the round-trip baseline]
+ * A small vector's all-reduce is bound by latency, not bandwidth: at N = 2 each rank sends half the vector to the
+ * other's owner and gets the reduced half back — two trips through nats-server each way, like one request and
+ * its answer. The baseline is therefore one process publishing S bytes to another that answers with S bytes
+ * (the same transport, the same server), timed per exchange, median of many: what any all-reduce through this
+ * server must pay at least once. It is measured for every (N, size) just before the all-reduce, so both see the
+ * same load. The all-reduce runs its steps back to back in each rank (as training does, with no parent in the
+ * loop); a step's time is the slowest rank's, from the call to the resolution its caller sees.
+ */
 
 export async function runAllreduceBench(options: AllreduceBenchOptions): Promise<AllreduceBenchResult> {
   const log = options.log ?? ((line: string) => console.log(line));
   const repeats = options.repeats ?? 5;
+  const latencySteps = options.latencySteps ?? DEFAULT_LATENCY_STEPS;
+  if (!Number.isInteger(latencySteps) || latencySteps < 1) throw new ConfigError('latencySteps', 'must be an integer ≥ 1', { value: latencySteps });
   for (const n of options.workers) if (!Number.isInteger(n) || n < 2 || n > 64) throw new ConfigError('workers', 'each must be an integer in [2, 64]', { value: n });
   for (const mb of options.mb) if (!(mb > 0 && mb <= 2000)) throw new ConfigError('mb', 'each must be a size in (0, 2000] MB', { value: mb });
   if (!Number.isInteger(repeats) || repeats < 1) throw new ConfigError('repeats', 'must be an integer ≥ 1', { value: repeats });
   const entry = options.childEntry ?? defaultChildEntry();
 
   const loadBefore = loadavg();
+  const cpuLoadBefore = await probeCpuLoad();
   const server = options.natsUrl === undefined ? await startLocalNatsServer(options.natsServer) : undefined;
   const url = options.natsUrl ?? (server as { url: string }).url;
-  log(`all-reduce benchmark: NATS ${url}${server ? ` (nats-server ${server.version}, started here)` : ''}, ${cpus().length} CPUs, load ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`);
+  log(`all-reduce benchmark: NATS ${url}${server ? ` (nats-server ${server.version}, started here)` : ''}, ${cpus().length} CPUs, load ${loadBefore.map((l) => l.toFixed(2)).join(' ')}, parallel capacity ${cpuLoadBefore.parallelCapacity.toFixed(2)} of 2`);
   try {
     const serverPid = server?.pid;
-    const { runs: singleRuns, cpu: singleCpu } = await singleStream(entry, url, serverPid);
-    const single = median(singleRuns);
-    log(`single stream (1 publisher → 1 subscriber process, 1 MiB messages): ${single.toFixed(0)} MB/s (runs: ${singleRuns.map((r) => r.toFixed(0)).join(', ')})`);
-    log(
-      `  CPU s per GB: publisher ${singleCpu.publisherSecPerGB.toFixed(2)}, subscriber ${singleCpu.subscriberSecPerGB.toFixed(2)}` +
-        (singleCpu.serverSecPerGB === undefined ? '' : `, nats-server ${singleCpu.serverSecPerGB.toFixed(2)}`),
-    );
-
     const results: AllreduceBenchRow[] = [];
-    log('');
-    log('  N      MB  wire    time ms (min–max)      algbw MB/s   busbw MB/s   busbw/single   ceiling   replicas agree   CPU ms/run ranks+server (cores busy)');
-    for (const n of options.workers) {
-      const ranks = await Promise.all(Array.from({ length: n }, () => Child.start(entry)));
-      try {
-        let step = 0;
-        for (const mb of options.mb) for (const compression of options.compression ?? ['none']) {
-          const elements = Math.round((mb * 1e6) / 4);
-          const runId = `bench-${process.pid}-${n}-${String(mb).replace(/\W/g, '_')}-${compression}`;
-          // A fresh run id per size: each child builds a new all-reduce instance for it.
-          await Promise.all(ranks.map((c, rank) => c.request({ type: 'init', role: 'allreduce', url, runId, rank, worldSize: n, elements, compression }, 'ready')));
-          const times: number[] = [];
-          let cpuBefore = 0;
-          let serverBefore: number | undefined;
-          let wallBefore = 0;
-          for (let i = 0; i < WARMUP + repeats; i++) {
-            if (i === WARMUP) {
-              cpuBefore = await cpuOf(ranks);
-              serverBefore = processCpuMs(serverPid);
-              wallBefore = performance.now();
-            }
-            const s = step++;
-            const done = await Promise.all(ranks.map((c) => c.request({ type: 'run', step: s }, 'done')));
-            if (i >= WARMUP) times.push(Math.max(...done.map((d) => (d.type === 'done' ? d.ms : 0))));
+    const large = options.mb.filter((mb) => mb > SMALL_VECTOR_MAX_MB);
+    const small = options.mb.filter((mb) => mb <= SMALL_VECTOR_MAX_MB);
+    const compressions = options.compression ?? ['none'];
+    let baseline: { runs: number[]; cpu: SingleStreamCpu; mbps: number } | undefined;
+    if (large.length > 0) {
+      const { runs: singleRuns, cpu: singleCpu } = await singleStream(entry, url, serverPid);
+      const single = median(singleRuns);
+      baseline = { runs: singleRuns, cpu: singleCpu, mbps: single };
+      log(`single stream (1 publisher → 1 subscriber process, 1 MiB messages): ${single.toFixed(0)} MB/s (runs: ${singleRuns.map((r) => r.toFixed(0)).join(', ')})`);
+      log(
+        `  CPU s per GB: publisher ${singleCpu.publisherSecPerGB.toFixed(2)}, subscriber ${singleCpu.subscriberSecPerGB.toFixed(2)}` +
+          (singleCpu.serverSecPerGB === undefined ? '' : `, nats-server ${singleCpu.serverSecPerGB.toFixed(2)}`),
+      );
+      log('');
+      log('  N      MB  wire    time ms (min–max)      algbw MB/s   busbw MB/s   busbw/single   ceiling   replicas agree   CPU ms/run ranks+server (cores busy)   ranks\' minimum CPU / GC pauses (wall)   measured ÷ ceiling   free cores after');
+      for (const n of options.workers) {
+        await withRanks(entry, n, async (ranks) => {
+          for (const mb of large) for (const compression of compressions) {
+            const row = await measureBandwidth(ranks, { url, n, mb, compression, repeats, serverPid, single, singleCpu });
+            results.push(row.row);
+            log(row.line);
           }
-          const wallMs = performance.now() - wallBefore;
-          const cpuMsRanks = ((await cpuOf(ranks)) - cpuBefore) / repeats;
-          const serverAfter = processCpuMs(serverPid);
-          const cpuMsServer = serverBefore === undefined || serverAfter === undefined ? undefined : (serverAfter - serverBefore) / repeats;
-          const sums = await Promise.all(ranks.map((c) => c.request({ type: 'checksum' }, 'checksum')));
-          const agree = new Set(sums.map((s) => (s.type === 'checksum' ? s.value : ''))).size === 1;
-          const ms = median(times);
-          const bytes = elements * 4;
-          const algbw = bytes / 1e6 / (ms / 1e3);
-          const busbw = ((2 * (n - 1)) / n) * algbw;
-          const row: AllreduceBenchRow = {
-            workers: n,
-            mb,
-            compression,
-            ms,
-            msMin: Math.min(...times),
-            msMax: Math.max(...times),
-            algbwMBps: algbw,
-            busbwMBps: busbw,
-            busbwRatio: busbw / single,
-            replicasAgree: agree,
-            cpuMsRanks,
-            cpuMsServer,
-            ceilingRatio: ceilingRatio(n, bytes, cpuMsServer, singleCpu, single, cpus().length),
-          };
-          const busy = (cpuMsRanks + (cpuMsServer ?? 0)) / (wallMs / repeats);
-          results.push(row);
-          log(
-            `${String(n).padStart(3)} ${String(mb).padStart(7)}  ${(compression === 'none' ? 'f32' : compression).padEnd(4)} ${ms.toFixed(1).padStart(9)} (${row.msMin.toFixed(1)}–${row.msMax.toFixed(1)})`.padEnd(44) +
-              `${algbw.toFixed(0).padStart(10)} ${busbw.toFixed(0).padStart(12)} ${row.busbwRatio.toFixed(2).padStart(14)} ${(row.ceilingRatio === undefined ? '?' : row.ceilingRatio.toFixed(2)).padStart(9)}   ${(agree ? 'yes' : 'NO').padEnd(17)}` +
-              `${cpuMsRanks.toFixed(0)}+${cpuMsServer === undefined ? '?' : cpuMsServer.toFixed(0)} (${busy.toFixed(2)})`,
-          );
-        }
-      } finally {
-        await Promise.all(ranks.map((c) => c.stop()));
+        });
       }
     }
+    const latency: AllreduceLatencyRow[] = [];
+    if (small.length > 0) {
+      log('');
+      log(`small vectors: median (p10–p90) of ${latencySteps} back-to-back all-reduces after ${LATENCY_WARMUP} (the slowest rank's time per step),`);
+      log(`next to the median of ${latencySteps} round trips of the same size between two processes, measured just before (Note [the round-trip baseline])`);
+      log('  N      KB  wire    all-reduce ms (p10–p90)   round trip ms (p10–p90)   ratio   CPU ms ranks / round trip   replicas agree');
+      await withRoundTrip(entry, url, async (roundTrip) => {
+        for (const n of options.workers) {
+          await withRanks(entry, n, async (ranks) => {
+            for (const mb of small) for (const compression of compressions) {
+              const row = await measureLatency(ranks, roundTrip, { url, n, mb, compression, steps: latencySteps });
+              latency.push(row);
+              log(
+                `${String(n).padStart(3)} ${(mb * 1000).toFixed(0).padStart(7)}  ${(compression === 'none' ? 'f32' : compression).padEnd(4)} ` +
+                  `${row.ms.toFixed(2).padStart(8)} (${row.msP10.toFixed(2)}–${row.msP90.toFixed(2)})`.padEnd(29) +
+                  `${row.roundTripMs.toFixed(2).padStart(9)} (${row.roundTripP10.toFixed(2)}–${row.roundTripP90.toFixed(2)})`.padEnd(29) +
+                  `${(row.ms / row.roundTripMs).toFixed(2).padStart(5)}   ${`${row.cpuMsRanks.toFixed(2)} / ${row.roundTripCpuMs.toFixed(2)}`.padEnd(26)}${row.replicasAgree ? 'yes' : 'NO'}`,
+              );
+            }
+          });
+        }
+      });
+    }
     const loadAfter = loadavg();
+    const cpuLoadAfter = await probeCpuLoad();
     const result: AllreduceBenchResult = {
-      singleStreamMBps: single,
-      singleStreamRunsMBps: singleRuns,
-      singleStreamCpu: singleCpu,
+      singleStreamMBps: baseline?.mbps,
+      singleStreamRunsMBps: baseline?.runs ?? [],
+      singleStreamCpu: baseline?.cpu,
       results,
+      latency,
       machine: {
         cpus: cpus().length,
         cpuModel: cpus()[0]?.model ?? 'unknown',
@@ -208,9 +249,14 @@ export async function runAllreduceBench(options: AllreduceBenchOptions): Promise
         natsServer: server?.version ?? `external ${url}`,
         loadBefore,
         loadAfter,
+        cpuLoadBefore,
+        cpuLoadAfter,
       },
     };
-    log(`load average before ${loadBefore.map((l) => l.toFixed(2)).join(' ')}, after ${loadAfter.map((l) => l.toFixed(2)).join(' ')}`);
+    log(
+      `load average before ${loadBefore.map((l) => l.toFixed(2)).join(' ')}, after ${loadAfter.map((l) => l.toFixed(2)).join(' ')}; ` +
+        `parallel capacity before ${cpuLoadBefore.parallelCapacity.toFixed(2)}, after ${cpuLoadAfter.parallelCapacity.toFixed(2)} (2 ≈ two free cores; the ceiling assumes both)`,
+    );
     if (options.json !== undefined) {
       writeFileSync(options.json, `${JSON.stringify(result, null, 2)}\n`);
       log(`wrote ${options.json}`);
@@ -221,7 +267,169 @@ export async function runAllreduceBench(options: AllreduceBenchOptions): Promise
   }
 }
 
-/** SINGLE_STREAM_RUNS transfers of SINGLE_STREAM_BYTES after one warm-up; MB/s from the parent's clock. */
+/** Starts N rank processes, runs `body`, stops them whatever happens. */
+async function withRanks(entry: string, n: number, body: (ranks: Child[]) => Promise<void>): Promise<void> {
+  const ranks = await Promise.all(Array.from({ length: n }, () => Child.start(entry)));
+  try {
+    await body(ranks);
+  } finally {
+    await Promise.all(ranks.map((c) => c.stop()));
+  }
+}
+
+/** Gives every rank a new all-reduce instance (a fresh run id) for vectors of `elements`. */
+async function initRanks(ranks: Child[], url: string, n: number, mb: number, compression: Compression, elements: number): Promise<void> {
+  const runId = `bench-${process.pid}-${n}-${String(mb).replace(/\W/g, '_')}-${compression}`;
+  await Promise.all(ranks.map((c, rank) => c.request({ type: 'init', role: 'allreduce', url, runId, rank, worldSize: n, elements, compression }, 'ready')));
+}
+
+async function replicasAgree(ranks: Child[]): Promise<boolean> {
+  const sums = await Promise.all(ranks.map((c) => c.request({ type: 'checksum' }, 'checksum')));
+  return new Set(sums.map((s) => (s.type === 'checksum' ? s.value : ''))).size === 1;
+}
+
+interface BandwidthCase {
+  readonly url: string;
+  readonly n: number;
+  readonly mb: number;
+  readonly compression: Compression;
+  readonly repeats: number;
+  readonly serverPid: number | undefined;
+  readonly single: number;
+  readonly singleCpu: SingleStreamCpu;
+}
+
+/** WARMUP + `repeats` all-reduces, each started by the parent; the row and its printed line. */
+async function measureBandwidth(ranks: Child[], c: BandwidthCase): Promise<{ row: AllreduceBenchRow; line: string }> {
+  const { n, mb, compression, repeats, serverPid, single, singleCpu } = c;
+  const elements = Math.round((mb * 1e6) / 4);
+  await initRanks(ranks, c.url, n, mb, compression, elements);
+  const times: number[] = [];
+  let before = { cpuMs: 0, gcMs: 0 };
+  // The ranks' CPU for resetting their vectors before each run: not the all-reduce's, left out of cpuMsRanks.
+  let prepareCpuMs = 0;
+  let serverBefore: number | undefined;
+  let wallBefore = 0;
+  for (let i = 0; i < WARMUP + repeats; i++) {
+    if (i === WARMUP) {
+      before = await cpuAndGcOf(ranks);
+      serverBefore = processCpuMs(serverPid);
+      wallBefore = performance.now();
+    }
+    const done = await Promise.all(ranks.map((r) => r.request({ type: 'run', step: i }, 'done')));
+    if (i < WARMUP) continue;
+    times.push(Math.max(...done.map((d) => (d.type === 'done' ? d.ms : 0))));
+    for (const d of done) if (d.type === 'done') prepareCpuMs += d.prepareCpuMs ?? 0;
+  }
+  const wallMs = performance.now() - wallBefore;
+  const after = await cpuAndGcOf(ranks);
+  const cpuMsRanks = (after.cpuMs - before.cpuMs - prepareCpuMs) / repeats;
+  const gcMsRanks = (after.gcMs - before.gcMs) / repeats;
+  const serverAfter = processCpuMs(serverPid);
+  const cpuMsServer = serverBefore === undefined || serverAfter === undefined ? undefined : (serverAfter - serverBefore) / repeats;
+  const agree = await replicasAgree(ranks);
+  const { parallelCapacity } = await probeCpuLoad();
+  const ms = median(times);
+  const bytes = elements * 4;
+  const algbw = bytes / 1e6 / (ms / 1e3);
+  const busbw = ((2 * (n - 1)) / n) * algbw;
+  const row: AllreduceBenchRow = {
+    workers: n,
+    mb,
+    compression,
+    ms,
+    msMin: Math.min(...times),
+    msMax: Math.max(...times),
+    algbwMBps: algbw,
+    busbwMBps: busbw,
+    busbwRatio: busbw / single,
+    replicasAgree: agree,
+    cpuMsRanks,
+    cpuMsServer,
+    cpuMsRanksMinimum: minimumRanksCpuMs(n, bytes, singleCpu),
+    gcMsRanks,
+    parallelCapacityAfter: parallelCapacity,
+    ceilingRatio: ceilingRatio(n, bytes, cpuMsServer, singleCpu, single, cpus().length),
+  };
+  const busy = (cpuMsRanks + (cpuMsServer ?? 0)) / (wallMs / repeats);
+  const line =
+    `${String(n).padStart(3)} ${String(mb).padStart(7)}  ${(compression === 'none' ? 'f32' : compression).padEnd(4)} ${ms.toFixed(1).padStart(9)} (${row.msMin.toFixed(1)}–${row.msMax.toFixed(1)})`.padEnd(44) +
+    `${algbw.toFixed(0).padStart(10)} ${busbw.toFixed(0).padStart(12)} ${row.busbwRatio.toFixed(2).padStart(14)} ${(row.ceilingRatio === undefined ? '?' : row.ceilingRatio.toFixed(2)).padStart(9)}   ${(agree ? 'yes' : 'NO').padEnd(17)}` +
+    `${cpuMsRanks.toFixed(0)}+${cpuMsServer === undefined ? '?' : cpuMsServer.toFixed(0)} (${busy.toFixed(2)})`.padEnd(17) +
+    `${row.cpuMsRanksMinimum.toFixed(0)} / ${gcMsRanks.toFixed(0)}`.padStart(10).padEnd(40) +
+    (row.ceilingRatio === undefined ? '?' : (row.busbwRatio / row.ceilingRatio).toFixed(2)).padEnd(21) +
+    parallelCapacity.toFixed(2);
+  return { row, line };
+}
+
+/**
+ * A pinger and an echo process kept for the whole latency section; `roundTrip(bytes, warmup, count)` times
+ * `count` exchanges after `warmup`: each one's wall time, and the CPU time of both processes per exchange.
+ */
+type RoundTrip = (bytes: number, warmup: number, count: number) => Promise<{ ms: number[]; cpuMsPerTrip: number }>;
+
+async function withRoundTrip(entry: string, url: string, body: (roundTrip: RoundTrip) => Promise<void>): Promise<void> {
+  const [echo, pinger] = await Promise.all([Child.start(entry), Child.start(entry)]);
+  let sizeIndex = 0;
+  try {
+    await body(async (bytes, warmup, count) => {
+      // A subject per size: a late answer of the previous size can never be taken for this one's.
+      const subject = `gradmesh-bench.${process.pid}.ping.${sizeIndex++}`;
+      await echo.request({ type: 'init', role: 'echo', url, subject, bytes }, 'ready');
+      await pinger.request({ type: 'init', role: 'pinger', url, subject, bytes }, 'ready');
+      const echoBefore = await cpuOf([echo]);
+      const reply = await pinger.request({ type: 'runMany', warmup, count }, 'times');
+      // The echo only answers: its CPU time over warm-up and timed exchanges alike, per exchange.
+      const echoPerTrip = ((await cpuOf([echo])) - echoBefore) / (warmup + count);
+      return reply.type === 'times' ? { ms: reply.ms, cpuMsPerTrip: reply.cpuMs / count + echoPerTrip } : { ms: [], cpuMsPerTrip: 0 };
+    });
+  } finally {
+    await Promise.all([echo.stop(), pinger.stop()]);
+  }
+}
+
+interface LatencyCase {
+  readonly url: string;
+  readonly n: number;
+  readonly mb: number;
+  readonly compression: Compression;
+  readonly steps: number;
+}
+
+/** The round trip of the vector's size, then LATENCY_WARMUP + `steps` back-to-back all-reduces (Note [the round-trip baseline]). */
+async function measureLatency(ranks: Child[], roundTrip: RoundTrip, c: LatencyCase): Promise<AllreduceLatencyRow> {
+  const elements = Math.round((c.mb * 1e6) / 4);
+  const trips = await roundTrip(elements * 4, LATENCY_WARMUP, c.steps);
+  await initRanks(ranks, c.url, c.n, c.mb, c.compression, elements);
+  const replies = await Promise.all(ranks.map((r) => r.request({ type: 'runMany', warmup: LATENCY_WARMUP, count: c.steps }, 'times')));
+  const perRank = replies.map((r) => (r.type === 'times' ? r.ms : []));
+  const slowest = Array.from({ length: c.steps }, (_, i) => Math.max(...perRank.map((ms) => ms[i] as number)));
+  const cpuMsRanks = replies.reduce((sum, r) => sum + (r.type === 'times' ? r.cpuMs : 0), 0) / c.steps;
+  return {
+    workers: c.n,
+    mb: c.mb,
+    compression: c.compression,
+    ms: quantile(slowest, 0.5),
+    msP10: quantile(slowest, 0.1),
+    msP90: quantile(slowest, 0.9),
+    cpuMsRanks,
+    roundTripMs: quantile(trips.ms, 0.5),
+    roundTripP10: quantile(trips.ms, 0.1),
+    roundTripP90: quantile(trips.ms, 0.9),
+    roundTripCpuMs: trips.cpuMsPerTrip,
+    replicasAgree: await replicasAgree(ranks),
+  };
+}
+
+/**
+ * SINGLE_STREAM_RUNS transfers of SINGLE_STREAM_BYTES after one warm-up; MB/s from the parent's clock.
+ *
+ * Note [single-stream CPU per run]
+ * The ceiling charges the all-reduce's bytes at these per-GB costs, so one disturbed run (another process's
+ * burst, a long GC) must not move it: each run's CPU is measured on its own and the median run's cost is used.
+ * Between invocations the subscriber's cost is bimodal on this machine — 0.3–0.5 or 1.2–1.6 s/GB, the same
+ * code, whether or not it recycles payloads — so a ceiling is compared with the rows of its own run only.
+ */
 async function singleStream(entry: string, url: string, serverPid: number | undefined): Promise<{ runs: number[]; cpu: SingleStreamCpu }> {
   const subject = `gradmesh-bench.${process.pid}.stream`;
   const [sub, pub] = await Promise.all([Child.start(entry), Child.start(entry)]);
@@ -230,21 +438,26 @@ async function singleStream(entry: string, url: string, serverPid: number | unde
     await sub.request({ type: 'init', role: 'subscriber', ...init }, 'ready');
     await pub.request({ type: 'init', role: 'publisher', ...init }, 'ready');
     const runs: number[] = [];
-    let before = { pub: 0, sub: 0, server: undefined as number | undefined };
+    // CPU s per GB of each timed run; the median is used (Note [single-stream CPU per run]).
+    const perRun = { pub: [] as number[], sub: [] as number[], server: [] as number[] };
+    const gb = SINGLE_STREAM_BYTES / 1e9;
     for (let i = 0; i <= SINGLE_STREAM_RUNS; i++) {
-      if (i === 1) before = { pub: await cpuOf([pub]), sub: await cpuOf([sub]), server: processCpuMs(serverPid) };
+      const before = { pub: await cpuOf([pub]), sub: await cpuOf([sub]), server: processCpuMs(serverPid) };
       const t0 = performance.now();
       const received = sub.next('received');
       await Promise.all([pub.request({ type: 'run', step: i }, 'done'), received]);
       const ms = performance.now() - t0;
-      if (i > 0) runs.push(SINGLE_STREAM_BYTES / 1e6 / (ms / 1e3));
+      if (i === 0) continue;
+      runs.push(SINGLE_STREAM_BYTES / 1e6 / (ms / 1e3));
+      const serverAfter = processCpuMs(serverPid);
+      perRun.pub.push(((await cpuOf([pub])) - before.pub) / 1e3 / gb);
+      perRun.sub.push(((await cpuOf([sub])) - before.sub) / 1e3 / gb);
+      if (before.server !== undefined && serverAfter !== undefined) perRun.server.push((serverAfter - before.server) / 1e3 / gb);
     }
-    const gb = (SINGLE_STREAM_BYTES * SINGLE_STREAM_RUNS) / 1e9;
-    const serverAfter = processCpuMs(serverPid);
     const cpu: SingleStreamCpu = {
-      publisherSecPerGB: ((await cpuOf([pub])) - before.pub) / 1e3 / gb,
-      subscriberSecPerGB: ((await cpuOf([sub])) - before.sub) / 1e3 / gb,
-      serverSecPerGB: before.server === undefined || serverAfter === undefined ? undefined : (serverAfter - before.server) / 1e3 / gb,
+      publisherSecPerGB: median(perRun.pub),
+      subscriberSecPerGB: median(perRun.sub),
+      serverSecPerGB: perRun.server.length === SINGLE_STREAM_RUNS ? median(perRun.server) : undefined,
     };
     return { runs, cpu };
   } finally {
@@ -254,8 +467,19 @@ async function singleStream(entry: string, url: string, serverPid: number | unde
 
 /** Total CPU ms the children used so far. */
 async function cpuOf(children: Child[]): Promise<number> {
+  return (await cpuAndGcOf(children)).cpuMs;
+}
+
+/** Total CPU ms the children used so far, and the garbage collector's pauses among it. */
+async function cpuAndGcOf(children: Child[]): Promise<{ cpuMs: number; gcMs: number }> {
   const replies = await Promise.all(children.map((c) => c.request({ type: 'cpu' }, 'cpu')));
-  return replies.reduce((sum, r) => sum + (r.type === 'cpu' ? r.ms : 0), 0);
+  let cpuMs = 0;
+  let gcMs = 0;
+  for (const r of replies) if (r.type === 'cpu') {
+    cpuMs += r.ms;
+    gcMs += r.gcMs;
+  }
+  return { cpuMs, gcMs };
 }
 
 function defaultChildEntry(): string {
@@ -265,6 +489,15 @@ function defaultChildEntry(): string {
   const compiled = fileURLToPath(new URL('../../dist/allreduce/allreduce-child.js', import.meta.url));
   if (existsSync(compiled)) return compiled;
   throw new ConfigError('childEntry', `no compiled benchmark child at ${sibling} or ${compiled}`, { hint: 'build first: npm run build' });
+}
+
+/** The q-quantile by linear interpolation between order statistics. */
+function quantile(values: number[], q: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  const at = q * (s.length - 1);
+  const lo = Math.floor(at);
+  const hi = Math.min(s.length - 1, lo + 1);
+  return (s[lo] as number) + ((s[hi] as number) - (s[lo] as number)) * (at - lo);
 }
 
 function median(values: number[]): number {

@@ -1,12 +1,13 @@
+import { PerformanceObserver } from 'node:perf_hooks';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Random } from '@gradmesh/shared/internal';
-import { installDirectWrites, installReceivedPayloads } from '@gradmesh/transport';
+import { installDirectWrites, installReceivedPayloads, releasePayload } from '@gradmesh/transport';
 import { RsagAllReduce } from '@gradmesh/worker';
 import type { ChildInit, ChildReply, ParentCommand } from './ipc.js';
 
 /**
  * A child process of the all-reduce benchmark (forked by `allreduce-bench.ts`, one per rank, plus a publisher
- * and a subscriber for the single-stream reference). It does what the parent says over IPC and reports back;
+ * and a subscriber for the single-stream reference, a pinger and an echo for the round-trip reference). It does what the parent says over IPC and reports back;
  * it exits when told to or when the parent goes away.
  */
 function reply(message: ChildReply): void {
@@ -14,10 +15,16 @@ function reply(message: ChildReply): void {
 }
 
 let nc: NatsConnection | undefined;
+/** Garbage-collector pause time of this process so far, in ms (reported with the CPU time). */
+let gcMs = 0;
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) gcMs += entry.duration;
+}).observe({ entryTypes: ['gc'] });
 let allReduce: RsagAllReduce | undefined;
 let input = new Float32Array(0);
 let work = new Float32Array(0);
 let publisher: ((step: number) => Promise<void>) | undefined;
+let pinger: ((warmup: number, count: number) => Promise<Timed>) | undefined;
 
 async function init(m: ChildInit): Promise<void> {
   // A new size means a new run id: drop the previous instance and connection.
@@ -36,19 +43,28 @@ async function init(m: ChildInit): Promise<void> {
     work = new Float32Array(m.elements);
   } else if (m.role === 'subscriber') {
     subscribe(nc, m.subject, m.totalBytes);
-  } else {
+  } else if (m.role === 'publisher') {
     publisher = publishAll(nc, m.subject, m.totalBytes, m.messageBytes);
+  } else if (m.role === 'echo') {
+    echo(nc, m.subject, m.bytes);
+  } else if (m.role === 'pinger') {
+    pinger = pingPong(nc, m.subject, m.bytes);
   }
   await nc.flush();
 }
 
-/** Counts bytes; acknowledges every 4 MB so the publisher can keep its in-flight bytes below max_pending. */
+/**
+ * Counts bytes; acknowledges every 4 MB so the publisher can keep its in-flight bytes below max_pending. Each
+ * payload is handed back to the receive-buffer recycler once counted, as a rank does with a frame it has summed
+ * or copied.
+ */
 function subscribe(conn: NatsConnection, subject: string, total: number): void {
   let received = 0;
   let acked = 0;
   conn.subscribe(subject, {
     callback: (_err, msg) => {
       received += msg.data.length;
+      releasePayload(msg.data);
       if (received - acked >= 4 << 20 || received >= total) {
         acked = received;
         conn.publish(`${subject}.ack`, String(received));
@@ -86,6 +102,85 @@ function publishAll(conn: NatsConnection, subject: string, total: number, messag
   };
 }
 
+/** Answers every message on `subject` with `bytes` of its own on `<subject>.back` (one buffer, never mutated). */
+function echo(conn: NatsConnection, subject: string, bytes: number): void {
+  const answer = new Uint8Array(bytes).fill(9);
+  const back = `${subject}.back`;
+  conn.subscribe(subject, {
+    callback: (_err, msg) => {
+      releasePayload(msg.data);
+      conn.publish(back, answer);
+    },
+  });
+}
+
+/**
+ * `count` round trips of `bytes` each way, one at a time; returns each one's wall time. The answer is awaited
+ * the way an all-reduce awaits its last piece: a subscription callback resolving a promise.
+ */
+function pingPong(conn: NatsConnection, subject: string, bytes: number): (warmup: number, count: number) => Promise<Timed> {
+  const payload = new Uint8Array(bytes).fill(7);
+  let wake: (() => void) | undefined;
+  conn.subscribe(`${subject}.back`, {
+    callback: (_err, msg) => {
+      releasePayload(msg.data);
+      wake?.();
+    },
+  });
+  return (warmup, count) =>
+    timeEach(warmup, count, async () => {
+      const answered = new Promise<void>((resolve) => (wake = resolve));
+      conn.publish(subject, payload);
+      await answered;
+    });
+}
+
+interface Timed {
+  readonly ms: number[];
+  readonly cpuMs: number;
+}
+
+/**
+ * Runs `prepare(i)` then `once(i)` warmup + count times in a row; the wall time of each of the last `count`
+ * `once`s, and their CPU time (the `prepare`s excluded from both).
+ */
+async function timeEach(warmup: number, count: number, once: (i: number) => Promise<void>, prepare?: (i: number) => void): Promise<Timed> {
+  const ms: number[] = [];
+  let cpu = process.cpuUsage();
+  let prepareMs = 0;
+  for (let i = 0; i < warmup + count; i++) {
+    if (i === warmup) cpu = process.cpuUsage();
+    if (prepare !== undefined) {
+      const c0 = process.cpuUsage();
+      prepare(i);
+      if (i >= warmup) prepareMs += cpuMsSince(c0);
+    }
+    const t0 = performance.now();
+    await once(i);
+    if (i >= warmup) ms.push(performance.now() - t0);
+  }
+  return { ms, cpuMs: cpuMsSince(cpu) - prepareMs };
+}
+
+function cpuMsSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1000;
+}
+
+/**
+ * All-reduces steps 0 … warmup+count−1 back to back; a step's time runs from the call to the resolution the
+ * caller sees. Resetting the vector to this rank's input before each step (training's backward writes it instead)
+ * is left out of the time and of the CPU.
+ */
+function allReduceMany(ar: RsagAllReduce, warmup: number, count: number): Promise<Timed> {
+  return timeEach(
+    warmup,
+    count,
+    (step) => ar.allReduce(step, work).then(() => undefined),
+    () => work.set(input),
+  );
+}
+
 function checksum(v: Float32Array): string {
   const u = new Uint32Array(v.buffer, v.byteOffset, v.length);
   let h = 0x811c9dc5;
@@ -100,9 +195,12 @@ async function handle(m: ParentCommand): Promise<void> {
       return reply({ type: 'ready' });
     case 'run':
       if (allReduce !== undefined) {
+        // The reset stands in for training's backward: its CPU is reported so the parent can leave it out.
+        const c0 = process.cpuUsage();
         work.set(input);
+        const prepareCpuMs = cpuMsSince(c0);
         const t = await allReduce.allReduce(m.step, work);
-        return reply({ type: 'done', step: m.step, ms: t.totalMs });
+        return reply({ type: 'done', step: m.step, ms: t.totalMs, prepareCpuMs });
       }
       if (publisher !== undefined) {
         const t0 = performance.now();
@@ -110,11 +208,15 @@ async function handle(m: ParentCommand): Promise<void> {
         return reply({ type: 'done', step: m.step, ms: performance.now() - t0 });
       }
       return;
+    case 'runMany':
+      if (allReduce !== undefined) return reply({ type: 'times', ...(await allReduceMany(allReduce, m.warmup, m.count)) });
+      if (pinger !== undefined) return reply({ type: 'times', ...(await pinger(m.warmup, m.count)) });
+      return;
     case 'checksum':
       return reply({ type: 'checksum', value: checksum(work) });
     case 'cpu': {
       const u = process.cpuUsage();
-      return reply({ type: 'cpu', ms: (u.user + u.system) / 1000 });
+      return reply({ type: 'cpu', ms: (u.user + u.system) / 1000, gcMs });
     }
     case 'exit':
       await allReduce?.close();

@@ -5,12 +5,22 @@ import type { Compression } from '@gradmesh/shared/internal';
 export type ChildInit =
   | { readonly type: 'init'; readonly role: 'allreduce'; readonly url: string; readonly runId: string; readonly rank: number; readonly worldSize: number; readonly elements: number; readonly compression: Compression }
   /** Single-stream reference: `publisher` sends `totalBytes` in `messageBytes` messages to `subscriber`. */
-  | { readonly type: 'init'; readonly role: 'publisher' | 'subscriber'; readonly url: string; readonly subject: string; readonly totalBytes: number; readonly messageBytes: number };
+  | { readonly type: 'init'; readonly role: 'publisher' | 'subscriber'; readonly url: string; readonly subject: string; readonly totalBytes: number; readonly messageBytes: number }
+  /**
+   * Round-trip reference of the small-vector latency: `pinger` publishes `bytes` on `subject`, `echo` answers each
+   * message with `bytes` of its own on `<subject>.back`, and the pinger times each exchange.
+   */
+  | { readonly type: 'init'; readonly role: 'pinger' | 'echo'; readonly url: string; readonly subject: string; readonly bytes: number };
 
 export type ParentCommand =
   | ChildInit
   /** allreduce: reset the vector to this rank's input and all-reduce it as `step`; publisher: send everything. */
   | { readonly type: 'run'; readonly step: number }
+  /**
+   * allreduce: all-reduce steps 0 … warmup+count−1 back to back (each from this rank's input) and report the
+   * time of each of the last `count`; pinger: the same with round trips.
+   */
+  | { readonly type: 'runMany'; readonly warmup: number; readonly count: number }
   /** allreduce: report a hash of the result's bits (replicas must agree). */
   | { readonly type: 'checksum' }
   /** Report the CPU time this process used so far. */
@@ -19,9 +29,15 @@ export type ParentCommand =
 
 export type ChildReply =
   | { readonly type: 'ready' }
-  | { readonly type: 'done'; readonly step: number; readonly ms: number }
+  /** `prepareCpuMs`: CPU spent resetting the vector before the all-reduce (not part of it). */
+  | { readonly type: 'done'; readonly step: number; readonly ms: number; readonly prepareCpuMs?: number }
   | { readonly type: 'received'; readonly bytes: number }
+  /**
+   * The wall time of each timed all-reduce (from the call to its resolution) or round trip of a `runMany`, in
+   * order, and the CPU time (user + system) this process spent on all of them together.
+   */
+  | { readonly type: 'times'; readonly ms: number[]; readonly cpuMs: number }
   | { readonly type: 'checksum'; readonly value: string }
-  /** User + system CPU time since the process started, in ms. */
-  | { readonly type: 'cpu'; readonly ms: number }
+  /** User + system CPU time since the process started, and the garbage collector's pauses among it, in ms. */
+  | { readonly type: 'cpu'; readonly ms: number; readonly gcMs: number }
   | { readonly type: 'failed'; readonly message: string };

@@ -418,6 +418,29 @@ describe('rsag all-reduce failures', () => {
     }
   });
 
+  it('each step gets its full timeout from its own start, after earlier steps completed (one watchdog per instance)', async () => {
+    const timeoutMs = 400;
+    const cluster = await startCluster(nats.url, 2, { pieceBytes: SMALL_PIECE_BYTES, timeoutMs });
+    try {
+      // Step 0 completes and leaves the watchdog armed; step 1 starts well into step 0's timeout period.
+      const inputs = rankVectors(2, 3 * P, 43);
+      expectBitwiseEqual(await reduceOnAll(cluster, 0, inputs), rankOrderSum(inputs));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      // Rank 1 never takes part in step 1: rank 0's step must fail, and not before its own timeout has passed.
+      const started = performance.now();
+      const error = await cluster.ranks[0]!.allReduce(1, inputs[0]!.slice()).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      const waited = performance.now() - started;
+      expect(error).toBeInstanceOf(ClusterError);
+      expect((error as ClusterError).message).toContain(`timed out after ${timeoutMs} ms`);
+      expect(waited).toBeGreaterThanOrEqual(timeoutMs - 5);
+    } finally {
+      await cluster.close();
+    }
+  });
+
   it('close() rejects a pending step with a ClusterError; later calls reject too', async () => {
     const cluster = await startCluster(nats.url, 2, { pieceBytes: SMALL_PIECE_BYTES });
     try {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ceilingRatio } from '../../../bench/src/allreduce/allreduce-bench.js';
+import { ceilingRatio, minimumRanksCpuMs } from '../../../bench/src/allreduce/allreduce-bench.js';
 
 describe('the all-reduce CPU ceiling (bench allreduce)', () => {
   const cpu = { publisherSecPerGB: 0.25, subscriberSecPerGB: 0.65, serverSecPerGB: 2 };
@@ -15,5 +15,11 @@ describe('the all-reduce CPU ceiling (bench allreduce)', () => {
     expect(ceilingRatio(3, 40e6, 300, cpu, 500, 2)!).toBeLessThan(base);
     expect(ceilingRatio(3, 40e6, 200, { ...cpu, subscriberSecPerGB: 1 }, 500, 2)!).toBeLessThan(base);
     expect(ceilingRatio(3, 40e6, undefined, cpu, 500, 2)).toBeUndefined();
+  });
+
+  it('charges the ranks exactly N·S published and 2(N−1)·S received at the per-GB client costs', () => {
+    // N = 3, 40 MB: 3·0.04·0.25 + 4·0.04·0.65 = 0.03 + 0.104 s = 134 ms.
+    expect(minimumRanksCpuMs(3, 40e6, cpu)).toBeCloseTo(134, 6);
+    expect(minimumRanksCpuMs(2, 40e6, { ...cpu, subscriberSecPerGB: 0 })).toBeCloseTo(20, 6);
   });
 });

@@ -57,6 +57,12 @@ export class SendWindow {
     readonly window: number,
   ) {}
 
+  /** A new step: nothing sent or acknowledged yet (windows are reused from step to step). */
+  reset(): void {
+    this.sent = 0;
+    this.acked = 0;
+  }
+
   canSend(): boolean {
     return this.sent < this.total && this.sent - this.acked < this.window;
   }

@@ -60,6 +60,7 @@ const DEFAULT_PIECE_BYTES = 1 << 20;
 const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_MAX_PENDING = 64 << 20;
 const DEFAULT_MAX_EARLY = 256 << 20;
+const EMPTY = new Float32Array(0);
 
 /**
  * Note [early frames are bounded by the run]
@@ -90,26 +91,29 @@ interface Buffers {
   readonly copies: Uint16Array;
   /** gathered[piece] = 1 once the reduced piece is in `data` (pieces of other chunks). */
   readonly gathered: Uint8Array;
+  /** The N terms of the piece being summed, in rank order (reused; emptied after each sum so no frame stays reachable). */
+  readonly sources: Float32Array[];
   /** Compressed all-reduce only: this rank's own contribution to a piece, rounded as if sent, and the piece's sum. */
   readonly ownRounded: Float32Array;
   readonly sum: Float32Array;
+  /** windows[c] = this rank's send window toward owner c, reset at the start of every step. */
+  readonly windows: SendWindow[];
 }
 
 interface ActiveStep {
   readonly step: number;
   readonly data: Float32Array;
   readonly buffers: Buffers;
-  readonly windows: SendWindow[];
+  readonly windows: readonly SendWindow[];
   /** Buckets released so far (a prefix, in order); only their pieces are sent and reduced. */
   released: number;
-  /** When the first bucket was released (the all-reduce's clock starts there). */
+  /** When the first bucket was released (the all-reduce's clock and its deadline start there). */
   started: number;
   reduced: number;
   gatheredCount: number;
   ownChunkMs: number;
   bytesSent: number;
   bytesReceived: number;
-  timer: NodeJS.Timeout | undefined;
   readonly resolve: (t: AllReduceTimings) => void;
   readonly reject: (e: Error) => void;
 }
@@ -176,6 +180,9 @@ export class RsagAllReduce implements AllReduce {
   /** Direct writes are installed: reduce-scatter pieces go out without any copy. */
   readonly #direct: boolean;
   #statusIterator: { stop?: () => void } | undefined;
+  /** Armed while steps run; it checks the running step's deadline when it fires (Note [one watchdog, not a timer per step]). */
+  #watchdog: NodeJS.Timeout | undefined;
+  readonly #onWatchdog = (): void => this.#checkDeadline();
 
   constructor(options: RsagOptions) {
     this.#nc = options.nc;
@@ -269,15 +276,14 @@ export class RsagAllReduce implements AllReduce {
     buffers.copies.fill(0);
     buffers.gathered.fill(0);
     buffers.held.fill(undefined);
-    const { layout } = buffers;
-    const windows = layout.chunks.map((c) => new SendWindow(c.owner === this.rank ? 0 : c.pieceCount, this.window));
+    for (const w of buffers.windows) w.reset();
     let active!: ActiveStep;
     const done = new Promise<AllReduceTimings>((resolve, reject) => {
       active = {
         step,
         data,
         buffers,
-        windows,
+        windows: buffers.windows,
         released: 0,
         started: performance.now(),
         reduced: 0,
@@ -285,7 +291,6 @@ export class RsagAllReduce implements AllReduce {
         ownChunkMs: 0,
         bytesSent: 0,
         bytesReceived: 0,
-        timer: undefined,
         resolve,
         reject,
       };
@@ -325,7 +330,7 @@ export class RsagAllReduce implements AllReduce {
   #release(active: ActiveStep, bucket: number): void {
     if (bucket === 0) {
       active.started = performance.now();
-      active.timer = setTimeout(() => this.#fail(active, this.#timeoutError(active)), this.timeoutMs);
+      this.#watchdog ??= setTimeout(this.#onWatchdog, this.timeoutMs).unref();
     }
     active.released = bucket + 1;
     const { layout, own, copies } = active.buffers;
@@ -346,6 +351,7 @@ export class RsagAllReduce implements AllReduce {
     if (this.#closed) return;
     this.#closed = true;
     this.#statusIterator?.stop?.();
+    clearTimeout(this.#watchdog);
     for (const sub of this.#subs) sub.unsubscribe();
     this.#early.clear();
     const active = this.#active;
@@ -537,15 +543,16 @@ export class RsagAllReduce implements AllReduce {
     const frame = this.#frames.acquire(PIECE_HEADER_BYTES + length * 4);
     const values = writePieceFrame(frame, { family: 'ag', source: this.rank, generation: this.generation, step: active.step, piece }, length);
     const slot0 = (piece - own.firstPiece) * this.worldSize;
-    const sources: Float32Array[] = [];
+    const sources = active.buffers.sources;
     for (let k = 0; k < this.worldSize; k++) {
       const kept = held[slot0 + k];
-      if (k === this.rank) sources.push(active.data.subarray(start, start + length));
-      else if (k === lastSource && lastValues !== undefined) sources.push(lastValues);
-      else if (kept !== undefined) sources.push(alignedPieceValues(kept) as Float32Array);
-      else sources.push((staging[k] as Float32Array).subarray(local, local + length));
+      if (k === this.rank) sources[k] = active.data.subarray(start, start + length);
+      else if (k === lastSource && lastValues !== undefined) sources[k] = lastValues;
+      else if (kept !== undefined) sources[k] = alignedPieceValues(kept) as Float32Array;
+      else sources[k] = (staging[k] as Float32Array).subarray(local, local + length);
     }
     sumInRankOrder(values, sources);
+    sources.fill(EMPTY);
     for (let k = 0; k < this.worldSize; k++) {
       const kept = held[slot0 + k];
       if (kept === undefined) continue;
@@ -566,10 +573,11 @@ export class RsagAllReduce implements AllReduce {
     const ownRounded = active.buffers.ownRounded.subarray(0, length);
     ownRounded.set(active.data.subarray(start, start + length));
     roundTrip(compression, ownRounded);
-    const sources: Float32Array[] = [];
-    for (let k = 0; k < this.worldSize; k++) sources.push(k === this.rank ? ownRounded : (staging[k] as Float32Array).subarray(local, local + length));
+    const sources = active.buffers.sources;
+    for (let k = 0; k < this.worldSize; k++) sources[k] = k === this.rank ? ownRounded : (staging[k] as Float32Array).subarray(local, local + length);
     const sum = active.buffers.sum.subarray(0, length);
     sumInRankOrder(sum, sources);
+    sources.fill(EMPTY);
     const frame = this.#frames.acquire(PIECE_HEADER_BYTES + encodedBytes(compression, length));
     writePieceHeader(frame, { family: 'ag', source: this.rank, generation: this.generation, step: active.step, piece, encoding: compression });
     encodeValues(compression, sum, frame.subarray(PIECE_HEADER_BYTES));
@@ -592,14 +600,31 @@ export class RsagAllReduce implements AllReduce {
   #finishIfDone(active: ActiveStep): void {
     const { layout, own } = active.buffers;
     if (this.#active !== active || active.released < layout.buckets.length || active.reduced < own.pieceCount || active.gatheredCount < layout.pieceCount - own.pieceCount) return;
-    clearTimeout(active.timer);
     this.#active = undefined;
     active.resolve({ totalMs: performance.now() - active.started, ownChunkMs: active.ownChunkMs, bytesSent: active.bytesSent, bytesReceived: active.bytesReceived });
   }
 
+  /**
+   * Note [one watchdog, not a timer per step]
+   * A step fails after `timeoutMs`. Instead of a setTimeout and a clearTimeout per step (a timer-list insert and
+   * removal, a closure and a Timeout object per step, which matter when a small vector's step takes ~1 ms), one
+   * timer is armed when a step's first bucket is released and no timer is armed yet; when it fires it fails the running step if that step is
+   * overdue, else re-arms for exactly what is left of the running step's time, else (no step running) stays
+   * disarmed. Every step still fails exactly `timeoutMs` after it started. It is unref'd: while a step runs, the
+   * NATS connection keeps the process alive, and a lost connection fails the step at once (#watchConnection).
+   */
+  #checkDeadline(): void {
+    this.#watchdog = undefined;
+    const active = this.#active;
+    // No step, or one whose buckets are still being computed (its deadline starts at its first release, which arms it).
+    if (active === undefined || active.released === 0 || this.#closed) return;
+    const left = active.started + this.timeoutMs - performance.now();
+    if (left <= 0) return this.#fail(active, this.#timeoutError(active));
+    this.#watchdog = setTimeout(this.#onWatchdog, left).unref();
+  }
+
   #fail(active: ActiveStep, error: Error): void {
     if (this.#active !== active) return;
-    clearTimeout(active.timer);
     this.#active = undefined;
     active.reject(error);
   }
@@ -683,6 +708,8 @@ export class RsagAllReduce implements AllReduce {
       gathered: new Uint8Array(layout.pieceCount),
       ownRounded: new Float32Array(this.#compression === 'none' ? 0 : this.pieceBytes / 4),
       sum: new Float32Array(this.#compression === 'none' ? 0 : this.pieceBytes / 4),
+      sources: new Array<Float32Array>(this.worldSize).fill(EMPTY),
+      windows: layout.chunks.map((c) => new SendWindow(c.owner === this.rank ? 0 : c.pieceCount, this.window)),
     };
     this.#buffers = buffers;
     return buffers;
