@@ -12,22 +12,18 @@ describe('planGradientBuckets (a pure function of the layout): Note [bucket size
       const layers = Array.from({ length: 1 + (trial % 9) }, (_, i) => ((trial * 7919 + i * 104729) % 5) * ((i * 31 + trial) % 700));
       const cap = 4 * (1 + (trial % 600));
       const buckets = planGradientBuckets(layers, cap);
-      const total = layers.reduce((a, b) => a + b, 0);
-      // Contiguous from the end of the buffer down to 0.
-      expect(buckets[0]!.end).toBe(total);
-      expect(buckets.at(-1)!.start).toBe(0);
-      for (let b = 1; b < buckets.length; b++) expect(buckets[b]!.end).toBe(buckets[b - 1]!.start);
-      // Bucket edges are layer edges.
-      const edges = new Set(layers.reduce<number[]>((acc, n) => [...acc, acc.at(-1)! + n], [0]));
-      for (const b of buckets) expect(edges.has(b.start) && edges.has(b.end)).toBe(true);
-      // Every bucket but the last (the first layers) holds at least the cap, and would hold less without its lowest non-empty layer.
-      for (const b of buckets.slice(0, -1)) expect((b.end - b.start) * 4).toBeGreaterThanOrEqual(cap);
+      const where = `trial ${trial}: layers ${layers.join(',')}, cap ${cap}`;
+      const edges = layers.reduce<number[]>((acc, n) => [...acc, acc.at(-1)! + n], [0]);
+      // Contiguous from the end of the buffer down to 0, cut only at layer edges.
+      expect(buckets[0]!.end, where).toBe(edges.at(-1));
+      expect(buckets.at(-1)!.start, where).toBe(0);
+      for (let b = 1; b < buckets.length; b++) expect(buckets[b]!.end, where).toBe(buckets[b - 1]!.start);
+      for (const b of buckets) expect(edges.includes(b.start) && edges.includes(b.end), where).toBe(true);
+      // Every bucket but the last holds ≥ cap, and held < cap before its lowest layer was added (DDP's rule).
       for (const b of buckets.slice(0, -1)) {
-        let lowest = 0;
-        for (let at = 0, i = 0; i < layers.length; at += layers[i]!, i++) if (at >= b.start && at < b.end && layers[i]! > 0) lowest = layers[i]!;
-        const first = layers.findIndex((_, i) => layers.slice(0, i).reduce((a, x) => a + x, 0) === b.start && layers[i]! > 0);
-        expect((b.end - b.start - layers[first]!) * 4, `trial ${trial}`).toBeLessThan(cap);
-        expect(lowest).toBeGreaterThan(0);
+        expect((b.end - b.start) * 4, where).toBeGreaterThanOrEqual(cap);
+        const lowest = layers[layers.findIndex((n, i) => n > 0 && edges[i] === b.start)]!;
+        expect((b.end - b.start - lowest) * 4, where).toBeLessThan(cap);
       }
     }
   });
