@@ -80,19 +80,19 @@ describe('the NaN/Inf guard across replicas', () => {
       }
       expect([...cluster].some(([name, values]) => bits(values) !== bits(unskipped.params.get(name)!))).toBe(true);
     });
-    }
+  }
 
-    it('with --max-skipped 1 the same fault stops the run with a ClusterError naming step 5 and rank 1 (exit 1), and no checkpoint after step 5 is written', async () => {
-      const configFile = h.file('nan-mlp-stop.json', mlpConfig({ epochs: 3, batchSize: 24, validationSplit: 0.2, microBatch: 12, checkpointEverySteps: 1 }));
-      const runId = h.runId('nan-stop');
-      const dir = h.path(`ckpt-${runId}`);
-      h.env[FAULT_NAN_ENV] = '1:5';
-      const { coordinator, workers } = h.cluster(runId, configFile, 2, { coordinatorArgs: ['--checkpoint-dir', dir, '--max-skipped', '1'], workerArgs: ['--checkpoint-dir', dir] });
-      delete h.env[FAULT_NAN_ENV];
-      const exit = await coordinator.exit(120_000);
-      expect(exit.code, coordinator.output).toBe(1);
-      expect(coordinator.output).toMatch(/ClusterError: training diverged: the all-reduced gradient was not finite at 1 consecutive step, step 5 \(rank 1 at step 5\)/);
-      for (const w of workers) await w.exit(30_000);
-      expect((await latestCheckpoint(dir))?.step).toBe(5);
-    });
+  it('with --max-skipped 1 the same fault stops the run with a ClusterError naming step 5 and rank 1 (exit 1), and no checkpoint after step 5 is written', async () => {
+    const configFile = h.file('nan-mlp-stop.json', mlpConfig({ epochs: 3, batchSize: 24, validationSplit: 0.2, microBatch: 12, checkpointEverySteps: 1 }));
+    const runId = h.runId('nan-stop');
+    const dir = h.path(`ckpt-${runId}`);
+    h.env[FAULT_NAN_ENV] = '1:5';
+    const { coordinator, workers } = h.cluster(runId, configFile, 2, { coordinatorArgs: ['--checkpoint-dir', dir, '--max-skipped', '1'], workerArgs: ['--checkpoint-dir', dir] });
+    delete h.env[FAULT_NAN_ENV];
+    const exit = await coordinator.exit(120_000);
+    expect(exit.code, coordinator.output).toBe(1);
+    expect(coordinator.output).toMatch(/ClusterError: training diverged: the all-reduced gradient was not finite at 1 consecutive step, step 5 \(rank 1 at step 5\)/);
+    for (const w of workers) await w.exit(30_000);
+    expect((await latestCheckpoint(dir))?.step).toBe(5);
   });
+});
