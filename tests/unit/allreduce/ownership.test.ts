@@ -63,3 +63,55 @@ describe('planLayout (chunk ownership and pieces)', () => {
     expect(() => pieceRange(planLayout(10, 2, 4), 4)).toThrow(InternalError);
   });
 });
+
+describe('planLayout with buckets and exchanged small buckets (Notes [buckets in the layout], [one hop for small buckets])', () => {
+  it('exhaustively for L ≤ 24, N ≤ 4, P ≤ 5, every split into ≤ 3 buckets and exchange limits 0–6: every element in exactly one piece; pieces never straddle buckets; chunk pieces in bucket order; exchanged buckets unsplit', () => {
+    for (let length = 1; length <= 24; length++) {
+      for (const cut1 of [1, Math.floor(length / 2), length]) {
+        for (const cut2 of [cut1, Math.min(length, cut1 + 3), length]) {
+          const ranges = [
+            { start: cut2, end: length },
+            { start: cut1, end: cut2 },
+            { start: 0, end: cut1 },
+          ].filter((b) => b.end > b.start);
+          for (let worldSize = 1; worldSize <= 4; worldSize++) {
+            for (let p = 1; p <= 5; p++) {
+              for (const limit of [0, 1, 3, 6]) {
+                const layout = planLayout(length, worldSize, p, ranges, { bucketElements: limit, totalElements: 1000 });
+                const where = `L=${length} buckets=${JSON.stringify(ranges)} N=${worldSize} P=${p} exchange≤${limit}`;
+                const hits = new Uint8Array(length);
+                for (const piece of layout.pieces) {
+                  const bucket = ranges[piece.bucket]!;
+                  expect(piece.start >= bucket.start && piece.start + piece.length <= bucket.end, where).toBe(true);
+                  expect(piece.length, where).toBeLessThanOrEqual(p);
+                  for (let i = piece.start; i < piece.start + piece.length; i++) hits[i] = hits[i]! + 1;
+                  const exchanged = worldSize > 1 && bucket.end - bucket.start <= limit;
+                  expect(piece.chunk === -1, where).toBe(exchanged);
+                  expect(piece.piece >= layout.exchangeFirstPiece, where).toBe(exchanged);
+                }
+                expect(hits.every((h) => h === 1), where).toBe(true);
+                for (const chunk of layout.chunks) {
+                  const own = piecesOfChunk(layout, chunk.owner);
+                  for (let i = 1; i < own.length; i++) expect(own[i]!.bucket, where).toBeGreaterThanOrEqual(own[i - 1]!.bucket);
+                  ranges.forEach((_, b) => expect(chunk.piecesThrough[b], where).toBe(own.filter((x) => x.bucket <= b).length));
+                }
+                ranges.forEach((_, b) => expect(layout.exchangeThrough[b], where).toBe(layout.pieces.filter((x) => x.chunk === -1 && x.bucket <= b).length));
+              }
+            }
+          }
+        }
+      }
+    }
+  });
+
+  it('the exchange total caps how many buckets are exchanged, in release order', () => {
+    const buckets = [
+      { start: 8, end: 12 },
+      { start: 4, end: 8 },
+      { start: 0, end: 4 },
+    ];
+    const layout = planLayout(12, 2, 8, buckets, { bucketElements: 4, totalElements: 8 });
+    expect(layout.exchangeThrough).toEqual([1, 2, 2]);
+    expect(layout.exchangeLength).toBe(8);
+  });
+});
