@@ -9,7 +9,7 @@ import { encodedElements, type Compression } from './compression.js';
  * Framing of gradient pieces: a 16-byte little-endian header, then the raw float32 values.
  *
  *   byte  0      u8   protocol version (PROTOCOL_VERSION)
- *   byte  1      u8   low 4 bits: family: 1 = rs (reduce-scatter), 2 = ag (all-gather), 3 = a2a (exchanged small buckets; the test oracle);
+ *   byte  1      u8   low 4 bits: family: 1 = rs (reduce-scatter), 2 = ag (all-gather), 3 = a2a (test oracle);
  *                     high 4 bits: encoding of the values: 0 = float32, 1 = bf16, 2 = fp16 (compression.ts)
  *   bytes 2–3    u16  source rank
  *   bytes 4–7    u32  membership generation

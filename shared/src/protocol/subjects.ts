@@ -179,7 +179,7 @@ export function stateTransferSubject(run: string, sender: string): string {
 
 // ---- data subjects ----------------------------------------------------------------------------------------
 
-/** The data families. `a2a`: a rank's whole piece of an exchanged small bucket (Note [one hop for small buckets] in worker/src/allreduce/ownership.ts; it travels on the sender's `ag` subject), and the all-to-all exchange of the test oracle (`tests/helpers/naive-allreduce.ts`). */
+/** The two data families. `a2a` is the all-to-all exchange of the test oracle (`tests/helpers/naive-allreduce.ts`). */
 export type DataFamily = 'rs' | 'ag' | 'a2a';
 
 /** Reduce-scatter: pieces of chunk `owner`, sent by every other rank (worker id `sender`) to the chunk's owner. */

@@ -32,9 +32,7 @@ export async function startCluster(url: string, worldSize: number, options: Part
       installDirectWrites(nc);
     }
   }
-  // Reduce-scatter + all-gather unless a test asks for exchanged small buckets (exchangeMaxBytes): most vectors here
-  // are small, and the default would exchange them all (Note [one hop for small buckets]).
-  const ranks = connections.map((nc, rank) => new RsagAllReduce({ generation: 0, exchangeMaxBytes: 0, ...options, nc, runId, rank, worldSize }));
+  const ranks = connections.map((nc, rank) => new RsagAllReduce({ generation: 0, ...options, nc, runId, rank, worldSize }));
   // Subscriptions must be registered with the server before any rank publishes.
   await Promise.all(connections.map((nc) => nc.flush()));
   return {

@@ -39,17 +39,13 @@ export interface Segment {
 export interface PieceRange {
   /** Global piece index. */
   readonly piece: number;
-  /** The owning rank's chunk; −1 for a piece of an exchanged bucket (every rank sums it). */
   readonly chunk: number;
   /** The bucket the piece belongs to (0 without buckets). */
   readonly bucket: number;
   /** First element of the piece in the whole vector. */
   readonly start: number;
   readonly length: number;
-  /**
-   * First element of the piece among its chunk's elements (segments concatenated), or among the exchanged buckets'
-   * elements for an exchange piece: where staging keeps it.
-   */
+  /** First element of the piece among its chunk's elements (segments concatenated): where staging keeps it. */
   readonly local: number;
 }
 
@@ -70,28 +66,6 @@ export interface AllReduceLayout {
   readonly buckets: readonly BucketRange[];
   /** Per global piece: its range (O(1) lookup on every frame). */
   readonly pieces: readonly PieceRange[];
-  /** Exchanged buckets' pieces (Note [one hop for small buckets]): global indices [exchangeFirstPiece, pieceCount). */
-  readonly exchangeFirstPiece: number;
-  /** exchangeThrough[b] = exchange pieces in buckets 0..b. */
-  readonly exchangeThrough: readonly number[];
-  /** Elements over all exchanged buckets. */
-  readonly exchangeLength: number;
-}
-
-/**
- * Note [one hop for small buckets]
- * Reduce-scatter + all-gather takes two trips through the server(s) — to the owner, and back — which dominates a
- * small bucket's time (the last bucket of a step, after backward, is all latency). A bucket of at most
- * `exchangeElements` is instead EXCHANGED: every rank publishes its whole bucket once (on its all-gather subject;
- * the server fans it out), and every rank sums the N copies itself, in rank order — one trip, and bitwise the same
- * sum as the owner's. At N = 2 it moves exactly rsag's bytes; at N ranks each receives (N − 1)× the bucket instead
- * of 2(N − 1)/N×, which is why only small buckets qualify. Exchanged buckets are never split among owners.
- */
-export interface ExchangeLimits {
-  /** A bucket of at most this many elements is exchanged (0: none). */
-  readonly bucketElements: number;
-  /** … as long as the exchanged buckets together stay within this many elements (bounds what a step holds). */
-  readonly totalElements: number;
 }
 
 /** The piece header stores the global piece index as a u32. */
@@ -106,34 +80,22 @@ const MAX_PIECES = 0xffffffff;
  * pieces of bucket b once b is released (piecesThrough). A piece never straddles two buckets. Each element is
  * still summed once, over ranks 0..N−1 in order, so the result does not depend on the buckets (bitwise).
  */
-export function planLayout(length: number, worldSize: number, pieceElements: number, buckets?: readonly BucketRange[], exchange?: ExchangeLimits): AllReduceLayout {
+export function planLayout(length: number, worldSize: number, pieceElements: number, buckets?: readonly BucketRange[]): AllReduceLayout {
   if (!Number.isSafeInteger(length) || length < 0) throw new ConfigError('length', 'must be an integer ≥ 0', { value: length });
   if (!Number.isInteger(worldSize) || worldSize < 1 || worldSize > 0x10000) throw new ConfigError('worldSize', 'must be an integer in [1, 65536]', { value: worldSize });
   if (!Number.isSafeInteger(pieceElements) || pieceElements < 1) throw new ConfigError('pieceElements', 'must be an integer ≥ 1', { value: pieceElements });
   const ranges = buckets ?? [{ start: 0, end: length }];
   checkBuckets(ranges, length);
-  // Which buckets are exchanged (one hop), in release order, while the total allows.
-  const exchanged: boolean[] = [];
-  let exchangeLength = 0;
-  for (const bucket of ranges) {
-    const size = bucket.end - bucket.start;
-    const yes = worldSize > 1 && exchange !== undefined && size > 0 && size <= exchange.bucketElements && exchangeLength + size <= exchange.totalElements;
-    exchanged.push(yes);
-    if (yes) exchangeLength += size;
-  }
-  // segments[c][b]: owner c's part of bucket b (empty for an exchanged bucket).
+  // segments[c][b]: owner c's part of bucket b.
   const segments: Segment[][] = Array.from({ length: worldSize }, () => []);
   ranges.forEach((bucket, b) => {
-    const size = exchanged[b] ? 0 : bucket.end - bucket.start;
+    const size = bucket.end - bucket.start;
     const base = Math.floor(size / worldSize);
     const extra = size % worldSize;
     for (let c = 0; c < worldSize; c++) segments[c]!.push({ bucket: b, start: bucket.start + c * base + Math.min(c, extra), length: base + (c < extra ? 1 : 0) });
   });
   let total = 0;
   for (const owned of segments) for (const segment of owned) total += Math.ceil(segment.length / pieceElements);
-  ranges.forEach((bucket, b) => {
-    if (exchanged[b]) total += Math.ceil((bucket.end - bucket.start) / pieceElements);
-  });
   if (total > MAX_PIECES) throw tooManyPieces(total, pieceElements);
   const chunks: ChunkLayout[] = [];
   const pieces: PieceRange[] = [];
@@ -151,20 +113,7 @@ export function planLayout(length: number, worldSize: number, pieceElements: num
     }
     chunks.push({ owner: c, start: segments[c]![0]?.start ?? 0, length: local, firstPiece, pieceCount: pieces.length - firstPiece, segments: segments[c]!, piecesThrough });
   }
-  const exchangeFirstPiece = pieces.length;
-  const exchangeThrough: number[] = [];
-  let local = 0;
-  ranges.forEach((bucket, b) => {
-    if (exchanged[b]) {
-      for (let start = bucket.start; start < bucket.end; start += pieceElements) {
-        const n = Math.min(pieceElements, bucket.end - start);
-        pieces.push({ piece: pieces.length, chunk: -1, bucket: b, start, length: n, local });
-        local += n;
-      }
-    }
-    exchangeThrough.push(pieces.length - exchangeFirstPiece);
-  });
-  return { length, worldSize, pieceElements, pieceCount: pieces.length, chunks, buckets: ranges, pieces, exchangeFirstPiece, exchangeThrough, exchangeLength };
+  return { length, worldSize, pieceElements, pieceCount: pieces.length, chunks, buckets: ranges, pieces };
 }
 
 function tooManyPieces(total: number, pieceElements: number): ConfigError {
@@ -184,7 +133,7 @@ function checkBuckets(buckets: readonly BucketRange[], length: number): void {
   if (at !== length) throw new ConfigError('buckets', `cover [0, ${at}) of a vector of ${length}`, { value: at });
 }
 
-/** The chunk holding global piece `piece` (−1 for an exchange piece). */
+/** The chunk holding global piece `piece`. */
 export function chunkOfPiece(layout: AllReduceLayout, piece: number): number {
   return pieceRange(layout, piece).chunk;
 }

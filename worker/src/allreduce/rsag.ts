@@ -9,7 +9,7 @@ import type { AllReduce, AllReduceStep, AllReduceTimings } from './allreduce.js'
 import { EarlyFrames } from './early-frames.js';
 import { largestPieceFor, requireWindow, SendWindow } from './flow.js';
 import { FrameRecycler } from './frame-recycler.js';
-import { planLayout, pieceRange, type AllReduceLayout, type BucketRange, type ChunkLayout, type ExchangeLimits, type PieceRange } from './ownership.js';
+import { planLayout, pieceRange, type AllReduceLayout, type BucketRange, type ChunkLayout, type PieceRange } from './ownership.js';
 import { sumInRankOrder } from './rank-order-sum.js';
 
 export interface RsagOptions {
@@ -54,18 +54,12 @@ export interface RsagOptions {
    * must agree. Default: one bucket, the whole vector.
    */
   readonly buckets?: readonly BucketRange[];
-  /**
-   * Buckets of at most this many bytes are exchanged in one hop instead of reduce-scatter + all-gather (Note [one hop
-   * for small buckets] in ownership.ts); 0 turns it off. Default 256 KiB. Every rank of a run must agree.
-   */
-  readonly exchangeMaxBytes?: number;
 }
 
 const DEFAULT_PIECE_BYTES = 1 << 20;
 const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_MAX_PENDING = 64 << 20;
 const DEFAULT_MAX_EARLY = 256 << 20;
-const DEFAULT_EXCHANGE_MAX_BYTES = 256 << 10;
 const EMPTY = new Float32Array(0);
 
 /**
@@ -104,14 +98,6 @@ interface Buffers {
   readonly sum: Float32Array;
   /** windows[c] = this rank's send window toward owner c, reset at the start of every step. */
   readonly windows: SendWindow[];
-  /** Exchanged buckets (Note [one hop for small buckets]), per exchange piece x: xArrived[x·N + k], xCopies[x], xHeld[x·N + k]. */
-  readonly xArrived: Uint8Array;
-  readonly xCopies: Uint16Array;
-  readonly xHeld: (Uint8Array | undefined)[];
-  /** xStaging[k] receives rank k's exchanged values that cannot be kept as frames (by `local`). */
-  readonly xStaging: Float32Array[];
-  /** An exchanged piece's sum, before it replaces this rank's values. */
-  readonly xSum: Float32Array;
 }
 
 interface ActiveStep {
@@ -124,8 +110,6 @@ interface ActiveStep {
   /** When the first bucket was released (the all-reduce's clock and its deadline start there). */
   started: number;
   reduced: number;
-  /** Exchange pieces summed. */
-  exchanged: number;
   gatheredCount: number;
   ownChunkMs: number;
   bytesSent: number;
@@ -192,7 +176,6 @@ export class RsagAllReduce implements AllReduce {
   readonly #compression: Compression;
   readonly #expectedLength: number | undefined;
   readonly #buckets: readonly BucketRange[] | undefined;
-  readonly #exchange: ExchangeLimits;
   #closed = false;
   /** Direct writes are installed: reduce-scatter pieces go out without any copy. */
   readonly #direct: boolean;
@@ -244,10 +227,6 @@ export class RsagAllReduce implements AllReduce {
     this.window = requireWindow(worldSize, this.pieceBytes, maxPending);
     if (options.buckets !== undefined && options.vectorLength === undefined) throw new ConfigError('buckets', 'need vectorLength (the length they tile)', { value: options.buckets.length });
     this.#buckets = options.buckets;
-    const exchangeBytes = options.exchangeMaxBytes ?? DEFAULT_EXCHANGE_MAX_BYTES;
-    if (!Number.isSafeInteger(exchangeBytes) || exchangeBytes < 0) throw new ConfigError('exchangeMaxBytes', 'must be an integer ≥ 0', { value: exchangeBytes });
-    // What a rank receives of exchanged buckets in one step, (N − 1)× their size, stays within a quarter of max_pending.
-    this.#exchange = { bucketElements: Math.floor(exchangeBytes / 4), totalElements: Math.floor(maxPending / 4 / 4 / Math.max(1, worldSize - 1)) };
     let maxEarly = DEFAULT_MAX_EARLY;
     let perSource: number[] | undefined;
     if (options.vectorLength !== undefined) {
@@ -297,9 +276,6 @@ export class RsagAllReduce implements AllReduce {
     buffers.copies.fill(0);
     buffers.gathered.fill(0);
     buffers.held.fill(undefined);
-    buffers.xArrived.fill(0);
-    buffers.xCopies.fill(0);
-    buffers.xHeld.fill(undefined);
     for (const w of buffers.windows) w.reset();
     let active!: ActiveStep;
     const done = new Promise<AllReduceTimings>((resolve, reject) => {
@@ -311,7 +287,6 @@ export class RsagAllReduce implements AllReduce {
         released: 0,
         started: performance.now(),
         reduced: 0,
-        exchanged: 0,
         gatheredCount: 0,
         ownChunkMs: 0,
         bytesSent: 0,
@@ -358,13 +333,7 @@ export class RsagAllReduce implements AllReduce {
       this.#watchdog ??= setTimeout(this.#onWatchdog, this.timeoutMs).unref();
     }
     active.released = bucket + 1;
-    const { layout, own, copies, xCopies } = active.buffers;
-    const firstX = bucket === 0 ? 0 : (layout.exchangeThrough[bucket - 1] as number);
-    const endX = layout.exchangeThrough[bucket] as number;
-    for (let x = firstX; x < endX; x++) this.#sendExchanged(active, layout.pieces[layout.exchangeFirstPiece + x] as PieceRange);
-    for (let x = firstX; x < endX; x++) {
-      if (xCopies[x] === this.worldSize - 1) this.#sumExchanged(active, layout.pieces[layout.exchangeFirstPiece + x] as PieceRange, -1, undefined);
-    }
+    const { layout, own, copies } = active.buffers;
     const from = bucket === 0 ? 0 : (own.piecesThrough[bucket - 1] as number);
     const to = own.piecesThrough[bucket] as number;
     for (let local = from; local < to; local++) {
@@ -420,8 +389,7 @@ export class RsagAllReduce implements AllReduce {
       return false;
     }
     const { source, step } = header;
-    // Exchanged pieces (Note [one hop for small buckets]) travel on their sender's all-gather subject.
-    if (header.family !== family && !(family === 'ag' && header.family === 'a2a')) return this.#drop(family, 'malformed', subject, header, `a ${header.family} frame on a ${family} subject`);
+    if (header.family !== family) return this.#drop(family, 'malformed', subject, header, `a ${header.family} frame on a ${family} subject`);
     if (header.generation !== this.generation) return this.#drop(family, 'foreign-generation', subject, header, `generation ${header.generation}, this rank is in ${this.generation}`);
     if (source >= this.worldSize || source === this.rank || (family === 'ag' && source !== owner)) {
       return this.#drop(family, 'malformed', subject, header, `source rank ${source} cannot send ${family} frames here (world size ${this.worldSize})`);
@@ -459,9 +427,7 @@ export class RsagAllReduce implements AllReduce {
     const range = this.#checkShape(active.buffers, subject, header, frame);
     if (range === undefined) return false;
     let kept = false;
-    if (header.family === 'a2a') {
-      kept = this.#acceptExchanged(active, subject, header, frame, range);
-    } else if (header.family === 'rs') {
+    if (header.family === 'rs') {
       const slot = (header.piece - own.firstPiece) * this.worldSize + header.source;
       if (active.buffers.arrived[slot] === 1) return this.#drop('rs', 'duplicate', subject, header, `piece ${header.piece} again`);
       active.buffers.arrived[slot] = 1;
@@ -517,11 +483,6 @@ export class RsagAllReduce implements AllReduce {
     if (elements !== range.length) {
       return void this.#drop(header.family, 'malformed', subject, header, `piece ${header.piece} has ${elements} values, expected ${range.length} (do all ranks all-reduce vectors of ${layout.length}?)`);
     }
-    if (header.family === 'a2a') {
-      if (range.chunk !== -1) return void this.#drop('a2a', 'malformed', subject, header, `piece ${header.piece} is not in an exchanged bucket`);
-      return range;
-    }
-    if (range.chunk === -1) return void this.#drop(header.family, 'malformed', subject, header, `piece ${header.piece} is in an exchanged bucket, not ${header.family}`);
     if (header.family === 'rs' && range.chunk !== this.rank) return void this.#drop('rs', 'malformed', subject, header, `piece ${header.piece} belongs to chunk ${range.chunk}, not ${this.rank}`);
     if (header.family === 'ag' && range.chunk !== header.source) return void this.#drop('ag', 'malformed', subject, header, `piece ${header.piece} belongs to chunk ${range.chunk}, not ${header.source}`);
     return range;
@@ -634,111 +595,11 @@ export class RsagAllReduce implements AllReduce {
     if (active.reduced === active.buffers.own.pieceCount) active.ownChunkMs = performance.now() - active.started;
   }
 
-  // ---- exchanged buckets (Note [one hop for small buckets]) -------------------------------------------------
-
-  /**
-   * Publishes this rank's values of an exchanged piece to every rank (its all-gather subject). Always copied into a
-   * frame: this rank overwrites the range with the sum as soon as the others' copies are in, which says nothing
-   * about whether the socket has written ours yet (unlike reduce-scatter, Note [sending straight from the vector]).
-   */
-  #sendExchanged(active: ActiveStep, range: PieceRange): void {
-    const header = { family: 'a2a', source: this.rank, generation: this.generation, step: active.step, piece: range.piece } as const;
-    const values = active.data.subarray(range.start, range.start + range.length);
-    let frame: Uint8Array;
-    if (this.#compression === 'none') {
-      frame = this.#frames.acquire(PIECE_HEADER_BYTES + range.length * 4);
-      writePieceFrame(frame, header, range.length).set(values);
-    } else {
-      frame = this.#frames.acquire(PIECE_HEADER_BYTES + encodedBytes(this.#compression, range.length));
-      writePieceHeader(frame, { ...header, encoding: this.#compression });
-      encodeValues(this.#compression, values, frame.subarray(PIECE_HEADER_BYTES));
-    }
-    this.#frames.publishing(frame);
-    this.#nc.publish(this.#agSubject, frame);
-    active.bytesSent += frame.length;
-  }
-
-  /** Takes rank `header.source`'s copy of an exchanged piece; returns whether the frame is kept. */
-  #acceptExchanged(active: ActiveStep, subject: string, header: PieceHeader, frame: Uint8Array, range: PieceRange): boolean {
-    const { layout, xArrived, xCopies, xHeld, xStaging } = active.buffers;
-    const x = range.piece - layout.exchangeFirstPiece;
-    const slot = x * this.worldSize + header.source;
-    if (xArrived[slot] === 1) return this.#drop('a2a', 'duplicate', subject, header, `piece ${header.piece} again`);
-    xArrived[slot] = 1;
-    active.bytesReceived += frame.length;
-    const copies = (xCopies[x] as number) + 1;
-    xCopies[x] = copies;
-    const complete = copies === this.worldSize - 1 && range.bucket < active.released;
-    if (this.#compression !== 'none') {
-      decodeValues(this.#compression, frame.subarray(PIECE_HEADER_BYTES), xStaging[header.source] as Float32Array, range.local, range.length);
-      if (complete) this.#sumExchanged(active, range, -1, undefined);
-      return false;
-    }
-    if (complete) {
-      const inPlace = alignedPieceValues(frame);
-      if (inPlace === undefined) copyPieceValues(frame, xStaging[header.source] as Float32Array, range.local, range.length);
-      this.#sumExchanged(active, range, header.source, inPlace);
-      return false;
-    }
-    if (isRecycledPayload(frame)) {
-      xHeld[slot] = frame;
-      return true;
-    }
-    copyPieceValues(frame, xStaging[header.source] as Float32Array, range.local, range.length);
-    return false;
-  }
-
-  /**
-   * Every rank's copy of an exchanged piece is in and its bucket is released here: the sum in rank order (rounded
-   * contributions and a rounded sum when compressed, as the owner's in #reduceCompressed) replaces this rank's values.
-   */
-  #sumExchanged(active: ActiveStep, range: PieceRange, lastSource: number, lastValues: Float32Array | undefined): void {
-    const { layout, xHeld, xStaging, sources } = active.buffers;
-    const { start, length, local } = range;
-    const slot0 = (range.piece - layout.exchangeFirstPiece) * this.worldSize;
-    const compression = this.#compression;
-    for (let k = 0; k < this.worldSize; k++) {
-      const kept = xHeld[slot0 + k];
-      if (k === this.rank) {
-        if (compression === 'none') sources[k] = active.data.subarray(start, start + length);
-        else {
-          const own = active.buffers.ownRounded.subarray(0, length);
-          own.set(active.data.subarray(start, start + length));
-          roundTrip(compression, own);
-          sources[k] = own;
-        }
-      } else if (k === lastSource && lastValues !== undefined) sources[k] = lastValues;
-      else if (kept !== undefined) sources[k] = alignedPieceValues(kept) as Float32Array;
-      else sources[k] = (xStaging[k] as Float32Array).subarray(local, local + length);
-    }
-    const sum = active.buffers.xSum.subarray(0, length);
-    sumInRankOrder(sum, sources);
-    sources.fill(EMPTY);
-    if (compression !== 'none') roundTrip(compression, sum);
-    active.data.set(sum, start);
-    for (let k = 0; k < this.worldSize; k++) {
-      const kept = xHeld[slot0 + k];
-      if (kept === undefined) continue;
-      xHeld[slot0 + k] = undefined;
-      releasePayload(kept);
-    }
-    active.exchanged++;
-  }
-
   // ---- completion and failure -----------------------------------------------------------------------------
 
   #finishIfDone(active: ActiveStep): void {
     const { layout, own } = active.buffers;
-    const exchangeCount = layout.pieceCount - layout.exchangeFirstPiece;
-    if (
-      this.#active !== active ||
-      active.released < layout.buckets.length ||
-      active.reduced < own.pieceCount ||
-      active.exchanged < exchangeCount ||
-      active.gatheredCount < layout.exchangeFirstPiece - own.pieceCount
-    ) {
-      return;
-    }
+    if (this.#active !== active || active.released < layout.buckets.length || active.reduced < own.pieceCount || active.gatheredCount < layout.pieceCount - own.pieceCount) return;
     this.#active = undefined;
     active.resolve({ totalMs: performance.now() - active.started, ownChunkMs: active.ownChunkMs, bytesSent: active.bytesSent, bytesReceived: active.bytesReceived });
   }
@@ -791,22 +652,10 @@ export class RsagAllReduce implements AllReduce {
         }
       }
     }
-    const missingExchanged: number[] = [];
-    const exchangeCount = layout.pieceCount - layout.exchangeFirstPiece;
-    for (let k = 0; k < this.worldSize; k++) {
-      if (k === this.rank) continue;
-      for (let x = 0; x < exchangeCount; x++) {
-        if (active.buffers.xArrived[x * this.worldSize + k] === 0) {
-          missingExchanged.push(k);
-          break;
-        }
-      }
-    }
     const parts: string[] = [];
     if (missingCopies.length > 0) parts.push(`no pieces of chunk ${this.rank} (owned by this rank) from rank(s) ${missingCopies.join(', ')}`);
     if (missingOwners.length > 0) parts.push(`no reduced pieces of chunk(s) ${missingOwners.join(', ')} from their owner rank(s) ${missingOwners.join(', ')}`);
-    if (missingExchanged.length > 0) parts.push(`no exchanged (small-bucket) pieces from rank(s) ${missingExchanged.join(', ')}`);
-    const missing = missingCopies.length > 0 ? missingCopies : missingOwners.length > 0 ? missingOwners : missingExchanged;
+    const missing = missingCopies.length > 0 ? missingCopies : missingOwners;
     return new ClusterError(`all-reduce of step ${active.step} on rank ${this.rank} timed out after ${this.timeoutMs} ms: ${parts.join('; ')}`, {
       ...(missing[0] === undefined ? {} : { rank: missing[0] }),
       step: active.step,
@@ -846,8 +695,7 @@ export class RsagAllReduce implements AllReduce {
     const cached = this.#buffers;
     if (cached !== undefined && cached.layout.length === length) return cached;
     const buckets = this.#buckets !== undefined && length === this.#expectedLength ? this.#buckets : undefined;
-    const layout = planLayout(length, this.worldSize, this.pieceBytes / 4, buckets, this.#exchange);
-    const exchangeCount = layout.pieceCount - layout.exchangeFirstPiece;
+    const layout = planLayout(length, this.worldSize, this.pieceBytes / 4, buckets);
     const own = layout.chunks[this.rank] as ChunkLayout;
     const staging = Array.from({ length: this.worldSize }, (_, k) => new Float32Array(k === this.rank ? 0 : own.length));
     const buffers: Buffers = {
@@ -861,11 +709,6 @@ export class RsagAllReduce implements AllReduce {
       ownRounded: new Float32Array(this.#compression === 'none' ? 0 : this.pieceBytes / 4),
       sum: new Float32Array(this.#compression === 'none' ? 0 : this.pieceBytes / 4),
       sources: new Array<Float32Array>(this.worldSize).fill(EMPTY),
-      xArrived: new Uint8Array(exchangeCount * this.worldSize),
-      xCopies: new Uint16Array(exchangeCount),
-      xHeld: new Array<Uint8Array | undefined>(exchangeCount * this.worldSize).fill(undefined),
-      xStaging: Array.from({ length: this.worldSize }, (_, k) => new Float32Array(k === this.rank ? 0 : layout.exchangeLength)),
-      xSum: new Float32Array(exchangeCount === 0 ? 0 : Math.min(layout.exchangeLength, this.pieceBytes / 4)),
       windows: layout.chunks.map((c) => new SendWindow(c.owner === this.rank ? 0 : c.pieceCount, this.window)),
     };
     this.#buffers = buffers;
@@ -880,8 +723,7 @@ export class RsagAllReduce implements AllReduce {
  */
 function receivedBytesPerStep(buffers: Buffers, rank: number): number[] {
   const { layout, own } = buffers;
-  const exchanged = layout.exchangeLength * 4 + (layout.pieceCount - layout.exchangeFirstPiece) * PIECE_HEADER_BYTES;
-  return layout.chunks.map((chunk) => (chunk.owner === rank ? 0 : (own.length + chunk.length) * 4 + (own.pieceCount + chunk.pieceCount) * PIECE_HEADER_BYTES + exchanged));
+  return layout.chunks.map((chunk) => (chunk.owner === rank ? 0 : (own.length + chunk.length) * 4 + (own.pieceCount + chunk.pieceCount) * PIECE_HEADER_BYTES));
 }
 
 function positive(value: number | undefined, fallback: number, field: string): number {
