@@ -63,3 +63,49 @@ describe('planLayout (chunk ownership and pieces)', () => {
     expect(() => pieceRange(planLayout(10, 2, 4), 4)).toThrow(InternalError);
   });
 });
+
+describe('planLayout with buckets (Note [buckets in the layout])', () => {
+  it('exhaustively for L ≤ 24, N ≤ 4, P ≤ 5 and splits into ≤ 3 buckets: every element in exactly one piece; pieces never straddle buckets; each chunk balanced within every bucket and its pieces in bucket order', () => {
+    for (let length = 1; length <= 24; length++) {
+      for (const cut1 of [1, Math.floor(length / 2), length]) {
+        for (const cut2 of [cut1, Math.min(length, cut1 + 3), length]) {
+          const ranges = [
+            { start: cut2, end: length },
+            { start: cut1, end: cut2 },
+            { start: 0, end: cut1 },
+          ].filter((b) => b.end > b.start);
+          for (let worldSize = 1; worldSize <= 4; worldSize++) {
+            for (let p = 1; p <= 5; p++) {
+              const layout = planLayout(length, worldSize, p, ranges);
+              const where = `L=${length} buckets=${JSON.stringify(ranges)} N=${worldSize} P=${p}`;
+              const hits = new Uint8Array(length);
+              for (const piece of layout.pieces) {
+                const bucket = ranges[piece.bucket]!;
+                expect(piece.start >= bucket.start && piece.start + piece.length <= bucket.end, where).toBe(true);
+                expect(piece.length, where).toBeLessThanOrEqual(p);
+                for (let i = piece.start; i < piece.start + piece.length; i++) hits[i] = hits[i]! + 1;
+              }
+              expect(hits.every((h) => h === 1), where).toBe(true);
+              ranges.forEach((bucket, b) => {
+                const sizes = layout.chunks.map((c) => c.segments[b]!.length);
+                expect(Math.max(...sizes) - Math.min(...sizes), where).toBeLessThanOrEqual(1);
+                expect(sizes.reduce((a, x) => a + x, 0), where).toBe(bucket.end - bucket.start);
+              });
+              for (const chunk of layout.chunks) {
+                const own = piecesOfChunk(layout, chunk.owner);
+                for (let i = 1; i < own.length; i++) expect(own[i]!.bucket, where).toBeGreaterThanOrEqual(own[i - 1]!.bucket);
+                ranges.forEach((_, b) => expect(chunk.piecesThrough[b], where).toBe(own.filter((x) => x.bucket <= b).length));
+              }
+            }
+          }
+        }
+      }
+    }
+  });
+
+  it('buckets must tile the vector: a gap or an overlap is a ConfigError naming buckets', () => {
+    expect(() => planLayout(10, 2, 4, [{ start: 5, end: 10 }, { start: 0, end: 4 }])).toThrow(/buckets/);
+    expect(() => planLayout(10, 2, 4, [{ start: 4, end: 10 }, { start: 0, end: 5 }])).toThrow(ConfigError);
+    expect(() => planLayout(10, 2, 4, [{ start: 0, end: 9 }])).toThrow(/cover \[0, 9\) of a vector of 10/);
+  });
+});
