@@ -116,6 +116,8 @@ const POOLING_CASES: readonly PoolingCase[] = [
   { input: [3, 9, 7, 17], window: [3, 2], strides: [2, 3], padding: 'same' },
   // Disjoint windows that skip cells, with padding and a channel tail past the SIMD width.
   { input: [2, 9, 11, 6], window: [2, 2], strides: [3, 3], padding: 'same' },
+  // Disjoint windows covering every cell (dx written outright, never zeroed first), with a channel tail.
+  { input: [2, 6, 8, 5], window: [2, 2], strides: [2, 2], padding: 'valid' },
 ];
 
 describeEachBackend('pooling', (backend) => {

@@ -38,6 +38,17 @@ describe('Arena', () => {
     expect(again.data.every((v) => v === 0)).toBe(true);
   });
 
+  it('allocUninitialized takes the same aligned range as alloc but leaves the earlier contents (no zero fill)', () => {
+    const arena = new Arena(createWasmMemory(PAGE_BYTES * 4), 1000, 200_000, 'test');
+    arena.alloc([64]).data.fill(9);
+    arena.reset();
+    const unfilled = arena.allocUninitialized([64]);
+    expect(unfilled.data.byteOffset % ARENA_ALIGN).toBe(0);
+    expect(unfilled.data.every((v) => v === 9)).toBe(true);
+    arena.reset();
+    expect(arena.alloc([64]).data.every((v) => v === 0)).toBe(true);
+  });
+
   it('mark/release gives back exactly what was allocated after the mark', () => {
     const arena = new Arena(createWasmMemory(PAGE_BYTES), 1024, 60_000);
     arena.alloc([10]);
