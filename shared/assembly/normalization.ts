@@ -7,55 +7,12 @@
  * Per-channel values that the reference derives the same way for every element (γ and β widened,
  * μ, 1/σ, the backward factor (γ·invStd)/M) are computed once per channel into ws.
  *
- * Note [row groups]: the column sums take the rows four at a time: a channel pair's running sum
- * is loaded once, the four rows are added to it one after another (still row order, so the same
- * float64 additions as one row at a time), and stored once. Row by row, every addition waited on
- * the store of the previous row's sum; the kernels were memory-op bound (backward ≈ 1.9 ms for a
- * [21632, 32] map before f64x2 and the groups, ≈ 0.5 ms after, 2026-11-30).
+ * The sums take rows in groups (Note [row groups] in column-sums.ts); so do the per-element
+ * passes, which load each channel pair's statistics once per group (backward ≈ 1.9 ms for a
+ * [21632, 32] map before f64x2 and the groups, ≈ 0.6 ms after, 2026-11-30).
  */
+import { columnSums, GROUP } from './column-sums';
 import { load2, store2 } from './widen';
-
-const GROUP: i32 = 4;
-
-/** acc[ch] = Σ x[r, ch] over rows r ascending (f64), for every channel. */
-function columnSums(x: usize, m: i32, c: i32, acc: usize): void {
-  memory.fill(acc, 0, <usize>c << 3);
-  const rowBytes = <usize>c << 2;
-  let r = 0;
-  for (; r + GROUP <= m; r += GROUP) {
-    const row = x + <usize>r * rowBytes;
-    let ch = 0;
-    for (; ch + 2 <= c; ch += 2) {
-      const a = acc + (<usize>ch << 3);
-      const p = row + (<usize>ch << 2);
-      let s = v128.load(a);
-      s = f64x2.add(s, load2(p));
-      s = f64x2.add(s, load2(p + rowBytes));
-      s = f64x2.add(s, load2(p + 2 * rowBytes));
-      s = f64x2.add(s, load2(p + 3 * rowBytes));
-      v128.store(a, s);
-    }
-    if (ch < c) {
-      const a = acc + (<usize>ch << 3);
-      const p = row + (<usize>ch << 2);
-      let s = load<f64>(a);
-      for (let g = 0; g < GROUP; g++) s += <f64>load<f32>(p + <usize>g * rowBytes);
-      store<f64>(a, s);
-    }
-  }
-  for (; r < m; r++) {
-    const row = x + <usize>r * rowBytes;
-    let ch = 0;
-    for (; ch + 2 <= c; ch += 2) {
-      const a = acc + (<usize>ch << 3);
-      v128.store(a, f64x2.add(v128.load(a), load2(row + (<usize>ch << 2))));
-    }
-    if (ch < c) {
-      const a = acc + (<usize>ch << 3);
-      store<f64>(a, load<f64>(a) + <f64>load<f32>(row + (<usize>ch << 2)));
-    }
-  }
-}
 
 // @ts-ignore: decorator
 @inline
