@@ -56,6 +56,10 @@ function addRun(dst: usize, src: usize, n: i32): void {
  * [N·OH·OW, KH·KW·C] row-major: a window row's taps are one run of KW·C floats where it lies inside.
  */
 export function im2col(x: usize, cols: usize): void {
+  if (inC < 4) {
+    im2colNarrow(x, cols);
+    return;
+  }
   const cBytes = <usize>inC << 2;
   let dst = cols;
   const tapRowBytes = <usize>winW * cBytes;
@@ -83,6 +87,66 @@ export function im2col(x: usize, cols: usize): void {
       }
     }
   }
+}
+
+/**
+ * im2col for fewer than four channels (a first layer on grey or RGB images), where a window row is
+ * a run of only KW·C floats and the per-run bookkeeping of `im2col` cost more than the copying
+ * (≈ 1 ms for MNIST's [32, 28, 28, 1], 3×3). Here one output row of pixels is filled tap by tap:
+ * for tap (kh, kw) the cells x[ih, ow·sw + kw − padLeft, ·] of consecutive ow go to one column of
+ * the row's patches, a strided walk through an L1-sized block of cols. Same matrix as `im2col`.
+ */
+function im2colNarrow(x: usize, cols: usize): void {
+  const cBytes = <usize>inC << 2;
+  const pixelBytes = <usize>(winH * winW) * cBytes;
+  const stepBytes = <usize>strideW * cBytes;
+  let rowPatches = cols;
+  for (let n = 0; n < batch; n++) {
+    const image = x + <usize>n * <usize>inH * <usize>inW * cBytes;
+    for (let oh = 0; oh < outH; oh++) {
+      for (let kh = 0; kh < winH; kh++) {
+        const ih = oh * strideH - padTop + kh;
+        const inside = <u32>ih < <u32>inH;
+        const row = image + <usize>(inside ? ih : 0) * <usize>inW * cBytes;
+        for (let kw = 0; kw < winW; kw++) {
+          // Output columns [lo, hi) read inside the image row; the others are padding.
+          const lo = inside ? min(outW, ceilDiv(padLeft - kw, strideW)) : 0;
+          const hi = inside ? max(lo, min(outW, ceilDiv(inW + padLeft - kw, strideW))) : 0;
+          let dst = rowPatches + <usize>(kh * winW + kw) * cBytes;
+          for (let ow = 0; ow < lo; ow++) {
+            zeroRun(dst, cBytes);
+            dst += pixelBytes;
+          }
+          let src = row + <usize>(lo * strideW + kw - padLeft) * cBytes;
+          if (inC == 1) {
+            for (let ow = lo; ow < hi; ow++) {
+              store<f32>(dst, load<f32>(src));
+              dst += pixelBytes;
+              src += stepBytes;
+            }
+          } else {
+            for (let ow = lo; ow < hi; ow++) {
+              copyRun(dst, src, cBytes);
+              dst += pixelBytes;
+              src += stepBytes;
+            }
+          }
+          for (let ow = hi; ow < outW; ow++) {
+            zeroRun(dst, cBytes);
+            dst += pixelBytes;
+          }
+        }
+      }
+      rowPatches += <usize>outW * pixelBytes;
+    }
+  }
+}
+
+/** ⌈a / b⌉ for b > 0, and 0 for a ≤ 0. */
+// @ts-ignore: decorator
+@inline
+function ceilDiv(a: i32, b: i32): i32 {
+  return a <= 0 ? 0 : (a + b - 1) / b;
 }
 
 /**

@@ -4,6 +4,7 @@
  * reference's float64 result rounded once, so add and mul may use f32x4; scale and axpy involve a
  * float64 scalar and go through float64 lanes (widen.ts).
  */
+import { columnSums } from './column-sums';
 import { load2, store2 } from './widen';
 
 export function add(a: usize, b: usize, out: usize, n: i32): void {
@@ -67,20 +68,7 @@ export function biasAdd(x: usize, bias: usize, out: usize, rows: i32, c: i32): v
  * the result is bitwise the reference's). ws holds c float64 partial sums.
  */
 export function biasGrad(dy: usize, out: usize, rows: i32, c: i32, accumulate: bool, ws: usize): void {
-  memory.fill(ws, 0, <usize>c << 3);
-  const rowBytes = <usize>c << 2;
-  for (let r = 0; r < rows; r++) {
-    const d = dy + <usize>r * rowBytes;
-    let j = 0;
-    for (; j + 2 <= c; j += 2) {
-      const s = ws + (<usize>j << 3);
-      v128.store(s, f64x2.add(v128.load(s), load2(d + (<usize>j << 2))));
-    }
-    for (; j < c; j++) {
-      const s = ws + (<usize>j << 3);
-      store<f64>(s, load<f64>(s) + <f64>load<f32>(d + (<usize>j << 2)));
-    }
-  }
+  columnSums(dy, rows, c, ws);
   for (let j = 0; j < c; j++) {
     const o = out + (<usize>j << 2);
     const s = load<f64>(ws + (<usize>j << 3));

@@ -3,6 +3,13 @@
  *
  * Note [tile]: 4 rows × 8 columns = 8 f32x4 accumulators + 2 B vectors + 1 broadcast A value fits the
  * 16 xmm registers V8 gives wasm SIMD; a 6×8 tile spills (measured ≈ 31 vs ≈ 55 GFLOP/s, shared/README).
+ * Unrolling the depth loop twice spills too (V8 hoists the second step's loads: 35 vs 46 GFLOP/s at
+ * 1024³, 2026-11-30). Without FMA each depth step is 8 multiplies and 8 adds on the two FMUL and two
+ * FADD pipes, 4 cycles for 64 flops, so the loop as written runs near that bound (≈ 51 GFLOP/s with
+ * packing skipped); what is left is packing (pack.ts moves whole 4×4 blocks) and the blocking below.
+ *
+ * Note [blocking]: KC × NR floats of B (8 KiB) stay in L1 across the MC / MR A panels of a block;
+ * NC = 1024 packs each A block once for n ≤ 1024 (a 1024³ GEMM packed A twice with NC = 512, ≈ 2 %).
  *
  * Note [determinism]: every element of C is computed the same way whatever rows are asked for and
  * whichever tile or edge path it falls in: for each depth block [p0, p0+KC) in ascending order,
@@ -15,7 +22,7 @@ import { MR, NR, packA, packB } from './pack';
 
 const KC: i32 = 256;
 const MC: i32 = 64;
-const NC: i32 = 512;
+const NC: i32 = 1024;
 const A_BLOCK_BYTES: usize = <usize>MC * <usize>KC * 4;
 const B_BLOCK_BYTES: usize = <usize>KC * <usize>NC * 4;
 const TILE_BYTES: usize = <usize>MR * <usize>NR * 4;

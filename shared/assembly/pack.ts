@@ -42,6 +42,10 @@ export function packA(mode: i32, a: usize, lda: i32, m: i32, i0: i32, mc: i32, p
       }
       continue;
     }
+    if (mode == A_ROWS && row0 + MR <= m) {
+      packRowsTransposed(a + ((<usize>row0 * <usize>lda + <usize>p0) << 2), <usize>lda << 2, kc, panel, 16);
+      continue;
+    }
     if (mode == A_IM2COL) {
       packIm2colPanel(a, row0, m, p0, kc, panel);
       continue;
@@ -286,6 +290,14 @@ export function packB(mode: i32, b: usize, ldb: i32, n: i32, p0: i32, kc: i32, j
       }
       continue;
     }
+    if (mode == B_COLS && col0 + NR <= n) {
+      // Eight columns of op(b) are eight rows of b: two 4-row halves, each transposed 4×4.
+      const src = b + ((<usize>col0 * <usize>ldb + <usize>p0) << 2);
+      const step = <usize>ldb << 2;
+      packRowsTransposed(src, step, kc, panel, 32);
+      packRowsTransposed(src + (step << 2), step, kc, panel + 16, 32);
+      continue;
+    }
     for (let c = 0; c < NR; c++) {
       const col = col0 + c;
       const dst = panel + (<usize>c << 2);
@@ -303,5 +315,42 @@ export function packB(mode: i32, b: usize, ldb: i32, n: i32, p0: i32, kc: i32, j
         for (let k = 0; k < kc; k++) store<f32>(dst + (<usize>k << 5), load<f32>(src + (<usize>k << 2)));
       }
     }
+  }
+}
+
+/**
+ * Four rows of a row-major matrix (the first at src, rowBytes apart), depth [0, kc), into four
+ * lanes of a panel whose depth steps are panelStep bytes apart: panel[k] = (r0[k], r1[k], r2[k], r3[k]).
+ * Four depth steps at a time are one 4×4 transpose in registers.
+ */
+function packRowsTransposed(src: usize, rowBytes: usize, kc: i32, panel: usize, panelStep: usize): void {
+  const s1 = src + rowBytes;
+  const s2 = s1 + rowBytes;
+  const s3 = s2 + rowBytes;
+  let dst = panel;
+  let k = 0;
+  for (; k + 4 <= kc; k += 4) {
+    const off = <usize>k << 2;
+    const v0 = v128.load(src + off);
+    const v1 = v128.load(s1 + off);
+    const v2 = v128.load(s2 + off);
+    const v3 = v128.load(s3 + off);
+    const t0 = i32x4.shuffle(v0, v1, 0, 4, 1, 5);
+    const t1 = i32x4.shuffle(v2, v3, 0, 4, 1, 5);
+    const t2 = i32x4.shuffle(v0, v1, 2, 6, 3, 7);
+    const t3 = i32x4.shuffle(v2, v3, 2, 6, 3, 7);
+    v128.store(dst, i64x2.shuffle(t0, t1, 0, 2));
+    v128.store(dst + panelStep, i64x2.shuffle(t0, t1, 1, 3));
+    v128.store(dst + panelStep * 2, i64x2.shuffle(t2, t3, 0, 2));
+    v128.store(dst + panelStep * 3, i64x2.shuffle(t2, t3, 1, 3));
+    dst += panelStep << 2;
+  }
+  for (; k < kc; k++) {
+    const off = <usize>k << 2;
+    store<f32>(dst, load<f32>(src + off));
+    store<f32>(dst, load<f32>(s1 + off), 4);
+    store<f32>(dst, load<f32>(s2 + off), 8);
+    store<f32>(dst, load<f32>(s3 + off), 12);
+    dst += panelStep;
   }
 }

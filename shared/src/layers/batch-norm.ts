@@ -63,10 +63,11 @@ export class BatchNorm implements Layer {
     const k = ctx.backend.kernels;
     const b = this.#binding;
     const rows = this.#rows(x);
-    const out = ctx.backend.alloc(rows.shape);
+    // The batch-norm kernels write every element of their outputs (Note [unfilled outputs]).
+    const out = ctx.backend.allocUninitialized(rows.shape);
     if (ctx.training) {
-      const mean = ctx.backend.alloc(b.value(GAMMA).shape);
-      const variance = ctx.backend.alloc(b.value(GAMMA).shape);
+      const mean = ctx.backend.allocUninitialized(b.value(GAMMA).shape);
+      const variance = ctx.backend.allocUninitialized(b.value(GAMMA).shape);
       k.batchNormTrain(rows, b.value(GAMMA), b.value(BETA), this.epsilon, out, mean, variance);
       const count = x.dim(0);
       k.scale(mean, count, b.slot(MOVING_MEAN));
@@ -89,7 +90,7 @@ export class BatchNorm implements Layer {
   /** Batch statistics depend on every row, so dx carries the two extra mean terms (see the kernel). */
   #backwardTraining(dy: Tensor, s: { x: Tensor; mean: Tensor; variance: Tensor }, ctx: ForwardContext): Tensor {
     const b = this.#binding;
-    const dx = ctx.backend.alloc(dy.shape);
+    const dx = ctx.backend.allocUninitialized(dy.shape);
     ctx.backend.kernels.batchNormBackward(dy, s.x, b.value(GAMMA), s.mean, s.variance, this.epsilon, dx, b.slot(GAMMA), b.slot(BETA));
     return dx;
   }

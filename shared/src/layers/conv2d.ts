@@ -70,7 +70,7 @@ export class Conv2D implements Layer {
   forward(x: Tensor, ctx: ForwardContext): Tensor {
     const k = ctx.backend.kernels;
     const g = this.#geometryFor(x.dim(0));
-    const z = ctx.backend.alloc([g.batch, ...this.outputShape]);
+    const z = ctx.backend.allocUninitialized([g.batch, ...this.outputShape]); // conv2d overwrites z
     k.conv2d(x, this.#binding.value(0), z, g);
     if (this.#options.useBias) k.biasAdd(z, this.#binding.value(1), z);
     this.#x = x;
@@ -86,7 +86,7 @@ export class Conv2D implements Layer {
     k.conv2dBackpropFilter(x, dz, this.#binding.slot(0), g);
     if (this.#options.useBias) k.biasGrad(dz, this.#binding.slot(1));
     if (!needInputGradient) return null;
-    const dx = ctx.backend.alloc(x.shape);
+    const dx = ctx.backend.allocUninitialized(x.shape); // conv2dBackpropInput overwrites dx
     k.conv2dBackpropInput(dz, this.#binding.value(0), dx, g);
     return dx;
   }

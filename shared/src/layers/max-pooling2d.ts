@@ -19,7 +19,7 @@ export class MaxPooling2D extends Pooling2DLayer {
   backward(dy: Tensor, ctx: ForwardContext, needInputGradient: boolean): Tensor | null {
     const { x, geometry } = this.savedTape();
     if (!needInputGradient) return null;
-    const dx = ctx.backend.alloc(x.shape);
+    const dx = ctx.backend.allocUninitialized(x.shape); // maxPoolBackward zeroes what no window writes
     ctx.backend.kernels.maxPoolBackward(dy, x, dx, geometry);
     return dx;
   }

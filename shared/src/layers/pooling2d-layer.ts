@@ -40,7 +40,7 @@ export abstract class Pooling2DLayer implements Layer {
   /** For a forward on x: this batch's window geometry and an output buffer; saves both x and the geometry for backward. */
   protected startForward(x: Tensor, ctx: ForwardContext): { readonly y: Tensor; readonly geometry: WindowGeometry } {
     const geometry = poolingGeometryFor(this.inputShape, this.#options, x.dim(0));
-    const y = ctx.backend.alloc([geometry.batch, ...this.outputShape]);
+    const y = ctx.backend.allocUninitialized([geometry.batch, ...this.outputShape]); // pooling writes every output cell
     this.#tape = { x, geometry };
     return { y, geometry };
   }

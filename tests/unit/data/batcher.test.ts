@@ -17,6 +17,10 @@ function recordingBackend(): Backend & { allocated: Shape[] } {
       allocated.push(shape);
       return Tensor.zeros(shape);
     },
+    allocUninitialized(shape) {
+      allocated.push(shape);
+      return Tensor.zeros(shape);
+    },
     allocPersistent: (shape) => Tensor.zeros(shape),
     releaseScratch() {},
   };

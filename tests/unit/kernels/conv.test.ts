@@ -34,6 +34,9 @@ const CONV_CASES: readonly ConvCase[] = [
   { input: [3, 11, 10, 1], window: [3, 3], filters: 8, strides: [1, 1], padding: 'same' },
   { input: [2, 9, 13, 1], window: [5, 4], filters: 3, strides: [1, 1], padding: 'valid' },
   { input: [2, 12, 9, 1], window: [3, 3], filters: 4, strides: [2, 1], padding: 'same' },
+  // Fewer than four channels take the narrow im2col (native): strides along the width, padding on both sides.
+  { input: [2, 10, 11, 2], window: [3, 3], filters: 5, strides: [1, 2], padding: 'same' },
+  { input: [1, 8, 13, 3], window: [2, 4], filters: 3, strides: [3, 3], padding: 'same' },
   // One image's patch matrix takes 6.5 MB, so the wasm input gradient and all three native convolutions run in chunks of two images.
   { input: [3, 64, 64, 16], window: [5, 5], filters: 4, strides: [1, 1], padding: 'same' },
 ];
@@ -116,6 +119,8 @@ const POOLING_CASES: readonly PoolingCase[] = [
   { input: [3, 9, 7, 17], window: [3, 2], strides: [2, 3], padding: 'same' },
   // Disjoint windows that skip cells, with padding and a channel tail past the SIMD width.
   { input: [2, 9, 11, 6], window: [2, 2], strides: [3, 3], padding: 'same' },
+  // Disjoint windows covering every cell (dx written outright, never zeroed first), with a channel tail.
+  { input: [2, 6, 8, 5], window: [2, 2], strides: [2, 2], padding: 'valid' },
 ];
 
 describeEachBackend('pooling', (backend) => {

@@ -37,9 +37,9 @@ describeEachBackend('matMul', (backend) => {
     }
   });
 
-  it('equals the reference across block boundaries (rows > 64, depth > 256, columns > 512)', () => {
+  it('equals the reference across block boundaries (rows > 64, depth > 256, columns > 1024)', () => {
     const rng = new Random(12);
-    check(70, 521, 300, {}, rng);
+    check(70, 1031, 300, {}, rng);
     check(67, 9, 517, { transposeA: true, transposeB: true, accumulate: true }, rng);
   });
 

@@ -1,7 +1,7 @@
 /**
  * What the native backend adds to the shared kernel suite (which runs it like every backend):
  * OpenBLAS's environment chosen from the CPU's flags, the start-up self-check and its negative
- * control, the addon's bounds checks, and training on native pool threads — bitwise independent
+ * control, the addon's bounds checks (sgemm, BatchNorm, Adam), and training on native pool threads — bitwise independent
  * of the thread count, and within float32 tolerance of the WebAssembly pool.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -72,6 +72,27 @@ describeNative(`native addon${unavailable ? ` (${unavailable})` : ''}`, () => {
     expect(() => addon.sgemm(a.subarray(1), b, c, 2, 2, 3, 3, 2, 2, false, false, 0)).toThrow(RangeError);
     expect(() => addon.sgemm(a, b, c, 2, 2, 3, 2, 2, 2, false, false, 0)).toThrow(RangeError);
     expect(() => addon.sgemm(new Float64Array(6) as unknown as Float32Array, b, c, 2, 2, 3, 3, 2, 2, false, false, 0)).toThrow(TypeError);
+  });
+
+  it('batch-norm entry points reject views shorter than [m, c] or [c] (RangeError) and non-float arrays (TypeError)', () => {
+    const addon = nativeAddon();
+    const f = (n: number): Float32Array => new Float32Array(n).fill(1);
+    expect(() => addon.batchNormTrain(f(6), f(3), f(3), 1e-3, f(6), f(3), f(3), 2, 3)).not.toThrow();
+    expect(() => addon.batchNormTrain(f(6), f(3), f(3), 1e-3, f(5), f(3), f(3), 2, 3)).toThrow(RangeError);
+    expect(() => addon.batchNormTrain(f(6), f(2), f(3), 1e-3, f(6), f(3), f(3), 2, 3)).toThrow(RangeError);
+    expect(() => addon.batchNormBackward(f(6), f(6), f(3), f(3), f(3), 1e-3, f(6), f(3), f(3), 2, 3)).not.toThrow();
+    expect(() => addon.batchNormBackward(f(6), f(5), f(3), f(3), f(3), 1e-3, f(6), f(3), f(3), 2, 3)).toThrow(RangeError);
+    expect(() => addon.batchNormBackward(f(6), f(6), f(3), f(3), f(3), 1e-3, f(6), f(3), f(2), 2, 3)).toThrow(RangeError);
+    expect(() => addon.batchNormBackward(new Float64Array(6) as unknown as Float32Array, f(6), f(3), f(3), f(3), 1e-3, f(6), f(3), f(3), 2, 3)).toThrow(TypeError);
+  });
+
+  it('adam rejects state of another length than the parameters (RangeError) and non-float arrays (TypeError)', () => {
+    const addon = nativeAddon();
+    const f = (n: number): Float32Array => new Float32Array(n).fill(0.5);
+    const scalars = [1e-3, 0.9, 0.1, 0.999, 0.001, 1e-7, 0.1, 0.001, 1, 0] as const;
+    expect(() => addon.adam(f(9), f(9), f(9), f(9), ...scalars)).not.toThrow();
+    expect(() => addon.adam(f(9), f(9), f(8), f(9), ...scalars)).toThrow(RangeError);
+    expect(() => addon.adam(f(9), new Float64Array(9) as unknown as Float32Array, f(9), f(9), ...scalars)).toThrow(TypeError);
   });
 });
 

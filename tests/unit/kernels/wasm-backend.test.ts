@@ -16,6 +16,10 @@ import { createWasmMemory, PAGE_BYTES } from '../../../shared/src/kernels/wasm/m
 import { kernelsModule } from '../../../shared/src/kernels/wasm/module.js';
 import { Random } from '../../../shared/src/random.js';
 import { Tensor } from '../../../shared/src/tensor/tensor.js';
+import { parseRunConfig } from '../../../shared/src/config/run-config.js';
+import { LocalExecutor } from '../../../shared/src/train/local-executor.js';
+import { Model } from '../../../shared/src/train/model.js';
+import { syntheticClassification } from '../../helpers/synthetic.js';
 import { ensureWasmBuilt } from './backends.js';
 import { expectUlps, randomPair } from './compare.js';
 
@@ -36,6 +40,17 @@ describe('Arena', () => {
     expect(arena.used).toBe(0);
     const again = arena.alloc([used / 4]);
     expect(again.data.every((v) => v === 0)).toBe(true);
+  });
+
+  it('allocUninitialized takes the same aligned range as alloc but leaves the earlier contents (no zero fill)', () => {
+    const arena = new Arena(createWasmMemory(PAGE_BYTES * 4), 1000, 200_000, 'test');
+    arena.alloc([64]).data.fill(9);
+    arena.reset();
+    const unfilled = arena.allocUninitialized([64]);
+    expect(unfilled.data.byteOffset % ARENA_ALIGN).toBe(0);
+    expect(unfilled.data.every((v) => v === 9)).toBe(true);
+    arena.reset();
+    expect(arena.alloc([64]).data.every((v) => v === 0)).toBe(true);
   });
 
   it('mark/release gives back exactly what was allocated after the mark', () => {
@@ -162,5 +177,50 @@ describe('wasm backend', () => {
     const missing = new URL('./no-such-dir/kernels.wasm', import.meta.url);
     expect(() => kernelsModule(missing)).toThrow(BackendError);
     expect(() => kernelsModule(missing)).toThrow(/run `npm run build:wasm`/);
+  });
+});
+
+describe('unfilled outputs (Note [unfilled outputs] in arena.ts)', () => {
+  it('a training micro-batch gives the same loss and gradient bits over scratch full of NaN as over fresh scratch', async () => {
+    // Every layer that takes its output from allocUninitialized: conv, BatchNorm, activation, both poolings.
+    const config = parseRunConfig({
+      seed: 5,
+      dataset: 'mnist',
+      model: {
+        kind: 'sequential',
+        inputShape: [10, 10, 1],
+        layers: [
+          { type: 'conv2d', filters: 8, kernelSize: 3, activation: 'relu' },
+          { type: 'maxPool2d', poolSize: 2 },
+          { type: 'conv2d', filters: 6, kernelSize: 2, useBias: false },
+          { type: 'batchNorm' },
+          { type: 'activation', activation: 'tanh' },
+          { type: 'avgPool2d', poolSize: 2 },
+          { type: 'flatten' },
+          { type: 'dense', units: 3 },
+        ],
+      },
+      loss: 'softmaxCrossEntropy',
+      optimizer: { type: 'sgd', learningRate: 0.1 },
+      training: { epochs: 1, batchSize: 6, microBatch: 6 },
+    });
+    const backend = createWasmBackend();
+    const model = new Model(config, {
+      backend,
+      executor: (network, store) => new LocalExecutor(network, backend, store, { seed: 5, microBatch: 6, targetsAreInputs: false }),
+    });
+    const data = syntheticClassification(6, 10, 3, 9);
+    const indices = Uint32Array.from({ length: 6 }, (_, i) => i);
+    const step = async (): Promise<[number, number[]]> => {
+      const stats = await model.executor.computeGradients(data, indices, 0, 6, 0);
+      return [stats.lossSum, Array.from(model.params.slots.data)];
+    };
+    const fresh = await step();
+    backend.alloc([1 << 16]).data.fill(NaN);
+    backend.releaseScratch();
+    const dirty = await step();
+    expect(Number.isFinite(fresh[0])).toBe(true);
+    expect(fresh[1].some((g) => g !== 0)).toBe(true);
+    expect(dirty).toEqual(fresh);
   });
 });

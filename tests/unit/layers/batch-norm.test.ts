@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { checkLayerGradients, scaleLargest } from '../../helpers/gradcheck.js';
 import { BatchNorm } from '../../../shared/src/layers/batch-norm.js';
 import { createReferenceBackend } from '../../../shared/src/kernels/reference/backend.js';
+import { createWasmBackend } from '../../../shared/src/kernels/wasm/backend.js';
 import { Random } from '../../../shared/src/random.js';
 import { Tensor } from '../../../shared/src/tensor/tensor.js';
 
@@ -43,6 +44,37 @@ describe('BatchNorm', () => {
     layer.forward(Tensor.from([4, 1], [1, 2, 3, 6]), { backend: createReferenceBackend(), training: true, rng: new Random(1) });
     expect(slots[2]!.data[0]).toBeCloseTo(4 * 3, 5);
     expect(slots[3]!.data[0]).toBeCloseTo(4 * 3.5, 5);
+  });
+
+  it('on wasm (outputs in unfilled scratch) a training step gives the same bits over scratch full of NaN as over fresh scratch', () => {
+    const backend = createWasmBackend();
+    const layer = new BatchNorm('batchNorm_0', [3, 2, 5], keras);
+    const rng = new Random(3);
+    const values = layer.params.map((p) => {
+      const t = backend.allocPersistent(p.shape);
+      for (let i = 0; i < t.size; i++) t.data[i] = p.name === 'movingVariance' || p.name === 'gamma' ? rng.uniform(0.5, 1.5) : rng.uniform(-1, 1);
+      return t;
+    });
+    layer.bind(values, layer.params.map((p) => backend.allocPersistent(p.shape)));
+    const x = Array.from({ length: 4 * 30 }, () => rng.uniform(-2, 3));
+    const dy = Array.from({ length: 4 * 30 }, () => rng.uniform(-1, 1));
+    const step = (): number[] => {
+      const ctx = { backend, training: true, rng: new Random(1) };
+      const xt = backend.alloc([4, 3, 2, 5]);
+      xt.data.set(x);
+      const dyt = backend.alloc([4, 3, 2, 5]);
+      dyt.data.set(dy);
+      const y = layer.forward(xt, ctx);
+      const dx = layer.backward(dyt, ctx, true)!;
+      const out = [...y.data, ...dx.data];
+      backend.releaseScratch();
+      return out;
+    };
+    const fresh = step();
+    backend.alloc([1 << 14]).data.fill(NaN);
+    backend.releaseScratch();
+    expect(step()).toEqual(fresh);
+    expect(fresh.every(Number.isFinite)).toBe(true);
   });
 
   it('inference normalises with the moving statistics, not the batch', () => {

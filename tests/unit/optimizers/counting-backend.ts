@@ -13,6 +13,10 @@ export function countingBackend(): Backend & { persistent: number; scratch: numb
       counts.scratch++;
       return inner.alloc(shape);
     },
+    allocUninitialized(shape: Shape) {
+      counts.scratch++;
+      return inner.allocUninitialized(shape);
+    },
     allocPersistent(shape: Shape) {
       counts.persistent++;
       return inner.allocPersistent(shape);

@@ -17,6 +17,18 @@ export interface NativeAddon {
     a: Float32Array, b: Float32Array, c: Float32Array, m: number, n: number, k: number,
     lda: number, ldb: number, ldc: number, transA: boolean, transB: boolean, beta: number,
   ): void;
+  /** BatchNorm training forward over x viewed as [m, c] (shared/native/batch_norm.c). */
+  batchNormTrain(x: Float32Array, gamma: Float32Array, beta: Float32Array, eps: number, out: Float32Array, mean: Float32Array, variance: Float32Array, m: number, c: number): void;
+  /** BatchNorm training backward over [m, c]. */
+  batchNormBackward(
+    dy: Float32Array, x: Float32Array, gamma: Float32Array, mean: Float32Array, variance: Float32Array, eps: number,
+    dx: Float32Array, dGamma: Float32Array, dBeta: Float32Array, m: number, c: number,
+  ): void;
+  /** Adam's fused update in place (shared/native/adam.c); the scalars as wasm/optimizer.ts passes them. */
+  adam(
+    p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array,
+    lr: number, b1: number, oneMinusB1: number, b2: number, oneMinusB2: number, eps: number, c1: number, c2: number, decay: number, l2: number,
+  ): void;
   /** OpenBLAS's name for the kernels it uses, e.g. "SkylakeX". */
   coreName(): string;
   /** OpenBLAS's build description (version, DYNAMIC_ARCH, …). */

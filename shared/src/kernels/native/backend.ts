@@ -12,7 +12,11 @@ import { nativeKernels } from './kernels.js';
  */
 export function createNativeBackend(options: WasmBackendOptions = {}): Backend {
   nativeAddon();
-  const wasm = createWasmBackend(options);
+  return withNativeKernels(createWasmBackend(options));
+}
+
+/** A WebAssembly backend's memory and arenas with the native kernels (the addon must load). */
+export function withNativeKernels(wasm: Backend): Backend {
   registerKernels('native', nativeKernels);
   return { ...wasm, name: 'native', kernels: resolveKernels('native') };
 }

@@ -4,7 +4,6 @@ import { requireSize } from '../wasm/checks.js';
 import { contextOf, ptr, withWorkspace } from '../wasm/context.js';
 import type { WasmContext } from '../wasm/context.js';
 import { currentBuffer } from '../wasm/memory.js';
-import { convWasmKernels } from '../wasm/conv.js';
 import { setWindow, windowSizes as sizes } from '../wasm/window.js';
 import { nativeAddon } from './addon.js';
 
@@ -21,19 +20,14 @@ import { nativeAddon } from './addon.js';
 const COLS_BYTES = 16 * 1024 * 1024;
 
 /**
- * Note [shallow windows]: with a window of few taps (KH·KW·C below this, e.g. a first layer on
- * one-channel images: 9) the GEMM's inner dimension is too short for OpenBLAS to win, and writing
- * the patches out costs more than the WebAssembly GEMM's gathering while it packs. Measured side by
- * side in one process (contended machine), MNIST CNN's first layer, micro-batch 32, WebAssembly vs
- * OpenBLAS: 0.55 vs 0.55 ms forward, 0.73 vs 0.98 ms filter gradient, 1.40 vs 1.84 ms input
- * gradient; its second layer (288 taps): 4.3 vs 0.87, 5.7 vs 0.83, 11.2 vs 0.83 ms. Such
- * convolutions stay on the WebAssembly kernels.
+ * Note [shallow windows]: a window of few taps (MNIST CNN's first layer: 3×3 on one channel, 9)
+ * used to stay on the WebAssembly GEMM, because writing its patches out cost more than the
+ * WebAssembly GEMM's gathering while it packs. With the narrow-channel im2col
+ * (shared/assembly/conv.ts, im2colNarrow: ≈ 0.33 → 0.10 ms for [32, 28, 28, 1], 3×3) OpenBLAS wins
+ * there too; measured side by side in one process, that layer, micro-batch 32, WebAssembly vs
+ * OpenBLAS, 2026-11-30: forward 0.54 vs 0.23 ms, filter gradient 0.56 vs 0.31, input gradient
+ * 1.03 vs 0.62. Every convolution therefore runs on OpenBLAS.
  */
-const MIN_NATIVE_DEPTH = 32;
-
-function shallow(g: WindowGeometry): boolean {
-  return g.windowHeight * g.windowWidth * g.inChannels < MIN_NATIVE_DEPTH;
-}
 
 interface Chunking {
   readonly pixels: number;
@@ -60,7 +54,6 @@ function forEachChunk(context: WasmContext, g: WindowGeometry, c: Chunking, body
 }
 
 function conv2d(x: Tensor, filter: Tensor, out: Tensor, g: WindowGeometry): void {
-  if (shallow(g)) return convWasmKernels.conv2d(x, filter, out, g);
   const s = sizes(g);
   requireSize('conv2d', 'x', x, s.x);
   requireSize('conv2d', 'filter', filter, s.filter);
@@ -78,7 +71,6 @@ function conv2d(x: Tensor, filter: Tensor, out: Tensor, g: WindowGeometry): void
 }
 
 function conv2dBackpropFilter(x: Tensor, dy: Tensor, dFilter: Tensor, g: WindowGeometry): void {
-  if (shallow(g)) return convWasmKernels.conv2dBackpropFilter(x, dy, dFilter, g);
   const s = sizes(g);
   requireSize('conv2dBackpropFilter', 'x', x, s.x);
   requireSize('conv2dBackpropFilter', 'dy', dy, s.y);
@@ -98,7 +90,6 @@ function conv2dBackpropFilter(x: Tensor, dy: Tensor, dFilter: Tensor, g: WindowG
 }
 
 function conv2dBackpropInput(dy: Tensor, filter: Tensor, dx: Tensor, g: WindowGeometry): void {
-  if (shallow(g)) return convWasmKernels.conv2dBackpropInput(dy, filter, dx, g);
   const s = sizes(g);
   requireSize('conv2dBackpropInput', 'dy', dy, s.y);
   requireSize('conv2dBackpropInput', 'filter', filter, s.filter);

@@ -1,6 +1,7 @@
 import type { RunConfig } from '../../config/run-config.js';
 import { Model } from '../../train/model.js';
 import { nativeAvailability, nativeFallbackLine } from '../native/availability.js';
+import { withNativeKernels } from '../native/backend.js';
 import { Arena } from '../wasm/arena.js';
 import { createWasmBackend } from '../wasm/backend.js';
 import { createWasmMemory } from '../wasm/memory.js';
@@ -20,8 +21,8 @@ export interface PoolRuntime {
 }
 
 /**
- * One shared memory, a main-thread WebAssembly backend over it and `threads` pool threads running
- * `kernels`. Asked for 'native' where the addon cannot load or fails its self-check, the pool runs
+ * One shared memory, a main-thread backend over it and `threads` pool threads running `kernels`
+ * (the main thread's backend has the same kernels: WebAssembly, or native with the addon's Adam). Asked for 'native' where the addon cannot load or fails its self-check, the pool runs
  * 'wasm' and prints one line saying why (nativeFallbackLine); `pool.kernels` says what runs.
  */
 export function createPoolRuntime(threads: number, kernels: PoolKernels = 'wasm'): PoolRuntime {
@@ -40,7 +41,8 @@ export function createPoolRuntime(threads: number, kernels: PoolKernels = 'wasm'
       chosen = 'wasm';
     }
   }
-  return { pool: new ThreadPool(threads, memory, layout, chosen), backend };
+  // The main thread's update step (Adam) runs between steps, unshared by the pool: native there too.
+  return { pool: new ThreadPool(threads, memory, layout, chosen), backend: chosen === 'native' ? withNativeKernels(backend) : backend };
 }
 
 /** A Model whose micro-batches run on a piscina pool with WebAssembly SIMD (or native GEMM) kernels. */

@@ -12,6 +12,7 @@ export function createReferenceBackend(): Backend {
     name: 'reference',
     kernels: referenceKernels,
     alloc: (shape: Shape) => Tensor.zeros(shape),
+    allocUninitialized: (shape: Shape) => Tensor.zeros(shape),
     allocPersistent: (shape: Shape) => Tensor.zeros(shape),
     releaseScratch: () => {},
   };

@@ -63,6 +63,7 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend {
     name: 'wasm',
     kernels: resolveKernels('wasm'),
     alloc: (shape: Shape) => scratch.alloc(shape),
+    allocUninitialized: (shape: Shape) => scratch.allocUninitialized(shape),
     allocPersistent: (shape: Shape) => persistent.alloc(shape),
     releaseScratch: () => scratch.reset(),
   };

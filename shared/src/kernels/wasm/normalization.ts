@@ -23,14 +23,14 @@ function batchNormTrain(x: Tensor, gamma: Tensor, beta: Tensor, eps: number, out
   const { m, c } = rowsOf('batchNormTrain', x, gamma, beta, mean, variance);
   requireSize('batchNormTrain', 'out', out, x.size);
   const context = contextOf('batchNormTrain', out, x, gamma, beta, mean, variance);
-  withWorkspace(context, c * 16, (ws) => context.exports.batchNormTrain(ptr(x), ptr(gamma), ptr(beta), eps, ptr(out), ptr(mean), ptr(variance), m, c, ws));
+  withWorkspace(context, c * 32, (ws) => context.exports.batchNormTrain(ptr(x), ptr(gamma), ptr(beta), eps, ptr(out), ptr(mean), ptr(variance), m, c, ws));
 }
 
 function batchNormInfer(x: Tensor, gamma: Tensor, beta: Tensor, mean: Tensor, variance: Tensor, eps: number, out: Tensor): void {
   const { m, c } = rowsOf('batchNormInfer', x, gamma, beta, mean, variance);
   requireSize('batchNormInfer', 'out', out, x.size);
   const context = contextOf('batchNormInfer', out, x, gamma, beta, mean, variance);
-  withWorkspace(context, c * 16, (ws) => context.exports.batchNormInfer(ptr(x), ptr(gamma), ptr(beta), ptr(mean), ptr(variance), eps, ptr(out), m, c, ws));
+  withWorkspace(context, c * 32, (ws) => context.exports.batchNormInfer(ptr(x), ptr(gamma), ptr(beta), ptr(mean), ptr(variance), eps, ptr(out), m, c, ws));
 }
 
 function batchNormBackward(
@@ -41,7 +41,7 @@ function batchNormBackward(
   requireSize('batchNormBackward', 'dy', dy, x.size);
   requireSize('batchNormBackward', 'dx', dx, x.size);
   const context = contextOf('batchNormBackward', dx, dy, x, gamma, mean, variance, dGamma, dBeta);
-  withWorkspace(context, c * 32, (ws) =>
+  withWorkspace(context, c * 40, (ws) =>
     context.exports.batchNormBackward(ptr(dy), ptr(x), ptr(gamma), ptr(mean), ptr(variance), eps, ptr(dx), ptr(dGamma), ptr(dBeta), m, c, ws),
   );
 }
