@@ -40,9 +40,9 @@ Options:
                            when it is another model's or data set's; other config changes
                            are listed)
   --resume-from <file>     continue from this checkpoint file
-  --backend <name>         pool (default: piscina threads + WebAssembly SIMD), native (pool
-                           threads with OpenBLAS GEMMs; falls back to pool with one line
-                           where the addon cannot load) or reference
+  --backend <name>         native (default: piscina threads with OpenBLAS GEMMs; falls back
+                           to pool with one line where the addon cannot load), pool
+                           (the same threads, WebAssembly SIMD only) or reference
   --threads <n>            pool threads (default: GRADMESH_THREADS or the cores available)
   --max-steps <n>          stop after n optimizer steps (with a checkpoint there)
   --step-timings <file>    append each step's wall time and samples to this file as one JSON line (the

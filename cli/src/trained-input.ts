@@ -15,7 +15,7 @@ export const TRAINED_INPUT_USAGE = `  --checkpoint <file|dir>  a checkpoint, or 
                            a CSV (.csv; the label column may be left out for predict)
                            an IDX images file, a .png image or a directory of them  (required)
   --labels <file>          the IDX labels file for an IDX images file
-  --backend <name>         pool (default), native or reference
+  --backend <name>         native (default; pool where the addon cannot load), pool or reference
   --threads <n>            pool threads (default: GRADMESH_THREADS or the cores available)`;
 
 /**
@@ -27,7 +27,7 @@ export async function openTrainedInput(values: Record<string, unknown>, command:
   if (typeof checkpoint !== 'string') throw new ConfigError('--checkpoint', 'is required', { hint: `e.g. gradmesh ${command} --checkpoint checkpoints/ --data test.csv` });
   const dataPath = values['data'];
   if (typeof dataPath !== 'string') throw new ConfigError('--data', 'is required', { hint: 'a dataset spec .json, a .csv or an IDX images file' });
-  const backend = values['backend'] ?? 'pool';
+  const backend = values['backend'] ?? 'native';
   if (backend !== 'pool' && backend !== 'native' && backend !== 'reference') throw new ConfigError('--backend', 'must be pool, native or reference', { value: backend });
   const threads = positiveInt(values['threads'], '--threads');
   const labels = values['labels'] as string | undefined;

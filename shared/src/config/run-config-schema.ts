@@ -83,15 +83,15 @@ export const backendSpec = z
     [
       z.enum(BACKEND_TYPES).transform((type) => ({ type, threads: undefined as number | undefined })),
       options({
-        type: z.enum(BACKEND_TYPES).default('pool'),
+        type: z.enum(BACKEND_TYPES).default('native'),
         threads: positiveInt().max(256).optional().describe('Pool threads (default: available cores or GRADMESH_THREADS).'),
       }),
     ],
     { error: 'must be "reference", "pool", "native" or an object' },
   )
-  .default({ type: 'pool', threads: undefined })
+  .default({ type: 'native', threads: undefined })
   .transform((b) => ({ type: b.type, threads: b.threads }))
-  .describe('Compute backend: "reference" (plain TypeScript), "pool" (WASM SIMD threads) or "native" (pool threads with OpenBLAS GEMMs; falls back to pool where the addon cannot load).');
+  .describe('Compute backend: "native" (default: pool threads with OpenBLAS GEMMs; falls back to pool, with one line, where the addon cannot load), "pool" (WASM SIMD threads, the same bits on every CPU) or "reference" (plain TypeScript).');
 
 export const runConfigSpec = options({
   $schema: z.string().optional().describe('The JSON Schema of this file, for editors.'),
