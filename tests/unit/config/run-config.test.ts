@@ -27,16 +27,16 @@ describe('parseRunConfig', () => {
     expect(config.seed).toBe(42);
     expect(config.training).toEqual({
       epochs: 5, batchSize: 64, validationSplit: 0, dropLast: false, microBatch: 32,
-      clipNorm: undefined, clipValue: undefined, earlyStopping: undefined, checkpointEverySteps: undefined, allreduce: { compression: 'none' },
+      clipNorm: undefined, clipValue: undefined, earlyStopping: undefined, checkpointEverySteps: undefined, allreduce: { compression: 'none', overlap: true, bucketBytes: 524288 },
     });
     expect(Object.keys(config.training)).toContain('clipNorm');
-    expect(config.backend).toEqual({ type: 'pool', threads: undefined });
+    expect(config.backend).toEqual({ type: 'native', threads: undefined });
     expect(config.model).toBe(base['model']);
   });
 
   it('reads the shorthand forms of backend and earlyStopping', () => {
     expect(parseRunConfig({ ...base, backend: 'reference' }).backend).toEqual({ type: 'reference', threads: undefined });
-    expect(parseRunConfig({ ...base, backend: { threads: 3 } }).backend).toEqual({ type: 'pool', threads: 3 });
+    expect(parseRunConfig({ ...base, backend: { threads: 3 } }).backend).toEqual({ type: 'native', threads: 3 });
     expect(parseRunConfig({ ...base, training: { earlyStopping: true } }).training.earlyStopping).toEqual({
       monitor: 'valLoss', patience: 2, minDelta: 0, restoreBestWeights: true,
     });
