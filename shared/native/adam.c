@@ -8,6 +8,7 @@
  * of every step; eight float64 lanes (AVX-512) instead of two shorten that part.
  */
 #include "adam.h"
+#include "float_view.h"
 #include <math.h>
 #include <stdint.h>
 
@@ -29,19 +30,6 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) static void adam_st
   }
 }
 
-static int float_view(napi_env env, napi_value value, float** data, size_t* length) {
-  bool is_typed = false;
-  napi_typedarray_type type;
-  void* raw = NULL;
-  if (napi_is_typedarray(env, value, &is_typed) != napi_ok || !is_typed ||
-      napi_get_typedarray_info(env, value, &type, length, &raw, NULL, NULL) != napi_ok || type != napi_float32_array) {
-    napi_throw_type_error(env, NULL, "adam: p, g, m and v must be Float32Arrays");
-    return 0;
-  }
-  *data = (float*)raw;
-  return 1;
-}
-
 /* adam(p, g, m, v, lr, b1, oneMinusB1, b2, oneMinusB2, eps, c1, c2, decay, l2): all four views of one length. */
 napi_value Adam(napi_env env, napi_callback_info info) {
   size_t argc = 14;
@@ -53,7 +41,7 @@ napi_value Adam(napi_env env, napi_callback_info info) {
   float* view[4];
   size_t length[4];
   for (int i = 0; i < 4; i++) {
-    if (!float_view(env, argv[i], &view[i], &length[i])) return NULL;
+    if (!float_view(env, argv[i], &view[i], &length[i], "adam: p, g, m and v must be Float32Arrays")) return NULL;
   }
   if (length[1] != length[0] || length[2] != length[0] || length[3] != length[0]) {
     napi_throw_range_error(env, NULL, "adam: p, g, m and v must have the same length");

@@ -11,6 +11,7 @@
  * (AVX-512) instead of WebAssembly's two are what makes this faster than the WebAssembly kernels.
  */
 #include "batch_norm.h"
+#include "float_view.h"
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -97,18 +98,6 @@ CLONES static void input_gradient(const float* restrict dy, const float* restric
   }
 }
 
-static int float_view(napi_env env, napi_value value, float** data, size_t* length, const char* what) {
-  bool is_typed = false;
-  napi_typedarray_type type;
-  void* raw = NULL;
-  if (napi_is_typedarray(env, value, &is_typed) != napi_ok || !is_typed ||
-      napi_get_typedarray_info(env, value, &type, length, &raw, NULL, NULL) != napi_ok || type != napi_float32_array) {
-    napi_throw_type_error(env, NULL, what);
-    return 0;
-  }
-  *data = (float*)raw;
-  return 1;
-}
 
 /* Reads `count` Float32Array arguments; the first is [m, c] (its length must be a multiple of c). */
 static int views(napi_env env, napi_value* argv, int count, float** data, size_t* length, const char* name) {

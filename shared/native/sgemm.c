@@ -11,6 +11,7 @@
 #include <cblas.h>
 #include "adam.h"
 #include "batch_norm.h"
+#include "float_view.h"
 #include <stdint.h>
 
 #define CHECK(call)                                                  \
@@ -21,18 +22,6 @@
     }                                                                \
   } while (0)
 
-static int float_view(napi_env env, napi_value value, float** data, size_t* length, const char* what) {
-  bool is_typed = false;
-  napi_typedarray_type type;
-  void* raw = NULL;
-  if (napi_is_typedarray(env, value, &is_typed) != napi_ok || !is_typed ||
-      napi_get_typedarray_info(env, value, &type, length, &raw, NULL, NULL) != napi_ok || type != napi_float32_array) {
-    napi_throw_type_error(env, NULL, what);
-    return 0;
-  }
-  *data = (float*)raw;
-  return 1;
-}
 
 /* Elements a row-major [rows, cols] operand with row stride ld spans. */
 static int64_t extent(int32_t rows, int32_t cols, int32_t ld) {
