@@ -82,19 +82,17 @@ export class PoolExecutor implements GradientExecutor {
         }),
       ),
     );
+    // The micro-batch buffers summed into the model's slots in micro-batch order over [s, e): the whole buffer at
+    // once, or bucket by bucket as buckets become final (the same float additions either way).
     const kernels = this.#backend.kernels;
-    if (stream === undefined || cells === undefined) {
-      const results = await tasks;
-      for (let m = 1; m < ranges.length; m++) kernels.add(this.#store.slots, slotBuffers[m]!, this.#store.slots);
-      return results.reduce(addStats, emptyStats());
-    }
-    // Each bucket's micro-batch sums in micro-batch order, as above, just range by range (the same float additions).
     const slots = this.#store.slots.data;
-    const results = await releaseAsFinal(tasks, cells, ranges.length, stream, ({ start: s, end: e }) => {
+    const sumMicroBatches = (s: number, e: number): void => {
       if (ranges.length < 2 || e === s) return;
       const sum = new Tensor([e - s], slots.subarray(s, e));
       for (let m = 1; m < ranges.length; m++) kernels.add(sum, new Tensor([e - s], slotBuffers[m]!.data.subarray(s, e)), sum);
-    });
+    };
+    const results = cells === undefined || stream === undefined ? await tasks : await releaseAsFinal(tasks, cells, ranges.length, stream, (b) => sumMicroBatches(b.start, b.end));
+    if (cells === undefined) sumMicroBatches(0, slots.length);
     return results.reduce(addStats, emptyStats());
   }
 
