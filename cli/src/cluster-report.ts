@@ -11,7 +11,8 @@ import { describeDataset, skippedFields } from './run-summary.js';
  *   waitSeconds, steps }; replicaChecksumsAgree and checksumComparisons; the step-time breakdown
  *   computeSeconds / allreduceSeconds / exposedAllreduceSeconds / waitSeconds (means over ranks, see
  *   coordinator/src/timings.ts) and allreduceOverlap = 1 − exposed / all-reduce (the share hidden behind compute)
- *   and stepWallSeconds; skippedSteps / skipped (the NaN/Inf guard, as for train); droppedMessages (messages every process dropped: `coordinator` and `workers.<id>`, by kind/reason).
+ *   and stepWallSeconds; stepsSentAhead (steps whose command went out before the previous step's replies, Note [the
+ *   next step is sent ahead] in coordinator/src/cluster-step-driver.ts); skippedSteps / skipped (the NaN/Inf guard, as for train); droppedMessages (messages every process dropped: `coordinator` and `workers.<id>`, by kind/reason).
  */
 export function clusterReport(config: RunConfig, run: ClusterRun, wallSeconds: number): RunReport {
   const kind = modelKind(config.model);
@@ -49,6 +50,7 @@ export function clusterReport(config: RunConfig, run: ClusterRun, wallSeconds: n
     allreduceOverlap: run.timings.allreduceSeconds > 0 ? 1 - run.timings.exposedAllreduceSeconds / run.timings.allreduceSeconds : 0,
     waitSeconds: run.timings.waitSeconds,
     stepWallSeconds: run.timings.stepWallSeconds,
+    stepsSentAhead: run.timings.stepsSentAhead,
     perWorker: run.generation.members.map((m) => {
       const timing = run.timings.perRank[m.rank]!;
       return {

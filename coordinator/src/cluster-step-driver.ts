@@ -36,8 +36,16 @@ export interface ClusterStepDriverOptions {
   readonly barrier: StepBarrier;
   /** The current generation and its ready reports by rank (data sizes, checksums); they change between commands. */
   readonly membership: () => { generation: Generation; ready: readonly ReadyBody[] };
-  /** Runs before every command: forms the next generation when the current one ended or may grow. */
-  readonly beforeCommand: (kind: CommandKind) => Promise<void>;
+  /**
+   * Runs before every command: forms the next generation when the current one ended or may grow. `sentAhead`:
+   * the command is a step already sent (Note [the next step is sent ahead]) — only an ended generation counts.
+   */
+  readonly beforeCommand: (kind: CommandKind, sentAhead: boolean) => Promise<void>;
+  /**
+   * Whether the next step may be sent before this one's replies: false while a stop is requested or a worker
+   * waits to join (those act at the next command boundary, which a step sent ahead would move by one step).
+   */
+  readonly maySendAhead: () => boolean;
   /** The most ranks a generation can have (for the per-rank timings). */
   readonly maxWorkers: number;
   readonly stepTimeoutMs: number;
@@ -76,10 +84,18 @@ export interface ClusterStepDriverOptions {
 export class ClusterStepDriver implements StepDriver {
   readonly #o: ClusterStepDriverOptions;
   readonly timings: StepTimings;
+  /** Note [the next step is sent ahead]. */
+  readonly startsNextEarly = true;
   #lastChecksums: ChecksumReport[];
   #comparisons = 1;
   /** The step the replicas will run next (for the context of errors). */
   #nextStep: number;
+  /** The step command sent ahead of its turn (Note [the next step is sent ahead]): which, in which generation, when. */
+  #ahead: { readonly step: number; readonly generation: number; readonly sentAt: number } | undefined;
+  /** When the last step's replies were all in: a step sent ahead is timed from there (Note [step-time breakdown]). */
+  #lastStepDoneAt = -Infinity;
+  /** Steps that were sent ahead and then run by the generation they were sent to. */
+  stepsSentAhead = 0;
 
   constructor(options: ClusterStepDriverOptions) {
     this.#o = options;
@@ -109,18 +125,46 @@ export class ClusterStepDriver implements StepDriver {
     return { checksum: c.majority, agree: c.agree, comparisons: this.#comparisons };
   }
 
-  step(p: PlannedStep): Promise<StepResult> {
-    return this.#untilDone('step', `step ${p.step}`, () => this.#step(p));
+  step(p: PlannedStep, next?: PlannedStep): Promise<StepResult> {
+    return this.#untilDone('step', `step ${p.step}`, () => this.#step(p, next), () => this.#ahead?.step === p.step);
   }
 
-  async #step(p: PlannedStep): Promise<StepResult> {
+  /**
+   * Note [the next step is sent ahead]
+   * Lock-step commands cost every step a round trip: a replica replies `stepDone`, then idles until the
+   * coordinator has every reply and sends the next `step` (≈ 2 ms on emulated links, a tenth of a CNN step).
+   * When the loop says which step follows whatever this one's outcome (`next`: same epoch, no checkpoint or
+   * evaluation in between, not the last), the driver sends that command right behind this one; a worker queues
+   * it and starts it the moment it has replied to this one, so the round trip overlaps the next step's compute.
+   * Only one step is ever ahead (workers refuse a command further ahead: STEP_COMMAND_WINDOW), and its replies
+   * may arrive before its wait opens, so the barrier holds them (`expect`). The loop is committed to the step
+   * it announced: a stop request is honoured one step later, and `beforeCommand` neither stops nor grows the
+   * generation for it (maySendAhead keeps a pending stop or join from being postponed again). If its generation
+   * ends, the step sent ahead is abandoned with the rest (the workers skip commands of an ended generation) and
+   * sent again to the next generation, like any other command. Results cannot change: the commands and their
+   * order are the same, only their timing is. `GRADMESH_STEP_AHEAD=off` (the coordinator's environment) turns
+   * it off, to measure the difference.
+   */
+  async #step(p: PlannedStep, next: PlannedStep | undefined): Promise<StepResult> {
     const o = this.#o;
-    const checksum = (p.step + 1) % o.checksumEvery === 0 || p.lastOfRun;
-    const sent = performance.now();
+    const generation = o.membership().generation.generation;
+    const ahead = this.#ahead?.step === p.step && this.#ahead.generation === generation ? this.#ahead : undefined;
+    if (ahead === undefined && this.#ahead !== undefined) o.barrier.forgetExpected();
+    this.#ahead = undefined;
+    const sent = ahead?.sentAt ?? performance.now();
+    const started = Math.max(sent, this.#lastStepDoneAt);
     const wait = o.barrier.wait({ kind: 'stepDone', key: p.step, ranks: this.#ranks, timeoutMs: o.stepTimeoutMs, what: `step ${p.step}`, step: p.step, bound: stepDoneBound(p.globalEnd - p.globalStart, sent) });
-    o.channel.send(stepSubject(o.runId), 'step', { step: p.step, epoch: p.epoch, batchIndex: p.batchIndex, lr: p.lr, ...(checksum ? { checksum: true } : {}) });
+    if (ahead === undefined) this.#sendStep(p);
+    else this.stepsSentAhead++;
+    if (next !== undefined && o.maySendAhead()) {
+      const sentAt = performance.now();
+      o.barrier.expect({ kind: 'stepDone', key: next.step, ranks: this.#ranks, what: `step ${next.step}`, step: next.step, bound: stepDoneBound(next.globalEnd - next.globalStart, sentAt) });
+      this.#sendStep(next);
+      this.#ahead = { step: next.step, generation, sentAt };
+    }
     const replies = await wait;
-    const timed = this.timings.record(p.step, performance.now() - sent, replies);
+    this.#lastStepDoneAt = performance.now();
+    const timed = this.timings.record(p.step, this.#lastStepDoneAt - started, replies);
     o.onStepTimed?.(timed);
     this.#nextStep = p.step + 1;
     const stats = sumStepStats(replies);
@@ -139,10 +183,15 @@ export class ClusterStepDriver implements StepDriver {
         hint: 'the replicas no longer hold the same all-reduced gradient; restart the run with --resume',
       });
     }
-    if (checksum) this.#compare(replies.map((r) => ({ rank: r.rank, workerId: this.#worker(r.rank), checksum: r.checksum ?? '' })), `after step ${p.step}`);
+    if ((p.step + 1) % o.checksumEvery === 0 || p.lastOfRun) this.#compare(replies.map((r) => ({ rank: r.rank, workerId: this.#worker(r.rank), checksum: r.checksum ?? '' })), `after step ${p.step}`);
     const { penalty, ...batch } = stats;
     const nonFiniteRanks = replies.filter((r) => !r.localFinite).map((r) => r.rank).sort((a, b) => a - b);
     return { stats: batch, penalty, skipped: skipping.length > 0, nonFiniteRanks };
+  }
+
+  #sendStep(p: PlannedStep): void {
+    const checksum = (p.step + 1) % this.#o.checksumEvery === 0 || p.lastOfRun;
+    this.#o.channel.send(stepSubject(this.#o.runId), 'step', { step: p.step, epoch: p.epoch, batchIndex: p.batchIndex, lr: p.lr, ...(checksum ? { checksum: true } : {}) });
   }
 
   skipLimitError(skips: readonly SkippedStep[]): Error {
@@ -182,11 +231,14 @@ export class ClusterStepDriver implements StepDriver {
     });
   }
 
-  /** Carries out `command` in the current generation, and again in the next one whenever its generation ends first. */
-  async #untilDone<T>(kind: CommandKind, what: string, command: () => Promise<T>): Promise<T> {
+  /**
+   * Carries out `command` in the current generation, and again in the next one whenever its generation ends
+   * first. `sentAhead`: whether the command is already out (a step sent ahead) — asked anew for every try.
+   */
+  async #untilDone<T>(kind: CommandKind, what: string, command: () => Promise<T>, sentAhead: () => boolean = () => false): Promise<T> {
     for (;;) {
       this.#throwIfFailed();
-      await this.#o.beforeCommand(kind);
+      await this.#o.beforeCommand(kind, sentAhead());
       try {
         return await command();
       } catch (error) {

@@ -71,6 +71,8 @@ export interface CoordinatorOptions {
   readonly checkpointTimeoutMs?: number;
   /** Compare replica checksums every K steps (and at the end). */
   readonly checksumEvery: number;
+  /** Send each step's successor ahead of its replies (Note [the next step is sent ahead]); default true. */
+  readonly stepAhead?: boolean;
   /** Stop after this many steps (tests, resume checks); the state stays resumable. */
   readonly maxSteps?: number;
   readonly maxSkipped?: number;
@@ -92,7 +94,7 @@ export interface ClusterRun {
   readonly paramsChecksum: string;
   readonly replicaChecksumsAgree: boolean;
   readonly checksumComparisons: number;
-  readonly timings: { perRank: RankTimings[]; computeSeconds: number; allreduceSeconds: number; exposedAllreduceSeconds: number; waitSeconds: number; stepWallSeconds: number };
+  readonly timings: { perRank: RankTimings[]; computeSeconds: number; allreduceSeconds: number; exposedAllreduceSeconds: number; waitSeconds: number; stepWallSeconds: number; stepsSentAhead: number };
   readonly drops: Record<string, number>;
   /** Each worker's dropped-message counts, as last reported (Note [every process's drops] in messages.ts). */
   readonly workerDrops: Record<string, Record<string, number>>;
@@ -526,8 +528,13 @@ export class Coordinator {
     this.#readyWaiter?.();
   }
 
-  /** Before each command: form the next generation when a member was lost or left, or a worker is waiting to join. */
-  async #beforeCommand(kind: CommandKind): Promise<void> {
+  /**
+   * Before each command: form the next generation when a member was lost or left, or a worker is waiting to join.
+   * A step already sent ahead (Note [the next step is sent ahead] in cluster-step-driver.ts) is out: only an
+   * ended generation stops it; a stop request or a joiner waits for the next boundary.
+   */
+  async #beforeCommand(kind: CommandKind, sentAhead: boolean): Promise<void> {
+    if (sentAhead && this.#regroupReason === undefined) return;
     // An interrupted run stops at a step boundary (after the loop's decisions of the last step are settled).
     if (this.#stopRequested !== undefined && !this.#stopping && kind === 'step') {
       throw new StopRequested(this.#stopRequested, `interrupted by ${this.#stopRequested} at step ${this.#state.step}`);
@@ -535,10 +542,21 @@ export class Coordinator {
     await this.#regroupIfNeeded();
   }
 
-  async #regroupIfNeeded(): Promise<void> {
+  /** Whether a step may be sent ahead of the current one's replies (nothing waits for the next command boundary). */
+  #maySendAhead(): boolean {
+    return this.#o.stepAhead !== false && this.#stopRequested === undefined && this.#regroupReason === undefined && this.#waitingToJoin().length === 0;
+  }
+
+  /** Live workers outside the current generation that it has room for. */
+  #waitingToJoin(): string[] {
     const gen = this.#generation!;
-    const waiting = [...this.#known.keys()].filter((id) => !gen.members.some((m) => m.workerId === id));
-    if (this.#regroupReason === undefined && (waiting.length === 0 || gen.worldSize >= this.#o.workers)) return;
+    if (gen.worldSize >= this.#o.workers) return [];
+    return [...this.#known.keys()].filter((id) => !gen.members.some((m) => m.workerId === id));
+  }
+
+  async #regroupIfNeeded(): Promise<void> {
+    const waiting = this.#waitingToJoin();
+    if (this.#regroupReason === undefined && waiting.length === 0) return;
     const why = this.#regroupReason ?? `${waiting.join(', ')} joined`;
     await this.#formGeneration(why, this.#o.rejoinTimeoutMs ?? 60_000);
   }
@@ -588,7 +606,8 @@ export class Coordinator {
       channel: this.#channel!,
       barrier: this.#barrier,
       membership: () => ({ generation: this.#generation!, ready: [...this.#ready.values()].sort((a, b) => a.rank - b.rank) }),
-      beforeCommand: (kind) => this.#beforeCommand(kind),
+      beforeCommand: (kind, sentAhead) => this.#beforeCommand(kind, sentAhead),
+      maySendAhead: () => this.#maySendAhead(),
       maxWorkers: o.workers,
       stepTimeoutMs: o.stepTimeoutMs,
       evaluationTimeoutMs: o.evaluationTimeoutMs ?? 4 * o.stepTimeoutMs,
@@ -627,7 +646,7 @@ export class Coordinator {
       paramsChecksum: checksums.checksum,
       replicaChecksumsAgree: checksums.agree,
       checksumComparisons: checksums.comparisons,
-      timings: { perRank: timings.perRank(), ...timings.summary(), stepWallSeconds: timings.wallSeconds },
+      timings: { perRank: timings.perRank(), ...timings.summary(), stepWallSeconds: timings.wallSeconds, stepsSentAhead: driver.stepsSentAhead },
       trainSamples: outcome.trainSamples,
       trainSeconds: outcome.trainSeconds,
       events: this.#events.events,

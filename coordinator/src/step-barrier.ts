@@ -28,8 +28,12 @@ export type Rejection = DropReason | { readonly reason: 'out-of-bounds'; readonl
  * The barrier every coordinator command ends in: it resolves when each expected rank has replied, in rank
  * order, and rejects with a ClusterError naming the missing ranks when `timeoutMs` passes first — or at once
  * when `abort` is called (a worker died, reported an error, the connection was lost). Only one wait is open
- * at a time: the coordinator is strictly lock-step (command, all replies, next command), which is also why
- * it never depends on the order of messages across subjects.
+ * at a time: the coordinator waits for one command's replies after another (command, all replies, next
+ * command's replies), which is also why it never depends on the order of messages across subjects.
+ *
+ * A step sent ahead (Note [the next step is sent ahead] in cluster-step-driver.ts) may be answered before its
+ * wait opens: `expect` names that one command, whose replies are then held, checked like any other, until its
+ * `wait` takes them; `forgetExpected` drops them (the command was abandoned with its generation).
  *
  * `deliver` says what to do with a reply that matches nothing (stale, duplicate or unexpected), so the
  * caller can count it as a drop: a late reply to a finished command is harmless.
@@ -45,6 +49,8 @@ export class StepBarrier {
         readonly timer: NodeJS.Timeout;
       }
     | undefined;
+  /** The command sent ahead, and the replies it has had before its wait opened. */
+  #expected: { readonly wait: Omit<BarrierWait, 'timeoutMs'>; readonly replies: Map<number, unknown> } | undefined;
 
   constructor(workerOf: (rank: number) => string | undefined) {
     this.#workerOf = workerOf;
@@ -52,27 +58,49 @@ export class StepBarrier {
 
   wait<K extends ReplyKind>(wait: BarrierWait & { kind: K }): Promise<MessageBodies[K][]> {
     if (this.#open !== undefined) return Promise.reject(new InternalError(`StepBarrier: waiting for ${wait.what} while ${this.#open.wait.what} is still open`));
+    const expected = this.#expected;
+    const early = expected !== undefined && expected.wait.kind === wait.kind && expected.wait.key === wait.key ? expected.replies : new Map<number, unknown>();
+    if (expected !== undefined && early === expected.replies) this.#expected = undefined;
     return new Promise<MessageBodies[K][]>((resolve, reject) => {
       const timer = setTimeout(() => this.#close(this.#timeoutError(wait)), wait.timeoutMs);
-      this.#open = { wait, replies: new Map(), resolve: resolve as (r: unknown[]) => void, reject, timer };
+      const replies = new Map<number, unknown>();
+      for (const [rank, body] of early) if (wait.ranks.includes(rank)) replies.set(rank, body);
+      this.#open = { wait, replies, resolve: resolve as (r: unknown[]) => void, reject, timer };
+      if (replies.size === wait.ranks.length) this.#close(undefined);
     });
+  }
+
+  /**
+   * Holds the replies to a command that was sent before its wait opens (one at a time: a later call replaces
+   * the earlier expectation). Its replies are checked on arrival (`ranks`, duplicates, `bound`) as in a wait.
+   */
+  expect(wait: Omit<BarrierWait, 'timeoutMs'>): void {
+    this.#expected = { wait, replies: new Map() };
+  }
+
+  /** Drops the command expected ahead and whatever replies it had (its generation ended). */
+  forgetExpected(): void {
+    this.#expected = undefined;
   }
 
   /** Offers a reply; returns undefined when it was taken, else why not. */
   deliver(kind: ReplyKind, key: number, rank: number, body: unknown): Rejection | undefined {
     const open = this.#open;
-    if (open === undefined || open.wait.kind !== kind || open.wait.key !== key) return 'stale-step';
-    if (!open.wait.ranks.includes(rank)) return 'malformed';
-    if (open.replies.has(rank)) return 'duplicate';
-    const problem = open.wait.bound?.(rank, body);
+    const expected = this.#expected;
+    const target = open !== undefined && open.wait.kind === kind && open.wait.key === key ? open : expected !== undefined && expected.wait.kind === kind && expected.wait.key === key ? expected : undefined;
+    if (target === undefined) return 'stale-step';
+    if (!target.wait.ranks.includes(rank)) return 'malformed';
+    if (target.replies.has(rank)) return 'duplicate';
+    const problem = target.wait.bound?.(rank, body);
     if (problem !== undefined) return { reason: 'out-of-bounds', detail: problem };
-    open.replies.set(rank, body);
-    if (open.replies.size === open.wait.ranks.length) this.#close(undefined);
+    target.replies.set(rank, body);
+    if (target === open && open.replies.size === open.wait.ranks.length) this.#close(undefined);
     return undefined;
   }
 
-  /** Fails the open wait (if any) with `error`. */
+  /** Fails the open wait (if any) with `error`; a command expected ahead is dropped with it. */
   abort(error: Error): void {
+    this.#expected = undefined;
     if (this.#open !== undefined) this.#close(error);
   }
 

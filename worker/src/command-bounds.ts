@@ -8,7 +8,7 @@ export interface StepBounds {
   lrAt(step: number): number;
 }
 
-/** How far ahead of the last step a `step` command may be: the coordinator sends them one after another. */
+/** How far ahead of the last step command a `step` command may be: the coordinator sends each one after the previous (at most one ahead of the step running, Note [the next step is sent ahead]). */
 export const STEP_COMMAND_WINDOW = 1;
 
 /**

@@ -87,6 +87,12 @@ export class WorkerProcess {
   #leaving: string | undefined;
   /** The last generation the coordinator ended (its commands are abandoned). */
   #endedGeneration = 0;
+  /**
+   * The generation whose command failed with this worker's NATS connection (ConnectionInterrupted): the commands
+   * queued behind it (a step sent ahead) are skipped — the replica did not finish the step they follow, and the
+   * coordinator forms a new generation once it is back.
+   */
+  #interruptedGeneration = 0;
   /** When this worker last asked to join again (Note [rejoining]). */
   #lastRejoin = 0;
   #queue: Promise<void> = Promise.resolve();
@@ -450,7 +456,7 @@ export class WorkerProcess {
    * is skipped, and its failure (its all-reduce was closed under it) is not this worker's failure.
    */
   #enqueue(task: () => Promise<void>, generation: number): void {
-    const ended = () => generation !== this.#assignment?.generation || generation <= this.#endedGeneration;
+    const ended = () => generation !== this.#assignment?.generation || generation <= this.#endedGeneration || generation <= this.#interruptedGeneration;
     this.#queue = this.#queue.then(async () => {
       if (this.#finished || ended()) return;
       try {
@@ -459,6 +465,7 @@ export class WorkerProcess {
         if (ended()) return;
         if (error instanceof ConnectionInterrupted) {
           // The coordinator ends the generation (it saw the reconnect, or the step times out): wait for it.
+          this.#interruptedGeneration = Math.max(this.#interruptedGeneration, generation);
           this.#options.log(`worker ${this.#options.workerId}: ${error.message}; waiting for the next generation`);
           return;
         }

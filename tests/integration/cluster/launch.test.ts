@@ -19,7 +19,11 @@ beforeAll(async () => {
 afterAll(async () => h?.close());
 
 function gradmesh(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: h.dir, encoding: 'utf8', timeout: 180_000, env: { ...process.env, GRADMESH_THREADS: '1' } });
+  return gradmeshWith({}, ...args);
+}
+
+function gradmeshWith(env: Record<string, string>, ...args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: h.dir, encoding: 'utf8', timeout: 180_000, env: { ...process.env, GRADMESH_THREADS: '1', ...env } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -33,10 +37,11 @@ function alive(pid: number): boolean {
 }
 
 describe('gradmesh launch', () => {
-  it('the same launch run twice gives the same paramsChecksum, equal to gradmesh train; the report has the cluster fields and the replicas agree', () => {
+  it('the same launch run twice — steps sent ahead or one by one — gives the same paramsChecksum, equal to gradmesh train; the report has the cluster fields and the replicas agree', () => {
     const a = gradmesh('launch', '--config', 'mlp.json', '--workers', '2', '--threads', '1', '--report', 'a.json', '--checksum-every', '7');
     expect(a.code, a.stderr).toBe(0);
-    const b = gradmesh('launch', '--config', 'mlp.json', '--workers', '2', '--threads', '1', '--report', 'b.json');
+    // Note [the next step is sent ahead]: the commands' timing changes, not their order or content.
+    const b = gradmeshWith({ GRADMESH_STEP_AHEAD: 'off' }, 'launch', '--config', 'mlp.json', '--workers', '2', '--threads', '1', '--report', 'b.json');
     expect(b.code, b.stderr).toBe(0);
     const t = gradmesh('train', '--config', 'mlp.json', '--threads', '1', '--report', 't.json');
     expect(t.code, t.stderr).toBe(0);
@@ -51,6 +56,9 @@ describe('gradmesh launch', () => {
     for (const field of Object.keys(rt)) if (field !== 'stoppedEarly') expect(ra, field).toHaveProperty(field);
     expect(ra.workers).toBe(2);
     expect(ra.steps).toBe(40);
+    // Two epochs of 20 steps: every step but an epoch's first was sent ahead; none with GRADMESH_STEP_AHEAD=off.
+    expect(ra.stepsSentAhead).toBe(38);
+    expect(rb.stepsSentAhead).toBe(0);
     expect(ra.replicaChecksumsAgree).toBe(true);
     // Start, steps 7/14/…/35, the last step, and two epoch ends.
     expect(ra.checksumComparisons).toBe(1 + 5 + 1 + 2);

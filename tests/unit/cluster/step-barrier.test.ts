@@ -46,4 +46,49 @@ describe('step barrier', () => {
     b.abort(cause);
     await expect(wait).rejects.toBe(cause);
   });
+
+  describe('a step sent ahead (Note [the next step is sent ahead])', () => {
+    it('holds the replies that arrive before its wait opens, checked like any other, and hands them to that wait', async () => {
+      const b = barrier();
+      const current = b.wait({ kind: 'stepDone', key: 7, ranks: [0, 1], timeoutMs: 5_000, what: 'step 7', step: 7 });
+      b.expect({ kind: 'stepDone', key: 8, ranks: [0, 1], what: 'step 8', step: 8, bound: (_r, body) => ((body as { bad?: boolean }).bad ? 'too many samples' : undefined) });
+      b.deliver('stepDone', 7, 0, { rank: 0, step: 7 });
+      // Rank 0 already answered step 8 while rank 1 still computes step 7.
+      expect(b.deliver('stepDone', 8, 0, { rank: 0, step: 8 })).toBeUndefined();
+      expect(b.deliver('stepDone', 8, 0, { rank: 0, step: 8 })).toBe('duplicate');
+      expect(b.deliver('stepDone', 8, 3, {})).toBe('malformed');
+      expect(b.deliver('stepDone', 8, 1, { bad: true })).toEqual({ reason: 'out-of-bounds', detail: 'too many samples' });
+      expect(b.deliver('stepDone', 9, 0, {})).toBe('stale-step');
+      expect(b.missing()).toEqual([1]);
+      b.deliver('stepDone', 7, 1, { rank: 1, step: 7 });
+      expect(await current).toEqual([{ rank: 0, step: 7 }, { rank: 1, step: 7 }]);
+      const next = b.wait({ kind: 'stepDone', key: 8, ranks: [0, 1], timeoutMs: 5_000, what: 'step 8', step: 8 });
+      expect(b.missing()).toEqual([1]);
+      b.deliver('stepDone', 8, 1, { rank: 1, step: 8 });
+      expect(await next).toEqual([{ rank: 0, step: 8 }, { rank: 1, step: 8 }]);
+    });
+
+    it('a wait whose every reply came early resolves at once', async () => {
+      const b = barrier();
+      b.expect({ kind: 'stepDone', key: 3, ranks: [0, 1], what: 'step 3', step: 3 });
+      b.deliver('stepDone', 3, 1, { rank: 1 });
+      b.deliver('stepDone', 3, 0, { rank: 0 });
+      expect(await b.wait({ kind: 'stepDone', key: 3, ranks: [0, 1], timeoutMs: 5_000, what: 'step 3', step: 3 })).toEqual([{ rank: 0 }, { rank: 1 }]);
+    });
+
+    it('replies held for an abandoned step do not count for the step sent again: forgetExpected and abort drop them', async () => {
+      for (const drop of [(b: StepBarrier) => b.forgetExpected(), (b: StepBarrier) => b.abort(new ClusterError('generation 1 ended'))]) {
+        const b = barrier();
+        b.expect({ kind: 'stepDone', key: 4, ranks: [0, 1], what: 'step 4', step: 4 });
+        b.deliver('stepDone', 4, 0, { rank: 0, generation: 1 });
+        drop(b);
+        expect(b.deliver('stepDone', 4, 1, {})).toBe('stale-step');
+        const again = b.wait({ kind: 'stepDone', key: 4, ranks: [0, 1], timeoutMs: 5_000, what: 'step 4', step: 4 });
+        expect(b.missing()).toEqual([0, 1]);
+        b.deliver('stepDone', 4, 0, { rank: 0, generation: 2 });
+        b.deliver('stepDone', 4, 1, { rank: 1, generation: 2 });
+        expect(await again).toEqual([{ rank: 0, generation: 2 }, { rank: 1, generation: 2 }]);
+      }
+    });
+  });
 });

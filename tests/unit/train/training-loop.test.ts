@@ -66,6 +66,16 @@ class FakeDriver implements StepDriver {
   }
 }
 
+/** A driver that starts announced steps early (as the cluster driver does): it records what each step announced. */
+class EarlyDriver extends FakeDriver {
+  readonly startsNextEarly = true;
+  readonly announced: (PlannedStep | undefined)[] = [];
+  override async step(p: PlannedStep, next?: PlannedStep): Promise<StepResult> {
+    this.announced.push(next);
+    return super.step(p);
+  }
+}
+
 function config(training: Record<string, unknown>, schedule?: Record<string, unknown>): RunConfig {
   return parseRunConfig({
     seed: 1,
@@ -304,5 +314,38 @@ describe('the training loop with the NaN/Inf guard (a driver that reports skippe
     const events: string[] = [];
     await loop(skipping({ 1: [2], 2: [] }), initialTrainingState(), { config: config({ epochs: 1 }), onProgress: (e) => e.type === 'skipped' && events.push(`${e.step}:${e.ranks.join(',')}:${e.consecutive}`) });
     expect(events).toEqual(['1:2:1', '2::2']);
+  });
+
+  describe('Note [the loop announces its next step]', () => {
+    it('names, with each step, the step that follows whatever its outcome, and then takes exactly that step', async () => {
+      const driver = new EarlyDriver(50, { validation: 5, test: 0 });
+      await loop(driver, initialTrainingState(), { config: config({ epochs: 2, checkpointEverySteps: 3 }), checkpoints: true, maxSteps: 9 });
+      expect(driver.steps.map((p) => p.step)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+      driver.announced.forEach((next, i) => {
+        if (next !== undefined) expect(next, `announced with step ${i}`).toEqual(driver.steps[i + 1]);
+      });
+      // Not across a mid-epoch checkpoint (after steps 2, 5 and 8: every 3rd), an epoch end (after step 4) or the run's end (step 8).
+      expect(driver.announced.map((n, i) => (n === undefined ? i : -1)).filter((i) => i >= 0)).toEqual([2, 4, 5, 8]);
+      expect(driver.calls.slice(0, 8)).toEqual(['step 0', 'step 1', 'step 2', 'checkpoint 3', 'step 3', 'step 4', 'evaluate validation', 'endEpoch 0']);
+    });
+
+    it('a driver that takes steps one by one is never told a next step (negative control)', async () => {
+      const announced: unknown[] = [];
+      const driver = new FakeDriver(50, { validation: 0, test: 0 });
+      const step = driver.step.bind(driver);
+      driver.step = (p: PlannedStep, next?: PlannedStep) => (announced.push(next), step(p));
+      await loop(driver, initialTrainingState(), { config: config({ epochs: 1 }) });
+      expect(announced).toEqual([undefined, undefined, undefined, undefined, undefined]);
+    });
+
+    it('a stop requested after a step was announced takes that step, then stops with its checkpoint; a later step is not announced', async () => {
+      const driver = new EarlyDriver(50, { validation: 0, test: 0 });
+      // The request arrives while step 3 is computed: step 4 was announced with it, so the run stops after step 4.
+      const outcome = await loop(driver, initialTrainingState(), { config: config({ epochs: 3 }), checkpoints: true, stopRequested: () => (driver.steps.length >= 4 ? 'SIGINT' : undefined) });
+      expect(driver.steps.map((p) => p.step)).toEqual([0, 1, 2, 3, 4]);
+      expect(driver.announced.at(-1)).toBeUndefined();
+      expect(driver.calls.slice(-1)).toEqual(['checkpoint 5 stoppedBy SIGINT']);
+      expect(outcome.stop).toMatchObject({ reason: 'SIGINT', requested: true, step: 5 });
+    });
   });
 });

@@ -8,7 +8,7 @@ import type { Evaluation } from '../evaluation.js';
 import type { EpochRecord, ProgressEvent } from '../history.js';
 import { emptyEpochSums, type TrainingState } from '../training-state.js';
 import { consecutiveSkips } from './skips.js';
-import type { SkippedStep, StepDriver, StepResult } from './step-driver.js';
+import type { PlannedStep, SkippedStep, StepDriver, StepResult } from './step-driver.js';
 
 /** How often the loop gives the event loop a turn (Note [yielding]). */
 const YIELD_EVERY_MS = 50;
@@ -89,6 +89,14 @@ export const MAX_STEPS_STOP = '--max-steps';
  * the epoch's sums. After maxSkipped consecutive skips the run stops with the driver's skipLimitError,
  * before any further checkpoint.
  *
+ * Note [the loop announces its next step]: to a driver that starts steps early (`startsNextEarly`, the cluster
+ * driver) the loop names with each step the step that follows it whatever its
+ * outcome — the next batch of the same epoch, when no mid-epoch checkpoint, epoch end or end of run comes
+ * between — so that a driver can start it early (the cluster driver sends its command ahead, Note [the next
+ * step is sent ahead] in coordinator/src/cluster-step-driver.ts). An announced step is a promise: the loop runs
+ * it next even if a stop is requested meanwhile (the stop then takes effect one step later, still at a step
+ * boundary). Only a failure (the skip limit, a diverged replica) ends the run before it.
+ *
  * Note [a checkpoint at every stop]: a run that stops before its end — `--max-steps` reached, or a stop
  * requested (SIGINT/SIGTERM to `train` or to the coordinator) — stops at a step boundary and, when it
  * checkpoints at all, writes a checkpoint of that very step, marked with the reason (`stoppedBy`), even when
@@ -122,10 +130,20 @@ export async function runTrainingLoop(driver: StepDriver, state: TrainingState, 
     const epoch = state.position.epoch;
     const epochStart = now() - state.epochInProgress.seconds * 1000;
     const secondsBefore = state.epochInProgress.seconds;
-    for (let b = state.position.batch; b < batches && stepsTaken < maxSteps && !stopNow(); b++) {
+    const every = t.checkpointEverySteps;
+    /** Step `step` on batch `b`, taken as the `taken`-th step of this invocation (counted from 0). */
+    const plan = (step: number, b: number, taken: number): PlannedStep => {
       const [globalStart, globalEnd] = globalBatchRange(b, driver.trainCount, t.batchSize);
-      const lastOfRun = (epoch === t.epochs - 1 && b === batches - 1) || stepsTaken + 1 === maxSteps;
-      const result = await driver.step({ step: state.step, epoch, batchIndex: b, globalStart, globalEnd, lr: learningRate(state.step), lastOfRun });
+      const lastOfRun = (epoch === t.epochs - 1 && b === batches - 1) || taken + 1 === maxSteps;
+      return { step, epoch, batchIndex: b, globalStart, globalEnd, lr: learningRate(step), lastOfRun };
+    };
+    /** Whether the step after `p` follows it unconditionally: the same epoch, no checkpoint between (Note [the loop announces its next step]). */
+    const followed = (p: PlannedStep): boolean => !p.lastOfRun && p.batchIndex + 1 < batches && !(o.checkpoints && every !== undefined && (p.step + 1) % every === 0);
+    let announced: PlannedStep | undefined;
+    for (let b = state.position.batch; b < batches && (announced !== undefined || (stepsTaken < maxSteps && !stopNow())); b++) {
+      const planned = announced ?? plan(state.step, b, stepsTaken);
+      announced = driver.startsNextEarly === true && followed(planned) && !stopNow() ? plan(state.step + 1, b + 1, stepsTaken + 1) : undefined;
+      const result = await driver.step(planned, announced);
       if (now() - lastYield >= YIELD_EVERY_MS) {
         // Note [yielding]: a driver that computes on this thread (the reference backend) never gives the event
         // loop a turn otherwise, and timers, sockets (a dashboard, metrics, a signal's handler) would wait for
@@ -159,7 +177,6 @@ export async function runTrainingLoop(driver: StepDriver, state: TrainingState, 
         o.onProgress?.({ type: 'skipped', step: last.step, ranks: last.ranks, consecutive: run.length });
         if (maxSkipped > 0 && run.length >= maxSkipped) throw driver.skipLimitError(run);
       }
-      const every = t.checkpointEverySteps;
       if (o.checkpoints && every !== undefined && state.step % every === 0 && b + 1 < batches) await checkpoint(driver, state, o);
     }
     trainSeconds += state.epochInProgress.seconds - secondsBefore;
