@@ -1,10 +1,11 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ClusterError, ConfigError, parseStepTimings, type StepTimingSample } from '@gradmesh/shared/internal';
 import { probeCpuLoad, type CpuLoad } from '../backend/cpu-load.js';
 import { summarize } from '../backend/timing.js';
+import { cpuBetween, processCpuAvailable, processTreeCpu, type CpuByRole } from './process-tree-cpu.js';
 
 /**
  * `gradmesh bench cluster`: what a user on one machine pays for `launch --workers N` (N processes, 1 pool thread
@@ -17,6 +18,12 @@ import { summarize } from '../backend/timing.js';
  * first steps' JIT warm-up are left out. The two kinds of run alternate (train, launch, train, …) so that a
  * change of the machine's load hits both alike; medians with min/max are reported, and the load is probed
  * before and after.
+ *
+ * Note [where launch's time goes]: on Linux the bench also reads the CPU time of each run's process tree when the
+ * warm-up ends and when the measured steps end (process-tree-cpu.ts), by role — the train process; launch's
+ * workers, nats-server, coordinator and launcher — and prints CPU ms per step. On a machine whose cores are all
+ * busy, launch ÷ train is about train's CPU per step ÷ launch's: what the all-reduce costs in nats-server and
+ * the workers is then visible next to the ratio.
  */
 export interface ClusterBenchOptions {
   /** The gradmesh CLI entry (bin/gradmesh.js). */
@@ -44,6 +51,8 @@ export interface ClusterBenchResult {
   readonly trainRuns: number[];
   readonly launchRuns: number[];
   readonly load: { readonly before: CpuLoad; readonly after: CpuLoad };
+  /** CPU ms per measured step by role (medians over runs), when /proc could be read (Note [where launch's time goes]). */
+  readonly cpuMsPerStep?: { readonly train: CpuByRole; readonly launch: CpuByRole };
 }
 
 export async function runClusterBench(o: ClusterBenchOptions): Promise<ClusterBenchResult> {
@@ -55,21 +64,26 @@ export async function runClusterBench(o: ClusterBenchOptions): Promise<ClusterBe
     log(`bench cluster: ${o.config}, train (${o.workers} threads) vs launch --workers ${o.workers} (1 thread each), ${o.steps} steps after ${o.warmup} of warm-up, ${o.repeats} runs each; load before: parallel capacity ${before.parallelCapacity.toFixed(2)}`);
     const trainRuns: number[] = [];
     const launchRuns: number[] = [];
+    const cpuRuns: { train: CpuByRole[]; launch: CpuByRole[] } = { train: [], launch: [] };
     for (let r = 0; r < o.repeats; r++) {
       for (const kind of ['train', 'launch'] as const) {
         const timings = path.join(dir, `${kind}-${r}.jsonl`);
         const args = kind === 'train'
           ? ['train', '--config', o.config, '--threads', String(o.workers)]
           : ['launch', '--config', o.config, '--workers', String(o.workers), '--threads', '1'];
-        await runCli(o.cli, [...args, '--max-steps', String(o.warmup + o.steps), '--step-timings', timings, '--quiet'], kind);
+        const run = startCli(o.cli, [...args, '--max-steps', String(o.warmup + o.steps), '--step-timings', timings, '--quiet'], kind);
+        const cpu = processCpuAvailable() ? await cpuPerStep(run.child, timings, o.warmup, o.steps, run.exited) : undefined;
+        await run.exited;
         const rate = samplesPerSecond(readSteps(timings), o.warmup, o.steps, kind);
         (kind === 'train' ? trainRuns : launchRuns).push(rate);
-        log(`  run ${r + 1}/${o.repeats} ${kind.padEnd(6)} ${rate.toFixed(0).padStart(8)} samples/s`);
+        if (cpu !== undefined) cpuRuns[kind].push(cpu);
+        log(`  run ${r + 1}/${o.repeats} ${kind.padEnd(6)} ${rate.toFixed(0).padStart(8)} samples/s${cpu === undefined ? '' : `; CPU per step ${describeCpu(cpu)}`}`);
       }
     }
     const after = await probeCpuLoad();
     const t = summarize(trainRuns);
     const l = summarize(launchRuns);
+    const cpuMsPerStep = cpuRuns.train.length === o.repeats && cpuRuns.launch.length === o.repeats ? { train: medianByRole(cpuRuns.train), launch: medianByRole(cpuRuns.launch) } : undefined;
     const result: ClusterBenchResult = {
       config: o.config,
       workers: o.workers,
@@ -81,10 +95,12 @@ export async function runClusterBench(o: ClusterBenchOptions): Promise<ClusterBe
       trainRuns,
       launchRuns,
       load: { before, after },
+      ...(cpuMsPerStep === undefined ? {} : { cpuMsPerStep }),
     };
     log(`train   ${t.median.toFixed(0)} samples/s (min ${t.min.toFixed(0)}, max ${t.max.toFixed(0)})`);
     log(`launch  ${l.median.toFixed(0)} samples/s (min ${l.min.toFixed(0)}, max ${l.max.toFixed(0)})`);
     log(`launch ÷ train = ${result.ratio.toFixed(3)}; load after: parallel capacity ${after.parallelCapacity.toFixed(2)}`);
+    if (cpuMsPerStep !== undefined) log(`CPU per step (medians): train ${describeCpu(cpuMsPerStep.train)}; launch ${describeCpu(cpuMsPerStep.launch)}`);
     if (o.json !== undefined) writeFileSync(o.json, `${JSON.stringify(result, null, 2)}\n`);
     return result;
   } finally {
@@ -106,12 +122,63 @@ function readSteps(file: string): StepTimingSample[] {
   return parseStepTimings(readFileSync(file, 'utf8'));
 }
 
-function runCli(cli: string, args: string[], what: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+function startCli(cli: string, args: string[], what: string): { child: ChildProcess; exited: Promise<void> } {
+  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const exited = new Promise<void>((resolve, reject) => {
     let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+    child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
     child.on('error', reject);
     child.on('exit', (code) => (code === 0 ? resolve() : reject(new ClusterError(`bench cluster: the ${what} run exited with ${code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`))));
   });
+  return { child, exited };
+}
+
+/** The role of a process of a run, by its command line (Note [where launch's time goes]). */
+export function roleOf(commandLine: string): string | undefined {
+  const argv = commandLine.split(' ');
+  if (argv[0]?.endsWith('nats-server')) return 'nats-server';
+  if (commandLine.includes('watchdog')) return 'launcher';
+  for (const role of ['coordinator', 'worker', 'train', 'launch'] as const) if (argv.includes(role)) return role === 'launch' ? 'launcher' : role;
+  return undefined;
+}
+
+/**
+ * CPU ms per step by role over the measured steps: readings when the step-timings file first holds ≥ warmup steps
+ * and ≥ warmup + steps, divided by the steps between the two readings; undefined if the run ended first.
+ */
+async function cpuPerStep(child: ChildProcess, timings: string, warmup: number, steps: number, exited: Promise<void>): Promise<CpuByRole | undefined> {
+  let ended = false;
+  void exited.then(() => (ended = true), () => (ended = true));
+  let start: { steps: number; cpu: CpuByRole } | undefined;
+  while (!ended && child.pid !== undefined) {
+    const done = stepsTimed(timings);
+    if (start === undefined && done >= warmup) start = { steps: done, cpu: processTreeCpu(child.pid, roleOf) };
+    if (start !== undefined && done >= warmup + steps) {
+      const cpu = cpuBetween(start.cpu, processTreeCpu(child.pid, roleOf));
+      const n = Math.max(1, done - start.steps);
+      return Object.fromEntries(Object.entries(cpu).map(([role, seconds]) => [role, (seconds * 1000) / n]));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  return undefined;
+}
+
+function stepsTimed(file: string): number {
+  try {
+    return readFileSync(file, 'utf8').split('\n').filter((l) => l.length > 0).length;
+  } catch {
+    return 0;
+  }
+}
+
+function medianByRole(runs: readonly CpuByRole[]): CpuByRole {
+  const roles = [...new Set(runs.flatMap((r) => Object.keys(r)))].sort();
+  return Object.fromEntries(roles.map((role) => [role, summarize(runs.map((r) => r[role] ?? 0)).median]));
+}
+
+/** "37.5 ms = worker 29.8 + nats-server 7.4 + …", largest first. */
+export function describeCpu(cpu: CpuByRole): string {
+  const parts = Object.entries(cpu).filter(([, ms]) => ms > 0).sort((a, b) => b[1] - a[1]);
+  const total = parts.reduce((a, [, ms]) => a + ms, 0);
+  return `${total.toFixed(1)} ms${parts.length > 1 ? ` = ${parts.map(([role, ms]) => `${role} ${ms.toFixed(1)}`).join(' + ')}` : ''}`;
 }

@@ -1,0 +1,42 @@
+import { spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { describeCpu, roleOf } from '../../../bench/src/cluster/cluster-bench.js';
+import { cpuBetween, processCpuAvailable, processTreeCpu } from '../../../bench/src/cluster/process-tree-cpu.js';
+
+describe('bench cluster: CPU per step by role (Note [where launch\'s time goes])', () => {
+  it('names the processes of a train or launch run by their command lines; anything else is left out', () => {
+    expect(roleOf('/usr/sbin/nats-server -c /tmp/x/nats-server.conf')).toBe('nats-server');
+    expect(roleOf('node /work/transport/dist/nats-server/watchdog.js /usr/sbin/nats-server -c x')).toBe('launcher');
+    expect(roleOf('/usr/bin/node /r/bin/gradmesh.js launch --config c.json --workers 2')).toBe('launcher');
+    expect(roleOf('/usr/bin/node /r/bin/gradmesh.js coordinator --nats nats://127.0.0.1:1 --config c.json')).toBe('coordinator');
+    expect(roleOf('/usr/bin/node /r/bin/gradmesh.js worker --nats nats://127.0.0.1:1 --run r --id w0')).toBe('worker');
+    expect(roleOf('/usr/bin/node /r/bin/gradmesh.js train --config c.json --threads 2')).toBe('train');
+    expect(roleOf('/usr/bin/node /r/bin/gradmesh.js bench cluster --config trainer.json')).toBeUndefined();
+    expect(roleOf('sleep 10')).toBeUndefined();
+  });
+
+  it('prints the total and its parts, largest first', () => {
+    expect(describeCpu({ worker: 28.94, 'nats-server': 6.1, coordinator: 1.3, launcher: 0 })).toBe('36.3 ms = worker 28.9 + nats-server 6.1 + coordinator 1.3');
+    expect(describeCpu({ train: 18.46 })).toBe('18.5 ms');
+  });
+
+  it.runIf(processCpuAvailable())('counts the CPU a descendant burns under its role, and only between the two readings', async () => {
+    // A child that burns 300 ms of its own CPU time (whatever the load), says so, and idles; named as a worker.
+    const spin = 'while (process.cpuUsage().user < 300e3); process.stdout.write("done"); setTimeout(() => {}, 5000)';
+    const child = spawn(process.execPath, ['-e', spin, 'worker'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      const role = (line: string) => (line.includes('worker') ? 'worker' : undefined);
+      const first = processTreeCpu(process.pid, role);
+      await new Promise((resolve) => child.stdout!.once('data', resolve));
+      const second = processTreeCpu(process.pid, role);
+      const spent = cpuBetween(first, second)['worker'] ?? 0;
+      expect(spent).toBeGreaterThanOrEqual(0.25);
+      expect(spent).toBeLessThan(2);
+      // Idle afterwards: a later interval adds (almost) nothing — the difference, not the total, is what counts.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect((cpuBetween(second, processTreeCpu(process.pid, role))['worker'] ?? 0)).toBeLessThan(0.1);
+    } finally {
+      child.kill();
+    }
+  });
+});
