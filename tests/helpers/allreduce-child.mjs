@@ -3,7 +3,7 @@
 // Usage: node allreduce-child.mjs <nats url> <dir> <worldSize> <length>
 import { readFileSync, writeFileSync } from 'node:fs';
 import { connect } from '@nats-io/transport-node';
-import { installDirectWrites, installReceivedPayloads } from '@gradmesh/transport';
+import { installDirectWrites, installReceivedPayloads, installSocketReads } from '@gradmesh/transport';
 import { RsagAllReduce, rankOrderSumStatus } from '@gradmesh/worker';
 
 const [url, dir, worldSizeText] = process.argv.slice(2);
@@ -13,6 +13,7 @@ const connections = await Promise.all(Array.from({ length: worldSize }, () => co
 for (const nc of connections) {
   installReceivedPayloads(nc);
   installDirectWrites(nc);
+  await installSocketReads(nc);
 }
 const ranks = connections.map((nc, rank) => new RsagAllReduce({ generation: 0, nc, runId, rank, worldSize }));
 await Promise.all(connections.map((nc) => nc.flush()));

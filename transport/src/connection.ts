@@ -4,6 +4,7 @@ import { ClusterError, ConfigError } from '@gradmesh/shared/internal';
 import { natsConnectOptions, redactUrl, type NatsCredentials } from './credentials.js';
 import { installDirectWrites } from './nats-client-patches/direct-writes.js';
 import { installReceivedPayloads } from './nats-client-patches/received-payloads.js';
+import { installSocketReads } from './nats-client-patches/socket-reads.js';
 
 /**
  * Connects to the run's NATS server. The client reconnects after a server restart or a network blip
@@ -39,6 +40,7 @@ export async function connectNats(url: string, name: string, credentials?: NatsC
   // Before any subscription or publish, so every payload of the run takes the same path.
   installReceivedPayloads(nc);
   installDirectWrites(nc);
+  await installSocketReads(nc);
   return nc;
 }
 

@@ -65,6 +65,18 @@ export function isRecycledPayload(frame: Uint8Array): boolean {
   return recycler.isLent(frame);
 }
 
+/**
+ * A copy of `data` (a payload the socket-read wrapper must copy out of its reused read buffer, socket-reads.ts):
+ * in a recycled buffer at offset 0 when it is large enough to be recycled and recycling is on, so the consumer
+ * releases it like any recycled payload; otherwise a fresh copy.
+ */
+export function copyIntoRecycled(data: Uint8Array): Uint8Array {
+  // Not `data.slice()`: on a Buffer (what socket reads are) it makes a view, not a copy.
+  const copy = status !== 'available' || data.length < MIN_RECYCLED ? new Uint8Array(data.length) : new Uint8Array(recycler.take(data.length), 0, data.length);
+  copy.set(data);
+  return copy;
+}
+
 /** Whether received payloads can be recycled in this process (`available`), or why not; buffer counts. */
 export function receivedPayloadStats(): { status: string; taken: number; reused: number } {
   return { status, taken: recycler.taken, reused: recycler.reused };
