@@ -19,7 +19,9 @@ import { ReceiveBufferRecycler } from './receive-buffer-recycler.js';
  * 16-byte piece header are 4-byte aligned and can be viewed in place. A consumer that has finished with a frame
  * (and kept no view of it) hands it back with `releasePayload`; one that never does just leaves it to the
  * garbage collector, as the stock client does. Messages that fit in one socket read are delivered as views of that read,
- * exactly as the client does, and are not recycled.
+ * exactly as the client does, and are not recycled — unless the connection reads into a reused buffer
+ * (socket-reads.ts), which copies such a payload out before delivering it: into a recycled buffer when it is
+ * at least MIN_RECYCLED bytes (`copyIntoRecycled`), so it is released like the others.
  *
  * The client makes a new parser when it (re)dials. gradmesh connects with reconnection off, so a connection
  * has one parser for its life; were a connection to reconnect, its new parser would be the client's own —
