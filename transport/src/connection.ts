@@ -41,7 +41,23 @@ export async function connectNats(url: string, name: string, credentials?: NatsC
   installReceivedPayloads(nc);
   installDirectWrites(nc);
   await installSocketReads(nc);
+  reinstallAfterReconnect(nc);
   return nc;
+}
+
+/**
+ * A reconnect gives the client a new socket and a new parser, which would read the client's own way for the rest
+ * of the run (slower, never wrong): the receive-side patches go on again, each checking itself as at first.
+ * (Direct writes wrap the protocol handler, which a reconnect keeps.)
+ */
+function reinstallAfterReconnect(nc: NatsConnection): void {
+  void (async () => {
+    for await (const status of nc.status()) {
+      if (status.type !== 'reconnect') continue;
+      installReceivedPayloads(nc);
+      await installSocketReads(nc);
+    }
+  })().catch(() => undefined);
 }
 
 /** Node's TLS verification failures of the server's certificate (the error or its cause carries the code). */

@@ -23,9 +23,9 @@ import { ReceiveBufferRecycler } from './receive-buffer-recycler.js';
  * (socket-reads.ts), which copies such a payload out before delivering it: into a recycled buffer when it is
  * at least MIN_RECYCLED bytes (`copyIntoRecycled`), so it is released like the others.
  *
- * The client makes a new parser when it (re)dials. gradmesh connects with reconnection off, so a connection
- * has one parser for its life; were a connection to reconnect, its new parser would be the client's own —
- * receiving slower, never wrong — and `receivedPayloadsInstalled` would say so.
+ * The client makes a new parser when it (re)dials; until the wrapper is installed on it again (connectNats does
+ * after every reconnect) the new parser is the client's own — receiving slower, never wrong — and
+ * `receivedPayloadsInstalled` says so.
  *
  * `GRADMESH_RECEIVE_POOL=off` leaves the client as it is (to measure the difference in one benchmark run).
  *

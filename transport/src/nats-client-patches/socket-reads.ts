@@ -29,8 +29,9 @@ import { copyIntoRecycled } from './received-payloads.js';
  * the client's `protocol.transport` (`socket`, `yields`, `signal`) and `protocol.parser` (`parse`, `dispatcher`)
  * of @nats-io/nats-core and transport-node 3.4, the exact versions every package pins. Before the first install a
  * self-test runs the whole switch over a real loopback socket (`selfTest`); if anything differs it leaves every
- * connection as the client made it and says why (`socketReadsStatus`). TLS sockets and connections that
- * reconnected (a new socket and parser) keep the client's reads. `GRADMESH_SOCKET_READS=off` turns it off.
+ * connection as the client made it and says why (`socketReadsStatus`). TLS sockets keep the client's reads; a
+ * reconnect brings a new socket and parser, read the client's way until installed again (connectNats does after
+ * every reconnect). `GRADMESH_SOCKET_READS=off` turns it off.
  */
 
 /** Bytes per read: four reads per 1 MiB gradient piece instead of sixteen. */
