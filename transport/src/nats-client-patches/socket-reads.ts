@@ -14,13 +14,13 @@ import { copyIntoRecycled } from './received-payloads.js';
  *
  * `installSocketReads(nc)` switches that one connection's socket to Node's user-buffer reads (the `onread`
  * option of net.Socket, applied to the open socket: the socket's `kBuffer`/`kBufferCb` slots and its handle's
- * `useUserBuffer`) with one buffer of READ_BYTES per connection, and parses every read synchronously in the read
- * callback, before the next read can overwrite the buffer. What the parser would hand on as views of the read
+ * `useUserBuffer`) with one buffer of READ_BYTES (32 KiB) per connection, and parses every read synchronously in
+ * the read callback, before the next read can overwrite the buffer. What the parser would hand on as views of the read
  * buffer is copied out first (Note [what may point into a read]); everything else it keeps it already copies.
  *
  * Order: the client's reader loop consumes queued reads in microtasks, and Node drains microtasks after every
- * I/O callback, so when a read callback runs nothing older is still queued; if something is (it never was in
- * testing), the read is queued behind it as a copy, the client's way, so order holds regardless.
+ * I/O callback, so when a read callback runs nothing older should still be queued; if something is, the read is
+ * queued behind it as a copy, the client's way, so order holds regardless.
  *
  * A parse error (a corrupt stream) ends the client's reader loop and leaves the connection dead until its
  * heartbeats notice; here it destroys the socket with that error instead, so the client reconnects at once.
@@ -34,8 +34,13 @@ import { copyIntoRecycled } from './received-payloads.js';
  * every reconnect). `GRADMESH_SOCKET_READS=off` turns it off.
  */
 
-/** Bytes per read: four reads per 1 MiB gradient piece instead of sixteen. */
-export const READ_BYTES = 256 << 10;
+/**
+ * Bytes per read. Smaller is better here, not larger: the buffer stays in the core's cache, and every byte read
+ * is copied out of it once. Measured 2026-11-30 (`reports/bench-allreduce/2026-11-30-cpu/read-size.txt`, 40 MB,
+ * quiet machine, ranks' CPU per all-reduce at N = 4): 1 MiB 281–316 ms, 256 KiB 173–176, 128 KiB 146–153,
+ * 64 KiB 138–141, 32 KiB 113–140, 16 KiB 130–137.
+ */
+export const READ_BYTES = 32 << 10;
 
 /**
  * Note [what may point into a read]
