@@ -22,8 +22,9 @@ import { copyIntoRecycled } from './received-payloads.js';
  * I/O callback, so when a read callback runs nothing older should still be queued; if something is, the read is
  * queued behind it as a copy, the client's way, so order holds regardless.
  *
- * A parse error (a corrupt stream) ends the client's reader loop and leaves the connection dead until its
- * heartbeats notice; here it destroys the socket with that error instead, so the client reconnects at once.
+ * An exception out of `parse` (a corrupt stream, or a subscriber's callback that throws: the client calls them
+ * from the parser) ends the client's reader loop and leaves the connection dead until its heartbeats notice;
+ * here it destroys the socket with that error instead, so the client reconnects at once.
  *
  * Internals used: Node's net.Socket slots named kBuffer and kBufferCb and `_handle.useUserBuffer` (Node 20–22);
  * the client's `protocol.transport` (`socket`, `yields`, `signal`) and `protocol.parser` (`parse`, `dispatcher`)
