@@ -222,7 +222,7 @@ async function selfTest(): Promise<string | undefined> {
         void (async () => {
           for (const piece of pieces) {
             if (!peer.write(piece)) await new Promise((r) => peer.once('drain', r));
-            await new Promise((r) => setTimeout(r, 5));
+            await new Promise((r) => setTimeout(r, 2));
           }
           peer.end();
         })();
@@ -263,7 +263,11 @@ async function selfTest(): Promise<string | undefined> {
 /** The self-test's byte stream, as the pieces the server writes, and the events the parser must deliver. */
 function selfTestStream(): { pieces: Uint8Array[]; expected: { kind: number; subject: string; reply: string; data: Uint8Array | undefined }[] } {
   const enc = (s: string) => Buffer.from(s, 'latin1');
-  const payload = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 131 + seed * 17 + (i >>> 8)) & 0xff);
+  const payload = (n: number, seed: number): Uint8Array => {
+    const p = new Uint8Array(n);
+    for (let i = 0; i < n; i++) p[i] = (i * 131 + seed * 17 + (i >>> 8)) & 0xff;
+    return p;
+  };
   const msg = (subject: string, data: Uint8Array, reply = '') => Buffer.concat([enc(`MSG ${subject} 1 ${reply ? `${reply} ` : ''}${data.length}\r\n`), data, enc('\r\n')]);
   const expected: { kind: number; subject: string; reply: string; data: Uint8Array | undefined }[] = [];
   const small = [payload(0, 1), payload(1, 2), payload(90, 3), payload(4000, 4)];
