@@ -1,6 +1,7 @@
 /*
  * gradmesh's native kernels: cblas_sgemm (OpenBLAS) on float32 views of the pool's shared
- * WebAssembly memory, BatchNorm's training kernels (batch_norm.c) and Adam's update (adam.c). Context-aware (NAPI_MODULE_INIT, no global state), so every pool thread
+ * WebAssembly memory, BatchNorm's training kernels (batch_norm.c), Adam's update (adam.c) and the all-reduce's rank-order sum
+ * (rank_order_sum.c). Context-aware (NAPI_MODULE_INIT, no global state), so every pool thread
  * (a worker_thread) loads it. The caller chooses OpenBLAS's core type and thread count through
  * the environment BEFORE the first load (shared/src/kernels/native/openblas-environment.ts).
  *
@@ -11,6 +12,7 @@
 #include <cblas.h>
 #include "adam.h"
 #include "batch_norm.h"
+#include "rank_order_sum.h"
 #include "float_view.h"
 #include <stdint.h>
 
@@ -104,6 +106,7 @@ NAPI_MODULE_INIT() {
       {"batchNormTrain", NULL, BatchNormTrain, NULL, NULL, NULL, napi_enumerable, NULL},
       {"batchNormBackward", NULL, BatchNormBackward, NULL, NULL, NULL, napi_enumerable, NULL},
       {"adam", NULL, Adam, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"sumInRankOrder", NULL, SumInRankOrder, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties) != napi_ok) return NULL;
   return exports;

@@ -10,6 +10,8 @@ export type { Backend } from './kernels/backend.js';
 export { registerKernels, resolveKernels, ownKernels, registeredBackends } from './kernels/registry.js';
 export { createReferenceBackend } from './kernels/reference/backend.js';
 export { nativeDecided } from './kernels/native/availability.js';
+export { nativeAddonOrReason } from './kernels/native/addon.js';
+export type { NativeAddon } from './kernels/native/addon.js';
 export * from './config/validate.js';
 export * from './config/run-config.js';
 export type { Layer, ParamSpec, ForwardContext } from './layers/layer.js';

@@ -4,6 +4,7 @@ import { ClusterError, ConfigError } from '@gradmesh/shared/internal';
 import { natsConnectOptions, redactUrl, type NatsCredentials } from './credentials.js';
 import { installDirectWrites } from './nats-client-patches/direct-writes.js';
 import { installReceivedPayloads } from './nats-client-patches/received-payloads.js';
+import { installSocketReads } from './nats-client-patches/socket-reads.js';
 
 /**
  * Connects to the run's NATS server. The client reconnects after a server restart or a network blip
@@ -39,7 +40,24 @@ export async function connectNats(url: string, name: string, credentials?: NatsC
   // Before any subscription or publish, so every payload of the run takes the same path.
   installReceivedPayloads(nc);
   installDirectWrites(nc);
+  await installSocketReads(nc);
+  reinstallAfterReconnect(nc);
   return nc;
+}
+
+/**
+ * A reconnect gives the client a new socket and a new parser, which would read the client's own way for the rest
+ * of the run (slower, never wrong): the receive-side patches go on again, each checking itself as at first.
+ * (Direct writes wrap the protocol handler, which a reconnect keeps.)
+ */
+function reinstallAfterReconnect(nc: NatsConnection): void {
+  void (async () => {
+    for await (const status of nc.status()) {
+      if (status.type !== 'reconnect') continue;
+      installReceivedPayloads(nc);
+      await installSocketReads(nc);
+    }
+  })().catch(() => undefined);
 }
 
 /** Node's TLS verification failures of the server's certificate (the error or its cause carries the code). */

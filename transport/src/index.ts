@@ -14,6 +14,7 @@ export {
   receivedPayloadStats,
   releasePayload,
 } from './nats-client-patches/received-payloads.js';
+export { installSocketReads, socketReadsInstalled, socketReadsStatus } from './nats-client-patches/socket-reads.js';
 export { startLocalNatsServer } from './nats-server/local-nats-server.js';
 export type { LocalNatsServer } from './nats-server/local-nats-server.js';
 export { resolveNatsServer } from './nats-server/nats-binary.js';

@@ -2,6 +2,8 @@
 export type { AllReduce, AllReduceTimings } from './allreduce/allreduce.js';
 export { RsagAllReduce } from './allreduce/rsag.js';
 export type { RsagOptions } from './allreduce/rsag.js';
+export { rankOrderSumKernels, rankOrderSumStatus } from './allreduce/native-rank-order-sum.js';
+export type { RankOrderSum, RankOrderSumStatus } from './allreduce/native-rank-order-sum.js';
 export { stepShard } from './shard.js';
 export type { StepShard } from './shard.js';
 export { Replica } from './replica.js';

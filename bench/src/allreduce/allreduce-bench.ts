@@ -182,6 +182,14 @@ export async function runAllreduceBench(options: AllreduceBenchOptions): Promise
   const server = options.natsUrl === undefined ? await startLocalNatsServer(options.natsServer) : undefined;
   const url = options.natsUrl ?? (server as { url: string }).url;
   log(`all-reduce benchmark: NATS ${url}${server ? ` (nats-server ${server.version}, started here)` : ''}, ${cpus().length} CPUs, load ${loadBefore.map((l) => l.toFixed(2)).join(' ')}, parallel capacity ${cpuLoadBefore.parallelCapacity.toFixed(2)} of 2`);
+  // What each rank's data path uses (native or JavaScript sum, which client patches), printed the first time seen:
+  // an A/B run with the env switches shows here that the switch took effect.
+  const dataPaths = new Set<string>();
+  const noteDataPath = (line: string): void => {
+    if (dataPaths.has(line)) return;
+    dataPaths.add(line);
+    log(`  ranks' data path: ${line}`);
+  };
   try {
     const serverPid = server?.pid;
     const results: AllreduceBenchRow[] = [];
@@ -203,7 +211,7 @@ export async function runAllreduceBench(options: AllreduceBenchOptions): Promise
       for (const n of options.workers) {
         await withRanks(entry, n, async (ranks) => {
           for (const mb of large) for (const compression of compressions) {
-            const row = await measureBandwidth(ranks, { url, n, mb, compression, repeats, serverPid, single, singleCpu });
+            const row = await measureBandwidth(ranks, { url, n, mb, compression, repeats, serverPid, single, singleCpu, noteDataPath });
             results.push(row.row);
             log(row.line);
           }
@@ -220,7 +228,7 @@ export async function runAllreduceBench(options: AllreduceBenchOptions): Promise
         for (const n of options.workers) {
           await withRanks(entry, n, async (ranks) => {
             for (const mb of small) for (const compression of compressions) {
-              const row = await measureLatency(ranks, roundTrip, { url, n, mb, compression, steps: latencySteps });
+              const row = await measureLatency(ranks, roundTrip, { url, n, mb, compression, steps: latencySteps, noteDataPath });
               latency.push(row);
               log(
                 `${String(n).padStart(3)} ${(mb * 1000).toFixed(0).padStart(7)}  ${(compression === 'none' ? 'f32' : compression).padEnd(4)} ` +
@@ -278,9 +286,10 @@ async function withRanks(entry: string, n: number, body: (ranks: Child[]) => Pro
 }
 
 /** Gives every rank a new all-reduce instance (a fresh run id) for vectors of `elements`. */
-async function initRanks(ranks: Child[], url: string, n: number, mb: number, compression: Compression, elements: number): Promise<void> {
+async function initRanks(ranks: Child[], url: string, n: number, mb: number, compression: Compression, elements: number, noteDataPath: (line: string) => void): Promise<void> {
   const runId = `bench-${process.pid}-${n}-${String(mb).replace(/\W/g, '_')}-${compression}`;
-  await Promise.all(ranks.map((c, rank) => c.request({ type: 'init', role: 'allreduce', url, runId, rank, worldSize: n, elements, compression }, 'ready')));
+  const replies = await Promise.all(ranks.map((c, rank) => c.request({ type: 'init', role: 'allreduce', url, runId, rank, worldSize: n, elements, compression }, 'ready')));
+  for (const r of replies) if (r.type === 'ready' && r.dataPath !== undefined) noteDataPath(r.dataPath);
 }
 
 async function replicasAgree(ranks: Child[]): Promise<boolean> {
@@ -297,13 +306,14 @@ interface BandwidthCase {
   readonly serverPid: number | undefined;
   readonly single: number;
   readonly singleCpu: SingleStreamCpu;
+  readonly noteDataPath: (line: string) => void;
 }
 
 /** WARMUP + `repeats` all-reduces, each started by the parent; the row and its printed line. */
 async function measureBandwidth(ranks: Child[], c: BandwidthCase): Promise<{ row: AllreduceBenchRow; line: string }> {
   const { n, mb, compression, repeats, serverPid, single, singleCpu } = c;
   const elements = Math.round((mb * 1e6) / 4);
-  await initRanks(ranks, c.url, n, mb, compression, elements);
+  await initRanks(ranks, c.url, n, mb, compression, elements, c.noteDataPath);
   const times: number[] = [];
   let before = { cpuMs: 0, gcMs: 0 };
   // The ranks' CPU for resetting their vectors before each run: not the all-reduce's, left out of cpuMsRanks.
@@ -394,13 +404,14 @@ interface LatencyCase {
   readonly mb: number;
   readonly compression: Compression;
   readonly steps: number;
+  readonly noteDataPath: (line: string) => void;
 }
 
 /** The round trip of the vector's size, then LATENCY_WARMUP + `steps` back-to-back all-reduces (Note [the round-trip baseline]). */
 async function measureLatency(ranks: Child[], roundTrip: RoundTrip, c: LatencyCase): Promise<AllreduceLatencyRow> {
   const elements = Math.round((c.mb * 1e6) / 4);
   const trips = await roundTrip(elements * 4, LATENCY_WARMUP, c.steps);
-  await initRanks(ranks, c.url, c.n, c.mb, c.compression, elements);
+  await initRanks(ranks, c.url, c.n, c.mb, c.compression, elements, c.noteDataPath);
   const replies = await Promise.all(ranks.map((r) => r.request({ type: 'runMany', warmup: LATENCY_WARMUP, count: c.steps }, 'times')));
   const perRank = replies.map((r) => (r.type === 'times' ? r.ms : []));
   const slowest = Array.from({ length: c.steps }, (_, i) => Math.max(...perRank.map((ms) => ms[i] as number)));

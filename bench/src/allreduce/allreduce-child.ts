@@ -1,8 +1,8 @@
 import { PerformanceObserver } from 'node:perf_hooks';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Random } from '@gradmesh/shared/internal';
-import { installDirectWrites, installReceivedPayloads, releasePayload } from '@gradmesh/transport';
-import { RsagAllReduce } from '@gradmesh/worker';
+import { directWritesStatus, installDirectWrites, installReceivedPayloads, installSocketReads, receivedPayloadStats, releasePayload, socketReadsStatus } from '@gradmesh/transport';
+import { rankOrderSumStatus, RsagAllReduce } from '@gradmesh/worker';
 import type { ChildInit, ChildReply, ParentCommand } from './ipc.js';
 
 /**
@@ -35,6 +35,7 @@ async function init(m: ChildInit): Promise<void> {
   // Every child (ranks and the single-stream pair alike) receives and publishes the way a worker does.
   installReceivedPayloads(nc);
   installDirectWrites(nc);
+  await installSocketReads(nc);
   if (m.role === 'allreduce') {
     allReduce = new RsagAllReduce({ nc, runId: m.runId, rank: m.rank, worldSize: m.worldSize, generation: 0, compression: m.compression, logger: (l) => console.error(l) });
     const r = Random.derive(12345, m.rank);
@@ -181,6 +182,19 @@ function allReduceMany(ar: RsagAllReduce, warmup: number, count: number): Promis
   );
 }
 
+/** The rank-order sum and the NATS client patches this rank runs with, or why not (the env switches show here). */
+function dataPath(): string {
+  const sum = rankOrderSumStatus();
+  const received = receivedPayloadStats().status;
+  const writes = directWritesStatus();
+  return [
+    `rank-order sum ${sum.native ? 'native' : `JavaScript (${sum.reason})`}`,
+    `received payloads ${received === 'available' ? 'recycled' : received}`,
+    `direct writes ${writes === 'available' ? 'on' : writes}`,
+    `socket reads ${socketReadsStatus() === 'available' ? 'into a reused buffer' : socketReadsStatus()}`,
+  ].join('; ');
+}
+
 function checksum(v: Float32Array): string {
   const u = new Uint32Array(v.buffer, v.byteOffset, v.length);
   let h = 0x811c9dc5;
@@ -192,7 +206,7 @@ async function handle(m: ParentCommand): Promise<void> {
   switch (m.type) {
     case 'init':
       await init(m);
-      return reply({ type: 'ready' });
+      return reply(m.role === 'allreduce' ? { type: 'ready', dataPath: dataPath() } : { type: 'ready' });
     case 'run':
       if (allReduce !== undefined) {
         // The reset stands in for training's backward: its CPU is reported so the parent can leave it out.

@@ -28,7 +28,8 @@ export type ParentCommand =
   | { readonly type: 'exit' };
 
 export type ChildReply =
-  | { readonly type: 'ready' }
+  /** An all-reduce rank says what its data path uses (rank-order sum, NATS client patches), in one line. */
+  | { readonly type: 'ready'; readonly dataPath?: string }
   /** `prepareCpuMs`: CPU spent resetting the vector before the all-reduce (not part of it). */
   | { readonly type: 'done'; readonly step: number; readonly ms: number; readonly prepareCpuMs?: number }
   | { readonly type: 'received'; readonly bytes: number }

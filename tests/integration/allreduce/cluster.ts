@@ -1,7 +1,7 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Random } from '../../../shared/src/random.js';
 import { RsagAllReduce, type RsagOptions } from '../../../worker/src/allreduce/rsag.js';
-import { installDirectWrites, installReceivedPayloads } from '../../../transport/src/index.js';
+import { installDirectWrites, installReceivedPayloads, installSocketReads } from '../../../transport/src/index.js';
 
 /** N ranks of one run as N NatsConnections in this process (each rank has its own socket, as in a real run). */
 export interface LocalCluster {
@@ -30,6 +30,7 @@ export async function startCluster(url: string, worldSize: number, options: Part
     for (const nc of connections) {
       installReceivedPayloads(nc);
       installDirectWrites(nc);
+      await installSocketReads(nc);
     }
   }
   const ranks = connections.map((nc, rank) => new RsagAllReduce({ generation: 0, ...options, nc, runId, rank, worldSize }));

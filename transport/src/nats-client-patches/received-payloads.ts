@@ -19,11 +19,13 @@ import { ReceiveBufferRecycler } from './receive-buffer-recycler.js';
  * 16-byte piece header are 4-byte aligned and can be viewed in place. A consumer that has finished with a frame
  * (and kept no view of it) hands it back with `releasePayload`; one that never does just leaves it to the
  * garbage collector, as the stock client does. Messages that fit in one socket read are delivered as views of that read,
- * exactly as the client does, and are not recycled.
+ * exactly as the client does, and are not recycled — unless the connection reads into a reused buffer
+ * (socket-reads.ts), which copies such a payload out before delivering it: into a recycled buffer when it is
+ * at least MIN_RECYCLED bytes (`copyIntoRecycled`), so it is released like the others.
  *
- * The client makes a new parser when it (re)dials. gradmesh connects with reconnection off, so a connection
- * has one parser for its life; were a connection to reconnect, its new parser would be the client's own —
- * receiving slower, never wrong — and `receivedPayloadsInstalled` would say so.
+ * The client makes a new parser when it (re)dials; until the wrapper is installed on it again (connectNats does
+ * after every reconnect) the new parser is the client's own — receiving slower, never wrong — and
+ * `receivedPayloadsInstalled` says so.
  *
  * `GRADMESH_RECEIVE_POOL=off` leaves the client as it is (to measure the difference in one benchmark run).
  *
@@ -63,6 +65,18 @@ export function releasePayload(frame: Uint8Array): boolean {
  */
 export function isRecycledPayload(frame: Uint8Array): boolean {
   return recycler.isLent(frame);
+}
+
+/**
+ * A copy of `data` (a payload the socket-read wrapper must copy out of its reused read buffer, socket-reads.ts):
+ * in a recycled buffer at offset 0 when it is large enough to be recycled and recycling is on, so the consumer
+ * releases it like any recycled payload; otherwise a fresh copy.
+ */
+export function copyIntoRecycled(data: Uint8Array): Uint8Array {
+  // Not `data.slice()`: on a Buffer (what socket reads are) it makes a view, not a copy.
+  const copy = status !== 'available' || data.length < MIN_RECYCLED ? new Uint8Array(data.length) : new Uint8Array(recycler.take(data.length), 0, data.length);
+  copy.set(data);
+  return copy;
 }
 
 /** Whether received payloads can be recycled in this process (`available`), or why not; buffer counts. */

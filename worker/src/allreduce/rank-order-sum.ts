@@ -1,36 +1,21 @@
 import { InternalError } from '@gradmesh/shared/internal';
+import { nativeRankOrderSum, NATIVE_SUM_MIN_ELEMENTS } from './native-rank-order-sum.js';
+import { sumInRankOrderJs } from './rank-order-sum-js.js';
+
 /**
- * out[i] = (…((v0[i] + v1[i]) + v2[i]) + …) + v(N−1)[i], every partial sum rounded to float32.
- *
- * Float addition is not associative, so the ORDER of the terms decides the bits of the result. Summing in rank
- * order (never in the order the pieces happened to arrive) makes the reduced gradient a pure function of the
- * ranks' inputs: every replica, every run, the same bits. Storing each partial sum into a Float32Array rounds
- * it exactly as a float32 addition would (double rounding is harmless for a sum of two floats).
- * `out` may alias `sources[0]` (every element is read before it is written); it must not alias a later source.
+ * out[i] = (…((v0[i] + v1[i]) + v2[i]) + …) + v(N−1)[i], every partial sum rounded to float32: the same bits
+ * whichever implementation runs (rank-order-sum-js.ts says why the order is fixed; Note [same bits as the
+ * JavaScript sum] in shared/native/rank_order_sum.c why the native kernel matches it). Vectors of at least
+ * NATIVE_SUM_MIN_ELEMENTS go to the native kernel when this process has it (native-rank-order-sum.ts), the rest
+ * to the JavaScript loops. `out` may alias `sources[0]`; it must not alias a later source.
  */
 export function sumInRankOrder(out: Float32Array, sources: readonly Float32Array[]): void {
-  const first = sources[0];
-  if (first === undefined) throw new InternalError('sumInRankOrder needs at least one source');
+  if (sources.length === 0) throw new InternalError('sumInRankOrder needs at least one source');
   const n = out.length;
   for (const s of sources) if (s.length !== n) throw new InternalError(`sumInRankOrder: source of ${s.length} values, expected ${n}`);
-  // Up to 4 ranks (the common case on one machine) in one fused pass: each element is read once and written
-  // once, with Math.fround rounding every partial sum exactly as the k-pass form would.
-  const [a, b, c, d] = sources as [Float32Array, Float32Array?, Float32Array?, Float32Array?];
-  if (sources.length === 2 && b !== undefined) {
-    for (let i = 0; i < n; i++) out[i] = (a[i] as number) + (b[i] as number);
-    return;
+  if (n >= NATIVE_SUM_MIN_ELEMENTS) {
+    const native = nativeRankOrderSum();
+    if (native !== undefined) return native(out, sources);
   }
-  if (sources.length === 3 && b !== undefined && c !== undefined) {
-    for (let i = 0; i < n; i++) out[i] = Math.fround((a[i] as number) + (b[i] as number)) + (c[i] as number);
-    return;
-  }
-  if (sources.length === 4 && b !== undefined && c !== undefined && d !== undefined) {
-    for (let i = 0; i < n; i++) out[i] = Math.fround(Math.fround((a[i] as number) + (b[i] as number)) + (c[i] as number)) + (d[i] as number);
-    return;
-  }
-  if (first !== out) out.set(first);
-  for (let k = 1; k < sources.length; k++) {
-    const s = sources[k] as Float32Array;
-    for (let i = 0; i < n; i++) out[i] = (out[i] as number) + (s[i] as number);
-  }
+  sumInRankOrderJs(out, sources);
 }

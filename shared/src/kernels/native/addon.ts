@@ -1,7 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { BackendError } from '../../errors.js';
+import { isMainThread } from 'node:worker_threads';
+import { BackendError, GradmeshError } from '../../errors.js';
+import { applyOpenblasEnvironment } from './openblas-environment.js';
 
 /**
  * The compiled addon (shared/native, built by shared/scripts/build-native.mjs). The path is the
@@ -29,6 +31,11 @@ export interface NativeAddon {
     p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array,
     lr: number, b1: number, oneMinusB1: number, b2: number, oneMinusB2: number, eps: number, c1: number, c2: number, decay: number, l2: number,
   ): void;
+  /**
+   * out[i] = (…(s0[i] + s1[i]) + …) + s(N−1)[i] in float32, the all-reduce's rank-order sum
+   * (shared/native/rank_order_sum.c); out may be sources[0] itself. Absent from an addon built before it.
+   */
+  sumInRankOrder?(out: Float32Array, sources: readonly Float32Array[]): void;
   /** OpenBLAS's name for the kernels it uses, e.g. "SkylakeX". */
   coreName(): string;
   /** OpenBLAS's build description (version, DYNAMIC_ARCH, …). */
@@ -56,4 +63,21 @@ export function nativeAddon(): NativeAddon {
     throw new BackendError(`the native addon does not load: ${reason}`, { hint: 'rebuild it with `npm run build` (is libopenblas0 installed?)', cause });
   }
   return loaded;
+}
+
+/**
+ * The addon for a caller outside the native backend (the worker's all-reduce, on its main thread), or the
+ * reason it cannot be had. Loading the addon loads OpenBLAS, which reads its environment once, so on the main
+ * thread the backend's choice (Note [core type], Note [one BLAS thread]) is applied first, exactly as
+ * nativeAvailability does: whichever loads the addon first, OpenBLAS starts the same way.
+ */
+export function nativeAddonOrReason(): NativeAddon | { readonly reason: string } {
+  if (loaded) return loaded;
+  try {
+    if (isMainThread) applyOpenblasEnvironment();
+    return nativeAddon();
+  } catch (error) {
+    if (!(error instanceof GradmeshError)) throw error;
+    return { reason: error.message };
+  }
 }
