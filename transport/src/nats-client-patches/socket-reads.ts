@@ -169,7 +169,6 @@ export function switchReads(socket: Socket, parser: ParserLike, transport: Trans
     try {
       parser.parse(read);
     } catch (error) {
-      console.log('reader closed', error);
       socket.destroy(error as Error);
     }
   };
