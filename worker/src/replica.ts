@@ -67,14 +67,14 @@ export interface ReplicaOptions {
  * and parameters, optimizer state (its step counter included) and running statistics stay identical.
  */
 /**
- * The parameters (BatchNorm running statistics included) and optimizer state before the last applied step,
- * in buffers allocated once: one copy per step, the price of redoing a step after a generation change.
+ * The parameters (BatchNorm running statistics included) and optimizer state before one step, in buffers
+ * allocated once.
  */
-class UndoBuffer {
+class UndoSlot {
   readonly #values: Float32Array;
   readonly #optimizer: Float32Array[];
   #optimizerStep = 0;
-  /** The step the buffer holds the state before; −1 when it holds nothing. */
+  /** The step the slot holds the state before; −1 when it holds nothing. */
   step = -1;
 
   constructor(model: Model) {
@@ -93,11 +93,46 @@ class UndoBuffer {
     model.params.values.data.set(this.#values);
     model.optimizer.stateTensors().forEach((t, i) => t.tensor.data.set(this.#optimizer[i]!));
     model.optimizer.setStepCount(this.#optimizerStep);
-    this.step = -1;
+  }
+}
+
+/**
+ * Note [two steps to undo]
+ * The state before each of the last two steps (one copy per step, into slot step mod 2; the second slot is
+ * allocated at the second step). Two, because the coordinator sends a step ahead (Note [the next step is sent
+ * ahead] in coordinator/src/cluster-step-driver.ts): a replica may have applied step s — whose reply the
+ * coordinator never counted (a rank was lost, a NATS restart dropped replies) — and started, or even applied,
+ * step s + 1 before its generation ends; the next generation starts at s, so the replica must go back over both.
+ * With one slot the state before s would already be overwritten by the copy taken during s + 1.
+ */
+class UndoBuffer {
+  readonly #model: Model;
+  readonly #slots: UndoSlot[] = [];
+
+  constructor(model: Model) {
+    this.#model = model;
+    this.#slots.push(new UndoSlot(model));
+  }
+
+  keep(model: Model, step: number): void {
+    const i = step % 2;
+    while (this.#slots.length <= i) this.#slots.push(new UndoSlot(this.#model));
+    this.#slots[i]!.keep(model, step);
+  }
+
+  /** Whether the state before `step` is held. */
+  holds(step: number): boolean {
+    return step >= 0 && this.#slots.some((s) => s.step === step);
+  }
+
+  /** Restores the state before `step` (which `holds`); every slot is then forgotten. */
+  restore(model: Model, step: number): void {
+    this.#slots.find((s) => s.step === step)!.restore(model);
+    this.forget();
   }
 
   forget(): void {
-    this.step = -1;
+    for (const s of this.#slots) s.step = -1;
   }
 }
 
@@ -117,7 +152,7 @@ export class Replica {
   #step: number;
   /** Test-only: the rank and step at which the local gradient is made NaN (GRADMESH_FAULT_NAN, shared fault-injection.ts). */
   readonly #fault: InjectedNan | undefined;
-  /** The state before the last applied step, so a step that its generation did not complete can be undone. */
+  /** The state before each of the last two steps, so steps that their generation did not complete can be undone. */
   readonly #undo: UndoBuffer;
   #stepBounds: StepBounds | undefined;
   #buckets: readonly GradientBucket[] | undefined;
@@ -162,8 +197,9 @@ export class Replica {
     this.#rank = rank;
     this.#worldSize = worldSize;
     this.#generation = generation;
-    if (this.#step === startStep + 1 && this.#undo.step === startStep) {
-      this.#undo.restore(this.model);
+    // One step ahead (it applied the step the coordinator did not count), or two (it applied the step sent ahead too).
+    if ((this.#step === startStep + 1 || this.#step === startStep + 2) && this.#undo.holds(startStep)) {
+      this.#undo.restore(this.model, startStep);
       this.#step = startStep;
     }
     return this.#step === startStep;
@@ -292,8 +328,8 @@ export class Replica {
     }
     // Kept for a skipped step too: an interrupted step is undone and redone the same way whether it was applied or
     // skipped. Copied while the all-reduce is in flight (parameters and optimizer state do not change before the
-    // update): if the step then fails, the copy equals the state it is at, and the step before cannot be asked back
-    // (the coordinator sent this step only after every rank had finished that one).
+    // update): if the step then fails, the copy equals the state it is at; the state before the previous step stays
+    // in the other slot (Note [two steps to undo]).
     this.#undo.keep(this.model, command.step);
     const { totalMs } = await running.done;
     const reduced = performance.now();

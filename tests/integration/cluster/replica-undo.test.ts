@@ -1,0 +1,95 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClusterError, type StepBody } from '@gradmesh/shared/internal';
+import { Replica, type AllReduce, type AllReduceTimings } from '@gradmesh/worker';
+import { imageCsv, mlpConfig } from './harness.js';
+
+/**
+ * Note [two steps to undo] (worker/src/replica.ts): a replica that applied step s (its reply never counted) and
+ * started — or applied — the step sent ahead goes back to the state before s when the next generation starts at s.
+ * One rank, an all-reduce that sums nothing (the identity) or fails like an ended generation.
+ */
+const timings: AllReduceTimings = { totalMs: 0, ownChunkMs: 0, bytesSent: 0, bytesReceived: 0 };
+const identity: AllReduce = {
+  allReduce: async () => timings,
+  begin: () => ({ bucketCount: 1, release: () => undefined, cancel: () => undefined, done: Promise.resolve(timings) }),
+  close: async () => undefined,
+};
+/** The generation ended under the step: its all-reduce fails after the undo copy was taken. */
+const ended: AllReduce = {
+  ...identity,
+  begin: () => ({
+    bucketCount: 1,
+    release: () => undefined,
+    cancel: () => undefined,
+    get done(): Promise<AllReduceTimings> {
+      return Promise.reject(new ClusterError('generation 1 ended'));
+    },
+  }),
+};
+const command = (step: number): StepBody => ({ step, epoch: 0, batchIndex: step, lr: 0.01 });
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'gradmesh-undo-'));
+  writeFileSync(path.join(dir, 'train.csv'), imageCsv(96, 6, 1));
+  writeFileSync(path.join(dir, 'test.csv'), imageCsv(30, 6, 2));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function replica(): Promise<Replica> {
+  const config = mlpConfig({ epochs: 1, batchSize: 16, microBatch: 8 }, { backend: 'reference' }) as Parameters<typeof Replica.create>[0]['config'];
+  return Replica.create({ config, baseDir: dir, workerId: 'w0', rank: 0, worldSize: 1, generation: 1, threads: 1 });
+}
+
+describe('Note [two steps to undo]', () => {
+  it('a replica that applied step 0 and then the step sent ahead (1) goes back to the state before step 0', async () => {
+    const r = await replica();
+    try {
+      const before = r.model.params.checksum();
+      await r.step(command(0), identity);
+      const afterZero = r.model.params.checksum();
+      await r.step(command(1), identity);
+      expect(r.nextStep).toBe(2);
+      expect(r.model.params.checksum()).not.toBe(afterZero);
+      expect(r.joinGeneration(0, 1, 2, 0)).toBe(true);
+      expect(r.nextStep).toBe(0);
+      expect(r.model.params.checksum()).toBe(before);
+      // And it computes step 0 again to the same parameters (the optimizer state went back too).
+      await r.step(command(0), identity);
+      expect(r.model.params.checksum()).toBe(afterZero);
+    } finally {
+      await r.model.close();
+    }
+  });
+
+  it('a replica that applied step 0 and started step 1 (whose generation then ended) goes back to the state before step 0', async () => {
+    const r = await replica();
+    try {
+      const before = r.model.params.checksum();
+      await r.step(command(0), identity);
+      await expect(r.step(command(1), ended)).rejects.toThrow('generation 1 ended');
+      expect(r.nextStep).toBe(1);
+      // With one undo copy this was lost: step 1's copy (the state after step 0) had replaced it.
+      expect(r.joinGeneration(0, 1, 2, 0)).toBe(true);
+      expect(r.model.params.checksum()).toBe(before);
+    } finally {
+      await r.model.close();
+    }
+  });
+
+  it('three steps ahead is beyond what it keeps: it then needs a live replica\'s state (negative control)', async () => {
+    const r = await replica();
+    try {
+      for (const s of [0, 1, 2]) await r.step(command(s), identity);
+      expect(r.joinGeneration(0, 1, 2, 0)).toBe(false);
+      expect(r.nextStep).toBe(3);
+      expect(r.joinGeneration(0, 1, 3, 1)).toBe(true);
+      expect(r.nextStep).toBe(1);
+    } finally {
+      await r.model.close();
+    }
+  });
+});
