@@ -7,7 +7,8 @@ export const BENCH_CLUSTER_USAGE = `gradmesh bench cluster --config <file> [--wo
 The cost of \`launch\` on one machine: runs \`gradmesh train\` (N pool threads) and \`gradmesh launch --workers N\`
 (1 thread each, over a local nats-server) on the same config, alternating, each for --steps steps after
 --warmup steps (timed per step with --step-timings, so start-up is left out), and prints samples/s of each
-(median, min, max), launch ÷ train and the machine's load before and after.`;
+(median, min, max), launch ÷ train and the machine's load before and after. On Linux it also prints the CPU
+ms per measured step of each kind of process (train; launch's workers, nats-server, coordinator, launcher).`;
 
 export async function benchCluster(values: Record<string, unknown>): Promise<number> {
   const config = values['config'];
