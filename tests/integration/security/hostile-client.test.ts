@@ -321,13 +321,16 @@ describe('a spare worker identity of this run (w2, never given a rank)', () => {
     const exit = await cluster.coordinator.exit(120_000);
     for (const w of cluster.workers) await w.exit(30_000);
     await violations.stop();
-    expect(forged).toBeGreaterThan(0);
+    // Validation evaluations and the test evaluation: more than the one whose answers may come too late (below).
+    expect(forged).toBeGreaterThan(1);
     expect(exit.code, cluster.coordinator.output).toBe(0);
     expect([...violations.seen].join('\n')).toContain(`Publish to "gradmesh.${run}.step-done.w0"`);
     const report = JSON.parse(readFileSync(h.path(`${run}.json`), 'utf8')) as Report;
     expect(report.paramsChecksum).toBe(baseline['short.json']!.paramsChecksum);
     expect(report.replicaChecksumsAgree).toBe(true);
-    expect(totalDrops((report.droppedMessages as { coordinator?: unknown }).coordinator)).toBeGreaterThanOrEqual(2 * forged);
+    // Two drops per forged answer — except perhaps the answers to the last request (the test evaluation): they
+    // race the end of the run, and may reach the coordinator after it counted its drops for the report.
+    expect(totalDrops((report.droppedMessages as { coordinator?: unknown }).coordinator)).toBeGreaterThanOrEqual(2 * (forged - 1));
     expect(cluster.coordinator.output).not.toMatch(/internal error|unexpected error/);
   }, 120_000);
 
