@@ -183,15 +183,19 @@ export class ClusterStepDriver implements StepDriver {
         hint: 'the replicas no longer hold the same all-reduced gradient; restart the run with --resume',
       });
     }
-    if ((p.step + 1) % o.checksumEvery === 0 || p.lastOfRun) this.#compare(replies.map((r) => ({ rank: r.rank, workerId: this.#worker(r.rank), checksum: r.checksum ?? '' })), `after step ${p.step}`);
+    if (this.#checksummed(p)) this.#compare(replies.map((r) => ({ rank: r.rank, workerId: this.#worker(r.rank), checksum: r.checksum ?? '' })), `after step ${p.step}`);
     const { penalty, ...batch } = stats;
     const nonFiniteRanks = replies.filter((r) => !r.localFinite).map((r) => r.rank).sort((a, b) => a - b);
     return { stats: batch, penalty, skipped: skipping.length > 0, nonFiniteRanks };
   }
 
   #sendStep(p: PlannedStep): void {
-    const checksum = (p.step + 1) % this.#o.checksumEvery === 0 || p.lastOfRun;
-    this.#o.channel.send(stepSubject(this.#o.runId), 'step', { step: p.step, epoch: p.epoch, batchIndex: p.batchIndex, lr: p.lr, ...(checksum ? { checksum: true } : {}) });
+    this.#o.channel.send(stepSubject(this.#o.runId), 'step', { step: p.step, epoch: p.epoch, batchIndex: p.batchIndex, lr: p.lr, ...(this.#checksummed(p) ? { checksum: true } : {}) });
+  }
+
+  /** Replicas report (and the driver compares) checksums after every `checksumEvery`-th step and the run's last. */
+  #checksummed(p: PlannedStep): boolean {
+    return (p.step + 1) % this.#o.checksumEvery === 0 || p.lastOfRun;
   }
 
   skipLimitError(skips: readonly SkippedStep[]): Error {

@@ -114,10 +114,10 @@ class UndoBuffer {
     this.#slots.push(new UndoSlot(model));
   }
 
-  keep(model: Model, step: number): void {
+  keep(step: number): void {
     const i = step % 2;
     while (this.#slots.length <= i) this.#slots.push(new UndoSlot(this.#model));
-    this.#slots[i]!.keep(model, step);
+    this.#slots[i]!.keep(this.#model, step);
   }
 
   /** Whether the state before `step` is held. */
@@ -126,8 +126,8 @@ class UndoBuffer {
   }
 
   /** Restores the state before `step` (which `holds`); every slot is then forgotten. */
-  restore(model: Model, step: number): void {
-    this.#slots.find((s) => s.step === step)!.restore(model);
+  restore(step: number): void {
+    this.#slots.find((s) => s.step === step)!.restore(this.#model);
     this.forget();
   }
 
@@ -199,7 +199,7 @@ export class Replica {
     this.#generation = generation;
     // One step ahead (it applied the step the coordinator did not count), or two (it applied the step sent ahead too).
     if ((this.#step === startStep + 1 || this.#step === startStep + 2) && this.#undo.holds(startStep)) {
-      this.#undo.restore(this.model, startStep);
+      this.#undo.restore(startStep);
       this.#step = startStep;
     }
     return this.#step === startStep;
@@ -330,7 +330,7 @@ export class Replica {
     // skipped. Copied while the all-reduce is in flight (parameters and optimizer state do not change before the
     // update): if the step then fails, the copy equals the state it is at; the state before the previous step stays
     // in the other slot (Note [two steps to undo]).
-    this.#undo.keep(this.model, command.step);
+    this.#undo.keep(command.step);
     const { totalMs } = await running.done;
     const reduced = performance.now();
     const skipped = !allFinite(slots);
