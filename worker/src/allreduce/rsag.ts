@@ -1,19 +1,26 @@
-import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { ClusterError, ConfigError } from '@gradmesh/shared/internal';
 import { DropCounter, MessageRejectedError, type DropReason } from '@gradmesh/shared/internal';
 import { alignedPieceValues, copyPieceValues, PIECE_HEADER_BYTES, pieceElements, pieceHeaderBytes, readPieceHeader, writePieceFrame, writePieceHeader, type PieceHeader } from '@gradmesh/shared/internal';
 import { decodeValues, encodedBytes, encodeValues, roundTrip, type Compression } from '@gradmesh/shared/internal';
-import { allGatherSubject, ANY_SENDER, reduceScatterSubject, subjectSender, validateRunId, validateWorkerId } from '@gradmesh/shared/internal';
-import { directWritesInstalled, isRecycledPayload, publishParts, releasePayload, whenWritten } from '@gradmesh/transport';
+import { validateRunId, validateWorkerId } from '@gradmesh/shared/internal';
 import type { AllReduce, AllReduceStep, AllReduceTimings } from './allreduce.js';
+import { ConnectionInterrupted } from './connection-interrupted.js';
 import { EarlyFrames } from './early-frames.js';
 import { largestPieceFor, requireWindow, SendWindow } from './flow.js';
 import { FrameRecycler } from './frame-recycler.js';
+import { NatsPieceTransport } from './nats-piece-transport.js';
 import { planLayout, pieceRange, type AllReduceLayout, type BucketRange, type ChunkLayout, type PieceRange } from './ownership.js';
+import type { PieceSink, PieceTransport } from './piece-transport.js';
 import { sumInRankOrder } from './rank-order-sum.js';
 
+export { ConnectionInterrupted } from './connection-interrupted.js';
+
 export interface RsagOptions {
-  readonly nc: NatsConnection;
+  /** Pieces travel through this server connection (NatsPieceTransport) unless `transport` is given. */
+  readonly nc?: NatsConnection;
+  /** How pieces travel between the ranks (Note [two paths for the same pieces] in piece-transport.ts); closed by close(). */
+  readonly transport?: PieceTransport;
   readonly runId: string;
   readonly rank: number;
   readonly worldSize: number;
@@ -29,7 +36,7 @@ export interface RsagOptions {
    * bitwise identical across replicas] in shared/src/protocol/compression.ts). Every rank of a run must agree.
    */
   readonly compression?: Compression;
-  /** Payload bytes per piece (multiple of 4). Default: 1 MiB, capped by the server's max_payload − 16. */
+  /** Payload bytes per piece (multiple of 4). Default: 1 MiB, capped by the transport's largest frame (the server's max_payload) − 16. */
   readonly pieceBytes?: number;
   /** A step that cannot complete rejects after this long (default 30 000 ms). */
   readonly timeoutMs?: number;
@@ -158,9 +165,7 @@ export class RsagAllReduce implements AllReduce {
   readonly timeoutMs: number;
   readonly drops: DropCounter;
 
-  readonly #nc: NatsConnection;
-  readonly #runId: string;
-  readonly #subs: Subscription[] = [];
+  readonly #transport: PieceTransport;
   readonly #early: EarlyFrames;
   /** Published frames, reused from the next macrotask on (Note [recycling published frames]). */
   readonly #frames: FrameRecycler;
@@ -170,24 +175,18 @@ export class RsagAllReduce implements AllReduce {
   #lastStep = -1;
   readonly #firstStep: number | undefined;
   readonly #members: readonly string[];
-  /** Subjects this rank publishes on, built once (not per piece): rs to each owner, and its own ag. */
-  readonly #rsSubjects: readonly string[];
-  readonly #agSubject: string;
   readonly #compression: Compression;
   readonly #expectedLength: number | undefined;
   readonly #buckets: readonly BucketRange[] | undefined;
   #closed = false;
-  /** Direct writes are installed: reduce-scatter pieces go out without any copy. */
+  /** The transport sends views (direct writes, or links): reduce-scatter pieces go out without any copy. */
   readonly #direct: boolean;
-  #statusIterator: { stop?: () => void } | undefined;
   /** Armed while steps run; it checks the running step's deadline when it fires (Note [one watchdog, not a timer per step]). */
   #watchdog: NodeJS.Timeout | undefined;
   readonly #onWatchdog = (): void => this.#checkDeadline();
 
   constructor(options: RsagOptions) {
-    this.#nc = options.nc;
-    this.#direct = directWritesInstalled(options.nc);
-    this.#runId = validateRunId(options.runId, 'runId');
+    const runId = validateRunId(options.runId, 'runId');
     const { rank, worldSize, generation } = options;
     if (!Number.isInteger(worldSize) || worldSize < 1 || worldSize > 0x10000) throw new ConfigError('worldSize', 'must be an integer in [1, 65536]', { value: worldSize });
     if (!Number.isInteger(rank) || rank < 0 || rank >= worldSize) throw new ConfigError('rank', `must be an integer in [0, ${worldSize - 1}]`, { value: rank });
@@ -198,21 +197,21 @@ export class RsagAllReduce implements AllReduce {
     const members = options.members ?? Array.from({ length: worldSize }, (_, k) => String(k));
     if (members.length !== worldSize) throw new ConfigError('members', `must name one worker id per rank (${worldSize})`, { value: members.length });
     this.#members = members.map((m, k) => validateWorkerId(m, `members[${k}]`));
-    const self = this.#members[rank]!;
-    this.#rsSubjects = this.#members.map((_, owner) => reduceScatterSubject(this.#runId, owner, self));
-    this.#agSubject = allGatherSubject(this.#runId, rank, self);
+    if (options.transport === undefined && options.nc === undefined) throw new ConfigError('transport', 'an all-reduce needs a NATS connection or a transport', {});
+    this.#transport = options.transport ?? new NatsPieceTransport({ nc: options.nc!, runId, rank, members: this.#members, ...(options.maxPendingBytes === undefined ? {} : { maxPendingBytes: options.maxPendingBytes }) });
+    this.#direct = this.#transport.sendsViews;
     const compression = options.compression ?? 'none';
     if (compression !== 'none' && compression !== 'bf16' && compression !== 'fp16') throw new ConfigError('compression', 'must be none, bf16 or fp16', { value: compression });
     this.#compression = compression;
     this.timeoutMs = positive(options.timeoutMs, DEFAULT_TIMEOUT_MS, 'timeoutMs');
-    const maxPending = positive(options.maxPendingBytes, DEFAULT_MAX_PENDING, 'maxPendingBytes');
+    const maxPending = positive(options.maxPendingBytes ?? this.#transport.maxPendingBytes, DEFAULT_MAX_PENDING, 'maxPendingBytes');
     this.drops = options.drops ?? new DropCounter(options.logger);
     if (options.firstStep !== undefined && (!Number.isInteger(options.firstStep) || options.firstStep < 0 || options.firstStep > 0xffffffff)) {
       throw new ConfigError('firstStep', 'must be an integer in [0, 2^32)', { value: options.firstStep });
     }
     this.#firstStep = options.firstStep;
 
-    const maxPayload = this.#nc.info?.max_payload ?? DEFAULT_PIECE_BYTES;
+    const maxPayload = this.#transport.maxFrameBytes;
     const payloadLimit = Math.floor((maxPayload - PIECE_HEADER_BYTES) / 4) * 4;
     if (options.pieceBytes !== undefined) {
       const p = options.pieceBytes;
@@ -237,13 +236,14 @@ export class RsagAllReduce implements AllReduce {
       maxEarly = perSource.reduce((a, b) => a + b, 0);
     }
     this.#early = new EarlyFrames(positive(options.maxEarlyBytes, Math.max(1, maxEarly), 'maxEarlyBytes'), this.drops, perSource);
-    this.#frames = new FrameRecycler(maxPending, (frame, done) => whenWritten(this.#nc, frame, done));
+    this.#frames = new FrameRecycler(maxPending, (frame, done) => this.#transport.whenWritten(frame, done));
 
     if (worldSize > 1) {
-      // Any rank's pieces of our chunk (the sender token is checked per frame); each owner's reduced pieces only from that owner.
-      this.#subscribe(reduceScatterSubject(this.#runId, rank, ANY_SENDER), 'rs', rank);
-      for (let c = 0; c < worldSize; c++) if (c !== rank) this.#subscribe(allGatherSubject(this.#runId, c, this.#members[c]!), 'ag', c);
-      this.#watchConnection();
+      const sink: PieceSink = {
+        onFrame: (data, family, owner, senderRank, label) => this.#onFrame(label, family, owner, senderRank, data),
+        onLost: (error) => this.#onLost(error),
+      };
+      this.#transport.open(sink);
     }
   }
 
@@ -299,7 +299,7 @@ export class RsagAllReduce implements AllReduce {
     done.catch(() => undefined);
     this.#active = active;
     try {
-      for (const early of this.#early.take(step)) if (!this.#accept(active, early.subject, early.header, early.frame)) releasePayload(early.frame);
+      for (const early of this.#early.take(step)) if (!this.#accept(active, early.subject, early.header, early.frame)) this.#transport.releaseFrame(early.frame);
       this.#finishIfDone(active);
     } catch (error) {
       this.#fail(active, this.#internalError(active, error));
@@ -350,9 +350,8 @@ export class RsagAllReduce implements AllReduce {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#statusIterator?.stop?.();
     clearTimeout(this.#watchdog);
-    for (const sub of this.#subs) sub.unsubscribe();
+    this.#transport.close();
     this.#early.clear();
     const active = this.#active;
     if (active !== undefined) this.#fail(active, new ClusterError(`all-reduce of step ${active.step} on rank ${this.rank} was closed before it completed`, { rank: this.rank, step: active.step }));
@@ -360,42 +359,42 @@ export class RsagAllReduce implements AllReduce {
 
   // ---- receiving ------------------------------------------------------------------------------------------
 
-  #subscribe(subject: string, family: 'rs' | 'ag', owner: number): void {
-    const sub = this.#nc.subscribe(subject, {
-      callback: (err, msg) => {
-        if (err !== null) {
-          const active = this.#active;
-          if (active !== undefined) this.#fail(active, new ClusterError(`subscription ${subject} failed on rank ${this.rank}: ${err.message}`, { rank: this.rank, step: active.step, cause: err }));
-          return;
-        }
-        this.#onFrame(msg.subject, family, owner, msg.data);
-      },
-    });
-    this.#subs.push(sub);
+  /** A frame arrived: route it, and hand its buffer back to the receive-buffer recycler unless something kept it. */
+  #onFrame(subject: string, family: 'rs' | 'ag' | undefined, owner: number | undefined, senderRank: number | undefined, data: Uint8Array): void {
+    if (!this.#route(subject, family, owner, senderRank, data)) this.#transport.releaseFrame(data);
   }
 
-  /** A frame arrived: route it, and hand its buffer back to the receive-buffer recycler unless something kept it. */
-  #onFrame(subject: string, family: 'rs' | 'ag', owner: number, data: Uint8Array): void {
-    if (!this.#route(subject, family, owner, data)) releasePayload(data);
+  /** The transport lost frames in flight: the running step fails at once (instead of after the timeout), and no published frame is reused. */
+  #onLost(error: ClusterError): void {
+    if (this.#closed) return;
+    this.#frames.invalidate();
+    const active = this.#active;
+    if (active === undefined) return;
+    const message = `${error.message} during the all-reduce of step ${active.step}`;
+    const context = { rank: this.rank, step: active.step, cause: error };
+    this.#fail(active, error instanceof ConnectionInterrupted ? new ConnectionInterrupted(message, context) : new ClusterError(message, context));
   }
 
   /** Validates a frame and takes it for the running step or keeps it for a later one; returns whether it is kept. */
-  #route(subject: string, family: 'rs' | 'ag', owner: number, data: Uint8Array): boolean {
+  #route(subject: string, channelFamily: 'rs' | 'ag' | undefined, channelOwner: number | undefined, senderRank: number | undefined, data: Uint8Array): boolean {
     let header: PieceHeader;
     try {
       header = readPieceHeader(subject, data);
     } catch (error) {
-      if (error instanceof MessageRejectedError) this.drops.drop(family, error.dropReason, error.message);
+      if (error instanceof MessageRejectedError) this.drops.drop(channelFamily ?? 'piece', error.dropReason, error.message);
       return false;
     }
     const { source, step } = header;
+    // A channel that carries both families (a direct link) leaves them to the header; the owner of an rs piece is this rank, of an ag piece its sender.
+    const family = channelFamily ?? header.family;
+    const owner = channelOwner ?? (family === 'rs' ? this.rank : source);
     if (header.family !== family) return this.#drop(family, 'malformed', subject, header, `a ${header.family} frame on a ${family} subject`);
     if (header.generation !== this.generation) return this.#drop(family, 'foreign-generation', subject, header, `generation ${header.generation}, this rank is in ${this.generation}`);
     if (source >= this.worldSize || source === this.rank || (family === 'ag' && source !== owner)) {
       return this.#drop(family, 'malformed', subject, header, `source rank ${source} cannot send ${family} frames here (world size ${this.worldSize})`);
     }
-    if (subjectSender(subject) !== this.#members[source]) {
-      return this.#drop(family, 'wrong-sender', subject, header, `rank ${source} is worker "${this.#members[source]}" in generation ${this.generation}, not "${subjectSender(subject)}"`);
+    if (senderRank !== source) {
+      return this.#drop(family, 'wrong-sender', subject, header, `rank ${source} is worker "${this.#members[source]}" in generation ${this.generation}, but the frame came from ${senderRank === undefined ? 'no member of it' : `rank ${senderRank} ("${this.#members[senderRank]}")`}`);
     }
     const active = this.#active;
     if (active !== undefined && step === active.step) {
@@ -411,7 +410,7 @@ export class RsagAllReduce implements AllReduce {
       if (horizon !== undefined && step > horizon) return this.#drop(family, 'out-of-bounds', subject, header, `step ${step} is more than ${EARLY_STEP_WINDOW} steps ahead of this rank (last started: ${this.#lastStep < 0 ? 'none' : this.#lastStep})`);
       const cached = this.#buffers;
       if (this.#expectedLength !== undefined && cached !== undefined && cached.layout.length === this.#expectedLength && this.#checkShape(cached, subject, header, data) === undefined) return false;
-      const owned = isRecycledPayload(data);
+      const owned = this.#transport.isOwnedFrame(data);
       this.#early.add(subject, header, data, owned);
       return owned;
     }
@@ -447,7 +446,7 @@ export class RsagAllReduce implements AllReduce {
         const inPlace = alignedPieceValues(frame);
         if (inPlace === undefined) copyPieceValues(frame, active.buffers.staging[header.source] as Float32Array, range.local, range.length);
         this.#reduce(active, range, header.source, inPlace);
-      } else if (isRecycledPayload(frame)) {
+      } else if (this.#transport.isOwnedFrame(frame)) {
         active.buffers.held[slot] = frame;
         kept = true;
       } else {
@@ -502,7 +501,6 @@ export class RsagAllReduce implements AllReduce {
     const chunk = layout.chunks[owner] as ChunkLayout;
     // Only the pieces of released buckets (a prefix of the chunk's pieces, Note [buckets in the layout]).
     const releasedPieces = active.released === 0 ? 0 : (chunk.piecesThrough[active.released - 1] as number);
-    const subject = this.#rsSubjects[owner]!;
     for (let i = 0; i < max && window.canSend() && window.sent < releasedPieces; i++) {
       const { start, length, piece } = layout.pieces[chunk.firstPiece + window.sent] as PieceRange;
       const header = { family: 'rs', source: this.rank, generation: this.generation, step: active.step, piece } as const;
@@ -511,20 +509,20 @@ export class RsagAllReduce implements AllReduce {
         writePieceHeader(frame, { ...header, encoding: this.#compression });
         encodeValues(this.#compression, active.data.subarray(start, start + length), frame.subarray(PIECE_HEADER_BYTES));
         this.#frames.publishing(frame);
-        this.#nc.publish(subject, frame);
+        this.#transport.sendToOwner(owner, [frame]);
         active.bytesSent += frame.length;
         window.sent++;
         continue;
       }
       if (this.#direct) {
         // Published straight from the caller's vector (Note [sending straight from the vector]).
-        publishParts(this.#nc, subject, [pieceHeaderBytes(header), new Uint8Array(active.data.buffer, active.data.byteOffset + start * 4, length * 4)]);
+        this.#transport.sendToOwner(owner, [pieceHeaderBytes(header), new Uint8Array(active.data.buffer, active.data.byteOffset + start * 4, length * 4)]);
       } else {
         // The client copies at flush anyway: build the message in a recycled frame.
         const frame = this.#frames.acquire(PIECE_HEADER_BYTES + length * 4);
         writePieceFrame(frame, header, length).set(active.data.subarray(start, start + length));
         this.#frames.publishing(frame);
-        this.#nc.publish(subject, frame);
+        this.#transport.sendToOwner(owner, [frame]);
       }
       active.bytesSent += PIECE_HEADER_BYTES + length * 4;
       window.sent++;
@@ -557,7 +555,7 @@ export class RsagAllReduce implements AllReduce {
       const kept = held[slot0 + k];
       if (kept === undefined) continue;
       held[slot0 + k] = undefined;
-      releasePayload(kept);
+      this.#transport.releaseFrame(kept);
     }
     this.#publishReduced(active, frame, values, start);
   }
@@ -588,7 +586,7 @@ export class RsagAllReduce implements AllReduce {
   /** A reduced piece is done: publish its frame to the other ranks and keep `values` (what they receive) here. */
   #publishReduced(active: ActiveStep, frame: Uint8Array, values: Float32Array, start: number): void {
     this.#frames.publishing(frame);
-    this.#nc.publish(this.#agSubject, frame);
+    this.#transport.sendToAll(frame);
     active.bytesSent += frame.length;
     active.data.set(values, start);
     active.reduced++;
@@ -667,30 +665,6 @@ export class RsagAllReduce implements AllReduce {
     return new ClusterError(`all-reduce of step ${active.step} on rank ${this.rank} failed: ${(error as Error)?.message ?? String(error)}`, { rank: this.rank, step: active.step, cause: error });
   }
 
-  /**
-   * Core NATS drops messages in flight across a reconnect, so a disconnect fails the running step at once
-   * (instead of after the timeout); a closed connection fails it too.
-   */
-  #watchConnection(): void {
-    const iterator = this.#nc.status();
-    this.#statusIterator = iterator as { stop?: () => void };
-    void (async () => {
-      for await (const status of iterator) {
-        if (this.#closed) break;
-        if (status.type !== 'disconnect' && status.type !== 'close') continue;
-        this.#frames.invalidate();
-        const active = this.#active;
-        if (active !== undefined) {
-          this.#fail(active, new ConnectionInterrupted(`NATS connection of rank ${this.rank} was lost (${status.type}) during the all-reduce of step ${active.step}; messages in flight are gone`, { rank: this.rank, step: active.step }));
-        }
-      }
-    })().catch(() => undefined);
-    void this.#nc.closed().then(() => {
-      const active = this.#active;
-      if (active !== undefined) this.#fail(active, new ClusterError(`NATS connection of rank ${this.rank} closed during the all-reduce of step ${active.step}`, { rank: this.rank, step: active.step }));
-    });
-  }
-
   #buffersFor(length: number): Buffers {
     const cached = this.#buffers;
     if (cached !== undefined && cached.layout.length === length) return cached;
@@ -731,12 +705,6 @@ function positive(value: number | undefined, fallback: number, field: string): n
   if (!Number.isFinite(value) || value <= 0) throw new ConfigError(field, 'must be a positive number', { value });
   return value;
 }
-
-/**
- * The all-reduce of a step could not complete because the connection dropped (the client reconnects): not
- * this rank's failure — the step is carried out again by the next generation.
- */
-export class ConnectionInterrupted extends ClusterError {}
 
 /** A step that could not start: every call is a no-op and `done` rejects with `error`. */
 function failedStep(error: ClusterError): AllReduceStep {
