@@ -3,6 +3,7 @@
  * NATS-client patches of the all-reduce data path, and a local nats-server for one-machine runs.
  */
 export { connectNats, watchConnection } from './connection.js';
+export { localAddressToward } from './local-address.js';
 export { ControlChannel } from './control/channel.js';
 export type { ControlHandler, GenerationFilter } from './control/channel.js';
 export { Liveness, every, watchSilence } from './control/liveness.js';

@@ -2,6 +2,9 @@
 export type { AllReduce, AllReduceTimings } from './allreduce/allreduce.js';
 export { RsagAllReduce } from './allreduce/rsag.js';
 export type { RsagOptions } from './allreduce/rsag.js';
+export { DirectPieceTransport } from './allreduce/direct-piece-transport.js';
+export type { DirectPieceTransportOptions } from './allreduce/direct-piece-transport.js';
+export type { PieceSink, PieceTransport } from './allreduce/piece-transport.js';
 export { rankOrderSumKernels, rankOrderSumStatus } from './allreduce/native-rank-order-sum.js';
 export type { RankOrderSum, RankOrderSumStatus } from './allreduce/native-rank-order-sum.js';
 export { stepShard } from './shard.js';

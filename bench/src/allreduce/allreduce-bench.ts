@@ -1,10 +1,11 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { ClusterError, ConfigError, type Compression } from '@gradmesh/shared/internal';
 import { startLocalNatsServer } from '@gradmesh/transport';
-import type { ChildReply, ParentCommand } from './ipc.js';
+import type { BenchLinks, BenchTransport, ChildReply, ParentCommand } from './ipc.js';
 import { processCpuMs } from './cpu-time.js';
 import { probeCpuLoad, type CpuLoad } from '../backend/cpu-load.js';
 
@@ -28,6 +29,8 @@ export interface AllreduceBenchOptions {
   readonly repeats?: number;
   /** Piece encodings to measure (default ['none']); bf16/fp16 send half the bytes (training.allreduce.compression). */
   readonly compression?: Compression[];
+  /** Data paths to measure (default ['nats']): through nats-server, or over direct links between the ranks. */
+  readonly transport?: BenchTransport[];
   /** Back-to-back all-reduces (and round trips) timed per small vector (≤ 1 MB), after a warm-up (default 300). */
   readonly latencySteps?: number;
   /** Write the result as JSON to this file. */
@@ -42,6 +45,7 @@ export interface AllreduceBenchRow {
   readonly mb: number;
   /** How pieces travelled; algbw and busbw count the float32 bytes reduced, whatever the wire carried. */
   readonly compression: Compression;
+  readonly transport: BenchTransport;
   /** Median / min / max over repeats of the slowest rank's all-reduce time. */
   readonly ms: number;
   readonly msMin: number;
@@ -73,6 +77,7 @@ export interface AllreduceLatencyRow {
   readonly workers: number;
   readonly mb: number;
   readonly compression: Compression;
+  readonly transport: BenchTransport;
   /** Median / 10th / 90th percentile over the timed steps of the slowest rank's time per step. */
   readonly ms: number;
   readonly msP10: number;
@@ -95,11 +100,20 @@ export interface SingleStreamCpu {
   readonly serverSecPerGB: number | undefined;
 }
 
+/** The same for the direct links' single stream (one sender process → one receiver process over one link). */
+export interface LinkStreamCpu {
+  readonly senderSecPerGB: number;
+  readonly receiverSecPerGB: number;
+}
+
 export interface AllreduceBenchResult {
   /** The single stream is the baseline of the bandwidth rows: measured only when some size is above 1 MB. */
   readonly singleStreamMBps: number | undefined;
   readonly singleStreamRunsMBps: number[];
   readonly singleStreamCpu: SingleStreamCpu | undefined;
+  /** The direct links' single stream, measured when `direct` is among the transports and some size is above 1 MB. */
+  readonly linkStreamMBps: number | undefined;
+  readonly linkStreamCpu: LinkStreamCpu | undefined;
   readonly results: AllreduceBenchRow[];
   /** Sizes ≤ SMALL_VECTOR_MAX_MB: latency against the round trip. */
   readonly latency: AllreduceLatencyRow[];
@@ -134,6 +148,26 @@ export function ceilingRatio(n: number, bytes: number, serverCpuMs: number | und
   const ms = (minimumRanksCpuMs(n, bytes, cpu) + serverCpuMs) / cores;
   const busbw = (((2 * (n - 1)) / n) * bytes) / 1e6 / (ms / 1e3);
   return busbw / singleMBps;
+}
+
+/**
+ * Note [the CPU ceiling of direct links]
+ * Over direct links there is no server: every rank sends and receives 2(N−1)/N·S (its chunk's copies in the
+ * reduce-scatter, its reduced chunk to each peer in the all-gather), 2(N−1)·S in and out over all ranks. The
+ * ceiling charges those bytes at the per-GB costs of the links' own single stream, spreads them over every
+ * core, and expresses the resulting busbw over the same NATS single stream as every other row, so the two
+ * paths' ceilings and rows compare directly.
+ */
+export function directCeilingRatio(n: number, bytes: number, cpu: LinkStreamCpu, singleMBps: number, cores: number): number {
+  const ms = minimumDirectRanksCpuMs(n, bytes, cpu) / cores;
+  const busbw = (((2 * (n - 1)) / n) * bytes) / 1e6 / (ms / 1e3);
+  return busbw / singleMBps;
+}
+
+/** The CPU ms all N ranks must spend on one all-reduce of `bytes` over direct links (Note [the CPU ceiling of direct links]). */
+export function minimumDirectRanksCpuMs(n: number, bytes: number, cpu: LinkStreamCpu): number {
+  const gb = bytes / 1e9;
+  return 2 * (n - 1) * gb * (cpu.senderSecPerGB + cpu.receiverSecPerGB) * 1e3;
 }
 
 /**
@@ -196,6 +230,9 @@ export async function runAllreduceBench(options: AllreduceBenchOptions): Promise
     const large = options.mb.filter((mb) => mb > SMALL_VECTOR_MAX_MB);
     const small = options.mb.filter((mb) => mb <= SMALL_VECTOR_MAX_MB);
     const compressions = options.compression ?? ['none'];
+    const transports = options.transport ?? ['nats'];
+    for (const t of transports) if (t !== 'nats' && t !== 'direct') throw new ConfigError('transport', 'each must be nats or direct', { value: t });
+    let links: { mbps: number; cpu: LinkStreamCpu } | undefined;
     let baseline: { runs: number[]; cpu: SingleStreamCpu; mbps: number } | undefined;
     if (large.length > 0) {
       const { runs: singleRuns, cpu: singleCpu } = await singleStream(entry, url, serverPid);
@@ -206,12 +243,18 @@ export async function runAllreduceBench(options: AllreduceBenchOptions): Promise
         `  CPU s per GB: publisher ${singleCpu.publisherSecPerGB.toFixed(2)}, subscriber ${singleCpu.subscriberSecPerGB.toFixed(2)}` +
           (singleCpu.serverSecPerGB === undefined ? '' : `, nats-server ${singleCpu.serverSecPerGB.toFixed(2)}`),
       );
+      if (transports.includes('direct')) {
+        const { runs: linkRuns, cpu: linkCpu } = await linkStream(entry);
+        links = { mbps: median(linkRuns), cpu: linkCpu };
+        log(`direct link single stream (1 sender → 1 receiver process, 1 MiB frames): ${links.mbps.toFixed(0)} MB/s (runs: ${linkRuns.map((r) => r.toFixed(0)).join(', ')})`);
+        log(`  CPU s per GB: sender ${linkCpu.senderSecPerGB.toFixed(2)}, receiver ${linkCpu.receiverSecPerGB.toFixed(2)}`);
+      }
       log('');
       log('  N      MB  wire    time ms (min–max)      algbw MB/s   busbw MB/s   busbw/single   ceiling   replicas agree   CPU ms/run ranks+server (cores busy)   ranks\' minimum CPU / GC pauses (wall)   measured ÷ ceiling   free cores after');
       for (const n of options.workers) {
         await withRanks(entry, n, async (ranks) => {
-          for (const mb of large) for (const compression of compressions) {
-            const row = await measureBandwidth(ranks, { url, n, mb, compression, repeats, serverPid, single, singleCpu, noteDataPath });
+          for (const transport of transports) for (const mb of large) for (const compression of compressions) {
+            const row = await measureBandwidth(ranks, { url, n, mb, compression, transport, repeats, serverPid, single, singleCpu, linkCpu: links?.cpu, noteDataPath });
             results.push(row.row);
             log(row.line);
           }
@@ -227,11 +270,11 @@ export async function runAllreduceBench(options: AllreduceBenchOptions): Promise
       await withRoundTrip(entry, url, async (roundTrip) => {
         for (const n of options.workers) {
           await withRanks(entry, n, async (ranks) => {
-            for (const mb of small) for (const compression of compressions) {
-              const row = await measureLatency(ranks, roundTrip, { url, n, mb, compression, steps: latencySteps, noteDataPath });
+            for (const transport of transports) for (const mb of small) for (const compression of compressions) {
+              const row = await measureLatency(ranks, roundTrip, { url, n, mb, compression, transport, steps: latencySteps, noteDataPath });
               latency.push(row);
               log(
-                `${String(n).padStart(3)} ${(mb * 1000).toFixed(0).padStart(7)}  ${(compression === 'none' ? 'f32' : compression).padEnd(4)} ` +
+                `${String(n).padStart(3)} ${(mb * 1000).toFixed(0).padStart(7)}  ${wireLabel(compression, transport).padEnd(4)} ` +
                   `${row.ms.toFixed(2).padStart(8)} (${row.msP10.toFixed(2)}–${row.msP90.toFixed(2)})`.padEnd(29) +
                   `${row.roundTripMs.toFixed(2).padStart(9)} (${row.roundTripP10.toFixed(2)}–${row.roundTripP90.toFixed(2)})`.padEnd(29) +
                   `${(row.ms / row.roundTripMs).toFixed(2).padStart(5)}   ${`${row.cpuMsRanks.toFixed(2)} / ${row.roundTripCpuMs.toFixed(2)}`.padEnd(26)}${row.replicasAgree ? 'yes' : 'NO'}`,
@@ -247,6 +290,8 @@ export async function runAllreduceBench(options: AllreduceBenchOptions): Promise
       singleStreamMBps: baseline?.mbps,
       singleStreamRunsMBps: baseline?.runs ?? [],
       singleStreamCpu: baseline?.cpu,
+      linkStreamMBps: links?.mbps,
+      linkStreamCpu: links?.cpu,
       results,
       latency,
       machine: {
@@ -285,10 +330,23 @@ async function withRanks(entry: string, n: number, body: (ranks: Child[]) => Pro
   }
 }
 
-/** Gives every rank a new all-reduce instance (a fresh run id) for vectors of `elements`. */
-async function initRanks(ranks: Child[], url: string, n: number, mb: number, compression: Compression, elements: number, noteDataPath: (line: string) => void): Promise<void> {
-  const runId = `bench-${process.pid}-${n}-${String(mb).replace(/\W/g, '_')}-${compression}`;
-  const replies = await Promise.all(ranks.map((c, rank) => c.request({ type: 'init', role: 'allreduce', url, runId, rank, worldSize: n, elements, compression }, 'ready')));
+/** The wire column: the encoding, and `+L` when pieces go over direct links. */
+function wireLabel(compression: Compression, transport: BenchTransport): string {
+  return `${compression === 'none' ? 'f32' : compression}${transport === 'direct' ? '+L' : ''}`;
+}
+
+/** Gives every rank a new all-reduce instance (a fresh run id) for vectors of `elements`; direct links get a fresh secret too. */
+async function initRanks(ranks: Child[], url: string, n: number, mb: number, compression: Compression, transport: BenchTransport, elements: number, noteDataPath: (line: string) => void): Promise<void> {
+  const runId = `bench-${process.pid}-${n}-${String(mb).replace(/\W/g, '_')}-${compression}-${transport}`;
+  let links: BenchLinks | undefined;
+  if (transport === 'direct') {
+    const addresses = await Promise.all(ranks.map(async (c) => {
+      const r = await c.request({ type: 'listen' }, 'listening');
+      return r.type === 'listening' ? r.address : '';
+    }));
+    links = { addresses, secret: new Uint8Array(randomBytes(32)) };
+  }
+  const replies = await Promise.all(ranks.map((c, rank) => c.request({ type: 'init', role: 'allreduce', url, runId, rank, worldSize: n, elements, compression, ...(links === undefined ? {} : { links }) }, 'ready')));
   for (const r of replies) if (r.type === 'ready' && r.dataPath !== undefined) noteDataPath(r.dataPath);
 }
 
@@ -302,18 +360,20 @@ interface BandwidthCase {
   readonly n: number;
   readonly mb: number;
   readonly compression: Compression;
+  readonly transport: BenchTransport;
   readonly repeats: number;
   readonly serverPid: number | undefined;
   readonly single: number;
   readonly singleCpu: SingleStreamCpu;
+  readonly linkCpu: LinkStreamCpu | undefined;
   readonly noteDataPath: (line: string) => void;
 }
 
 /** WARMUP + `repeats` all-reduces, each started by the parent; the row and its printed line. */
 async function measureBandwidth(ranks: Child[], c: BandwidthCase): Promise<{ row: AllreduceBenchRow; line: string }> {
-  const { n, mb, compression, repeats, serverPid, single, singleCpu } = c;
+  const { n, mb, compression, transport, repeats, serverPid, single, singleCpu, linkCpu } = c;
   const elements = Math.round((mb * 1e6) / 4);
-  await initRanks(ranks, c.url, n, mb, compression, elements, c.noteDataPath);
+  await initRanks(ranks, c.url, n, mb, compression, transport, elements, c.noteDataPath);
   const times: number[] = [];
   let before = { cpuMs: 0, gcMs: 0 };
   // The ranks' CPU for resetting their vectors before each run: not the all-reduce's, left out of cpuMsRanks.
@@ -347,6 +407,7 @@ async function measureBandwidth(ranks: Child[], c: BandwidthCase): Promise<{ row
     workers: n,
     mb,
     compression,
+    transport,
     ms,
     msMin: Math.min(...times),
     msMax: Math.max(...times),
@@ -356,14 +417,15 @@ async function measureBandwidth(ranks: Child[], c: BandwidthCase): Promise<{ row
     replicasAgree: agree,
     cpuMsRanks,
     cpuMsServer,
-    cpuMsRanksMinimum: minimumRanksCpuMs(n, bytes, singleCpu),
+    cpuMsRanksMinimum: transport === 'direct' && linkCpu !== undefined ? minimumDirectRanksCpuMs(n, bytes, linkCpu) : minimumRanksCpuMs(n, bytes, singleCpu),
     gcMsRanks,
     parallelCapacityAfter: parallelCapacity,
-    ceilingRatio: ceilingRatio(n, bytes, cpuMsServer, singleCpu, single, cpus().length),
+    ceilingRatio:
+      transport === 'direct' ? (linkCpu === undefined ? undefined : directCeilingRatio(n, bytes, linkCpu, single, cpus().length)) : ceilingRatio(n, bytes, cpuMsServer, singleCpu, single, cpus().length),
   };
   const busy = (cpuMsRanks + (cpuMsServer ?? 0)) / (wallMs / repeats);
   const line =
-    `${String(n).padStart(3)} ${String(mb).padStart(7)}  ${(compression === 'none' ? 'f32' : compression).padEnd(4)} ${ms.toFixed(1).padStart(9)} (${row.msMin.toFixed(1)}–${row.msMax.toFixed(1)})`.padEnd(44) +
+    `${String(n).padStart(3)} ${String(mb).padStart(7)}  ${wireLabel(compression, transport).padEnd(4)} ${ms.toFixed(1).padStart(9)} (${row.msMin.toFixed(1)}–${row.msMax.toFixed(1)})`.padEnd(44) +
     `${algbw.toFixed(0).padStart(10)} ${busbw.toFixed(0).padStart(12)} ${row.busbwRatio.toFixed(2).padStart(14)} ${(row.ceilingRatio === undefined ? '?' : row.ceilingRatio.toFixed(2)).padStart(9)}   ${(agree ? 'yes' : 'NO').padEnd(17)}` +
     `${cpuMsRanks.toFixed(0)}+${cpuMsServer === undefined ? '?' : cpuMsServer.toFixed(0)} (${busy.toFixed(2)})`.padEnd(17) +
     `${row.cpuMsRanksMinimum.toFixed(0)} / ${gcMsRanks.toFixed(0)}`.padStart(10).padEnd(40) +
@@ -403,6 +465,7 @@ interface LatencyCase {
   readonly n: number;
   readonly mb: number;
   readonly compression: Compression;
+  readonly transport: BenchTransport;
   readonly steps: number;
   readonly noteDataPath: (line: string) => void;
 }
@@ -411,7 +474,7 @@ interface LatencyCase {
 async function measureLatency(ranks: Child[], roundTrip: RoundTrip, c: LatencyCase): Promise<AllreduceLatencyRow> {
   const elements = Math.round((c.mb * 1e6) / 4);
   const trips = await roundTrip(elements * 4, LATENCY_WARMUP, c.steps);
-  await initRanks(ranks, c.url, c.n, c.mb, c.compression, elements, c.noteDataPath);
+  await initRanks(ranks, c.url, c.n, c.mb, c.compression, c.transport, elements, c.noteDataPath);
   const replies = await Promise.all(ranks.map((r) => r.request({ type: 'runMany', warmup: LATENCY_WARMUP, count: c.steps }, 'times')));
   const perRank = replies.map((r) => (r.type === 'times' ? r.ms : []));
   const slowest = Array.from({ length: c.steps }, (_, i) => Math.max(...perRank.map((ms) => ms[i] as number)));
@@ -420,6 +483,7 @@ async function measureLatency(ranks: Child[], roundTrip: RoundTrip, c: LatencyCa
     workers: c.n,
     mb: c.mb,
     compression: c.compression,
+    transport: c.transport,
     ms: quantile(slowest, 0.5),
     msP10: quantile(slowest, 0.1),
     msP90: quantile(slowest, 0.9),
@@ -473,6 +537,36 @@ async function singleStream(entry: string, url: string, serverPid: number | unde
     return { runs, cpu };
   } finally {
     await Promise.all([sub.stop(), pub.stop()]);
+  }
+}
+
+/** The single stream of the direct links (Note [the CPU ceiling of direct links]): as `singleStream`, one link instead of the server. */
+async function linkStream(entry: string): Promise<{ runs: number[]; cpu: LinkStreamCpu }> {
+  const [receiver, sender] = await Promise.all([Child.start(entry), Child.start(entry)]);
+  try {
+    const runId = `bench-${process.pid}-link-stream`;
+    const secret = new Uint8Array(randomBytes(32));
+    const listening = await receiver.request({ type: 'listen' }, 'listening');
+    const address = listening.type === 'listening' ? listening.address : '';
+    await receiver.request({ type: 'init', role: 'linkReceiver', runId, secret, totalBytes: SINGLE_STREAM_BYTES }, 'ready');
+    await sender.request({ type: 'init', role: 'linkSender', runId, secret, address, totalBytes: SINGLE_STREAM_BYTES, messageBytes: MESSAGE_BYTES }, 'ready');
+    const runs: number[] = [];
+    const perRun = { sender: [] as number[], receiver: [] as number[] };
+    const gb = SINGLE_STREAM_BYTES / 1e9;
+    for (let i = 0; i <= SINGLE_STREAM_RUNS; i++) {
+      const before = { sender: await cpuOf([sender]), receiver: await cpuOf([receiver]) };
+      const t0 = performance.now();
+      const received = receiver.next('received');
+      await Promise.all([sender.request({ type: 'run', step: i }, 'done'), received]);
+      const ms = performance.now() - t0;
+      if (i === 0) continue;
+      runs.push(SINGLE_STREAM_BYTES / 1e6 / (ms / 1e3));
+      perRun.sender.push(((await cpuOf([sender])) - before.sender) / 1e3 / gb);
+      perRun.receiver.push(((await cpuOf([receiver])) - before.receiver) / 1e3 / gb);
+    }
+    return { runs, cpu: { senderSecPerGB: median(perRun.sender), receiverSecPerGB: median(perRun.receiver) } };
+  } finally {
+    await Promise.all([receiver.stop(), sender.stop()]);
   }
 }
 

@@ -1,8 +1,8 @@
 import { PerformanceObserver } from 'node:perf_hooks';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Random } from '@gradmesh/shared/internal';
-import { directWritesStatus, installDirectWrites, installReceivedPayloads, installSocketReads, receivedPayloadStats, releasePayload, socketReadsStatus } from '@gradmesh/transport';
-import { rankOrderSumStatus, RsagAllReduce } from '@gradmesh/worker';
+import { dialPeer, directWritesStatus, installDirectWrites, installReceivedPayloads, installSocketReads, PeerListener, receivedPayloadStats, releaseFrame, releasePayload, socketReadsStatus } from '@gradmesh/transport';
+import { DirectPieceTransport, rankOrderSumStatus, RsagAllReduce } from '@gradmesh/worker';
 import type { ChildInit, ChildReply, ParentCommand } from './ipc.js';
 
 /**
@@ -25,19 +25,33 @@ let input = new Float32Array(0);
 let work = new Float32Array(0);
 let publisher: ((step: number) => Promise<void>) | undefined;
 let pinger: ((warmup: number, count: number) => Promise<Timed>) | undefined;
+/** This process's link listener (opened by `listen`, kept for every later init). */
+let listener: PeerListener | undefined;
+let stopAccepting: (() => void) | undefined;
 
 async function init(m: ChildInit): Promise<void> {
   // A new size means a new run id: drop the previous instance and connection.
   await allReduce?.close();
   await nc?.close();
   allReduce = undefined;
+  nc = undefined;
+  stopAccepting?.();
+  if (m.role === 'linkReceiver') return receiveLink(m.runId, m.secret, m.totalBytes);
+  if (m.role === 'linkSender') {
+    publisher = await sendLink(m.runId, m.secret, m.address, m.totalBytes, m.messageBytes);
+    return;
+  }
   nc = await connect({ servers: m.url, name: `bench-${m.role}` });
   // Every child (ranks and the single-stream pair alike) receives and publishes the way a worker does.
   installReceivedPayloads(nc);
   installDirectWrites(nc);
   await installSocketReads(nc);
   if (m.role === 'allreduce') {
-    allReduce = new RsagAllReduce({ nc, runId: m.runId, rank: m.rank, worldSize: m.worldSize, generation: 0, compression: m.compression, logger: (l) => console.error(l) });
+    const transport =
+      m.links === undefined
+        ? undefined
+        : new DirectPieceTransport({ listener: requireListener(), identity: { runId: m.runId, generation: 0, rank: m.rank, worldSize: m.worldSize, secret: m.links.secret }, addresses: m.links.addresses });
+    allReduce = new RsagAllReduce({ nc, ...(transport === undefined ? {} : { transport }), runId: m.runId, rank: m.rank, worldSize: m.worldSize, generation: 0, compression: m.compression, logger: (l) => console.error(l) });
     const r = Random.derive(12345, m.rank);
     input = new Float32Array(m.elements);
     for (let i = 0; i < input.length; i++) input[i] = r.next() - 0.5;
@@ -52,6 +66,51 @@ async function init(m: ChildInit): Promise<void> {
     pinger = pingPong(nc, m.subject, m.bytes);
   }
   await nc.flush();
+}
+
+
+function requireListener(): PeerListener {
+  if (listener === undefined) throw new Error('direct links need a listener: send listen first');
+  return listener;
+}
+
+/** Link single stream, receiving side (rank 1): counts the frames' bytes and hands each frame back for reuse. */
+function receiveLink(runId: string, secret: Uint8Array, total: number): void {
+  let received = 0;
+  stopAccepting = requireListener().accept({ runId, generation: 0, rank: 1, worldSize: 2, secret }, (link) => {
+    link.onFrame((frame) => {
+      received += frame.length;
+      releaseFrame(frame);
+      if (received >= total) {
+        received = 0;
+        reply({ type: 'received', bytes: total });
+      }
+    });
+  });
+}
+
+/** Link single stream, sending side (rank 0): `total` bytes in frames of `messageBytes`, at most 32 MB queued in the socket. */
+async function sendLink(runId: string, secret: Uint8Array, address: string, total: number, messageBytes: number): Promise<(step: number) => Promise<void>> {
+  const link = await dialPeer(address, { runId, generation: 0, rank: 0, worldSize: 2, secret }, 1);
+  // Never mutated, so one buffer can be sent again and again.
+  const payload = new Uint8Array(messageBytes).fill(7);
+  return async () => {
+    let sent = 0;
+    let wake: (() => void) | undefined;
+    let lastWritten: Promise<void> = Promise.resolve();
+    while (sent < total) {
+      while (link.bufferedBytes > 32 << 20) await new Promise<void>((resolve) => (wake = resolve));
+      const size = Math.min(messageBytes, total - sent);
+      lastWritten = new Promise<void>((resolve) =>
+        link.send([payload.subarray(0, size)], () => {
+          resolve();
+          wake?.();
+        }),
+      );
+      sent += size;
+    }
+    await lastWritten;
+  };
 }
 
 /**
@@ -204,9 +263,12 @@ function checksum(v: Float32Array): string {
 
 async function handle(m: ParentCommand): Promise<void> {
   switch (m.type) {
+    case 'listen':
+      listener ??= await PeerListener.open({ host: '127.0.0.1' });
+      return reply({ type: 'listening', address: listener.address });
     case 'init':
       await init(m);
-      return reply(m.role === 'allreduce' ? { type: 'ready', dataPath: dataPath() } : { type: 'ready' });
+      return reply(m.role === 'allreduce' ? { type: 'ready', dataPath: `${m.links === undefined ? 'pieces through nats-server' : 'pieces over direct links'}; ${dataPath()}` } : { type: 'ready' });
     case 'run':
       if (allReduce !== undefined) {
         // The reset stands in for training's backward: its CPU is reported so the parent can leave it out.
@@ -235,6 +297,7 @@ async function handle(m: ParentCommand): Promise<void> {
     case 'exit':
       await allReduce?.close();
       await nc?.close();
+      await listener?.close();
       process.exit(0);
   }
 }

@@ -2,8 +2,33 @@ import type { Compression } from '@gradmesh/shared/internal';
 
 /** Messages between the all-reduce benchmark (parent) and its child processes, over the fork IPC channel. */
 
+/** Where pieces travel: through nats-server, or over direct links between the ranks (the addresses from `listen`). */
+export type BenchTransport = 'nats' | 'direct';
+
+export interface BenchLinks {
+  readonly addresses: readonly string[];
+  readonly secret: Uint8Array;
+}
+
 export type ChildInit =
-  | { readonly type: 'init'; readonly role: 'allreduce'; readonly url: string; readonly runId: string; readonly rank: number; readonly worldSize: number; readonly elements: number; readonly compression: Compression }
+  | {
+      readonly type: 'init';
+      readonly role: 'allreduce';
+      readonly url: string;
+      readonly runId: string;
+      readonly rank: number;
+      readonly worldSize: number;
+      readonly elements: number;
+      readonly compression: Compression;
+      /** Direct links instead of NATS for the pieces. */
+      readonly links?: BenchLinks;
+    }
+  /**
+   * Single-stream reference of the direct links: `linkSender` (rank 0) sends `totalBytes` in `messageBytes` frames
+   * over one link to `linkReceiver` (rank 1), whose listener is at `address`.
+   */
+  | { readonly type: 'init'; readonly role: 'linkReceiver'; readonly runId: string; readonly secret: Uint8Array; readonly totalBytes: number }
+  | { readonly type: 'init'; readonly role: 'linkSender'; readonly runId: string; readonly secret: Uint8Array; readonly address: string; readonly totalBytes: number; readonly messageBytes: number }
   /** Single-stream reference: `publisher` sends `totalBytes` in `messageBytes` messages to `subscriber`. */
   | { readonly type: 'init'; readonly role: 'publisher' | 'subscriber'; readonly url: string; readonly subject: string; readonly totalBytes: number; readonly messageBytes: number }
   /**
@@ -14,6 +39,8 @@ export type ChildInit =
 
 export type ParentCommand =
   | ChildInit
+  /** Open this process's link listener on 127.0.0.1 (once; kept for every later init) and report its address. */
+  | { readonly type: 'listen' }
   /** allreduce: reset the vector to this rank's input and all-reduce it as `step`; publisher: send everything. */
   | { readonly type: 'run'; readonly step: number }
   /**
@@ -28,6 +55,7 @@ export type ParentCommand =
   | { readonly type: 'exit' };
 
 export type ChildReply =
+  | { readonly type: 'listening'; readonly address: string }
   /** An all-reduce rank says what its data path uses (rank-order sum, NATS client patches), in one line. */
   | { readonly type: 'ready'; readonly dataPath?: string }
   /** `prepareCpuMs`: CPU spent resetting the vector before the all-reduce (not part of it). */

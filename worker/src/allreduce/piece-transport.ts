@@ -22,6 +22,11 @@ export interface PieceTransport {
   readonly maxPendingBytes: number | undefined;
   /** `sendToOwner` with several parts sends them without copying them (the caller keeps them unchanged until written). */
   readonly sendsViews: boolean;
+  /**
+   * Set when the transport can carry no more frames in this generation (a broken direct link): every later step
+   * fails at once with it instead of timing out. A NATS connection reconnects, so it never sets this.
+   */
+  readonly failure?: ClusterError | undefined;
   /** Starts delivering frames and failures to `sink`. Called once. */
   open(sink: PieceSink): void;
   /** A reduce-scatter frame (the concatenation of `parts`) to the rank that owns its chunk. */

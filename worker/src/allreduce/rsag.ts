@@ -268,6 +268,8 @@ export class RsagAllReduce implements AllReduce {
       return failed(new ClusterError(`all-reduce step ${step} on rank ${this.rank} must be an integer > the previous step ${this.#lastStep} and < 2^32`, { rank: this.rank, step }));
     }
     this.#lastStep = step;
+    const broken = this.#transport.failure;
+    if (broken !== undefined) return failed(new ConnectionInterrupted(`all-reduce of step ${step} on rank ${this.rank} cannot run: ${broken.message}`, { rank: this.rank, step, cause: broken }));
     const buffers = this.#buffersFor(data.length);
     const bucketCount = buffers.layout.buckets.length;
     if (this.worldSize === 1) return { bucketCount, release: (b) => checkRelease(b, bucketCount), cancel: () => undefined, done: Promise.resolve({ totalMs: 0, ownChunkMs: 0, bytesSent: 0, bytesReceived: 0 }) };

@@ -1,0 +1,175 @@
+import { ClusterError, ConfigError } from '@gradmesh/shared/internal';
+import { dialPeer, releaseFrame, type IncomingLink, type LinkIdentity, type OutgoingLink, type PeerListener } from '@gradmesh/transport';
+import { ConnectionInterrupted } from './connection-interrupted.js';
+import type { PieceSink, PieceTransport } from './piece-transport.js';
+
+export interface DirectPieceTransportOptions {
+  /** This worker's listener (one per process, opened at start; its address is what the peers were told). */
+  readonly listener: PeerListener;
+  /** This rank in this generation, with the generation's link secret. */
+  readonly identity: LinkIdentity;
+  /** addresses[rank] = where that rank's listener accepts ("host:port"), from the assignment. */
+  readonly addresses: readonly string[];
+  /** How long to keep dialing a peer that does not accept yet (it may still be building its replica). */
+  readonly dialTimeoutMs?: number;
+}
+
+const DEFAULT_DIAL_TIMEOUT_MS = 60_000;
+/** The largest frame a link carries: a 1 MiB piece and its header fit many times over. */
+const MAX_FRAME_BYTES = 64 << 20;
+
+interface Writes {
+  left: number;
+  readonly done: () => void;
+}
+
+/**
+ * Pieces over direct links (Note [two paths for the same pieces] in piece-transport.ts). This rank dials every
+ * peer once per generation and sends on that link only; it receives on the links the peers dialed, which the
+ * listener hands over once their handshake proved the generation's secret. A link knows its peer's rank, so a
+ * frame's claimed source is checked against it (a peer cannot send as another rank).
+ *
+ * Note [frames wait for their link]
+ * Dialing takes a few milliseconds, and a peer may still be building its replica when this rank already sends
+ * its first pieces (a joiner that loads its data). Frames sent before the link is up wait in a per-peer list,
+ * in order, holding views of the caller's vector exactly as a socket would (the all-reduce never changes bytes
+ * still being sent, Note [sending straight from the vector] in rsag.ts); the flow window bounds them.
+ *
+ * Note [a broken link ends the generation's data path]
+ * A link that closes (the peer died, was partitioned, or broke the protocol) or cannot be dialed is not redialed:
+ * the frames in flight on it are gone, as with a NATS reconnect, and the coordinator forms a new generation once it
+ * sees the loss (or when the step times out). The running step, and every later one, fails at once with
+ * ConnectionInterrupted — the worker then waits for the next generation, which brings new links and a new secret.
+ */
+export class DirectPieceTransport implements PieceTransport {
+  readonly maxFrameBytes = MAX_FRAME_BYTES;
+  readonly maxPendingBytes = undefined;
+  readonly sendsViews = true;
+  readonly #listener: PeerListener;
+  readonly #identity: LinkIdentity;
+  readonly #addresses: readonly string[];
+  readonly #dialTimeoutMs: number;
+  readonly #out: (OutgoingLink | undefined)[];
+  readonly #waiting: { parts: readonly Uint8Array[]; written: (() => void) | undefined }[][];
+  readonly #in: (IncomingLink | undefined)[];
+  readonly #labels: string[];
+  readonly #writes = new Map<Uint8Array, Writes>();
+  #sink: PieceSink | undefined;
+  #stopAccepting: (() => void) | undefined;
+  #failure: ClusterError | undefined;
+  #closed = false;
+
+  constructor(options: DirectPieceTransportOptions) {
+    const { identity, addresses } = options;
+    if (addresses.length !== identity.worldSize) throw new ConfigError('links.addresses', `must name one address per rank (${identity.worldSize})`, { value: addresses.length });
+    this.#listener = options.listener;
+    this.#identity = identity;
+    this.#addresses = addresses;
+    this.#dialTimeoutMs = options.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS;
+    const n = identity.worldSize;
+    this.#out = new Array<OutgoingLink | undefined>(n).fill(undefined);
+    this.#in = new Array<IncomingLink | undefined>(n).fill(undefined);
+    this.#waiting = Array.from({ length: n }, () => []);
+    this.#labels = addresses.map((a, k) => `link from rank ${k} (${a})`);
+  }
+
+  /** Set once a link broke or could not be dialed (Note [a broken link ends the generation's data path]). */
+  get failure(): ClusterError | undefined {
+    return this.#failure;
+  }
+
+  open(sink: PieceSink): void {
+    this.#sink = sink;
+    const { rank, worldSize } = this.#identity;
+    if (worldSize < 2) return;
+    this.#stopAccepting = this.#listener.accept(this.#identity, (link) => this.#onIncoming(link));
+    for (let k = 0; k < worldSize; k++) if (k !== rank) void this.#dial(k);
+  }
+
+  sendToOwner(owner: number, parts: readonly Uint8Array[]): void {
+    this.#send(owner, parts, parts.length === 1 ? this.#track(parts[0]!, 1) : undefined);
+  }
+
+  sendToAll(frame: Uint8Array): void {
+    const { rank, worldSize } = this.#identity;
+    const written = this.#track(frame, worldSize - 1);
+    for (let k = 0; k < worldSize; k++) if (k !== rank) this.#send(k, [frame], written);
+  }
+
+  whenWritten(frame: Uint8Array, done: () => void): void {
+    this.#writes.set(frame, { left: 0, done });
+  }
+
+  isOwnedFrame(): boolean {
+    return true;
+  }
+
+  releaseFrame(frame: Uint8Array): void {
+    releaseFrame(frame);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#stopAccepting?.();
+    for (const link of this.#out) link?.close();
+    for (const link of this.#in) link?.close();
+    for (const w of this.#waiting) w.length = 0;
+    this.#writes.clear();
+  }
+
+  /** One call per write of `frame` to make before its watcher (whenWritten) runs; undefined when nobody watches it. */
+  #track(frame: Uint8Array, sends: number): (() => void) | undefined {
+    const writes = this.#writes.get(frame);
+    if (writes === undefined) return undefined;
+    writes.left += sends;
+    return () => {
+      if (--writes.left > 0) return;
+      if (this.#writes.get(frame) === writes) this.#writes.delete(frame);
+      writes.done();
+    };
+  }
+
+  #send(peer: number, parts: readonly Uint8Array[], written: (() => void) | undefined): void {
+    if (this.#closed || this.#failure !== undefined) return;
+    const link = this.#out[peer];
+    if (link !== undefined) link.send(parts, written);
+    else this.#waiting[peer]!.push({ parts, written });
+  }
+
+  async #dial(peer: number): Promise<void> {
+    const address = this.#addresses[peer]!;
+    let link: OutgoingLink;
+    try {
+      link = await dialPeer(address, this.#identity, peer, { timeoutMs: this.#dialTimeoutMs });
+    } catch (error) {
+      return this.#broken(peer, `cannot link rank ${this.#identity.rank} to rank ${peer} at ${address}: ${(error as Error).message}`);
+    }
+    if (this.#closed || this.#failure !== undefined) return link.close();
+    this.#out[peer] = link;
+    link.onClose((reason) => this.#broken(peer, `the link from rank ${this.#identity.rank} to rank ${peer} (${address}) closed: ${reason}`));
+    // Frames sent while dialing go out first, in order (Note [frames wait for their link]).
+    const waiting = this.#waiting[peer]!.splice(0);
+    for (const w of waiting) link.send(w.parts, w.written);
+  }
+
+  #onIncoming(link: IncomingLink): void {
+    const peer = link.peerRank;
+    if (this.#closed || this.#failure !== undefined || this.#in[peer] !== undefined) return link.close();
+    this.#in[peer] = link;
+    const label = this.#labels[peer]!;
+    const sink = this.#sink!;
+    link.onFrame((frame) => {
+      if (!this.#closed) sink.onFrame(frame, undefined, undefined, peer, label);
+    });
+    link.onClose((reason) => this.#broken(peer, `the link from rank ${peer} (${this.#addresses[peer]}) to rank ${this.#identity.rank} closed: ${reason}`));
+  }
+
+  #broken(peer: number, message: string): void {
+    if (this.#closed || this.#failure !== undefined) return;
+    this.#failure = new ConnectionInterrupted(message, { rank: peer, hint: 'the peer died or the network between the two workers failed; the coordinator forms a new generation' });
+    for (const w of this.#waiting) w.length = 0;
+    this.#writes.clear();
+    this.#sink?.onLost(this.#failure);
+  }
+}
