@@ -12,7 +12,8 @@ import { describeDataset, skippedFields } from './run-summary.js';
  *   computeSeconds / allreduceSeconds / exposedAllreduceSeconds / waitSeconds (means over ranks, see
  *   coordinator/src/timings.ts) and allreduceOverlap = 1 − exposed / all-reduce (the share hidden behind compute)
  *   and stepWallSeconds; stepsSentAhead (steps whose command went out before the previous step's replies, Note [the
- *   next step is sent ahead] in coordinator/src/cluster-step-driver.ts); skippedSteps / skipped (the NaN/Inf guard, as for train); droppedMessages (messages every process dropped: `coordinator` and `workers.<id>`, by kind/reason).
+ *   next step is sent ahead] in coordinator/src/cluster-step-driver.ts); allreduce = { transport: the path gradient
+ *   pieces took, `nats` or `direct`, compression }; skippedSteps / skipped (the NaN/Inf guard, as for train); droppedMessages (messages every process dropped: `coordinator` and `workers.<id>`, by kind/reason).
  */
 export function clusterReport(config: RunConfig, run: ClusterRun, wallSeconds: number): RunReport {
   const kind = modelKind(config.model);
@@ -51,6 +52,7 @@ export function clusterReport(config: RunConfig, run: ClusterRun, wallSeconds: n
     waitSeconds: run.timings.waitSeconds,
     stepWallSeconds: run.timings.stepWallSeconds,
     stepsSentAhead: run.timings.stepsSentAhead,
+    allreduce: { transport: run.allreduceTransport, compression: t.allreduce.compression },
     perWorker: run.generation.members.map((m) => {
       const timing = run.timings.perRank[m.rank]!;
       return {

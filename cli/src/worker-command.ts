@@ -4,6 +4,7 @@ import { availableCpus, ConfigError, validateRunId, validateWorkerId } from '@gr
 import { WorkerProcess } from '@gradmesh/worker';
 import { redactUrl } from '@gradmesh/transport';
 import { positiveInt, secondsFlag, type Command } from './args.js';
+import { DATA_LISTEN_OPTIONS, dataListenUsage, parseDataListenFlags } from './data-listen-flags.js';
 import { DEFAULT_RUN_ID, exitSoon } from './coordinator-command.js';
 import { watchLauncher } from './launch/parent-watch.js';
 import { NATS_AUTH_OPTIONS, natsAuthUsage, natsCredentialsFrom } from './nats-auth-flags.js';
@@ -28,6 +29,7 @@ Options:
   --coordinator-grace <s>    exit when the coordinator is silent this long, at least the heartbeat timeout (default: 60)
   --checkpoint-dir <dir>     this machine's path of the run's checkpoint directory, for a coordinator
                              with --checkpoint-store dir:… (a worker never takes a path from the network)
+${dataListenUsage(29)}
 ${healthUsage(29)}
   --log-format <text|json>   stderr lines as text (default) or one JSON object per line, for log collectors
 ${natsAuthUsage(29)}
@@ -48,6 +50,7 @@ its data files or --threads do not fit the run (checked before it takes part).`,
     'heartbeat-timeout': { type: 'string' },
     'coordinator-grace': { type: 'string' },
     'checkpoint-dir': { type: 'string' },
+    ...DATA_LISTEN_OPTIONS,
     ...HEALTH_OPTIONS,
     'log-format': { type: 'string' },
     ...NATS_AUTH_OPTIONS,
@@ -63,6 +66,7 @@ its data files or --threads do not fit the run (checked before it takes part).`,
     // GRADMESH_THREADS arrives as --threads (Note [options from the environment] in args.ts).
     const threads = positiveInt(values['threads'], '--threads') ?? availableCpus();
     const healthAddress = parseHealthFlags(values);
+    const dataListen = parseDataListenFlags(values);
     const log = (line: string) => logger.info(line);
     const worker = new WorkerProcess({
       natsUrl,
@@ -74,6 +78,7 @@ its data files or --threads do not fit the run (checked before it takes part).`,
       heartbeatTimeoutMs: secondsFlag(values['heartbeat-timeout'], '--heartbeat-timeout', 10),
       coordinatorGraceMs: secondsFlag(values['coordinator-grace'], '--coordinator-grace', 60),
       log,
+      dataListen,
       ...(typeof values['checkpoint-dir'] === 'string' ? { checkpointDir: path.resolve(values['checkpoint-dir']) } : {}),
     });
     const onSignal = (signal: NodeJS.Signals) => worker.interrupt(signal);

@@ -23,7 +23,9 @@ import {
   stepDoneSubject,
   stepSubject,
   type CheckpointStoreSpec,
+  type AllreduceTransport,
   type ControlMessage,
+  type GenerationLinks,
   type JoinBody,
   type Evaluation,
   type ProgressEvent,
@@ -40,7 +42,8 @@ import { compareChecksums, divergenceError, type ChecksumReport } from './checks
 import { ClusterStepDriver, type CommandKind } from './cluster-step-driver.js';
 import { DurableRunState, resumeHint, type ResumePoint } from './durable-state.js';
 import { RunInterrupted } from './run-interrupted.js';
-import { assignRanks, type Generation, type JoinedWorker, type Member } from './membership.js';
+import { generationLinks } from './generation-links.js';
+import { assignRanks, joinedWorker, type Generation, type JoinedWorker, type Member } from './membership.js';
 import { RunEventLog, type RunEvent } from './run-events.js';
 import { GenerationEnded } from './generation-ended.js';
 import { StepBarrier } from './step-barrier.js';
@@ -96,6 +99,8 @@ export interface ClusterRun {
   readonly checksumComparisons: number;
   readonly timings: { perRank: RankTimings[]; computeSeconds: number; allreduceSeconds: number; exposedAllreduceSeconds: number; waitSeconds: number; stepWallSeconds: number; stepsSentAhead: number };
   readonly drops: Record<string, number>;
+  /** The path gradient pieces took between ranks (`training.allreduce.transport`; Note [links are per generation]). */
+  readonly allreduceTransport: AllreduceTransport;
   /** Each worker's dropped-message counts, as last reported (Note [every process's drops] in messages.ts). */
   readonly workerDrops: Record<string, Record<string, number>>;
   readonly resumedFrom: string | undefined;
@@ -144,6 +149,8 @@ export class Coordinator {
   #nc: NatsConnection | undefined;
   #channel: ControlChannel | undefined;
   #generation: Generation | undefined;
+  /** The current generation's links, sent in every assignment (a direct run only). */
+  #links: GenerationLinks | undefined;
   #generationNumber = 0;
   #ready = new Map<number, ReadyBody>();
   /** Latest drop counts per worker id (they only grow, so the latest is the total). */
@@ -269,7 +276,7 @@ export class Coordinator {
       await this.#durable?.recordFinished();
       channel.send(shutdownSubject(o.runId), 'shutdown', { reason: 'completed' });
       this.#observe({ kind: 'completed', generation: this.#generationNumber, step: this.#state.step, detail: `completed at step ${this.#state.step}` });
-      return { ...result, resumedFrom, drops: this.drops.snapshot(), workerDrops: Object.fromEntries(this.#workerDrops) };
+      return { ...result, resumedFrom, drops: this.drops.snapshot(), allreduceTransport: o.config.training.allreduce.transport, workerDrops: Object.fromEntries(this.#workerDrops) };
     } catch (error) {
       if (error instanceof StopRequested && this.#failure === undefined) await this.#checkpointBeforeStopping(error);
       const failure = this.#failure ?? error;
@@ -386,15 +393,18 @@ export class Coordinator {
       const candidates = await this.#awaitCandidates(waitMs);
       const number = ++this.#generationNumber;
       const { generation, extras } = assignRanks(candidates, Math.min(o.workers, candidates.length), number);
+      // A fresh secret for every generation (Note [links are per generation]); a member without a data address fails the run here.
+      this.#links = generationLinks(generation, o.config.training.allreduce.transport);
       this.#generation = generation;
       this.#channel!.generation = number;
       this.#ready = new Map();
       this.#regroupReason = undefined;
       for (const w of extras) this.#dismiss(w.workerId, `run "${o.runId}" has its ${o.workers} workers`);
       for (const m of generation.members) this.#sendAssign(m.workerId, m.rank);
-      const world = generation.members.map((m) => `rank ${m.rank} = ${m.workerId}`).join(', ');
+      const world = generation.members.map((m) => `rank ${m.rank} = ${m.workerId}${this.#links === undefined ? '' : ` (${m.dataAddress})`}`).join(', ');
       o.log(`generation ${number} (${why}): ${world}, from step ${this.#state.step}`);
-      this.#events.add({ kind: 'generation', generation: number, step: this.#state.step, detail: `${why}; world ${generation.worldSize}: ${world}` });
+      const route = this.#links === undefined ? 'all-reduce through NATS' : 'all-reduce over direct links';
+      this.#events.add({ kind: 'generation', generation: number, step: this.#state.step, detail: `${why}; world ${generation.worldSize}: ${world}; ${route}` });
       try {
         await this.#awaitReady(o.joinTimeoutMs, (r) => r.size === generation.worldSize);
         await this.#shareStateWhereNeeded();
@@ -577,6 +587,7 @@ export class Coordinator {
       startStep: this.#state.step,
       ...(o.checkpointStore === undefined ? {} : { checkpointStore: o.checkpointStore.kind }),
       ...(this.#resumeFile === undefined ? {} : { resumeFrom: this.#resumeFile }),
+      ...(this.#links === undefined ? {} : { links: this.#links }),
     });
   }
 
@@ -599,7 +610,7 @@ export class Coordinator {
   // ---- training --------------------------------------------------------------------------------------------
 
   /** Runs the training loop through the cluster driver; generations change underneath it. */
-  async #train(): Promise<Omit<ClusterRun, 'resumedFrom' | 'drops' | 'workerDrops'>> {
+  async #train(): Promise<Omit<ClusterRun, 'resumedFrom' | 'drops' | 'workerDrops' | 'allreduceTransport'>> {
     const o = this.#o;
     const driver = new ClusterStepDriver({
       runId: o.runId,
@@ -686,9 +697,10 @@ export class Coordinator {
     if (known === undefined && this.#known.size >= o.workers && this.#generation !== undefined && this.#generation.worldSize >= o.workers) {
       return this.#dismiss(body.workerId, `run "${o.runId}" already has its ${o.workers} workers`);
     }
-    this.#known.set(body.workerId, { workerId: body.workerId, pid: body.pid, host: body.host, threads: body.threads });
+    this.#known.set(body.workerId, joinedWorker(body));
     this.#liveness.touch(body.workerId);
-    o.log(`worker ${body.workerId} joined (pid ${body.pid} on ${body.host}, ${body.threads} threads) — ${this.#known.size} known, ${o.workers} wanted`);
+    const links = body.dataAddress === undefined ? '' : `, links at ${body.dataAddress}`;
+    o.log(`worker ${body.workerId} joined (pid ${body.pid} on ${body.host}, ${body.threads} threads${links}) — ${this.#known.size} known, ${o.workers} wanted`);
     this.#events.add({ kind: 'joined', generation: this.#generationNumber, worker: body.workerId, step: this.#state.step, detail: `pid ${body.pid} on ${body.host}` });
     this.#readyWaiter?.();
   }

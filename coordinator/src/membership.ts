@@ -6,6 +6,8 @@ export interface JoinedWorker {
   readonly pid: number;
   readonly host: string;
   readonly threads: number;
+  /** Where its link listener accepts direct links (its join's `dataAddress`), when it offered one. */
+  readonly dataAddress?: string;
 }
 
 export interface Member extends JoinedWorker {
@@ -18,6 +20,11 @@ export interface Generation {
   readonly worldSize: number;
   /** Index = rank. */
   readonly members: readonly Member[];
+}
+
+/** What the coordinator keeps of a join. */
+export function joinedWorker(body: JoinBody): JoinedWorker {
+  return { workerId: body.workerId, pid: body.pid, host: body.host, threads: body.threads, ...(body.dataAddress === undefined ? {} : { dataAddress: body.dataAddress }) };
 }
 
 /**
@@ -50,7 +57,7 @@ export class Roster {
   join(body: JoinBody): boolean {
     const known = this.#workers.get(body.workerId);
     if (known === undefined) {
-      this.#workers.set(body.workerId, { workerId: body.workerId, pid: body.pid, host: body.host, threads: body.threads });
+      this.#workers.set(body.workerId, joinedWorker(body));
       return true;
     }
     if (known.pid !== body.pid || known.host !== body.host) {

@@ -8,7 +8,8 @@
 //
 // Note [what the kubelet does that podman does not]: the env of each container is resolved the way the
 // kubelet resolves it — fieldRef metadata.name is the pod's name, configMapKeyRef and secretKeyRef read the
-// rendered objects, and $(VAR) expands earlier variables (fieldRef: metadata.name, and an Indexed Job's index annotation). Probes and containerPorts are dropped (podman runs httpGet probes
+// rendered objects, and $(VAR) expands earlier variables (fieldRef: metadata.name, and an Indexed Job's index annotation;
+// fieldRef status.podIP is left out, see resolveEnv). Probes and containerPorts are dropped (podman runs httpGet probes
 // with curl inside the container, and the image has none); deploy/test.sh requests the endpoints itself.
 // With --env-as-flags <dir>, each GRADMESH_<FLAG> variable is also passed as --<flag> <value> when the
 // command's help (<dir>/<command>.txt, e.g. worker.txt) lists that flag, for an image built before the
@@ -86,6 +87,9 @@ function resolveEnv(env, pod) {
       const field = e.valueFrom.fieldRef.fieldPath;
       const annotation = /^metadata\.annotations\['(.+)'\]$/.exec(field);
       if (field === 'metadata.name') value = pod.name;
+      // The pod's IP is known only once it runs: the variable is left out, and the worker takes the local
+      // address of its NATS connection, which in a podman pod is that same address (GRADMESH_DATA_HOST).
+      else if (field === 'status.podIP') return undefined;
       else if (annotation && pod.annotations?.[annotation[1]] !== undefined) value = pod.annotations[annotation[1]];
       else throw new Error(`${pod.name}: fieldRef ${field} is not supported`);
     } else if (e.valueFrom?.configMapKeyRef) value = lookup(configMaps, 'ConfigMap', e.valueFrom.configMapKeyRef.name, e.valueFrom.configMapKeyRef.key, false);
@@ -93,7 +97,7 @@ function resolveEnv(env, pod) {
     else value = String(e.value ?? '').replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, v) => (values.has(v) ? values.get(v) : m));
     values.set(e.name, value);
     return { name: e.name, value };
-  });
+  }).filter((e) => e !== undefined);
 }
 
 const FLAG_ENV = /^GRADMESH_([A-Z0-9_]+)$/;

@@ -84,6 +84,7 @@ export * from './protocol/subjects.js';
 export * from './protocol/drops.js';
 export * from './protocol/pieces.js';
 export * from './protocol/compression.js';
+export * from './protocol/data-address.js';
 export * from './protocol/messages.js';
 export * from './protocol/codec.js';
 export { RUN_EVENT_KINDS } from './monitor/run-observer.js';

@@ -44,6 +44,13 @@ export interface WorkerOptions {
   readonly coordinatorGraceMs?: number;
   /** This machine's path of the run's checkpoint directory, for a run that checkpoints to one (`dir`). */
   readonly checkpointDir?: string;
+  /**
+   * Where the link listener for direct worker-to-worker links binds (`--data-host`, `--data-port`): port 0 is
+   * any free port; no host means the local address of the NATS connection (what the other ranks can reach).
+   */
+  readonly dataListen?: { readonly host?: string; readonly port: number };
+  /** `host:port` where the link listener accepts, sent in the join (data-address.ts); absent: none is offered. */
+  readonly dataAddress?: string;
 }
 
 export interface WorkerOutcome {
@@ -226,7 +233,7 @@ export class WorkerProcess {
 
   #sendJoin(): void {
     const o = this.#options;
-    this.#channel?.send(joinSubject(o.runId, o.workerId), 'join', { workerId: o.workerId, pid: process.pid, host: os.hostname().slice(0, 255), threads: o.threads });
+    this.#channel?.send(joinSubject(o.runId, o.workerId), 'join', { workerId: o.workerId, pid: process.pid, host: os.hostname().slice(0, 255), threads: o.threads, ...(o.dataAddress === undefined ? {} : { dataAddress: o.dataAddress }) });
   }
 
   #onAssign(m: ControlMessage): void {

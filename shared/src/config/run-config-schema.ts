@@ -39,8 +39,18 @@ const earlyStoppingSpec = z
   .transform((v) => (v === true ? earlyStoppingOptions.parse({}) : v === false ? undefined : v))
   .describe('Stop when the validation metric stops improving.');
 
+/** The paths gradient pieces can take between ranks (`training.allreduce.transport`). */
+export const ALLREDUCE_TRANSPORTS = ['nats', 'direct'] as const;
+export type AllreduceTransport = (typeof ALLREDUCE_TRANSPORTS)[number];
+/** The transport of a run that names none. */
+export const DEFAULT_ALLREDUCE_TRANSPORT: AllreduceTransport = 'nats';
+
 /** How the cluster all-reduces gradients (a communication hook, like PyTorch DDP's). Ignored by one process. */
 export const allreduceOptions = options({
+  transport: z
+    .enum(ALLREDUCE_TRANSPORTS)
+    .default(DEFAULT_ALLREDUCE_TRANSPORT)
+    .describe('direct: gradient pieces travel rank to rank over TCP links authenticated per generation (NATS carries control only); nats: through nats-server.'),
   compression: z
     .enum(['none', 'bf16', 'fp16'])
     .default('none')

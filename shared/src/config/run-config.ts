@@ -14,6 +14,7 @@ import type { Json, JsonObject, ValidationScope } from './validate.js';
  */
 export type EarlyStoppingConfig = Readonly<NonNullable<z.output<typeof trainingSpec>['earlyStopping']>>;
 export type TrainingConfig = Readonly<z.output<typeof trainingSpec>>;
+export { ALLREDUCE_TRANSPORTS, DEFAULT_ALLREDUCE_TRANSPORT, type AllreduceTransport } from './run-config-schema.js';
 export type BackendConfig = Readonly<z.output<typeof backendSpec>>;
 
 type ParsedRunConfig = z.output<typeof runConfigSpec>;

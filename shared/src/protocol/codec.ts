@@ -11,8 +11,10 @@ import { PROTOCOL_VERSION } from './version.js';
  *
  * `useRecords: false` keeps the bytes plain MessagePack (maps with string keys), so any msgpack library can
  * read them and no record-structure state is shared between encoder and decoder — a peer that restarts, or a
- * message that is lost, cannot desynchronise the decoding of later messages. Never put a typed array in a
- * body: msgpackr 2.1.3 encodes a Float32Array as garbage with default options (tensors use `pieces.ts`).
+ * message that is lost, cannot desynchronise the decoding of later messages. Never put a typed array other
+ * than a Uint8Array in a body: msgpackr 2.1.3 encodes a Float32Array as garbage with default options (tensors
+ * use `pieces.ts`). A Uint8Array is msgpack bin and comes back as a Buffer viewing the received message, so
+ * a validator copies it (the assignment's link secret).
  */
 const packr = new Packr({ useRecords: false, mapsAsObjects: true });
 

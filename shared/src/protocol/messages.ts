@@ -23,6 +23,7 @@ import {
   type ValidationScope,
 } from '../config/validate.js';
 import { parseTrainingState, type TrainingState } from '../train/training-state.js';
+import { dataAddressOrReason } from './data-address.js';
 import { ID_PATTERN, type ControlFamily } from './subjects.js';
 
 /**
@@ -42,6 +43,12 @@ export interface JoinBody {
   readonly host: string;
   /** Compute threads the worker will use. */
   readonly threads: number;
+  /**
+   * `host:port` where this worker's link listener accepts direct connections from the other ranks
+   * (data-address.ts says what is valid). Absent: a worker that offers no listener, which can only take part
+   * in a run whose all-reduce goes through NATS.
+   */
+  readonly dataAddress?: string;
 }
 
 /** Coordinator → one worker: its place in generation `generation` of the run. */
@@ -76,7 +83,28 @@ export interface AssignBody {
   readonly heartbeatTimeoutMs?: number;
   /** The all-reduce of a step gives up after this long (the coordinator's step timeout). */
   readonly stepTimeoutMs?: number;
+  /**
+   * Present iff the run's all-reduce transport is `direct` (`training.allreduce.transport`): gradient pieces
+   * then travel rank to rank over TCP links and NATS carries control only. Note [links are per generation].
+   */
+  readonly links?: GenerationLinks;
 }
+
+/**
+ * Note [links are per generation]
+ * `addresses[rank]` is where the member of that rank accepts links (its join's `dataAddress`), one per rank in
+ * rank order. `secret` (32 random bytes, drawn by the coordinator for each generation) authenticates the
+ * links of THIS generation only: a member of an earlier generation, or anything that learnt an earlier secret,
+ * cannot connect into the new one, and a new generation never reuses a link. The secret is binary (msgpack
+ * bin) and is never logged or shown in an error.
+ */
+export interface GenerationLinks {
+  readonly addresses: readonly string[];
+  readonly secret: Uint8Array;
+}
+
+/** The length of a generation's link secret, in bytes. */
+export const LINK_SECRET_BYTES = 32;
 
 /**
  * Worker → coordinator (join subject), once per assignment: the replica is built (and restored), its
@@ -351,6 +379,30 @@ function checkpointName(obj: JsonObject, key: string, scope: ValidationScope): s
   return v;
 }
 
+function dataAddress(obj: JsonObject, key: string | number, scope: ValidationScope): string {
+  const v = obj[key];
+  const parsed = dataAddressOrReason(v);
+  if (typeof parsed === 'string') fail(scope, key, parsed, typeof v === 'string' ? v.slice(0, 80) : v);
+  return v as string;
+}
+
+/** An assignment's links (Note [links are per generation]): one valid address per rank and a 32-byte secret. */
+function generationLinks(obj: JsonObject, key: string, scope: ValidationScope, worldSize: number): GenerationLinks {
+  const links = object(obj, key, scope);
+  const s = child(scope, key);
+  rejectUnknownKeys(links, ['addresses', 'secret'], s);
+  const addresses = links['addresses'];
+  if (!Array.isArray(addresses) || addresses.length !== worldSize) fail(s, 'addresses', `must be an array of ${worldSize} data addresses (one per rank)`, Array.isArray(addresses) ? addresses.length : addresses);
+  const list = addresses.map((_, i) => dataAddress(addresses as unknown as JsonObject, i, child(s, 'addresses')));
+  if (!('secret' in links)) fail(s, 'secret', 'is required');
+  const secret: unknown = links['secret'];
+  // The value is never shown: it is a secret (only its type or length is).
+  if (!(secret instanceof Uint8Array)) fail(s, 'secret', `must be ${LINK_SECRET_BYTES} bytes (msgpack bin)`, typeof secret);
+  if (secret.length !== LINK_SECRET_BYTES) fail(s, 'secret', `must be exactly ${LINK_SECRET_BYTES} bytes`, `${secret.length} bytes`);
+  // A copy: msgpackr decodes bin as a Buffer viewing the whole message's bytes; this keeps 32 bytes, as a plain Uint8Array.
+  return { addresses: list, secret: Uint8Array.from(secret) };
+}
+
 function isJson(v: unknown, depth: number): v is Json {
   if (v === null || typeof v === 'string' || typeof v === 'boolean') return true;
   if (typeof v === 'number') return Number.isFinite(v);
@@ -474,14 +526,20 @@ export const MESSAGE_KINDS: { readonly [K in MessageKind]: KindSpec<MessageBodie
   join: {
     family: 'join',
     validate(b, s) {
-      rejectUnknownKeys(b, ['workerId', 'pid', 'host', 'threads'], s);
-      return { workerId: id(b, 'workerId', s), pid: int(b, 'pid', s, { min: 1 }), host: text(b, 'host', s, 255), threads: int(b, 'threads', s, { min: 1, max: 1024 }) };
+      rejectUnknownKeys(b, ['workerId', 'pid', 'host', 'threads', 'dataAddress'], s);
+      return {
+        workerId: id(b, 'workerId', s),
+        pid: int(b, 'pid', s, { min: 1 }),
+        host: text(b, 'host', s, 255),
+        threads: int(b, 'threads', s, { min: 1, max: 1024 }),
+        ...('dataAddress' in b ? { dataAddress: dataAddress(b, 'dataAddress', s) } : {}),
+      };
     },
   },
   assign: {
     family: 'assign',
     validate(b, s) {
-      rejectUnknownKeys(b, ['workerId', 'rank', 'worldSize', 'generation', 'members', 'config', 'baseDir', 'checkpointStore', 'resumeFrom', 'startStep', 'heartbeatTimeoutMs', 'stepTimeoutMs'], s);
+      rejectUnknownKeys(b, ['workerId', 'rank', 'worldSize', 'generation', 'members', 'config', 'baseDir', 'checkpointStore', 'resumeFrom', 'startStep', 'heartbeatTimeoutMs', 'stepTimeoutMs', 'links'], s);
       const worldSize = int(b, 'worldSize', s, { min: 1, max: MAX_RANK + 1 });
       const workerId = id(b, 'workerId', s);
       const rank = int(b, 'rank', s, { min: 0, max: worldSize - 1 });
@@ -503,6 +561,7 @@ export const MESSAGE_KINDS: { readonly [K in MessageKind]: KindSpec<MessageBodie
         startStep: int(b, 'startStep', s, { min: 0, max: U32 }),
         ...('heartbeatTimeoutMs' in b ? { heartbeatTimeoutMs: int(b, 'heartbeatTimeoutMs', s, { min: 1, max: U32 }) } : {}),
         ...('stepTimeoutMs' in b ? { stepTimeoutMs: int(b, 'stepTimeoutMs', s, { min: 1, max: U32 }) } : {}),
+        ...('links' in b ? { links: generationLinks(b, 'links', s, worldSize) } : {}),
       };
     },
   },

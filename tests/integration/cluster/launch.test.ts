@@ -73,6 +73,9 @@ describe('gradmesh launch', () => {
     expect(ra.computeSeconds + ra.exposedAllreduceSeconds + ra.waitSeconds).toBeCloseTo(ra.stepWallSeconds, 6);
     expect(ra.exposedAllreduceSeconds).toBeLessThanOrEqual(ra.allreduceSeconds);
     expect(ra.allreduceOverlap).toBeGreaterThanOrEqual(0);
+    // The path the gradient pieces took: the default transport, through nats-server.
+    expect(ra.allreduce).toEqual({ transport: 'nats', compression: 'none' });
+    expect(ra.events.find((e: { kind: string }) => e.kind === 'generation').detail).toMatch(/; all-reduce through NATS$/);
     expect(a.stdout).toMatch(/\[coordinator\] test accuracy [\d.]+%/);
     expect(a.stderr).toMatch(/\[w0\] worker w0: run completed/);
   });

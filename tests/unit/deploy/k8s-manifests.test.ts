@@ -51,7 +51,7 @@ describe.skipIf(!haveKubectl)('deploy/k8s overlays', () => {
         const kinds = objects.map((o) => `${o.kind}/${o.metadata.name.replace(/-[a-z0-9]{10}$/, '')}`).sort();
         expect(kinds).toEqual(expect.arrayContaining([
           'ConfigMap/gradmesh-nats-config', 'ConfigMap/gradmesh-run', 'ConfigMap/gradmesh-run-config', 'Job/gradmesh-coordinator',
-          'NetworkPolicy/gradmesh-egress-to-nats-only', 'NetworkPolicy/gradmesh-nats-from-gradmesh-only', 'PodDisruptionBudget/gradmesh-nats',
+          'NetworkPolicy/gradmesh-egress-to-nats-only', 'NetworkPolicy/gradmesh-nats-from-gradmesh-only', 'NetworkPolicy/gradmesh-worker-links', 'PodDisruptionBudget/gradmesh-nats',
           'PodDisruptionBudget/gradmesh-worker', 'Service/gradmesh-nats', 'Service/gradmesh-worker', 'StatefulSet/gradmesh-nats', 'Job/gradmesh-worker',
         ]));
         for (const object of objects) expect({ object: `${object.kind}/${object.metadata.name}`, findings: await validateObject(object) }).toEqual({ object: `${object.kind}/${object.metadata.name}`, findings: [] });
@@ -61,6 +61,31 @@ describe.skipIf(!haveKubectl)('deploy/k8s overlays', () => {
         const [min, max] = String(find(objects, 'ConfigMap', 'gradmesh-run').data.GRADMESH_WORKERS).split(':').map(Number);
         expect(find(objects, 'Job', 'gradmesh-worker').spec).toMatchObject({ completionMode: 'Indexed', completions: max, parallelism: max });
         expect(find(objects, 'PodDisruptionBudget', 'gradmesh-worker').spec.minAvailable).toBe(min);
+      });
+
+      it('gives each worker a link listener on its pod IP, port 29500 (gradmesh-data), that only workers may reach', () => {
+        const worker = find(objects, 'Job', 'gradmesh-worker').spec.template.spec.containers[0];
+        expect(worker.ports).toContainEqual({ name: 'gradmesh-data', containerPort: 29500, protocol: 'TCP' });
+        const env = new Map(worker.env.map((e: K8sObject) => [e.name, e]));
+        expect(env.get('GRADMESH_DATA_PORT')).toEqual({ name: 'GRADMESH_DATA_PORT', value: '29500' });
+        expect(env.get('GRADMESH_DATA_HOST')).toEqual({ name: 'GRADMESH_DATA_HOST', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } });
+        // Kustomize adds the overlay's common labels to every selector; the component label is what picks the workers.
+        const component = (selector: K8sObject) => selector.podSelector?.matchLabels?.['app.kubernetes.io/component'] ?? selector.matchLabels?.['app.kubernetes.io/component'];
+        const links = find(objects, 'NetworkPolicy', 'gradmesh-worker-links').spec;
+        expect(component(links.podSelector)).toBe('worker');
+        expect(links.policyTypes).toEqual(['Ingress', 'Egress']);
+        for (const [rules, peers] of [[links.ingress, 'from'], [links.egress, 'to']] as const) {
+          expect(rules).toHaveLength(1);
+          expect(rules[0][peers].map(component), peers).toEqual(['worker']);
+          expect(rules[0][peers][0].namespaceSelector, peers).toBeUndefined();
+          expect(rules[0].ports, peers).toEqual([{ protocol: 'TCP', port: 29500 }]);
+        }
+        // No other policy opens a worker's ingress: the coordinator and NATS cannot reach 29500.
+        const others = objects.filter((o) => o.kind === 'NetworkPolicy' && o.metadata.name !== 'gradmesh-worker-links');
+        for (const o of others) {
+          const selectsWorkers = JSON.stringify(o.spec.podSelector).includes('"worker"');
+          if (selectsWorkers) expect(o.spec.ingress, o.metadata.name).toEqual([]);
+        }
       });
 
       it('runs every container as non-root, read-only, with no capabilities and bounded resources', () => {

@@ -51,7 +51,9 @@ describe.skipIf(!haveKubectl || !haveBuild)('deploy/podman/pods-from-manifests.m
     const { pods } = convert();
     const docs = pods.get('gradmesh-worker-1')!;
     const env = Object.fromEntries(podOf(docs).spec.containers[0].env.map((e: Doc) => [e.name, e.value]));
-    expect(env).toMatchObject({ WORKER_INDEX: '1', GRADMESH_ID: 'gradmesh-worker-1', GRADMESH_RUN: 'mnist-mlp', GRADMESH_NATS_CREDS: '/etc/gradmesh/auth/worker-gradmesh-worker-1.nk' });
+    expect(env).toMatchObject({ WORKER_INDEX: '1', GRADMESH_ID: 'gradmesh-worker-1', GRADMESH_RUN: 'mnist-mlp', GRADMESH_NATS_CREDS: '/etc/gradmesh/auth/worker-gradmesh-worker-1.nk', GRADMESH_DATA_PORT: '29500' });
+    // The pod IP (status.podIP) is not known before the pod runs: left out, the worker takes its NATS connection's local address.
+    expect(env).not.toHaveProperty('GRADMESH_DATA_HOST');
     const auth = podOf(docs).spec.volumes.find((v: Doc) => v.name === 'auth');
     expect(auth).toEqual({ name: 'auth', configMap: { name: 'gradmesh-nats-worker-auth' } });
     const carried = docs.find((d) => d.kind === 'ConfigMap' && d.metadata.name === 'gradmesh-nats-worker-auth')!;
