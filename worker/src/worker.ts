@@ -10,6 +10,7 @@ import {
   GradmeshError,
   heartbeatSubject,
   joinSubject,
+  parseDataAddress,
   shutdownSubject,
   stepDoneSubject,
   stepSubject,
@@ -18,10 +19,11 @@ import {
   type ControlMessage,
   type DropCounts,
 } from '@gradmesh/shared/internal';
-import { connectNats, ControlChannel, every, HeartbeatThread, Liveness, watchConnection, watchSilence, RunStateStore, type NatsCredentials } from '@gradmesh/transport';
+import { connectNats, ControlChannel, every, HeartbeatThread, Liveness, localAddressToward, PeerListener, watchConnection, watchSilence, RunStateStore, type NatsCredentials } from '@gradmesh/transport';
 import type { CheckpointStore, Readiness } from '@gradmesh/shared/internal';
 import { assignedCheckpointStore, assignedResumePoint } from './assigned-checkpoint-store.js';
 import { ConnectionInterrupted, RsagAllReduce } from './allreduce/rsag.js';
+import { DirectPieceTransport } from './allreduce/direct-piece-transport.js';
 import { Replica } from './replica.js';
 import { publishState, StateReceiver } from './state-transfer.js';
 import { stepCommandProblem } from './command-bounds.js';
@@ -88,6 +90,8 @@ export class WorkerProcess {
   /** The run's rendezvous store, where this worker keeps its registration fresh (undefined without JetStream). */
   #registry: RunStateStore | undefined;
   #allReduce: RsagAllReduce | undefined;
+  /** Accepts the peers' direct links (one per process, for every generation); undefined without `dataListen`. */
+  #listener: PeerListener | undefined;
   /** Receives a live replica's state while this replica waits for one. */
   #stateReceiver: StateReceiver | undefined;
   /** SIGTERM: leave after the command in flight. */
@@ -153,6 +157,7 @@ export class WorkerProcess {
     const o = this.#options;
     const nc = await connectNats(o.natsUrl, `gradmesh-worker-${o.workerId}`, o.natsCredentials);
     this.#nc = nc;
+    if (o.dataListen !== undefined) this.#listener = await openListener(o.dataListen, nc.getServer());
     const channel = new ControlChannel({ nc, runId: o.runId, self: o.workerId, drops: this.#drops, onHandlerError: (e) => this.#fail(e) });
     this.#channel = channel;
     // After the assignment only the coordinator's generation is listened to (an older run's coordinator that
@@ -231,9 +236,14 @@ export class WorkerProcess {
     this.#sendJoin();
   }
 
+  /** What the join offers the peers: the listener's address, else the one the caller gave. */
+  get #dataAddress(): string | undefined {
+    return this.#listener?.address ?? this.#options.dataAddress;
+  }
+
   #sendJoin(): void {
     const o = this.#options;
-    this.#channel?.send(joinSubject(o.runId, o.workerId), 'join', { workerId: o.workerId, pid: process.pid, host: os.hostname().slice(0, 255), threads: o.threads, ...(o.dataAddress === undefined ? {} : { dataAddress: o.dataAddress }) });
+    this.#channel?.send(joinSubject(o.runId, o.workerId), 'join', { workerId: o.workerId, pid: process.pid, host: os.hostname().slice(0, 255), threads: o.threads, ...(this.#dataAddress === undefined ? {} : { dataAddress: this.#dataAddress }) });
   }
 
   #onAssign(m: ControlMessage): void {
@@ -337,8 +347,23 @@ export class WorkerProcess {
         this.#replica = replica = await Replica.create({ config: a.config, baseDir: a.baseDir ?? process.cwd(), workerId: o.workerId, rank: a.rank, worldSize: a.worldSize, generation: a.generation, threads: o.threads });
         atStart = replica.joinGeneration(a.rank, a.worldSize, a.generation, a.startStep);
       }
+      const links = a.links;
+      if (links !== undefined && this.#listener === undefined) {
+        throw new ClusterError(`worker ${o.workerId}: generation ${a.generation} uses direct links but this worker has no link listener`, { worker: o.workerId, hint: 'start it with gradmesh worker (it listens by default), or set training.allreduce.transport to "nats"' });
+      }
       this.#allReduce = new RsagAllReduce({
         nc: this.#nc!,
+        // Note [two paths for the same pieces] in allreduce/piece-transport.ts.
+        ...(links === undefined
+          ? {}
+          : {
+              transport: new DirectPieceTransport({
+                listener: this.#listener!,
+                identity: { runId: o.runId, generation: a.generation, rank: a.rank, worldSize: a.worldSize, secret: links.secret },
+                addresses: links.addresses,
+                ...(a.stepTimeoutMs === undefined ? {} : { dialTimeoutMs: a.stepTimeoutMs }),
+              }),
+            }),
         runId: o.runId,
         rank: a.rank,
         worldSize: a.worldSize,
@@ -513,6 +538,7 @@ export class WorkerProcess {
       this.#stateReceiver?.close();
       await this.#beats?.stop();
       await this.#allReduce?.close().catch(() => undefined);
+      await this.#listener?.close().catch(() => undefined);
       await this.#replica?.close().catch(() => undefined);
       await this.#nc?.close().catch(() => undefined);
     })();
@@ -520,6 +546,19 @@ export class WorkerProcess {
     await Promise.race([work, new Promise<void>((resolve) => (timer = setTimeout(resolve, CLEANUP_MS)))]);
     clearTimeout(timer);
   }
+}
+
+/**
+ * Opens the link listener: on `listen.host`, else on the local address toward the NATS server this worker is
+ * connected to (`server`: "host:port"; Note [the address peers can reach] in @gradmesh/transport).
+ */
+async function openListener(listen: { readonly host?: string; readonly port: number }, server: string): Promise<PeerListener> {
+  let host = listen.host;
+  if (host === undefined) {
+    const { host: serverHost, port } = parseDataAddress(server, 'NATS server');
+    host = await localAddressToward(serverHost, port);
+  }
+  return PeerListener.open({ host, port: listen.port });
 }
 
 /** Runs a worker until the run ends; see WorkerProcess. */
