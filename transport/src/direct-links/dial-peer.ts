@@ -1,0 +1,149 @@
+import { connect, type Socket } from 'node:net';
+import { InternalError } from '@gradmesh/shared';
+import {
+  ACCEPTOR_HELLO_BYTES,
+  ACCEPTOR_REPLY_OK_BYTES,
+  decodeAcceptorHello,
+  encodeDialerHello,
+  HandshakeStatus,
+  type LinkHelloFields,
+  linkMac,
+  MAC_BYTES,
+  macsEqual,
+  newNonce,
+  statusText,
+} from './handshake.js';
+import { LinkError } from './link-error.js';
+import { describeSocketError } from './link-close.js';
+import { identityProblem, type LinkIdentity } from './link-identity.js';
+import { type OutgoingLink, SocketOutgoingLink } from './outgoing-link.js';
+import { parsePeerAddress } from './peer-address.js';
+
+/** Long enough to outlast the acceptor's hold of a generation it has not registered yet (10 s) plus a handshake. */
+export const DEFAULT_DIAL_TIMEOUT_MS = 30_000;
+const FIRST_RETRY_MS = 20;
+const MAX_RETRY_MS = 500;
+
+/**
+ * Dials `address`, runs the handshake as identity.rank → peerRank (Note [link handshake]) and resolves with the
+ * sending end once the peer proved it holds the secret. Connection-refused is retried (the peer may not listen
+ * yet) until timeoutMs, which bounds the whole dial; every failure rejects with a LinkError naming the peer rank and
+ * address.
+ */
+export async function dialPeer(address: string, identity: LinkIdentity, peerRank: number, options: { timeoutMs?: number } = {}): Promise<OutgoingLink> {
+  const problem = identityProblem(identity);
+  if (problem !== undefined) throw new InternalError(`dialPeer: ${problem}`);
+  if (!Number.isInteger(peerRank) || peerRank < 0 || peerRank >= identity.worldSize || peerRank === identity.rank) {
+    throw new InternalError(`dialPeer: peer rank ${peerRank} is not another rank of a world of ${identity.worldSize} (own rank ${identity.rank})`);
+  }
+  const target = parsePeerAddress(address);
+  if (target === undefined) throw new LinkError(peerRank, address, 'not a "host:port" address', { hint: 'IPv6 hosts go in brackets: "[::1]:7000"' });
+  const timeoutMs = options.timeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS;
+  const deadline = Date.now() + timeoutMs;
+  let delay = FIRST_RETRY_MS;
+  let socket: Socket;
+  for (;;) {
+    try {
+      socket = await connectOnce(target.host, target.port, deadline - Date.now());
+      break;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const left = deadline - Date.now();
+      if (code === 'ECONNREFUSED' && left > 0) {
+        await new Promise((r) => setTimeout(r, Math.min(delay, left)));
+        delay = Math.min(delay * 2, MAX_RETRY_MS);
+        continue;
+      }
+      const why = code === 'ECONNREFUSED' || code === 'ETIMEDOUT' ? `nothing accepted the connection within ${timeoutMs} ms (${code})` : `cannot connect: ${describeSocketError(err as Error)}`;
+      throw new LinkError(peerRank, address, why, { hint: 'check that the peer worker is running and that it advertised this address', cause: err });
+    }
+  }
+  const fields: LinkHelloFields = { runId: identity.runId, generation: identity.generation, fromRank: identity.rank, toRank: peerRank };
+  try {
+    await handshake(socket, identity.secret, fields, deadline);
+  } catch (err) {
+    socket.destroy();
+    if (err instanceof HandshakeFailure) throw new LinkError(peerRank, address, err.message, { hint: err.hint });
+    throw err;
+  }
+  socket.setNoDelay(true);
+  return new SocketOutgoingLink(socket, peerRank, address);
+}
+
+function connectOnce(host: string, port: number, timeoutMs: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host, port, noDelay: true });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(Object.assign(new Error(`connect timed out after ${timeoutMs} ms`), { code: 'ETIMEDOUT' }));
+    }, Math.max(timeoutMs, 1));
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.off('error', onError);
+      resolve(socket);
+    });
+    const onError = (err: Error): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(err);
+    };
+    socket.once('error', onError);
+  });
+}
+
+class HandshakeFailure extends Error {
+  readonly hint: string;
+  constructor(message: string, hint: string) {
+    super(message);
+    this.hint = hint;
+  }
+}
+
+const WRONG_PEER_HINT = 'the address may belong to another process or an older generation of the run';
+
+/** The dialer's side of Note [link handshake]; resolves once the acceptor's MAC checked out. */
+function handshake(socket: Socket, secret: Uint8Array, fields: LinkHelloFields, deadline: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const dialerNonce = newNonce();
+    let acceptorNonce: Uint8Array | undefined;
+    let buffered = Buffer.alloc(0);
+    const fail = (message: string, hint: string): void => {
+      cleanup();
+      reject(new HandshakeFailure(message, hint));
+    };
+    const timer = setTimeout(() => fail(`no handshake answer within the dial timeout`, 'the peer may be overloaded, or it never registered this generation'), Math.max(deadline - Date.now(), 1));
+    const onData = (chunk: Buffer): void => {
+      buffered = Buffer.concat([buffered, chunk]);
+      if (acceptorNonce === undefined) {
+        if (buffered.byteLength < ACCEPTOR_HELLO_BYTES) return;
+        const hello = decodeAcceptorHello(buffered.subarray(0, ACCEPTOR_HELLO_BYTES));
+        if ('problem' in hello) return fail(`handshake: ${hello.problem}`, WRONG_PEER_HINT);
+        acceptorNonce = hello.nonce;
+        buffered = buffered.subarray(ACCEPTOR_HELLO_BYTES);
+        socket.write(encodeDialerHello(fields, dialerNonce, linkMac(secret, 'dialer', fields, acceptorNonce, dialerNonce)));
+      }
+      if (buffered.byteLength === 0) return;
+      const status = buffered[0]!;
+      if (status !== HandshakeStatus.ok) return fail(`refused: ${statusText(status)}`, 'the peer and this rank disagree about the run, generation, ranks or secret');
+      if (buffered.byteLength < ACCEPTOR_REPLY_OK_BYTES) return;
+      if (buffered.byteLength > ACCEPTOR_REPLY_OK_BYTES) return fail('handshake: the peer sent data after its reply', WRONG_PEER_HINT);
+      const expected = linkMac(secret, 'acceptor', fields, acceptorNonce, dialerNonce);
+      if (!macsEqual(buffered.subarray(1, 1 + MAC_BYTES), expected)) return fail('handshake: the peer did not prove it holds the secret (wrong MAC)', WRONG_PEER_HINT);
+      cleanup();
+      resolve();
+    };
+    const onEnd = (): void => fail(acceptorNonce === undefined ? 'the peer closed the connection before its hello' : 'the peer closed the connection during the handshake', WRONG_PEER_HINT);
+    const onError = (err: Error): void => fail(`handshake: ${describeSocketError(err)}`, WRONG_PEER_HINT);
+    const cleanup = (): void => {
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('end', onEnd);
+      socket.off('close', onEnd);
+      socket.off('error', onError);
+    };
+    socket.on('data', onData);
+    socket.on('end', onEnd);
+    socket.on('close', onEnd);
+    socket.on('error', onError);
+  });
+}

@@ -1,0 +1,72 @@
+import { takeFrame } from './frame-pool.js';
+
+/** Bytes of a frame's length prefix (u32 little-endian). */
+export const FRAME_HEADER_BYTES = 4;
+export const DEFAULT_MAX_FRAME_BYTES = 64 << 20;
+
+/**
+ * Cuts a byte stream into frames: a 4-byte little-endian length, then that many payload bytes. Each frame is
+ * copied into a pooled buffer of exactly its size (Note [frame pool]) straight from the socket chunks, so a chunk
+ * is never kept and a frame is copied once. A length of 0 or above `maxFrameBytes` is a protocol violation: the
+ * reader stops and reports it; the caller closes the link.
+ */
+export class FrameReader {
+  readonly #maxFrameBytes: number;
+  readonly #onFrame: (frame: Uint8Array) => void;
+  readonly #onViolation: (reason: string) => void;
+  readonly #header = new Uint8Array(FRAME_HEADER_BYTES);
+  #headerFilled = 0;
+  #frame: Uint8Array | undefined;
+  #frameFilled = 0;
+  #failed = false;
+
+  constructor(maxFrameBytes: number, onFrame: (frame: Uint8Array) => void, onViolation: (reason: string) => void) {
+    this.#maxFrameBytes = maxFrameBytes;
+    this.#onFrame = onFrame;
+    this.#onViolation = onViolation;
+  }
+
+  /** Whether the stream ended between frames (an EOF now loses nothing). */
+  get atFrameBoundary(): boolean {
+    return this.#headerFilled === 0 && this.#frame === undefined;
+  }
+
+  /** Bytes of the frame in progress that are still missing (for a close reason). */
+  describePartial(): string {
+    if (this.#frame !== undefined) return `${this.#frameFilled} of ${this.#frame.byteLength} bytes of a frame`;
+    return `${this.#headerFilled} of ${FRAME_HEADER_BYTES} bytes of a frame length`;
+  }
+
+  push(chunk: Uint8Array): void {
+    let at = 0;
+    const n = chunk.byteLength;
+    while (at < n && !this.#failed) {
+      if (this.#frame === undefined) {
+        const take = Math.min(FRAME_HEADER_BYTES - this.#headerFilled, n - at);
+        this.#header.set(chunk.subarray(at, at + take), this.#headerFilled);
+        this.#headerFilled += take;
+        at += take;
+        if (this.#headerFilled < FRAME_HEADER_BYTES) return;
+        this.#headerFilled = 0;
+        const h = this.#header;
+        const length = (h[0]! | (h[1]! << 8) | (h[2]! << 16) | (h[3]! << 24)) >>> 0;
+        if (length === 0 || length > this.#maxFrameBytes) {
+          this.#failed = true;
+          this.#onViolation(length === 0 ? 'frame length 0' : `frame length ${length} above the limit of ${this.#maxFrameBytes} bytes`);
+          return;
+        }
+        this.#frame = takeFrame(length);
+        this.#frameFilled = 0;
+      }
+      const frame = this.#frame;
+      const take = Math.min(frame.byteLength - this.#frameFilled, n - at);
+      frame.set(take === n && at === 0 ? chunk : chunk.subarray(at, at + take), this.#frameFilled);
+      this.#frameFilled += take;
+      at += take;
+      if (this.#frameFilled === frame.byteLength) {
+        this.#frame = undefined;
+        this.#onFrame(frame);
+      }
+    }
+  }
+}
