@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { PeerListener } from '../../../transport/src/index.js';
+import { PeerListener } from '@gradmesh/transport';
 import { DirectPieceTransport } from '../../../worker/src/allreduce/direct-piece-transport.js';
 import { RsagAllReduce, type RsagOptions } from '../../../worker/src/allreduce/rsag.js';
 import { freshRunId } from './cluster.js';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { writePieceFrame } from '../../../shared/src/protocol/pieces.js';
-import { dialPeer, PeerListener } from '../../../transport/src/index.js';
+import { dialPeer, PeerListener } from '@gradmesh/transport';
 import { ConnectionInterrupted } from '../../../worker/src/allreduce/connection-interrupted.js';
 import { DirectPieceTransport } from '../../../worker/src/allreduce/direct-piece-transport.js';
 import { RsagAllReduce } from '../../../worker/src/allreduce/rsag.js';
