@@ -619,7 +619,7 @@ class Child {
   #exitError: Error | undefined;
 
   private constructor(entry: string) {
-    this.#proc = fork(entry, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.#proc = fork(entry, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
     this.#proc.on('message', (m: ChildReply) => {
       const waiter = this.#waiters.shift();
       if (waiter === undefined) this.#replies.push(m);

@@ -1,6 +1,6 @@
 import type { Compression } from '@gradmesh/shared/internal';
 
-/** Messages between the all-reduce benchmark (parent) and its child processes, over the fork IPC channel. */
+/** Messages between the all-reduce benchmark (parent) and its child processes, over the fork IPC channel (advanced serialization: a link secret travels as a Uint8Array). */
 
 /** Where pieces travel: through nats-server, or over direct links between the ranks (the addresses from `listen`). */
 export type BenchTransport = 'nats' | 'direct';
