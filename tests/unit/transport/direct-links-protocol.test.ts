@@ -43,7 +43,7 @@ describe('link handshake messages', () => {
   it('bad magic, another version and an oversized runId are named as problems', () => {
     const bytes = encodeDialerHello(fields, newNonce(), new Uint8Array(32));
     const badMagic = Uint8Array.from(bytes);
-    badMagic[0] ^= 1;
+    badMagic[0] = badMagic[0]! ^ 1;
     expect(dialerHelloLength(badMagic)).toEqual({ problem: expect.stringContaining('magic') });
     const badVersion = Uint8Array.from(bytes);
     badVersion[4] = 9;
@@ -53,7 +53,7 @@ describe('link handshake messages', () => {
     longRunId[6] = 0xff;
     expect(dialerHelloLength(longRunId)).toEqual({ problem: expect.stringContaining('runId of 65535 bytes') });
     const acceptor = encodeAcceptorHello(newNonce());
-    acceptor[1] ^= 1;
+    acceptor[1] = acceptor[1]! ^ 1;
     expect(decodeAcceptorHello(acceptor)).toEqual({ problem: expect.stringContaining('magic') });
   });
 

@@ -18,6 +18,7 @@ import { type IncomingLink, SocketIncomingLink } from './incoming-link.js';
 import { describeSocketError } from './link-close.js';
 import { generationKey, identityProblem, type LinkIdentity } from './link-identity.js';
 import { formatPeerAddress } from './peer-address.js';
+import { checkUserBufferReads } from './user-buffer-reads.js';
 
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 5_000;
 export const DEFAULT_HOLD_TIMEOUT_MS = 10_000;
@@ -114,13 +115,14 @@ export class PeerListener {
   }
 
   /** Listens on host:port (port 0 = ephemeral), binding only that host. */
-  static open(options: PeerListenerOptions): Promise<PeerListener> {
+  static async open(options: PeerListenerOptions): Promise<PeerListener> {
     const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     if (!Number.isInteger(maxFrameBytes) || maxFrameBytes < 1 || maxFrameBytes > 0xffff_ffff) {
-      return Promise.reject(new InternalError(`PeerListener: maxFrameBytes must be an integer in [1, 2^32) (got ${maxFrameBytes})`));
+      throw new InternalError(`PeerListener: maxFrameBytes must be an integer in [1, 2^32) (got ${maxFrameBytes})`);
     }
+    await checkUserBufferReads();
     const server = createServer({ noDelay: true });
-    return new Promise((resolve, reject) => {
+    const address = await new Promise<string>((resolve, reject) => {
       server.once('error', reject);
       server.listen({ host: options.host, port: options.port ?? 0, exclusive: true }, () => {
         server.off('error', reject);
@@ -130,9 +132,10 @@ export class PeerListener {
           reject(new InternalError(`PeerListener: ${options.host} did not bind a TCP port`));
           return;
         }
-        resolve(new PeerListener(server, formatPeerAddress(bound.address, bound.port), options));
+        resolve(formatPeerAddress(bound.address, bound.port));
       });
     });
+    return new PeerListener(server, address, options);
   }
 
   /**
