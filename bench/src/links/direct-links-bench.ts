@@ -20,19 +20,26 @@ const WARMUP_FRAMES = 64;
 type ToChild = { kind: 'listen'; identity: SerializedIdentity } | { kind: 'dial'; identity: SerializedIdentity; address: string; frames: number; frameBytes: number } | { kind: 'expect'; frames: number };
 type FromChild =
   | { kind: 'listening'; address: string }
-  | { kind: 'sent'; cpuUs: number; ms: number }
-  | { kind: 'received'; cpuUs: number; ms: number; bytes: number; framesReused: number };
+  | { kind: 'sent'; cpuUs: number; systemUs: number; ms: number }
+  | { kind: 'received'; cpuUs: number; systemUs: number; ms: number; bytes: number; framesReused: number };
 type SerializedIdentity = Omit<LinkIdentity, 'secret'> & { secret: string };
 
 interface Run {
   readonly mbPerS: number;
   readonly senderCpuSPerGB: number;
   readonly receiverCpuSPerGB: number;
+  /** The kernel's part (system time) of each: mostly the copy between user and socket buffers. */
+  readonly senderSystemSPerGB: number;
+  readonly receiverSystemSPerGB: number;
 }
 
 function cpuUs(): number {
   const u = process.cpuUsage();
   return u.user + u.system;
+}
+
+function systemUs(): number {
+  return process.cpuUsage().system;
 }
 
 function decodeIdentity(s: SerializedIdentity): LinkIdentity {
@@ -50,16 +57,18 @@ async function receiver(): Promise<void> {
         let count = 0;
         let bytes = 0;
         let startCpu = 0;
+        let startSystem = 0;
         let startMs = 0;
         link.onFrame((frame) => {
           count += 1;
           if (count === WARMUP_FRAMES) {
             startCpu = cpuUs();
+            startSystem = systemUs();
             startMs = performance.now();
           } else if (count > WARMUP_FRAMES) bytes += frame.byteLength;
           releaseFrame(frame);
           if (count === WARMUP_FRAMES + expected) {
-            process.send!({ kind: 'received', cpuUs: cpuUs() - startCpu, ms: performance.now() - startMs, bytes, framesReused: framePoolStats().reused } satisfies FromChild);
+            process.send!({ kind: 'received', cpuUs: cpuUs() - startCpu, systemUs: systemUs() - startSystem, ms: performance.now() - startMs, bytes, framesReused: framePoolStats().reused } satisfies FromChild);
           }
         });
       });
@@ -78,12 +87,14 @@ async function sender(): Promise<void> {
     let queued = 0;
     let written = 0;
     let startCpu = 0;
+    let startSystem = 0;
     let startMs = 0;
     await new Promise<void>((resolve) => {
       const pump = (): void => {
         while (queued < total && (queued - written) * m.frameBytes < SENDER_WINDOW_BYTES) {
           if (queued === WARMUP_FRAMES) {
             startCpu = cpuUs();
+            startSystem = systemUs();
             startMs = performance.now();
           }
           queued += 1;
@@ -97,7 +108,7 @@ async function sender(): Promise<void> {
       };
       pump();
     });
-    process.send!({ kind: 'sent', cpuUs: cpuUs() - startCpu, ms: performance.now() - startMs } satisfies FromChild);
+    process.send!({ kind: 'sent', cpuUs: cpuUs() - startCpu, systemUs: systemUs() - startSystem, ms: performance.now() - startMs } satisfies FromChild);
   });
 }
 
@@ -129,7 +140,7 @@ async function oneRun(frames: number, frameBytes: number): Promise<Run> {
     send.send({ kind: 'dial', identity: { ...base, rank: 0 }, address, frames, frameBytes } satisfies ToChild);
     const [r, s] = await Promise.all([received, sent]);
     const gb = r.bytes / 1e9;
-    return { mbPerS: r.bytes / 1e6 / (r.ms / 1e3), senderCpuSPerGB: s.cpuUs / 1e6 / gb, receiverCpuSPerGB: r.cpuUs / 1e6 / gb };
+    return { mbPerS: r.bytes / 1e6 / (r.ms / 1e3), senderCpuSPerGB: s.cpuUs / 1e6 / gb, receiverCpuSPerGB: r.cpuUs / 1e6 / gb, senderSystemSPerGB: s.systemUs / 1e6 / gb, receiverSystemSPerGB: r.systemUs / 1e6 / gb };
   } finally {
     recv.kill();
     send.kill();
@@ -154,6 +165,7 @@ async function main(): Promise<void> {
   console.log(`throughput MB/s:       ${spread(results.map((r) => r.mbPerS))}`);
   console.log(`sender CPU s/GB:       ${spread(results.map((r) => r.senderCpuSPerGB))}`);
   console.log(`receiver CPU s/GB:     ${spread(results.map((r) => r.receiverCpuSPerGB))}`);
+  console.log(`  of it system time:   sender ${spread(results.map((r) => r.senderSystemSPerGB))}, receiver ${spread(results.map((r) => r.receiverSystemSPerGB))}`);
   console.log(JSON.stringify({ frames, frameBytes, loadBefore, loadAfter, runs: results }));
 }
 

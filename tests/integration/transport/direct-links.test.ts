@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { encodeAcceptorHello, encodeAcceptorReply, HandshakeStatus, newNonce } from '../../../transport/src/direct-links/handshake.js';
 import type { IncomingLink } from '../../../transport/src/direct-links/incoming-link.js';
 import { LinkError } from '../../../transport/src/direct-links/link-error.js';
+import { userBufferReadsStatus } from '../../../transport/src/direct-links/user-buffer-reads.js';
 import type { OutgoingLink } from '../../../transport/src/direct-links/outgoing-link.js';
 import type { PeerListener } from '../../../transport/src/direct-links/peer-listener.js';
 import { freePort, identities, openListener, RawDialer, type RecordingListener, until, wireFrame } from './direct-links-harness.js';
@@ -80,6 +81,8 @@ describe('direct links: frames', () => {
     });
     await until('every written callback', () => written === sizes.length);
     expect(got.closes).toEqual([]);
+    // On this Node the accepted socket read straight into the frames (not the slower 'data' fallback).
+    expect(userBufferReadsStatus()).toBe('available');
   });
 
   it('frames that arrive before onFrame is set wait for it', async () => {
