@@ -1,7 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { dialPeer } from '../../../transport/src/direct-links/dial-peer.js';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { encodeAcceptorHello, encodeAcceptorReply, HandshakeStatus, newNonce } from '../../../transport/src/direct-links/handshake.js';
 import type { IncomingLink } from '../../../transport/src/direct-links/incoming-link.js';
 import { LinkError } from '../../../transport/src/direct-links/link-error.js';
@@ -284,6 +287,70 @@ describe('direct links: ends', () => {
     await until('closed', () => got.closes.length === 1);
     expect(got.closes[0]).toMatch(/closed: peer closed the link in the middle of a frame \(10 of 100 bytes of a frame\)$/);
     expect(got.frames).toEqual([]);
+  });
+});
+
+describe('direct links: peer process death', () => {
+  const transportDist = pathToFileURL(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../transport/dist/index.js')).href;
+
+  /** A node process running `body` (an async function body with `t` = the compiled transport package); its stdout lines. */
+  function peerProcess(body: string): { child: ChildProcess; lines: string[] } {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', `const t = await import(${JSON.stringify(transportDist)});\n${body}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const lines: string[] = [];
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => lines.push(...d.split('\n').filter((l) => l !== '')));
+    cleanups.push(() => child.kill('SIGKILL'));
+    return { child, lines };
+  }
+
+  it('SIGKILL of a sending peer mid-stream closes the incoming link once, with a reason naming the peer rank', async () => {
+    const ids = identities(2);
+    const r = await listenerFor();
+    acceptInto(r, ids[1]!);
+    const secret = Buffer.from(ids[0]!.secret).toString('hex');
+    const { child } = peerProcess(`
+      const link = await t.dialPeer(${JSON.stringify(r.listener.address)}, { runId: 'run-a', generation: 1, rank: 0, worldSize: 2, secret: Buffer.from('${secret}', 'hex') }, 1);
+      const frame = new Uint8Array(1 << 20);
+      const pump = () => { while (link.bufferedBytes < 8 << 20) link.send([frame]); setImmediate(pump); };
+      pump();`);
+    await until('the link', () => r.links.length === 1);
+    const got = collect(r.links[0]!);
+    await until('some frames', () => got.frames.length > 10);
+    child.kill('SIGKILL');
+    await until('closed', () => got.closes.length === 1);
+    await new Promise((res) => setTimeout(res, 50));
+    expect(got.closes).toHaveLength(1);
+    expect(got.closes[0]).toMatch(/^link from rank 0 \(127\.0\.0\.1:\d+\) closed: (peer closed the link|.*ECONNRESET)/);
+  });
+
+  it('SIGKILL of the receiving peer closes the outgoing link once, and sends after it release their parts', async () => {
+    const ids = identities(2);
+    const secret = Buffer.from(ids[1]!.secret).toString('hex');
+    const { child, lines } = peerProcess(`
+      const listener = await t.PeerListener.open({ host: '127.0.0.1' });
+      listener.accept({ runId: 'run-a', generation: 1, rank: 1, worldSize: 2, secret: Buffer.from('${secret}', 'hex') }, (link) => link.onFrame(() => undefined));
+      console.log(listener.address);`);
+    await until('the peer listening', () => lines.length === 1);
+    const out = await dialPeer(lines[0]!, ids[0]!, 1, { timeoutMs: 3_000 });
+    cleanups.push(() => out.close());
+    const closes: string[] = [];
+    out.onClose((reason) => closes.push(reason));
+    const frame = new Uint8Array(1 << 20);
+    let released = 0;
+    let sent = 0;
+    const pump = setInterval(() => {
+      while (out.bufferedBytes < 4 << 20 && sent < 10_000) {
+        sent += 1;
+        out.send([frame], () => (released += 1));
+      }
+    }, 1);
+    cleanups.push(() => clearInterval(pump));
+    await until('some frames out', () => released > 10);
+    child.kill('SIGKILL');
+    await until('closed', () => closes.length === 1);
+    clearInterval(pump);
+    await until('every send released', () => released === sent);
+    expect(closes).toHaveLength(1);
+    expect(closes[0]).toMatch(new RegExp(`^link to rank 1 \\(${lines[0]}\\) closed: `));
   });
 });
 
