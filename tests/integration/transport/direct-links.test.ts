@@ -220,16 +220,35 @@ describe('direct links: generations', () => {
     expect(got.closes).toEqual([]);
   });
 
-  it('a held connection is refused after the hold timeout, and beyond maxPending at once', async () => {
+  it('a held connection is refused as "not registered yet" after the hold timeout, and beyond maxPending at once as busy', async () => {
     const ids = identities(3, 2);
     const r = await listenerFor({ holdTimeoutMs: 300, maxPending: 1 });
-    const first = dialPeer(r.listener.address, ids[0]!, 2, { timeoutMs: 3_000 }).then(() => undefined, (e: unknown) => e);
+    const first = await RawDialer.connect(r.listener.address);
+    await first.hello({ runId: 'run-a', generation: 2, fromRank: 0, toRank: 2 }, ids[0]!.secret);
     await until('the first is held', () => r.listener.stats().held === 1);
-    const second = await dialPeer(r.listener.address, ids[1]!, 2, { timeoutMs: 3_000 }).then(() => undefined, (e: unknown) => e);
-    expect((second as Error).message).toContain('too many pending connections');
-    expect((await first as Error).message).toContain('does not accept links of this run and generation');
-    expect(r.listener.stats().refused).toEqual({ 'too-many-pending': 1, 'unknown-generation': 1 });
+    const second = await RawDialer.connect(r.listener.address);
+    await second.hello({ runId: 'run-a', generation: 2, fromRank: 1, toRank: 2 }, ids[1]!.secret);
+    expect(await second.status()).toBe(HandshakeStatus.busy);
+    expect(await first.status()).toBe(HandshakeStatus.notRegisteredYet);
+    await until('both closed', () => first.ended && second.ended);
+    expect(r.listener.stats()).toMatchObject({ held: 0, refused: { 'too-many-pending': 1, 'unknown-generation': 1 } });
     expect(r.log.join('\n')).toContain('not registered within 300 ms');
+  });
+
+  it('dialPeer keeps trying through hold timeouts until the peer registers the generation, and gives up at its own timeout', async () => {
+    const ids = identities(2, 9);
+    const r = await listenerFor({ holdTimeoutMs: 100 });
+    const patient = dialPeer(r.listener.address, ids[0]!, 1, { timeoutMs: 10_000 });
+    await until('two expired holds', () => (r.listener.stats().refused['unknown-generation'] ?? 0) >= 2);
+    acceptInto(r, ids[1]!);
+    const link = await patient;
+    cleanups.push(() => link.close());
+    await until('the link', () => r.links.length === 1);
+
+    const other = await listenerFor({ holdTimeoutMs: 100 });
+    const err = await dialPeer(other.listener.address, ids[0]!, 1, { timeoutMs: 500 }).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(LinkError);
+    expect((err as Error).message).toMatch(/has not registered this run and generation \(yet\)|no handshake answer within the dial timeout/);
   });
 
   it('registering a newer generation refuses connections held for an older one of the same run', async () => {

@@ -79,7 +79,8 @@ interface HeldConnection {
  * yet registered the new generation. Refusing would make the dialer retry blindly; instead the listener keeps the
  * connection with its parsed hello (bounded: maxPending of them, holdTimeoutMs each) and checks it the moment
  * accept() registers that generation. A generation that was unregistered, or is older than one registered for the
- * same run, will never be registered again: its connections are refused at once.
+ * same run, will never be registered again: its connections are refused at once. A connection whose hold expires is
+ * refused as not registered *yet*, which dialPeer retries until its own timeout: the peer may be slow to start.
  */
 export class PeerListener {
   /** What peers dial: "host:port" (IPv6 as "[::1]:port"). */
@@ -294,7 +295,7 @@ export class PeerListener {
       this.#refuse(socket, peer, 'too-many-pending', HandshakeStatus.busy, hello);
       return;
     }
-    const timer = setTimeout(() => this.#release(held, () => this.#refuse(socket, peer, 'unknown-generation', HandshakeStatus.unknownGeneration, hello, `not registered within ${this.#holdTimeoutMs} ms`)), this.#holdTimeoutMs);
+    const timer = setTimeout(() => this.#release(held, () => this.#refuse(socket, peer, 'unknown-generation', HandshakeStatus.notRegisteredYet, hello, `not registered within ${this.#holdTimeoutMs} ms`)), this.#holdTimeoutMs);
     const onData = (): void => this.#release(held, () => this.#refuse(socket, peer, 'bad-hello', HandshakeStatus.badHello, hello, 'data before our reply'));
     const onClose = (): void => this.#release(held, () => undefined);
     const held: HeldConnection = {
