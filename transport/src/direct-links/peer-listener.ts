@@ -107,7 +107,15 @@ export class PeerListener {
     this.#server = server;
     this.address = address;
     this.#maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
-    this.#log = options.logger ?? ((line) => process.stderr.write(`${line}\n`));
+    const logger = options.logger ?? ((line: string) => process.stderr.write(`${line}\n`));
+    // Called from socket events: a logger that throws must not take the process down.
+    this.#log = (line) => {
+      try {
+        logger(line);
+      } catch {
+        // The line is lost; the count in stats() still records the event.
+      }
+    };
     this.#handshakeTimeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
     this.#holdTimeoutMs = options.holdTimeoutMs ?? DEFAULT_HOLD_TIMEOUT_MS;
     this.#maxPending = options.maxPending ?? DEFAULT_MAX_PENDING;
