@@ -1,10 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { dialPeer } from '../../../transport/src/direct-links/dial-peer.js';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { encodeAcceptorHello, encodeAcceptorReply, HandshakeStatus, newNonce } from '../../../transport/src/direct-links/handshake.js';
 import type { IncomingLink } from '../../../transport/src/direct-links/incoming-link.js';
 import { LinkError } from '../../../transport/src/direct-links/link-error.js';
+import { userBufferReadsStatus } from '../../../transport/src/direct-links/user-buffer-reads.js';
 import type { OutgoingLink } from '../../../transport/src/direct-links/outgoing-link.js';
 import type { PeerListener } from '../../../transport/src/direct-links/peer-listener.js';
 import { freePort, identities, openListener, RawDialer, type RecordingListener, until, wireFrame } from './direct-links-harness.js';
@@ -80,6 +84,9 @@ describe('direct links: frames', () => {
     });
     await until('every written callback', () => written === sizes.length);
     expect(got.closes).toEqual([]);
+    // On this Node the accepted socket read straight into the frames (not the slower 'data' fallback), unless asked to.
+    if (process.env['GRADMESH_LINK_READS'] !== 'data') expect(userBufferReadsStatus()).toBe('available');
+    else expect(userBufferReadsStatus()).toMatch(/turned off/);
   });
 
   it('frames that arrive before onFrame is set wait for it', async () => {
@@ -213,16 +220,35 @@ describe('direct links: generations', () => {
     expect(got.closes).toEqual([]);
   });
 
-  it('a held connection is refused after the hold timeout, and beyond maxPending at once', async () => {
+  it('a held connection is refused as "not registered yet" after the hold timeout, and beyond maxPending at once as busy', async () => {
     const ids = identities(3, 2);
     const r = await listenerFor({ holdTimeoutMs: 300, maxPending: 1 });
-    const first = dialPeer(r.listener.address, ids[0]!, 2, { timeoutMs: 3_000 }).then(() => undefined, (e: unknown) => e);
+    const first = await RawDialer.connect(r.listener.address);
+    await first.hello({ runId: 'run-a', generation: 2, fromRank: 0, toRank: 2 }, ids[0]!.secret);
     await until('the first is held', () => r.listener.stats().held === 1);
-    const second = await dialPeer(r.listener.address, ids[1]!, 2, { timeoutMs: 3_000 }).then(() => undefined, (e: unknown) => e);
-    expect((second as Error).message).toContain('too many pending connections');
-    expect((await first as Error).message).toContain('does not accept links of this run and generation');
-    expect(r.listener.stats().refused).toEqual({ 'too-many-pending': 1, 'unknown-generation': 1 });
+    const second = await RawDialer.connect(r.listener.address);
+    await second.hello({ runId: 'run-a', generation: 2, fromRank: 1, toRank: 2 }, ids[1]!.secret);
+    expect(await second.status()).toBe(HandshakeStatus.busy);
+    expect(await first.status()).toBe(HandshakeStatus.notRegisteredYet);
+    await until('both closed', () => first.ended && second.ended);
+    expect(r.listener.stats()).toMatchObject({ held: 0, refused: { 'too-many-pending': 1, 'unknown-generation': 1 } });
     expect(r.log.join('\n')).toContain('not registered within 300 ms');
+  });
+
+  it('dialPeer keeps trying through hold timeouts until the peer registers the generation, and gives up at its own timeout', async () => {
+    const ids = identities(2, 9);
+    const r = await listenerFor({ holdTimeoutMs: 100 });
+    const patient = dialPeer(r.listener.address, ids[0]!, 1, { timeoutMs: 10_000 });
+    await until('two expired holds', () => (r.listener.stats().refused['unknown-generation'] ?? 0) >= 2);
+    acceptInto(r, ids[1]!);
+    const link = await patient;
+    cleanups.push(() => link.close());
+    await until('the link', () => r.links.length === 1);
+
+    const other = await listenerFor({ holdTimeoutMs: 100 });
+    const err = await dialPeer(other.listener.address, ids[0]!, 1, { timeoutMs: 500 }).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(LinkError);
+    expect((err as Error).message).toMatch(/has not registered this run and generation \(yet\)|no handshake answer within the dial timeout/);
   });
 
   it('registering a newer generation refuses connections held for an older one of the same run', async () => {
@@ -281,6 +307,70 @@ describe('direct links: ends', () => {
     await until('closed', () => got.closes.length === 1);
     expect(got.closes[0]).toMatch(/closed: peer closed the link in the middle of a frame \(10 of 100 bytes of a frame\)$/);
     expect(got.frames).toEqual([]);
+  });
+});
+
+describe('direct links: peer process death', () => {
+  const transportDist = pathToFileURL(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../transport/dist/index.js')).href;
+
+  /** A node process running `body` (an async function body with `t` = the compiled transport package); its stdout lines. */
+  function peerProcess(body: string): { child: ChildProcess; lines: string[] } {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', `const t = await import(${JSON.stringify(transportDist)});\n${body}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const lines: string[] = [];
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => lines.push(...d.split('\n').filter((l) => l !== '')));
+    cleanups.push(() => child.kill('SIGKILL'));
+    return { child, lines };
+  }
+
+  it('SIGKILL of a sending peer mid-stream closes the incoming link once, with a reason naming the peer rank', async () => {
+    const ids = identities(2);
+    const r = await listenerFor();
+    acceptInto(r, ids[1]!);
+    const secret = Buffer.from(ids[0]!.secret).toString('hex');
+    const { child } = peerProcess(`
+      const link = await t.dialPeer(${JSON.stringify(r.listener.address)}, { runId: 'run-a', generation: 1, rank: 0, worldSize: 2, secret: Buffer.from('${secret}', 'hex') }, 1);
+      const frame = new Uint8Array(1 << 20);
+      const pump = () => { while (link.bufferedBytes < 8 << 20) link.send([frame]); setImmediate(pump); };
+      pump();`);
+    await until('the link', () => r.links.length === 1);
+    const got = collect(r.links[0]!);
+    await until('some frames', () => got.frames.length > 10);
+    child.kill('SIGKILL');
+    await until('closed', () => got.closes.length === 1);
+    await new Promise((res) => setTimeout(res, 50));
+    expect(got.closes).toHaveLength(1);
+    expect(got.closes[0]).toMatch(/^link from rank 0 \(127\.0\.0\.1:\d+\) closed: (peer closed the link|.*ECONNRESET)/);
+  });
+
+  it('SIGKILL of the receiving peer closes the outgoing link once, and sends after it release their parts', async () => {
+    const ids = identities(2);
+    const secret = Buffer.from(ids[1]!.secret).toString('hex');
+    const { child, lines } = peerProcess(`
+      const listener = await t.PeerListener.open({ host: '127.0.0.1' });
+      listener.accept({ runId: 'run-a', generation: 1, rank: 1, worldSize: 2, secret: Buffer.from('${secret}', 'hex') }, (link) => link.onFrame(() => undefined));
+      console.log(listener.address);`);
+    await until('the peer listening', () => lines.length === 1);
+    const out = await dialPeer(lines[0]!, ids[0]!, 1, { timeoutMs: 3_000 });
+    cleanups.push(() => out.close());
+    const closes: string[] = [];
+    out.onClose((reason) => closes.push(reason));
+    const frame = new Uint8Array(1 << 20);
+    let released = 0;
+    let sent = 0;
+    const pump = setInterval(() => {
+      while (out.bufferedBytes < 4 << 20 && sent < 10_000) {
+        sent += 1;
+        out.send([frame], () => (released += 1));
+      }
+    }, 1);
+    cleanups.push(() => clearInterval(pump));
+    await until('some frames out', () => released > 10);
+    child.kill('SIGKILL');
+    await until('closed', () => closes.length === 1);
+    clearInterval(pump);
+    await until('every send released', () => released === sent);
+    expect(closes).toHaveLength(1);
+    expect(closes[0]).toMatch(new RegExp(`^link to rank 1 \\(${lines[0]}\\) closed: `));
   });
 });
 

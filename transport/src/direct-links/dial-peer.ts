@@ -6,6 +6,7 @@ import {
   decodeAcceptorHello,
   encodeDialerHello,
   HandshakeStatus,
+  isTransientStatus,
   type LinkHelloFields,
   linkMac,
   MAC_BYTES,
@@ -26,9 +27,9 @@ const MAX_RETRY_MS = 500;
 
 /**
  * Dials `address`, runs the handshake as identity.rank → peerRank (Note [link handshake]) and resolves with the
- * sending end once the peer proved it holds the secret. Connection-refused is retried (the peer may not listen
- * yet) until timeoutMs, which bounds the whole dial; every failure rejects with a LinkError naming the peer rank and
- * address.
+ * sending end once the peer proved it holds the secret. Connection-refused, and a refusal because the peer has not
+ * registered the generation yet (or holds too many such connections), are retried with backoff until timeoutMs,
+ * which bounds the whole dial; every failure rejects with a LinkError naming the peer rank and address.
  */
 export async function dialPeer(address: string, identity: LinkIdentity, peerRank: number, options: { timeoutMs?: number } = {}): Promise<OutgoingLink> {
   const problem = identityProblem(identity);
@@ -40,34 +41,37 @@ export async function dialPeer(address: string, identity: LinkIdentity, peerRank
   if (target === undefined) throw new LinkError(peerRank, address, 'not a "host:port" address', { hint: 'IPv6 hosts go in brackets: "[::1]:7000"' });
   const timeoutMs = options.timeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS;
   const deadline = Date.now() + timeoutMs;
+  const fields: LinkHelloFields = { runId: identity.runId, generation: identity.generation, fromRank: identity.rank, toRank: peerRank };
   let delay = FIRST_RETRY_MS;
-  let socket: Socket;
+  const backOff = async (): Promise<boolean> => {
+    const left = deadline - Date.now();
+    if (left <= 0) return false;
+    await new Promise((r) => setTimeout(r, Math.min(delay, left)));
+    delay = Math.min(delay * 2, MAX_RETRY_MS);
+    return true;
+  };
   for (;;) {
+    let socket: Socket;
     try {
       socket = await connectOnce(target.host, target.port, deadline - Date.now());
-      break;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      const left = deadline - Date.now();
-      if (code === 'ECONNREFUSED' && left > 0) {
-        await new Promise((r) => setTimeout(r, Math.min(delay, left)));
-        delay = Math.min(delay * 2, MAX_RETRY_MS);
-        continue;
-      }
+      if (code === 'ECONNREFUSED' && (await backOff())) continue;
       const why = code === 'ECONNREFUSED' || code === 'ETIMEDOUT' ? `nothing accepted the connection within ${timeoutMs} ms (${code})` : `cannot connect: ${describeSocketError(err as Error)}`;
       throw new LinkError(peerRank, address, why, { hint: 'check that the peer worker is running and that it advertised this address', cause: err });
     }
+    try {
+      await handshake(socket, identity.secret, fields, deadline);
+    } catch (err) {
+      socket.destroy();
+      if (!(err instanceof HandshakeFailure)) throw err;
+      // A peer that was not ready (or briefly full) may accept a new attempt (Note [held connections]).
+      if (err.transient && (await backOff())) continue;
+      throw new LinkError(peerRank, address, err.message, { hint: err.hint });
+    }
+    socket.setNoDelay(true);
+    return new SocketOutgoingLink(socket, peerRank, address);
   }
-  const fields: LinkHelloFields = { runId: identity.runId, generation: identity.generation, fromRank: identity.rank, toRank: peerRank };
-  try {
-    await handshake(socket, identity.secret, fields, deadline);
-  } catch (err) {
-    socket.destroy();
-    if (err instanceof HandshakeFailure) throw new LinkError(peerRank, address, err.message, { hint: err.hint });
-    throw err;
-  }
-  socket.setNoDelay(true);
-  return new SocketOutgoingLink(socket, peerRank, address);
 }
 
 function connectOnce(host: string, port: number, timeoutMs: number): Promise<Socket> {
@@ -93,9 +97,12 @@ function connectOnce(host: string, port: number, timeoutMs: number): Promise<Soc
 
 class HandshakeFailure extends Error {
   readonly hint: string;
-  constructor(message: string, hint: string) {
+  /** A refusal a later attempt may not meet (isTransientStatus). */
+  readonly transient: boolean;
+  constructor(message: string, hint: string, transient = false) {
     super(message);
     this.hint = hint;
+    this.transient = transient;
   }
 }
 
@@ -107,9 +114,9 @@ function handshake(socket: Socket, secret: Uint8Array, fields: LinkHelloFields, 
     const dialerNonce = newNonce();
     let acceptorNonce: Uint8Array | undefined;
     let buffered = Buffer.alloc(0);
-    const fail = (message: string, hint: string): void => {
+    const fail = (message: string, hint: string, transient = false): void => {
       cleanup();
-      reject(new HandshakeFailure(message, hint));
+      reject(new HandshakeFailure(message, hint, transient));
     };
     const timer = setTimeout(() => fail(`no handshake answer within the dial timeout`, 'the peer may be overloaded, or it never registered this generation'), Math.max(deadline - Date.now(), 1));
     const onData = (chunk: Buffer): void => {
@@ -124,7 +131,10 @@ function handshake(socket: Socket, secret: Uint8Array, fields: LinkHelloFields, 
       }
       if (buffered.byteLength === 0) return;
       const status = buffered[0]!;
-      if (status !== HandshakeStatus.ok) return fail(`refused: ${statusText(status)}`, 'the peer and this rank disagree about the run, generation, ranks or secret');
+      if (status !== HandshakeStatus.ok) {
+        const hint = isTransientStatus(status) ? 'the peer did not register this generation before the dial timeout' : 'the peer and this rank disagree about the run, generation, ranks or secret';
+        return fail(`refused: ${statusText(status)}`, hint, isTransientStatus(status));
+      }
       if (buffered.byteLength < ACCEPTOR_REPLY_OK_BYTES) return;
       if (buffered.byteLength > ACCEPTOR_REPLY_OK_BYTES) return fail('handshake: the peer sent data after its reply', WRONG_PEER_HINT);
       const expected = linkMac(secret, 'acceptor', fields, acceptorNonce, dialerNonce);

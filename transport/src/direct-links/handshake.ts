@@ -42,8 +42,15 @@ export const HandshakeStatus = {
   wrongMac: 5,
   duplicateRank: 6,
   busy: 7,
+  /** Held for the hold timeout and still not registered: the peer may register it later (a transient refusal). */
+  notRegisteredYet: 8,
 } as const;
 export type HandshakeStatusCode = (typeof HandshakeStatus)[keyof typeof HandshakeStatus];
+
+/** Refusals that may not repeat if the dialer tries again (the peer was not ready, or briefly overloaded). */
+export function isTransientStatus(status: number): boolean {
+  return status === HandshakeStatus.notRegisteredYet || status === HandshakeStatus.busy;
+}
 
 export function statusText(status: number): string {
   switch (status) {
@@ -54,6 +61,7 @@ export function statusText(status: number): string {
     case HandshakeStatus.wrongMac: return 'the peer rejected our MAC (different secret)';
     case HandshakeStatus.duplicateRank: return 'the peer already has a link from our rank in this generation';
     case HandshakeStatus.busy: return 'the peer holds too many pending connections';
+    case HandshakeStatus.notRegisteredYet: return 'the peer has not registered this run and generation (yet)';
     default: return `the peer refused with unknown status ${status}`;
   }
 }

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { FrameReader } from './frame-reader.js';
 import { LinkClose, watchSocketEnd } from './link-close.js';
+import { readIntoUserBuffers } from './user-buffer-reads.js';
 
 /** The receiving end of a link from one peer rank: frames in order, then one close. */
 export interface IncomingLink {
@@ -40,6 +41,14 @@ export class SocketIncomingLink implements IncomingLink {
       },
     );
     this.#closeWith = watchSocketEnd(socket, this.#close, describe, () => (this.#reader.atFrameBoundary ? undefined : this.#reader.describePartial()));
+    // Reads go straight into frames where the process allows it (Note [user-buffer reads on accepted sockets]);
+    // the 'data' listener then never fires but keeps the socket flowing, which is what makes it emit 'end'.
+    readIntoUserBuffers(socket, {
+      nextReadBuffer: () => this.#reader.nextReadBuffer(),
+      pushRead: (nread, buffer) => {
+        if (!this.#close.closed) this.#reader.pushRead(nread, buffer);
+      },
+    });
     socket.on('data', (chunk: Buffer) => {
       if (!this.#close.closed) this.#reader.push(chunk);
     });

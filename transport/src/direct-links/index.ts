@@ -10,4 +10,5 @@ export { LinkError } from './link-error.js';
 export type { LinkIdentity } from './link-identity.js';
 export type { OutgoingLink } from './outgoing-link.js';
 export { PeerListener } from './peer-listener.js';
+export { userBufferReadsStatus } from './user-buffer-reads.js';
 export type { PeerListenerOptions, RefusalKind } from './peer-listener.js';

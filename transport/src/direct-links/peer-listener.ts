@@ -18,6 +18,7 @@ import { type IncomingLink, SocketIncomingLink } from './incoming-link.js';
 import { describeSocketError } from './link-close.js';
 import { generationKey, identityProblem, type LinkIdentity } from './link-identity.js';
 import { formatPeerAddress } from './peer-address.js';
+import { checkUserBufferReads } from './user-buffer-reads.js';
 
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 5_000;
 export const DEFAULT_HOLD_TIMEOUT_MS = 10_000;
@@ -78,7 +79,8 @@ interface HeldConnection {
  * yet registered the new generation. Refusing would make the dialer retry blindly; instead the listener keeps the
  * connection with its parsed hello (bounded: maxPending of them, holdTimeoutMs each) and checks it the moment
  * accept() registers that generation. A generation that was unregistered, or is older than one registered for the
- * same run, will never be registered again: its connections are refused at once.
+ * same run, will never be registered again: its connections are refused at once. A connection whose hold expires is
+ * refused as not registered *yet*, which dialPeer retries until its own timeout: the peer may be slow to start.
  */
 export class PeerListener {
   /** What peers dial: "host:port" (IPv6 as "[::1]:port"). */
@@ -105,7 +107,15 @@ export class PeerListener {
     this.#server = server;
     this.address = address;
     this.#maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
-    this.#log = options.logger ?? ((line) => process.stderr.write(`${line}\n`));
+    const logger = options.logger ?? ((line: string) => process.stderr.write(`${line}\n`));
+    // Called from socket events: a logger that throws must not take the process down.
+    this.#log = (line) => {
+      try {
+        logger(line);
+      } catch {
+        // The line is lost; the count in stats() still records the event.
+      }
+    };
     this.#handshakeTimeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
     this.#holdTimeoutMs = options.holdTimeoutMs ?? DEFAULT_HOLD_TIMEOUT_MS;
     this.#maxPending = options.maxPending ?? DEFAULT_MAX_PENDING;
@@ -114,13 +124,14 @@ export class PeerListener {
   }
 
   /** Listens on host:port (port 0 = ephemeral), binding only that host. */
-  static open(options: PeerListenerOptions): Promise<PeerListener> {
+  static async open(options: PeerListenerOptions): Promise<PeerListener> {
     const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     if (!Number.isInteger(maxFrameBytes) || maxFrameBytes < 1 || maxFrameBytes > 0xffff_ffff) {
-      return Promise.reject(new InternalError(`PeerListener: maxFrameBytes must be an integer in [1, 2^32) (got ${maxFrameBytes})`));
+      throw new InternalError(`PeerListener: maxFrameBytes must be an integer in [1, 2^32) (got ${maxFrameBytes})`);
     }
+    await checkUserBufferReads();
     const server = createServer({ noDelay: true });
-    return new Promise((resolve, reject) => {
+    const address = await new Promise<string>((resolve, reject) => {
       server.once('error', reject);
       server.listen({ host: options.host, port: options.port ?? 0, exclusive: true }, () => {
         server.off('error', reject);
@@ -130,9 +141,10 @@ export class PeerListener {
           reject(new InternalError(`PeerListener: ${options.host} did not bind a TCP port`));
           return;
         }
-        resolve(new PeerListener(server, formatPeerAddress(bound.address, bound.port), options));
+        resolve(formatPeerAddress(bound.address, bound.port));
       });
     });
+    return new PeerListener(server, address, options);
   }
 
   /**
@@ -291,7 +303,7 @@ export class PeerListener {
       this.#refuse(socket, peer, 'too-many-pending', HandshakeStatus.busy, hello);
       return;
     }
-    const timer = setTimeout(() => this.#release(held, () => this.#refuse(socket, peer, 'unknown-generation', HandshakeStatus.unknownGeneration, hello, `not registered within ${this.#holdTimeoutMs} ms`)), this.#holdTimeoutMs);
+    const timer = setTimeout(() => this.#release(held, () => this.#refuse(socket, peer, 'unknown-generation', HandshakeStatus.notRegisteredYet, hello, `not registered within ${this.#holdTimeoutMs} ms`)), this.#holdTimeoutMs);
     const onData = (): void => this.#release(held, () => this.#refuse(socket, peer, 'bad-hello', HandshakeStatus.badHello, hello, 'data before our reply'));
     const onClose = (): void => this.#release(held, () => undefined);
     const held: HeldConnection = {
