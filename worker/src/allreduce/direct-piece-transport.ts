@@ -143,11 +143,12 @@ export class DirectPieceTransport implements PieceTransport {
     try {
       link = await dialPeer(address, this.#identity, peer, { timeoutMs: this.#dialTimeoutMs });
     } catch (error) {
-      return this.#broken(peer, `cannot link rank ${this.#identity.rank} to rank ${peer} at ${address}: ${(error as Error).message}`);
+      return this.#broken(peer, `rank ${this.#identity.rank} cannot link to rank ${peer}: ${(error as Error).message}`);
     }
     if (this.#closed || this.#failure !== undefined) return link.close();
     this.#out[peer] = link;
-    link.onClose((reason) => this.#broken(peer, `the link from rank ${this.#identity.rank} to rank ${peer} (${address}) closed: ${reason}`));
+    // The link's reason names the peer and its address.
+    link.onClose((reason) => this.#broken(peer, `rank ${this.#identity.rank}: ${reason}`));
     // Frames sent while dialing go out first, in order (Note [frames wait for their link]).
     const waiting = this.#waiting[peer]!.splice(0);
     for (const w of waiting) link.send(w.parts, w.written);
@@ -162,7 +163,7 @@ export class DirectPieceTransport implements PieceTransport {
     link.onFrame((frame) => {
       if (!this.#closed) sink.onFrame(frame, undefined, undefined, peer, label);
     });
-    link.onClose((reason) => this.#broken(peer, `the link from rank ${peer} (${this.#addresses[peer]}) to rank ${this.#identity.rank} closed: ${reason}`));
+    link.onClose((reason) => this.#broken(peer, `rank ${this.#identity.rank}: ${reason}`));
   }
 
   #broken(peer: number, message: string): void {
