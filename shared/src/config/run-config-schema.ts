@@ -43,7 +43,7 @@ const earlyStoppingSpec = z
 export const ALLREDUCE_TRANSPORTS = ['nats', 'direct'] as const;
 export type AllreduceTransport = (typeof ALLREDUCE_TRANSPORTS)[number];
 /** The transport of a run that names none. */
-export const DEFAULT_ALLREDUCE_TRANSPORT: AllreduceTransport = 'nats';
+export const DEFAULT_ALLREDUCE_TRANSPORT: AllreduceTransport = 'direct';
 
 /** How the cluster all-reduces gradients (a communication hook, like PyTorch DDP's). Ignored by one process. */
 export const allreduceOptions = options({

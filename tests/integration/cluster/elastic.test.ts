@@ -14,7 +14,7 @@ import { ClusterHarness, mlpConfig, writeImageData, type Proc } from './harness.
  */
 let h: ClusterHarness;
 let config: string;
-let directConfig: string;
+let natsConfig: string;
 const FAST = ['--heartbeat-timeout', '3', '--step-timeout', '20', '--rejoin-timeout', '20'];
 const WORKER = ['--coordinator-grace', '20'];
 
@@ -22,7 +22,7 @@ beforeAll(async () => {
   h = await ClusterHarness.start();
   writeImageData(h, 4000);
   config = h.file('mlp.json', mlpConfig({ epochs: 3, batchSize: 8, validationSplit: 0.2, microBatch: 4 }, { optimizer: { type: 'adam', learningRate: 0.003 } }));
-  directConfig = h.file('mlp-direct.json', mlpConfig({ epochs: 3, batchSize: 8, validationSplit: 0.2, microBatch: 4, allreduce: { transport: 'direct' } }, { optimizer: { type: 'adam', learningRate: 0.003 } }));
+  natsConfig = h.file('mlp-nats.json', mlpConfig({ epochs: 3, batchSize: 8, validationSplit: 0.2, microBatch: 4, allreduce: { transport: 'nats' } }, { optimizer: { type: 'adam', learningRate: 0.003 } }));
 });
 afterAll(async () => h?.close());
 
@@ -76,12 +76,12 @@ describe('elastic generations', () => {
     expect((r.perWorker as { workerId: string }[]).map((w) => w.workerId)).toEqual(['w2', 'w3']);
   });
 
-  // Over direct links (Note [a broken link ends the generation's data path]): the dead worker's links close, the
-  // survivors' step fails at once and waits for the next generation, whose new links include the replacement.
-  it('over direct links, launch --workers 2:3 --max-restarts 1 replaces a worker process that died; the run completes with every step', async () => {
+  // Through nats-server (the other tests here use the default, direct links: Note [a broken link ends the generation's
+  // data path]): the dead worker stops answering, the coordinator loses it, and the replacement joins a new generation.
+  it('through nats-server, launch --workers 2:3 --max-restarts 1 replaces a worker process that died; the run completes with every step', async () => {
     const runId = h.runId('restarts');
     const file = h.path('restarts.json');
-    const launch = h.spawn('launch', ['launch', '--config', directConfig, '--workers', '2:3', '--max-restarts', '1', '--threads', '1', '--run', runId, '--report', file, '--heartbeat-timeout', '3']);
+    const launch = h.spawn('launch', ['launch', '--config', natsConfig, '--workers', '2:3', '--max-restarts', '1', '--threads', '1', '--run', runId, '--report', file, '--heartbeat-timeout', '3']);
     await launch.waitFor(/epoch 1\/3/, 120_000);
     // The worker process w1 of this run (its command line names the run and the id).
     const pid = Number(execFileSync('pgrep', ['-f', '--', `--run ${runId} .*--id w1`], { encoding: 'utf8' }).trim().split('\n')[0]);
@@ -95,6 +95,6 @@ describe('elastic generations', () => {
     const kinds = (r.events as { kind: string; worker?: string }[]).map((e) => `${e.kind}${e.worker ? ` ${e.worker}` : ''}`);
     expect(kinds).toContain('lost w1');
     expect(kinds.filter((k) => k === 'joined w1')).toHaveLength(2);
-    expect(r.allreduce.transport).toBe('direct');
+    expect(r.allreduce.transport).toBe('nats');
   });
 });

@@ -15,9 +15,9 @@ beforeAll(async () => {
   writeImageData(h, 400);
   // 320 training samples, batch 16 → 20 steps an epoch; microBatch 8 → one micro-batch per rank with N = 2.
   config = h.file('mlp.json', mlpConfig({ epochs: 2, batchSize: 16, validationSplit: 0.2, microBatch: 8 }));
-  const direct = JSON.parse(readFileSync(config, 'utf8'));
-  direct.training.allreduce = { ...(direct.training.allreduce ?? {}), transport: 'direct' };
-  h.file('mlp-direct.json', JSON.stringify(direct));
+  const throughNats = JSON.parse(readFileSync(config, 'utf8'));
+  throughNats.training.allreduce = { ...(throughNats.training.allreduce ?? {}), transport: 'nats' };
+  h.file('mlp-nats.json', JSON.stringify(throughNats));
 });
 afterAll(async () => h?.close());
 
@@ -46,15 +46,15 @@ describe('gradmesh launch', () => {
     // Note [the next step is sent ahead]: the commands' timing changes, not their order or content.
     const b = gradmeshWith({ GRADMESH_STEP_AHEAD: 'off' }, 'launch', '--config', 'mlp.json', '--workers', '2', '--threads', '1', '--report', 'b.json');
     expect(b.code, b.stderr).toBe(0);
-    // Note [two paths for the same pieces]: over direct links instead of through nats-server, the same bits.
-    const d = gradmesh('launch', '--config', 'mlp-direct.json', '--workers', '2', '--threads', '1', '--report', 'd.json');
+    // Note [two paths for the same pieces]: through nats-server instead of over direct links (the default), the same bits.
+    const d = gradmesh('launch', '--config', 'mlp-nats.json', '--workers', '2', '--threads', '1', '--report', 'd.json');
     expect(d.code, d.stderr).toBe(0);
     const t = gradmesh('train', '--config', 'mlp.json', '--threads', '1', '--report', 't.json');
     expect(t.code, t.stderr).toBe(0);
     const rd = JSON.parse(readFileSync(h.path('d.json'), 'utf8'));
     expect(rd.paramsChecksum).toBe(JSON.parse(readFileSync(h.path('t.json'), 'utf8')).paramsChecksum);
-    expect(rd.allreduce).toEqual({ transport: 'direct', compression: 'none' });
-    expect(rd.events.find((e: { kind: string }) => e.kind === 'generation').detail).toMatch(/; all-reduce over direct links$/);
+    expect(rd.allreduce).toEqual({ transport: 'nats', compression: 'none' });
+    expect(rd.events.find((e: { kind: string }) => e.kind === 'generation').detail).toMatch(/; all-reduce through NATS$/);
     expect(rd.replicaChecksumsAgree).toBe(true);
     const ra = JSON.parse(readFileSync(h.path('a.json'), 'utf8'));
     const rb = JSON.parse(readFileSync(h.path('b.json'), 'utf8'));
@@ -84,9 +84,9 @@ describe('gradmesh launch', () => {
     expect(ra.computeSeconds + ra.exposedAllreduceSeconds + ra.waitSeconds).toBeCloseTo(ra.stepWallSeconds, 6);
     expect(ra.exposedAllreduceSeconds).toBeLessThanOrEqual(ra.allreduceSeconds);
     expect(ra.allreduceOverlap).toBeGreaterThanOrEqual(0);
-    // The path the gradient pieces took: the default transport, through nats-server.
-    expect(ra.allreduce).toEqual({ transport: 'nats', compression: 'none' });
-    expect(ra.events.find((e: { kind: string }) => e.kind === 'generation').detail).toMatch(/; all-reduce through NATS$/);
+    // The path the gradient pieces took: the default transport, direct links between the workers.
+    expect(ra.allreduce).toEqual({ transport: 'direct', compression: 'none' });
+    expect(ra.events.find((e: { kind: string }) => e.kind === 'generation').detail).toMatch(/; all-reduce over direct links$/);
     expect(a.stdout).toMatch(/\[coordinator\] test accuracy [\d.]+%/);
     expect(a.stderr).toMatch(/\[w0\] worker w0: run completed/);
   });

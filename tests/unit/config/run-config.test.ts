@@ -27,16 +27,16 @@ describe('parseRunConfig', () => {
     expect(config.seed).toBe(42);
     expect(config.training).toEqual({
       epochs: 5, batchSize: 64, validationSplit: 0, dropLast: false, microBatch: 32,
-      clipNorm: undefined, clipValue: undefined, earlyStopping: undefined, checkpointEverySteps: undefined, allreduce: { transport: 'nats', compression: 'none', overlap: true, bucketBytes: 524288 },
+      clipNorm: undefined, clipValue: undefined, earlyStopping: undefined, checkpointEverySteps: undefined, allreduce: { transport: 'direct', compression: 'none', overlap: true, bucketBytes: 524288 },
     });
     expect(Object.keys(config.training)).toContain('clipNorm');
     expect(config.backend).toEqual({ type: 'native', threads: undefined });
     expect(config.model).toBe(base['model']);
   });
 
-  it('training.allreduce.transport is "nats" (default) or "direct"; anything else is refused naming the field and value', () => {
-    expect(parseRunConfig({ ...base, training: { allreduce: { transport: 'direct' } } }).training.allreduce.transport).toBe('direct');
-    expect(parseRunConfig({ ...base, training: { allreduce: { compression: 'bf16' } } }).training.allreduce.transport).toBe('nats');
+  it('training.allreduce.transport is "direct" (default) or "nats"; anything else is refused naming the field and value', () => {
+    expect(parseRunConfig({ ...base, training: { allreduce: { transport: 'nats' } } }).training.allreduce.transport).toBe('nats');
+    expect(parseRunConfig({ ...base, training: { allreduce: { compression: 'bf16' } } }).training.allreduce.transport).toBe('direct');
     expect(messageOf({ ...base, training: { allreduce: { transport: 'tcp' } } })).toContain('training.allreduce.transport: must be one of nats, direct (got "tcp")');
   });
 
