@@ -3,6 +3,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import {
   assignSubject,
   ClusterError,
+  ConfigError,
   DropCounter,
   ANY_SENDER,
   errorSubject,
@@ -558,7 +559,16 @@ async function openListener(listen: { readonly host?: string; readonly port: num
     const { host: serverHost, port } = parseDataAddress(server, 'NATS server');
     host = await localAddressToward(serverHost, port);
   }
-  return PeerListener.open({ host, port: listen.port });
+  try {
+    return await PeerListener.open({ host, port: listen.port });
+  } catch (cause) {
+    // A port taken or a host this machine does not have is the user's to fix (exit 2), like the health port.
+    const code = (cause as NodeJS.ErrnoException).code ?? (cause as Error).message;
+    const flag = listen.host !== undefined && code === 'EADDRNOTAVAIL' ? '--data-host (GRADMESH_DATA_HOST)' : '--data-port (GRADMESH_DATA_PORT)';
+    throw new ConfigError(flag, `the link listener cannot listen on ${host}:${listen.port} (${code})`, {
+      hint: code === 'EADDRINUSE' ? 'choose a free port (or 0 for any)' : 'use an address of this machine that the other workers can reach',
+    });
+  }
 }
 
 /** Runs a worker until the run ends; see WorkerProcess. */

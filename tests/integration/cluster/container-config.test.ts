@@ -125,7 +125,7 @@ describe('configuration for containers', () => {
     expect(w1.stderr).toMatch(/^worker w1: joining run "[^"]+" on nats:\/\/127\.0\.0\.1:\d+ with 1 thread\(s\)$/m);
   });
 
-  it('refuses a bad health port or boolean from a flag or a variable, and a port already taken, with exit 2 and one line naming it; shows no secret from a variable', async () => {
+  it('refuses a bad health port or boolean from a flag or a variable, and a health or link port already taken, with exit 2 and one line naming it; shows no secret from a variable', async () => {
     const zero = runGradmesh(h.dir, ['worker', '--nats', h.url], { GRADMESH_HEALTH_PORT: '0' });
     expect(zero.code).toBe(2);
     expect(zero.stderr).toBe('gradmesh: ConfigError: GRADMESH_HEALTH_PORT: must be a port in [1, 65535] (got "0") (e.g. --health-port 8081; a probe needs a fixed port, so 0 is not allowed)\n');
@@ -143,11 +143,19 @@ describe('configuration for containers', () => {
       expect(secret.stdout + secret.stderr).not.toContain('pw-SECRET');
     }
     const blockedPort = await freePort('127.0.0.1');
-    const blocker = h.worker(h.runId('blocker'), 'blocker', ['--health-port', String(blockedPort), '--health-host', '127.0.0.1', '--join-timeout', '60']);
+    const blockedLinkPort = await freePort('127.0.0.1');
+    const blocker = h.worker(h.runId('blocker'), 'blocker', ['--health-port', String(blockedPort), '--health-host', '127.0.0.1', '--data-port', String(blockedLinkPort), '--join-timeout', '60']);
     await blocker.waitFor(/joining run/);
     const taken = runGradmesh(h.dir, ['worker', '--nats', h.url, '--health-host', '127.0.0.1'], { GRADMESH_HEALTH_PORT: String(blockedPort) });
     expect(taken.code).toBe(2);
     expect(taken.stderr).toBe(`gradmesh: ConfigError: GRADMESH_HEALTH_PORT: cannot listen on 127.0.0.1:${blockedPort} (EADDRINUSE) (choose a free port)\n`);
+    // The direct-link listener's port likewise (the blocker listens on it too).
+    const linkTaken = runGradmesh(h.dir, ['worker', '--nats', h.url, '--data-port', String(blockedLinkPort)]);
+    expect(linkTaken.code).toBe(2);
+    // (after the worker's "joining run" line: the listener binds once NATS says which address peers can reach)
+    expect(linkTaken.stderr.trim().split('\n').filter((l) => l.startsWith('gradmesh:'))).toEqual([
+      `gradmesh: ConfigError: --data-port (GRADMESH_DATA_PORT): the link listener cannot listen on 127.0.0.1:${blockedLinkPort} (EADDRINUSE) (choose a free port (or 0 for any))`,
+    ]);
     blocker.kill();
   });
 });
