@@ -76,7 +76,7 @@ class Fuzz {
 
 /** The fields of each kind's body (messages.ts), filled with random values; a kind not listed gets generic ones. */
 const FIELDS: Record<string, readonly string[]> = {
-  join: ['workerId', 'pid', 'host', 'threads'],
+  join: ['workerId', 'pid', 'host', 'threads', 'dataAddress'],
   ready: ['workerId', 'rank', 'generation', 'checksum', 'parameters', 'step', 'trainCount', 'validationCount', 'testCount', 'classes', 'featureSize', 'threads', 'needsState'],
   leave: ['workerId', 'reason'],
   heartbeat: ['rank', 'workerId', 'step'],
@@ -112,7 +112,10 @@ beforeAll(async () => {
   h = await ClusterHarness.start(false);
   writeImageData(h, 400);
   // 2 000 steps and 100 evaluations: the fuzzer's 10 000 messages all land while the run trains.
-  h.file('mlp.json', mlpConfig({ epochs: 100, batchSize: 16, validationSplit: 0.2, microBatch: 8 }));
+  // Pieces through nats-server, so the fuzzer's frames on the run's rs/ag subjects reach the workers' all-reduce (over
+  // direct links, the default, nothing subscribes to them; forged and garbage links are tested in
+  // tests/integration/transport/direct-links.test.ts and tests/integration/allreduce/direct-links-allreduce.test.ts).
+  h.file('mlp.json', mlpConfig({ epochs: 100, batchSize: 16, validationSplit: 0.2, microBatch: 8, allreduce: { transport: 'nats' } }));
   server = await startServer(
     h,
     'nats',

@@ -76,9 +76,12 @@ beforeAll(async () => {
   // 1 000 steps: the run is still on when the forgeries and the first 10⁵ flood pieces are out (asserted). The
   // rest of an outsider's flood may outlast it: nats-server takes ~25 µs per refused publish (it logs each), so
   // those 10⁶ take 25–35 s here.
-  h.file('medium.json', mlpConfig({ epochs: 50, batchSize: 16, validationSplit: 0.2, microBatch: 8 }));
+  // Both runs send their pieces through nats-server, so forged pieces on the run's rs/ag subjects reach the workers'
+  // all-reduce (over direct links, the default, nothing subscribes to those subjects; a member forging another
+  // rank's pieces on a link is tested in tests/integration/allreduce/direct-links-allreduce.test.ts).
+  h.file('medium.json', mlpConfig({ epochs: 50, batchSize: 16, validationSplit: 0.2, microBatch: 8, allreduce: { transport: 'nats' } }));
   // 100 steps and 5 evaluations (one per epoch), for the attacks on the replies.
-  h.file('short.json', mlpConfig({ epochs: 5, batchSize: 16, validationSplit: 0.2, microBatch: 8 }));
+  h.file('short.json', mlpConfig({ epochs: 5, batchSize: 16, validationSplit: 0.2, microBatch: 8, allreduce: { transport: 'nats' } }));
   const users: ServerUser[] = [];
   for (const name of RUNS) {
     const run = runId(name);
