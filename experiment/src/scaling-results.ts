@@ -58,7 +58,15 @@ export const ScalingResults = z
      * gradient takes on the wire when the config compresses the all-reduce (training.allreduce.compression
      * bf16 | fp16: half); absent means gradientBytes.
      */
-    model: z.object({ parameters: z.number().int().positive(), gradientBytes: z.number().int().positive(), allreduceBytes: z.number().int().positive().optional() }).strict(),
+    model: z
+      .object({
+        parameters: z.number().int().positive(),
+        gradientBytes: z.number().int().positive(),
+        allreduceBytes: z.number().int().positive().optional(),
+        /** training.allreduce.transport of the config; absent (results from before 2026-12-01) means "nats". */
+        transport: z.enum(['nats', 'direct']).optional(),
+      })
+      .strict(),
     machine: z.object({ cpus: z.number().int().positive(), cpuModel: z.string(), node: z.string() }).strict(),
     /** cpu-probe style load reading taken before the runs: parallel capacity ≈ how many cores were free. */
     load: z.object({ parallelCapacity: z.number().nonnegative() }).passthrough(),
@@ -66,3 +74,5 @@ export const ScalingResults = z
   })
   .strict();
 export type ScalingResults = z.infer<typeof ScalingResults>;
+/** How the runs' gradient pieces travelled (results.model.transport). */
+export type AllreduceTransport = 'nats' | 'direct';

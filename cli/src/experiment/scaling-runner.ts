@@ -62,7 +62,12 @@ export async function runScaling(o: ScalingOptions): Promise<number> {
     createdAt: new Date().toISOString(),
     config: path.relative(process.cwd(), path.resolve(o.configPath)) || o.configPath,
     // A compressed all-reduce sends 2 bytes per element instead of 4 (training.allreduce.compression).
-    model: { parameters, gradientBytes: parameters * 4, ...(config.training.allreduce.compression === 'none' ? {} : { allreduceBytes: parameters * 2 }) },
+    model: {
+      parameters,
+      gradientBytes: parameters * 4,
+      ...(config.training.allreduce.compression === 'none' ? {} : { allreduceBytes: parameters * 2 }),
+      transport: config.training.allreduce.transport,
+    },
     machine: { cpus: os.availableParallelism(), cpuModel: cpus[0]?.model.trim() ?? 'unknown', node: process.version },
     load: { ...before, perRun: [] as { workers: number; topology: Topology; parallelCapacity: number }[] },
     runs: [],

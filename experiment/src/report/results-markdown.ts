@@ -23,7 +23,7 @@ export function linkChecks(results: ScalingResults): LinkCheck[] {
   const out: LinkCheck[] = [];
   for (const run of results.runs) {
     if (run.workers < 2) continue;
-    const expected = expectedLinkBytes(run.topology, workerIds(run.workers), results.model.allreduceBytes ?? results.model.gradientBytes);
+    const expected = expectedLinkBytes(run.topology, workerIds(run.workers), results.model.allreduceBytes ?? results.model.gradientBytes, 'nats', results.model.transport ?? 'nats');
     for (const measured of run.linkBytes) {
       const e = expected.find((x) => x.host === measured.host);
       if (e === undefined) continue;
@@ -71,7 +71,9 @@ export function resultsMarkdown(results: ScalingResults): string {
   if (checks.length > 0) {
     lines.push('', '## Bytes per link and the topology formulas', '');
     lines.push(
-      'Per all-reduce of S bytes: hub server receives N·S and sends 2(N−1)·S, a hub worker sends S and receives 2(N−1)/N·S; per-host, each host link carries 2(N−1)/N·S each way. ' +
+      ((results.model.transport ?? 'nats') === 'direct'
+        ? 'Per all-reduce of S bytes over direct links: each worker host link carries 2(N−1)/N·S each way, in either topology; no server carries gradient bytes. '
+        : 'Per all-reduce of S bytes through nats-server: hub server receives N·S and sends 2(N−1)·S, a hub worker sends S and receives 2(N−1)/N·S; per-host, each host link carries 2(N−1)/N·S each way. ') +
         'Measured = bytes in the measured steps ÷ steps (interface counters include NATS protocol and TCP/IP headers; NATS monitoring counts payload only).',
       '',
     );

@@ -1,4 +1,4 @@
-import type { Topology } from '../scaling-results.js';
+import type { AllreduceTransport, Topology } from '../scaling-results.js';
 
 /** Bytes one host's link carries per all-reduce of S bytes. */
 export interface ExpectedLinkBytes {
@@ -22,14 +22,23 @@ export interface ExpectedLinkBytes {
  * reduce-scatter pieces to the owners' servers and (N−1)·S/N of its reduced chunk, one copy per other
  * server: 2(N−1)/N·S each way — a ring's bandwidth-optimal bound.
  *
+ * Direct links (training.allreduce.transport "direct", the default): see the branch below.
+ *
  * Payload bytes only: the link also carries NATS protocol lines (one per message), the 16-byte piece headers,
  * TCP/IP/Ethernet headers and ACKs. On veth, which counts GSO super-packets of up to 64 KiB, that adds well
  * under 1 % (measured +0.3–0.4 %); on a real 1500-byte-MTU NIC it would be ≈ 4–7 %. Measurements are compared
  * within 10 %.
  */
-export function expectedLinkBytes(topology: Topology, workerHosts: readonly string[], gradientBytes: number, serverHost = 'nats'): ExpectedLinkBytes[] {
+export function expectedLinkBytes(topology: Topology, workerHosts: readonly string[], gradientBytes: number, serverHost = 'nats', transport: AllreduceTransport = 'nats'): ExpectedLinkBytes[] {
   const n = workerHosts.length;
   const s = gradientBytes;
+  if (transport === 'direct') {
+    // Over direct links every rank sends its N−1 other chunks' pieces to their owners and its reduced chunk to each of
+    // the N−1 others: 2(N−1)/N·S each way on its host's link, in either topology. No server carries gradient bytes,
+    // so none is listed (its link carries only control messages).
+    const each = n === 1 ? 0 : (2 * (n - 1) * s) / n;
+    return workerHosts.map((host) => ({ host, txBytes: each, rxBytes: each }));
+  }
   if (n === 1) return [...workerHosts.map((host) => ({ host, txBytes: 0, rxBytes: 0 })), ...(topology === 'hub' ? [{ host: serverHost, txBytes: 0, rxBytes: 0 }] : [])];
   if (topology === 'per-host') {
     const each = (2 * (n - 1) * s) / n;
