@@ -2,7 +2,9 @@
 # Runs deploy/k8s for real with `podman kube play`, from the image deploy/Dockerfile builds: NATS with
 # JetStream and authorization, a coordinator and 2 workers train examples/mnist-mlp.json (1 epoch, the overlay
 # deploy/k8s/overlays/local) to >= 96 % test accuracy; worker gradmesh-worker-1 is removed mid-run and started
-# again, rejoins, and the run completes.
+# again, rejoins, and the run completes. The workers' all-reduce must go over direct links (the default transport):
+# every generation line of the coordinator's log ends "; all-reduce over direct links", and so does every
+# generation event of its report (deploy/check-direct-links.mjs), the one gradmesh-worker-1 rejoins included.
 #
 # podman 4.3 plays Pods, ConfigMaps and Secrets but not StatefulSets, Jobs or Services, so the rendered
 # overlay goes through deploy/podman/pods-from-manifests.mjs (one Pod per pod the workloads would create,
@@ -120,6 +122,13 @@ wait_log() { # wait_log <container> <regex> <seconds>
 
 wait_log "$coord" 'generation 1 ' 180
 podman logs "$coord" 2>&1 | grep -E 'generation 1 ' | tail -n1 | sed 's/^/  coordinator: /'
+# Note [direct links, checked]: gradient pieces go worker to worker over TCP 29500 (training.allreduce.transport
+# "direct", the default); a run through NATS would train just as well, so the route is checked, not assumed.
+direct_links() { # direct_links <generation regex>: that generation's log line names the direct route
+  podman logs "$coord" 2>&1 | grep -E "generation $1 " | tail -n1 | grep -q 'all-reduce over direct links' \
+    || fail "generation $1 did not run its all-reduce over direct links (coordinator: '$(podman logs "$coord" 2>&1 | grep -E "generation $1 " | tail -n1)')"
+}
+direct_links 1
 # One epoch of the MLP takes ~10 s here: remove the worker 2 s after the run forms, well before it ends (the
 # run then stalls until the coordinator counts the worker lost, so it cannot finish first). The isolation and
 # probe checks come after the rejoin, while the run goes on.
@@ -145,6 +154,10 @@ step "play gradmesh-worker-1 again"
 play gradmesh-worker-1
 wait_log "$coord" 'sends its state .* to .*gradmesh-worker-1' 120
 podman logs "$coord" 2>&1 | grep -E 'generation [0-9]+ |sends its state' | tail -n2 | sed 's/^/  coordinator: /'
+rejoined_in="$(podman logs "$coord" 2>&1 | awk 'match($0, /generation [0-9]+ \(/) && /= gradmesh-worker-1 \(/ { n = substr($0, RSTART + 11, RLENGTH - 13) } END { print n }')"
+[ -n "$rejoined_in" ] && [ "$rejoined_in" -gt 1 ] || fail "gradmesh-worker-1 is in no generation after generation 1 with a link address"
+direct_links "$rejoined_in"
+echo "direct links: gradmesh-worker-1 rejoined in generation $rejoined_in, whose all-reduce runs over direct links"
 if [ $has_probes = 1 ]; then
   ready=0
   for _ in 1 2 3 4 5; do health_ok readyz && { ready=1; break; }; sleep 1; done
@@ -164,8 +177,13 @@ accuracy="$(podman logs "$coord" 2>&1 | grep -Eo 'test accuracy [0-9.]+' | tail 
 [ -n "$accuracy" ] || fail "no test accuracy in the coordinator's log"
 generations="$(podman logs "$coord" 2>&1 | grep -Ec 'generation [0-9]+ ')"
 awk -v a="$accuracy" -v m="$MIN_ACCURACY" 'BEGIN { exit !(a >= m) }' || fail "test accuracy $accuracy % < $MIN_ACCURACY %"
+through_nats="$(podman logs "$coord" 2>&1 | grep -Ec 'generation [0-9]+ .*all-reduce through NATS' || true)"
+[ "$through_nats" = 0 ] || fail "$through_nats generation(s) ran their all-reduce through NATS"
+# The report (GRADMESH_REPORT, on the coordinator's state volume): allreduce.transport and every generation event.
+podman cp "$coord:/var/lib/gradmesh/report.json" "$work/report.json" || fail "cannot copy the coordinator's report out of $coord"
+node deploy/check-direct-links.mjs "$work/report.json" --rejoined gradmesh-worker-1 || fail "the report does not show an all-reduce over direct links (above)"
 for w in gradmesh-worker-0 gradmesh-worker-1; do
   podman wait --condition exited "$w-worker" >/dev/null 2>&1 || true
   echo "$w exited with $(podman inspect --format '{{.State.ExitCode}}' "$w-worker")"
 done
-echo "deploy/test.sh: PASS: test accuracy $accuracy % (>= $MIN_ACCURACY %), $generations generations, gradmesh-worker-1 removed and rejoined"
+echo "deploy/test.sh: PASS: test accuracy $accuracy % (>= $MIN_ACCURACY %), $generations generations, all-reduce over direct links in each, gradmesh-worker-1 removed and rejoined"
