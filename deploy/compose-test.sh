@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs deploy/compose.yaml for real with docker-compose: NATS (JetStream, authorization), a coordinator and two
 # workers train examples/mnist-mlp.json (1 epoch, as deploy/test.sh) to >= 96 % test accuracy, from the
-# images deploy/test.sh builds with podman (loaded into docker with `podman save | docker load`).
+# images deploy/test.sh builds with podman (loaded into docker with `podman save | docker load`). The workers'
+# all-reduce must go over direct links (TCP 29500 between the worker containers): every generation line of the
+# coordinator's log ends "; all-reduce over direct links", and its report says so (deploy/check-direct-links.mjs).
 #
 # Needs root. Installs docker.io and docker-compose when missing and starts a dockerd when none answers:
 # `dockerd --iptables=false --ip-forward=false --bridge=none` (no host firewall or forwarding changes, no
@@ -85,5 +87,11 @@ code="${code%% *}"
 accuracy="$(docker logs "$coord" 2>&1 | grep -Eo 'test accuracy [0-9.]+' | tail -n1 | awk '{ print $3 }')"
 [ -n "$accuracy" ] || fail "no test accuracy in the coordinator's log"
 awk -v a="$accuracy" -v m="$MIN_ACCURACY" 'BEGIN { exit !(a >= m) }' || fail "test accuracy $accuracy % < $MIN_ACCURACY %"
+# Note [direct links, checked] in deploy/test.sh: the route is checked, not assumed.
+direct="$(docker logs "$coord" 2>&1 | grep -Ec 'generation [0-9]+ .*all-reduce over direct links' || true)"
+other="$(docker logs "$coord" 2>&1 | grep -E 'generation [0-9]+ \(' | grep -vc 'all-reduce over direct links' || true)"
+[ "$direct" -gt 0 ] && [ "$other" = 0 ] || fail "$other of the coordinator's generations did not run their all-reduce over direct links ($direct did)"
+docker cp "$coord:/var/lib/gradmesh/report.json" "$work/report.json" >/dev/null || fail "cannot copy the coordinator's report out of its container"
+node deploy/check-direct-links.mjs "$work/report.json" || fail "the report does not show an all-reduce over direct links (above)"
 "${compose[@]}" ps 2>/dev/null | sed 's/^/  /'
-echo "deploy/compose-test.sh: PASS: test accuracy $accuracy % (>= $MIN_ACCURACY %) with docker-compose $(docker-compose version --short)"
+echo "deploy/compose-test.sh: PASS: test accuracy $accuracy % (>= $MIN_ACCURACY %), all-reduce over direct links, with docker-compose $(docker-compose version --short)"

@@ -2,7 +2,9 @@
 # Runs deploy/k8s for real with `podman kube play`, from the image deploy/Dockerfile builds: NATS with
 # JetStream and authorization, a coordinator and 2 workers train examples/mnist-mlp.json (1 epoch, the overlay
 # deploy/k8s/overlays/local) to >= 96 % test accuracy; worker gradmesh-worker-1 is removed mid-run and started
-# again, rejoins, and the run completes.
+# again, rejoins, and the run completes. The workers' all-reduce must go over direct links (the default transport):
+# every generation line of the coordinator's log ends "; all-reduce over direct links", and so does every
+# generation event of its report (deploy/check-direct-links.mjs), the one gradmesh-worker-1 rejoins included.
 #
 # podman 4.3 plays Pods, ConfigMaps and Secrets but not StatefulSets, Jobs or Services, so the rendered
 # overlay goes through deploy/podman/pods-from-manifests.mjs (one Pod per pod the workloads would create,
@@ -114,16 +116,42 @@ wait_log() { # wait_log <container> <regex> <seconds>
   local deadline=$((SECONDS + $3))
   until podman logs "$1" 2>&1 | grep -Eq "$2"; do
     [ $SECONDS -lt $deadline ] || { podman logs --tail 30 "$1" 2>&1 | sed 's/^/  | /'; fail "no '$2' in $1's log within $3 s"; }
-    sleep 1
+    sleep 0.2
   done
 }
 
 wait_log "$coord" 'generation 1 ' 180
 podman logs "$coord" 2>&1 | grep -E 'generation 1 ' | tail -n1 | sed 's/^/  coordinator: /'
-# One epoch of the MLP takes ~10 s here: remove the worker 2 s after the run forms, well before it ends (the
-# run then stalls until the coordinator counts the worker lost, so it cannot finish first). The isolation and
-# probe checks come after the rejoin, while the run goes on.
-sleep 2
+# Note [direct links, checked]: gradient pieces go worker to worker over TCP 29500 (training.allreduce.transport
+# "direct", the default); a run through NATS would train just as well, so the route is checked, not assumed.
+direct_links() { # direct_links <generation regex>: that generation's log line names the direct route
+  podman logs "$coord" 2>&1 | grep -E "generation $1 " | tail -n1 | grep -q 'all-reduce over direct links' \
+    || fail "generation $1 did not run its all-reduce over direct links (coordinator: '$(podman logs "$coord" 2>&1 | grep -E "generation $1 " | tail -n1)')"
+}
+direct_links 1
+# One epoch of the MLP (844 steps) takes ~3 s here over direct links (~10 s through NATS): remove the worker once
+# the run has taken 100 steps (worker-0's /readyz names its step; read from inside the pod every 20 ms), well
+# before it ends — the run then stalls until the coordinator counts the worker lost, so it cannot finish first —
+# and late enough that the rejoining worker needs a live replica's state. The isolation and probe checks come
+# after the rejoin, while the run goes on.
+has_probes=0
+grep -q -- '--health-port' "$work/help/worker.txt" && has_probes=1
+if [ $has_probes = 1 ]; then
+  at="$(podman exec gradmesh-worker-0-worker node -e '
+    const deadline = Date.now() + 60000;
+    (async function poll() {
+      for (;;) {
+        const body = await fetch("http://127.0.0.1:8081/readyz").then((r) => r.text(), () => "");
+        const step = Number(/step (\d+)/.exec(body)?.[1] ?? -1);
+        if (step >= 100 || Date.now() > deadline) return console.log(step);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();' 2>/dev/null || true)"
+  [ "${at:--1}" -ge 100 ] 2>/dev/null || fail "gradmesh-worker-0 did not reach step 100 within 60 s (/readyz: step '${at}')"
+  echo "gradmesh-worker-0 is at step $at"
+else
+  sleep 2
+fi
 step "remove pod gradmesh-worker-1 mid-run"
 podman pod rm -f -t 0 gradmesh-worker-1 >/dev/null
 wait_log "$coord" 'worker gradmesh-worker-1 .*is lost' 60
@@ -137,18 +165,35 @@ echo "isolation: a worker pod cannot reach deb.debian.org"
 health_ok() { # health_ok <path>: the worker-0 container answers 200 on the health port
   [ "$(podman exec gradmesh-worker-0-worker node -e "fetch('http://127.0.0.1:8081/$1').then((r) => console.log(r.status), () => console.log('none'))" 2>/dev/null || true)" = 200 ]
 }
-has_probes=0
-grep -q -- '--health-port' "$work/help/worker.txt" && has_probes=1
 if [ $has_probes = 1 ]; then health_ok healthz || fail "gradmesh-worker-0 does not answer /healthz"; fi
-sleep 2
+# The rest of the epoch takes ~2 s once the new generation forms: /readyz is watched from inside worker-0 from
+# before the rejoin (every 50 ms, until it answers 200 for a generation after the first), not asked afterwards.
+if [ $has_probes = 1 ]; then
+  podman exec gradmesh-worker-0-worker node -e '
+    const deadline = Date.now() + 120000;
+    (async function poll() {
+      for (;;) {
+        const body = await fetch("http://127.0.0.1:8081/readyz").then(async (r) => (r.status === 200 ? await r.text() : ""), () => "");
+        if (/generation ([2-9]|[1-9][0-9]+),/.test(body)) return console.log(`ready ${body.trim()}`);
+        if (Date.now() > deadline) return console.log("not ready");
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();' > "$work/readyz.txt" 2>&1 &
+  readyz_watch=$!
+fi
+sleep 1
 step "play gradmesh-worker-1 again"
 play gradmesh-worker-1
 wait_log "$coord" 'sends its state .* to .*gradmesh-worker-1' 120
 podman logs "$coord" 2>&1 | grep -E 'generation [0-9]+ |sends its state' | tail -n2 | sed 's/^/  coordinator: /'
+rejoined_in="$(podman logs "$coord" 2>&1 | awk 'match($0, /generation [0-9]+ \(/) && /= gradmesh-worker-1 \(/ { n = substr($0, RSTART + 11, RLENGTH - 13) } END { print n }')"
+[ -n "$rejoined_in" ] && [ "$rejoined_in" -gt 1 ] || fail "gradmesh-worker-1 is in no generation after generation 1 with a link address"
+direct_links "$rejoined_in"
+echo "direct links: gradmesh-worker-1 rejoined in generation $rejoined_in, whose all-reduce runs over direct links"
 if [ $has_probes = 1 ]; then
-  ready=0
-  for _ in 1 2 3 4 5; do health_ok readyz && { ready=1; break; }; sleep 1; done
-  [ $ready = 1 ] || fail "gradmesh-worker-0 is not ready (/readyz) in the new generation"
+  wait "$readyz_watch" || true
+  grep -q '^ready ' "$work/readyz.txt" || fail "gradmesh-worker-0 is not ready (/readyz) in the new generation (got '$(cat "$work/readyz.txt")')"
+  sed 's/^/  gradmesh-worker-0 \/readyz: /' "$work/readyz.txt"
   echo "probes: gradmesh-worker-0 answers /healthz (while the run waited) and /readyz (in the new generation)"
 else
   echo "probes: not checked (this image has no --health-port)"
@@ -164,8 +209,13 @@ accuracy="$(podman logs "$coord" 2>&1 | grep -Eo 'test accuracy [0-9.]+' | tail 
 [ -n "$accuracy" ] || fail "no test accuracy in the coordinator's log"
 generations="$(podman logs "$coord" 2>&1 | grep -Ec 'generation [0-9]+ ')"
 awk -v a="$accuracy" -v m="$MIN_ACCURACY" 'BEGIN { exit !(a >= m) }' || fail "test accuracy $accuracy % < $MIN_ACCURACY %"
+through_nats="$(podman logs "$coord" 2>&1 | grep -Ec 'generation [0-9]+ .*all-reduce through NATS' || true)"
+[ "$through_nats" = 0 ] || fail "$through_nats generation(s) ran their all-reduce through NATS"
+# The report (GRADMESH_REPORT, on the coordinator's state volume): allreduce.transport and every generation event.
+podman cp "$coord:/var/lib/gradmesh/report.json" "$work/report.json" || fail "cannot copy the coordinator's report out of $coord"
+node deploy/check-direct-links.mjs "$work/report.json" --rejoined gradmesh-worker-1 || fail "the report does not show an all-reduce over direct links (above)"
 for w in gradmesh-worker-0 gradmesh-worker-1; do
   podman wait --condition exited "$w-worker" >/dev/null 2>&1 || true
   echo "$w exited with $(podman inspect --format '{{.State.ExitCode}}' "$w-worker")"
 done
-echo "deploy/test.sh: PASS: test accuracy $accuracy % (>= $MIN_ACCURACY %), $generations generations, gradmesh-worker-1 removed and rejoined"
+echo "deploy/test.sh: PASS: test accuracy $accuracy % (>= $MIN_ACCURACY %), $generations generations, all-reduce over direct links in each, gradmesh-worker-1 removed and rejoined"

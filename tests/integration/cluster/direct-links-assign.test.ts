@@ -114,7 +114,7 @@ describe('the coordinator hands out direct links', () => {
     // Joined out of id order: ranks (and so the addresses) follow the sorted ids.
     const b = await StandInWorker.start(runId, 'w-b', '10.0.0.2:29500');
     const a = await StandInWorker.start(runId, 'w-a', '[fd00::1]:29500');
-    const { coordinator } = coordinatorOf(runId, 'direct');
+    const { coordinator, lines } = coordinatorOf(runId, 'direct');
     const running = coordinator.run().catch((e: unknown) => e);
     try {
       a.keepJoining();
@@ -138,6 +138,9 @@ describe('the coordinator hands out direct links', () => {
       expect(second[0]!.links!.addresses).toEqual(['[fd00::1]:29500', '10.0.0.2:29500']);
       expect(Buffer.from(second[0]!.links!.secret).equals(Buffer.from(second[1]!.links!.secret))).toBe(true);
       expect(Buffer.from(second[0]!.links!.secret).equals(Buffer.from(first[0]!.links!.secret))).toBe(false);
+      // Each generation's log line names the route (what deploy/test.sh greps for).
+      await until('the log line of generation 2', () => lines.some((l) => /^generation 2 /.test(l)));
+      for (const n of [1, 2]) expect(lines.find((l) => l.startsWith(`generation ${n} `))).toMatch(/; all-reduce over direct links$/);
     } finally {
       coordinator.interrupt('SIGINT');
       await running;
@@ -150,7 +153,7 @@ describe('the coordinator hands out direct links', () => {
     const runId = 'direct-links-2';
     const a = await StandInWorker.start(runId, 'w-a', '10.0.0.1:29500');
     const b = await StandInWorker.start(runId, 'w-b', undefined);
-    const { coordinator } = coordinatorOf(runId, 'nats');
+    const { coordinator, lines } = coordinatorOf(runId, 'nats');
     const running = coordinator.run().catch((e: unknown) => e);
     try {
       a.keepJoining();
@@ -158,6 +161,7 @@ describe('the coordinator hands out direct links', () => {
       await until('the assignments', () => a.assigns.length > 0 && b.assigns.length > 0);
       expect(a.assigns[0]).not.toHaveProperty('links');
       expect(b.assigns[0]).not.toHaveProperty('links');
+      expect(lines.find((l) => l.startsWith('generation 1 '))).toMatch(/; all-reduce through NATS$/);
     } finally {
       coordinator.interrupt('SIGINT');
       await running;
