@@ -5,25 +5,13 @@ import { dialPeer, PeerListener } from '@gradmesh/transport';
 import { ConnectionInterrupted } from '../../../worker/src/allreduce/connection-interrupted.js';
 import { DirectPieceTransport } from '../../../worker/src/allreduce/direct-piece-transport.js';
 import { RsagAllReduce } from '../../../worker/src/allreduce/rsag.js';
-import { firstBitDifference, rankOrderSum, rankVectors } from './cluster.js';
+import { rankOrderSum, rankVectors } from './cluster.js';
+import { expectBitwiseEqual, reduceOnAll } from './bitwise.js';
 import { startDirectCluster, type DirectCluster } from './direct-cluster.js';
 
 // Small pieces (1024 floats) so that short vectors still span several pieces and chunks.
 const SMALL_PIECE_BYTES = 4096;
 const P = SMALL_PIECE_BYTES / 4;
-
-async function reduceOnAll(cluster: DirectCluster, step: number, inputs: readonly Float32Array[]): Promise<Float32Array[]> {
-  const outputs = inputs.map((v) => v.slice());
-  await Promise.all(cluster.ranks.map((r, k) => r.allReduce(step, outputs[k] as Float32Array)));
-  return outputs;
-}
-
-function expectBitwiseEqual(outputs: readonly Float32Array[], expected: Float32Array): void {
-  outputs.forEach((out, rank) => {
-    const at = firstBitDifference(out, expected);
-    expect(at, `rank ${rank} differs from the rank-order sum at element ${at}: ${out[at]} vs ${expected[at]}`).toBe(-1);
-  });
-}
 
 describe('over direct links the all-reduce equals the rank-order sum bit for bit (as through NATS)', () => {
   const lengths = [1, 3, 1000, P + 1, 5 * P + 3, 4 * 7 * P + 13];

@@ -8,7 +8,8 @@ import { pieceRange, planLayout } from '../../../worker/src/allreduce/ownership.
 import { roundTrip } from '../../../shared/src/protocol/compression.js';
 import { sumInRankOrder } from '../../../worker/src/allreduce/rank-order-sum.js';
 import { startNats, type NatsHandle } from '../nats/nats-server.js';
-import { firstBitDifference, rankOrderSum, rankVectors, startCluster, type LocalCluster } from './cluster.js';
+import { firstBitDifference, rankOrderSum, rankVectors, startCluster } from './cluster.js';
+import { expectBitwiseEqual, reduceOnAll } from './bitwise.js';
 
 let nats: NatsHandle;
 let intruder0: NatsConnection | undefined;
@@ -20,20 +21,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await nats?.stop();
 });
-
-/** Runs one all-reduce step on every rank with copies of `inputs`; returns each rank's result. */
-async function reduceOnAll(cluster: LocalCluster, step: number, inputs: readonly Float32Array[]): Promise<Float32Array[]> {
-  const outputs = inputs.map((v) => v.slice());
-  await Promise.all(cluster.ranks.map((r, k) => r.allReduce(step, outputs[k] as Float32Array)));
-  return outputs;
-}
-
-function expectBitwiseEqual(outputs: readonly Float32Array[], expected: Float32Array): void {
-  outputs.forEach((out, rank) => {
-    const at = firstBitDifference(out, expected);
-    expect(at, `rank ${rank} differs from the rank-order sum at element ${at}: ${out[at]} vs ${expected[at]}`).toBe(-1);
-  });
-}
 
 // Small pieces (1024 floats) so that short vectors still span several pieces and chunks.
 const SMALL_PIECE_BYTES = 4096;
