@@ -7,7 +7,7 @@ import { DirectPieceTransport } from '../../../worker/src/allreduce/direct-piece
 import { RsagAllReduce } from '../../../worker/src/allreduce/rsag.js';
 import { rankOrderSum, rankVectors } from './cluster.js';
 import { expectBitwiseEqual, reduceOnAll } from './bitwise.js';
-import { startDirectCluster, type DirectCluster } from './direct-cluster.js';
+import { startDirectCluster } from './direct-cluster.js';
 
 // Small pieces (1024 floats) so that short vectors still span several pieces and chunks.
 const SMALL_PIECE_BYTES = 4096;
