@@ -30,10 +30,12 @@ interface Writes {
  * frame's claimed source is checked against it (a peer cannot send as another rank).
  *
  * Note [frames wait for their link]
- * Dialing takes a few milliseconds, and a peer may still be building its replica when this rank already sends
- * its first pieces (a joiner that loads its data). Frames sent before the link is up wait in a per-peer list,
- * in order, holding views of the caller's vector exactly as a socket would (the all-reduce never changes bytes
- * still being sent, Note [sending straight from the vector] in rsag.ts); the flow window bounds them.
+ * A peer is dialed when the first frame for it is sent, not when the generation is assigned: the coordinator sends
+ * the first command only once every rank reported ready, and a rank registers its links before it does, so by then
+ * every peer accepts — however long a joiner took to load its data and build its replica. Dialing takes a few
+ * milliseconds; frames sent meanwhile wait in a per-peer list, in order, holding views of the caller's vector
+ * exactly as a socket would (the all-reduce never changes bytes still being sent, Note [sending straight from the
+ * vector] in rsag.ts); the flow window bounds them.
  *
  * Note [a broken link ends the generation's data path]
  * A link that closes (the peer died, was partitioned, or broke the protocol) or cannot be dialed is not redialed:
@@ -51,6 +53,8 @@ export class DirectPieceTransport implements PieceTransport {
   readonly #dialTimeoutMs: number;
   readonly #out: (OutgoingLink | undefined)[];
   readonly #waiting: { parts: readonly Uint8Array[]; written: (() => void) | undefined }[][];
+  /** dialed[k]: a dial to rank k was started (Note [frames wait for their link]). */
+  readonly #dialed: boolean[];
   readonly #in: (IncomingLink | undefined)[];
   readonly #labels: string[];
   readonly #writes = new Map<Uint8Array, Writes>();
@@ -70,6 +74,7 @@ export class DirectPieceTransport implements PieceTransport {
     this.#out = new Array<OutgoingLink | undefined>(n).fill(undefined);
     this.#in = new Array<IncomingLink | undefined>(n).fill(undefined);
     this.#waiting = Array.from({ length: n }, () => []);
+    this.#dialed = new Array<boolean>(n).fill(false);
     this.#labels = addresses.map((a, k) => `link from rank ${k} (${a})`);
   }
 
@@ -80,10 +85,9 @@ export class DirectPieceTransport implements PieceTransport {
 
   open(sink: PieceSink): void {
     this.#sink = sink;
-    const { rank, worldSize } = this.#identity;
-    if (worldSize < 2) return;
+    if (this.#identity.worldSize < 2) return;
+    // Peers are dialed on first use (Note [frames wait for their link]).
     this.#stopAccepting = this.#listener.accept(this.#identity, (link) => this.#onIncoming(link));
-    for (let k = 0; k < worldSize; k++) if (k !== rank) void this.#dial(k);
   }
 
   sendToOwner(owner: number, parts: readonly Uint8Array[]): void {
@@ -133,8 +137,12 @@ export class DirectPieceTransport implements PieceTransport {
   #send(peer: number, parts: readonly Uint8Array[], written: (() => void) | undefined): void {
     if (this.#closed || this.#failure !== undefined) return;
     const link = this.#out[peer];
-    if (link !== undefined) link.send(parts, written);
-    else this.#waiting[peer]!.push({ parts, written });
+    if (link !== undefined) return link.send(parts, written);
+    this.#waiting[peer]!.push({ parts, written });
+    if (!this.#dialed[peer]) {
+      this.#dialed[peer] = true;
+      void this.#dial(peer);
+    }
   }
 
   async #dial(peer: number): Promise<void> {
