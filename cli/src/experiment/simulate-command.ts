@@ -5,7 +5,8 @@ import type { Projection } from '@gradmesh/experiment';
 import { positiveInt, type Command } from '../args.js';
 
 export const SIMULATE_USAGE = `gradmesh experiment simulate --calibration <results.json> [--workers 1..256] [--topology hub,per-host]
-                             [--link 1gbit,10gbit[,delay]] [--overlap 0] [--local-batch N] [--server-cores 4] [--out <dir>]
+                             [--link 1gbit,10gbit[,delay]] [--overlap 0] [--local-batch N] [--server-cores 4]
+                             [--transport direct|nats] [--out <dir>]
 
   Calibrates the step model on the measured runs of <results.json> (\`gradmesh experiment scaling\`), prints every
   measured run next to the model's prediction for it (validation), and the predicted step time, throughput and
@@ -17,6 +18,8 @@ export const SIMULATE_USAGE = `gradmesh experiment simulate --calibration <resul
                   calibration's multi-worker runs — 1 − exposed ÷ all-reduce — or 0 for runs without buckets)
   --local-batch   samples per worker per step (default: the single-worker run's batch)
   --server-cores  cores a host's nats-server may use (default 4)
+  --transport     how the projected cluster's gradient pieces travel: direct (worker to worker) or nats (through
+                  nats-server) (default: as in the calibration's runs, results.json model.transport)
   --out <dir>     writes predictions.json, predictions.md and the plots (SVG and PNG) there`;
 
 export const simulateCommand: Command = {
@@ -31,6 +34,7 @@ export const simulateCommand: Command = {
     overlap: { type: 'string' },
     'local-batch': { type: 'string' },
     'server-cores': { type: 'string' },
+    transport: { type: 'string' },
     out: { type: 'string' },
   },
   async run(values) {
@@ -62,11 +66,13 @@ export const simulateCommand: Command = {
     const localBatch = positiveInt(values['local-batch'], '--local-batch');
     const serverCores = positiveInt(values['server-cores'], '--server-cores') ?? 4;
     const out = typeof values['out'] === 'string' ? values['out'] : undefined;
+    const transport = values['transport'];
+    if (transport !== undefined && transport !== 'direct' && transport !== 'nats') throw new ConfigError('--transport', 'must be direct or nats', { value: transport });
 
     const results = await readScalingResults(file);
     const c = calibrate(results, file);
     const overlap = overlapFlag ?? medianOverlap(results.runs.filter((r) => r.workers >= 2).map(measuredOverlap));
-    const projection: Projection = { workers, topologies, links, overlap, serverCores, ...(localBatch === undefined ? {} : { localBatch }) };
+    const projection: Projection = { workers, topologies, links, overlap, serverCores, ...(localBatch === undefined ? {} : { localBatch }), ...(transport === undefined ? {} : { transport }) };
     const rows = project(c, projection);
     const validation = validate(results, c);
     const report = predictionsFile(file, results, c, projection, rows, validation);

@@ -1,5 +1,5 @@
 import { DataError } from '@gradmesh/shared/internal';
-import type { ScalingResults, ScalingRun } from '../scaling-results.js';
+import type { AllreduceTransport, ScalingResults, ScalingRun } from '../scaling-results.js';
 import { fitLine, minimizeOnGrid } from './fitting.js';
 import { messagePattern } from './message-pattern.js';
 import { allreduce, allreduceCpuSeconds, contention as contentionOf, controlHops, type CostParams, type CpuPlacement, type Scenario } from './step-model.js';
@@ -60,6 +60,8 @@ export interface Calibration {
   /** Cores the measured runs shared: the file's probe (within [0.25, cpus]). */
   readonly sharedCores: number;
   readonly gradientBytes: number;
+  /** How the measured runs' pieces travelled (results.model.transport): the projection's default. */
+  readonly transport: AllreduceTransport;
   readonly threadsPerWorker: number;
   /** The local batch of the measured single-worker run (or of the smallest N): the projection's default. */
   readonly localBatch: number;
@@ -105,6 +107,7 @@ export function scenarioOfRun(results: ScalingResults, run: ScalingRun, cores = 
     threadsPerWorker: run.threadsPerWorker,
     cpu: { kind: 'shared', cores } satisfies CpuPlacement,
     overlap: measuredOverlap(run),
+    transport: results.model.transport ?? 'nats',
   };
 }
 
@@ -138,7 +141,7 @@ export function calibrate(results: ScalingResults, file = 'results.json'): Calib
   runs.forEach((run, i) => {
     const cpu = run.cpuSecondsPerRole['nats-server'];
     if (cpu === undefined || run.workers < 2) return;
-    const pattern = messagePattern(run.workers, results.model.gradientBytes, (scenarios[i] as Scenario).topology);
+    const pattern = messagePattern(run.workers, results.model.gradientBytes, (scenarios[i] as Scenario).topology, results.model.transport ?? 'nats');
     const messages = pattern.servers * (pattern.serverReceives.messages + pattern.serverSends.messages);
     const bytes = pattern.servers * (pattern.serverReceives.bytes + pattern.serverSends.bytes);
     const y = cpu / run.steps - messages * PRIOR_COSTS.serverSecondsPerMessage;
@@ -166,7 +169,7 @@ export function calibrate(results: ScalingResults, file = 'results.json'): Calib
   const clientPoints = runs.flatMap((run, i) => {
     const cpu = run.cpuSecondsPerRole['worker'];
     if (cpu === undefined) return [];
-    const pattern = messagePattern(run.workers, results.model.gradientBytes, run.topology);
+    const pattern = messagePattern(run.workers, results.model.gradientBytes, run.topology, results.model.transport ?? 'nats');
     const x = allreduceCpuSeconds(pattern, withCosts(1, 0)).worker;
     return [{ x, y: cpu / run.steps / run.workers - run.computeSeconds.median / (contention[i] as number), weight: 1 }];
   });
@@ -219,6 +222,7 @@ export function calibrate(results: ScalingResults, file = 'results.json'): Calib
     params,
     sharedCores: cores,
     gradientBytes: results.model.gradientBytes,
+    transport: results.model.transport ?? 'nats',
     threadsPerWorker: single.threadsPerWorker,
     localBatch: localBatchOf(single),
     clientCpuScale: k,

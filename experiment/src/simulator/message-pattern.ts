@@ -1,4 +1,4 @@
-import type { Topology } from '../scaling-results.js';
+import type { AllreduceTransport, Topology } from '../scaling-results.js';
 
 /**
  * The bytes and messages of ONE gradmesh all-reduce (worker/src/allreduce/rsag.ts), per process and per host
@@ -18,6 +18,12 @@ import type { Topology } from '../scaling-results.js';
  *   routes and a route forwards a message once per remote server with interest. Host h's link carries the rs
  *   pieces of the N−1 other chunks out and the ag pieces of its own chunk out once per remote server:
  *   2·S(N−1)/N out, and the same in — the bandwidth-optimal bound of a ring. The worker↔server hop is loopback.
+ *
+ * - direct links (training.allreduce.transport "direct", the default): the same pieces go worker → worker over TCP,
+ *   in either topology. A worker sends the N−1 other chunks' pieces once each (to their owners) and its reduced
+ *   chunk N−1 times (once per peer): 2·S(N−1)/N out of its host and the same in; no server carries them. A frame
+ *   has a 4-byte length instead of NATS's protocol line; a piece crosses one link each way (the sender's host
+ *   link out, the bridge, the receiver's), two per round trip, and no server.
  *
  * Piece size and window follow rsag.ts's defaults: P = min(1 MiB, max_payload − 16, largestPieceFor(N)), the
  * window W = windowFor(N, P) (flow.ts), both mirrored below and checked against the worker's functions by
@@ -39,6 +45,8 @@ export const MAX_WINDOW = 8;
  * (`gm.<run>.rs.<owner>.<sender id>`) that is about 60–90 bytes; 72 is used.
  */
 export const NATS_PROTOCOL_BYTES = 72;
+/** A direct link's frame prefix (transport/src/direct-links/frame-reader.ts: a 4-byte length). */
+export const LINK_FRAME_PREFIX_BYTES = 4;
 /**
  * Bytes a shaped link carries per byte of TCP payload: a 1448-byte MSS (1500 MTU, TCP timestamps) travels as a
  * 1514-byte Ethernet frame, which is what tc's tbf counts. (It is why `tbf rate 1gbit` measured 0.955 Gbit/s of payload.)
@@ -110,7 +118,7 @@ function chunkPieces(lengthElements: number, worldSize: number, pieceElements: n
   return { largest: extra > 0 ? big : small, total: extra * big + (worldSize - extra) * small, largestElements: base + (extra > 0 ? 1 : 0) };
 }
 
-export function messagePattern(worldSize: number, gradientBytes: number, topology: Topology): MessagePattern {
+export function messagePattern(worldSize: number, gradientBytes: number, topology: Topology, transport: AllreduceTransport = 'nats'): MessagePattern {
   const n = worldSize;
   const pieceBytes = defaultPieceBytes(n);
   const window = windowFor(n, pieceBytes);
@@ -120,7 +128,7 @@ export function messagePattern(worldSize: number, gradientBytes: number, topolog
   }
   const lengthElements = Math.ceil(gradientBytes / 4);
   const { largest, total, largestElements } = chunkPieces(lengthElements, n, pieceBytes / 4);
-  const overhead = PIECE_HEADER_BYTES + NATS_PROTOCOL_BYTES;
+  const overhead = PIECE_HEADER_BYTES + (transport === 'direct' ? LINK_FRAME_PREFIX_BYTES : NATS_PROTOCOL_BYTES);
   // Bytes of all pieces of one chunk of the largest size, and of all chunks (= the whole vector).
   const chunkBytes = largestElements * 4 + largest * overhead;
   const vectorBytes = lengthElements * 4 + total * overhead;
@@ -131,6 +139,14 @@ export function messagePattern(worldSize: number, gradientBytes: number, topolog
   // receives N−1 copies of its chunk and every other reduced chunk.
   const workerPublishes = { messages: otherChunksPieces + largest, bytes: otherChunksBytes + chunkBytes };
   const workerReceives = { messages: (n - 1) * largest + otherChunksPieces, bytes: (n - 1) * chunkBytes + otherChunksBytes };
+  if (transport === 'direct') {
+    // The worker writes each reduced piece once per peer (no server fans it out).
+    const sends = { messages: otherChunksPieces + (n - 1) * largest, bytes: otherChunksBytes + (n - 1) * chunkBytes };
+    const none = { messages: 0, bytes: 0 };
+    const links: HostLink[] = [];
+    for (let r = 0; r < Math.min(n, 8); r++) links.push({ host: topology === 'hub' ? `worker-${r}` : `host-${r}`, tx: sends.bytes, rx: workerReceives.bytes });
+    return { worldSize: n, topology, pieceBytes, largestMessageBytes, window, piecesPerChunk: largest, workerPublishes: sends, workerReceives, serverReceives: none, serverSends: none, servers: 0, links, busiestLinkBytes: Math.max(sends.bytes, workerReceives.bytes), linkHops: 2, serverHops: 0 };
+  }
   if (topology === 'hub') {
     // Every published piece reaches the hub once; rs pieces leave it once, ag pieces N−1 times.
     const serverReceives = { messages: n * total, bytes: n * vectorBytes };

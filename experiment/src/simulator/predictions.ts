@@ -1,4 +1,4 @@
-import type { LinkSpec, ScalingResults, Topology } from '../scaling-results.js';
+import type { AllreduceTransport, LinkSpec, ScalingResults, Topology } from '../scaling-results.js';
 import { calibrate, scenarioOfRun, type Calibration } from './calibrate.js';
 import { efficiency, simulateStep, type Bound, type Scenario } from './step-model.js';
 
@@ -53,6 +53,8 @@ export interface Projection {
   readonly overlap: number;
   /** Cores a dedicated host's nats-server may use. */
   readonly serverCores: number;
+  /** How the projected cluster's pieces travel; default: as in the calibration's runs. */
+  readonly transport?: AllreduceTransport;
 }
 
 /**
@@ -75,6 +77,7 @@ export function project(c: Calibration, projection: Projection): Prediction[] {
           threadsPerWorker: c.threadsPerWorker,
           cpu: { kind: 'dedicated', serverCores: projection.serverCores },
           overlap: projection.overlap,
+          transport: projection.transport ?? c.transport,
         };
         const step = simulateStep(scenario, c.params);
         rows.push({

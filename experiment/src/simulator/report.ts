@@ -1,4 +1,4 @@
-import type { ScalingResults } from '../scaling-results.js';
+import type { AllreduceTransport, ScalingResults } from '../scaling-results.js';
 import type { Calibration } from './calibrate.js';
 import { linkLabel, type Prediction, type Projection, type ValidationRow } from './predictions.js';
 
@@ -17,7 +17,7 @@ export interface PredictionsFile {
     readonly allreduceRmsRelativeError: number;
     readonly params: Calibration['params'];
   };
-  readonly assumptions: { readonly placement: 'dedicated hosts, one worker per host'; readonly localBatch: number; readonly overlap: number; readonly serverCores: number };
+  readonly assumptions: { readonly placement: 'dedicated hosts, one worker per host'; readonly localBatch: number; readonly overlap: number; readonly serverCores: number; readonly transport: AllreduceTransport };
   readonly projection: readonly Prediction[];
   readonly validation: readonly ValidationRow[];
   /** The issue's target: every N = 2, 3, 4 run predicted within ±20 % (null when no such run was measured). */
@@ -45,7 +45,7 @@ export function predictionsFile(file: string, results: ScalingResults, c: Calibr
       allreduceRmsRelativeError: c.allreduceRmsRelativeError,
       params: c.params,
     },
-    assumptions: { placement: 'dedicated hosts, one worker per host', localBatch: projection.localBatch ?? c.localBatch, overlap: projection.overlap, serverCores: projection.serverCores },
+    assumptions: { placement: 'dedicated hosts, one worker per host', localBatch: projection.localBatch ?? c.localBatch, overlap: projection.overlap, serverCores: projection.serverCores, transport: projection.transport ?? c.transport },
     projection: rows,
     validation,
     validationTarget: { maxAbsRelativeError: maxErr, withinTwentyPercent: maxErr === null ? null : maxErr <= TARGET_ERROR },
@@ -109,7 +109,7 @@ export function predictionsMarkdown(f: PredictionsFile, plotNames: readonly stri
     '',
     targetLine(f),
     '',
-    `## Projection (${f.assumptions.placement}, ${f.assumptions.localBatch} samples per worker, overlap ${f.assumptions.overlap}, nats-server on ${f.assumptions.serverCores} cores)`,
+    `## Projection (${f.assumptions.placement}, ${f.assumptions.localBatch} samples per worker, overlap ${f.assumptions.overlap}, ${f.assumptions.transport === 'direct' ? 'pieces over direct links' : `pieces through nats-server on ${f.assumptions.serverCores} cores`})`,
     '',
     projectionTable(f.projection),
     '',

@@ -1,4 +1,4 @@
-import type { LinkSpec, Topology } from '../scaling-results.js';
+import type { AllreduceTransport, LinkSpec, Topology } from '../scaling-results.js';
 import { messagePattern, WIRE_BYTES_PER_PAYLOAD_BYTE, type MessagePattern } from './message-pattern.js';
 
 /**
@@ -68,6 +68,12 @@ export interface Scenario {
   readonly cpu: CpuPlacement;
   /** Fraction of the all-reduce hidden behind backward (0 today: gradmesh all-reduces after backward). */
   readonly overlap: number;
+  /**
+   * How the pieces travel (message-pattern.ts): through nats-server, or over direct links (no server CPU or
+   * traversal on the data path; the link's sender and receiver are costed like a publisher and a subscriber).
+   * Default "nats". The control path (step commands, reports: `waitSeconds`) goes through NATS either way.
+   */
+  readonly transport?: AllreduceTransport;
 }
 
 export type Bound = 'cpu' | 'link' | 'window' | 'none';
@@ -121,7 +127,7 @@ export function linkSeconds(payloadBytes: number, rateBitsPerSec: number | null)
 }
 
 export function allreduce(s: Scenario, p: CostParams): { seconds: number; bound: Bound; pattern: MessagePattern } {
-  const pattern = messagePattern(s.workers, s.gradientBytes, s.topology);
+  const pattern = messagePattern(s.workers, s.gradientBytes, s.topology, s.transport ?? 'nats');
   if (s.workers === 1) return { seconds: 0, bound: 'none', pattern };
   const cpu = allreduceCpuSeconds(pattern, p);
   const tCpu =

@@ -50,6 +50,21 @@ describe('the all-reduce message pattern (hand-computed cases)', () => {
   it('one worker sends nothing', () => {
     expect(messagePattern(1, 4000, 'hub').busiestLinkBytes).toBe(0);
   });
+
+  it('direct links: in either topology each worker host link carries 2(N−1)/N·S each way, no server, one link each way per piece', () => {
+    // 1000 B + 16-byte header + 4-byte length per frame; 3 rs pieces out + the own reduced piece to 3 peers.
+    const frame = 1000 + 16 + 4;
+    for (const topology of ['hub', 'per-host'] as const) {
+      const p = messagePattern(4, 4000, topology, 'direct');
+      for (const l of p.links) expect([l.tx, l.rx]).toEqual([6 * frame, 6 * frame]);
+      expect(p.busiestLinkBytes).toBe(6 * frame);
+      expect(p.workerPublishes).toEqual({ messages: 6, bytes: 6 * frame });
+      expect(p.workerReceives).toEqual({ messages: 6, bytes: 6 * frame });
+      expect([p.servers, p.serverReceives.bytes, p.serverSends.bytes, p.linkHops, p.serverHops]).toEqual([0, 0, 0, 2, 0]);
+    }
+    // Large gradients: the ring bound, on the hub topology too (its server is off the data path).
+    for (const n of [2, 8, 256]) expect(messagePattern(n, 400e6, 'hub', 'direct').busiestLinkBytes / ((2 * (n - 1)) / n * 400e6)).toBeCloseTo(1, 2);
+  });
 });
 
 describe('the pattern mirrors the worker all-reduce (worker/src/allreduce: ownership.ts, flow.ts)', () => {

@@ -79,6 +79,16 @@ describe('the step model (hand-computed cases)', () => {
     expect(s.allreduceSeconds).toBeCloseTo(s.allreduceTotalSeconds - s.computeSeconds, 12);
   });
 
+  it('over direct links the hub topology is link-bound at 2(N−1)/N·S per worker host link, and no server CPU or traversal counts', () => {
+    const frame = 1000 + 16 + 4;
+    const s = simulateStep({ ...base, transport: 'direct' }, { ...params, hopLatencySeconds: 1e-3, serverSecondsPerByte: 1 });
+    // No server hop on the data path (the 1 ms hop latency would add 2 ms through NATS), and the server's 1 s per byte is not charged.
+    expect(s.allreduceTotalSeconds).toBeCloseTo((6 * frame * 8 * WIRE) / 1e9, 12);
+    expect(s.bound).toBe('link');
+    // The control path still goes through NATS: the wait keeps its server hops.
+    expect(s.waitSeconds).toBeCloseTo(0.001 + 4 * 0.0005 + 2 * 1e-3, 12);
+  });
+
   it('CPU-bound: unshaped links leave the busiest CPU (per byte and per message) as the bound', () => {
     const cpu = { ...params, publisherSecondsPerByte: 1e-9, subscriberSecondsPerMessage: 1e-5 };
     const s = simulateStep({ ...base, link: { rateBitsPerSec: null, delaySeconds: 0 } }, cpu);
