@@ -56,6 +56,23 @@ static inline void add_into(float* restrict acc, const float* restrict b, size_t
   for (size_t i = 0; i < n; i++) acc[i] = add_as_javascript(acc[i], b[i]);
 }
 
+/*
+ * Note [out may be any source]: the all-reduce sums a piece of its own chunk straight into its gradient vector,
+ * which is the source of its own rank — any position, not only the first. When `out` is sources[k] for k ≥ 1,
+ * each block's partial sums are formed in a block of their own (on the stack, in L1) and copied to `out` once the
+ * block has seen every source, so no source is overwritten before it is read; the terms of every element are
+ * still added in rank order.
+ */
+CLONES static void sum_sources_into_source(float* out, const float* const* sources, size_t count, size_t n) {
+  float block[BLOCK];
+  for (size_t start = 0; start < n; start += BLOCK) {
+    const size_t len = n - start < BLOCK ? n - start : BLOCK;
+    add_pair(block, sources[0] + start, sources[1] + start, len);
+    for (size_t k = 2; k < count; k++) add_into(block, sources[k] + start, len);
+    memcpy(out + start, block, len * sizeof(float));
+  }
+}
+
 /* count ≥ 2; out is sources[0] or overlaps none of the sources (checked by the caller). */
 CLONES static void sum_sources(float* out, const float* const* sources, size_t count, size_t n) {
   const int in_place = out == sources[0];
@@ -73,8 +90,9 @@ static int overlaps(const float* a, const float* b, size_t n) {
   return n > 0 && x < y + bytes && y < x + bytes;
 }
 
-/* sumInRankOrder(out, sources): sources a non-empty array of Float32Arrays of out's length; out may be sources[0]
-   itself and must overlap no other source (a RangeError otherwise, before anything is written). */
+/* sumInRankOrder(out, sources): sources a non-empty array of Float32Arrays of out's length; out may be one of the
+   sources itself (Note [out may be any source]) and must overlap no other source (a RangeError otherwise, before
+   anything is written). */
 napi_value SumInRankOrder(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
@@ -102,6 +120,8 @@ napi_value SumInRankOrder(napi_env env, napi_callback_info info) {
     return NULL;
   }
   const char* error = NULL;
+  /* The source `out` is, when it is one of them at a position after the first. */
+  int out_is_later_source = 0;
   for (uint32_t k = 0; k < count && error == NULL; k++) {
     napi_value element;
     float* data;
@@ -112,7 +132,8 @@ napi_value SumInRankOrder(napi_env env, napi_callback_info info) {
     }
     if (!float_view(env, element, &data, &length, "sumInRankOrder: every source must be a Float32Array")) break;
     if (length != n) error = "sumInRankOrder: every source must have out's length";
-    else if (overlaps(out, data, n) && !(k == 0 && data == out)) error = "sumInRankOrder: out may be sources[0] itself and must not overlap any other source";
+    else if (overlaps(out, data, n) && data != out) error = "sumInRankOrder: out may be one of the sources itself and must not overlap any other";
+    if (k > 0 && data == out && n > 0) out_is_later_source = 1;
     sources[k] = data;
   }
   bool pending = false;
@@ -121,6 +142,8 @@ napi_value SumInRankOrder(napi_env env, napi_callback_info info) {
   if (error == NULL && !pending) {
     if (count == 1) {
       if (sources[0] != out) for (size_t i = 0; i < n; i++) out[i] = sources[0][i];
+    } else if (out_is_later_source) {
+      sum_sources_into_source(out, sources, count, n);
     } else {
       sum_sources(out, sources, count, n);
     }

@@ -83,6 +83,23 @@ describe('native rank-order sum', () => {
     }
   });
 
+  it('in place of ANY source (the all-reduce sums its own chunk into its vector, its own rank\'s term): native and JavaScript give the rank-order sum for N = 2..6, every position', () => {
+    for (let count = 2; count <= 6; count++) {
+      for (const n of [7, 4099, 9000]) {
+        const sources = sourceVectors(count, n, count * 77 + n);
+        const expected = oracle(sources);
+        for (let k = 0; k < count; k++) {
+          for (const [name, sum] of [['JavaScript', sumInRankOrderJs], ...(native === undefined ? [] : [['native', native]])] as [string, RankOrderSum][]) {
+            const own = (sources[k] as Float32Array).slice();
+            const terms = sources.map((s, j) => (j === k ? own : s));
+            sum(own, terms);
+            expect(firstDifference(own, expected), `${name}, N = ${count}, out = source ${k}, ${n} elements`).toBe(-1);
+          }
+        }
+      }
+    }
+  });
+
   it.runIf(addonBuilt)('reads views at an offset into a larger buffer (a piece inside a received frame) and leaves the rest alone', () => {
     const sum = native as RankOrderSum;
     const n = 5003;
@@ -97,7 +114,7 @@ describe('native rank-order sum', () => {
     expect(Array.from(frame.subarray(0, 3))).toEqual([-7, -7, -7]);
   });
 
-  it.runIf(addonBuilt)('rejects an out that overlaps a later source, or sources of another length or type, before writing anything', () => {
+  it.runIf(addonBuilt)('rejects an out that partly overlaps a source, or sources of another length or type, before writing anything', () => {
     const sum = native as RankOrderSum;
     const buffer = new Float32Array(2000).fill(1);
     expect(() => sum(buffer.subarray(0, 1000), [new Float32Array(1000), buffer.subarray(500, 1500)])).toThrow(RangeError);

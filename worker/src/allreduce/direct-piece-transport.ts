@@ -100,6 +100,15 @@ export class DirectPieceTransport implements PieceTransport {
     for (let k = 0; k < worldSize; k++) if (k !== rank) this.#send(k, [frame], written);
   }
 
+  sendToAllParts(parts: readonly Uint8Array[], written: () => void): void {
+    const { rank, worldSize } = this.#identity;
+    let left = worldSize - 1;
+    const one = (): void => {
+      if (--left === 0) written();
+    };
+    for (let k = 0; k < worldSize; k++) if (k !== rank) this.#send(k, parts, one);
+  }
+
   whenWritten(frame: Uint8Array, done: () => void): void {
     this.#writes.set(frame, { left: 0, done });
   }
@@ -118,8 +127,13 @@ export class DirectPieceTransport implements PieceTransport {
     this.#stopAccepting?.();
     for (const link of this.#out) link?.close();
     for (const link of this.#in) link?.close();
-    for (const w of this.#waiting) w.length = 0;
+    this.#dropWaiting();
     this.#writes.clear();
+  }
+
+  /** Frames that waited for a link that will not come: their `written` callbacks run (nothing reads the parts any more). */
+  #dropWaiting(): void {
+    for (const w of this.#waiting) for (const frame of w.splice(0)) if (frame.written !== undefined) queueMicrotask(frame.written);
   }
 
   /** One call per write of `frame` to make before its watcher (whenWritten) runs; undefined when nobody watches it. */
@@ -135,7 +149,11 @@ export class DirectPieceTransport implements PieceTransport {
   }
 
   #send(peer: number, parts: readonly Uint8Array[], written: (() => void) | undefined): void {
-    if (this.#closed || this.#failure !== undefined) return;
+    if (this.#closed || this.#failure !== undefined) {
+      // Nothing will be written: whoever waits for it may go on (the step fails with the failure anyway).
+      if (written !== undefined) queueMicrotask(written);
+      return;
+    }
     const link = this.#out[peer];
     if (link !== undefined) return link.send(parts, written);
     this.#waiting[peer]!.push({ parts, written });
@@ -177,7 +195,7 @@ export class DirectPieceTransport implements PieceTransport {
   #broken(peer: number, message: string): void {
     if (this.#closed || this.#failure !== undefined) return;
     this.#failure = new ConnectionInterrupted(message, { rank: peer, hint: 'the peer died or the network between the two workers failed; the coordinator forms a new generation' });
-    for (const w of this.#waiting) w.length = 0;
+    this.#dropWaiting();
     this.#writes.clear();
     this.#sink?.onLost(this.#failure);
   }

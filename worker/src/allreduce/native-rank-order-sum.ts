@@ -53,7 +53,8 @@ function decide(): { readonly sum: RankOrderSum | undefined; readonly status: Ra
  * (fast-math, flush-to-zero) or a CPU that picks NaN payloads otherwise would still "work" and silently make a
  * run's bits depend on whether the addon was there. So before first use it must reproduce the JavaScript sum bit
  * for bit on values that expose reassociation, contraction, flushing and NaN choice (denormals, ±0, ±Inf,
- * NaN payloads, signalling NaNs, arbitrary bit patterns, cancellation) for 2 to 5 sources, in place and not, on
+ * NaN payloads, signalling NaNs, arbitrary bit patterns, cancellation) for 2 to 5 sources, in place (of the first
+ * or the last source) and not, on
  * a length that is no multiple of any SIMD width. Returns what differed, or undefined.
  */
 export function selfCheck(sum: RankOrderSum): string | undefined {
@@ -80,8 +81,11 @@ export function selfCheck(sum: RankOrderSum): string | undefined {
     sum(actual, sources);
     const inPlace = Float32Array.from(sources[0] as Float32Array);
     sum(inPlace, [inPlace, ...sources.slice(1)]);
+    // In place as the last source (Note [out may be any source] in shared/native/rank_order_sum.c).
+    const inLast = Float32Array.from(sources[count - 1] as Float32Array);
+    sum(inLast, [...sources.slice(0, -1), inLast]);
     const want = new Uint32Array(expected.buffer);
-    for (const [what, got] of [['out', new Uint32Array(actual.buffer)], ['in place', new Uint32Array(inPlace.buffer)]] as const) {
+    for (const [what, got] of [['out', new Uint32Array(actual.buffer)], ['in place', new Uint32Array(inPlace.buffer)], ['in place of the last source', new Uint32Array(inLast.buffer)]] as const) {
       for (let i = 0; i < n; i++) {
         if (got[i] !== want[i]) return `${count} sources, ${what}, element ${i}: 0x${(got[i] as number).toString(16)} instead of 0x${(want[i] as number).toString(16)}`;
       }

@@ -33,6 +33,13 @@ export interface PieceTransport {
   sendToOwner(owner: number, parts: readonly Uint8Array[]): void;
   /** An all-gather frame (a reduced piece of this rank's chunk) to every other rank. */
   sendToAll(frame: Uint8Array): void;
+  /**
+   * The same frame as `parts` (its header, then a view of the caller's vector), sent to every other rank without
+   * copying them; `written` runs once every copy is handed to the kernel, or could not be (the transport failed).
+   * Optional: the all-reduce then sums its own chunk in place and sends it as it is (Note [the own chunk is summed
+   * in place] in rsag.ts); without it, reduced pieces go out in frames of their own through `sendToAll`.
+   */
+  sendToAllParts?(parts: readonly Uint8Array[], written: () => void): void;
   /** Calls `done` once every send of `frame` registered after this call has been written (the frame may then be reused). */
   whenWritten(frame: Uint8Array, done: () => void): void;
   /** A received frame is a buffer of its own that the receiver may keep past the delivery call. */

@@ -7,7 +7,8 @@ import { sumInRankOrderJs } from './rank-order-sum-js.js';
  * whichever implementation runs (rank-order-sum-js.ts says why the order is fixed; Note [same bits as the
  * JavaScript sum] in shared/native/rank_order_sum.c why the native kernel matches it). Vectors of at least
  * NATIVE_SUM_MIN_ELEMENTS go to the native kernel when this process has it (native-rank-order-sum.ts), the rest
- * to the JavaScript loops. `out` may alias `sources[0]`; it must not alias a later source.
+ * to the JavaScript loops. `out` may be one of the sources itself (the all-reduce sums its own chunk in place);
+ * it must not partly overlap one.
  */
 export function sumInRankOrder(out: Float32Array, sources: readonly Float32Array[]): void {
   if (sources.length === 0) throw new InternalError('sumInRankOrder needs at least one source');

@@ -121,6 +121,8 @@ interface ActiveStep {
   ownChunkMs: number;
   bytesSent: number;
   bytesReceived: number;
+  /** Reduced pieces sent as views of `data` and not yet written (Note [the own chunk is summed in place]). */
+  pendingWrites: number;
   readonly resolve: (t: AllReduceTimings) => void;
   readonly reject: (e: Error) => void;
 }
@@ -293,6 +295,7 @@ export class RsagAllReduce implements AllReduce {
         ownChunkMs: 0,
         bytesSent: 0,
         bytesReceived: 0,
+        pendingWrites: 0,
         resolve,
         reject,
       };
@@ -538,6 +541,7 @@ export class RsagAllReduce implements AllReduce {
    */
   #reduce(active: ActiveStep, range: PieceRange, lastSource: number, lastValues: Float32Array | undefined): void {
     if (this.#compression !== 'none') return this.#reduceCompressed(active, range, this.#compression);
+    if (this.#transport.sendToAllParts !== undefined) return this.#reduceInPlace(active, range, lastSource, lastValues);
     const { own, staging, held } = active.buffers;
     const { piece, start, length, local } = range;
     const frame = this.#frames.acquire(PIECE_HEADER_BYTES + length * 4);
@@ -560,6 +564,48 @@ export class RsagAllReduce implements AllReduce {
       this.#transport.releaseFrame(kept);
     }
     this.#publishReduced(active, frame, values, start);
+  }
+
+  /**
+   * Note [the own chunk is summed in place]
+   * Over a transport that sends views to every rank (direct links), a reduced piece is summed straight into the
+   * caller's vector — its own values are one of the sources, which the rank-order sum allows (Note [out may be any
+   * source] in shared/native/rank_order_sum.c) — and sent from there behind its header: no frame to fill, no copy
+   * back into the vector (a 40 MB all-reduce at N = 2 copied 20 MB per rank for it). The vector's bytes of the own
+   * chunk then stay final until the step resolves, and the step resolves only after every such send was written
+   * (`pendingWrites`), so the caller never changes bytes still being sent. A failed step resolves at once; its
+   * generation is over and its frames are dropped everywhere (as in Note [sending straight from the vector]).
+   */
+  #reduceInPlace(active: ActiveStep, range: PieceRange, lastSource: number, lastValues: Float32Array | undefined): void {
+    const { own, staging, held } = active.buffers;
+    const { piece, start, length, local } = range;
+    const values = active.data.subarray(start, start + length);
+    const slot0 = (piece - own.firstPiece) * this.worldSize;
+    const sources = active.buffers.sources;
+    for (let k = 0; k < this.worldSize; k++) {
+      const kept = held[slot0 + k];
+      if (k === this.rank) sources[k] = values;
+      else if (k === lastSource && lastValues !== undefined) sources[k] = lastValues;
+      else if (kept !== undefined) sources[k] = alignedPieceValues(kept) as Float32Array;
+      else sources[k] = (staging[k] as Float32Array).subarray(local, local + length);
+    }
+    sumInRankOrder(values, sources);
+    sources.fill(EMPTY);
+    for (let k = 0; k < this.worldSize; k++) {
+      const kept = held[slot0 + k];
+      if (kept === undefined) continue;
+      held[slot0 + k] = undefined;
+      this.#transport.releaseFrame(kept);
+    }
+    const header = pieceHeaderBytes({ family: 'ag', source: this.rank, generation: this.generation, step: active.step, piece });
+    active.pendingWrites++;
+    this.#transport.sendToAllParts!([header, new Uint8Array(values.buffer, values.byteOffset, length * 4)], () => {
+      active.pendingWrites--;
+      this.#finishIfDone(active);
+    });
+    active.bytesSent += PIECE_HEADER_BYTES + length * 4;
+    active.reduced++;
+    if (active.reduced === active.buffers.own.pieceCount) active.ownChunkMs = performance.now() - active.started;
   }
 
   /**
@@ -599,7 +645,7 @@ export class RsagAllReduce implements AllReduce {
 
   #finishIfDone(active: ActiveStep): void {
     const { layout, own } = active.buffers;
-    if (this.#active !== active || active.released < layout.buckets.length || active.reduced < own.pieceCount || active.gatheredCount < layout.pieceCount - own.pieceCount) return;
+    if (this.#active !== active || active.released < layout.buckets.length || active.reduced < own.pieceCount || active.gatheredCount < layout.pieceCount - own.pieceCount || active.pendingWrites > 0) return;
     this.#active = undefined;
     active.resolve({ totalMs: performance.now() - active.started, ownChunkMs: active.ownChunkMs, bytesSent: active.bytesSent, bytesReceived: active.bytesReceived });
   }
