@@ -542,20 +542,31 @@ export class RsagAllReduce implements AllReduce {
   #reduce(active: ActiveStep, range: PieceRange, lastSource: number, lastValues: Float32Array | undefined): void {
     if (this.#compression !== 'none') return this.#reduceCompressed(active, range, this.#compression);
     if (this.#transport.sendToAllParts !== undefined) return this.#reduceInPlace(active, range, lastSource, lastValues);
-    const { own, staging, held } = active.buffers;
-    const { piece, start, length, local } = range;
+    const { piece, start, length } = range;
     const frame = this.#frames.acquire(PIECE_HEADER_BYTES + length * 4);
     const values = writePieceFrame(frame, { family: 'ag', source: this.rank, generation: this.generation, step: active.step, piece }, length);
-    const slot0 = (piece - own.firstPiece) * this.worldSize;
+    this.#sumPiece(active, range, values, active.data.subarray(start, start + length), lastSource, lastValues);
+    this.#publishReduced(active, frame, values, start);
+  }
+
+  /**
+   * Sums the N copies of a piece of this rank's chunk into `out` in rank order — `own` (this rank's values),
+   * `lastValues` for rank `lastSource` when given, else each rank's held frame or staged copy — and hands the held
+   * frames back. `out` may be `own` itself (Note [the own chunk is summed in place]).
+   */
+  #sumPiece(active: ActiveStep, range: PieceRange, out: Float32Array, own: Float32Array, lastSource: number, lastValues: Float32Array | undefined): void {
+    const { staging, held } = active.buffers;
+    const { local, length } = range;
+    const slot0 = (range.piece - active.buffers.own.firstPiece) * this.worldSize;
     const sources = active.buffers.sources;
     for (let k = 0; k < this.worldSize; k++) {
       const kept = held[slot0 + k];
-      if (k === this.rank) sources[k] = active.data.subarray(start, start + length);
+      if (k === this.rank) sources[k] = own;
       else if (k === lastSource && lastValues !== undefined) sources[k] = lastValues;
       else if (kept !== undefined) sources[k] = alignedPieceValues(kept) as Float32Array;
       else sources[k] = (staging[k] as Float32Array).subarray(local, local + length);
     }
-    sumInRankOrder(values, sources);
+    sumInRankOrder(out, sources);
     sources.fill(EMPTY);
     for (let k = 0; k < this.worldSize; k++) {
       const kept = held[slot0 + k];
@@ -563,7 +574,6 @@ export class RsagAllReduce implements AllReduce {
       held[slot0 + k] = undefined;
       this.#transport.releaseFrame(kept);
     }
-    this.#publishReduced(active, frame, values, start);
   }
 
   /**
@@ -577,26 +587,9 @@ export class RsagAllReduce implements AllReduce {
    * generation is over and its frames are dropped everywhere (as in Note [sending straight from the vector]).
    */
   #reduceInPlace(active: ActiveStep, range: PieceRange, lastSource: number, lastValues: Float32Array | undefined): void {
-    const { own, staging, held } = active.buffers;
-    const { piece, start, length, local } = range;
+    const { piece, start, length } = range;
     const values = active.data.subarray(start, start + length);
-    const slot0 = (piece - own.firstPiece) * this.worldSize;
-    const sources = active.buffers.sources;
-    for (let k = 0; k < this.worldSize; k++) {
-      const kept = held[slot0 + k];
-      if (k === this.rank) sources[k] = values;
-      else if (k === lastSource && lastValues !== undefined) sources[k] = lastValues;
-      else if (kept !== undefined) sources[k] = alignedPieceValues(kept) as Float32Array;
-      else sources[k] = (staging[k] as Float32Array).subarray(local, local + length);
-    }
-    sumInRankOrder(values, sources);
-    sources.fill(EMPTY);
-    for (let k = 0; k < this.worldSize; k++) {
-      const kept = held[slot0 + k];
-      if (kept === undefined) continue;
-      held[slot0 + k] = undefined;
-      this.#transport.releaseFrame(kept);
-    }
+    this.#sumPiece(active, range, values, values, lastSource, lastValues);
     const header = pieceHeaderBytes({ family: 'ag', source: this.rank, generation: this.generation, step: active.step, piece });
     active.pendingWrites++;
     this.#transport.sendToAllParts!([header, new Uint8Array(values.buffer, values.byteOffset, length * 4)], () => {
