@@ -83,14 +83,14 @@ function expectSame(got: readonly Sent[], sent: readonly Sent[]): void {
 }
 
 /** Receives `count` messages on `${prefix}.>` with an iterator, keeping each Msg unread until all have arrived. */
-async function receiveKept(nc: NatsConnection, prefix: string, sent: readonly Sent[]): Promise<Sent[]> {
+async function receiveKept(nc: NatsConnection, prefix: string, sent: readonly Sent[], describe: (m: Msg) => Sent = describeMsg): Promise<Sent[]> {
   const sub = nc.subscribe(`${prefix}.>`, { max: sent.length });
   await nc.flush();
   publishAll(sent);
   await sender.flush();
   const kept: Msg[] = [];
   for await (const m of sub) kept.push(m);
-  return kept.map(describeMsg);
+  return kept.map(describe);
 }
 
 describe('socket reads into a reused buffer, on a real server', () => {
@@ -142,8 +142,11 @@ describe('socket reads into a reused buffer, on a real server', () => {
       const protocol = (plain as unknown as { protocol: { transport: { socket: import('node:net').Socket; yields: Uint8Array[] }; parser: ParserLike } }).protocol;
       expect(switchReads(protocol.transport.socket, protocol.parser, protocol.transport, false)).toBe(true);
       const sent = messages(2, 't.reads.nocopy');
-      const got = await receiveKept(plain, 't.reads.nocopy', sent);
-      const differing = got.filter((g, i) => g.subject !== sent[i]?.subject || Buffer.compare(g.data, (sent[i] as Sent).data) !== 0);
+      // Overwritten header bytes can make the client's header parser throw; that is corruption too (CI saw it once).
+      const unreadable: Sent = { subject: '<unreadable>', reply: undefined, data: new Uint8Array(0), header: undefined };
+      const tolerant = (m: Msg): Sent => { try { return describeMsg(m); } catch { return unreadable; } };
+      const got = await receiveKept(plain, 't.reads.nocopy', sent, tolerant);
+      const differing = got.filter((g, i) => g === unreadable || g.subject !== sent[i]?.subject || Buffer.compare(g.data, (sent[i] as Sent).data) !== 0);
       expect(differing.length).toBeGreaterThan(0);
     } finally {
       await plain.close();
