@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { traceDirFlag, traceDirUsage } from './trace-dir-flag.js';
 import { checkpointStoreFromFlags, ConfigError, describeStoreSpec, loadRunConfig, preflightRun, validateRunId } from '@gradmesh/shared/internal';
 import { defaultThreads, launch, launchRunId } from './launch/launcher.js';
 import { nonNegativeInt, positiveInt, secondsFlag, workerRange, type Command } from './args.js';
@@ -47,6 +48,7 @@ ${quietUsage(29)}
   --max-steps <n>            stop after n optimizer steps (with a checkpoint there; launch prints how to resume)
   --step-timings <file>      the coordinator appends each step's timing (one JSON line per step; read by
                              \`gradmesh bench cluster\`)
+${traceDirUsage(29, 'launch')}
   --max-skipped <n>          passed to the coordinator: stop after n consecutive steps skipped for a
                              non-finite gradient (default: 5; 0 = never stop)
   --run <id>                 run id (default: a fresh one)
@@ -73,6 +75,7 @@ https://github.com/nats-io/nats-server/releases given with --nats-server.`,
     report: { type: 'string' },
     'checkpoint-dir': { type: 'string' },
     'checkpoint-store': { type: 'string' },
+    'trace-dir': { type: 'string' },
     resume: { type: 'boolean' },
     'resume-from': { type: 'string' },
     epochs: { type: 'string' },
@@ -174,6 +177,8 @@ https://github.com/nats-io/nats-server/releases given with --nats-server.`,
       '--checkpoint-store', describeStoreSpec(store), '--resume',
     ];
     if (isQuiet(values)) workerArgs.push('--quiet');
+    const traceDir = traceDirFlag(values['trace-dir']);
+    if (traceDir !== undefined) workerArgs.push('--trace-dir', traceDir);
     return launch({
       configPath: path.resolve(configPath),
       ...(resumeArgs === undefined ? {} : { resumeArgs }),

@@ -13,10 +13,11 @@ import { predictCommand } from './predict-command.js';
 import { evaluateCommand } from './evaluate-command.js';
 import { exportCommand } from './export-command.js';
 import { experimentCommand } from './experiment-command.js';
+import { traceCommand } from './trace-command.js';
 import { gradmeshVersion } from './version.js';
 import { createLogger, type Logger } from './log/logger.js';
 
-const COMMANDS: readonly Command[] = [trainCommand, launchCommand, coordinatorCommand, workerCommand, statusCommand, authCommand, dashboardCommand, predictCommand, evaluateCommand, exportCommand, sampleCommand, benchCommand, experimentCommand];
+const COMMANDS: readonly Command[] = [trainCommand, launchCommand, coordinatorCommand, workerCommand, statusCommand, authCommand, dashboardCommand, predictCommand, evaluateCommand, exportCommand, sampleCommand, benchCommand, experimentCommand, traceCommand];
 
 const USAGE = `gradmesh — data-parallel neural-network training for Node.js
 

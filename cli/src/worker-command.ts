@@ -4,6 +4,7 @@ import { availableCpus, ConfigError, validateRunId, validateWorkerId } from '@gr
 import { WorkerProcess } from '@gradmesh/worker';
 import { redactUrl } from '@gradmesh/transport';
 import { positiveInt, secondsFlag, type Command } from './args.js';
+import { traceDirFlag, traceDirUsage, traceFileOf } from './trace-dir-flag.js';
 import { DATA_LISTEN_OPTIONS, dataListenUsage, parseDataListenFlags } from './data-listen-flags.js';
 import { DEFAULT_RUN_ID, exitSoon } from './coordinator-command.js';
 import { watchLauncher } from './launch/parent-watch.js';
@@ -29,6 +30,7 @@ Options:
   --coordinator-grace <s>    exit when the coordinator is silent this long, at least the heartbeat timeout (default: 60)
   --checkpoint-dir <dir>     this machine's path of the run's checkpoint directory, for a coordinator
                              with --checkpoint-store dir:… (a worker never takes a path from the network)
+${traceDirUsage(29, 'worker')}
 ${dataListenUsage(29)}
 ${healthUsage(29)}
   --log-format <text|json>   stderr lines as text (default) or one JSON object per line, for log collectors
@@ -50,6 +52,7 @@ its data files or --threads do not fit the run (checked before it takes part).`,
     'heartbeat-timeout': { type: 'string' },
     'coordinator-grace': { type: 'string' },
     'checkpoint-dir': { type: 'string' },
+    'trace-dir': { type: 'string' },
     ...DATA_LISTEN_OPTIONS,
     ...HEALTH_OPTIONS,
     'log-format': { type: 'string' },
@@ -67,6 +70,7 @@ its data files or --threads do not fit the run (checked before it takes part).`,
     const threads = positiveInt(values['threads'], '--threads') ?? availableCpus();
     const healthAddress = parseHealthFlags(values);
     const dataListen = parseDataListenFlags(values);
+    const traceDir = traceDirFlag(values['trace-dir']);
     const log = (line: string) => logger.info(line);
     const worker = new WorkerProcess({
       natsUrl,
@@ -80,6 +84,7 @@ its data files or --threads do not fit the run (checked before it takes part).`,
       log,
       dataListen,
       ...(typeof values['checkpoint-dir'] === 'string' ? { checkpointDir: path.resolve(values['checkpoint-dir']) } : {}),
+      ...(traceDir === undefined ? {} : { traceFile: traceFileOf(traceDir, workerId) }),
     });
     const onSignal = (signal: NodeJS.Signals) => worker.interrupt(signal);
     process.once('SIGINT', onSignal);

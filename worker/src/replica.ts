@@ -18,6 +18,8 @@ import {
   poisonGradient,
   layerSlotElements,
   planGradientBuckets,
+  wallMs,
+  type StepTimeline,
   type GradientBucket,
   type InjectedNan,
   type BatchStats,
@@ -285,7 +287,8 @@ export class Replica {
     return this.#buckets;
   }
 
-  async step(command: StepBody, allReduce: AllReduce): Promise<StepDoneBody> {
+  /** One step; `timeline` (a worker started with --trace-dir) receives when each phase ended (Note [step traces]). */
+  async step(command: StepBody, allReduce: AllReduce, timeline?: StepTimeline): Promise<StepDoneBody> {
     const model = this.model;
     if (command.step !== this.#step) {
       throw new ClusterError(`rank ${this.rank} is at step ${this.#step} but was told to run step ${command.step}`, { rank: this.rank, step: command.step, hint: 'replicas are out of step; restart the run with --resume' });
@@ -306,6 +309,7 @@ export class Replica {
       if (poison && start === 0) poisonGradient(slots);
       localFinite &&= allFinite(slots.subarray(start, end));
       running.release(bucket);
+      timeline?.releases.push(wallMs());
     };
     let stats: BatchStats;
     let computed: number;
@@ -321,6 +325,7 @@ export class Replica {
         stats = emptyStats();
       }
       computed = performance.now();
+      if (timeline !== undefined) timeline.computed = wallMs();
       if (stream === undefined) for (let b = 0; b < buckets.length; b++) release(b);
     } catch (error) {
       running.cancel((error as Error)?.message ?? String(error));
@@ -333,10 +338,12 @@ export class Replica {
     this.#undo.keep(command.step);
     const { totalMs } = await running.done;
     const reduced = performance.now();
+    if (timeline !== undefined) timeline.reduced = wallMs();
     const skipped = !allFinite(slots);
     const { penalty } = skipped ? { penalty: 0 } : applyUpdate(model.params, model.optimizer, command.lr, shard.globalEnd - shard.globalStart, t, model.backend.kernels);
     this.#step++;
     const checksum = command.checksum ? model.params.checksum() : undefined;
+    if (timeline !== undefined) timeline.updated = wallMs();
     // Note [exposed all-reduce time]: with overlap the all-reduce runs from the first bucket's release, mostly
     // while backward computes; only what is left after compute (exposed) lengthens the step.
     const exposedAllreduceMs = reduced - computed;

@@ -16,6 +16,9 @@ import {
   stepDoneSubject,
   stepSubject,
   stateTransferSubject,
+  StepTrace,
+  wallMs,
+  writeStepTrace,
   type AssignBody,
   type ControlMessage,
   type DropCounts,
@@ -54,6 +57,8 @@ export interface WorkerOptions {
   readonly dataListen?: { readonly host?: string; readonly port: number };
   /** `host:port` where the link listener accepts, sent in the join (data-address.ts); absent: none is offered. */
   readonly dataAddress?: string;
+  /** Where to write this worker's step trace when it exits (`--trace-dir`: `<dir>/<worker>.trace.json`; Note [step traces]). */
+  readonly traceFile?: string;
 }
 
 export interface WorkerOutcome {
@@ -119,6 +124,8 @@ export class WorkerProcess {
   #beats: HeartbeatThread | undefined;
   readonly #timers: { stop(): void }[] = [];
   #finished = false;
+  /** Step timelines, when the worker writes a trace (Note [step traces]). */
+  readonly #trace: StepTrace | undefined;
   /** The generation this worker last reported ready in (its replica is at the generation's start step). */
   #readyGeneration = 0;
   #resolve: (outcome: WorkerOutcome) => void = () => undefined;
@@ -126,6 +133,7 @@ export class WorkerProcess {
 
   constructor(options: WorkerOptions) {
     this.#options = options;
+    if (options.traceFile !== undefined) this.#trace = new StepTrace();
     this.#drops = new DropCounter(options.log);
   }
 
@@ -437,8 +445,15 @@ export class WorkerProcess {
     if (replica === undefined) throw new ClusterError(`worker ${this.#options.workerId} received ${command.kind} before it was ready`, { worker: this.#options.workerId });
     switch (command.kind) {
       case 'step':
-        channel.send(replies, 'stepDone', this.#withDrops(await replica.step(command.body, this.#allReduce!)));
+      {
+        const timeline = this.#trace?.begin(command.body.step, replica.rank, this.#assignment?.generation ?? 0);
+        channel.send(replies, 'stepDone', this.#withDrops(await replica.step(command.body, this.#allReduce!, timeline)));
+        if (timeline !== undefined) {
+          timeline.replied = wallMs();
+          this.#trace!.record(timeline);
+        }
         return;
+      }
       case 'evaluate':
         channel.send(replies, 'evaluated', this.#withDrops(await replica.evaluate(command.body)));
         return;
@@ -527,8 +542,21 @@ export class WorkerProcess {
   #finish(exitCode: number, reason: string): void {
     if (this.#finished) return;
     this.#finished = true;
+    this.#writeTrace();
     for (const t of this.#timers.splice(0)) t.stop();
     void this.#cleanup().finally(() => this.#resolve({ exitCode, reason }));
+  }
+
+  /** Writes the step trace (Note [step traces]) whatever the outcome: a failed run's trace is the one most wanted. */
+  #writeTrace(): void {
+    const file = this.#options.traceFile;
+    if (file === undefined || this.#trace === undefined) return;
+    try {
+      writeStepTrace(file, this.#options.workerId, this.#trace.timelines());
+      this.#options.log(`worker ${this.#options.workerId}: wrote its step trace to ${file}`);
+    } catch (error) {
+      this.#options.log(`worker ${this.#options.workerId}: could not write its step trace to ${file}: ${(error as Error).message}`);
+    }
   }
 
   /** Releases everything, bounded in time: a wedged pool thread must not keep the process alive. */

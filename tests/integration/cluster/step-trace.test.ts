@@ -1,0 +1,85 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readStepTrace, summarizeStepTrace } from '@gradmesh/shared/internal';
+import { CLI, ClusterHarness, mlpConfig, writeImageData } from './harness.js';
+
+/**
+ * Step traces (Note [step traces]): a launch given GRADMESH_TRACE_DIR (the environment form of --trace-dir) hands
+ * the directory to its workers, which write one Chrome trace each, with every step of the run once and its phases
+ * in order; `gradmesh trace` merges and summarizes them, and refuses what is not a trace.
+ */
+let h: ClusterHarness;
+
+beforeAll(async () => {
+  h = await ClusterHarness.start(false);
+  writeImageData(h, 400);
+  // 320 training samples, batch 16 → 20 steps an epoch, 2 epochs.
+  h.file('mlp.json', mlpConfig({ epochs: 2, batchSize: 16, validationSplit: 0.2, microBatch: 8 }));
+  mkdirSync(h.path('traces'));
+  mkdirSync(h.path('empty'));
+});
+afterAll(async () => h?.close());
+
+function gradmesh(env: Record<string, string>, ...args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: h.dir, encoding: 'utf8', timeout: 180_000, env: { ...process.env, GRADMESH_THREADS: '1', ...env } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('step traces of a cluster run', () => {
+  it('every worker traces every step of the run once, phases in order, a release per bucket; gradmesh trace merges them', () => {
+    const run = gradmesh({ GRADMESH_TRACE_DIR: h.path('traces') }, 'launch', '--config', 'mlp.json', '--workers', '2', '--threads', '1', '--report', 'r.json');
+    expect(run.code, run.stderr).toBe(0);
+    const report = JSON.parse(readFileSync(h.path('r.json'), 'utf8'));
+    expect(report.steps).toBe(40);
+    for (const [worker, rank] of [['w0', 0], ['w1', 1]] as const) {
+      const trace = readStepTrace(h.path(`traces/${worker}.trace.json`));
+      const summary = summarizeStepTrace(trace);
+      expect(summary.steps).toBe(report.steps);
+      expect(summary.ranks).toEqual([rank]);
+      const spans = (name: string) => trace.traceEvents.filter((e) => e.name === name && e.ph === 'X');
+      expect(spans('compute').map((e) => e.args?.['step'])).toEqual(Array.from({ length: 40 }, (_, s) => s));
+      // Within a step: compute, then (exposed) all-reduce, update, reply — each starting where the one before ended.
+      const end = (e: { ts?: number; dur?: number }) => (e.ts ?? 0) + (e.dur ?? 0);
+      for (let s = 0; s < 40; s++) {
+        const of = (name: string) => spans(name).find((e) => e.args?.['step'] === s);
+        const [compute, update, reply] = [of('compute')!, of('update')!, of('reply')!];
+        expect(end(compute)).toBeLessThanOrEqual(update.ts!);
+        expect(end(update)).toBe(reply.ts);
+        const next = spans('compute').find((e) => e.args?.['step'] === s + 1);
+        if (next !== undefined) expect(next.ts!).toBeGreaterThanOrEqual(end(reply));
+      }
+      const releases = trace.traceEvents.filter((e) => e.ph === 'i' && e.name.startsWith('release bucket'));
+      expect(releases.length).toBeGreaterThanOrEqual(40);
+      expect(releases.length % 40).toBe(0);
+    }
+    const merged = gradmesh({}, 'trace', 'traces', '--out', 'merged.json', '--json', 'summary.json');
+    expect(merged.code, merged.stderr).toBe(0);
+    expect(merged.stdout).toMatch(/worker w0 \(rank 0\), 40 steps: compute [\d.]+ \(/);
+    expect(merged.stdout).toMatch(/worker w1 \(rank 1\), 40 steps: /);
+    const m = JSON.parse(readFileSync(h.path('merged.json'), 'utf8'));
+    expect(new Set(m.traceEvents.map((e: { pid: number }) => e.pid))).toEqual(new Set([1, 2]));
+    expect(JSON.parse(readFileSync(h.path('summary.json'), 'utf8')).map((s: { steps: number }) => s.steps)).toEqual([40, 40]);
+  });
+
+  it('gradmesh trace refuses an empty directory and a file that is not a trace, in one line with exit code 2', () => {
+    const empty = gradmesh({}, 'trace', 'empty');
+    expect(empty.code).toBe(2);
+    expect(empty.stderr.trim().split('\n')).toHaveLength(1);
+    expect(empty.stderr).toMatch(/empty holds no \*\.trace\.json file/);
+    writeFileSync(h.path('empty/w9.trace.json'), '{"traceEvents": 7}');
+    const bad = gradmesh({}, 'trace', 'empty');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toMatch(/w9\.trace\.json: is not a gradmesh step trace/);
+  });
+
+  it('a worker whose --trace-dir (or GRADMESH_TRACE_DIR) cannot be written stops before it joins, with exit code 2', () => {
+    const flag = gradmesh({}, 'worker', '--nats', 'nats://127.0.0.1:1', '--trace-dir', 'no-such-dir');
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toMatch(/--trace-dir.*cannot be written \(ENOENT\)/);
+    const variable = gradmesh({ GRADMESH_TRACE_DIR: 'r.json' }, 'worker', '--nats', 'nats://127.0.0.1:1');
+    expect(variable.code).toBe(2);
+    expect(variable.stderr).toMatch(/GRADMESH_TRACE_DIR.*is not a directory/);
+  });
+});
