@@ -251,6 +251,32 @@ describe('direct links: generations', () => {
     expect((err as Error).message).toMatch(/has not registered this run and generation \(yet\)|no handshake answer within the dial timeout/);
   });
 
+  it('an aborted dial gives up at once — while retrying a refused port, and while held mid-handshake — not at its timeout', async () => {
+    const ids = identities(2, 5);
+    // Nothing listens: the dial retries connection-refused with backoff, for up to a minute unless abandoned.
+    const port = await freePort();
+    const refused = new AbortController();
+    const retrying = dialPeer(`127.0.0.1:${port}`, ids[0]!, 1, { timeoutMs: 60_000, signal: refused.signal }).then(() => undefined, (e: unknown) => e);
+    setTimeout(() => refused.abort('generation 5 ended'), 100);
+    const e1 = (await retrying) as Error;
+    expect(e1).toBeInstanceOf(LinkError);
+    expect(e1.message).toMatch(/dial abandoned \(generation 5 ended\)/);
+    // A listener that never registers generation 5 holds the connection in the handshake; the abort ends it there.
+    const r = await listenerFor({ holdTimeoutMs: 60_000 });
+    const inHandshake = new AbortController();
+    const held = dialPeer(r.listener.address, ids[0]!, 1, { timeoutMs: 60_000, signal: inHandshake.signal }).then(() => undefined, (e: unknown) => e);
+    await until('held', () => r.listener.stats().held === 1);
+    inHandshake.abort('generation 5 ended');
+    const e2 = (await held) as Error;
+    expect(e2).toBeInstanceOf(LinkError);
+    expect(e2.message).toMatch(/dial abandoned/);
+    // The abandoned connection is closed: the listener stops holding it.
+    await until('released', () => r.listener.stats().held === 0);
+    // An already-aborted signal does not even connect.
+    const e3 = (await dialPeer(r.listener.address, ids[0]!, 1, { signal: AbortSignal.abort('over') }).then(() => undefined, (e: unknown) => e)) as Error;
+    expect(e3.message).toMatch(/dial abandoned \(over\)/);
+  }, 20_000);
+
   it('registering a newer generation refuses connections held for an older one of the same run', async () => {
     const old = identities(2, 3);
     const r = await listenerFor();

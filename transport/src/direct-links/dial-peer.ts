@@ -30,8 +30,10 @@ const MAX_RETRY_MS = 500;
  * sending end once the peer proved it holds the secret. Connection-refused, and a refusal because the peer has not
  * registered the generation yet (or holds too many such connections), are retried with backoff until timeoutMs,
  * which bounds the whole dial; every failure rejects with a LinkError naming the peer rank and address.
+ * `signal` abandons the dial at once (its generation ended: retrying for the rest of the timeout would only hold
+ * a socket and timers for nothing): the connection in progress is destroyed and the dial rejects.
  */
-export async function dialPeer(address: string, identity: LinkIdentity, peerRank: number, options: { timeoutMs?: number } = {}): Promise<OutgoingLink> {
+export async function dialPeer(address: string, identity: LinkIdentity, peerRank: number, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<OutgoingLink> {
   const problem = identityProblem(identity);
   if (problem !== undefined) throw new InternalError(`dialPeer: ${problem}`);
   if (!Number.isInteger(peerRank) || peerRank < 0 || peerRank >= identity.worldSize || peerRank === identity.rank) {
@@ -41,29 +43,34 @@ export async function dialPeer(address: string, identity: LinkIdentity, peerRank
   if (target === undefined) throw new LinkError(peerRank, address, 'not a "host:port" address', { hint: 'IPv6 hosts go in brackets: "[::1]:7000"' });
   const timeoutMs = options.timeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS;
   const deadline = Date.now() + timeoutMs;
+  const signal = options.signal;
+  const abandoned = (): LinkError => new LinkError(peerRank, address, `dial abandoned (${String(signal?.reason ?? 'aborted')})`, { hint: 'the generation the link was for has ended' });
   const fields: LinkHelloFields = { runId: identity.runId, generation: identity.generation, fromRank: identity.rank, toRank: peerRank };
   let delay = FIRST_RETRY_MS;
   const backOff = async (): Promise<boolean> => {
     const left = deadline - Date.now();
-    if (left <= 0) return false;
-    await new Promise((r) => setTimeout(r, Math.min(delay, left)));
+    if (left <= 0 || signal?.aborted) return false;
+    await sleep(Math.min(delay, left), signal);
     delay = Math.min(delay * 2, MAX_RETRY_MS);
     return true;
   };
   for (;;) {
+    if (signal?.aborted) throw abandoned();
     let socket: Socket;
     try {
-      socket = await connectOnce(target.host, target.port, deadline - Date.now());
+      socket = await connectOnce(target.host, target.port, deadline - Date.now(), signal);
     } catch (err) {
+      if (signal?.aborted) throw abandoned();
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ECONNREFUSED' && (await backOff())) continue;
       const why = code === 'ECONNREFUSED' || code === 'ETIMEDOUT' ? `nothing accepted the connection within ${timeoutMs} ms (${code})` : `cannot connect: ${describeSocketError(err as Error)}`;
       throw new LinkError(peerRank, address, why, { hint: 'check that the peer worker is running and that it advertised this address', cause: err });
     }
     try {
-      await handshake(socket, identity.secret, fields, deadline);
+      await handshake(socket, identity.secret, fields, deadline, signal);
     } catch (err) {
       socket.destroy();
+      if (signal?.aborted) throw abandoned();
       if (!(err instanceof HandshakeFailure)) throw err;
       // A peer that was not ready (or briefly full) may accept a new attempt (Note [held connections]).
       if (err.transient && (await backOff())) continue;
@@ -74,20 +81,45 @@ export async function dialPeer(address: string, identity: LinkIdentity, peerRank
   }
 }
 
-function connectOnce(host: string, port: number, timeoutMs: number): Promise<Socket> {
+/** Waits `ms`, or less if `signal` aborts first. */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+function connectOnce(host: string, port: number, timeoutMs: number, signal: AbortSignal | undefined): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host, port, noDelay: true });
+    const settle = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    };
     const timer = setTimeout(() => {
+      settle();
       socket.destroy();
       reject(Object.assign(new Error(`connect timed out after ${timeoutMs} ms`), { code: 'ETIMEDOUT' }));
     }, Math.max(timeoutMs, 1));
+    const onAbort = (): void => {
+      settle();
+      socket.off('error', onError);
+      socket.destroy();
+      reject(Object.assign(new Error('connect abandoned'), { code: 'ABORT_ERR' }));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
     socket.once('connect', () => {
-      clearTimeout(timer);
+      settle();
       socket.off('error', onError);
       resolve(socket);
     });
     const onError = (err: Error): void => {
-      clearTimeout(timer);
+      settle();
       socket.destroy();
       reject(err);
     };
@@ -109,7 +141,7 @@ class HandshakeFailure extends Error {
 const WRONG_PEER_HINT = 'the address may belong to another process or an older generation of the run';
 
 /** The dialer's side of Note [link handshake]; resolves once the acceptor's MAC checked out. */
-function handshake(socket: Socket, secret: Uint8Array, fields: LinkHelloFields, deadline: number): Promise<void> {
+function handshake(socket: Socket, secret: Uint8Array, fields: LinkHelloFields, deadline: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
     const dialerNonce = newNonce();
     let acceptorNonce: Uint8Array | undefined;
@@ -144,8 +176,10 @@ function handshake(socket: Socket, secret: Uint8Array, fields: LinkHelloFields, 
     };
     const onEnd = (): void => fail(acceptorNonce === undefined ? 'the peer closed the connection before its hello' : 'the peer closed the connection during the handshake', WRONG_PEER_HINT);
     const onError = (err: Error): void => fail(`handshake: ${describeSocketError(err)}`, WRONG_PEER_HINT);
+    const onAbort = (): void => fail('dial abandoned during the handshake', 'the generation the link was for has ended');
     const cleanup = (): void => {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
       socket.off('data', onData);
       socket.off('end', onEnd);
       socket.off('close', onEnd);
@@ -155,5 +189,6 @@ function handshake(socket: Socket, secret: Uint8Array, fields: LinkHelloFields, 
     socket.on('end', onEnd);
     socket.on('close', onEnd);
     socket.on('error', onError);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

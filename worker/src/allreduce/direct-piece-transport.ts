@@ -42,6 +42,8 @@ interface Writes {
  * the frames in flight on it are gone, as with a NATS reconnect, and the coordinator forms a new generation once it
  * sees the loss (or when the step times out). The running step, and every later one, fails at once with
  * ConnectionInterrupted — the worker then waits for the next generation, which brings new links and a new secret.
+ * Dials still in progress are abandoned then (and on close): a dial would otherwise keep retrying a peer that is
+ * gone for the rest of its timeout.
  */
 export class DirectPieceTransport implements PieceTransport {
   readonly maxFrameBytes = MAX_FRAME_BYTES;
@@ -62,6 +64,8 @@ export class DirectPieceTransport implements PieceTransport {
   #stopAccepting: (() => void) | undefined;
   #failure: ClusterError | undefined;
   #closed = false;
+  /** Abandons the dials in progress once the links can no longer be used (closed or failed). */
+  readonly #dials = new AbortController();
 
   constructor(options: DirectPieceTransportOptions) {
     const { identity, addresses } = options;
@@ -124,6 +128,7 @@ export class DirectPieceTransport implements PieceTransport {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#dials.abort('the all-reduce of this generation was closed');
     this.#stopAccepting?.();
     for (const link of this.#out) link?.close();
     for (const link of this.#in) link?.close();
@@ -167,7 +172,7 @@ export class DirectPieceTransport implements PieceTransport {
     const address = this.#addresses[peer]!;
     let link: OutgoingLink;
     try {
-      link = await dialPeer(address, this.#identity, peer, { timeoutMs: this.#dialTimeoutMs });
+      link = await dialPeer(address, this.#identity, peer, { timeoutMs: this.#dialTimeoutMs, signal: this.#dials.signal });
     } catch (error) {
       return this.#broken(peer, `rank ${this.#identity.rank} cannot link to rank ${peer}: ${(error as Error).message}`);
     }
@@ -195,6 +200,7 @@ export class DirectPieceTransport implements PieceTransport {
   #broken(peer: number, message: string): void {
     if (this.#closed || this.#failure !== undefined) return;
     this.#failure = new ConnectionInterrupted(message, { rank: peer, hint: 'the peer died or the network between the two workers failed; the coordinator forms a new generation' });
+    this.#dials.abort('a link of this generation broke');
     this.#dropWaiting();
     this.#writes.clear();
     this.#sink?.onLost(this.#failure);
