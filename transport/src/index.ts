@@ -34,5 +34,5 @@ export { authorizationBlock } from './nats-server/authorization-config.js';
 export { clusterBlock } from './nats-server/cluster-config.js';
 export type { ClusterMember, RouteCredentials } from './nats-server/cluster-config.js';
 export type { ServerUser } from './nats-server/authorization-config.js';
-export { DEFAULT_DIAL_TIMEOUT_MS, DEFAULT_MAX_FRAME_BYTES, dialPeer, framePoolStats, LinkError, PeerListener, releaseFrame, userBufferReadsStatus } from './direct-links/index.js';
-export type { IncomingLink, LinkIdentity, OutgoingLink, PeerListenerOptions, RefusalKind } from './direct-links/index.js';
+export { DEFAULT_DIAL_TIMEOUT_MS, DEFAULT_MAX_FRAME_BYTES, dialPeer, framePoolStats, LinkError, PeerListener, releaseFrame, userBufferReadsStatus, LINK_TLS_CIPHERS } from './direct-links/index.js';
+export type { IncomingLink, LinkIdentity, OutgoingLink, PeerListenerOptions, RefusalKind, LinkEncryption } from './direct-links/index.js';

@@ -19,6 +19,7 @@ import { describeSocketError } from './link-close.js';
 import { identityProblem, type LinkIdentity } from './link-identity.js';
 import { type OutgoingLink, SocketOutgoingLink } from './outgoing-link.js';
 import { parsePeerAddress } from './peer-address.js';
+import { linkTlsKey, pskIdentity, secureDialerSocket, type LinkEncryption } from './link-tls.js';
 
 /** Long enough to outlast the acceptor's hold of a generation it has not registered yet (10 s) plus a handshake. */
 export const DEFAULT_DIAL_TIMEOUT_MS = 30_000;
@@ -66,8 +67,10 @@ export async function dialPeer(address: string, identity: LinkIdentity, peerRank
       const why = code === 'ECONNREFUSED' || code === 'ETIMEDOUT' ? `nothing accepted the connection within ${timeoutMs} ms (${code})` : `cannot connect: ${describeSocketError(err as Error)}`;
       throw new LinkError(peerRank, address, why, { hint: 'check that the peer worker is running and that it advertised this address', cause: err });
     }
+    const encryption = identity.encryption ?? 'none';
+    let nonces: { acceptorNonce: Uint8Array; dialerNonce: Uint8Array };
     try {
-      await handshake(socket, identity.secret, fields, deadline, signal);
+      nonces = await handshake(socket, identity.secret, fields, deadline, signal, encryption);
     } catch (err) {
       socket.destroy();
       if (signal?.aborted) throw abandoned();
@@ -77,7 +80,15 @@ export async function dialPeer(address: string, identity: LinkIdentity, peerRank
       throw new LinkError(peerRank, address, err.message, { hint: err.hint });
     }
     socket.setNoDelay(true);
-    return new SocketOutgoingLink(socket, peerRank, address);
+    if (encryption === 'none') return new SocketOutgoingLink(socket, peerRank, address);
+    try {
+      const key = linkTlsKey(identity.secret, fields, nonces.acceptorNonce, nonces.dialerNonce);
+      return new SocketOutgoingLink(await secureDialerSocket(socket, key, pskIdentity(nonces.dialerNonce), Math.max(deadline - Date.now(), 1_000), signal), peerRank, address);
+    } catch (err) {
+      socket.destroy();
+      if (signal?.aborted) throw abandoned();
+      throw new LinkError(peerRank, address, `TLS: ${(err as Error).message}`, { hint: 'both ranks hold the secret (the handshake passed), so the TLS session should not fail: check for a proxy or a broken network between them', cause: err });
+    }
   }
 }
 
@@ -141,7 +152,7 @@ class HandshakeFailure extends Error {
 const WRONG_PEER_HINT = 'the address may belong to another process or an older generation of the run';
 
 /** The dialer's side of Note [link handshake]; resolves once the acceptor's MAC checked out. */
-function handshake(socket: Socket, secret: Uint8Array, fields: LinkHelloFields, deadline: number, signal: AbortSignal | undefined): Promise<void> {
+function handshake(socket: Socket, secret: Uint8Array, fields: LinkHelloFields, deadline: number, signal: AbortSignal | undefined, encryption: LinkEncryption): Promise<{ acceptorNonce: Uint8Array; dialerNonce: Uint8Array }> {
   return new Promise((resolve, reject) => {
     const dialerNonce = newNonce();
     let acceptorNonce: Uint8Array | undefined;
@@ -159,7 +170,7 @@ function handshake(socket: Socket, secret: Uint8Array, fields: LinkHelloFields, 
         if ('problem' in hello) return fail(`handshake: ${hello.problem}`, WRONG_PEER_HINT);
         acceptorNonce = hello.nonce;
         buffered = buffered.subarray(ACCEPTOR_HELLO_BYTES);
-        socket.write(encodeDialerHello(fields, dialerNonce, linkMac(secret, 'dialer', fields, acceptorNonce, dialerNonce)));
+        socket.write(encodeDialerHello(fields, dialerNonce, linkMac(secret, 'dialer', fields, acceptorNonce, dialerNonce, encryption)));
       }
       if (buffered.byteLength === 0) return;
       const status = buffered[0]!;
@@ -169,10 +180,10 @@ function handshake(socket: Socket, secret: Uint8Array, fields: LinkHelloFields, 
       }
       if (buffered.byteLength < ACCEPTOR_REPLY_OK_BYTES) return;
       if (buffered.byteLength > ACCEPTOR_REPLY_OK_BYTES) return fail('handshake: the peer sent data after its reply', WRONG_PEER_HINT);
-      const expected = linkMac(secret, 'acceptor', fields, acceptorNonce, dialerNonce);
+      const expected = linkMac(secret, 'acceptor', fields, acceptorNonce, dialerNonce, encryption);
       if (!macsEqual(buffered.subarray(1, 1 + MAC_BYTES), expected)) return fail('handshake: the peer did not prove it holds the secret (wrong MAC)', WRONG_PEER_HINT);
       cleanup();
-      resolve();
+      resolve({ acceptorNonce, dialerNonce });
     };
     const onEnd = (): void => fail(acceptorNonce === undefined ? 'the peer closed the connection before its hello' : 'the peer closed the connection during the handshake', WRONG_PEER_HINT);
     const onError = (err: Error): void => fail(`handshake: ${describeSocketError(err)}`, WRONG_PEER_HINT);

@@ -100,7 +100,7 @@ export function decodeAcceptorHello(bytes: Uint8Array): { nonce: Uint8Array } | 
 }
 
 /** The MAC of one role over the whole handshake transcript (Note [link handshake]). */
-export function linkMac(secret: Uint8Array, role: 'dialer' | 'acceptor', fields: LinkHelloFields, acceptorNonce: Uint8Array, dialerNonce: Uint8Array): Buffer {
+export function linkMac(secret: Uint8Array, role: 'dialer' | 'acceptor', fields: LinkHelloFields, acceptorNonce: Uint8Array, dialerNonce: Uint8Array, encryption: 'none' | 'tls' = 'none'): Buffer {
   const runId = Buffer.from(fields.runId, 'utf8');
   const ints = Buffer.alloc(2 + 12);
   ints.writeUInt16LE(runId.byteLength, 0);
@@ -108,7 +108,8 @@ export function linkMac(secret: Uint8Array, role: 'dialer' | 'acceptor', fields:
   ints.writeUInt32LE(fields.fromRank, 6);
   ints.writeUInt32LE(fields.toRank, 10);
   const h = createHmac('sha256', secret);
-  h.update(`${MAC_LABEL}\0${role}\0`);
+  // The link's encryption is part of what both ends prove (Note [encrypted links] in link-tls.ts).
+  h.update(`${MAC_LABEL}${encryption === 'tls' ? '+tls' : ''}\0${role}\0`);
   h.update(ints.subarray(0, 2));
   h.update(runId);
   h.update(ints.subarray(2));
@@ -189,10 +190,10 @@ export function encodeAcceptorReply(status: HandshakeStatusCode, mac?: Uint8Arra
  * that leaks least: addressing first, then the MAC, and the duplicate check only for a peer that proved the
  * secret, so a forger cannot use up a rank's slot.
  */
-export function checkDialerHello(hello: DialerHello, identity: { readonly rank: number; readonly worldSize: number; readonly secret: Uint8Array }, acceptorNonce: Uint8Array, linkedRanks: ReadonlySet<number>): HandshakeStatusCode {
+export function checkDialerHello(hello: DialerHello, identity: { readonly rank: number; readonly worldSize: number; readonly secret: Uint8Array; readonly encryption?: 'none' | 'tls' }, acceptorNonce: Uint8Array, linkedRanks: ReadonlySet<number>): HandshakeStatusCode {
   if (hello.toRank !== identity.rank) return HandshakeStatus.wrongRank;
   if (hello.fromRank >= identity.worldSize || hello.fromRank === identity.rank) return HandshakeStatus.rankOutOfRange;
-  if (!macsEqual(hello.mac, linkMac(identity.secret, 'dialer', hello, acceptorNonce, hello.dialerNonce))) return HandshakeStatus.wrongMac;
+  if (!macsEqual(hello.mac, linkMac(identity.secret, 'dialer', hello, acceptorNonce, hello.dialerNonce, identity.encryption))) return HandshakeStatus.wrongMac;
   if (linkedRanks.has(hello.fromRank)) return HandshakeStatus.duplicateRank;
   return HandshakeStatus.ok;
 }

@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import { FrameReader } from './frame-reader.js';
 import { LinkClose, watchSocketEnd } from './link-close.js';
 import { readIntoUserBuffers } from './user-buffer-reads.js';
@@ -43,7 +44,8 @@ export class SocketIncomingLink implements IncomingLink {
     this.#closeWith = watchSocketEnd(socket, this.#close, describe, () => (this.#reader.atFrameBoundary ? undefined : this.#reader.describePartial()));
     // Reads go straight into frames where the process allows it (Note [user-buffer reads on accepted sockets]);
     // the 'data' listener then never fires but keeps the socket flowing, which is what makes it emit 'end'.
-    readIntoUserBuffers(socket, {
+    // A TLS socket's reads are decrypted by Node first: they cannot go straight into frames.
+    if (!(socket instanceof TLSSocket)) readIntoUserBuffers(socket, {
       nextReadBuffer: () => this.#reader.nextReadBuffer(),
       pushRead: (nread, buffer) => {
         if (!this.#close.closed) this.#reader.pushRead(nread, buffer);

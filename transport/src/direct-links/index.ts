@@ -11,4 +11,5 @@ export type { LinkIdentity } from './link-identity.js';
 export type { OutgoingLink } from './outgoing-link.js';
 export { PeerListener } from './peer-listener.js';
 export { userBufferReadsStatus } from './user-buffer-reads.js';
+export { LINK_TLS_CIPHERS, type LinkEncryption } from './link-tls.js';
 export type { PeerListenerOptions, RefusalKind } from './peer-listener.js';

@@ -41,7 +41,10 @@ function callHandler(handler: (reason: string) => void, reason: string): void {
 /** One line for a socket error: its message, with its code when the message does not say it. */
 export function describeSocketError(error: Error): string {
   const code = (error as NodeJS.ErrnoException).code;
-  return code !== undefined && !error.message.includes(code) ? `${error.message} (${code})` : error.message;
+  // OpenSSL's messages ("<id>:error:<lib code>:SSL routines:<function>:<reason>:<file>:<line>:") become their reason.
+  const openssl = /^[0-9A-F]+:error:[0-9A-F]+:[^:]*:[^:]*:([^:]+):/.exec(error.message);
+  const message = (openssl === null ? error.message : `TLS: ${openssl[1]}`).replace(/\s*\n\s*/g, ' ').trim();
+  return code !== undefined && !message.includes(code) ? `${message} (${code})` : message;
 }
 
 /**
@@ -53,6 +56,8 @@ export function watchSocketEnd(socket: Socket, close: LinkClose, describe: (caus
   let cause: string | undefined;
   socket.on('error', (err) => {
     cause ??= describeSocketError(err);
+    // A TCP socket closes after its error by itself; a TLS socket whose record failed its MAC does not.
+    socket.destroy();
   });
   socket.on('end', () => {
     const missing = partial();

@@ -5,6 +5,8 @@ export interface LinkIdentity {
   readonly rank: number;
   readonly worldSize: number;
   readonly secret: Uint8Array;
+  /** 'tls': frames travel inside TLS keyed from the handshake (Note [encrypted links]); default 'none'. Both ends must agree. */
+  readonly encryption?: 'none' | 'tls';
 }
 
 /** Longest run id a handshake carries (UTF-8 bytes); bounds the handshake's size. */
@@ -24,6 +26,7 @@ export function identityProblem(identity: LinkIdentity): string | undefined {
   if (!isU32(worldSize) || worldSize < 2) return `worldSize must be an integer >= 2 (got ${worldSize})`;
   if (!isU32(rank) || rank >= worldSize) return `rank must be an integer in [0, ${worldSize}) (got ${rank})`;
   if (!(secret instanceof Uint8Array) || secret.byteLength < 16) return 'secret must be at least 16 bytes';
+  if (identity.encryption !== undefined && identity.encryption !== 'none' && identity.encryption !== 'tls') return `encryption must be 'none' or 'tls' (got ${String(identity.encryption)})`;
   return undefined;
 }
 

@@ -19,6 +19,7 @@ import { describeSocketError } from './link-close.js';
 import { generationKey, identityProblem, type LinkIdentity } from './link-identity.js';
 import { formatPeerAddress } from './peer-address.js';
 import { checkUserBufferReads } from './user-buffer-reads.js';
+import { LinkTlsAcceptor, linkTlsKey, pskIdentity } from './link-tls.js';
 
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 5_000;
 export const DEFAULT_HOLD_TIMEOUT_MS = 10_000;
@@ -38,6 +39,7 @@ export type RefusalKind =
   | 'rank-out-of-range'
   | 'wrong-mac'
   | 'duplicate-rank'
+  | 'tls-failed'
   | 'listener-closed';
 
 export interface PeerListenerOptions {
@@ -99,6 +101,8 @@ export class PeerListener {
   readonly #held = new Set<HeldConnection>();
   readonly #links = new Set<IncomingLink>();
   readonly #refused = new Map<RefusalKind, number>();
+  /** Wraps accepted sockets in TLS for generations with encrypted links (made on first use). */
+  #tls: LinkTlsAcceptor | undefined;
   #accepted = 0;
   #violations = 0;
   #closed = false;
@@ -276,7 +280,28 @@ export class PeerListener {
     }
     const { identity } = registration;
     registration.linkedRanks.add(hello.fromRank);
-    socket.write(encodeAcceptorReply(HandshakeStatus.ok, linkMac(identity.secret, 'acceptor', hello, acceptorNonce, hello.dialerNonce)));
+    socket.write(encodeAcceptorReply(HandshakeStatus.ok, linkMac(identity.secret, 'acceptor', hello, acceptorNonce, hello.dialerNonce, identity.encryption)));
+    if (identity.encryption !== 'tls') return this.#link(socket, peer, hello, registration);
+    // Note [encrypted links]: the frames come inside TLS keyed from this handshake.
+    this.#handshaking.add(socket);
+    this.#tls ??= new LinkTlsAcceptor();
+    this.#tls.secure(socket, pskIdentity(hello.dialerNonce), linkTlsKey(identity.secret, hello, acceptorNonce, hello.dialerNonce), this.#handshakeTimeoutMs).then(
+      (secure) => {
+        this.#handshaking.delete(socket);
+        if (this.#closed) return void secure.destroy();
+        this.#link(secure, peer, hello, registration);
+      },
+      (err: unknown) => {
+        this.#handshaking.delete(socket);
+        if (this.#closed) return;
+        this.#count('tls-failed', `links: closing the link from rank ${hello.fromRank} (${peer}): TLS: ${(err as Error).message}`);
+        socket.destroy();
+      },
+    );
+  }
+
+  /** A connection that passed its handshake (and TLS, if the generation asks for it) becomes an incoming link. */
+  #link(socket: Socket, peer: string, hello: DialerHello, registration: Registration): void {
     const link = new SocketIncomingLink(socket, hello.fromRank, peer, this.#maxFrameBytes, (reason) => {
       this.#violations += 1;
       this.#log(`links: closing link from rank ${hello.fromRank} (${peer}): protocol violation: ${reason}`);
