@@ -13,7 +13,7 @@ import { describeDataset, skippedFields } from './run-summary.js';
  *   coordinator/src/timings.ts) and allreduceOverlap = 1 − exposed / all-reduce (the share hidden behind compute)
  *   and stepWallSeconds; stepsSentAhead (steps whose command went out before the previous step's replies, Note [the
  *   next step is sent ahead] in coordinator/src/cluster-step-driver.ts); allreduce = { transport: the path gradient
- *   pieces took, `nats` or `direct`, compression }; skippedSteps / skipped (the NaN/Inf guard, as for train); droppedMessages (messages every process dropped: `coordinator` and `workers.<id>`, by kind/reason).
+ *   pieces took, `nats` or `direct`, linkEncryption `none` or `tls`, compression }; skippedSteps / skipped (the NaN/Inf guard, as for train); droppedMessages (messages every process dropped: `coordinator` and `workers.<id>`, by kind/reason).
  */
 export function clusterReport(config: RunConfig, run: ClusterRun, wallSeconds: number): RunReport {
   const kind = modelKind(config.model);
@@ -52,7 +52,7 @@ export function clusterReport(config: RunConfig, run: ClusterRun, wallSeconds: n
     waitSeconds: run.timings.waitSeconds,
     stepWallSeconds: run.timings.stepWallSeconds,
     stepsSentAhead: run.timings.stepsSentAhead,
-    allreduce: { transport: run.allreduceTransport, compression: t.allreduce.compression },
+    allreduce: { transport: run.allreduceTransport, linkEncryption: t.allreduce.linkEncryption, compression: t.allreduce.compression },
     perWorker: run.generation.members.map((m) => {
       const timing = run.timings.perRank[m.rank]!;
       return {

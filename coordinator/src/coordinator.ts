@@ -403,7 +403,7 @@ export class Coordinator {
       for (const m of generation.members) this.#sendAssign(m.workerId, m.rank);
       const world = generation.members.map((m) => `rank ${m.rank} = ${m.workerId}${this.#links === undefined ? '' : ` (${m.dataAddress})`}`).join(', ');
       // The route is in the log line too, not only in the event: a deployment checks its log for it (deploy/test.sh).
-      const route = this.#links === undefined ? 'all-reduce through NATS' : 'all-reduce over direct links';
+      const route = this.#links === undefined ? 'all-reduce through NATS' : `all-reduce over direct links${o.config.training.allreduce.linkEncryption === 'tls' ? ' (TLS)' : ''}`;
       o.log(`generation ${number} (${why}): ${world}, from step ${this.#state.step}; ${route}`);
       this.#events.add({ kind: 'generation', generation: number, step: this.#state.step, detail: `${why}; world ${generation.worldSize}: ${world}; ${route}` });
       try {

@@ -7,18 +7,19 @@
 # <setting>: overlap     training.allreduce.overlap true / false (gradient buckets overlapped with backward)
 #            step-ahead  GRADMESH_STEP_AHEAD unset / off (the coordinator sends each step's successor ahead)
 #            transport   training.allreduce.transport direct / nats (pieces over direct links / through nats-server)
+#            encryption  training.allreduce.linkEncryption tls / none (direct links inside TLS / in the clear)
 # Writes <out-dir>/{on,off}.json (the configs run), <out-dir>/<on|off>-<round>/results.{json,md} and
 # <out-dir>/summary.md: per topology, the medians over rounds (min–max) of samples/s, step, compute, all-reduce,
 # exposed all-reduce, wait, overlap = 1 − exposed ÷ all-reduce, and step ÷ max(compute, all-reduce).
 set -euo pipefail
-setting=${1:?usage: ab.sh <overlap|step-ahead|transport> <out-dir> [config] [rounds] [workers] [topologies] [link]}
-out=${2:?usage: ab.sh <overlap|step-ahead|transport> <out-dir> [config] [rounds] [workers] [topologies] [link]}
+setting=${1:?usage: ab.sh <overlap|step-ahead|transport|encryption> <out-dir> [config] [rounds] [workers] [topologies] [link]}
+out=${2:?usage: ab.sh <overlap|step-ahead|transport|encryption> <out-dir> [config] [rounds] [workers] [topologies] [link]}
 config=${3:-examples/mnist-cnn.json}
 rounds=${4:-3}
 workers=${5:-2}
 topologies=${6:-per-host,hub}
 link=${7:-1gbit}
-case "$setting" in overlap|step-ahead|transport) ;; *) echo "ab.sh: unknown setting '$setting' (overlap, step-ahead or transport)" >&2; exit 2 ;; esac
+case "$setting" in overlap|step-ahead|transport|encryption) ;; *) echo "ab.sh: unknown setting '$setting' (overlap, step-ahead, transport or encryption)" >&2; exit 2 ;; esac
 root=$(cd "$(dirname "$0")/../.." && pwd)
 mkdir -p "$out"
 node -e '
@@ -33,6 +34,7 @@ for (const on of [true, false]) {
   const c = JSON.parse(JSON.stringify(base));
   if (setting === "overlap") c.training = { ...c.training, allreduce: { ...(c.training?.allreduce ?? {}), overlap: on } };
   if (setting === "transport") c.training = { ...c.training, allreduce: { ...(c.training?.allreduce ?? {}), transport: on ? "direct" : "nats" } };
+  if (setting === "encryption") c.training = { ...c.training, allreduce: { ...(c.training?.allreduce ?? {}), linkEncryption: on ? "tls" : "none" } };
   fs.writeFileSync(`${out}/${on ? "on" : "off"}.json`, JSON.stringify(c, null, 2) + "\n");
 }' "$setting" "$config" "$out"
 "$root/../shared/tools/cpu-probe" 2>/dev/null | tail -1 > "$out/load-before.json" || true

@@ -368,7 +368,7 @@ export class WorkerProcess {
           : {
               transport: new DirectPieceTransport({
                 listener: this.#listener!,
-                identity: { runId: o.runId, generation: a.generation, rank: a.rank, worldSize: a.worldSize, secret: links.secret },
+                identity: { runId: o.runId, generation: a.generation, rank: a.rank, worldSize: a.worldSize, secret: links.secret, encryption: replica.config.training.allreduce.linkEncryption },
                 addresses: links.addresses,
                 ...(a.stepTimeoutMs === undefined ? {} : { dialTimeoutMs: a.stepTimeoutMs }),
               }),

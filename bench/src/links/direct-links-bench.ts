@@ -8,7 +8,9 @@ import { probeCpuLoad } from '../backend/cpu-load.js';
  * One-direction throughput of a direct link between two processes on loopback, and what it costs: CPU seconds
  * per GB (10^9 bytes) of the sender and of the receiver (process.cpuUsage, user + system, over the transfer).
  * For comparison with the NATS path measured on the same machine (publisher 0.15, subscriber 0.24, nats-server 1.60
- * CPU s/GB). Usage: node bench/dist/links/direct-links-bench.js [frames=1024] [frameBytes=1048576] [runs=3]
+ * CPU s/GB). Usage: node bench/dist/links/direct-links-bench.js [frames=1024] [frameBytes=1048576] [runs=3] [encryption=none]
+ * where encryption is `none`, `tls` or both (`none,tls`: the modes alternate run by run, each with its own figures;
+ * Note [encrypted links] in transport/src/direct-links/link-tls.ts).
  *
  * The parent forks a receiver and a sender, so neither end's CPU includes the other's; each run uses a fresh pair
  * of processes (warm-up: 64 frames before the measured ones, so JIT and the frame pool are warm). The sender keeps
@@ -124,13 +126,13 @@ function nextMessage<K extends FromChild['kind']>(child: ChildProcess, kind: K):
   });
 }
 
-async function oneRun(frames: number, frameBytes: number): Promise<Run> {
+async function oneRun(frames: number, frameBytes: number, encryption: 'none' | 'tls'): Promise<Run> {
   const entry = fileURLToPath(import.meta.url);
   const recv = fork(entry, ['receiver'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const send = fork(entry, ['sender'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   try {
     const secret = randomBytes(32).toString('hex');
-    const base = { runId: 'bench-links', generation: 1, worldSize: 2, secret };
+    const base = { runId: 'bench-links', generation: 1, worldSize: 2, secret, encryption };
     recv.send({ kind: 'expect', frames } satisfies ToChild);
     const listening = nextMessage(recv, 'listening');
     recv.send({ kind: 'listen', identity: { ...base, rank: 1 } } satisfies ToChild);
@@ -155,18 +157,23 @@ function spread(values: number[]): string {
 }
 
 async function main(): Promise<void> {
-  const [frames = 1024, frameBytes = 1 << 20, runs = 3] = process.argv.slice(2).map(Number);
+  const [frames = 1024, frameBytes = 1 << 20, runs = 3] = process.argv.slice(2, 5).map(Number);
+  const modes = (process.argv[5] ?? 'none').split(',');
+  for (const m of modes) if (m !== 'none' && m !== 'tls') throw new Error(`encryption must be none, tls or none,tls (got ${JSON.stringify(process.argv[5])})`);
   const loadBefore = await probeCpuLoad();
-  const results: Run[] = [];
-  for (let i = 0; i < runs; i++) results.push(await oneRun(frames, frameBytes));
+  const results = new Map<string, Run[]>(modes.map((m) => [m, []]));
+  for (let i = 0; i < runs; i++) for (const m of modes) results.get(m)!.push(await oneRun(frames, frameBytes, m as 'none' | 'tls'));
   const loadAfter = await probeCpuLoad();
-  console.log(`direct link, one direction over loopback: ${frames} frames of ${frameBytes} B per run, ${runs} runs`);
+  console.log(`direct link, one direction over loopback: ${frames} frames of ${frameBytes} B per run, ${runs} runs${modes.length > 1 ? ` of each mode, alternating` : ''}`);
   console.log(`cpu load (parallelCapacity): before ${loadBefore.parallelCapacity}, after ${loadAfter.parallelCapacity}`);
-  console.log(`throughput MB/s:       ${spread(results.map((r) => r.mbPerS))}`);
-  console.log(`sender CPU s/GB:       ${spread(results.map((r) => r.senderCpuSPerGB))}`);
-  console.log(`receiver CPU s/GB:     ${spread(results.map((r) => r.receiverCpuSPerGB))}`);
-  console.log(`  of it system time:   sender ${spread(results.map((r) => r.senderSystemSPerGB))}, receiver ${spread(results.map((r) => r.receiverSystemSPerGB))}`);
-  console.log(JSON.stringify({ frames, frameBytes, loadBefore, loadAfter, runs: results }));
+  for (const [mode, rs] of results) {
+    if (modes.length > 1 || mode !== 'none') console.log(`encryption ${mode}:`);
+    console.log(`throughput MB/s:       ${spread(rs.map((r) => r.mbPerS))}`);
+    console.log(`sender CPU s/GB:       ${spread(rs.map((r) => r.senderCpuSPerGB))}`);
+    console.log(`receiver CPU s/GB:     ${spread(rs.map((r) => r.receiverCpuSPerGB))}`);
+    console.log(`  of it system time:   sender ${spread(rs.map((r) => r.senderSystemSPerGB))}, receiver ${spread(rs.map((r) => r.receiverSystemSPerGB))}`);
+  }
+  console.log(JSON.stringify({ frames, frameBytes, loadBefore, loadAfter, runs: modes.length === 1 ? results.get(modes[0]!) : Object.fromEntries(results) }));
 }
 
 const role = process.argv[2];

@@ -51,6 +51,10 @@ export const allreduceOptions = options({
     .enum(ALLREDUCE_TRANSPORTS)
     .default(DEFAULT_ALLREDUCE_TRANSPORT)
     .describe('direct: gradient pieces travel rank to rank over TCP links authenticated per generation (NATS carries control only); nats: through nats-server.'),
+  linkEncryption: z
+    .enum(['none', 'tls'])
+    .default('none')
+    .describe('tls: direct links carry gradient pieces inside TLS 1.2 keyed from their handshake (encrypted and tamper-evident; costs CPU per byte). For transport nats, secure NATS itself (TLS).'),
   compression: z
     .enum(['none', 'bf16', 'fp16'])
     .default('none')
@@ -65,6 +69,10 @@ export const allreduceOptions = options({
     .max(1 << 30)
     .default(DEFAULT_BUCKET_BYTES)
     .describe('Bucket size for the overlapped all-reduce: layers are grouped in reverse order until a bucket holds at least this many bytes.'),
+}).superRefine((o, ctx) => {
+  if (o.linkEncryption === 'tls' && o.transport === 'nats') {
+    ctx.addIssue({ code: 'custom', path: ['linkEncryption'], message: 'encrypts direct links; with transport "nats" the pieces go through nats-server: secure NATS with TLS instead (see the README, Security)' });
+  }
 });
 
 export const trainingSpec = options({

@@ -18,6 +18,9 @@ beforeAll(async () => {
   const throughNats = JSON.parse(readFileSync(config, 'utf8'));
   throughNats.training.allreduce = { ...(throughNats.training.allreduce ?? {}), transport: 'nats' };
   h.file('mlp-nats.json', JSON.stringify(throughNats));
+  const encrypted = JSON.parse(readFileSync(config, 'utf8'));
+  encrypted.training.allreduce = { ...(encrypted.training.allreduce ?? {}), linkEncryption: 'tls' };
+  h.file('mlp-tls.json', JSON.stringify(encrypted));
 });
 afterAll(async () => h?.close());
 
@@ -40,7 +43,7 @@ function alive(pid: number): boolean {
 }
 
 describe('gradmesh launch', () => {
-  it('the same launch run twice — steps sent ahead or one by one — gives the same paramsChecksum, equal to gradmesh train; the report has the cluster fields and the replicas agree', () => {
+  it('the same launch run — steps sent ahead or one by one, through NATS, over encrypted links — gives the same paramsChecksum, equal to gradmesh train; the report has the cluster fields and the replicas agree', () => {
     const a = gradmesh('launch', '--config', 'mlp.json', '--workers', '2', '--threads', '1', '--report', 'a.json', '--checksum-every', '7');
     expect(a.code, a.stderr).toBe(0);
     // Note [the next step is sent ahead]: the commands' timing changes, not their order or content.
@@ -49,13 +52,20 @@ describe('gradmesh launch', () => {
     // Note [two paths for the same pieces]: through nats-server instead of over direct links (the default), the same bits.
     const d = gradmesh('launch', '--config', 'mlp-nats.json', '--workers', '2', '--threads', '1', '--report', 'd.json');
     expect(d.code, d.stderr).toBe(0);
+    // Note [encrypted links]: the same frames inside TLS, the same bits.
+    const e = gradmesh('launch', '--config', 'mlp-tls.json', '--workers', '2', '--threads', '1', '--report', 'e.json');
+    expect(e.code, e.stderr).toBe(0);
     const t = gradmesh('train', '--config', 'mlp.json', '--threads', '1', '--report', 't.json');
     expect(t.code, t.stderr).toBe(0);
     const rd = JSON.parse(readFileSync(h.path('d.json'), 'utf8'));
     expect(rd.paramsChecksum).toBe(JSON.parse(readFileSync(h.path('t.json'), 'utf8')).paramsChecksum);
-    expect(rd.allreduce).toEqual({ transport: 'nats', compression: 'none' });
+    expect(rd.allreduce).toEqual({ transport: 'nats', linkEncryption: 'none', compression: 'none' });
     expect(rd.events.find((e: { kind: string }) => e.kind === 'generation').detail).toMatch(/; all-reduce through NATS$/);
     expect(rd.replicaChecksumsAgree).toBe(true);
+    const re = JSON.parse(readFileSync(h.path('e.json'), 'utf8'));
+    expect(re.paramsChecksum).toBe(rd.paramsChecksum);
+    expect(re.allreduce).toEqual({ transport: 'direct', linkEncryption: 'tls', compression: 'none' });
+    expect(re.events.find((ev: { kind: string }) => ev.kind === 'generation').detail).toMatch(/; all-reduce over direct links \(TLS\)$/);
     const ra = JSON.parse(readFileSync(h.path('a.json'), 'utf8'));
     const rb = JSON.parse(readFileSync(h.path('b.json'), 'utf8'));
     const rt = JSON.parse(readFileSync(h.path('t.json'), 'utf8'));
@@ -85,7 +95,7 @@ describe('gradmesh launch', () => {
     expect(ra.exposedAllreduceSeconds).toBeLessThanOrEqual(ra.allreduceSeconds);
     expect(ra.allreduceOverlap).toBeGreaterThanOrEqual(0);
     // The path the gradient pieces took: the default transport, direct links between the workers.
-    expect(ra.allreduce).toEqual({ transport: 'direct', compression: 'none' });
+    expect(ra.allreduce).toEqual({ transport: 'direct', linkEncryption: 'none', compression: 'none' });
     expect(ra.events.find((e: { kind: string }) => e.kind === 'generation').detail).toMatch(/; all-reduce over direct links$/);
     expect(a.stdout).toMatch(/\[coordinator\] test accuracy [\d.]+%/);
     expect(a.stderr).toMatch(/\[w0\] worker w0: run completed/);

@@ -27,7 +27,7 @@ describe('parseRunConfig', () => {
     expect(config.seed).toBe(42);
     expect(config.training).toEqual({
       epochs: 5, batchSize: 64, validationSplit: 0, dropLast: false, microBatch: 32,
-      clipNorm: undefined, clipValue: undefined, earlyStopping: undefined, checkpointEverySteps: undefined, allreduce: { transport: 'direct', compression: 'none', overlap: true, bucketBytes: 524288 },
+      clipNorm: undefined, clipValue: undefined, earlyStopping: undefined, checkpointEverySteps: undefined, allreduce: { transport: 'direct', linkEncryption: 'none', compression: 'none', overlap: true, bucketBytes: 524288 },
     });
     expect(Object.keys(config.training)).toContain('clipNorm');
     expect(config.backend).toEqual({ type: 'native', threads: undefined });
@@ -38,6 +38,12 @@ describe('parseRunConfig', () => {
     expect(parseRunConfig({ ...base, training: { allreduce: { transport: 'nats' } } }).training.allreduce.transport).toBe('nats');
     expect(parseRunConfig({ ...base, training: { allreduce: { compression: 'bf16' } } }).training.allreduce.transport).toBe('direct');
     expect(messageOf({ ...base, training: { allreduce: { transport: 'tcp' } } })).toContain('training.allreduce.transport: must be one of nats, direct (got "tcp")');
+  });
+
+  it('training.allreduce.linkEncryption is "none" (default) or "tls", and "tls" only for direct links (NATS has its own TLS)', () => {
+    expect(parseRunConfig({ ...base, training: { allreduce: { linkEncryption: 'tls' } } }).training.allreduce.linkEncryption).toBe('tls');
+    expect(messageOf({ ...base, training: { allreduce: { linkEncryption: 'ssl' } } })).toContain('training.allreduce.linkEncryption: must be one of none, tls (got "ssl")');
+    expect(messageOf({ ...base, training: { allreduce: { transport: 'nats', linkEncryption: 'tls' } } })).toContain('training.allreduce.linkEncryption: encrypts direct links; with transport "nats"');
   });
 
   it('reads the shorthand forms of backend and earlyStopping', () => {
