@@ -18,7 +18,9 @@ export type LinkEncryption = 'none' | 'tls';
  * fresh for every connection (both nonces are), bound to both ranks and the direction. The mode is part of the
  * handshake MAC's label, so a plain dialer and a TLS acceptor (or the reverse) fail the handshake as a wrong MAC
  * instead of misreading each other's bytes. TLS 1.3 would be preferable, but Node's PSK support is TLS 1.2 only;
- * the PSK suites here are AEAD and the first one has forward secrecy.
+ * the PSK suites here are AEAD and the first one has forward secrecy. The keys are only as secret as the
+ * generation's secret, which reaches the workers in their assignment over NATS: an encrypted run needs a NATS
+ * connection secured with TLS as well.
  */
 export const LINK_TLS_CIPHERS = 'ECDHE-PSK-CHACHA20-POLY1305:PSK-AES256-GCM-SHA384:PSK-AES128-GCM-SHA256';
 const KEY_LABEL = 'gradmesh-link-tls-v1';
