@@ -6,6 +6,7 @@ import { nonNegativeInt, positiveInt, secondsFlag, workerRange, type Command } f
 import { clusterReport } from './cluster-report.js';
 import { describeError, writeFailedReport } from './failed-report.js';
 import { watchLauncher } from './launch/parent-watch.js';
+import { linkSecretInTheClear } from './link-secret-check.js';
 import { NATS_AUTH_OPTIONS, natsAuthUsage, natsCredentialsFrom } from './nats-auth-flags.js';
 import { progressReporter } from './progress.js';
 import { isQuiet, QUIET_OPTION, quietUsage } from './quiet-flag.js';
@@ -181,6 +182,9 @@ Exit code: 0 when the run completed, 1 when it failed or was stopped (the error 
         `${config.name}: coordinator of run "${runId}" on ${redactUrl(natsUrl)} (${describeCredentials(natsCredentials)}), waiting for ${range.min === range.max ? workers : `${range.min}–${range.max}`} worker(s)${checkpointStore ? `, checkpoints: ${describeStoreSpec(checkpointStore)}` : ''}`,
         { event: 'started', run: runId, config: config.name, minWorkers: range.min, maxWorkers: workers, ...(checkpointStore ? { checkpoints: describeStoreSpec(checkpointStore) } : {}), ...(health ? { health: health.address } : {}) },
       );
+      if (config.training.allreduce.linkEncryption === 'tls' && linkSecretInTheClear(natsUrl, natsCredentials)) {
+        log.warn(`${config.name}: training.allreduce.linkEncryption is "tls" but the NATS connection is not (${redactUrl(natsUrl)}): the link secret travels in the clear; use a tls:// URL or --nats-tls-ca`, { event: 'insecure-link-secret', run: runId });
+      }
       let run: Awaited<ReturnType<Coordinator['run']>>;
       try {
         run = await coordinator.run();
