@@ -444,14 +444,26 @@ export class WorkerProcess {
     const replies = stepDoneSubject(this.#options.runId, this.#options.workerId);
     if (replica === undefined) throw new ClusterError(`worker ${this.#options.workerId} received ${command.kind} before it was ready`, { worker: this.#options.workerId });
     switch (command.kind) {
-      case 'step':
-      {
+      case 'step': {
         const timeline = this.#trace?.begin(command.body.step, replica.rank, this.#assignment?.generation ?? 0);
-        channel.send(replies, 'stepDone', this.#withDrops(await replica.step(command.body, this.#allReduce!, timeline)));
-        if (timeline !== undefined) {
-          timeline.replied = wallMs();
-          this.#trace!.record(timeline);
-        }
+        const done = this.#withDrops(await replica.step(command.body, this.#allReduce!, timeline));
+        const reply = (): void => {
+          if (timeline !== undefined) timeline.replying = wallMs();
+          channel.send(replies, 'stepDone', done);
+          if (timeline !== undefined) {
+            timeline.replied = wallMs();
+            this.#trace!.record(timeline);
+          }
+        };
+        // Note [the next step starts before the reply]
+        // Every rank's compute thread idles from the end of one step's backward until the next step reaches it. A
+        // step sent ahead is already queued here, so it starts in the microtasks that follow this return — up to
+        // the hand-off of its first micro-batch to the pool — and the reply to this one goes out after that
+        // (setImmediate runs after them): the coordinator has the next command out already and only needs the
+        // reply to time and check this step. Replies still go in step order (each is queued before the next step
+        // can end), carrying what this step computed.
+        if (process.env['XREPLY'] === 'first') reply();
+        else setImmediate(reply);
         return;
       }
       case 'evaluate':

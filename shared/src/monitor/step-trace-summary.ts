@@ -32,9 +32,9 @@ export function mergeStepTraces(traces: readonly StepTraceFile[]): StepTraceFile
 
 /**
  * Per worker, over its traced steps: each phase's median, min and max in ms. "between steps" is from one step's
- * reply to the next step's start, for consecutive steps of one generation (the time the rank waited for, or
+ * update to the next step's start, for consecutive steps of one generation (the time the rank waited for, or
  * took to pick up, its next command); "all-reduce" is from the first bucket's release to the last sum, mostly
- * during compute. A phase with no sample (no step ran) is null.
+ * during compute; "reply" runs while the next step starts. A phase with no sample (no step ran) is null.
  */
 export function summarizeStepTrace(trace: StepTraceFile): WorkerTraceSummary {
   interface Step { generation: number; step: number; phases: Partial<Record<TracePhase, number>>; start: number; end: number }
@@ -51,7 +51,8 @@ export function summarizeStepTrace(trace: StepTraceFile): WorkerTraceSummary {
     let s = steps.get(key);
     if (s === undefined) steps.set(key, (s = { generation, step, phases: {}, start: Infinity, end: -Infinity }));
     s.phases[phase] = (e.dur ?? 0) / 1000;
-    if (phase !== 'all-reduce') {
+    // The compute track's phases bound the step; the communication track's (all-reduce, reply) overlap them.
+    if (phase !== 'all-reduce' && phase !== 'reply') {
       s.start = Math.min(s.start, (e.ts ?? 0) / 1000);
       s.end = Math.max(s.end, ((e.ts ?? 0) + (e.dur ?? 0)) / 1000);
     }

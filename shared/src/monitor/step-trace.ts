@@ -7,9 +7,11 @@
  * them to `<dir>/<worker>.trace.json` in the Chrome trace-event format (the JSON that Perfetto and
  * chrome://tracing open, and that torch.profiler exports). Each rank is a process with two tracks, like a
  * GPU framework's compute and communication streams:
- *   compute:    "compute" (this rank's gradients), "exposed all-reduce" (waiting after compute),
- *               "update" (the optimizer step and checks), "reply" (the stepDone message);
- *   all-reduce: "all-reduce" (first bucket released → every bucket summed), with an instant per bucket release.
+ *   compute:       "compute" (this rank's gradients), "exposed all-reduce" (waiting after compute),
+ *                  "update" (the optimizer step and checks);
+ *   communication: "all-reduce" (first bucket released → every bucket summed), with an instant per bucket
+ *                  release, and "reply" (the stepDone message, sent once the next step has started:
+ *                  Note [the next step starts before the reply] in worker/src/worker.ts).
  * Times are wall-clock microseconds (performance.timeOrigin + now), so the files of the ranks of one machine
  * line up when merged (`gradmesh trace <dir>`); across machines they are as good as the clocks' sync.
  * Recording costs a few performance.now() calls per step; the buffer is bounded (MAX_TRACED_STEPS, the most
@@ -31,6 +33,8 @@ export interface StepTimeline {
   reduced: number;
   /** The update applied (or skipped) and the checksum taken. */
   updated: number;
+  /** The stepDone reply began (after the next step, if one was queued, started). */
+  replying: number;
   /** The stepDone reply handed to NATS. */
   replied: number;
 }
@@ -76,7 +80,7 @@ export class StepTrace {
   /** A new timeline, started now; the caller fills in the rest as the step proceeds, then `record`s it. */
   begin(step: number, rank: number, generation: number): StepTimeline {
     const now = wallMs();
-    return { step, rank, generation, started: now, releases: [], computed: now, reduced: now, updated: now, replied: now };
+    return { step, rank, generation, started: now, releases: [], computed: now, reduced: now, updated: now, replying: now, replied: now };
   }
 
   /** Keeps a completed step's timeline (a step that failed is not recorded: its phases never all ran). */
@@ -95,7 +99,7 @@ export class StepTrace {
 }
 
 const COMPUTE_TRACK = 1;
-const ALLREDUCE_TRACK = 2;
+const COMMUNICATION_TRACK = 2;
 
 /**
  * The Chrome trace of one worker's timelines. `pid` identifies the worker in a merged trace; a timeline whose
@@ -106,7 +110,7 @@ export function stepTraceFile(worker: string, pid: number, timelines: readonly S
   const events: TraceEvent[] = [
     { name: 'process_name', ph: 'M', pid, tid: 0, args: { name: `worker ${worker}` } },
     { name: 'thread_name', ph: 'M', pid, tid: COMPUTE_TRACK, args: { name: 'compute' } },
-    { name: 'thread_name', ph: 'M', pid, tid: ALLREDUCE_TRACK, args: { name: 'all-reduce' } },
+    { name: 'thread_name', ph: 'M', pid, tid: COMMUNICATION_TRACK, args: { name: 'communication' } },
   ];
   const span = (name: string, tid: number, from: number, to: number, args: Record<string, string | number>) =>
     events.push({ name, cat: 'step', ph: 'X', pid, tid, ts: us(from), dur: Math.max(0, us(to) - us(from)), args });
@@ -116,17 +120,17 @@ export function stepTraceFile(worker: string, pid: number, timelines: readonly S
     span('compute', COMPUTE_TRACK, t.started, t.computed, args);
     if (t.reduced > t.computed) span('exposed all-reduce', COMPUTE_TRACK, t.computed, t.reduced, args);
     span('update', COMPUTE_TRACK, t.reduced, t.updated, args);
-    span('reply', COMPUTE_TRACK, t.updated, t.replied, args);
     const first = t.releases[0];
-    if (first !== undefined) span('all-reduce', ALLREDUCE_TRACK, first, t.reduced, { ...args, buckets: t.releases.length });
-    t.releases.forEach((at, bucket) => events.push({ name: `release bucket ${bucket}`, cat: 'step', ph: 'i', s: 't', pid, tid: ALLREDUCE_TRACK, ts: us(at), args: { ...args, bucket } }));
+    if (first !== undefined) span('all-reduce', COMMUNICATION_TRACK, first, t.reduced, { ...args, buckets: t.releases.length });
+    t.releases.forEach((at, bucket) => events.push({ name: `release bucket ${bucket}`, cat: 'step', ph: 'i', s: 't', pid, tid: COMMUNICATION_TRACK, ts: us(at), args: { ...args, bucket } }));
+    span('reply', COMMUNICATION_TRACK, t.replying, t.replied, args);
   }
   return { traceEvents: events, displayTimeUnit: 'ms', otherData: { gradmeshTrace: 1, worker } };
 }
 
 /** Whether a timeline's phases follow each other (every phase was reached). */
 export function isOrdered(t: StepTimeline): boolean {
-  if (!(t.started <= t.computed && t.computed <= t.reduced && t.reduced <= t.updated && t.updated <= t.replied)) return false;
+  if (!(t.started <= t.computed && t.computed <= t.reduced && t.reduced <= t.updated && t.updated <= t.replying && t.replying <= t.replied)) return false;
   for (let b = 0; b < t.releases.length; b++) {
     const at = t.releases[b]!;
     if (at < t.started || at > t.reduced || (b > 0 && at < t.releases[b - 1]!)) return false;

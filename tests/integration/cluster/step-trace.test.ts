@@ -39,16 +39,24 @@ describe('step traces of a cluster run', () => {
       expect(summary.ranks).toEqual([rank]);
       const spans = (name: string) => trace.traceEvents.filter((e) => e.name === name && e.ph === 'X');
       expect(spans('compute').map((e) => e.args?.['step'])).toEqual(Array.from({ length: 40 }, (_, s) => s));
-      // Within a step: compute, then (exposed) all-reduce, update, reply — each starting where the one before ended.
+      // Within a step: compute, then (exposed) all-reduce, then the update; the next step starts after it, and this
+      // step's reply goes out after that start (Note [the next step starts before the reply]).
       const end = (e: { ts?: number; dur?: number }) => (e.ts ?? 0) + (e.dur ?? 0);
       for (let s = 0; s < 40; s++) {
         const of = (name: string) => spans(name).find((e) => e.args?.['step'] === s);
         const [compute, update, reply] = [of('compute')!, of('update')!, of('reply')!];
         expect(end(compute)).toBeLessThanOrEqual(update.ts!);
-        expect(end(update)).toBe(reply.ts);
+        expect(reply.ts!).toBeGreaterThanOrEqual(end(update));
         const next = spans('compute').find((e) => e.args?.['step'] === s + 1);
-        if (next !== undefined) expect(next.ts!).toBeGreaterThanOrEqual(end(reply));
+        if (next !== undefined) expect(next.ts!).toBeGreaterThanOrEqual(end(update));
       }
+      // A step whose command is already queued when its predecessor ends (sent ahead, and arrived: on this tiny
+      // model not always in time) starts before that predecessor's reply goes out; replying first, none would.
+      const replyAfterNextStart = Array.from({ length: 39 }, (_, s) => s).filter((s) => {
+        const next = spans('compute').find((e) => e.args?.['step'] === s + 1)!;
+        return next.ts! <= spans('reply').find((e) => e.args?.['step'] === s)!.ts!;
+      });
+      expect(replyAfterNextStart.length).toBeGreaterThanOrEqual(20);
       const releases = trace.traceEvents.filter((e) => e.ph === 'i' && e.name.startsWith('release bucket'));
       expect(releases.length).toBeGreaterThanOrEqual(40);
       expect(releases.length % 40).toBe(0);

@@ -324,16 +324,17 @@ describe('a spare worker identity of this run (w2, never given a rank)', () => {
     const exit = await cluster.coordinator.exit(120_000);
     for (const w of cluster.workers) await w.exit(30_000);
     await violations.stop();
-    // Validation evaluations and the test evaluation: more than the one whose answers may come too late (below).
-    expect(forged).toBeGreaterThan(1);
+    // Validation evaluations and the test evaluation: more than the two whose answers may come too late (below).
+    expect(forged).toBeGreaterThan(2);
     expect(exit.code, cluster.coordinator.output).toBe(0);
     expect([...violations.seen].join('\n')).toContain(`Publish to "gradmesh.${run}.step-done.w0"`);
     const report = JSON.parse(readFileSync(h.path(`${run}.json`), 'utf8')) as Report;
     expect(report.paramsChecksum).toBe(baseline['short.json']!.paramsChecksum);
     expect(report.replicaChecksumsAgree).toBe(true);
-    // Two drops per forged answer — except perhaps the answers to the last request (the test evaluation): they
-    // race the end of the run, and may reach the coordinator after it counted its drops for the report.
-    expect(totalDrops((report.droppedMessages as { coordinator?: unknown }).coordinator)).toBeGreaterThanOrEqual(2 * (forged - 1));
+    // Two drops per forged answer — except perhaps the answers to the last two requests (the last epoch's
+    // validation and the test evaluation, back to back at the end): they race the end of the run, and may reach the
+    // coordinator after it counted its drops for the report (CI once counted 8 of 6 × 2).
+    expect(totalDrops((report.droppedMessages as { coordinator?: unknown }).coordinator)).toBeGreaterThanOrEqual(2 * (forged - 2));
     expect(cluster.coordinator.output).not.toMatch(/internal error|unexpected error/);
   }, 120_000);
 

@@ -4,9 +4,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DataError, isOrdered, mergeStepTraces, readStepTrace, StepTrace, stepTraceFile, summarizeStepTrace, writeStepTrace, type StepTimeline } from '@gradmesh/shared/internal';
 
-/** A timeline of `step` starting at `at` ms: compute 10, exposed 2, update 0.5, reply 0.25, buckets at +4 and +9. */
+/** A timeline of `step` starting at `at` ms: compute 10, exposed 2, update 0.5, reply 0.25 from +13, buckets at +4 and +9. */
 function timeline(step: number, at: number, generation = 1): StepTimeline {
-  return { step, rank: 0, generation, started: at, releases: [at + 4, at + 9], computed: at + 10, reduced: at + 12, updated: at + 12.5, replied: at + 12.75 };
+  return { step, rank: 0, generation, started: at, releases: [at + 4, at + 9], computed: at + 10, reduced: at + 12, updated: at + 12.5, replying: at + 13, replied: at + 13.25 };
 }
 
 describe('step traces (Note [step traces])', () => {
@@ -20,6 +20,7 @@ describe('step traces (Note [step traces])', () => {
   it('a timeline cut short (a phase never reached, a release after the sums) is not ordered, so it is not drawn', () => {
     expect(isOrdered(timeline(0, 100))).toBe(true);
     expect(isOrdered({ ...timeline(0, 100), reduced: 95 })).toBe(false);
+    expect(isOrdered({ ...timeline(0, 100), replying: 112 })).toBe(false);
     expect(isOrdered({ ...timeline(0, 100), releases: [104, 113] })).toBe(false);
     expect(isOrdered({ ...timeline(0, 100), releases: [109, 104] })).toBe(false);
     const file = stepTraceFile('w0', 1, [timeline(0, 100), { ...timeline(1, 120), updated: 90 }]);
@@ -29,13 +30,13 @@ describe('step traces (Note [step traces])', () => {
   it('draws each phase as a complete event in µs on its track, with one instant per bucket release', () => {
     const file = stepTraceFile('w0', 1, [timeline(0, 100)]);
     const x = Object.fromEntries(file.traceEvents.filter((e) => e.ph === 'X').map((e) => [e.name, [e.tid, e.ts, e.dur]]));
-    expect(x).toEqual({ compute: [1, 100_000, 10_000], 'exposed all-reduce': [1, 110_000, 2_000], update: [1, 112_000, 500], reply: [1, 112_500, 250], 'all-reduce': [2, 104_000, 8_000] });
+    expect(x).toEqual({ compute: [1, 100_000, 10_000], 'exposed all-reduce': [1, 110_000, 2_000], update: [1, 112_000, 500], reply: [2, 113_000, 250], 'all-reduce': [2, 104_000, 8_000] });
     expect(file.traceEvents.filter((e) => e.ph === 'i').map((e) => [e.name, e.ts])).toEqual([['release bucket 0', 104_000], ['release bucket 1', 109_000]]);
   });
 
   it('summarizes each phase per worker, "between steps" only across consecutive steps of one generation', () => {
-    // Step 0 replies at 112.75 and step 1 starts at 113.75: 1 ms between them; step 2 is in a new generation.
-    const file = stepTraceFile('w0', 1, [timeline(0, 100), timeline(1, 113.75), timeline(2, 200, 2)]);
+    // Step 0's update ends at 112.5 and step 1 starts at 113.5: 1 ms between them (its reply overlaps step 1); step 2 is in a new generation.
+    const file = stepTraceFile('w0', 1, [timeline(0, 100), timeline(1, 113.5), timeline(2, 200, 2)]);
     const s = summarizeStepTrace(file);
     expect(s.steps).toBe(3);
     expect(s.phases.compute).toEqual({ medianMs: 10, minMs: 10, maxMs: 10 });
