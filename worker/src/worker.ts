@@ -462,8 +462,9 @@ export class WorkerProcess {
         // (setImmediate runs after them): the coordinator has the next command out already and only needs the
         // reply to time and check this step. Replies still go in step order (each is queued before the next step
         // can end), carrying what this step computed.
-        if (process.env['XREPLY'] === 'first') reply();
-        else setImmediate(reply);
+        // Measured (launch --workers 2, CNN, 4 alternating runs of 400 steps, 2026-12-01): step-to-step mean 13.1
+        // against 13.3 ms replying first — about 1 %, within the runs' spread; kept because it cannot cost anything.
+        setImmediate(reply);
         return;
       }
       case 'evaluate':
