@@ -17,6 +17,8 @@
 # `gradmesh auth init`). Installs podman and runc when root and missing; prints SKIP and exits 0 when it
 # cannot run. Takes ~3 minutes with the images built (the first image build takes ~5 more).
 #   REBUILD=1 deploy/test.sh      rebuilds the images first
+#   LINK_ENCRYPTION=tls deploy/test.sh   the same run with training.allreduce.linkEncryption "tls" (a copy of
+#                                 deploy/k8s with that run.json): every generation must run over encrypted links
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -73,6 +75,20 @@ cleanup() {
 trap cleanup EXIT
 trap "exit 130" INT TERM
 
+route='all-reduce over direct links'
+check_args=()
+if [ "${LINK_ENCRYPTION:-none}" = tls ]; then
+  # Note [encrypted links]: the same manifests, with the run's links inside TLS.
+  cp -r deploy/k8s "$work/k8s"
+  node -e 'const fs = require("fs"); const f = process.argv[1]; const c = JSON.parse(fs.readFileSync(f, "utf8"));
+    c.training = { ...c.training, allreduce: { ...(c.training.allreduce ?? {}), linkEncryption: "tls" } };
+    fs.writeFileSync(f, JSON.stringify(c, null, 2) + "\n");' "$work/k8s/base/run.json"
+  OVERLAY="$work/k8s/overlays/local"
+  route='all-reduce over direct links (TLS)'
+  check_args=(--encrypted)
+elif [ "${LINK_ENCRYPTION:-none}" != none ]; then
+  fail "LINK_ENCRYPTION must be none or tls (got '$LINK_ENCRYPTION')"
+fi
 step "render $OVERLAY and its Secret (gradmesh auth init)"
 { kubectl kustomize "$OVERLAY"; echo ---; bash deploy/k8s/auth-secret.sh "$OVERLAY"; } > "$work/rendered.yaml"
 mkdir -p "$work/help" "$work/pods"
@@ -125,8 +141,8 @@ podman logs "$coord" 2>&1 | grep -E 'generation 1 ' | tail -n1 | sed 's/^/  coor
 # Note [direct links, checked]: gradient pieces go worker to worker over TCP 29500 (training.allreduce.transport
 # "direct", the default); a run through NATS would train just as well, so the route is checked, not assumed.
 direct_links() { # direct_links <generation regex>: that generation's log line names the direct route
-  podman logs "$coord" 2>&1 | grep -E "generation $1 " | tail -n1 | grep -q 'all-reduce over direct links' \
-    || fail "generation $1 did not run its all-reduce over direct links (coordinator: '$(podman logs "$coord" 2>&1 | grep -E "generation $1 " | tail -n1)')"
+  podman logs "$coord" 2>&1 | grep -E "generation $1 " | tail -n1 | grep -qF "$route" \
+    || fail "generation $1 did not run its $route (coordinator: '$(podman logs "$coord" 2>&1 | grep -E "generation $1 " | tail -n1)')"
 }
 direct_links 1
 # One epoch of the MLP (844 steps) takes ~3 s here over direct links (~10 s through NATS): remove the worker once
@@ -213,7 +229,7 @@ through_nats="$(podman logs "$coord" 2>&1 | grep -Ec 'generation [0-9]+ .*all-re
 [ "$through_nats" = 0 ] || fail "$through_nats generation(s) ran their all-reduce through NATS"
 # The report (GRADMESH_REPORT, on the coordinator's state volume): allreduce.transport and every generation event.
 podman cp "$coord:/var/lib/gradmesh/report.json" "$work/report.json" || fail "cannot copy the coordinator's report out of $coord"
-node deploy/check-direct-links.mjs "$work/report.json" --rejoined gradmesh-worker-1 || fail "the report does not show an all-reduce over direct links (above)"
+node deploy/check-direct-links.mjs "$work/report.json" --rejoined gradmesh-worker-1 "${check_args[@]}" || fail "the report does not show an all-reduce over direct links (above)"
 for w in gradmesh-worker-0 gradmesh-worker-1; do
   podman wait --condition exited "$w-worker" >/dev/null 2>&1 || true
   echo "$w exited with $(podman inspect --format '{{.State.ExitCode}}' "$w-worker")"

@@ -66,4 +66,17 @@ describe('deploy/check-direct-links.mjs', () => {
   it('exits 2 on bad usage', () => {
     expect(spawnSync('node', [path.join(ROOT, 'deploy/check-direct-links.mjs')], { encoding: 'utf8' }).status).toBe(2);
   });
+
+  it('with --encrypted, passes only a run whose links ran inside TLS: linkEncryption "tls" and every generation "… (TLS)"', () => {
+    const tls = (e: (typeof rejoinedRun.events)[number]) => (e.kind === 'generation' ? { ...e, detail: `${e.detail} (TLS)` } : e);
+    const encrypted = { allreduce: { transport: 'direct', linkEncryption: 'tls', compression: 'none' }, events: rejoinedRun.events.map(tls) };
+    const ok = check(encrypted, '--rejoined', 'w-1', '--encrypted');
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(ok.stdout).toContain('linkEncryption "tls"');
+    // The plain run fails the encrypted check, and the encrypted one the plain check (the route must match exactly).
+    expect(check(rejoinedRun, '--encrypted').stderr).toMatch(/allreduce\.linkEncryption is undefined, not "tls"/);
+    expect(check({ ...encrypted, events: rejoinedRun.events }, '--encrypted').stderr).toMatch(/generation 1 did not run its all-reduce over encrypted direct links/);
+    expect(check(encrypted).stderr).toMatch(/generation 1 did not run its all-reduce over direct links/);
+    expect(check(encrypted, '--rejoined').status).toBe(2);
+  });
 });
