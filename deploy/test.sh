@@ -234,4 +234,4 @@ for w in gradmesh-worker-0 gradmesh-worker-1; do
   podman wait --condition exited "$w-worker" >/dev/null 2>&1 || true
   echo "$w exited with $(podman inspect --format '{{.State.ExitCode}}' "$w-worker")"
 done
-echo "deploy/test.sh: PASS: test accuracy $accuracy % (>= $MIN_ACCURACY %), $generations generations, all-reduce over direct links in each, gradmesh-worker-1 removed and rejoined"
+echo "deploy/test.sh: PASS: test accuracy $accuracy % (>= $MIN_ACCURACY %), $generations generations, $route in each, gradmesh-worker-1 removed and rejoined"
