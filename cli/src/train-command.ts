@@ -8,6 +8,8 @@ import {
   preflightRun,
   prepareLocalCheckpoints,
   resolveThreads,
+  StepTrace,
+  writeStepTrace,
   type RunReport,
 } from '@gradmesh/shared/internal';
 import { RunFeed, type RunWatch } from '@gradmesh/dashboard';
@@ -22,6 +24,7 @@ import { startWatching, stopWatching } from './watching.js';
 import { signalExitCode, stopOnSignals } from './stop-signals.js';
 import { stopMessage } from './stop-message.js';
 import { trainStepTimings } from './train-step-timings.js';
+import { traceDirFlag, traceFileOf } from './trace-dir-flag.js';
 
 export const trainCommand: Command = {
   name: 'train',
@@ -49,6 +52,8 @@ Options:
                            coordinator's format; read by \`gradmesh bench cluster\`)
   --max-skipped <n>        stop after n consecutive steps skipped for a non-finite gradient
                            (default: 5; 0 = never stop)
+  --trace-dir <dir>        on exit, write when each step's compute and update ran to <dir>/train.trace.json,
+                           a Chrome trace, to compare with a launch's (\`gradmesh trace <dir>\`)
 ${watchUsage(25)}
 ${quietUsage(25)}
   --verbose                stack traces on errors`,
@@ -58,6 +63,7 @@ ${quietUsage(25)}
     report: { type: 'string' },
     'checkpoint-dir': { type: 'string' },
     resume: { type: 'boolean' },
+    'trace-dir': { type: 'string' },
     'resume-from': { type: 'string' },
     backend: { type: 'string' },
     threads: { type: 'string' },
@@ -78,6 +84,7 @@ ${quietUsage(25)}
     const threads = positiveInt(values['threads'], '--threads');
     const maxSteps = positiveInt(values['max-steps'], '--max-steps');
     const maxSkipped = values['max-skipped'] === undefined ? undefined : nonNegativeInt(values['max-skipped'], '--max-skipped');
+    const traceDir = traceDirFlag(values['trace-dir']);
     const checkpointDir = values['checkpoint-dir'] as string | undefined;
     if (values['resume'] && checkpointDir === undefined) throw new ConfigError('--resume', 'needs --checkpoint-dir to find the checkpoint');
     const reportPath = values['report'] as string | undefined;
@@ -110,7 +117,14 @@ ${quietUsage(25)}
       const stepsBefore = model.state.step;
       const signals = stopOnSignals((line) => process.stderr.write(`${line}\n`), 'train', checkpointDir !== undefined);
       const stepTimings = trainStepTimings(values['step-timings'] as string | undefined);
-      const fit = await model.fit(data.train, { test: data.test, onProgress: (e) => (printer(e), feed.progress(e), stepTimings?.(e)), stopRequested: signals.requested, ...(checkpointDir ? { checkpointDir } : {}), ...(maxSteps ? { maxSteps } : {}), ...(maxSkipped === undefined ? {} : { maxSkipped }) }).finally(() => signals.dispose());
+      const trace = traceDir === undefined ? undefined : new StepTrace();
+      const fit = await model
+        .fit(data.train, { test: data.test, onProgress: (e) => (printer(e), feed.progress(e), stepTimings?.(e)), stopRequested: signals.requested, ...(checkpointDir ? { checkpointDir } : {}), ...(maxSteps ? { maxSteps } : {}), ...(maxSkipped === undefined ? {} : { maxSkipped }), ...(trace ? { trace } : {}) })
+        .finally(() => {
+          signals.dispose();
+          // Written whatever the outcome (Note [step traces]): a failed run's trace is the one most wanted.
+          if (trace !== undefined) writeStepTrace(traceFileOf(traceDir!, 'train'), 'train', trace.timelines());
+        });
       const resume = ['train', '--config', configPath, ...(epochs === undefined ? [] : ['--epochs', String(epochs)]), ...(backend === undefined ? [] : ['--backend', backend]), '--checkpoint-dir', checkpointDir ?? '', '--resume'];
       const stopped = fit.stop && stopMessage(fit.stop, checkpointDir === undefined ? undefined : resume, 'no --checkpoint-dir was given');
       if (fit.stop?.requested) {

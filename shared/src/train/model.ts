@@ -27,6 +27,7 @@ export interface ModelOptions {
   readonly executor: (network: Network, store: ParameterStore) => GradientExecutor;
 }
 
+import type { StepTrace } from '../monitor/step-trace.js';
 export interface FitOptions {
   /** Held-out data; defaults to the last `validationSplit` of `train` when that is > 0. */
   readonly validation?: Dataset;
@@ -41,6 +42,8 @@ export interface FitOptions {
   readonly stopRequested?: () => string | undefined;
   /** Stop (DivergenceError) after this many consecutive steps skipped for a non-finite gradient (default 5; 0 = never). */
   readonly maxSkipped?: number;
+  /** Receives every step's timeline (compute, update; Note [step traces]), for `gradmesh train --trace-dir`. */
+  readonly trace?: StepTrace;
 }
 
 /** What `fit` did: the history (Keras' History) and the figures of this invocation. */
@@ -101,7 +104,7 @@ export class Model {
     let validation = options.validation;
     const split = this.config.training.validationSplit;
     if (!validation && split > 0) ({ train: trainSet, validation } = train.split(split));
-    const driver = new LocalStepDriver(this, { train: trainSet, validation, test: options.test }, options.checkpointDir);
+    const driver = new LocalStepDriver(this, { train: trainSet, validation, test: options.test }, options.checkpointDir, options.trace);
     const outcome = await runTrainingLoop(driver, this.state, {
       config: this.config,
       checkpoints: options.checkpointDir !== undefined,

@@ -10,6 +10,7 @@ import type { TrainingState } from '../training-state.js';
 import { applyUpdate } from '../update.js';
 import type { EpochDecision, PlannedStep, SkippedStep, Split, StepDriver, StepResult } from './step-driver.js';
 import { describeSkips } from './skips.js';
+import { wallMs, type StepTrace } from '../../monitor/step-trace.js';
 
 export interface LocalSplits {
   readonly train: Dataset;
@@ -30,11 +31,14 @@ export class LocalStepDriver implements StepDriver {
   /** Test-only: the step whose gradient is made NaN (GRADMESH_FAULT_NAN, see fault-injection.ts). */
   readonly #faultStep: number | undefined;
   #permutation: { epoch: number; order: Uint32Array } | undefined;
+  /** Step timelines for a trace (Note [step traces]): compute, then the update; no all-reduce, no reply. */
+  readonly #trace: StepTrace | undefined;
 
-  constructor(model: Model, splits: LocalSplits, checkpointDir?: string) {
+  constructor(model: Model, splits: LocalSplits, checkpointDir?: string, trace?: StepTrace) {
     this.#model = model;
     this.#splits = splits;
     this.#checkpointDir = checkpointDir;
+    this.#trace = trace;
     const fault = injectedNan();
     this.#faultStep = fault?.rank === 0 ? fault.step : undefined;
   }
@@ -47,13 +51,19 @@ export class LocalStepDriver implements StepDriver {
 
   async step(p: PlannedStep): Promise<StepResult> {
     const model = this.#model;
+    const timeline = this.#trace?.begin(p.step, 0, 0);
     const stats = await model.executor.computeGradients(this.#splits.train, this.#order(p.epoch), p.globalStart, p.globalEnd, p.step);
+    if (timeline !== undefined) timeline.computed = timeline.reduced = wallMs();
     const slots = model.params.slots.data;
     if (p.step === this.#faultStep) poisonGradient(slots);
     // The whole slot buffer: BatchNorm's observed statistics travel in it and would reach the running stats.
-    if (!allFinite(slots)) return { stats, penalty: 0, skipped: true, nonFiniteRanks: [0] };
-    const { penalty } = applyUpdate(model.params, model.optimizer, p.lr, stats.count, model.config.training, model.backend.kernels);
-    return { stats, penalty, skipped: false, nonFiniteRanks: [] };
+    const skipped = !allFinite(slots);
+    const penalty = skipped ? 0 : applyUpdate(model.params, model.optimizer, p.lr, stats.count, model.config.training, model.backend.kernels).penalty;
+    if (timeline !== undefined) {
+      timeline.updated = timeline.replying = timeline.replied = wallMs();
+      this.#trace!.record(timeline);
+    }
+    return { stats, penalty, skipped, nonFiniteRanks: skipped ? [0] : [] };
   }
 
   skipLimitError(skips: readonly SkippedStep[]): Error {
