@@ -104,6 +104,11 @@ export function withoutOptionVariables(env: NodeJS.ProcessEnv, commands: readonl
   return out;
 }
 
+/** One line of an option table: the flag padded to `column` (at least one space after it), then its description. */
+export function helpRow(flag: string, text: string, column: number): string {
+  return `  ${flag.padEnd(column - 3)} ${text}`;
+}
+
 export function helpText(command: Command): string {
   return `${command.summary}\n\nUsage: ${command.usage}\n\n${environmentHelp(command)}`;
 }

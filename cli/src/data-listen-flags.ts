@@ -1,3 +1,4 @@
+import { helpRow } from './args.js';
 import { ConfigError, dataHostOrReason } from '@gradmesh/shared/internal';
 
 /**
@@ -12,7 +13,7 @@ export const DATA_LISTEN_OPTIONS = {
 
 /** Help lines, descriptions starting at `column` like the command's other options. */
 export function dataListenUsage(column: number): string {
-  const row = (flag: string, text: string) => `  ${flag.padEnd(column - 2)}${text}`;
+  const row = (flag: string, text: string) => helpRow(flag, text, column);
   return [
     row('--data-host <host>', 'address the link listener binds and the other ranks dial, for a run whose all-reduce'),
     row('', 'transport is "direct" (default: the local address of the NATS connection)'),

@@ -1,3 +1,4 @@
+import { helpRow } from './args.js';
 import { NATS_CREDENTIAL_SOURCES, resolveNatsCredentials, type NatsCredentials } from '@gradmesh/transport';
 
 /** The credentials flags every command that connects to NATS takes (transport/src/credentials.ts). */
@@ -8,7 +9,7 @@ export const NATS_AUTH_OPTIONS = Object.fromEntries(Object.values(NATS_CREDENTIA
 
 /** Help text for the credentials flags, `column` wide before the descriptions (their variables are in the help's Environment list). */
 export function natsAuthUsage(column = 29): string {
-  const row = (flag: string, text: string) => `  ${flag.padEnd(column - 2)}${text}`;
+  const row = (flag: string, text: string) => helpRow(flag, text, column);
   return [
     row('--nats-creds <file>', 'NATS credentials: a creds file (user JWT + seed) or an nkey seed (gradmesh auth init)'),
     row('--nats-user <name>', 'NATS user (with --nats-pass)'),

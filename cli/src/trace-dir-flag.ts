@@ -1,3 +1,4 @@
+import { helpRow } from './args.js';
 import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '@gradmesh/shared/internal';
@@ -30,7 +31,7 @@ export function traceFileOf(dir: string, workerId: string): string {
 
 /** Help line(s) for the flag, descriptions starting at `column`. */
 export function traceDirUsage(column: number, who: 'worker' | 'launch'): string {
-  const row = (flag: string, text: string) => `  ${flag.padEnd(column - 2)}${text}`;
+  const row = (flag: string, text: string) => helpRow(flag, text, column);
   const subject = who === 'worker' ? 'on exit, write' : 'each worker writes, on exit,';
   return [
     row('--trace-dir <dir>', `${subject} when each step's phases ran (compute, bucket releases, exposed`),

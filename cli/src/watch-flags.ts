@@ -1,3 +1,4 @@
+import { helpRow } from './args.js';
 import { modelKind, type RunConfig } from '@gradmesh/shared/internal';
 import { parseListenAddress, type ListenAddress } from '@gradmesh/dashboard';
 import { positiveInt, secondsFlag } from './args.js';
@@ -19,7 +20,7 @@ const WATCH_HELP: readonly [flag: string, text: string][] = [
 
 /** The help lines of the watch options, descriptions starting at `column` like the command's other options. */
 export function watchUsage(column: number): string {
-  return WATCH_HELP.map(([flag, text]) => `  ${flag.padEnd(column - 2)}${text}`).join('\n');
+  return WATCH_HELP.map(([flag, text]) => helpRow(flag, text, column)).join('\n');
 }
 
 export interface WatchFlags {

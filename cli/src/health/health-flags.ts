@@ -1,3 +1,4 @@
+import { helpRow } from '../args.js';
 import { ConfigError } from '@gradmesh/shared/internal';
 import type { HealthAddress } from './health-server.js';
 
@@ -9,7 +10,7 @@ export const HEALTH_OPTIONS = {
 
 /** Help lines, descriptions starting at `column` like the command's other options. */
 export function healthUsage(column: number): string {
-  const row = (flag: string, text: string) => `  ${flag.padEnd(column - 2)}${text}`;
+  const row = (flag: string, text: string) => helpRow(flag, text, column);
   return [
     row('--health-port <port>', 'serve /healthz (alive) and /readyz (ready: 200, else 503 and why) on this port,'),
     row('', 'for Kubernetes probes (default: none)'),
