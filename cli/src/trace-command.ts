@@ -35,7 +35,9 @@ Exit code: 0, or 2 when the directory holds no trace or a file is not one.`,
       throw new ConfigError('<dir>', `${dir} is not a readable directory (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, { value: dir });
     }
     if (names.length === 0) throw new ConfigError('<dir>', `${dir} holds no *${TRACE_SUFFIX} file`, { value: dir, hint: 'start the workers with --trace-dir <dir> (or GRADMESH_TRACE_DIR); they write their trace when they exit' });
-    const traces = names.map((n) => readStepTrace(path.join(dir, n)));
+    // A merged trace saved under a worker-like name (--out <dir>/all.trace.json) is not read as one more worker.
+    const traces = names.map((n) => readStepTrace(path.join(dir, n))).filter((t) => t.otherData.merged !== true);
+    if (traces.length === 0) throw new ConfigError('<dir>', `${dir} holds only merged traces, no worker's`, { value: dir, hint: 'point it at the directory the workers wrote to (--trace-dir)' });
     const out = typeof values['out'] === 'string' ? values['out'] : path.join(dir, 'merged-trace.json');
     writeAtomically(out, JSON.stringify(mergeStepTraces(traces)));
     const summaries = traces.map((t) => summarizeStepTrace(t));

@@ -27,7 +27,7 @@ export function mergeStepTraces(traces: readonly StepTraceFile[]): StepTraceFile
   traces.forEach((t, k) => {
     for (const e of t.traceEvents) traceEvents.push({ ...e, pid: k + 1 });
   });
-  return { traceEvents, displayTimeUnit: 'ms', otherData: { gradmeshTrace: 1, worker: traces.map((t) => t.otherData.worker).join(',') } };
+  return { traceEvents, displayTimeUnit: 'ms', otherData: { gradmeshTrace: 1, worker: traces.map((t) => t.otherData.worker).join(','), merged: true } };
 }
 
 /**

@@ -56,7 +56,8 @@ export interface TraceEvent {
 export interface StepTraceFile {
   readonly traceEvents: TraceEvent[];
   readonly displayTimeUnit: 'ms';
-  readonly otherData: { readonly gradmeshTrace: 1; readonly worker: string };
+  /** `merged`: several workers' traces in one (mergeStepTraces), not one worker's. */
+  readonly otherData: { readonly gradmeshTrace: 1; readonly worker: string; readonly merged?: true };
 }
 
 /** Steps kept per worker (the most recent): ≈ 200 bytes each, so at most ≈ 10 MB. */

@@ -69,6 +69,11 @@ describe('step traces of a cluster run', () => {
     const m = JSON.parse(readFileSync(h.path('merged.json'), 'utf8'));
     expect(new Set(m.traceEvents.map((e: { pid: number }) => e.pid))).toEqual(new Set([1, 2]));
     expect(JSON.parse(readFileSync(h.path('summary.json'), 'utf8')).map((s: { steps: number }) => s.steps)).toEqual([40, 40]);
+    // A merged trace saved among the workers' files is not taken for one more worker.
+    const again = gradmesh({}, 'trace', 'traces', '--out', 'traces/all.trace.json');
+    expect(again.code, again.stderr).toBe(0);
+    const twice = gradmesh({}, 'trace', 'traces', '--out', 'merged2.json');
+    expect(twice.stdout).toContain('merged trace of 2 worker(s)');
   });
 
   it('gradmesh train --trace-dir traces its own steps (compute, update; no all-reduce), so the two can be compared', () => {
