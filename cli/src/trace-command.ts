@@ -1,6 +1,6 @@
-import { readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { ConfigError, mergeStepTraces, readStepTrace, summarizeStepTrace, TRACE_PHASES, type WorkerTraceSummary } from '@gradmesh/shared/internal';
+import { ConfigError, mergeStepTraces, readStepTrace, summarizeStepTrace, TRACE_PHASES, writeJsonAtomic, type WorkerTraceSummary } from '@gradmesh/shared/internal';
 import type { Command } from './args.js';
 
 const TRACE_SUFFIX = '.trace.json';
@@ -12,8 +12,8 @@ export const traceCommand: Command = {
 
 Reads every <worker>.trace.json that workers started with --trace-dir <dir> (GRADMESH_TRACE_DIR) wrote when they
 exited, writes them as one Chrome trace (open it in https://ui.perfetto.dev or chrome://tracing: a row group
-per worker, with a compute track — compute, exposed all-reduce, update, reply — and an all-reduce track with
-each bucket's release), and prints per worker the median (min–max) ms of each phase over its steps.
+per worker, with a compute track — compute, exposed all-reduce, update — and a communication track — the
+all-reduce with each bucket's release, and the reply), and prints per worker the median (min–max) ms of each phase over its steps.
 
 Options:
   --out <file>    the merged trace (default: <dir>/merged-trace.json)
@@ -39,11 +39,11 @@ Exit code: 0, or 2 when the directory holds no trace or a file is not one.`,
     const traces = names.map((n) => readStepTrace(path.join(dir, n))).filter((t) => t.otherData.merged !== true);
     if (traces.length === 0) throw new ConfigError('<dir>', `${dir} holds only merged traces, no worker's`, { value: dir, hint: 'point it at the directory the workers wrote to (--trace-dir)' });
     const out = typeof values['out'] === 'string' ? values['out'] : path.join(dir, 'merged-trace.json');
-    writeAtomically(out, JSON.stringify(mergeStepTraces(traces)));
+    await writeJsonAtomic(out, mergeStepTraces(traces));
     const summaries = traces.map((t) => summarizeStepTrace(t));
     process.stdout.write(formatTraceSummary(summaries));
     process.stdout.write(`merged trace of ${traces.length} worker(s): ${out}\n`);
-    if (typeof values['json'] === 'string') writeAtomically(values['json'], `${JSON.stringify(summaries, null, 2)}\n`);
+    if (typeof values['json'] === 'string') await writeJsonAtomic(values['json'], summaries);
     return 0;
   },
 };
@@ -59,10 +59,4 @@ export function formatTraceSummary(summaries: readonly WorkerTraceSummary[]): st
     lines.push(`worker ${s.worker} (rank ${s.ranks.join('/') || '–'}), ${s.steps} steps: ${parts.join('; ')}`);
   }
   return `${lines.join('\n')}\n`;
-}
-
-function writeAtomically(file: string, text: string): void {
-  const temporary = `${file}.${process.pid}.tmp`;
-  writeFileSync(temporary, text);
-  renameSync(temporary, file);
 }

@@ -6,7 +6,7 @@ import { ConfigError } from '@gradmesh/shared/internal';
 const HINT = 'create it first; every worker writes <dir>/<workerId>.trace.json when it exits';
 
 /**
- * `--trace-dir <dir>` of `gradmesh worker` and `gradmesh launch` (Note [step traces]): the directory, absolute,
+ * `--trace-dir <dir>` of `gradmesh worker`, `launch` and `train` (Note [step traces]): the directory, absolute,
  * after checking that it exists and can be written — so a typo stops the worker at once (exit 2), not after a
  * whole run whose trace then has nowhere to go.
  */

@@ -8,8 +8,8 @@ import {
   preflightRun,
   prepareLocalCheckpoints,
   resolveThreads,
+  saveStepTrace,
   StepTrace,
-  writeStepTrace,
   type RunReport,
 } from '@gradmesh/shared/internal';
 import { RunFeed, type RunWatch } from '@gradmesh/dashboard';
@@ -122,8 +122,7 @@ ${quietUsage(25)}
         .fit(data.train, { test: data.test, onProgress: (e) => (printer(e), feed.progress(e), stepTimings?.(e)), stopRequested: signals.requested, ...(checkpointDir ? { checkpointDir } : {}), ...(maxSteps ? { maxSteps } : {}), ...(maxSkipped === undefined ? {} : { maxSkipped }), ...(trace ? { trace } : {}) })
         .finally(() => {
           signals.dispose();
-          // Written whatever the outcome (Note [step traces]): a failed run's trace is the one most wanted.
-          if (trace !== undefined) writeStepTrace(traceFileOf(traceDir!, 'train'), 'train', trace.timelines());
+          if (trace !== undefined) saveStepTrace(traceFileOf(traceDir!, 'train'), 'train', trace, (line) => process.stderr.write(`${line}\n`));
         });
       const resume = ['train', '--config', configPath, ...(epochs === undefined ? [] : ['--epochs', String(epochs)]), ...(backend === undefined ? [] : ['--backend', backend]), '--checkpoint-dir', checkpointDir ?? '', '--resume'];
       const stopped = fit.stop && stopMessage(fit.stop, checkpointDir === undefined ? undefined : resume, 'no --checkpoint-dir was given');

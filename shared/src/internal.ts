@@ -93,7 +93,7 @@ export { probeCpuLoad } from './monitor/cpu-load.js';
 export { parseStepTimings } from './monitor/step-timings.js';
 export { StepTrace, stepTraceFile, wallMs, isOrdered, MAX_TRACED_STEPS } from './monitor/step-trace.js';
 export type { StepTimeline, StepTraceFile, TraceEvent } from './monitor/step-trace.js';
-export { writeStepTrace, readStepTrace, MAX_TRACE_FILE_BYTES } from './monitor/step-trace-file.js';
+export { saveStepTrace, writeStepTrace, readStepTrace, MAX_TRACE_FILE_BYTES } from './monitor/step-trace-file.js';
 export { mergeStepTraces, summarizeStepTrace, TRACE_PHASES } from './monitor/step-trace-summary.js';
 export type { PhaseFigures, TracePhase, WorkerTraceSummary } from './monitor/step-trace-summary.js';
 export type { CpuLoadReading } from './monitor/cpu-load.js';

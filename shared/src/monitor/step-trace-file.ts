@@ -1,18 +1,32 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { DataError } from '../errors.js';
-import { stepTraceFile, type StepTimeline, type StepTraceFile, type TraceEvent } from './step-trace.js';
+import { stepTraceFile, type StepTimeline, type StepTrace, type StepTraceFile, type TraceEvent } from './step-trace.js';
 
 /** Largest trace file `readStepTrace` accepts (a full MAX_TRACED_STEPS trace is ≈ 25 MB). */
 export const MAX_TRACE_FILE_BYTES = 256 << 20;
 
 /**
  * Writes a worker's trace (Note [step traces]) to `file`: to a temporary name first, then renamed, so a reader
- * never sees half a file. Process ids in the trace are the worker's position in a merged trace; 1 here.
+ * never sees half a file (writeJsonAtomic's way, but synchronous: it runs as the process finishes). Process ids in
+ * the trace are the worker's position in a merged trace; 1 here.
  */
 export function writeStepTrace(file: string, worker: string, timelines: readonly StepTimeline[]): void {
   const temporary = `${file}.${process.pid}.tmp`;
   writeFileSync(temporary, JSON.stringify(stepTraceFile(worker, 1, timelines)));
   renameSync(temporary, file);
+}
+
+/**
+ * Writes a finished process's trace whatever the outcome (a failed run's trace is the one most wanted), saying
+ * where through `log` — or, when it cannot be written, why: a trace never turns a run's outcome into a failure.
+ */
+export function saveStepTrace(file: string, worker: string, trace: StepTrace, log: (line: string) => void): void {
+  try {
+    writeStepTrace(file, worker, trace.timelines());
+    log(`${worker}: wrote its step trace to ${file}`);
+  } catch (error) {
+    log(`${worker}: could not write its step trace to ${file}: ${(error as Error).message}`);
+  }
 }
 
 /** A worker's trace file, checked: one line naming the file and what is wrong with it otherwise (DataError). */
