@@ -8,18 +8,19 @@
 #            step-ahead  GRADMESH_STEP_AHEAD unset / off (the coordinator sends each step's successor ahead)
 #            transport   training.allreduce.transport direct / nats (pieces over direct links / through nats-server)
 #            encryption  training.allreduce.linkEncryption tls / none (direct links inside TLS / in the clear)
+#            early-step  GRADMESH_EARLY_STEP unset / off (the next step is handed to the pool during the update)
 # Writes <out-dir>/{on,off}.json (the configs run), <out-dir>/<on|off>-<round>/results.{json,md} and
 # <out-dir>/summary.md: per topology, the medians over rounds (min–max) of samples/s, step, compute, all-reduce,
 # exposed all-reduce, wait, overlap = 1 − exposed ÷ all-reduce, and step ÷ max(compute, all-reduce).
 set -euo pipefail
-setting=${1:?usage: ab.sh <overlap|step-ahead|transport|encryption> <out-dir> [config] [rounds] [workers] [topologies] [link]}
-out=${2:?usage: ab.sh <overlap|step-ahead|transport|encryption> <out-dir> [config] [rounds] [workers] [topologies] [link]}
+setting=${1:?usage: ab.sh <overlap|step-ahead|transport|encryption|early-step> <out-dir> [config] [rounds] [workers] [topologies] [link]}
+out=${2:?usage: ab.sh <overlap|step-ahead|transport|encryption|early-step> <out-dir> [config] [rounds] [workers] [topologies] [link]}
 config=${3:-examples/mnist-cnn.json}
 rounds=${4:-3}
 workers=${5:-2}
 topologies=${6:-per-host,hub}
 link=${7:-1gbit}
-case "$setting" in overlap|step-ahead|transport|encryption) ;; *) echo "ab.sh: unknown setting '$setting' (overlap, step-ahead, transport or encryption)" >&2; exit 2 ;; esac
+case "$setting" in overlap|step-ahead|transport|encryption|early-step) ;; *) echo "ab.sh: unknown setting '$setting' (overlap, step-ahead, transport, encryption or early-step)" >&2; exit 2 ;; esac
 root=$(cd "$(dirname "$0")/../.." && pwd)
 mkdir -p "$out"
 node -e '
@@ -42,7 +43,9 @@ for round in $(seq 1 "$rounds"); do
   for mode in on off; do
     ahead=on
     [ "$setting" = step-ahead ] && ahead=$mode
-    GRADMESH_STEP_AHEAD=$ahead node "$root/bin/gradmesh.js" experiment scaling --config "$out/$mode.json" --workers "$workers" --topology "$topologies" \
+    early=on
+    [ "$setting" = early-step ] && early=$mode
+    GRADMESH_EARLY_STEP=$early GRADMESH_STEP_AHEAD=$ahead node "$root/bin/gradmesh.js" experiment scaling --config "$out/$mode.json" --workers "$workers" --topology "$topologies" \
       --link "$link" --steps 100 --warmup 10 --out "$out/$mode-$round" 2>&1 | grep -E 'samples/s;' | sed "s/^/[$setting $mode $round] /"
   done
 done

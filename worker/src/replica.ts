@@ -20,8 +20,11 @@ import {
   planGradientBuckets,
   wallMs,
   type StepTimeline,
+  ParameterGates,
   type GradientBucket,
   type InjectedNan,
+  type ParameterGateRef,
+  type UpdateParts,
   type BatchStats,
   type CheckpointBody,
   type CheckpointedBody,
@@ -39,8 +42,8 @@ import {
   type StepBody,
   type StepDoneBody,
 } from '@gradmesh/shared/internal';
-import type { AllReduce } from './allreduce/allreduce.js';
-import { stepShard } from './shard.js';
+import type { AllReduce, AllReduceStep } from './allreduce/allreduce.js';
+import { stepShard, type StepShard } from './shard.js';
 import type { StepBounds } from './command-bounds.js';
 
 export interface ReplicaOptions {
@@ -138,6 +141,27 @@ class UndoBuffer {
   }
 }
 
+/** Set GRADMESH_EARLY_STEP=off to run every step after the previous one's update (for A/B measurements). */
+const EARLY_HAND_OUT = process.env.GRADMESH_EARLY_STEP !== 'off';
+
+/** A step whose all-reduce is begun and whose gradients are being computed. */
+interface StepInFlight {
+  readonly command: StepBody;
+  readonly allReduce: AllReduce;
+  readonly shard: StepShard;
+  readonly running: AllReduceStep;
+  /** Set when handed out before its parameters were final. */
+  readonly gate: ParameterGateRef | undefined;
+  readonly handedOut: number;
+  readonly handedWall: number;
+  /** Wall times of the bucket releases (the step's timeline's array once the step runs). */
+  releases: number[];
+  /** Whether this rank's local slot sums were finite, bucket by bucket as released. */
+  localFinite: boolean;
+  /** Settles once every bucket is released (or the computation failed, which cancels the all-reduce). */
+  compute: Promise<BatchStats>;
+}
+
 export class Replica {
   readonly model: Model;
   readonly config: RunConfig;
@@ -158,6 +182,13 @@ export class Replica {
   readonly #undo: UndoBuffer;
   #stepBounds: StepBounds | undefined;
   #buckets: readonly GradientBucket[] | undefined;
+  /** The next step, handed out during this one's update (Note [the next step starts during the update]). */
+  #early: StepInFlight | undefined;
+  /** The gates of early steps, made at the first one. */
+  #gates: ParameterGates | undefined;
+  #partRanges: GradientBucket[] | undefined;
+  /** performance.now() when the last step's update ended (an early step's compute is counted from there). */
+  #updateEnded = 0;
 
   private constructor(model: Model, config: RunConfig, data: { train: Dataset; validation: Dataset | undefined; test: Dataset }, options: ReplicaOptions) {
     this.model = model;
@@ -196,6 +227,7 @@ export class Replica {
    * new generation — never applied twice, never skipped.
    */
   joinGeneration(rank: number, worldSize: number, generation: number, startStep: number): boolean {
+    this.#requireNoEarlyStep();
     this.#rank = rank;
     this.#worldSize = worldSize;
     this.#generation = generation;
@@ -209,6 +241,7 @@ export class Replica {
 
   /** Restores a checkpoint (the run went back to it, e.g. after a coordinator restart); the replica is then at its step. */
   async restoreCheckpoint(source: CheckpointSource): Promise<void> {
+    await this.withdrawEarly();
     await this.model.restore(source);
     this.#step = this.model.state.step;
     this.#undo.forget();
@@ -216,11 +249,13 @@ export class Replica {
 
   /** This replica's state as bytes, for workers joining the generation (see shared/src/train/replica-state.ts). */
   encodeState(): Uint8Array {
+    this.#requireNoEarlyStep();
     return encodeReplicaState(this.model, this.#step);
   }
 
   /** Loads a live replica's state (verified by its sha256 and parameter checksum); the replica is then at its step. */
   restoreState(bytes: Uint8Array, source: string): void {
+    this.#requireNoEarlyStep();
     this.#step = restoreReplicaState(bytes, this.model, source);
     this.#undo.forget();
   }
@@ -287,62 +322,60 @@ export class Replica {
     return this.#buckets;
   }
 
-  /** One step; `timeline` (a worker started with --trace-dir) receives when each phase ended (Note [step traces]). */
-  async step(command: StepBody, allReduce: AllReduce, timeline?: StepTimeline): Promise<StepDoneBody> {
+  /**
+   * One step; `timeline` (a worker started with --trace-dir) receives when each phase ended (Note [step traces]).
+   * `next` names the command queued right behind this one, if any: its micro-batches may be handed out during this
+   * step's update (Note [the next step starts during the update]).
+   */
+  async step(command: StepBody, allReduce: AllReduce, timeline?: StepTimeline, next?: () => StepBody | undefined): Promise<StepDoneBody> {
     const model = this.model;
     if (command.step !== this.#step) {
       throw new ClusterError(`rank ${this.rank} is at step ${this.#step} but was told to run step ${command.step}`, { rank: this.rank, step: command.step, hint: 'replicas are out of step; restart the run with --resume' });
     }
     const t = this.config.training;
-    const shard = stepShard(command.batchIndex, this.train.count, t.batchSize, this.rank, this.worldSize, t.microBatch);
-    const started = performance.now();
-    const slots = model.params.slots.data;
-    // The rank of THIS generation: the fault follows the rank, wherever the run re-ranked its workers.
-    const poison = this.#fault?.rank === this.#rank && this.#fault.step === command.step;
-    // The whole slot buffer is checked, bucket by bucket before it goes out: BatchNorm's observed statistics
-    // travel in it and would reach the running stats.
-    let localFinite = true;
-    const running = allReduce.begin(command.step, slots);
-    const buckets = this.gradientBuckets;
-    const release = (bucket: number): void => {
-      const { start, end } = buckets[bucket]!;
-      if (poison && start === 0) poisonGradient(slots);
-      localFinite &&= allFinite(slots.subarray(start, end));
-      running.release(bucket);
-      timeline?.releases.push(wallMs());
-    };
-    let stats: BatchStats;
-    let computed: number;
-    try {
-      // One bucket: nothing to overlap, so the buckets are not streamed (no progress signals from the threads).
-      const stream = buckets.length > 1 && shard.end > shard.start ? { buckets, release } : undefined;
-      if (shard.end > shard.start) {
-        stats = await model.executor.computeGradients(this.train, this.#order(command.epoch), shard.start, shard.end, command.step, shard.firstMicro, stream);
-      } else {
-        // An empty shard (a last batch smaller than the world) still takes part in the all-reduce, with zeros:
-        // the slots hold the previous step's gradients otherwise.
-        slots.fill(0);
-        stats = emptyStats();
-      }
-      computed = performance.now();
-      if (timeline !== undefined) timeline.computed = wallMs();
-      if (stream === undefined) for (let b = 0; b < buckets.length; b++) release(b);
-    } catch (error) {
-      running.cancel((error as Error)?.message ?? String(error));
-      throw error;
+    let flight = this.#early;
+    if (flight !== undefined && (flight.command !== command || flight.allReduce !== allReduce)) {
+      await this.withdrawEarly();
+      flight = undefined;
     }
+    this.#early = undefined;
+    flight ??= this.#handOut(command, allReduce, undefined);
+    // An early step's compute began during the previous step's update; its own time starts when that update ended.
+    const started = Math.max(flight.handedOut, this.#updateEnded);
+    if (timeline !== undefined) {
+      if (flight.gate !== undefined) timeline.handedOut = flight.handedWall;
+      timeline.releases.push(...flight.releases);
+      flight.releases = timeline.releases;
+    }
+    const stats = await flight.compute;
+    const computed = performance.now();
+    if (timeline !== undefined) timeline.computed = wallMs();
     // Kept for a skipped step too: an interrupted step is undone and redone the same way whether it was applied or
     // skipped. Copied while the all-reduce is in flight (parameters and optimizer state do not change before the
     // update): if the step then fails, the copy equals the state it is at; the state before the previous step stays
     // in the other slot (Note [two steps to undo]).
     this.#undo.keep(command.step);
-    const { totalMs } = await running.done;
+    const { totalMs } = await flight.running.done;
     const reduced = performance.now();
     if (timeline !== undefined) timeline.reduced = wallMs();
+    const slots = model.params.slots.data;
     const skipped = !allFinite(slots);
-    const { penalty } = skipped ? { penalty: 0 } : applyUpdate(model.params, model.optimizer, command.lr, shard.globalEnd - shard.globalStart, t, model.backend.kernels);
+    const following = this.#handOutNext(command, allReduce, next);
+    let penalty = 0;
+    try {
+      if (skipped) following?.gates.openAll(following.ref.ticket);
+      else {
+        const parts = following === undefined ? undefined : this.#updateParts(following.gates, following.ref.ticket);
+        ({ penalty } = applyUpdate(model.params, model.optimizer, command.lr, flight.shard.globalEnd - flight.shard.globalStart, t, model.backend.kernels, parts));
+        if (following !== undefined) following.gates.openAll(following.ref.ticket);
+      }
+    } catch (error) {
+      await this.withdrawEarly();
+      throw error;
+    }
     this.#step++;
     const checksum = command.checksum ? model.params.checksum() : undefined;
+    this.#updateEnded = performance.now();
     if (timeline !== undefined) timeline.updated = wallMs();
     // Note [exposed all-reduce time]: with overlap the all-reduce runs from the first bucket's release, mostly
     // while backward computes; only what is left after compute (exposed) lengthens the step.
@@ -355,15 +388,115 @@ export class Replica {
       count: stats.count,
       extras: stats.extras,
       // compute = everything local to the step (gradients, update, checksum); see coordinator/src/timings.ts.
-      computeMs: performance.now() - started - exposedAllreduceMs,
+      computeMs: this.#updateEnded - started - exposedAllreduceMs,
       allreduceMs,
       exposedAllreduceMs,
       penalty,
-      localFinite,
+      localFinite: flight.localFinite,
       skipped,
       ...(stats.correct === undefined ? {} : { correct: stats.correct }),
       ...(checksum === undefined ? {} : { checksum }),
     };
+  }
+
+  /**
+   * Note [the next step starts during the update]
+   * Between two steps a rank's compute threads wait for the update (the optimizer over every parameter), the reply
+   * and the hand-off of the next step's micro-batches. When the coordinator has sent the next step ahead and it is
+   * the command queued right behind this one, its micro-batches are handed to the pool after this step's all-reduce
+   * and BEFORE its update: each thread fills its batch, then waits before each layer's forward until that layer's
+   * parameters are updated (Note [parameters final] in shared/src/train/overlap/parameter-gates.ts). The update runs
+   * bucket by bucket in forward order — the first layers first — and opens each bucket's gate as it finishes it,
+   * so the next forward starts while the last layers are still being updated. Nothing reads a parameter before
+   * its value for the step is final, and backward (which writes the slots the update reads) follows the last
+   * gate, so results are bitwise those of one step after the other (tests/integration/cluster/equivalence.test.ts).
+   * The early step's all-reduce is begun at once (this one's is over). Whatever replaces the command it was
+   * handed out for — a new generation, an evaluation, a state transfer — withdraws it first (withdrawEarly).
+   */
+  #handOutNext(command: StepBody, allReduce: AllReduce, next: (() => StepBody | undefined) | undefined): { gates: ParameterGates; ref: ParameterGateRef } | undefined {
+    if (next === undefined || !EARLY_HAND_OUT || !this.model.executor.acceptsParameterGates) return undefined;
+    const body = next();
+    if (body === undefined || body.step !== command.step + 1) return undefined;
+    const t = this.config.training;
+    const shard = stepShard(body.batchIndex, this.train.count, t.batchSize, this.rank, this.worldSize, t.microBatch);
+    // An empty shard zeroes the slots at once, which the update is about to read.
+    if (shard.end <= shard.start) return undefined;
+    this.#gates ??= new ParameterGates(this.gradientBuckets);
+    const ref = this.#gates.draw();
+    this.#early = this.#handOut(body, allReduce, ref);
+    return { gates: this.#gates, ref };
+  }
+
+  /** The update's parts: the gradient buckets in forward order (the first layers first), each opening its gate. */
+  #updateParts(gates: ParameterGates, ticket: number): UpdateParts {
+    const buckets = this.gradientBuckets;
+    this.#partRanges ??= [...buckets].reverse();
+    const last = buckets.length - 1;
+    return { ranges: this.#partRanges, afterPart: (i) => gates.open(last - i, ticket) };
+  }
+
+  /** Starts a step: its all-reduce, and its gradients on the executor (gated by `gate` when handed out early). */
+  #handOut(command: StepBody, allReduce: AllReduce, gate: ParameterGateRef | undefined): StepInFlight {
+    const model = this.model;
+    const t = this.config.training;
+    const shard = stepShard(command.batchIndex, this.train.count, t.batchSize, this.rank, this.worldSize, t.microBatch);
+    const slots = model.params.slots.data;
+    // The rank of THIS generation: the fault follows the rank, wherever the run re-ranked its workers.
+    const poison = this.#fault?.rank === this.#rank && this.#fault.step === command.step;
+    const running = allReduce.begin(command.step, slots);
+    const buckets = this.gradientBuckets;
+    const flight: StepInFlight = { command, allReduce, shard, running, gate, handedOut: performance.now(), handedWall: wallMs(), releases: [], localFinite: true, compute: Promise.resolve(emptyStats()) };
+    // The whole slot buffer is checked, bucket by bucket before it goes out: BatchNorm's observed statistics
+    // travel in it and would reach the running stats.
+    const release = (bucket: number): void => {
+      const { start, end } = buckets[bucket]!;
+      if (poison && start === 0) poisonGradient(slots);
+      flight.localFinite &&= allFinite(slots.subarray(start, end));
+      running.release(bucket);
+      flight.releases.push(wallMs());
+    };
+    const compute = async (): Promise<BatchStats> => {
+      // One bucket: nothing to overlap, so the buckets are not streamed (no progress signals from the threads).
+      const stream = buckets.length > 1 && shard.end > shard.start ? { buckets, release } : undefined;
+      let stats: BatchStats;
+      if (shard.end > shard.start) {
+        stats = await model.executor.computeGradients(this.train, this.#order(command.epoch), shard.start, shard.end, command.step, shard.firstMicro, stream, gate);
+      } else {
+        // An empty shard (a last batch smaller than the world) still takes part in the all-reduce, with zeros:
+        // the slots hold the previous step's gradients otherwise.
+        slots.fill(0);
+        stats = emptyStats();
+      }
+      if (stream === undefined) for (let b = 0; b < buckets.length; b++) release(b);
+      return stats;
+    };
+    flight.compute = compute().catch((error: unknown) => {
+      running.cancel((error as Error)?.message ?? String(error));
+      throw error;
+    });
+    // A withdrawn early step is awaited by withdrawEarly; until then its failure must not count as unhandled.
+    flight.compute.catch(() => undefined);
+    return flight;
+  }
+
+  /**
+   * Withdraws the step handed out early, if any (its command will not run as it was handed out: a new generation,
+   * another command first, a state transfer): its tasks stop at their next layer, its all-reduce is cancelled, and
+   * this resolves once no task of it runs any more — nothing else may use the executor or the parameters before.
+   */
+  async withdrawEarly(): Promise<void> {
+    const flight = this.#early;
+    if (flight === undefined) return;
+    this.#early = undefined;
+    if (flight.gate !== undefined) this.#gates?.withdraw(flight.gate.ticket);
+    flight.running.cancel(`step ${flight.command.step} was withdrawn before it ran`);
+    await flight.compute.catch(() => undefined);
+    await flight.running.done.catch(() => undefined);
+  }
+
+  /** A step handed out early must be withdrawn (awaited) before the parameters are read or replaced outside a step. */
+  #requireNoEarlyStep(): void {
+    if (this.#early !== undefined) throw new ClusterError(`rank ${this.rank}: step ${this.#early.command.step} was handed out early and is still running`, { rank: this.rank, step: this.#step, hint: 'await withdrawEarly() first (a bug in the worker)' });
   }
 
   /** The step this replica will run next. */
@@ -373,6 +506,7 @@ export class Replica {
 
   /** Loss/metric sums (and confusion counts) over this rank's contiguous shard of a split: the evaluation routine of Model.evaluate. */
   async evaluate(request: EvaluateBody): Promise<EvaluatedBody> {
+    await this.withdrawEarly();
     const data = request.split === 'test' ? this.test : this.validation;
     const base = { requestId: request.requestId, rank: this.rank };
     if (data === undefined || data.count === 0) return { ...base, lossSum: 0, count: 0, extras: {} };
@@ -392,6 +526,7 @@ export class Replica {
 
   /** Applies the coordinator's early-stopping decision (snapshot / restore of the best weights). */
   epochEnd(request: EpochEndBody): EpochEndedBody {
+    this.#requireNoEarlyStep();
     const params = this.model.params;
     if (request.keepBest) params.keepBest();
     if (request.restoreBest && !params.restoreBest()) {
@@ -405,6 +540,7 @@ export class Replica {
    * coordinator's training state, bound to the cluster run `runId`.
    */
   async checkpoint(request: CheckpointBody, store: CheckpointStore | undefined, runId: string): Promise<CheckpointedBody> {
+    await this.withdrawEarly();
     if (request.state.step !== this.#step) {
       throw new ClusterError(`rank ${this.rank} is at step ${this.#step} but the checkpoint is for step ${request.state.step}`, { rank: this.rank, step: this.#step });
     }
@@ -415,6 +551,7 @@ export class Replica {
   }
 
   async close(): Promise<void> {
+    await this.withdrawEarly();
     await this.model.close();
   }
 

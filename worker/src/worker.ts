@@ -22,6 +22,7 @@ import {
   type AssignBody,
   type ControlMessage,
   type DropCounts,
+  type StepBody,
 } from '@gradmesh/shared/internal';
 import { connectNats, ControlChannel, every, HeartbeatThread, Liveness, localAddressToward, PeerListener, watchConnection, watchSilence, RunStateStore, type NatsCredentials } from '@gradmesh/transport';
 import type { CheckpointStore, Readiness } from '@gradmesh/shared/internal';
@@ -113,6 +114,8 @@ export class WorkerProcess {
   /** When this worker last asked to join again (Note [rejoining]). */
   #lastRejoin = 0;
   #queue: Promise<void> = Promise.resolve();
+  /** Commands queued and not yet taken up, in order (for #nextQueuedStep). */
+  readonly #queued: { readonly command: Command; readonly generation: number }[] = [];
   #lastRequest = -1;
   /** The drop total last attached to a reply. */
   #dropsReported = 0;
@@ -345,6 +348,8 @@ export class WorkerProcess {
         ...(a.resumeFrom === undefined ? {} : { resumeFrom: await assignedResumePoint(this.#checkpoints, a.resumeFrom, o.workerId) }),
       });
       let replica = this.#replica;
+      // The step handed out early in the last generation will not run as it was handed out.
+      await replica.withdrawEarly();
       let atStart = replica.joinGeneration(a.rank, a.worldSize, a.generation, a.startStep);
       if (!atStart && a.resumeFrom !== undefined && replica.nextStep > a.startStep) {
         // The run went back to a checkpoint (a restarted coordinator): this replica is ahead of it.
@@ -406,6 +411,7 @@ export class WorkerProcess {
       if (this.#stateReceiver !== receiver) return;
       this.#stateReceiver = undefined;
       this.#enqueue(async () => {
+        await replica.withdrawEarly();
         replica.restoreState(bytes, `the state sent for generation ${a.generation}`);
         this.#step = replica.nextStep - 1;
         o.log(`worker ${o.workerId}: received the replica state of step ${replica.nextStep} (${bytes.length} bytes, verified)`);
@@ -435,7 +441,22 @@ export class WorkerProcess {
       if (command.body.requestId <= this.#lastRequest) return this.#drops.drop(command.kind, 'duplicate', `request ${command.body.requestId} was already handled`);
       this.#lastRequest = command.body.requestId;
     }
-    this.#enqueue(() => this.#execute(command), this.#assignment.generation);
+    const queued = { command, generation: this.#assignment.generation };
+    this.#queued.push(queued);
+    this.#enqueue(() => {
+      const at = this.#queued.indexOf(queued);
+      if (at >= 0) this.#queued.splice(at, 1);
+      return this.#execute(command);
+    }, queued.generation);
+  }
+
+  /** The step queued right behind the running command, if the next queued command is one (of this generation). */
+  #nextQueuedStep(): StepBody | undefined {
+    const generation = this.#assignment?.generation;
+    // Commands of an ended generation are skipped by the queue without running: forget them here too.
+    while (this.#queued.length > 0 && this.#queued[0]!.generation !== generation) this.#queued.shift();
+    const next = this.#queued[0]?.command;
+    return next?.kind === 'step' ? next.body : undefined;
   }
 
   async #execute(command: Command): Promise<void> {
@@ -443,10 +464,12 @@ export class WorkerProcess {
     const channel = this.#channel!;
     const replies = stepDoneSubject(this.#options.runId, this.#options.workerId);
     if (replica === undefined) throw new ClusterError(`worker ${this.#options.workerId} received ${command.kind} before it was ready`, { worker: this.#options.workerId });
+    // Only a step can follow a step handed out early (it is that step); anything else withdraws it first.
+    if (command.kind !== 'step') await replica.withdrawEarly();
     switch (command.kind) {
       case 'step': {
         const timeline = this.#trace?.begin(command.body.step, replica.rank, this.#assignment?.generation ?? 0);
-        const done = this.#withDrops(await replica.step(command.body, this.#allReduce!, timeline));
+        const done = this.#withDrops(await replica.step(command.body, this.#allReduce!, timeline, () => this.#nextQueuedStep()));
         const generation = channel.generation;
         const reply = (): void => {
           // An assignment that arrived meanwhile ended the step's generation: its coordinator abandoned the command,

@@ -39,6 +39,12 @@ export interface ForwardContext {
    * (Note [gradients final] in train/overlap/backward-progress.ts).
    */
   readonly onSlotsFinal?: (start: number, end: number) => void;
+  /**
+   * Training only, when the step was handed out before its parameters were final: called before each layer's
+   * forward with the layer's range [start, end) of the flat parameter buffer; returns once those values are final
+   * (Note [parameters final] in train/overlap/parameter-gates.ts).
+   */
+  readonly beforeLayer?: (start: number, end: number) => void;
 }
 
 /**

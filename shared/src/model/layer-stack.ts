@@ -75,7 +75,12 @@ export class LayerStack {
 
   forward(x: Tensor, ctx: ForwardContext): Tensor {
     let y = x;
-    for (const layer of this.layers) y = layer.forward(y, ctx);
+    const gate = ctx.beforeLayer;
+    for (let i = 0; i < this.layers.length; i++) {
+      const range = this.#slotRanges[i];
+      if (gate !== undefined && range !== undefined) gate(range[0], range[1]);
+      y = this.layers[i]!.forward(y, ctx);
+    }
     return y;
   }
 

@@ -25,6 +25,8 @@ export interface StepTimeline {
   readonly generation: number;
   /** The step command was taken up. */
   started: number;
+  /** When the step's micro-batches were handed to the pool during the previous step's update, if they were (Note [the next step starts during the update] in worker/src/replica.ts). */
+  handedOut?: number;
   /** When each gradient bucket was released to the all-reduce, in release order. */
   readonly releases: number[];
   /** Gradients computed (backward over). */
@@ -118,6 +120,7 @@ export function stepTraceFile(worker: string, pid: number, timelines: readonly S
   for (const t of timelines) {
     if (!isOrdered(t)) continue;
     const args = { step: t.step, rank: t.rank, generation: t.generation };
+    if (t.handedOut !== undefined) events.push({ name: 'handed out early', cat: 'step', ph: 'i', s: 't', pid, tid: COMPUTE_TRACK, ts: us(t.handedOut), args });
     span('compute', COMPUTE_TRACK, t.started, t.computed, args);
     if (t.reduced > t.computed) span('exposed all-reduce', COMPUTE_TRACK, t.computed, t.reduced, args);
     span('update', COMPUTE_TRACK, t.reduced, t.updated, args);

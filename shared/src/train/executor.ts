@@ -2,6 +2,7 @@ import type { Dataset } from '../data/dataset.js';
 import type { BatchStats } from '../model/network.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { GradientStream } from './overlap/gradient-stream.js';
+import type { ParameterGateRef } from './overlap/parameter-gates.js';
 
 /** Where a model's micro-batches are computed: the main thread (LocalExecutor) or pool threads. */
 export interface GradientExecutor {
@@ -14,7 +15,13 @@ export interface GradientExecutor {
    * batch passes k, so its dropout/noise draws — derived from (seed, step, micro-batch) — are the ones a
    * single process would make for the same samples.
    */
-  computeGradients(data: Dataset, indices: ArrayLike<number>, start: number, end: number, step: number, firstMicro?: number, stream?: GradientStream): Promise<BatchStats>;
+  computeGradients(data: Dataset, indices: ArrayLike<number>, start: number, end: number, step: number, firstMicro?: number, stream?: GradientStream, gate?: ParameterGateRef): Promise<BatchStats>;
+  /**
+   * Whether `computeGradients` takes a `gate`: the call may then start before the parameters are final, and each
+   * layer's forward waits for its gate (Note [parameters final]). Only executors whose forward runs off the main
+   * thread can: the main thread is the one that opens the gates.
+   */
+  readonly acceptsParameterGates: boolean;
   /** Loss/metric sums in inference mode over samples indices[start, end). */
   evaluate(data: Dataset, indices: ArrayLike<number>, start: number, end: number): Promise<BatchStats>;
   /** Model outputs for samples indices[start, end), copied out of backend memory: [n, ...outputShape]. */

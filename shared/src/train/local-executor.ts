@@ -1,5 +1,6 @@
 import { fillBatch, fillInputs } from '../data/batcher.js';
 import type { Dataset } from '../data/dataset.js';
+import { BackendError } from '../errors.js';
 import { microBatchRanges } from '../data/sampler.js';
 import type { Backend } from '../kernels/backend.js';
 import type { Network, BatchStats, Batch } from '../model/network.js';
@@ -8,6 +9,7 @@ import { Random } from '../random.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { GradientExecutor } from './executor.js';
 import type { GradientStream } from './overlap/gradient-stream.js';
+import type { ParameterGateRef } from './overlap/parameter-gates.js';
 import { addStats, emptyStats } from './executor.js';
 
 export interface LocalExecutorOptions {
@@ -39,7 +41,11 @@ export class LocalExecutor implements GradientExecutor {
   }
 
   /** Computes on the calling thread, so nothing can overlap: a `stream`'s buckets are all released at the end. */
-  async computeGradients(data: Dataset, indices: ArrayLike<number>, start: number, end: number, step: number, firstMicro = 0, stream?: GradientStream): Promise<BatchStats> {
+  /** Its forward runs on the main thread, which is the one that would open the gates. */
+  readonly acceptsParameterGates = false;
+
+  async computeGradients(data: Dataset, indices: ArrayLike<number>, start: number, end: number, step: number, firstMicro = 0, stream?: GradientStream, gate?: ParameterGateRef): Promise<BatchStats> {
+    if (gate !== undefined) throw new BackendError('the main-thread executor cannot wait for parameter gates', { hint: 'hand steps out early only to a pool executor (acceptsParameterGates)' });
     const ranges = microBatchRanges(start, end, Number.isFinite(this.#options.microBatch) ? this.#options.microBatch : Math.max(1, end - start));
     const slots = this.#store.slots.data;
     let total = emptyStats();

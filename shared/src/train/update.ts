@@ -9,6 +9,14 @@ export interface UpdateOptions {
   readonly clipValue: number | undefined;
 }
 
+/** The update applied in parts (see applyUpdate). */
+export interface UpdateParts {
+  /** Element ranges [start, end) of the flat parameter buffer (store.values), tiling it; any order. */
+  readonly ranges: readonly { readonly start: number; readonly end: number }[];
+  /** Called after every parameter in ranges[i] holds this step's final value, in the order of `ranges`. */
+  afterPart(index: number): void;
+}
+
 export interface UpdateResult {
   /** Σ l1·|θ| + l2·θ² over regularised parameters (added to the reported training loss). */
   readonly penalty: number;
@@ -35,6 +43,7 @@ export function applyUpdate(
   totalCount: number,
   options: UpdateOptions,
   kernels: Kernels,
+  parts?: UpdateParts,
 ): UpdateResult {
   const inv = 1 / totalCount;
   for (const s of store.trainable) kernels.scale(s.grad, inv, s.grad);
@@ -50,5 +59,6 @@ export function applyUpdate(
     const observed = e.slot.data;
     for (let i = 0; i < v.length; i++) v[i] = m * v[i]! + (1 - m) * (observed[i]! * inv);
   }
+  if (parts !== undefined) for (let i = 0; i < parts.ranges.length; i++) parts.afterPart(i);
   return { penalty, gradNorm };
 }

@@ -10,6 +10,7 @@ import type { DataRef, ModelRef } from './tasks.js';
 import type { ThreadPool } from './thread-pool.js';
 import type { GradientStream } from '../../train/overlap/gradient-stream.js';
 import { releaseAsFinal } from '../../train/overlap/gradient-stream.js';
+import type { ParameterGateRef } from '../../train/overlap/parameter-gates.js';
 
 export interface PoolExecutorOptions {
   readonly seed: number;
@@ -61,7 +62,9 @@ export class PoolExecutor implements GradientExecutor {
     };
   }
 
-  async computeGradients(data: Dataset, indices: ArrayLike<number>, start: number, end: number, step: number, firstMicro = 0, stream?: GradientStream): Promise<BatchStats> {
+  readonly acceptsParameterGates = true;
+
+  async computeGradients(data: Dataset, indices: ArrayLike<number>, start: number, end: number, step: number, firstMicro = 0, stream?: GradientStream, gate?: ParameterGateRef): Promise<BatchStats> {
     const ranges = microBatchRanges(start, end, this.#options.microBatch);
     const ref = this.#dataRef(data, indices, start, end);
     while (this.#microSlots.length < ranges.length - 1) this.#microSlots.push(this.#backend.allocPersistent([this.#store.slots.size]));
@@ -79,6 +82,7 @@ export class PoolExecutor implements GradientExecutor {
           micro: firstMicro + micro,
           slotsPtr: slotBuffers[micro]!.data.byteOffset,
           ...(cells === undefined ? {} : { progress: { cells, cell: micro } }),
+          ...(gate === undefined ? {} : { gate }),
         }),
       ),
     );

@@ -13,6 +13,7 @@ import type { Batch, BatchStats, Network } from '../../model/network.js';
 import { buildNetwork } from '../../model/build.js';
 import { Random } from '../../random.js';
 import { BackwardProgress } from '../../train/overlap/backward-progress.js';
+import { waitForParameters } from '../../train/overlap/parameter-gates.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { Arena } from '../wasm/arena.js';
 import { createWasmBackend } from '../wasm/backend.js';
@@ -75,9 +76,11 @@ export default function runTask(task: PoolTask): BatchStats | null {
         const network = networkFor(task.model, task.slotsPtr);
         const batch = batchFor(network, task.model, task.data, task.start, task.end);
         const rng = Random.derive(task.model.seed, task.step, task.micro);
-        if (task.progress === undefined) return network.trainBatch(batch, { backend, training: true, rng });
+        const gate = task.gate;
+        const beforeLayer = gate === undefined ? undefined : (start: number, end: number) => waitForParameters(gate, start, end);
+        if (task.progress === undefined) return network.trainBatch(batch, { backend, training: true, rng, ...(beforeLayer === undefined ? {} : { beforeLayer }) });
         const progress = new BackwardProgress(task.progress.cells, task.progress.cell, task.model.parameterCount);
-        const stats = network.trainBatch(batch, { backend, training: true, rng, onSlotsFinal: (start, end) => progress.done(start, end) });
+        const stats = network.trainBatch(batch, { backend, training: true, rng, onSlotsFinal: (start, end) => progress.done(start, end), ...(beforeLayer === undefined ? {} : { beforeLayer }) });
         progress.finish();
         return stats;
       }

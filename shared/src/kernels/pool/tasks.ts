@@ -1,6 +1,7 @@
 import type { Json } from '../../config/validate.js';
 import type { DatasetDescriptor } from '../../data/dataset.js';
 import type { MatMulOptions } from '../signatures/linear.js';
+import type { ParameterGateRef } from '../../train/overlap/parameter-gates.js';
 
 /** What a pool thread needs to build a model once and find its parameters in shared memory. */
 export interface ModelRef {
@@ -35,6 +36,8 @@ export interface TrainTask {
   readonly slotsPtr: number;
   /** When the main thread overlaps the all-reduce with backward: cell `cell` of `cells` tracks this micro-batch's final slots (Note [gradients final]). */
   readonly progress?: { readonly cells: Int32Array; readonly cell: number };
+  /** Handed out before the parameters were final: each layer waits for its gate (Note [parameters final]). */
+  readonly gate?: ParameterGateRef;
 }
 
 /** Loss/metric sums in inference mode. */
