@@ -58,6 +58,17 @@ describe('step traces of a cluster run', () => {
         return next.ts! <= spans('reply').find((e) => e.args?.['step'] === s)!.ts!;
       });
       expect(replyAfterNextStart.length).toBeGreaterThanOrEqual(3);
+      // Such a step is handed to the pool during its predecessor's update (Note [the next step starts during the
+      // update]): marked, and only ever after that predecessor's all-reduce ended.
+      const early = trace.traceEvents.filter((e) => e.ph === 'i' && e.name === 'handed out early');
+      expect(early.length).toBeGreaterThanOrEqual(3);
+      for (const mark of early) {
+        const s = mark.args?.['step'] as number;
+        expect(s).toBeGreaterThan(0);
+        const before = spans('update').find((e) => e.args?.['step'] === s - 1)!;
+        expect(mark.ts!).toBeGreaterThanOrEqual(before.ts!);
+        expect(mark.ts!).toBeLessThanOrEqual(end(before));
+      }
       const releases = trace.traceEvents.filter((e) => e.ph === 'i' && e.name.startsWith('release bucket'));
       expect(releases.length).toBeGreaterThanOrEqual(40);
       expect(releases.length % 40).toBe(0);
