@@ -132,7 +132,11 @@ function ownerOf(ranges: readonly UpdateRange[], tiling: readonly number[], at: 
   return 0;
 }
 
-/** The element offset of a parameter's tensor in `store.values`, from the views' byte offsets (Note [update in parts]). */
+/**
+ * The element offset of a parameter's tensor in `store.values`. A TrainableSegment carries no offset, but the
+ * ParameterStore makes every parameter a subarray of `store.values`, so the views' byte offsets give it;
+ * checked, because an offset measured in another buffer would silently misassign the parameter.
+ */
 function elementOffset(store: ParameterStore, value: Tensor, what: string): number {
   const base = store.values.data;
   const view = value.data;

@@ -53,17 +53,19 @@ export function applyUpdate(
   kernels: Kernels,
   parts?: UpdateParts,
 ): UpdateResult {
-  const plan = parts === undefined ? undefined : cachedUpdatePlan(store, parts.ranges);
+  // Planned (and so validated) before step 1 writes the first gradient: bad ranges change nothing.
+  const split = parts === undefined ? undefined : { parts, plan: cachedUpdatePlan(store, parts.ranges) };
   const inv = 1 / totalCount;
   for (const s of store.trainable) kernels.scale(s.grad, inv, s.grad);
   const penalty = applyRegularization(store.trainable);
   let gradNorm: number | undefined;
   if (options.clipNorm !== undefined) gradNorm = clipByGlobalNorm(store.trainable.map((s) => s.grad), options.clipNorm, kernels).norm;
   if (options.clipValue !== undefined) clipByValue(store.trainable.map((s) => s.grad), options.clipValue);
-  if (plan === undefined || parts === undefined) {
+  if (split === undefined) {
     optimizer.step(store.trainable, lr);
     for (const e of store.running) updateRunning(e, inv);
   } else {
+    const { parts, plan } = split;
     optimizer.step(store.trainable, lr, {
       groups: plan.trainable,
       afterGroup: (part) => {

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseRunConfig } from '../../../shared/src/config/run-config.js';
-import { ShapeError } from '../../../shared/src/errors.js';
+import { InternalError, ShapeError } from '../../../shared/src/errors.js';
 import type { Backend } from '../../../shared/src/kernels/backend.js';
 import { createReferenceBackend } from '../../../shared/src/kernels/reference/backend.js';
 import { buildNetwork } from '../../../shared/src/model/build.js';
@@ -14,6 +14,7 @@ import { ParameterStore } from '../../../shared/src/model/parameters.js';
 import type { Optimizer } from '../../../shared/src/optimizers/optimizer.js';
 import { optimizerFromSpec } from '../../../shared/src/optimizers/registry.js';
 import { Random } from '../../../shared/src/random.js';
+import { Tensor } from '../../../shared/src/tensor/tensor.js';
 import { cachedUpdatePlan } from '../../../shared/src/train/update-parts.js';
 import { applyUpdate, planUpdateParts, type UpdateOptions, type UpdateRange, type UpdateResult } from '../../../shared/src/train/update.js';
 import { describeEachBackend } from '../kernels/backends.js';
@@ -280,5 +281,19 @@ describe('planUpdateParts', () => {
     expect(edited).not.toBe(first);
     expect(edited.trainable[0]).toEqual([0, 1, 2, 3]);
     expect(edited.trainable[1]).toEqual([]);
+  });
+
+  it('refuses a parameter that is not a view of store.values (its offset would mean nothing)', () => {
+    const copy = r.store.trainable[0]!.value.data.slice();
+    const foreign = Object.assign(Object.create(ParameterStore.prototype) as ParameterStore, {
+      values: r.store.values,
+      entries: r.store.entries,
+      running: [],
+      trainable: [{ value: new Tensor([copy.length], copy), grad: r.store.trainable[0]!.grad }],
+    });
+    expect(() => planUpdateParts(foreign, [{ start: 0, end: r.store.values.size }])).toThrow(InternalError);
+    expect(() => planUpdateParts(foreign, [{ start: 0, end: r.store.values.size }])).toThrow(/trainable segment 0 is not a view of the flat parameter buffer/);
+    // Negative control: the store's own views plan.
+    expect(planUpdateParts(r.store, [{ start: 0, end: r.store.values.size }]).trainable[0]).toHaveLength(r.store.trainable.length);
   });
 });
