@@ -28,7 +28,7 @@ export class Adagrad extends SegmentOptimizer {
     this.#accumulators = allocSlots(backend, this.trainableSizes, this.#options.initialAccumulatorValue);
   }
 
-  protected updateSegments(segments: readonly ParamSegment[], lr: number): void {
+  protected updateSegments(segments: readonly ParamSegment[], lr: number, _t: number, indices?: readonly number[]): void {
     const eps = this.#options.epsilon;
     forEachSegment(segments, (value, gradient, i) => {
       const theta = value.data;
@@ -40,7 +40,7 @@ export class Adagrad extends SegmentOptimizer {
         acc[j] = a;
         theta[j] = (theta[j] as number) - (lr * g) / Math.sqrt(a + eps);
       }
-    });
+    }, indices);
   }
 
   stateTensors(): { name: string; tensor: Tensor }[] {

@@ -39,12 +39,12 @@ export class Adam extends SegmentOptimizer {
     this.#v = allocSlots(backend, this.trainableSizes);
   }
 
-  protected updateSegments(segments: readonly ParamSegment[], lr: number, t: number): void {
+  protected updateSegments(segments: readonly ParamSegment[], lr: number, t: number, indices?: readonly number[]): void {
     const update = { lr, ...this.#options, step: t, decoupled: this.#decoupled };
     forEachSegment(segments, (value, grad, i) => {
       // Indices are in range: step() matched the segments to the slots allocated per size.
       this.#backend.kernels.adamUpdate(value, grad, this.#m[i] as Tensor, this.#v[i] as Tensor, update);
-    });
+    }, indices);
   }
 
   stateTensors(): { name: string; tensor: Tensor }[] {

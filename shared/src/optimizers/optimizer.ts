@@ -16,6 +16,17 @@ export type ParamSegment = {
 };
 
 /**
+ * One step applied group by group (Note [update in parts] in train/update.ts): the caller learns after
+ * each group that its segments are final for this step, and can start using them while the rest update.
+ */
+export interface SegmentGroups {
+  /** Indices into the step's segments: every segment in exactly one group, groups in any order; a group may be empty. */
+  readonly groups: readonly (readonly number[])[];
+  /** Called after every segment in groups[i] (values and optimizer state) holds this step's value, in the order of `groups`. */
+  afterGroup(index: number): void;
+}
+
+/**
  * An optimizer updates the trainable segments in place from their gradients.
  *
  * Invariants every implementation keeps:
@@ -24,12 +35,18 @@ export type ParamSegment = {
  * - `segments` must match, in number and sizes, the `trainableSizes` given to the constructor.
  * - `stepCount` counts completed steps; `step` increments it first, so the first update sees
  *   t = 1 (the 1-based count Adam's bias correction needs).
+ * - A step in groups counts ONE step, and every group sees the same t: each segment's update reads only
+ *   its own value, gradient and state, so the groups' result equals the whole step's bit for bit.
  */
 export interface Optimizer {
   /** The spec's `type`, e.g. `adam`; stored in checkpoints to refuse restoring foreign state. */
   readonly name: string;
-  /** Updates every segment in place with learning rate `lr` (already scheduled by the trainer). */
-  step(segments: readonly ParamSegment[], lr: number): void;
+  /**
+   * Updates every segment in place with learning rate `lr` (already scheduled by the trainer); with
+   * `groups`, group by group in their order, calling `afterGroup` after each. The segments and the groups
+   * are checked before any state is touched (ShapeError).
+   */
+  step(segments: readonly ParamSegment[], lr: number, groups?: SegmentGroups): void;
   /**
    * The live state tensors, in a deterministic order with stable names (e.g. `adam.m.0`).
    * A checkpoint writer reads them; a restore writes into them and then calls `setStepCount`.

@@ -36,7 +36,7 @@ export class Rmsprop extends SegmentOptimizer {
     this.#momentum = this.#options.momentum > 0 ? allocSlots(backend, this.trainableSizes) : [];
   }
 
-  protected updateSegments(segments: readonly ParamSegment[], lr: number): void {
+  protected updateSegments(segments: readonly ParamSegment[], lr: number, _t: number, indices?: readonly number[]): void {
     const { rho, momentum, epsilon } = this.#options;
     forEachSegment(segments, (value, gradient, i) => {
       const theta = value.data;
@@ -64,7 +64,7 @@ export class Rmsprop extends SegmentOptimizer {
           theta[j] = (theta[j] as number) - delta;
         }
       }
-    });
+    }, indices);
   }
 
   stateTensors(): { name: string; tensor: Tensor }[] {

@@ -31,12 +31,12 @@ export class Sgd extends SegmentOptimizer {
     this.#velocity = this.#options.momentum > 0 ? allocSlots(backend, this.trainableSizes) : [];
   }
 
-  protected updateSegments(segments: readonly ParamSegment[], lr: number): void {
+  protected updateSegments(segments: readonly ParamSegment[], lr: number, _t: number, indices?: readonly number[]): void {
     const { momentum, nesterov, weightDecay } = this.#options;
     const update = { lr, momentum, nesterov, weightDecay };
     forEachSegment(segments, (value, grad, i) => {
       this.#backend.kernels.sgdUpdate(value, grad, this.#velocity[i] ?? null, update);
-    });
+    }, indices);
   }
 
   stateTensors(): { name: string; tensor: Tensor }[] {

@@ -1,7 +1,7 @@
 import { CheckpointError, ShapeError } from '../errors.js';
 import type { Backend } from '../kernels/backend.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { ParamSegment } from './optimizer.js';
+import type { ParamSegment, SegmentGroups } from './optimizer.js';
 
 /**
  * One persistent state tensor per trainable segment (Adam's m, SGD's velocity, ...), flat and
@@ -22,15 +22,23 @@ export function namedSlots(optimizer: string, slot: string, tensors: readonly Te
 }
 
 /**
- * Visits the segments in order as flat 1-D views of their values and gradients. `i` is the
- * segment's index, which is also the index of its tensor in every slot family (`allocSlots` made
- * one per trainable size, and `SegmentOptimizer.step` checked the segments match those sizes).
+ * Visits the segments in order (or only those at `indices`, in that order) as flat 1-D views of their
+ * values and gradients. `i` is the segment's index, which is also the index of its tensor in every slot
+ * family (`allocSlots` made one per trainable size, and `SegmentOptimizer.step` checked the segments
+ * match those sizes, and that `indices` are among them).
  */
-export function forEachSegment(segments: readonly ParamSegment[], visit: (value: Tensor, grad: Tensor, i: number) => void): void {
-  segments.forEach((s, i) => {
+export function forEachSegment(
+  segments: readonly ParamSegment[],
+  visit: (value: Tensor, grad: Tensor, i: number) => void,
+  indices?: readonly number[],
+): void {
+  const one = (i: number): void => {
+    const s = segments[i] as ParamSegment;
     const n = s.value.size;
     visit(s.value.reshape([n]), s.grad.reshape([n]), i);
-  });
+  };
+  if (indices === undefined) for (let i = 0; i < segments.length; i++) one(i);
+  else for (const i of indices) one(i);
 }
 
 /**
@@ -52,6 +60,33 @@ export function checkSegments(optimizer: string, sizes: readonly number[], segme
       );
     }
   });
+}
+
+/**
+ * A step in groups must update every segment exactly once; anything else is a wiring bug of the caller
+ * (train/update.ts derives the groups from parameter ranges), caught before any state is touched.
+ * `seen` is scratch of one byte per segment, owned by the optimizer so a step allocates nothing.
+ */
+export function checkGroups(optimizer: string, count: number, groups: SegmentGroups, seen: Uint8Array): void {
+  seen.fill(0);
+  let covered = 0;
+  groups.groups.forEach((group, g) => {
+    for (const i of group) {
+      if (!Number.isInteger(i) || i < 0 || i >= count || seen[i] === 1) {
+        throw new ShapeError(
+          `${optimizer}: group ${g} names segment ${i}, which is ${seen[i] === 1 ? 'already in a group' : `not one of the ${count} segments`}`,
+          { hint: 'the groups must partition the segment indices 0..n−1: every segment in exactly one group' },
+        );
+      }
+      seen[i] = 1;
+      covered++;
+    }
+  });
+  if (covered !== count) {
+    throw new ShapeError(`${optimizer}: the groups cover ${covered} of the ${count} segments (segment ${seen.indexOf(0)} is in none)`, {
+      hint: 'the groups must partition the segment indices 0..n−1: every segment in exactly one group',
+    });
+  }
 }
 
 /** Validates a restored step count (it comes from a checkpoint file). */

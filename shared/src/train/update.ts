@@ -1,20 +1,16 @@
 import type { Kernels } from '../kernels/kernels.js';
-import type { ParameterStore } from '../model/parameters.js';
+import type { ParameterEntry, ParameterStore } from '../model/parameters.js';
 import type { Optimizer } from '../optimizers/optimizer.js';
 import { applyRegularization } from '../regularizers/apply.js';
 import { clipByGlobalNorm, clipByValue } from './clip.js';
+import { cachedUpdatePlan, type UpdateParts } from './update-parts.js';
+
+export type { UpdateParts, UpdatePlan, UpdateRange } from './update-parts.js';
+export { planUpdateParts } from './update-parts.js';
 
 export interface UpdateOptions {
   readonly clipNorm: number | undefined;
   readonly clipValue: number | undefined;
-}
-
-/** The update applied in parts (see applyUpdate). */
-export interface UpdateParts {
-  /** Element ranges [start, end) of the flat parameter buffer (store.values), tiling it; any order. */
-  readonly ranges: readonly { readonly start: number; readonly end: number }[];
-  /** Called after every parameter in ranges[i] holds this step's final value, in the order of `ranges`. */
-  afterPart(index: number): void;
 }
 
 export interface UpdateResult {
@@ -35,6 +31,18 @@ export interface UpdateResult {
  * Callers apply it only to FINITE slots (the NaN/Inf guard, Note [NaN/Inf guard] in loop/training-loop.ts):
  * every step of it writes state — the optimizer's moments and step counter (Adam's bias correction), the
  * parameters and, through 5., the running statistics — so skipping a step means not calling it at all.
+ *
+ * Note [update in parts]: with `parts`, steps 4 and 5 run part by part, in the order of `parts.ranges`,
+ * and `parts.afterPart(i)` follows part i, when every parameter whose first element lies in range i
+ * (trainable values, optimizer state, running statistics) holds this step's final value. That lets the
+ * worker start the next step's forward pass on the layers already updated. Steps 1–3 still run over ALL
+ * segments first, in today's order: the global norm needs every gradient, and the penalty must be the
+ * same float64 sum. Splitting steps 4–5 changes no bit, because every element's update reads only its
+ * own value, gradient, state and the step's (lr, t, 1/totalCount) — the optimizer counts the step once
+ * for all parts (Optimizer.step with groups). The ranges are validated, and the split planned, before any
+ * state is touched: ranges that do not tile the buffer, or that cut a parameter, throw a ShapeError. The
+ * plan is cached per ranges array (cachedUpdatePlan): pass the same array every step to plan once.
+ * An exception thrown by afterPart propagates and leaves the later parts NOT updated (a broken step).
  */
 export function applyUpdate(
   store: ParameterStore,
@@ -45,20 +53,35 @@ export function applyUpdate(
   kernels: Kernels,
   parts?: UpdateParts,
 ): UpdateResult {
+  // Planned (and so validated) before step 1 writes the first gradient: bad ranges change nothing.
+  const split = parts === undefined ? undefined : { parts, plan: cachedUpdatePlan(store, parts.ranges) };
   const inv = 1 / totalCount;
   for (const s of store.trainable) kernels.scale(s.grad, inv, s.grad);
   const penalty = applyRegularization(store.trainable);
   let gradNorm: number | undefined;
   if (options.clipNorm !== undefined) gradNorm = clipByGlobalNorm(store.trainable.map((s) => s.grad), options.clipNorm, kernels).norm;
   if (options.clipValue !== undefined) clipByValue(store.trainable.map((s) => s.grad), options.clipValue);
-  optimizer.step(store.trainable, lr);
-  for (const e of store.running) {
-    if (e.spec.update.kind !== 'running') continue;
-    const m = e.spec.update.momentum;
-    const v = e.value.data;
-    const observed = e.slot.data;
-    for (let i = 0; i < v.length; i++) v[i] = m * v[i]! + (1 - m) * (observed[i]! * inv);
+  if (split === undefined) {
+    optimizer.step(store.trainable, lr);
+    for (const e of store.running) updateRunning(e, inv);
+  } else {
+    const { parts, plan } = split;
+    optimizer.step(store.trainable, lr, {
+      groups: plan.trainable,
+      afterGroup: (part) => {
+        for (const i of plan.running[part] as readonly number[]) updateRunning(store.running[i] as ParameterEntry, inv);
+        parts.afterPart(part);
+      },
+    });
   }
-  if (parts !== undefined) for (let i = 0; i < parts.ranges.length; i++) parts.afterPart(i);
   return { penalty, gradNorm };
+}
+
+/** Step 5 for one running-statistics entry: θ ← m·θ + (1 − m)·observed/totalCount. */
+function updateRunning(e: ParameterEntry, inv: number): void {
+  if (e.spec.update.kind !== 'running') return;
+  const m = e.spec.update.momentum;
+  const v = e.value.data;
+  const observed = e.slot.data;
+  for (let i = 0; i < v.length; i++) v[i] = m * v[i]! + (1 - m) * (observed[i]! * inv);
 }
