@@ -39,8 +39,8 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function replica(): Promise<Replica> {
-  const config = mlpConfig({ epochs: 1, batchSize: 16, microBatch: 8 }, { backend: 'reference' }) as Parameters<typeof Replica.create>[0]['config'];
+async function replica(backend: 'reference' | 'pool' = 'reference'): Promise<Replica> {
+  const config = mlpConfig({ epochs: 1, batchSize: 16, microBatch: 8 }, { backend }) as Parameters<typeof Replica.create>[0]['config'];
   return Replica.create({ config, baseDir: dir, workerId: 'w0', rank: 0, worldSize: 1, generation: 1, threads: 1 });
 }
 
@@ -90,6 +90,54 @@ describe('Note [two steps to undo]', () => {
       expect(r.nextStep).toBe(1);
     } finally {
       await r.model.close();
+    }
+  });
+});
+
+describe('Note [the next step starts during the update]', () => {
+  it('a step handed out during its predecessor\'s update computes what it would have computed after it, bitwise', async () => {
+    const [early, late] = [await replica('pool'), await replica('pool')];
+    try {
+      for (let s = 0; s < 6; s += 2) {
+        const next = command(s + 1);
+        await early.step(command(s), identity, undefined, () => next);
+        await late.step(command(s), identity);
+        expect(early.model.params.checksum()).toBe(late.model.params.checksum());
+        // The handed-out step is the very command object the queue holds next: that object is what runs.
+        await early.step(next, identity);
+        await late.step(command(s + 1), identity);
+        expect(early.model.params.checksum()).toBe(late.model.params.checksum());
+      }
+    } finally {
+      await Promise.all([early.close(), late.close()]);
+    }
+  });
+
+  it('a step handed out early and then withdrawn (its generation ended) changes nothing: the replica goes back and redoes both steps to the same parameters', async () => {
+    const r = await replica('pool');
+    try {
+      const before = r.model.params.checksum();
+      const one = command(1);
+      await r.step(command(0), identity, undefined, () => one);
+      const afterZero = r.model.params.checksum();
+      // Nothing may replace the parameters under a step that is still computing.
+      expect(() => r.joinGeneration(0, 1, 2, 0)).toThrow(/handed out early/);
+      await r.withdrawEarly();
+      expect(r.joinGeneration(0, 1, 2, 0)).toBe(true);
+      expect(r.model.params.checksum()).toBe(before);
+      await r.step(command(0), identity);
+      expect(r.model.params.checksum()).toBe(afterZero);
+      await r.step(command(1), identity);
+      const reference = await replica('pool');
+      try {
+        await reference.step(command(0), identity);
+        await reference.step(command(1), identity);
+        expect(r.model.params.checksum()).toBe(reference.model.params.checksum());
+      } finally {
+        await reference.close();
+      }
+    } finally {
+      await r.close();
     }
   });
 });
