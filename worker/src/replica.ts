@@ -158,6 +158,10 @@ interface StepInFlight {
   releases: number[];
   /** Whether this rank's local slot sums were finite, bucket by bucket as released. */
   localFinite: boolean;
+  /** Buckets released so far (in order). */
+  released: number;
+  /** Releases bucket `b` (the next one) to the all-reduce, after checking and recording it. */
+  release(bucket: number): void;
   /** Settles once every bucket is released (or the computation failed, which cancels the all-reduce). */
   compute: Promise<BatchStats>;
 }
@@ -350,6 +354,13 @@ export class Replica {
     const stats = await flight.compute;
     const computed = performance.now();
     if (timeline !== undefined) timeline.computed = wallMs();
+    // Not streamed (one bucket, or an empty shard): the buckets go out now that the gradients are final.
+    try {
+      while (flight.released < this.gradientBuckets.length) flight.release(flight.released);
+    } catch (error) {
+      flight.running.cancel((error as Error)?.message ?? String(error));
+      throw error;
+    }
     // Kept for a skipped step too: an interrupted step is undone and redone the same way whether it was applied or
     // skipped. Copied while the all-reduce is in flight (parameters and optimizer state do not change before the
     // update): if the step then fails, the copy equals the state it is at; the state before the previous step stays
@@ -445,7 +456,6 @@ export class Replica {
     const poison = this.#fault?.rank === this.#rank && this.#fault.step === command.step;
     const running = allReduce.begin(command.step, slots);
     const buckets = this.gradientBuckets;
-    const flight: StepInFlight = { command, allReduce, shard, running, gate, handedOut: performance.now(), handedWall: wallMs(), releases: [], localFinite: true, compute: Promise.resolve(emptyStats()) };
     // The whole slot buffer is checked, bucket by bucket before it goes out: BatchNorm's observed statistics
     // travel in it and would reach the running stats.
     const release = (bucket: number): void => {
@@ -453,8 +463,10 @@ export class Replica {
       if (poison && start === 0) poisonGradient(slots);
       flight.localFinite &&= allFinite(slots.subarray(start, end));
       running.release(bucket);
+      flight.released = bucket + 1;
       flight.releases.push(wallMs());
     };
+    const flight: StepInFlight = { command, allReduce, shard, running, gate, handedOut: performance.now(), handedWall: wallMs(), releases: [], localFinite: true, released: 0, release, compute: Promise.resolve(emptyStats()) };
     const compute = async (): Promise<BatchStats> => {
       // One bucket: nothing to overlap, so the buckets are not streamed (no progress signals from the threads).
       const stream = buckets.length > 1 && shard.end > shard.start ? { buckets, release } : undefined;
@@ -467,7 +479,6 @@ export class Replica {
         slots.fill(0);
         stats = emptyStats();
       }
-      if (stream === undefined) for (let b = 0; b < buckets.length; b++) release(b);
       return stats;
     };
     flight.compute = compute().catch((error: unknown) => {
