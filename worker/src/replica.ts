@@ -190,7 +190,9 @@ export class Replica {
   #early: StepInFlight | undefined;
   /** The gates of early steps, made at the first one. */
   #gates: ParameterGates | undefined;
-  #partRanges: GradientBucket[] | undefined;
+  /** The update's parts when a step was handed out early, and the ticket they open the gates for. */
+  #parts: UpdateParts | undefined;
+  #partTicket = 0;
   /** performance.now() when the last step's update ended (an early step's compute is counted from there). */
   #updateEnded = 0;
 
@@ -245,7 +247,7 @@ export class Replica {
 
   /** Restores a checkpoint (the run went back to it, e.g. after a coordinator restart); the replica is then at its step. */
   async restoreCheckpoint(source: CheckpointSource): Promise<void> {
-    await this.withdrawEarly();
+    this.#requireNoEarlyStep();
     await this.model.restore(source);
     this.#step = this.model.state.step;
     this.#undo.forget();
@@ -343,7 +345,7 @@ export class Replica {
       flight = undefined;
     }
     this.#early = undefined;
-    flight ??= this.#handOut(command, allReduce, undefined);
+    flight ??= this.#handOut(command, stepShard(command.batchIndex, this.train.count, t.batchSize, this.rank, this.worldSize, t.microBatch), allReduce, undefined);
     // An early step's compute began during the previous step's update; its own time starts when that update ended.
     const started = Math.max(flight.handedOut, this.#updateEnded);
     if (timeline !== undefined) {
@@ -376,9 +378,9 @@ export class Replica {
     try {
       if (skipped) following?.gates.openAll(following.ref.ticket);
       else {
+        // In parts, each part opens its bucket's gate (every part is called back, so every gate opens).
         const parts = following === undefined ? undefined : this.#updateParts(following.gates, following.ref.ticket);
         ({ penalty } = applyUpdate(model.params, model.optimizer, command.lr, flight.shard.globalEnd - flight.shard.globalStart, t, model.backend.kernels, parts));
-        if (following !== undefined) following.gates.openAll(following.ref.ticket);
       }
     } catch (error) {
       await this.withdrawEarly();
@@ -434,23 +436,27 @@ export class Replica {
     if (shard.end <= shard.start) return undefined;
     this.#gates ??= new ParameterGates(this.gradientBuckets);
     const ref = this.#gates.draw();
-    this.#early = this.#handOut(body, allReduce, ref);
+    this.#early = this.#handOut(body, shard, allReduce, ref);
     return { gates: this.#gates, ref };
   }
 
-  /** The update's parts: the gradient buckets in forward order (the first layers first), each opening its gate. */
+  /**
+   * The update's parts: the gradient buckets in forward order (the first layers first), each opening its gate for
+   * `ticket`. One object for the replica's life (its ranges array keeps applyUpdate's plan cached); only the ticket changes.
+   */
   #updateParts(gates: ParameterGates, ticket: number): UpdateParts {
-    const buckets = this.gradientBuckets;
-    this.#partRanges ??= [...buckets].reverse();
-    const last = buckets.length - 1;
-    return { ranges: this.#partRanges, afterPart: (i) => gates.open(last - i, ticket) };
+    this.#partTicket = ticket;
+    if (this.#parts === undefined) {
+      const ranges = [...this.gradientBuckets].reverse();
+      const last = ranges.length - 1;
+      this.#parts = { ranges, afterPart: (i) => gates.open(last - i, this.#partTicket) };
+    }
+    return this.#parts;
   }
 
   /** Starts a step: its all-reduce, and its gradients on the executor (gated by `gate` when handed out early). */
-  #handOut(command: StepBody, allReduce: AllReduce, gate: ParameterGateRef | undefined): StepInFlight {
+  #handOut(command: StepBody, shard: StepShard, allReduce: AllReduce, gate: ParameterGateRef | undefined): StepInFlight {
     const model = this.model;
-    const t = this.config.training;
-    const shard = stepShard(command.batchIndex, this.train.count, t.batchSize, this.rank, this.worldSize, t.microBatch);
     const slots = model.params.slots.data;
     // The rank of THIS generation: the fault follows the rank, wherever the run re-ranked its workers.
     const poison = this.#fault?.rank === this.#rank && this.#fault.step === command.step;
@@ -517,7 +523,7 @@ export class Replica {
 
   /** Loss/metric sums (and confusion counts) over this rank's contiguous shard of a split: the evaluation routine of Model.evaluate. */
   async evaluate(request: EvaluateBody): Promise<EvaluatedBody> {
-    await this.withdrawEarly();
+    this.#requireNoEarlyStep();
     const data = request.split === 'test' ? this.test : this.validation;
     const base = { requestId: request.requestId, rank: this.rank };
     if (data === undefined || data.count === 0) return { ...base, lossSum: 0, count: 0, extras: {} };
@@ -551,7 +557,7 @@ export class Replica {
    * coordinator's training state, bound to the cluster run `runId`.
    */
   async checkpoint(request: CheckpointBody, store: CheckpointStore | undefined, runId: string): Promise<CheckpointedBody> {
-    await this.withdrawEarly();
+    this.#requireNoEarlyStep();
     if (request.state.step !== this.#step) {
       throw new ClusterError(`rank ${this.rank} is at step ${this.#step} but the checkpoint is for step ${request.state.step}`, { rank: this.rank, step: this.#step });
     }

@@ -450,6 +450,8 @@ export class WorkerProcess {
     }, queued.generation);
   }
 
+  readonly #peekNextStep = (): StepBody | undefined => this.#nextQueuedStep();
+
   /** The step queued right behind the running command, if the next queued command is one (of this generation). */
   #nextQueuedStep(): StepBody | undefined {
     const generation = this.#assignment?.generation;
@@ -469,7 +471,7 @@ export class WorkerProcess {
     switch (command.kind) {
       case 'step': {
         const timeline = this.#trace?.begin(command.body.step, replica.rank, this.#assignment?.generation ?? 0);
-        const done = this.#withDrops(await replica.step(command.body, this.#allReduce!, timeline, () => this.#nextQueuedStep()));
+        const done = this.#withDrops(await replica.step(command.body, this.#allReduce!, timeline, this.#peekNextStep));
         const generation = channel.generation;
         const reply = (): void => {
           // An assignment that arrived meanwhile ended the step's generation: its coordinator abandoned the command,

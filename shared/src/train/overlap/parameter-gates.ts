@@ -54,10 +54,6 @@ export class ParameterGates {
     });
   }
 
-  get bucketCount(): number {
-    return this.#buckets;
-  }
-
   /** A new ticket, with every gate closed to it: the reference its tasks carry. */
   draw(): ParameterGateRef {
     if (this.#tickets === 0x7fffffff) throw new RangeError('parameter gate tickets exhausted');
