@@ -78,6 +78,7 @@ export class NaiveAllReduce implements AllReduce {
         this.allReduce(step, data).then(settle.resolve, settle.reject);
       },
       cancel: (reason) => settle.reject(new ClusterError(reason, { step })),
+      reduced: () => done.then(() => undefined),
       done,
     };
   }

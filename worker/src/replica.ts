@@ -11,6 +11,7 @@ import {
   saveTrainingCheckpoint,
   shardRange,
   applyUpdate,
+  beginUpdate,
   allFinite,
   batchesPerEpoch,
   learningRateOfRun,
@@ -25,6 +26,8 @@ import {
   type InjectedNan,
   type ParameterGateRef,
   type UpdateParts,
+  type UpdateInParts,
+  type UpdateRange,
   type BatchStats,
   type CheckpointBody,
   type CheckpointedBody,
@@ -43,6 +46,7 @@ import {
   type StepDoneBody,
 } from '@gradmesh/shared/internal';
 import type { AllReduce, AllReduceStep } from './allreduce/allreduce.js';
+import { beginAfter } from './allreduce/begin-after.js';
 import { stepShard, type StepShard } from './shard.js';
 import type { StepBounds } from './command-bounds.js';
 
@@ -130,6 +134,11 @@ class UndoBuffer {
     return step >= 0 && this.#slots.some((s) => s.step === step);
   }
 
+  /** Restores the state before `step` (which `holds`) and keeps every slot: the step is abandoned, not undone across generations. */
+  revert(step: number): void {
+    this.#slots.find((s) => s.step === step)!.restore(this.#model);
+  }
+
   /** Restores the state before `step` (which `holds`); every slot is then forgotten. */
   restore(step: number): void {
     this.#slots.find((s) => s.step === step)!.restore(this.#model);
@@ -143,6 +152,8 @@ class UndoBuffer {
 
 /** Set GRADMESH_EARLY_STEP=off to run every step after the previous one's update (for A/B measurements). */
 const EARLY_HAND_OUT = process.env.GRADMESH_EARLY_STEP !== 'off';
+/** Set GRADMESH_UPDATE_AS_REDUCED=off to update only once the whole all-reduce is over (for A/B measurements). */
+const UPDATE_AS_REDUCED = process.env.GRADMESH_UPDATE_AS_REDUCED !== 'off';
 
 /** A step whose all-reduce is begun and whose gradients are being computed. */
 interface StepInFlight {
@@ -195,6 +206,8 @@ export class Replica {
   #partTicket = 0;
   /** performance.now() when the last step's update ended (an early step's compute is counted from there). */
   #updateEnded = 0;
+  /** The buckets in forward order (the first layers first), as update ranges: one array, so the update plan stays cached. */
+  #forwardRanges: readonly UpdateRange[] | undefined;
 
   private constructor(model: Model, config: RunConfig, data: { train: Dataset; validation: Dataset | undefined; test: Dataset }, options: ReplicaOptions) {
     this.model = model;
@@ -329,6 +342,14 @@ export class Replica {
   }
 
   /**
+   * Whether steps update each bucket as soon as it is reduced (Note [the next step starts before the all-reduce
+   * ends]): several buckets, no clipping by global norm (it needs every gradient first), not switched off.
+   */
+  get updatesAsReduced(): boolean {
+    return UPDATE_AS_REDUCED && this.config.training.clipNorm === undefined && this.gradientBuckets.length > 1;
+  }
+
+  /**
    * One step; `timeline` (a worker started with --trace-dir) receives when each phase ended (Note [step traces]).
    * `next` names the command queued right behind this one, if any: its micro-batches may be handed out during this
    * step's update (Note [the next step starts during the update]).
@@ -368,23 +389,31 @@ export class Replica {
     // update): if the step then fails, the copy equals the state it is at; the state before the previous step stays
     // in the other slot (Note [two steps to undo]).
     this.#undo.keep(command.step);
-    const { totalMs } = await flight.running.done;
-    const reduced = performance.now();
-    if (timeline !== undefined) timeline.reduced = wallMs();
-    const slots = model.params.slots.data;
-    const skipped = !allFinite(slots);
-    const following = this.#handOutNext(command, allReduce, next);
+    let totalMs: number;
+    let skipped: boolean;
     let penalty = 0;
-    try {
-      if (skipped) following?.gates.openAll(following.ref.ticket);
-      else {
-        // In parts, each part opens its bucket's gate (every part is called back, so every gate opens).
-        const parts = following === undefined ? undefined : this.#updateParts(following.gates, following.ref.ticket);
-        ({ penalty } = applyUpdate(model.params, model.optimizer, command.lr, flight.shard.globalEnd - flight.shard.globalStart, t, model.backend.kernels, parts));
+    let reduced: number;
+    if (this.updatesAsReduced) {
+      ({ totalMs, skipped, penalty } = await this.#updateAsReduced(command, flight, allReduce, next));
+      reduced = performance.now();
+      if (timeline !== undefined) timeline.reduced = wallMs();
+    } else {
+      ({ totalMs } = await flight.running.done);
+      reduced = performance.now();
+      if (timeline !== undefined) timeline.reduced = wallMs();
+      skipped = !allFinite(model.params.slots.data);
+      const following = this.#handOutNext(command, allReduce, next, undefined);
+      try {
+        if (skipped) following?.gates.openAll(following.ref.ticket);
+        else {
+          // In parts, each part opens its bucket's gate (every part is called back, so every gate opens).
+          const parts = following === undefined ? undefined : this.#updateParts(following.gates, following.ref.ticket);
+          ({ penalty } = applyUpdate(model.params, model.optimizer, command.lr, flight.shard.globalEnd - flight.shard.globalStart, t, model.backend.kernels, parts));
+        }
+      } catch (error) {
+        await this.withdrawEarly();
+        throw error;
       }
-    } catch (error) {
-      await this.withdrawEarly();
-      throw error;
     }
     this.#step++;
     const checksum = command.checksum ? model.params.checksum() : undefined;
@@ -426,7 +455,7 @@ export class Replica {
    * The early step's all-reduce is begun at once (this one's is over). Whatever replaces the command it was
    * handed out for — a new generation, an evaluation, a state transfer — withdraws it first (withdrawEarly).
    */
-  #handOutNext(command: StepBody, allReduce: AllReduce, next: (() => StepBody | undefined) | undefined): { gates: ParameterGates; ref: ParameterGateRef } | undefined {
+  #handOutNext(command: StepBody, allReduce: AllReduce, next: (() => StepBody | undefined) | undefined, after: Promise<unknown> | undefined): { gates: ParameterGates; ref: ParameterGateRef } | undefined {
     if (next === undefined || !EARLY_HAND_OUT || !this.model.executor.acceptsParameterGates) return undefined;
     const body = next();
     if (body === undefined || body.step !== command.step + 1) return undefined;
@@ -436,8 +465,63 @@ export class Replica {
     if (shard.end <= shard.start) return undefined;
     this.#gates ??= new ParameterGates(this.gradientBuckets);
     const ref = this.#gates.draw();
-    this.#early = this.#handOut(body, shard, allReduce, ref);
+    this.#early = this.#handOut(body, shard, allReduce, ref, after);
     return { gates: this.#gates, ref };
+  }
+
+  /**
+   * Note [the next step starts before the all-reduce ends]
+   * The buckets are released in backward order, so the first layers' bucket goes out last; with
+   * `allGatherForwardFirst` (rsag.ts, Note [the first layers' sums first]) its sums also come back FIRST, ahead
+   * of the rest of the all-gather. This step then updates each bucket as soon as its sums are in — the first layers
+   * first (beginUpdate, Note [update as the buckets arrive] in shared/src/train/update.ts) — and hands out the next
+   * step right before the first part: its forward runs on the first layers while the last layers' sums are still on
+   * the wire, each layer waiting at its gate (Note [parameters final]). On a link-bound all-reduce that hides what
+   * is left of it behind the next forward, instead of behind nothing. The next step's own all-reduce begins once
+   * this one's is over (beginAfter).
+   * The NaN/Inf guard still decides for the whole step, on the same reduced values on every rank: a bucket whose
+   * sums are not finite skips the step; if parts were already applied, the early step is withdrawn and the state
+   * kept before the step (the undo copy) comes back, which is exactly "not applied". Any failure does the same.
+   * Results are bitwise those of the update after the whole all-reduce (tests/integration/cluster/replica-undo.test.ts).
+   */
+  async #updateAsReduced(command: StepBody, flight: StepInFlight, allReduce: AllReduce, next: (() => StepBody | undefined) | undefined): Promise<{ totalMs: number; skipped: boolean; penalty: number }> {
+    const model = this.model;
+    const slots = model.params.slots.data;
+    const buckets = this.gradientBuckets;
+    const ranges = (this.#forwardRanges ??= [...buckets].reverse());
+    const last = buckets.length - 1;
+    let update: UpdateInParts | undefined;
+    let following: { gates: ParameterGates; ref: ParameterGateRef } | undefined;
+    let skipped = false;
+    try {
+      for (let part = 0; part < ranges.length; part++) {
+        const bucket = last - part;
+        await flight.running.reduced(bucket);
+        if (skipped) continue;
+        const { start, end } = buckets[bucket]!;
+        if (!allFinite(slots.subarray(start, end))) {
+          skipped = true;
+          if (update !== undefined) {
+            await this.withdrawEarly();
+            following = undefined;
+            this.#undo.revert(command.step);
+          }
+          continue;
+        }
+        if (update === undefined) {
+          update = beginUpdate(model.params, model.optimizer, command.lr, flight.shard.globalEnd - flight.shard.globalStart, this.config.training, model.backend.kernels, ranges);
+          following = this.#handOutNext(command, allReduce, next, flight.running.done);
+        }
+        update.apply(part);
+        following?.gates.open(bucket, following.ref.ticket);
+      }
+      const { totalMs } = await flight.running.done;
+      return { totalMs, skipped, penalty: skipped || update === undefined ? 0 : update.penalty };
+    } catch (error) {
+      await this.withdrawEarly();
+      if (update !== undefined) this.#undo.revert(command.step);
+      throw error;
+    }
   }
 
   /**
@@ -455,13 +539,13 @@ export class Replica {
   }
 
   /** Starts a step: its all-reduce, and its gradients on the executor (gated by `gate` when handed out early). */
-  #handOut(command: StepBody, shard: StepShard, allReduce: AllReduce, gate: ParameterGateRef | undefined): StepInFlight {
+  #handOut(command: StepBody, shard: StepShard, allReduce: AllReduce, gate: ParameterGateRef | undefined, after?: Promise<unknown>): StepInFlight {
     const model = this.model;
     const slots = model.params.slots.data;
     // The rank of THIS generation: the fault follows the rank, wherever the run re-ranked its workers.
     const poison = this.#fault?.rank === this.#rank && this.#fault.step === command.step;
-    const running = allReduce.begin(command.step, slots);
     const buckets = this.gradientBuckets;
+    const running = after === undefined ? allReduce.begin(command.step, slots) : beginAfter(allReduce, command.step, slots, buckets.length, after);
     // The whole slot buffer is checked, bucket by bucket before it goes out: BatchNorm's observed statistics
     // travel in it and would reach the running stats.
     const release = (bucket: number): void => {

@@ -388,6 +388,7 @@ export class WorkerProcess {
         // Bounds what may be buffered ahead of a step (Note [early frames are bounded by the run] in rsag.ts).
         vectorLength: replica.model.params.slots.data.length,
         buckets: replica.gradientBuckets,
+        allGatherForwardFirst: replica.updatesAsReduced,
         firstStep: a.startStep,
         ...(a.stepTimeoutMs === undefined ? {} : { timeoutMs: a.stepTimeoutMs }),
       });

@@ -48,6 +48,13 @@ export interface Optimizer {
    */
   step(segments: readonly ParamSegment[], lr: number, groups?: SegmentGroups): void;
   /**
+   * The same step, its groups applied whenever the caller is ready (Note [update as the buckets arrive] in
+   * train/update.ts): counts the step now (every group sees this t) and returns the function that updates the
+   * segments at `indices`. The caller applies every segment exactly once before the next step, or restores the
+   * state it kept (a step abandoned half way leaves the optimizer in between).
+   */
+  beginStep(segments: readonly ParamSegment[], lr: number): (indices: readonly number[]) => void;
+  /**
    * The live state tensors, in a deterministic order with stable names (e.g. `adam.m.0`).
    * A checkpoint writer reads them; a restore writes into them and then calls `setStepCount`.
    */

@@ -50,6 +50,12 @@ export abstract class SegmentOptimizer implements Optimizer {
     });
   }
 
+  beginStep(segments: readonly ParamSegment[], lr: number): (indices: readonly number[]) => void {
+    checkSegments(this.name, this.trainableSizes, segments);
+    const t = ++this.#steps;
+    return (indices) => this.updateSegments(segments, lr, t, indices);
+  }
+
   /**
    * The update rule: changes the segments at `indices` (all of them when undefined) and their state in
    * place. `t` is this step's 1-based number. Each segment's update must depend only on its own value,

@@ -30,3 +30,38 @@ export function applyRegularization(segments: readonly ParamSegment[]): number {
   }
   return penalty;
 }
+
+/**
+ * The penalty of `applyRegularization` alone, from the values (before any of them is updated): the same float64
+ * sums, per segment and then over segments in order, so the same bits. For an update applied part by part
+ * (Note [update as the buckets arrive] in train/update.ts), whose parts add their gradients later.
+ */
+export function regularizationPenalty(segments: readonly ParamSegment[]): number {
+  let penalty = 0;
+  for (const segment of segments) {
+    const r = segment.regularizer;
+    if (r === undefined || (r.l1 === 0 && r.l2 === 0)) continue;
+    const theta = segment.value.data;
+    let absSum = 0;
+    let squareSum = 0;
+    for (let i = 0; i < theta.length; i++) {
+      const t = theta[i] as number;
+      absSum += Math.abs(t);
+      squareSum += t * t;
+    }
+    penalty += r.l1 * absSum + r.l2 * squareSum;
+  }
+  return penalty;
+}
+
+/** The gradient half of `applyRegularization` for one segment: the same expression per element, so the same bits. */
+export function addRegularizationGradient(segment: ParamSegment): void {
+  const r = segment.regularizer;
+  if (r === undefined || (r.l1 === 0 && r.l2 === 0)) return;
+  const theta = segment.value.data;
+  const grad = segment.grad.data;
+  for (let i = 0; i < theta.length; i++) {
+    const t = theta[i] as number;
+    grad[i] = (grad[i] as number) + r.l1 * Math.sign(t) + 2 * r.l2 * t;
+  }
+}

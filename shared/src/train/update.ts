@@ -1,9 +1,10 @@
 import type { Kernels } from '../kernels/kernels.js';
 import type { ParameterEntry, ParameterStore } from '../model/parameters.js';
 import type { Optimizer } from '../optimizers/optimizer.js';
-import { applyRegularization } from '../regularizers/apply.js';
+import { addRegularizationGradient, applyRegularization, regularizationPenalty } from '../regularizers/apply.js';
 import { clipByGlobalNorm, clipByValue } from './clip.js';
-import { cachedUpdatePlan, type UpdateParts } from './update-parts.js';
+import { InternalError } from '../errors.js';
+import { cachedUpdatePlan, type UpdateParts, type UpdateRange } from './update-parts.js';
 
 export type { UpdateParts, UpdatePlan, UpdateRange } from './update-parts.js';
 export { planUpdateParts } from './update-parts.js';
@@ -84,4 +85,61 @@ function updateRunning(e: ParameterEntry, inv: number): void {
   const v = e.value.data;
   const observed = e.slot.data;
   for (let i = 0; i < v.length; i++) v[i] = m * v[i]! + (1 - m) * (observed[i]! * inv);
+}
+
+/** One step's update, applied part by part as the caller's gradients become final (beginUpdate). */
+export interface UpdateInParts {
+  /** The step's regularization penalty (the float64 sum applyUpdate returns), from the values before the step. */
+  readonly penalty: number;
+  /** Applies the step to the parameters of part `part` (ranges[part]); each part exactly once. */
+  apply(part: number): void;
+}
+
+/**
+ * Note [update as the buckets arrive]
+ * applyUpdate with the gradient of each part applied as soon as THAT part's slots hold their final sums, not once
+ * every slot does: the worker updates the first layers' parameters while the last layers' gradients are still
+ * being all-reduced, so the next step's forward can start on them (Note [the next step starts before the
+ * all-reduce ends] in worker/src/replica.ts). Each part runs, for its own segments only, what applyUpdate runs over
+ * all of them — mean (× 1/totalCount), regularization gradient, clipping by value, the optimizer, the running
+ * statistics — and every one of those is element-wise, so the parts in any order give applyUpdate's bits. The
+ * optimizer counts the step once, here (Optimizer.beginStep); the penalty is computed here, from the values before
+ * any part changes them, with applyUpdate's float64 sums. Clipping by global norm needs every gradient first, so
+ * it cannot be applied this way (InternalError: the caller must use applyUpdate then).
+ *
+ * A step begun here and not completed (the caller found a later part's sums non-finite, or failed) leaves the
+ * parameters and the optimizer in between: the caller restores the state it kept before the step.
+ */
+export function beginUpdate(
+  store: ParameterStore,
+  optimizer: Optimizer,
+  lr: number,
+  totalCount: number,
+  options: UpdateOptions,
+  kernels: Kernels,
+  ranges: readonly UpdateRange[],
+): UpdateInParts {
+  if (options.clipNorm !== undefined) throw new InternalError('beginUpdate: clipping by global norm needs every gradient before any part (use applyUpdate)');
+  const plan = cachedUpdatePlan(store, ranges);
+  const inv = 1 / totalCount;
+  const penalty = regularizationPenalty(store.trainable);
+  const update = optimizer.beginStep(store.trainable, lr);
+  const clipValue = options.clipValue;
+  const applied = new Uint8Array(ranges.length);
+  return {
+    penalty,
+    apply: (part) => {
+      if (applied[part] !== 0) throw new InternalError(`beginUpdate: part ${part} applied twice in one step`);
+      applied[part] = 1;
+      const indices = plan.trainable[part] as readonly number[];
+      for (const i of indices) {
+        const s = store.trainable[i] as (typeof store.trainable)[number];
+        kernels.scale(s.grad, inv, s.grad);
+        addRegularizationGradient(s);
+        if (clipValue !== undefined) clipByValue([s.grad], clipValue);
+      }
+      update(indices);
+      for (const i of plan.running[part] as readonly number[]) updateRunning(store.running[i] as ParameterEntry, inv);
+    },
+  };
 }

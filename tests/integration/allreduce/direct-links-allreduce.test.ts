@@ -69,6 +69,69 @@ describe('over direct links the all-reduce equals the rank-order sum bit for bit
   });
 });
 
+describe('Note [the first layers\' sums first]: allGatherForwardFirst', () => {
+  // Bucket 0 (released first: the last layers) and bucket 1 (released last: the first layers).
+  const length = 12 * P + 5;
+  const buckets = [
+    { start: 2 * P, end: length },
+    { start: 0, end: 2 * P },
+  ];
+
+  for (const worldSize of [2, 3]) {
+    it(`N = ${worldSize}: bucket 0's sums are held back until bucket 1 is released, then arrive after bucket 1's on every rank; the same bits`, async () => {
+      const cluster = await startDirectCluster(worldSize, { pieceBytes: SMALL_PIECE_BYTES, vectorLength: length, buckets, allGatherForwardFirst: true });
+      try {
+        const inputs = rankVectors(worldSize, length, 40 + worldSize);
+        const outputs = inputs.map((v) => v.slice());
+        const steps = cluster.ranks.map((r, k) => r.begin(0, outputs[k]!));
+        const order: string[][] = steps.map(() => []);
+        const settled = steps.map((s, k) => [0, 1].map((b) => s.reduced(b).then(() => order[k]!.push(`bucket ${b}`))));
+        for (const s of steps) s.release(0);
+        // Everything of bucket 0 could have been exchanged by now; its sums are held (no timing makes them come).
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        expect(order).toEqual(steps.map(() => []));
+        for (const s of steps) s.release(1);
+        await Promise.all(settled.flat());
+        await Promise.all(steps.map((s) => s.done));
+        expect(order).toEqual(steps.map(() => ['bucket 1', 'bucket 0']));
+        expectBitwiseEqual(outputs, rankOrderSum(inputs));
+      } finally {
+        await cluster.close();
+      }
+    });
+  }
+
+  it('without it (negative control) bucket 0\'s sums arrive as soon as every rank released it', async () => {
+    const cluster = await startDirectCluster(2, { pieceBytes: SMALL_PIECE_BYTES, vectorLength: length, buckets });
+    try {
+      const inputs = rankVectors(2, length, 7);
+      const outputs = inputs.map((v) => v.slice());
+      const steps = cluster.ranks.map((r, k) => r.begin(0, outputs[k]!));
+      for (const s of steps) s.release(0);
+      await Promise.all(steps.map((s) => s.reduced(0)));
+      for (const s of steps) s.release(1);
+      await Promise.all(steps.map((s) => s.done));
+      expectBitwiseEqual(outputs, rankOrderSum(inputs));
+    } finally {
+      await cluster.close();
+    }
+  });
+
+  it('N = 3, a window of 2 pieces and 10 pieces per chunk held back: at most window − 1 are held, so no rank waits forever; the same bits', async () => {
+    // windowFor(3, 4096, 70 000) = 2 (flow.ts).
+    const cluster = await startDirectCluster(3, { pieceBytes: SMALL_PIECE_BYTES, vectorLength: 32 * P, buckets: [{ start: 2 * P, end: 32 * P }, { start: 0, end: 2 * P }], allGatherForwardFirst: true, maxPendingBytes: 70_000, timeoutMs: 10_000 });
+    try {
+      expect(cluster.ranks[0]!.window).toBe(2);
+      for (let step = 0; step < 2; step++) {
+        const inputs = rankVectors(3, 32 * P, 60 + step);
+        expectBitwiseEqual(await reduceOnAll(cluster, step, inputs), rankOrderSum(inputs));
+      }
+    } finally {
+      await cluster.close();
+    }
+  });
+});
+
 describe('direct links fail fast and hold the sender to its rank', () => {
   it('a peer that dies mid-run fails the running step on the others at once with ConnectionInterrupted, and every later step too', async () => {
     const cluster = await startDirectCluster(3, { pieceBytes: SMALL_PIECE_BYTES, timeoutMs: 60_000 });

@@ -14,7 +14,7 @@ import { imageCsv, mlpConfig } from './harness.js';
 const timings: AllReduceTimings = { totalMs: 0, ownChunkMs: 0, bytesSent: 0, bytesReceived: 0 };
 const identity: AllReduce = {
   allReduce: async () => timings,
-  begin: () => ({ bucketCount: 1, release: () => undefined, cancel: () => undefined, done: Promise.resolve(timings) }),
+  begin: () => ({ bucketCount: 1, release: () => undefined, cancel: () => undefined, reduced: () => Promise.resolve(), done: Promise.resolve(timings) }),
   close: async () => undefined,
 };
 /** The generation ended under the step: its all-reduce fails after the undo copy was taken. */
@@ -24,6 +24,7 @@ const ended: AllReduce = {
     bucketCount: 1,
     release: () => undefined,
     cancel: () => undefined,
+    reduced: () => Promise.reject(new ClusterError('generation 1 ended')),
     get done(): Promise<AllReduceTimings> {
       return Promise.reject(new ClusterError('generation 1 ended'));
     },
@@ -39,8 +40,8 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function replica(backend: 'reference' | 'pool' = 'reference'): Promise<Replica> {
-  const config = mlpConfig({ epochs: 1, batchSize: 16, microBatch: 8 }, { backend }) as Parameters<typeof Replica.create>[0]['config'];
+async function replica(backend: 'reference' | 'pool' = 'reference', allreduce: object = {}): Promise<Replica> {
+  const config = mlpConfig({ epochs: 1, batchSize: 16, microBatch: 8, allreduce }, { backend }) as Parameters<typeof Replica.create>[0]['config'];
   return Replica.create({ config, baseDir: dir, workerId: 'w0', rank: 0, worldSize: 1, generation: 1, threads: 1 });
 }
 
@@ -136,6 +137,102 @@ describe('Note [the next step starts during the update]', () => {
       } finally {
         await reference.close();
       }
+    } finally {
+      await r.close();
+    }
+  });
+});
+
+/**
+ * One rank's all-reduce that sums nothing and reports each bucket reduced once released; `poison(step, bucket, data)`
+ * may change a bucket's values as they "arrive" (a non-finite sum of the other ranks).
+ */
+function bucketedIdentity(poison?: (step: number, bucket: number, data: Float32Array) => void): AllReduce {
+  return {
+    allReduce: async () => timings,
+    begin: (step, data) => {
+      let released = 0;
+      let all!: () => void;
+      let fail!: (error: Error) => void;
+      const ready = new Promise<void>((resolve, reject) => ((all = resolve), (fail = reject)));
+      ready.catch(() => undefined);
+      return {
+        bucketCount: 0,
+        release: () => {
+          // Both buckets (one per layer) in: every bucket is "reduced".
+          if (++released === 2) all();
+        },
+        cancel: (reason) => fail(new ClusterError(reason)),
+        reduced: async (bucket) => {
+          await ready;
+          poison?.(step, bucket, data);
+        },
+        done: ready.then(() => timings),
+      };
+    },
+    close: async () => undefined,
+  };
+}
+
+describe('Note [the next step starts before the all-reduce ends]', () => {
+  // bucketBytes 4: one bucket per layer (bucket 0 = the last layer, released first; bucket 1 = the first layer).
+  const perLayer = { bucketBytes: 4 };
+  const oneBucket = { overlap: false };
+
+  it('updating each bucket as its sums arrive, the next step handed out after the first layers\' part, gives the bits of one update after the whole all-reduce', async () => {
+    const [asReduced, whole] = [await replica('pool', perLayer), await replica('pool', oneBucket)];
+    try {
+      expect(asReduced.updatesAsReduced).toBe(true);
+      expect(whole.updatesAsReduced).toBe(false);
+      for (let s = 0; s < 6; s++) {
+        const next = s + 1 < 6 ? command(s + 1) : undefined;
+        await asReduced.step(command(s), bucketedIdentity(), undefined, () => next);
+        await whole.step(command(s), identity);
+        expect(asReduced.model.params.checksum()).toBe(whole.model.params.checksum());
+        await asReduced.withdrawEarly();
+      }
+      expect(asReduced.model.optimizer.stepCount).toBe(whole.model.optimizer.stepCount);
+    } finally {
+      await Promise.all([asReduced.close(), whole.close()]);
+    }
+  });
+
+  it('a non-finite sum in a bucket that arrives after the first layers were updated skips the step: the early step is withdrawn and the state before the step comes back (as if never applied)', async () => {
+    const nanAt = 2;
+    // The last layer's bucket (0) arrives non-finite at step 2, AFTER the first layer's part (bucket 1) was applied.
+    const poisoned = bucketedIdentity((step, bucket, data) => {
+      if (step === nanAt && bucket === 0) data[data.length - 1] = Number.NaN;
+    });
+    const [asReduced, skipping] = [await replica('pool', perLayer), await replica('pool', oneBucket)];
+    try {
+      const results = [];
+      for (let s = 0; s < 5; s++) {
+        const next = command(s + 1);
+        const done = await asReduced.step(command(s), poisoned, undefined, () => next);
+        results.push(done.skipped);
+        // The reference skips the same step the way a whole-vector update does (no update at all).
+        if (s === nanAt) {
+          const before = skipping.model.params.checksum();
+          await skipping.step(command(s), {
+            ...identity,
+            begin: (step, data) => ({ bucketCount: 1, release: () => (data[0] = Number.POSITIVE_INFINITY), cancel: () => undefined, reduced: () => Promise.resolve(), done: Promise.resolve(timings) }),
+          });
+          expect(skipping.model.params.checksum()).toBe(before);
+        } else await skipping.step(command(s), identity);
+        expect(asReduced.model.params.checksum(), `after step ${s}`).toBe(skipping.model.params.checksum());
+        expect(asReduced.model.optimizer.stepCount).toBe(skipping.model.optimizer.stepCount);
+      }
+      expect(results).toEqual([false, false, true, false, false]);
+    } finally {
+      await Promise.all([asReduced.close(), skipping.close()]);
+    }
+  });
+
+  it('clipping by global norm needs every gradient first: such a run updates after the whole all-reduce', async () => {
+    const config = mlpConfig({ epochs: 1, batchSize: 16, microBatch: 8, clipNorm: 1, allreduce: perLayer }) as Parameters<typeof Replica.create>[0]['config'];
+    const r = await Replica.create({ config, baseDir: dir, workerId: 'w0', rank: 0, worldSize: 1, generation: 1, threads: 1 });
+    try {
+      expect(r.updatesAsReduced).toBe(false);
     } finally {
       await r.close();
     }

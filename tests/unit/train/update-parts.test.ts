@@ -16,7 +16,7 @@ import { optimizerFromSpec } from '../../../shared/src/optimizers/registry.js';
 import { Random } from '../../../shared/src/random.js';
 import { Tensor } from '../../../shared/src/tensor/tensor.js';
 import { cachedUpdatePlan } from '../../../shared/src/train/update-parts.js';
-import { applyUpdate, planUpdateParts, type UpdateOptions, type UpdateRange, type UpdateResult } from '../../../shared/src/train/update.js';
+import { applyUpdate, beginUpdate, planUpdateParts, type UpdateOptions, type UpdateRange, type UpdateResult } from '../../../shared/src/train/update.js';
 import { describeEachBackend } from '../kernels/backends.js';
 
 // Conv and dense kernels with L1+L2 penalties, two BatchNorms (running mean and variance in the values),
@@ -165,6 +165,53 @@ describeEachBackend('applyUpdate in parts equals the whole update bit for bit', 
       });
     }
   }
+});
+
+describeEachBackend('beginUpdate (Note [update as the buckets arrive]): each part applied once its gradients are final equals the whole update bit for bit', (backend) => {
+  const options: readonly { readonly label: string; readonly options: UpdateOptions }[] = [
+    { label: 'no clipping', options: { clipNorm: undefined, clipValue: undefined } },
+    { label: 'clipValue', options: { clipNorm: undefined, clipValue: 0.03 } },
+  ];
+  for (const { label, spec } of OPTIMIZERS) {
+    for (const clip of options) {
+      it(`${label}, ${clip.label}: parts in a random order, each one's slots garbage until just before it is applied`, () => {
+        const whole = replica(backend(), spec);
+        const parts = replica(backend(), spec);
+        const rng = Random.derive(37, label.length);
+        for (let step = 0; step < STEPS; step++) {
+          fillSlots(whole, step);
+          const expected = applyUpdate(whole.store, whole.optimizer, LR, TOTAL_COUNT, clip.options, backend().kernels);
+          // The gradients are not there yet when the update begins: only the values (for the penalty) are.
+          parts.store.slots.data.fill(Number.NaN);
+          const ranges = rng.next() < 0.5 ? layerRanges(parts.store).reverse() : randomRanges(parts.store, rng);
+          const update = beginUpdate(parts.store, parts.optimizer, LR, TOTAL_COUNT, clip.options, backend().kernels, ranges);
+          expect(Object.is(update.penalty, expected.penalty), `penalty ${update.penalty} vs ${expected.penalty}`).toBe(true);
+          const order = ranges.map((_, i) => i).sort(() => rng.next() - 0.5);
+          const final = whole.store.slots.data.slice();
+          fillSlots(whole, step); // whole's slots were scaled in place; `final` is what arrives
+          const arriving = whole.store.slots.data;
+          for (const i of order) {
+            const { start, end } = ranges[i]!;
+            parts.store.slots.data.set(arriving.subarray(start, end), start);
+            update.apply(i);
+          }
+          whole.store.slots.data.set(final);
+          expect(snapshot(parts), `step ${step}, ranges ${JSON.stringify(ranges)}, order ${order.join(',')}`).toEqual(snapshot(whole));
+        }
+        expect(parts.optimizer.stepCount).toBe(STEPS);
+      });
+    }
+  }
+
+  it('refuses clipping by global norm (it needs every gradient first) and a part applied twice, with an InternalError', () => {
+    const r = replica(backend(), { type: 'adam', learningRate: 0.01 });
+    fillSlots(r, 0);
+    const ranges = layerRanges(r.store);
+    expect(() => beginUpdate(r.store, r.optimizer, LR, TOTAL_COUNT, { clipNorm: 1, clipValue: undefined }, backend().kernels, ranges)).toThrow(InternalError);
+    const update = beginUpdate(r.store, r.optimizer, LR, TOTAL_COUNT, { clipNorm: undefined, clipValue: undefined }, backend().kernels, ranges);
+    update.apply(0);
+    expect(() => update.apply(0)).toThrow(InternalError);
+  });
 });
 
 describe('afterPart', () => {

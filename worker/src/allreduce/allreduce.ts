@@ -6,6 +6,11 @@ export interface AllReduceStep {
   release(bucket: number): void;
   /** Abandons the step (the caller's computation failed): `done` rejects. */
   cancel(reason: string): void;
+  /**
+   * Settles when bucket `bucket`'s summed values are all in the vector on this rank and no send of this rank still
+   * reads them (the caller may then use and change them); rejects when the step fails.
+   */
+  reduced(bucket: number): Promise<void>;
   /** Settles when every bucket is summed (or the step fails). Awaiting it is the caller's duty. */
   readonly done: Promise<AllReduceTimings>;
 }

@@ -61,6 +61,12 @@ export interface RsagOptions {
    * must agree. Default: one bucket, the whole vector.
    */
   readonly buckets?: readonly BucketRange[];
+  /**
+   * Send the reduced pieces of later buckets first (Note [the first layers' sums first]). For a caller that uses each
+   * bucket as soon as it is reduced (AllReduceStep.reduced), the last bucket released — the first layers — first.
+   * Only the in-place path (direct links, float32 pieces) holds pieces back; elsewhere this changes nothing.
+   */
+  readonly allGatherForwardFirst?: boolean;
 }
 
 const DEFAULT_PIECE_BYTES = 1 << 20;
@@ -105,6 +111,14 @@ interface Buffers {
   readonly sum: Float32Array;
   /** windows[c] = this rank's send window toward owner c, reset at the start of every step. */
   readonly windows: SendWindow[];
+  /** bucketPieces[b] = pieces of bucket b over all chunks; ownBucketPieces[b] = of this rank's chunk. */
+  readonly bucketPieces: Int32Array;
+  readonly ownBucketPieces: Int32Array;
+  /** Per step: bucketLeft[b] = pieces of bucket b not final here yet; ownLeft[b] = own reduced pieces of b not sent yet. */
+  readonly bucketLeft: Int32Array;
+  readonly ownLeft: Int32Array;
+  /** Per step: own reduced pieces held back (Note [the first layers' sums first]), oldest first. */
+  readonly heldBack: PieceRange[];
 }
 
 interface ActiveStep {
@@ -123,6 +137,10 @@ interface ActiveStep {
   bytesReceived: number;
   /** Reduced pieces sent as views of `data` and not yet written (Note [the own chunk is summed in place]). */
   pendingWrites: number;
+  /** Callers waiting for a bucket (AllReduceStep.reduced), made on demand. */
+  waiters: (Waiter | undefined)[] | undefined;
+  /** Why the step failed, once it did. */
+  failure: Error | undefined;
   readonly resolve: (t: AllReduceTimings) => void;
   readonly reject: (e: Error) => void;
 }
@@ -181,6 +199,7 @@ export class RsagAllReduce implements AllReduce {
   readonly #expectedLength: number | undefined;
   readonly #buckets: readonly BucketRange[] | undefined;
   #closed = false;
+  readonly #forwardFirst: boolean;
   /** The transport sends views (direct writes, or links): reduce-scatter pieces go out without any copy. */
   readonly #direct: boolean;
   /** Armed while steps run; it checks the running step's deadline when it fires (Note [one watchdog, not a timer per step]). */
@@ -202,6 +221,7 @@ export class RsagAllReduce implements AllReduce {
     if (options.transport === undefined && options.nc === undefined) throw new ConfigError('transport', 'an all-reduce needs a NATS connection or a transport', {});
     this.#transport = options.transport ?? new NatsPieceTransport({ nc: options.nc!, runId, rank, members: this.#members, ...(options.maxPendingBytes === undefined ? {} : { maxPendingBytes: options.maxPendingBytes }) });
     this.#direct = this.#transport.sendsViews;
+    this.#forwardFirst = options.allGatherForwardFirst === true;
     const compression = options.compression ?? 'none';
     if (compression !== 'none' && compression !== 'bf16' && compression !== 'fp16') throw new ConfigError('compression', 'must be none, bf16 or fp16', { value: compression });
     this.#compression = compression;
@@ -274,13 +294,18 @@ export class RsagAllReduce implements AllReduce {
     if (broken !== undefined) return failed(new ConnectionInterrupted(`all-reduce of step ${step} on rank ${this.rank} cannot run: ${broken.message}`, { rank: this.rank, step, cause: broken }));
     const buffers = this.#buffersFor(data.length);
     const bucketCount = buffers.layout.buckets.length;
-    if (this.worldSize === 1) return { bucketCount, release: (b) => checkRelease(b, bucketCount), cancel: () => undefined, done: Promise.resolve({ totalMs: 0, ownChunkMs: 0, bytesSent: 0, bytesReceived: 0 }) };
+    if (this.worldSize === 1) {
+      return { bucketCount, release: (b) => checkRelease(b, bucketCount), cancel: () => undefined, reduced: () => Promise.resolve(), done: Promise.resolve({ totalMs: 0, ownChunkMs: 0, bytesSent: 0, bytesReceived: 0 }) };
+    }
 
     buffers.arrived.fill(0);
     buffers.copies.fill(0);
     buffers.gathered.fill(0);
     buffers.held.fill(undefined);
     for (const w of buffers.windows) w.reset();
+    buffers.bucketLeft.set(buffers.bucketPieces);
+    buffers.ownLeft.set(buffers.ownBucketPieces);
+    buffers.heldBack.length = 0;
     let active!: ActiveStep;
     const done = new Promise<AllReduceTimings>((resolve, reject) => {
       active = {
@@ -296,6 +321,8 @@ export class RsagAllReduce implements AllReduce {
         bytesSent: 0,
         bytesReceived: 0,
         pendingWrites: 0,
+        waiters: undefined,
+        failure: undefined,
         resolve,
         reject,
       };
@@ -323,6 +350,13 @@ export class RsagAllReduce implements AllReduce {
       },
       cancel: (reason) => {
         if (this.#active === active) this.#fail(active, new ClusterError(`all-reduce of step ${step} on rank ${this.rank} was cancelled: ${reason}`, { rank: this.rank, step }));
+      },
+      reduced: (bucket) => {
+        checkRelease(bucket, bucketCount);
+        if (active.failure !== undefined) return Promise.reject(active.failure);
+        if (this.#active !== active || active.buffers.bucketLeft[bucket] === 0) return Promise.resolve();
+        active.waiters ??= new Array<Waiter | undefined>(bucketCount).fill(undefined);
+        return (active.waiters[bucket] ??= waiter()).promise;
       },
       done,
     };
@@ -464,6 +498,7 @@ export class RsagAllReduce implements AllReduce {
       else decodeValues(this.#compression, frame.subarray(PIECE_HEADER_BYTES), active.data, range.start, range.length);
       active.bytesReceived += frame.length;
       active.gatheredCount++;
+      this.#pieceFinal(active, range.bucket);
       const window = active.windows[range.chunk] as SendWindow;
       window.acked++;
       this.#send(active, range.chunk, this.window);
@@ -546,7 +581,7 @@ export class RsagAllReduce implements AllReduce {
     const frame = this.#frames.acquire(PIECE_HEADER_BYTES + length * 4);
     const values = writePieceFrame(frame, { family: 'ag', source: this.rank, generation: this.generation, step: active.step, piece }, length);
     this.#sumPiece(active, range, values, active.data.subarray(start, start + length), lastSource, lastValues);
-    this.#publishReduced(active, frame, values, start);
+    this.#publishReduced(active, frame, values, range);
   }
 
   /**
@@ -587,18 +622,73 @@ export class RsagAllReduce implements AllReduce {
    * generation is over and its frames are dropped everywhere (as in Note [sending straight from the vector]).
    */
   #reduceInPlace(active: ActiveStep, range: PieceRange, lastSource: number, lastValues: Float32Array | undefined): void {
-    const { piece, start, length } = range;
+    const { start, length } = range;
     const values = active.data.subarray(start, start + length);
     this.#sumPiece(active, range, values, values, lastSource, lastValues);
+    active.reduced++;
+    if (active.reduced === active.buffers.own.pieceCount) active.ownChunkMs = performance.now() - active.started;
+    if (!this.#forwardFirst) return this.#sendReducedInPlace(active, range);
+    // Note [the first layers' sums first]
+    const { heldBack } = active.buffers;
+    if (this.#laterBucketUnsent(active, range.bucket)) heldBack.push(range);
+    else this.#sendReducedInPlace(active, range);
+    // Never hold a whole window: the other ranks need a free slot toward this rank to send the later buckets' pieces.
+    while (heldBack.length > this.window - 1) this.#sendReducedInPlace(active, heldBack.shift()!);
+    this.#sendHeldBack(active);
+  }
+
+  /**
+   * Note [the first layers' sums first]
+   * Buckets are released in backward order (the last layers first), so without care their reduced pieces also
+   * arrive in that order, and the bucket of the FIRST layers — the one the next step's forward needs first —
+   * arrives last, queued behind the bytes of the others. With `allGatherForwardFirst`, an owner holds back the
+   * reduced pieces of a bucket while any later bucket still has own pieces to send, so on a busy link the later
+   * bucket's sums overtake the earlier one's: the first layers' parameters can be updated, and the next step's
+   * forward start on them, while the rest of the all-gather is still on the wire. The values are final in the
+   * vector while held (sent from there later, as in Note [the own chunk is summed in place]).
+   * Held pieces keep the other ranks' send windows toward this owner occupied (the reduced piece is their
+   * acknowledgement, flow.ts), so at most window − 1 are held: each rank can always send its next piece here,
+   * and a later bucket's pieces always get through. Which pieces are held changes no value, only when they travel.
+   */
+  #laterBucketUnsent(active: ActiveStep, bucket: number): boolean {
+    const { ownLeft } = active.buffers;
+    for (let b = bucket + 1; b < ownLeft.length; b++) if ((ownLeft[b] as number) > 0) return true;
+    return false;
+  }
+
+  /** Sends the held-back pieces no later bucket holds up any more, the latest bucket first. */
+  #sendHeldBack(active: ActiveStep): void {
+    const { heldBack } = active.buffers;
+    for (let i = heldBack.length - 1; i >= 0; i--) {
+      const range = heldBack[i] as PieceRange;
+      if (this.#laterBucketUnsent(active, range.bucket)) continue;
+      heldBack.splice(i, 1);
+      this.#sendReducedInPlace(active, range);
+      i = heldBack.length;
+    }
+  }
+
+  /** Publishes an own reduced piece straight from the vector; it is final here once written. */
+  #sendReducedInPlace(active: ActiveStep, range: PieceRange): void {
+    const { piece, start, length, bucket } = range;
     const header = pieceHeaderBytes({ family: 'ag', source: this.rank, generation: this.generation, step: active.step, piece });
     active.pendingWrites++;
-    this.#transport.sendToAllParts!([header, new Uint8Array(values.buffer, values.byteOffset, length * 4)], () => {
+    active.buffers.ownLeft[bucket]!--;
+    this.#transport.sendToAllParts!([header, new Uint8Array(active.data.buffer, active.data.byteOffset + start * 4, length * 4)], () => {
       active.pendingWrites--;
+      this.#pieceFinal(active, bucket);
       this.#finishIfDone(active);
     });
     active.bytesSent += PIECE_HEADER_BYTES + length * 4;
-    active.reduced++;
-    if (active.reduced === active.buffers.own.pieceCount) active.ownChunkMs = performance.now() - active.started;
+  }
+
+  /** One more piece of `bucket` is final in the vector here; the bucket's waiter is told once all are. */
+  #pieceFinal(active: ActiveStep, bucket: number): void {
+    const left = --active.buffers.bucketLeft[bucket]!;
+    if (left === 0 && this.#active === active) {
+      const w = active.waiters?.[bucket];
+      if (w !== undefined) w.resolve();
+    }
   }
 
   /**
@@ -621,15 +711,16 @@ export class RsagAllReduce implements AllReduce {
     writePieceHeader(frame, { family: 'ag', source: this.rank, generation: this.generation, step: active.step, piece, encoding: compression });
     encodeValues(compression, sum, frame.subarray(PIECE_HEADER_BYTES));
     roundTrip(compression, sum);
-    this.#publishReduced(active, frame, sum, start);
+    this.#publishReduced(active, frame, sum, range);
   }
 
   /** A reduced piece is done: publish its frame to the other ranks and keep `values` (what they receive) here. */
-  #publishReduced(active: ActiveStep, frame: Uint8Array, values: Float32Array, start: number): void {
+  #publishReduced(active: ActiveStep, frame: Uint8Array, values: Float32Array, range: PieceRange): void {
     this.#frames.publishing(frame);
     this.#transport.sendToAll(frame);
     active.bytesSent += frame.length;
-    active.data.set(values, start);
+    active.data.set(values, range.start);
+    this.#pieceFinal(active, range.bucket);
     active.reduced++;
     if (active.reduced === active.buffers.own.pieceCount) active.ownChunkMs = performance.now() - active.started;
   }
@@ -638,7 +729,7 @@ export class RsagAllReduce implements AllReduce {
 
   #finishIfDone(active: ActiveStep): void {
     const { layout, own } = active.buffers;
-    if (this.#active !== active || active.released < layout.buckets.length || active.reduced < own.pieceCount || active.gatheredCount < layout.pieceCount - own.pieceCount || active.pendingWrites > 0) return;
+    if (this.#active !== active || active.released < layout.buckets.length || active.reduced < own.pieceCount || active.gatheredCount < layout.pieceCount - own.pieceCount || active.pendingWrites > 0 || active.buffers.heldBack.length > 0) return;
     this.#active = undefined;
     active.resolve({ totalMs: performance.now() - active.started, ownChunkMs: active.ownChunkMs, bytesSent: active.bytesSent, bytesReceived: active.bytesReceived });
   }
@@ -665,6 +756,9 @@ export class RsagAllReduce implements AllReduce {
   #fail(active: ActiveStep, error: Error): void {
     if (this.#active !== active) return;
     this.#active = undefined;
+    active.failure = error;
+    active.buffers.heldBack.length = 0;
+    for (const w of active.waiters ?? []) w?.reject(error);
     active.reject(error);
   }
 
@@ -725,7 +819,16 @@ export class RsagAllReduce implements AllReduce {
       sum: new Float32Array(this.#compression === 'none' ? 0 : this.pieceBytes / 4),
       sources: new Array<Float32Array>(this.worldSize).fill(EMPTY),
       windows: layout.chunks.map((c) => new SendWindow(c.owner === this.rank ? 0 : c.pieceCount, this.window)),
+      bucketPieces: new Int32Array(layout.buckets.length),
+      ownBucketPieces: new Int32Array(layout.buckets.length),
+      bucketLeft: new Int32Array(layout.buckets.length),
+      ownLeft: new Int32Array(layout.buckets.length),
+      heldBack: [],
     };
+    for (const p of layout.pieces) {
+      buffers.bucketPieces[p.bucket]!++;
+      if (p.chunk === this.rank) buffers.ownBucketPieces[p.bucket]!++;
+    }
     this.#buffers = buffers;
     return buffers;
   }
@@ -751,7 +854,21 @@ function positive(value: number | undefined, fallback: number, field: string): n
 function failedStep(error: ClusterError): AllReduceStep {
   const done = Promise.reject(error);
   done.catch(() => undefined);
-  return { bucketCount: 0, release: () => undefined, cancel: () => undefined, done };
+  return { bucketCount: 0, release: () => undefined, cancel: () => undefined, reduced: () => done.then(() => undefined), done };
+}
+
+interface Waiter {
+  readonly promise: Promise<void>;
+  resolve(): void;
+  reject(error: Error): void;
+}
+
+function waiter(): Waiter {
+  let resolve!: () => void;
+  let reject!: (error: Error) => void;
+  const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
 }
 
 function checkRelease(bucket: number, count: number): void {
