@@ -9,18 +9,20 @@
 #            transport   training.allreduce.transport direct / nats (pieces over direct links / through nats-server)
 #            encryption  training.allreduce.linkEncryption tls / none (direct links inside TLS / in the clear)
 #            early-step  GRADMESH_EARLY_STEP unset / off (the next step is handed to the pool during the update)
+#            as-reduced  GRADMESH_UPDATE_AS_REDUCED unset / off (each bucket updated as its sums arrive, the first
+#                        layers' sums first, the next step handed out at the first part)
 # Writes <out-dir>/{on,off}.json (the configs run), <out-dir>/<on|off>-<round>/results.{json,md} and
 # <out-dir>/summary.md: per topology, the medians over rounds (min–max) of samples/s, step, compute, all-reduce,
 # exposed all-reduce, wait, overlap = 1 − exposed ÷ all-reduce, and step ÷ max(compute, all-reduce).
 set -euo pipefail
-setting=${1:?usage: ab.sh <overlap|step-ahead|transport|encryption|early-step> <out-dir> [config] [rounds] [workers] [topologies] [link]}
-out=${2:?usage: ab.sh <overlap|step-ahead|transport|encryption|early-step> <out-dir> [config] [rounds] [workers] [topologies] [link]}
+setting=${1:?usage: ab.sh <overlap|step-ahead|transport|encryption|early-step|as-reduced> <out-dir> [config] [rounds] [workers] [topologies] [link]}
+out=${2:?usage: ab.sh <overlap|step-ahead|transport|encryption|early-step|as-reduced> <out-dir> [config] [rounds] [workers] [topologies] [link]}
 config=${3:-examples/mnist-cnn.json}
 rounds=${4:-3}
 workers=${5:-2}
 topologies=${6:-per-host,hub}
 link=${7:-1gbit}
-case "$setting" in overlap|step-ahead|transport|encryption|early-step) ;; *) echo "ab.sh: unknown setting '$setting' (overlap, step-ahead, transport, encryption or early-step)" >&2; exit 2 ;; esac
+case "$setting" in overlap|step-ahead|transport|encryption|early-step|as-reduced) ;; *) echo "ab.sh: unknown setting '$setting' (overlap, step-ahead, transport, encryption, early-step or as-reduced)" >&2; exit 2 ;; esac
 root=$(cd "$(dirname "$0")/../.." && pwd)
 mkdir -p "$out"
 node -e '
@@ -45,7 +47,9 @@ for round in $(seq 1 "$rounds"); do
     [ "$setting" = step-ahead ] && ahead=$mode
     early=on
     [ "$setting" = early-step ] && early=$mode
-    GRADMESH_EARLY_STEP=$early GRADMESH_STEP_AHEAD=$ahead node "$root/bin/gradmesh.js" experiment scaling --config "$out/$mode.json" --workers "$workers" --topology "$topologies" \
+    asreduced=on
+    [ "$setting" = as-reduced ] && asreduced=$mode
+    GRADMESH_UPDATE_AS_REDUCED=$asreduced GRADMESH_EARLY_STEP=$early GRADMESH_STEP_AHEAD=$ahead node "$root/bin/gradmesh.js" experiment scaling --config "$out/$mode.json" --workers "$workers" --topology "$topologies" \
       --link "$link" --steps 100 --warmup 10 --out "$out/$mode-$round" 2>&1 | grep -E 'samples/s;' | sed "s/^/[$setting $mode $round] /"
   done
 done

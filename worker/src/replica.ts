@@ -367,8 +367,9 @@ export class Replica {
     }
     this.#early = undefined;
     flight ??= this.#handOut(command, stepShard(command.batchIndex, this.train.count, t.batchSize, this.rank, this.worldSize, t.microBatch), allReduce, undefined);
-    // An early step's compute began during the previous step's update; its own time starts when that update ended.
-    const started = Math.max(flight.handedOut, this.#updateEnded);
+    // An early step's compute began before the previous step ended: its time starts at the hand-out, less what its
+    // thread waited at the gates (reported by the thread). Without that report, from the end of the previous update.
+    let started = Math.max(flight.handedOut, this.#updateEnded);
     if (timeline !== undefined) {
       if (flight.gate !== undefined) timeline.handedOut = flight.handedWall;
       timeline.releases.push(...flight.releases);
@@ -376,6 +377,7 @@ export class Replica {
     }
     const stats = await flight.compute;
     const computed = performance.now();
+    if (flight.gate !== undefined && stats.gateWaitMs !== undefined) started = flight.handedOut + stats.gateWaitMs;
     if (timeline !== undefined) timeline.computed = wallMs();
     // Not streamed (one bucket, or an empty shard): the buckets go out now that the gradients are final.
     try {

@@ -25,6 +25,11 @@ export interface BatchStats {
   extras: Record<string, number>;
   /** Classification evaluations: C × C counts, row = actual class, column = predicted (row-major). */
   confusion?: number[];
+  /**
+   * A step handed out before its parameters were final (Note [parameters final]): how long its compute thread
+   * waited at the parameter gates, ms — the longest wait of any micro-batch, not a sum (threads wait side by side).
+   */
+  gateWaitMs?: number;
 }
 
 /**

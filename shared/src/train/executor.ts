@@ -36,6 +36,7 @@ export function addStats(a: BatchStats, b: BatchStats): BatchStats {
   const sum: BatchStats = { lossSum: a.lossSum + b.lossSum, count: a.count + b.count, extras };
   if (a.correct !== undefined || b.correct !== undefined) sum.correct = (a.correct ?? 0) + (b.correct ?? 0);
   if (a.confusion !== undefined || b.confusion !== undefined) sum.confusion = addCounts(a.confusion, b.confusion);
+  if (a.gateWaitMs !== undefined || b.gateWaitMs !== undefined) sum.gateWaitMs = Math.max(a.gateWaitMs ?? 0, b.gateWaitMs ?? 0);
   return sum;
 }
 

@@ -372,18 +372,25 @@ export class RsagAllReduce implements AllReduce {
       this.#watchdog ??= setTimeout(this.#onWatchdog, this.timeoutMs).unref();
     }
     active.released = bucket + 1;
+    // Forward first, the bucket's reduce-scatter pieces go out before its own reduced pieces — which release the
+    // held-back ones of earlier buckets behind them (Note [the first layers' sums first]): the other owners need
+    // these pieces to finish the bucket, and must not find them queued behind those bytes.
+    if (this.#forwardFirst) this.#fillWindows(active);
     const { layout, own, copies } = active.buffers;
     const from = bucket === 0 ? 0 : (own.piecesThrough[bucket - 1] as number);
     const to = own.piecesThrough[bucket] as number;
     for (let local = from; local < to; local++) {
       if (copies[local] === this.worldSize - 1) this.#reduce(active, layout.pieces[own.firstPiece + local] as PieceRange, -1, undefined);
     }
-    // Fill every window, one piece per owner per round, starting after our own rank so that the ranks
-    // do not all hit owner 0 first.
+    if (!this.#forwardFirst) this.#fillWindows(active);
+    this.#finishIfDone(active);
+  }
+
+  /** Fills every window, one piece per owner per round, starting after our own rank so that the ranks do not all hit owner 0 first. */
+  #fillWindows(active: ActiveStep): void {
     for (let round = 0; round < this.window; round++) {
       for (let i = 1; i < this.worldSize; i++) this.#send(active, (this.rank + i) % this.worldSize, 1);
     }
-    this.#finishIfDone(active);
   }
 
   async close(): Promise<void> {

@@ -77,12 +77,22 @@ export default function runTask(task: PoolTask): BatchStats | null {
         const batch = batchFor(network, task.model, task.data, task.start, task.end);
         const rng = Random.derive(task.model.seed, task.step, task.micro);
         const gate = task.gate;
-        const beforeLayer = gate === undefined ? undefined : (start: number, end: number) => waitForParameters(gate, start, end);
-        if (task.progress === undefined) return network.trainBatch(batch, { backend, training: true, rng, ...(beforeLayer === undefined ? {} : { beforeLayer }) });
+        // The time spent at the gates is not compute: the step's compute time leaves it out (replica.ts).
+        let waited = 0;
+        const beforeLayer =
+          gate === undefined
+            ? undefined
+            : (start: number, end: number) => {
+                const t = performance.now();
+                waitForParameters(gate, start, end);
+                waited += performance.now() - t;
+              };
+        const withWait = (stats: BatchStats): BatchStats => (gate === undefined ? stats : { ...stats, gateWaitMs: waited });
+        if (task.progress === undefined) return withWait(network.trainBatch(batch, { backend, training: true, rng, ...(beforeLayer === undefined ? {} : { beforeLayer }) }));
         const progress = new BackwardProgress(task.progress.cells, task.progress.cell, task.model.parameterCount);
         const stats = network.trainBatch(batch, { backend, training: true, rng, onSlotsFinal: (start, end) => progress.done(start, end), ...(beforeLayer === undefined ? {} : { beforeLayer }) });
         progress.finish();
-        return stats;
+        return withWait(stats);
       }
       case 'evaluate': {
         const network = networkFor(task.model, task.slotsPtr);
