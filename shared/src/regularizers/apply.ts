@@ -14,19 +14,8 @@ import type { ParamSegment } from '../optimizers/optimizer.js';
 export function applyRegularization(segments: readonly ParamSegment[]): number {
   let penalty = 0;
   for (const segment of segments) {
-    const r = segment.regularizer;
-    if (r === undefined || (r.l1 === 0 && r.l2 === 0)) continue;
-    const theta = segment.value.data;
-    const grad = segment.grad.data;
-    let absSum = 0;
-    let squareSum = 0;
-    for (let i = 0; i < theta.length; i++) {
-      const t = theta[i] as number;
-      absSum += Math.abs(t);
-      squareSum += t * t;
-      grad[i] = (grad[i] as number) + r.l1 * Math.sign(t) + 2 * r.l2 * t;
-    }
-    penalty += r.l1 * absSum + r.l2 * squareSum;
+    penalty += segmentPenalty(segment);
+    addRegularizationGradient(segment);
   }
   return penalty;
 }
@@ -38,23 +27,26 @@ export function applyRegularization(segments: readonly ParamSegment[]): number {
  */
 export function regularizationPenalty(segments: readonly ParamSegment[]): number {
   let penalty = 0;
-  for (const segment of segments) {
-    const r = segment.regularizer;
-    if (r === undefined || (r.l1 === 0 && r.l2 === 0)) continue;
-    const theta = segment.value.data;
-    let absSum = 0;
-    let squareSum = 0;
-    for (let i = 0; i < theta.length; i++) {
-      const t = theta[i] as number;
-      absSum += Math.abs(t);
-      squareSum += t * t;
-    }
-    penalty += r.l1 * absSum + r.l2 * squareSum;
-  }
+  for (const segment of segments) penalty += segmentPenalty(segment);
   return penalty;
 }
 
-/** The gradient half of `applyRegularization` for one segment: the same expression per element, so the same bits. */
+/** l1·Σ|θ| + l2·Σθ² of one segment, accumulated in float64 in element order (0 when it is not regularised). */
+function segmentPenalty(segment: ParamSegment): number {
+  const r = segment.regularizer;
+  if (r === undefined || (r.l1 === 0 && r.l2 === 0)) return 0;
+  const theta = segment.value.data;
+  let absSum = 0;
+  let squareSum = 0;
+  for (let i = 0; i < theta.length; i++) {
+    const t = theta[i] as number;
+    absSum += Math.abs(t);
+    squareSum += t * t;
+  }
+  return r.l1 * absSum + r.l2 * squareSum;
+}
+
+/** The gradient half of `applyRegularization` for one segment: l1·sign(θ) + 2·l2·θ added to each element. */
 export function addRegularizationGradient(segment: ParamSegment): void {
   const r = segment.regularizer;
   if (r === undefined || (r.l1 === 0 && r.l2 === 0)) return;
