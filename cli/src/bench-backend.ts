@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,7 +11,7 @@ const DEFAULT_EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.ur
 const DEFAULT_MEMORY_STEPS = 10_000;
 
 export const BENCH_BACKEND_USAGE = `gradmesh bench backend [--quick] [--json <out.json>] [--threads <n>] [--memory-steps <n>] [--examples <dir>]
-gradmesh bench memory [--memory-steps <n>] [--json <out.json>] [--threads <n>] [--examples <dir>]
+gradmesh bench memory [--model <name>] [--memory-steps <n>] [--json <out.json>] [--threads <n>] [--examples <dir>]
 
 backend: measures in one run, side by side, gradmesh (pool with 1 thread and with all threads,
 reference) and TensorFlow.js (tfjs-backend-wasm with SIMD, tfjs-backend-cpu) on a 1024³ GEMM and on
@@ -19,13 +19,15 @@ training the MLP (batch 64 and 256), CNN and LSTM of examples/mnist-{mlp,cnn,lst
 MNIST-shaped data: warm-up, then median (min–max) of several timed runs. Registers and checks a
 Conv2DBackpropFilter kernel for tfjs-backend-wasm (it ships none). Prints a table; --json writes every
 figure and the ratios (gradmesh pool all threads ÷ tfjs-wasm). A few minutes; --quick ≈ 1 minute.
-memory: trains the MLP for --memory-steps steps (default ${DEFAULT_MEMORY_STEPS.toLocaleString('en-US')}) on the pool backend and reports
-the RSS every 1000 steps and its slope; exits 1 if it grows.
+memory: trains examples/mnist-<model>.json (default mlp; e.g. cnn, cnn-bn, lstm) for --memory-steps steps (default
+${DEFAULT_MEMORY_STEPS.toLocaleString('en-US')}) on the pool backend and reports the RSS and the live heap every 1000 steps, each right after a
+full garbage collection, and their slopes; exits 1 if RSS grows.
 
   --quick              short budgets; skips cells that take seconds per step
   --json <file>        write the report (JSON) here, atomically
   --threads <n>        "all threads" of the pool (default: the cores available, ${os.availableParallelism()} here)
   --memory-steps <n>   backend: also run the memory check over n steps; memory: the step count
+  --model <name>       memory: the example to train, examples/mnist-<name>.json (default mlp)
   --examples <dir>     directory holding mnist-mlp.json, mnist-cnn.json, mnist-lstm.json`;
 
 /** Options of `bench backend` / `bench memory`, to merge into the `bench` command's options. */
@@ -34,6 +36,7 @@ export const BENCH_BACKEND_OPTIONS = {
   json: { type: 'string' },
   threads: { type: 'string' },
   'memory-steps': { type: 'string' },
+  model: { type: 'string' },
   examples: { type: 'string' },
 } as const satisfies Command['options'];
 
@@ -84,7 +87,13 @@ export async function benchMemory(values: Values): Promise<number> {
   const threads = positiveInt(values['threads'], '--threads') ?? os.availableParallelism();
   const steps = positiveInt(values['memory-steps'], '--memory-steps') ?? DEFAULT_MEMORY_STEPS;
   const json = values['json'];
-  const check = await runMemoryCheck(exampleConfig(values, 'mlp'), {
+  const model = values['model'] ?? 'mlp';
+  if (typeof model !== 'string' || !/^[a-z0-9-]+$/.test(model)) throw new ConfigError('--model', 'must name an example: mnist-<name>.json (lower-case letters, digits, dashes)', { value: model, hint: 'e.g. --model cnn-bn' });
+  if (!existsSync(path.join(examplesDir(values), `mnist-${model}.json`))) {
+    const known = readdirSync(examplesDir(values)).flatMap((f) => /^mnist-([a-z0-9-]+)\.json$/.exec(f)?.[1] ?? []);
+    throw new ConfigError('--model', `no mnist-${model}.json in ${examplesDir(values)}`, { value: model, hint: `one of: ${known.join(', ') || 'none there (point --examples at the repository\'s examples/ directory)'}` });
+  }
+  const check = await runMemoryCheck(exampleConfig(values, model), {
     steps,
     threads,
     onSample: (s) => log(formatMemorySample(s)),

@@ -1,10 +1,12 @@
 import type { RunConfig } from '@gradmesh/shared/internal';
 import { gradmeshTrainer } from './gradmesh/trainer.js';
 import { featureSizeOf, syntheticSamples } from './synthetic.js';
+import { fullCollection, type FullCollection } from './full-collection.js';
 
 /**
- * Does resident memory grow while training? Runs `steps` MLP steps on the pool (or native) backend and
- * samples the RSS every `every` steps. A leak of even one step-scoped allocation (a tensor, a
+ * Does resident memory grow while training? Runs `steps` steps of a config on the pool (or native) backend and
+ * samples the RSS every `every` steps, each right after a full collection (Note [sampled after a full collection]
+ * in full-collection.ts). A leak of even one step-scoped allocation (a tensor, a
  * task object kept alive, an index buffer reallocated per step) grows RSS linearly in steps;
  * arenas, bounded caches and V8's heaps settle and then only fluctuate. So the verdict is taken
  * from the least-squares slope over the samples, not from first vs last (one GC can move RSS by
@@ -23,6 +25,8 @@ export interface MemorySample {
   /** Main thread's V8 heap: reserved and live. */
   readonly heapTotalBytes: number;
   readonly heapUsedBytes: number;
+  /** Taken right after a full garbage collection (Note [sampled after a full collection]). */
+  readonly afterFullCollection: boolean;
 }
 
 export interface MemoryCheck {
@@ -39,6 +43,16 @@ export interface MemoryCheck {
   readonly maxBytes: number;
   /** Least-squares RSS slope over the samples, bytes per 1000 steps. */
   readonly slopeBytesPer1000Steps: number;
+  /** Least-squares slope of the main thread's live heap over the samples, bytes per 1000 steps (a JavaScript leak shows here). */
+  readonly liveHeapSlopeBytesPer1000Steps: number;
+  /**
+   * Least-squares slope of RSS minus the main thread's reserved heap (native and WebAssembly memory, buffers, the
+   * pool threads' heaps), bytes per 1000 steps: V8 may keep a larger reservation even after a full collection, which
+   * moves RSS without anything being retained; this slope leaves that out.
+   */
+  readonly outsideHeapSlopeBytesPer1000Steps: number;
+  /** Whether every sample followed a full collection (Note [sampled after a full collection]); false where none could be run. */
+  readonly collected: boolean;
   /** True when the fitted growth over the whole run exceeds max(8 MiB, 5 % of the first sample). */
   readonly grows: boolean;
   readonly seconds: number;
@@ -52,6 +66,8 @@ export interface MemoryCheckOptions {
   readonly backend?: 'pool' | 'native';
   readonly batch?: number;
   readonly onSample?: (sample: MemorySample) => void;
+  /** Run a full garbage collection before each sample (default true; Note [sampled after a full collection]). */
+  readonly collect?: boolean;
 }
 
 const WARMUP_CHUNK = 500;
@@ -59,14 +75,16 @@ const MAX_WARMUP_STEPS = 8000;
 /** Heap-size changes below this count as "held still". */
 const SETTLED_BYTES = 1024 * 1024;
 
-function sampleAt(step: number): MemorySample {
+function sampleAt(step: number, gc: FullCollection | null): MemorySample {
+  gc?.();
   const m = process.memoryUsage();
-  return { step, rssBytes: m.rss, heapTotalBytes: m.heapTotal, heapUsedBytes: m.heapUsed };
+  return { step, rssBytes: m.rss, heapTotalBytes: m.heapTotal, heapUsedBytes: m.heapUsed, afterFullCollection: gc !== null };
 }
 
 export async function runMemoryCheck(config: RunConfig, options: MemoryCheckOptions): Promise<MemoryCheck> {
   const every = options.every ?? 1000;
   const batch = options.batch ?? config.training.batchSize;
+  const gc = options.collect === false ? null : fullCollection();
   const trainer = await gradmeshTrainer(config, syntheticSamples(batch, featureSizeOf(config.model)), batch, { backend: options.backend ?? 'pool', threads: options.threads });
   const started = performance.now();
   const samples: MemorySample[] = [];
@@ -86,7 +104,7 @@ export async function runMemoryCheck(config: RunConfig, options: MemoryCheckOpti
       previous = now;
     }
     const sample = (step: number) => {
-      const s = sampleAt(step);
+      const s = sampleAt(step, gc);
       samples.push(s);
       options.onSample?.(s);
     };
@@ -100,7 +118,8 @@ export async function runMemoryCheck(config: RunConfig, options: MemoryCheckOpti
   }
   const rss = samples.map((s) => s.rssBytes);
   const first = rss[0]!;
-  const slope = leastSquaresSlope(samples.map((s) => s.step), rss) * 1000;
+  const steps = samples.map((s) => s.step);
+  const slope = leastSquaresSlope(steps, rss) * 1000;
   const growth = (slope * options.steps) / 1000;
   return {
     model: config.name,
@@ -114,6 +133,9 @@ export async function runMemoryCheck(config: RunConfig, options: MemoryCheckOpti
     lastBytes: rss[rss.length - 1]!,
     maxBytes: Math.max(...rss),
     slopeBytesPer1000Steps: slope,
+    liveHeapSlopeBytesPer1000Steps: leastSquaresSlope(steps, samples.map((s) => s.heapUsedBytes)) * 1000,
+    outsideHeapSlopeBytesPer1000Steps: leastSquaresSlope(steps, samples.map((s) => s.rssBytes - s.heapTotalBytes)) * 1000,
+    collected: gc !== null,
     grows: growth > Math.max(8 * 1024 * 1024, 0.05 * first),
     seconds: (performance.now() - started) / 1000,
   };

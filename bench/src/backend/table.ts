@@ -96,11 +96,12 @@ export function formatMemoryCheck(m: MemoryCheck): string {
   return (
     `memory: ${m.model} on ${m.backend}, batch ${m.batch}, ${m.steps.toLocaleString('en-US')} steps after ${m.warmupSteps} warm-up steps ` +
     `(RSS ${MiB(m.rssBeforeWarmupBytes)} after the first step), RSS every ${m.samples[1] ? m.samples[1].step - m.samples[0]!.step : m.steps} steps: ` +
-    `first ${MiB(m.firstBytes)}, last ${MiB(m.lastBytes)}, max ${MiB(m.maxBytes)}, slope ${(m.slopeBytesPer1000Steps / 1024).toFixed(1)} KiB per 1000 steps — ` +
+    `first ${MiB(m.firstBytes)}, last ${MiB(m.lastBytes)}, max ${MiB(m.maxBytes)}, slope ${(m.slopeBytesPer1000Steps / 1024).toFixed(1)} KiB per 1000 steps ` +
+    `(live heap ${(m.liveHeapSlopeBytesPer1000Steps / 1024).toFixed(1)}, RSS outside the main-thread heap ${(m.outsideHeapSlopeBytesPer1000Steps / 1024).toFixed(1)}; ${m.collected ? 'each sample after a full collection' : 'no full collection could be run: samples wherever the collector was'}) — ` +
     `${m.grows ? 'GROWS' : 'flat'} (${m.seconds.toFixed(0)} s)`
   );
 }
 
 export function formatMemorySample(s: MemorySample): string {
-  return `step ${s.step}: RSS ${MiB(s.rssBytes)}, main-thread heap ${MiB(s.heapUsedBytes)} live of ${MiB(s.heapTotalBytes)}`;
+  return `step ${s.step}: RSS ${MiB(s.rssBytes)}, main-thread heap ${MiB(s.heapUsedBytes)} ${s.afterFullCollection ? 'live' : 'used'} of ${MiB(s.heapTotalBytes)}`;
 }
