@@ -396,9 +396,11 @@ export class Replica {
     let penalty = 0;
     let reduced: number;
     if (this.updatesAsReduced) {
-      ({ totalMs, skipped, penalty } = await this.#updateAsReduced(command, flight, allReduce, next));
-      reduced = performance.now();
-      if (timeline !== undefined) timeline.reduced = wallMs();
+      const asReduced = await this.#updateAsReduced(command, flight, allReduce, next, timeline);
+      ({ totalMs, skipped, penalty } = asReduced);
+      // The parts applied before the last sums arrived were update, not waiting (Note [exposed all-reduce time]).
+      reduced = asReduced.sumsIn - asReduced.partsMs;
+      if (timeline !== undefined) timeline.reduced = asReduced.sumsInWall;
     } else {
       ({ totalMs } = await flight.running.done);
       reduced = performance.now();
@@ -422,7 +424,9 @@ export class Replica {
     this.#updateEnded = performance.now();
     if (timeline !== undefined) timeline.updated = wallMs();
     // Note [exposed all-reduce time]: with overlap the all-reduce runs from the first bucket's release, mostly
-    // while backward computes; only what is left after compute (exposed) lengthens the step.
+    // while backward computes; only what is left after compute (exposed) lengthens the step. Updated as the buckets
+    // arrive, the parts applied before the last sums are update time, not waiting: they are left out of it (and so
+    // count as compute below), as the trace draws them.
     const exposedAllreduceMs = reduced - computed;
     const allreduceMs = Math.max(totalMs, exposedAllreduceMs);
     return {
@@ -486,7 +490,13 @@ export class Replica {
    * kept before the step (the undo copy) comes back, which is exactly "not applied". Any failure does the same.
    * Results are bitwise those of the update after the whole all-reduce (tests/integration/cluster/replica-undo.test.ts).
    */
-  async #updateAsReduced(command: StepBody, flight: StepInFlight, allReduce: AllReduce, next: (() => StepBody | undefined) | undefined): Promise<{ totalMs: number; skipped: boolean; penalty: number }> {
+  async #updateAsReduced(
+    command: StepBody,
+    flight: StepInFlight,
+    allReduce: AllReduce,
+    next: (() => StepBody | undefined) | undefined,
+    timeline: StepTimeline | undefined,
+  ): Promise<{ totalMs: number; skipped: boolean; penalty: number; partsMs: number; sumsIn: number; sumsInWall: number }> {
     const model = this.model;
     const slots = model.params.slots.data;
     const buckets = this.gradientBuckets;
@@ -495,10 +505,19 @@ export class Replica {
     let update: UpdateInParts | undefined;
     let following: { gates: ParameterGates; ref: ParameterGateRef } | undefined;
     let skipped = false;
+    // Time spent applying parts while sums were still arriving: update, not a wait on the all-reduce (Note [exposed all-reduce time]).
+    let partsMs = 0;
+    // When the last bucket's sums were in (performance.now(), and wall-clock for the trace).
+    let sumsIn = 0;
+    let sumsInWall = 0;
     try {
       for (let part = 0; part < ranges.length; part++) {
         const bucket = last - part;
         await flight.running.reduced(bucket);
+        const partStarted = performance.now();
+        const partWall = timeline === undefined ? 0 : wallMs();
+        const lastPart = part === ranges.length - 1;
+        if (lastPart) [sumsIn, sumsInWall] = [partStarted, partWall];
         if (skipped) continue;
         const { start, end } = buckets[bucket]!;
         if (!allFinite(slots.subarray(start, end))) {
@@ -516,9 +535,13 @@ export class Replica {
         }
         update.apply(part);
         following?.gates.open(bucket, following.ref.ticket);
+        if (!lastPart) {
+          partsMs += performance.now() - partStarted;
+          timeline?.updateParts?.push(partWall, wallMs());
+        }
       }
       const { totalMs } = await flight.running.done;
-      return { totalMs, skipped, penalty: skipped || update === undefined ? 0 : update.penalty };
+      return { totalMs, skipped, penalty: skipped || update === undefined ? 0 : update.penalty, partsMs, sumsIn, sumsInWall };
     } catch (error) {
       await this.withdrawEarly();
       if (update !== undefined) this.#undo.revert(command.step);

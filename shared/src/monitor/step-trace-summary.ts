@@ -50,7 +50,8 @@ export function summarizeStepTrace(trace: StepTraceFile): WorkerTraceSummary {
     const key = `${generation}:${step}`;
     let s = steps.get(key);
     if (s === undefined) steps.set(key, (s = { generation, step, phases: {}, start: Infinity, end: -Infinity }));
-    s.phases[phase] = (e.dur ?? 0) / 1000;
+    // A phase drawn in several spans (waits and update parts alternating) counts their sum.
+    s.phases[phase] = (s.phases[phase] ?? 0) + (e.dur ?? 0) / 1000;
     // The compute track's phases bound the step; the communication track's (all-reduce, reply) overlap them.
     if (phase !== 'all-reduce' && phase !== 'reply') {
       s.start = Math.min(s.start, (e.ts ?? 0) / 1000);

@@ -8,7 +8,9 @@
  * chrome://tracing open, and that torch.profiler exports). Each rank is a process with two tracks, like a
  * GPU framework's compute and communication streams:
  *   compute:       "compute" (this rank's gradients), "exposed all-reduce" (waiting after compute),
- *                  "update" (the optimizer step and checks);
+ *                  "update" (the optimizer step and checks); when the update is applied bucket by bucket as the
+ *                  sums arrive (Note [update as the buckets arrive] in shared/src/train/update.ts), each part is an
+ *                  "update" of its own between the waits, so waiting and updating are never drawn as one;
  *   communication: "all-reduce" (first bucket released → every bucket summed), with an instant per bucket
  *                  release, and "reply" (the stepDone message, sent once the next step has started:
  *                  Note [the next step starts before the reply] in worker/src/worker.ts).
@@ -31,6 +33,11 @@ export interface StepTimeline {
   readonly releases: number[];
   /** Gradients computed (backward over). */
   computed: number;
+  /**
+   * Update parts applied while the all-reduce was still running, as [from, to, from, to, …] (Note [update as the
+   * buckets arrive]); absent or empty when the whole update ran after `reduced`.
+   */
+  readonly updateParts?: number[];
   /** Every bucket summed across the ranks. */
   reduced: number;
   /** The update applied (or skipped) and the checksum taken. */
@@ -83,7 +90,7 @@ export class StepTrace {
   /** A new timeline, started now; the caller fills in the rest as the step proceeds, then `record`s it. */
   begin(step: number, rank: number, generation: number): StepTimeline {
     const now = wallMs();
-    return { step, rank, generation, started: now, releases: [], computed: now, reduced: now, updated: now, replying: now, replied: now };
+    return { step, rank, generation, started: now, releases: [], updateParts: [], computed: now, reduced: now, updated: now, replying: now, replied: now };
   }
 
   /** Keeps a completed step's timeline (a step that failed is not recorded: its phases never all ran). */
@@ -122,7 +129,15 @@ export function stepTraceFile(worker: string, pid: number, timelines: readonly S
     const args = { step: t.step, rank: t.rank, generation: t.generation };
     if (t.handedOut !== undefined) events.push({ name: 'handed out early', cat: 'step', ph: 'i', s: 't', pid, tid: COMPUTE_TRACK, ts: us(t.handedOut), args });
     span('compute', COMPUTE_TRACK, t.started, t.computed, args);
-    if (t.reduced > t.computed) span('exposed all-reduce', COMPUTE_TRACK, t.computed, t.reduced, args);
+    // Between compute and the last sum: waits, and the update parts applied as buckets arrived.
+    let at = t.computed;
+    const parts = t.updateParts ?? [];
+    for (let p = 0; p < parts.length; p += 2) {
+      if (parts[p]! > at) span('exposed all-reduce', COMPUTE_TRACK, at, parts[p]!, args);
+      span('update', COMPUTE_TRACK, parts[p]!, parts[p + 1]!, { ...args, part: p / 2 });
+      at = parts[p + 1]!;
+    }
+    if (t.reduced > at) span('exposed all-reduce', COMPUTE_TRACK, at, t.reduced, args);
     span('update', COMPUTE_TRACK, t.reduced, t.updated, args);
     const first = t.releases[0];
     if (first !== undefined) span('all-reduce', COMMUNICATION_TRACK, first, t.reduced, { ...args, buckets: t.releases.length });
@@ -135,6 +150,12 @@ export function stepTraceFile(worker: string, pid: number, timelines: readonly S
 /** Whether a timeline's phases follow each other (every phase was reached). */
 export function isOrdered(t: StepTimeline): boolean {
   if (!(t.started <= t.computed && t.computed <= t.reduced && t.reduced <= t.updated && t.updated <= t.replying && t.replying <= t.replied)) return false;
+  const parts = t.updateParts ?? [];
+  if (parts.length % 2 !== 0) return false;
+  for (let p = 0, at = t.computed; p < parts.length; p += 2) {
+    if (!(at <= parts[p]! && parts[p]! <= parts[p + 1]! && parts[p + 1]! <= t.reduced)) return false;
+    at = parts[p + 1]!;
+  }
   for (let b = 0; b < t.releases.length; b++) {
     const at = t.releases[b]!;
     if (at < t.started || at > t.reduced || (b > 0 && at < t.releases[b - 1]!)) return false;

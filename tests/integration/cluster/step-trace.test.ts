@@ -87,6 +87,30 @@ describe('step traces of a cluster run', () => {
     expect(twice.stdout).toContain('merged trace of 2 worker(s)');
   });
 
+  it('updated as the buckets arrive (one bucket per layer), the parts run between the waits: drawn as update, in order, never overlapping a wait', () => {
+    h.file('mlp-buckets.json', mlpConfig({ epochs: 2, batchSize: 16, validationSplit: 0.2, microBatch: 8, allreduce: { bucketBytes: 4 } }));
+    mkdirSync(h.path('bucket-traces'));
+    const run = gradmesh({ GRADMESH_TRACE_DIR: h.path('bucket-traces') }, 'launch', '--config', 'mlp-buckets.json', '--workers', '2', '--threads', '1', '--report', 'rb.json');
+    expect(run.code, run.stderr).toBe(0);
+    for (const worker of ['w0', 'w1']) {
+      const trace = readStepTrace(h.path(`bucket-traces/${worker}.trace.json`));
+      const computeTrack = trace.traceEvents.filter((e) => e.ph === 'X' && e.tid === 1);
+      // Two layers, two buckets: the first layer's part runs before the last sums (the second's after them).
+      const parts = computeTrack.filter((e) => e.name === 'update' && e.args?.['part'] !== undefined);
+      expect(new Set(parts.map((e) => e.args?.['step'])).size).toBeGreaterThanOrEqual(35);
+      expect(new Set(parts.map((e) => e.args?.['part']))).toEqual(new Set([0]));
+      for (let s = 0; s < 40; s++) {
+        const spans = computeTrack.filter((e) => e.args?.['step'] === s);
+        expect(spans[0]!.name).toBe('compute');
+        expect(spans[spans.length - 1]!.name).toBe('update');
+        for (let i = 1; i < spans.length; i++) expect(spans[i]!.ts!).toBeGreaterThanOrEqual(spans[i - 1]!.ts! + spans[i - 1]!.dur!);
+      }
+      const summary = summarizeStepTrace(trace);
+      expect(summary.steps).toBe(40);
+      expect(summary.phases.update!.medianMs).toBeGreaterThan(0);
+    }
+  });
+
   it('gradmesh train --trace-dir traces its own steps (compute, update; no all-reduce), so the two can be compared', () => {
     mkdirSync(h.path('train-traces'));
     const run = gradmesh({}, 'train', '--config', 'mlp.json', '--threads', '1', '--trace-dir', 'train-traces', '--quiet');

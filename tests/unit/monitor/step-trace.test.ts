@@ -45,6 +45,31 @@ describe('step traces (Note [step traces])', () => {
     expect(s.phases['all-reduce']?.medianMs).toBeCloseTo(8, 9);
   });
 
+  it('updated as the buckets arrive: the parts applied between the waits are update, not exposed all-reduce, on the trace and in its summary', () => {
+    // Compute ends at 110, the last sums are in at 112; parts ran 110.5–111 and 111.25–111.5, the rest of the update 112–112.5.
+    const t: StepTimeline = { ...timeline(0, 100), updateParts: [110.5, 111, 111.25, 111.5] };
+    expect(isOrdered(t)).toBe(true);
+    const file = stepTraceFile('w0', 1, [t]);
+    const compute = file.traceEvents.filter((e) => e.ph === 'X' && e.tid === 1).map((e) => [e.name, e.ts, e.dur]);
+    expect(compute).toEqual([
+      ['compute', 100_000, 10_000],
+      ['exposed all-reduce', 110_000, 500],
+      ['update', 110_500, 500],
+      ['exposed all-reduce', 111_000, 250],
+      ['update', 111_250, 250],
+      ['exposed all-reduce', 111_500, 500],
+      ['update', 112_000, 500],
+    ]);
+    const s = summarizeStepTrace(file);
+    expect(s.phases['exposed all-reduce']?.medianMs).toBeCloseTo(1.25, 9);
+    expect(s.phases.update?.medianMs).toBeCloseTo(1.25, 9);
+    // A part outside [computed, reduced], overlapping another or cut in half is not drawn.
+    expect(isOrdered({ ...t, updateParts: [109, 111] })).toBe(false);
+    expect(isOrdered({ ...t, updateParts: [111, 112.5] })).toBe(false);
+    expect(isOrdered({ ...t, updateParts: [110.5, 111, 110.8, 111.5] })).toBe(false);
+    expect(isOrdered({ ...t, updateParts: [110.5] })).toBe(false);
+  });
+
   it('merging gives every worker its own process id', () => {
     const merged = mergeStepTraces([stepTraceFile('w0', 1, [timeline(0, 100)]), stepTraceFile('w1', 1, [timeline(0, 100)])]);
     expect(new Set(merged.traceEvents.map((e) => e.pid))).toEqual(new Set([1, 2]));
