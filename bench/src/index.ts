@@ -1,7 +1,7 @@
 /** The benchmarks behind `gradmesh bench backend`, `gradmesh bench memory` and `gradmesh bench allreduce`. */
 export { runBackendBenchmark } from './backend/backend-bench.js';
 export type { BackendBenchOptions } from './backend/backend-bench.js';
-export { runMemoryCheck, leastSquaresSlope } from './backend/memory-check.js';
+export { runMemoryCheck, leastSquaresSlope, memoryGrows } from './backend/memory-check.js';
 export type { MemoryCheck, MemoryCheckOptions, MemorySample } from './backend/memory-check.js';
 export { computeRatios, checkTargets, TARGETS, WORKLOADS, CONTENDERS } from './backend/report.js';
 export type { BackendBenchReport, Cell, Contender, Ratios, Workload, MachineInfo } from './backend/report.js';

@@ -21,7 +21,8 @@ Conv2DBackpropFilter kernel for tfjs-backend-wasm (it ships none). Prints a tabl
 figure and the ratios (gradmesh pool all threads ÷ tfjs-wasm). A few minutes; --quick ≈ 1 minute.
 memory: trains examples/mnist-<model>.json (default mlp; e.g. cnn, cnn-bn, lstm) for --memory-steps steps (default
 ${DEFAULT_MEMORY_STEPS.toLocaleString('en-US')}) on the pool backend and reports the RSS and the live heap every 1000 steps, each right after a
-full garbage collection, and their slopes; exits 1 if RSS grows.
+full garbage collection, and their slopes; exits 1 if the live heap or RSS outside the heap grows (V8's reserve
+beyond the live heap is sized by the allocation rate, not by what is retained).
 
   --quick              short budgets; skips cells that take seconds per step
   --json <file>        write the report (JSON) here, atomically
