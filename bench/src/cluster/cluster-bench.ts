@@ -23,7 +23,10 @@ import { cpuBetween, processCpuAvailable, processTreeCpu, type CpuByRole } from 
  * warm-up ends and when the measured steps end (process-tree-cpu.ts), by role — the train process; launch's
  * workers, nats-server, coordinator and launcher — and prints CPU ms per step. On a machine whose cores are all
  * busy, launch ÷ train is about train's CPU per step ÷ launch's: what the all-reduce costs in nats-server and
- * the workers is then visible next to the ratio.
+ * the workers is then visible next to the ratio. It also reads each process's main thread alone: what is left
+ * is the compute threads (and V8's helpers), so "compute" and "everything else" part per step — 2026-12-02, CNN:
+ * train 1.63 of 1.77 busy cores in compute, launch 1.20 of 1.76, the rest in the workers' main threads (0.39),
+ * the coordinator and nats-server.
  */
 export interface ClusterBenchOptions {
   /** The gradmesh CLI entry (bin/gradmesh.js). */
@@ -53,6 +56,8 @@ export interface ClusterBenchResult {
   readonly load: { readonly before: CpuLoad; readonly after: CpuLoad };
   /** CPU ms per measured step by role (medians over runs), when /proc could be read (Note [where launch's time goes]). */
   readonly cpuMsPerStep?: { readonly train: CpuByRole; readonly launch: CpuByRole };
+  /** The part of cpuMsPerStep spent in each process's main thread (its event loop), by role (medians over runs). */
+  readonly mainThreadCpuMsPerStep?: { readonly train: CpuByRole; readonly launch: CpuByRole };
 }
 
 export async function runClusterBench(o: ClusterBenchOptions): Promise<ClusterBenchResult> {
@@ -65,6 +70,7 @@ export async function runClusterBench(o: ClusterBenchOptions): Promise<ClusterBe
     const trainRuns: number[] = [];
     const launchRuns: number[] = [];
     const cpuRuns: { train: CpuByRole[]; launch: CpuByRole[] } = { train: [], launch: [] };
+    const mainRuns: { train: CpuByRole[]; launch: CpuByRole[] } = { train: [], launch: [] };
     for (let r = 0; r < o.repeats; r++) {
       for (const kind of ['train', 'launch'] as const) {
         const timings = path.join(dir, `${kind}-${r}.jsonl`);
@@ -76,14 +82,19 @@ export async function runClusterBench(o: ClusterBenchOptions): Promise<ClusterBe
         await run.exited;
         const rate = samplesPerSecond(readSteps(timings), o.warmup, o.steps, kind);
         (kind === 'train' ? trainRuns : launchRuns).push(rate);
-        if (cpu !== undefined) cpuRuns[kind].push(cpu);
-        log(`  run ${r + 1}/${o.repeats} ${kind.padEnd(6)} ${rate.toFixed(0).padStart(8)} samples/s${cpu === undefined ? '' : `; CPU per step ${describeCpu(cpu)}`}`);
+        if (cpu !== undefined) {
+          cpuRuns[kind].push(cpu.all);
+          mainRuns[kind].push(cpu.main);
+        }
+        log(`  run ${r + 1}/${o.repeats} ${kind.padEnd(6)} ${rate.toFixed(0).padStart(8)} samples/s${cpu === undefined ? '' : `; CPU per step ${describeCpu(cpu.all)}; main threads ${describeCpu(cpu.main)}`}`);
       }
     }
     const after = await probeCpuLoad();
     const t = summarize(trainRuns);
     const l = summarize(launchRuns);
-    const cpuMsPerStep = cpuRuns.train.length === o.repeats && cpuRuns.launch.length === o.repeats ? { train: medianByRole(cpuRuns.train), launch: medianByRole(cpuRuns.launch) } : undefined;
+    const complete = cpuRuns.train.length === o.repeats && cpuRuns.launch.length === o.repeats;
+    const cpuMsPerStep = complete ? { train: medianByRole(cpuRuns.train), launch: medianByRole(cpuRuns.launch) } : undefined;
+    const mainThreadCpuMsPerStep = complete ? { train: medianByRole(mainRuns.train), launch: medianByRole(mainRuns.launch) } : undefined;
     const result: ClusterBenchResult = {
       config: o.config,
       workers: o.workers,
@@ -96,11 +107,13 @@ export async function runClusterBench(o: ClusterBenchOptions): Promise<ClusterBe
       launchRuns,
       load: { before, after },
       ...(cpuMsPerStep === undefined ? {} : { cpuMsPerStep }),
+      ...(mainThreadCpuMsPerStep === undefined ? {} : { mainThreadCpuMsPerStep }),
     };
     log(`train   ${t.median.toFixed(0)} samples/s (min ${t.min.toFixed(0)}, max ${t.max.toFixed(0)})`);
     log(`launch  ${l.median.toFixed(0)} samples/s (min ${l.min.toFixed(0)}, max ${l.max.toFixed(0)})`);
     log(`launch ÷ train = ${result.ratio.toFixed(3)}; load after: parallel capacity ${after.parallelCapacity.toFixed(2)}`);
     if (cpuMsPerStep !== undefined) log(`CPU per step (medians): train ${describeCpu(cpuMsPerStep.train)}; launch ${describeCpu(cpuMsPerStep.launch)}`);
+    if (mainThreadCpuMsPerStep !== undefined) log(`of it in main threads (the rest: compute threads, V8's helpers): train ${describeCpu(mainThreadCpuMsPerStep.train)}; launch ${describeCpu(mainThreadCpuMsPerStep.launch)}`);
     if (o.json !== undefined) writeFileSync(o.json, `${JSON.stringify(result, null, 2)}\n`);
     return result;
   } finally {
@@ -146,17 +159,18 @@ export function roleOf(commandLine: string): string | undefined {
  * CPU ms per step by role over the measured steps: readings when the step-timings file first holds ≥ warmup steps
  * and ≥ warmup + steps, divided by the steps between the two readings; undefined if the run ended first.
  */
-async function cpuPerStep(child: ChildProcess, timings: string, warmup: number, steps: number, exited: Promise<void>): Promise<CpuByRole | undefined> {
+async function cpuPerStep(child: ChildProcess, timings: string, warmup: number, steps: number, exited: Promise<void>): Promise<{ all: CpuByRole; main: CpuByRole } | undefined> {
   let ended = false;
   void exited.then(() => (ended = true), () => (ended = true));
-  let start: { steps: number; cpu: CpuByRole } | undefined;
+  let start: { steps: number; all: CpuByRole; main: CpuByRole } | undefined;
   while (!ended && child.pid !== undefined) {
     const done = stepsTimed(timings);
-    if (start === undefined && done >= warmup) start = { steps: done, cpu: processTreeCpu(child.pid, roleOf) };
+    if (start === undefined && done >= warmup) start = { steps: done, all: processTreeCpu(child.pid, roleOf), main: processTreeCpu(child.pid, roleOf, 'main') };
     if (start !== undefined && done >= warmup + steps) {
-      const cpu = cpuBetween(start.cpu, processTreeCpu(child.pid, roleOf));
+      const [all, main] = [processTreeCpu(child.pid, roleOf), processTreeCpu(child.pid, roleOf, 'main')];
       const n = Math.max(1, done - start.steps);
-      return Object.fromEntries(Object.entries(cpu).map(([role, seconds]) => [role, (seconds * 1000) / n]));
+      const perStep = (cpu: CpuByRole) => Object.fromEntries(Object.entries(cpu).map(([role, seconds]) => [role, (seconds * 1000) / n]));
+      return { all: perStep(cpuBetween(start.all, all)), main: perStep(cpuBetween(start.main, main)) };
     }
     await new Promise((resolve) => setTimeout(resolve, 5));
   }

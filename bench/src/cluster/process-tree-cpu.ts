@@ -31,13 +31,17 @@ export function processCpuAvailable(): boolean {
   }
 }
 
-/** CPU seconds used so far by `root` and its descendants, summed per role (`roleOf` its command line; undefined: left out). */
-export function processTreeCpu(root: number, roleOf: (commandLine: string) => string | undefined): CpuByRole {
+/**
+ * CPU seconds used so far by `root` and its descendants, summed per role (`roleOf` its command line; undefined: left
+ * out). `threads: 'main'` counts only each process's main thread (its event loop: for a worker the all-reduce, the
+ * update and the control messages; the pool's compute threads and V8's helpers are left out).
+ */
+export function processTreeCpu(root: number, roleOf: (commandLine: string) => string | undefined, threads: 'all' | 'main' = 'all'): CpuByRole {
   const all = new Map<number, ProcStat>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const stat = readStat(Number(entry));
-    if (stat !== undefined) all.set(stat.pid, stat);
+    if (stat !== undefined) all.set(stat.pid, threads === 'all' ? stat : { ...stat, cpuSeconds: readStat(stat.pid, stat.pid)?.cpuSeconds ?? 0 });
   }
   const children = new Map<number, number[]>();
   for (const s of all.values()) children.set(s.ppid, [...(children.get(s.ppid) ?? []), s.pid]);
@@ -61,10 +65,11 @@ export function cpuBetween(before: CpuByRole, after: CpuByRole): CpuByRole {
   return delta;
 }
 
-function readStat(pid: number): ProcStat | undefined {
+/** The process's stat (utime and stime summed over its threads), or with `tid` that one thread's. */
+function readStat(pid: number, tid?: number): ProcStat | undefined {
   let text: string;
   try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    text = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8');
   } catch {
     return undefined; // exited while we walked
   }

@@ -39,4 +39,24 @@ describe('bench cluster: CPU per step by role (Note [where launch\'s time goes])
       child.kill();
     }
   });
+  it.runIf(processCpuAvailable())('the main-thread reading leaves out the CPU a process burns in its other threads', async () => {
+    // A child whose worker thread burns ≥ 300 ms of CPU while its main thread only waits; named as a worker.
+    const spin = [
+      "const { Worker } = require('node:worker_threads');",
+      "const w = new Worker('const t = process.cpuUsage().user; while (process.cpuUsage().user - t < 300e3); require(\"node:worker_threads\").parentPort.postMessage(1)', { eval: true });",
+      "w.once('message', () => { process.stdout.write('done'); setTimeout(() => {}, 5000); });",
+    ].join('\n');
+    const child = spawn(process.execPath, ['-e', spin, 'worker'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      const role = (line: string) => (line.includes('worker') ? 'worker' : undefined);
+      const [allBefore, mainBefore] = [processTreeCpu(process.pid, role), processTreeCpu(process.pid, role, 'main')];
+      await new Promise((resolve) => child.stdout!.once('data', resolve));
+      const all = cpuBetween(allBefore, processTreeCpu(process.pid, role))['worker'] ?? 0;
+      const main = cpuBetween(mainBefore, processTreeCpu(process.pid, role, 'main'))['worker'] ?? 0;
+      expect(all).toBeGreaterThanOrEqual(0.25);
+      expect(main).toBeLessThan(0.15);
+    } finally {
+      child.kill();
+    }
+  });
 });
