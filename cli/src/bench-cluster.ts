@@ -8,7 +8,8 @@ The cost of \`launch\` on one machine: runs \`gradmesh train\` (N pool threads) 
 (1 thread each, over a local nats-server) on the same config, alternating, each for --steps steps after
 --warmup steps (timed per step with --step-timings, so start-up is left out), and prints samples/s of each
 (median, min, max), launch ÷ train and the machine's load before and after. On Linux it also prints the CPU
-ms per measured step of each kind of process (train; launch's workers, nats-server, coordinator, launcher).`;
+ms per measured step of each kind of process (train; launch's workers, nats-server, coordinator, launcher), and
+how much of it their main threads spent (the rest is the compute threads and V8's helpers).`;
 
 export async function benchCluster(values: Record<string, unknown>): Promise<number> {
   const config = values['config'];
