@@ -48,14 +48,20 @@ function examplesDir(values: Values): string {
   return typeof dir === 'string' ? dir : DEFAULT_EXAMPLES;
 }
 
-/** examples/mnist-<name>.json; the LSTM one is optional (the benchmark marks its row as not run). */
+/**
+ * examples/mnist-<name>.json; the LSTM one is optional (the benchmark marks its row as not run). A missing file is
+ * refused under `flag`: --examples when the benchmark's own example is missing, --model when the user named it.
+ */
 function exampleConfig(values: Values, name: string, optional: true): RunConfig | null;
-function exampleConfig(values: Values, name: string, optional?: false): RunConfig;
-function exampleConfig(values: Values, name: string, optional = false): RunConfig | null {
-  const file = path.join(examplesDir(values), `mnist-${name}.json`);
+function exampleConfig(values: Values, name: string, optional?: false, flag?: '--examples' | '--model'): RunConfig;
+function exampleConfig(values: Values, name: string, optional = false, flag: '--examples' | '--model' = '--examples'): RunConfig | null {
+  const dir = examplesDir(values);
+  const file = path.join(dir, `mnist-${name}.json`);
   if (!existsSync(file)) {
     if (optional) return null;
-    throw new ConfigError('--examples', `has no mnist-${name}.json`, { value: examplesDir(values), hint: 'point --examples at the repository\'s examples/ directory' });
+    const known = existsSync(dir) ? readdirSync(dir).flatMap((f) => /^mnist-([a-z0-9-]+)\.json$/.exec(f)?.[1] ?? []) : [];
+    if (flag === '--model') throw new ConfigError('--model', `no mnist-${name}.json in ${dir}`, { value: name, hint: `one of: ${known.join(', ') || 'none there (point --examples at the repository\'s examples/ directory)'}` });
+    throw new ConfigError('--examples', `has no mnist-${name}.json`, { value: dir, hint: 'point --examples at the repository\'s examples/ directory' });
   }
   return loadRunConfig(file);
 }
@@ -90,11 +96,7 @@ export async function benchMemory(values: Values): Promise<number> {
   const json = values['json'];
   const model = values['model'] ?? 'mlp';
   if (typeof model !== 'string' || !/^[a-z0-9-]+$/.test(model)) throw new ConfigError('--model', 'must name an example: mnist-<name>.json (lower-case letters, digits, dashes)', { value: model, hint: 'e.g. --model cnn-bn' });
-  if (!existsSync(path.join(examplesDir(values), `mnist-${model}.json`))) {
-    const known = readdirSync(examplesDir(values)).flatMap((f) => /^mnist-([a-z0-9-]+)\.json$/.exec(f)?.[1] ?? []);
-    throw new ConfigError('--model', `no mnist-${model}.json in ${examplesDir(values)}`, { value: model, hint: `one of: ${known.join(', ') || 'none there (point --examples at the repository\'s examples/ directory)'}` });
-  }
-  const check = await runMemoryCheck(exampleConfig(values, model), {
+  const check = await runMemoryCheck(exampleConfig(values, model, false, '--model'), {
     steps,
     threads,
     onSample: (s) => log(formatMemorySample(s)),

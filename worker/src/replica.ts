@@ -517,7 +517,10 @@ export class Replica {
         const partStarted = performance.now();
         const partWall = timeline === undefined ? 0 : wallMs();
         const lastPart = part === ranges.length - 1;
-        if (lastPart) [sumsIn, sumsInWall] = [partStarted, partWall];
+        if (lastPart) {
+          sumsIn = partStarted;
+          sumsInWall = partWall;
+        }
         if (skipped) continue;
         const { start, end } = buckets[bucket]!;
         if (!allFinite(slots.subarray(start, end))) {

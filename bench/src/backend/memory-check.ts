@@ -70,8 +70,6 @@ export interface MemoryCheckOptions {
   readonly backend?: 'pool' | 'native';
   readonly batch?: number;
   readonly onSample?: (sample: MemorySample) => void;
-  /** Run a full garbage collection before each sample (default true; Note [sampled after a full collection]). */
-  readonly collect?: boolean;
 }
 
 const WARMUP_CHUNK = 500;
@@ -88,7 +86,7 @@ function sampleAt(step: number, gc: FullCollection | null): MemorySample {
 export async function runMemoryCheck(config: RunConfig, options: MemoryCheckOptions): Promise<MemoryCheck> {
   const every = options.every ?? 1000;
   const batch = options.batch ?? config.training.batchSize;
-  const gc = options.collect === false ? null : fullCollection();
+  const gc = fullCollection();
   const trainer = await gradmeshTrainer(config, syntheticSamples(batch, featureSizeOf(config.model)), batch, { backend: options.backend ?? 'pool', threads: options.threads });
   const started = performance.now();
   const samples: MemorySample[] = [];
@@ -120,15 +118,9 @@ export async function runMemoryCheck(config: RunConfig, options: MemoryCheckOpti
   } finally {
     await trainer.dispose();
   }
-  const rss = samples.map((s) => s.rssBytes);
-  const first = rss[0]!;
-  const steps = samples.map((s) => s.step);
-  const slope = leastSquaresSlope(steps, rss) * 1000;
-  const live = samples.map((s) => s.heapUsedBytes);
-  const outside = samples.map((s) => s.rssBytes - s.heapTotalBytes);
-  const liveSlope = leastSquaresSlope(steps, live) * 1000;
-  const outsideSlope = leastSquaresSlope(steps, outside) * 1000;
-  const grows = memoryGrows(samples, options.steps, gc !== null);
+  const series = memorySeries(samples);
+  const { rss } = series;
+  const per1000 = (y: number[]) => leastSquaresSlope(series.steps, y) * 1000;
   return {
     model: config.name,
     backend: `${options.backend ?? 'pool'} (${options.threads} threads)`,
@@ -137,14 +129,14 @@ export async function runMemoryCheck(config: RunConfig, options: MemoryCheckOpti
     warmupSteps,
     rssBeforeWarmupBytes,
     samples,
-    firstBytes: first,
+    firstBytes: rss[0]!,
     lastBytes: rss[rss.length - 1]!,
     maxBytes: Math.max(...rss),
-    slopeBytesPer1000Steps: slope,
-    liveHeapSlopeBytesPer1000Steps: liveSlope,
-    outsideHeapSlopeBytesPer1000Steps: outsideSlope,
+    slopeBytesPer1000Steps: per1000(series.rss),
+    liveHeapSlopeBytesPer1000Steps: per1000(series.live),
+    outsideHeapSlopeBytesPer1000Steps: per1000(series.outside),
     collected: gc !== null,
-    grows,
+    grows: memoryGrows(samples, options.steps, gc !== null),
     seconds: (performance.now() - started) / 1000,
   };
 }
@@ -155,16 +147,26 @@ export async function runMemoryCheck(config: RunConfig, options: MemoryCheckOpti
  */
 export function memoryGrows(samples: readonly MemorySample[], steps: number, collected: boolean): boolean {
   const MiB = 1024 * 1024;
-  const x = samples.map((s) => s.step);
-  const over = (y: number[], floor: number, share: number) => leastSquaresSlope(x, y) * steps > Math.max(floor, share * y[0]!);
+  const series = memorySeries(samples);
+  const over = (y: number[], floor: number, share: number) => leastSquaresSlope(series.steps, y) * steps > Math.max(floor, share * y[0]!);
   // Note [what grows]: a full collection leaves the live heap; what V8 keeps reserved beyond it (heapTotal −
   // heapUsed) is sized by the allocation rate — the young generation alone may widen by 2 × 16 MiB semi-spaces
   // thousands of steps into a run (2026-12-02, CNN-BN on the pool: reserved 24.9 → 39.9 MiB at steps 3000–5000
   // while the live heap stayed 18.3 MiB and RSS outside the heap 176.6 → 176.8) — bounded, and not retained by
   // anything. A leak grows the live heap (JavaScript objects) or RSS outside the heap (native, WebAssembly and
   // buffer memory, the pool threads' heaps); the verdict looks at those two.
-  if (!collected) return over(samples.map((s) => s.rssBytes), 8 * MiB, 0.05);
-  return over(samples.map((s) => s.heapUsedBytes), 4 * MiB, 0.2) || over(samples.map((s) => s.rssBytes - s.heapTotalBytes), 8 * MiB, 0.05);
+  if (!collected) return over(series.rss, 8 * MiB, 0.05);
+  return over(series.live, 4 * MiB, 0.2) || over(series.outside, 8 * MiB, 0.05);
+}
+
+/** The samples' steps and the three memory figures the check fits: RSS, the live heap, RSS outside the main-thread heap. */
+function memorySeries(samples: readonly MemorySample[]): { steps: number[]; rss: number[]; live: number[]; outside: number[] } {
+  return {
+    steps: samples.map((s) => s.step),
+    rss: samples.map((s) => s.rssBytes),
+    live: samples.map((s) => s.heapUsedBytes),
+    outside: samples.map((s) => s.rssBytes - s.heapTotalBytes),
+  };
 }
 
 /** Slope of the least-squares line through (x, y); 0 for fewer than two points. */

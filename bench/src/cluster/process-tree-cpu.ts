@@ -41,7 +41,7 @@ export function processTreeCpu(root: number, roleOf: (commandLine: string) => st
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const stat = readStat(Number(entry));
-    if (stat !== undefined) all.set(stat.pid, threads === 'all' ? stat : { ...stat, cpuSeconds: readStat(stat.pid, stat.pid)?.cpuSeconds ?? 0 });
+    if (stat !== undefined) all.set(stat.pid, stat);
   }
   const children = new Map<number, number[]>();
   for (const s of all.values()) children.set(s.ppid, [...(children.get(s.ppid) ?? []), s.pid]);
@@ -52,7 +52,7 @@ export function processTreeCpu(root: number, roleOf: (commandLine: string) => st
     const stat = all.get(pid);
     if (stat === undefined) continue;
     const role = roleOf(commandLine(pid));
-    if (role !== undefined) totals[role] = (totals[role] ?? 0) + stat.cpuSeconds;
+    if (role !== undefined) totals[role] = (totals[role] ?? 0) + (threads === 'all' ? stat.cpuSeconds : (readStat(pid, pid)?.cpuSeconds ?? 0));
     pending.push(...(children.get(pid) ?? []));
   }
   return totals;
