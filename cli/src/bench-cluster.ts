@@ -5,9 +5,12 @@ import { positiveInt } from './args.js';
 export const BENCH_CLUSTER_USAGE = `gradmesh bench cluster --config <file> [--workers 2] [--steps 100] [--warmup 20] [--repeats 3] [--json <out.json>]
 
 The cost of \`launch\` on one machine: runs \`gradmesh train\` (N pool threads) and \`gradmesh launch --workers N\`
-(1 thread each, over a local nats-server) on the same config, alternating, each for --steps steps after
---warmup steps (timed per step with --step-timings, so start-up is left out), and prints samples/s of each
-(median, min, max), launch ÷ train and the machine's load before and after. On Linux it also prints the CPU
+(1 thread each, over a local nats-server) on the same config, and a no-communication reference: N independent
+\`train --threads 1\` processes side by side, each with one rank's share of the batch (--batch-size). The three
+alternate, each for --steps steps after --warmup steps (timed per step with --step-timings, so start-up is left
+out), and it prints samples/s of each (median, min, max; the independent processes' summed), launch ÷ train,
+launch ÷ independent (what the all-reduce, the coordinator and the lock-step cost), independent ÷ train (what
+the process layout alone costs) and the machine's load before and after. On Linux it also prints the CPU
 ms per measured step of each kind of process (train; launch's workers, nats-server, coordinator, launcher), and
 how much of it their main threads spent (the rest is the compute threads and V8's helpers).`;
 

@@ -34,6 +34,8 @@ export const trainCommand: Command = {
 Options:
   --config <file>          run config (see examples/*.json)                        (required)
   --epochs <n>             override training.epochs
+  --batch-size <n>         override training.batchSize (\`gradmesh bench cluster\` runs its no-communication
+                           reference with it)
   --report <out.json>      write the run report (JSON) here, atomically, at the end
   --checkpoint-dir <dir>   write a checkpoint at the end of every epoch (and every
                            training.checkpointEverySteps steps, and where --max-steps or
@@ -60,6 +62,7 @@ ${quietUsage(25)}
   options: {
     config: { type: 'string' },
     epochs: { type: 'string' },
+    'batch-size': { type: 'string' },
     report: { type: 'string' },
     'checkpoint-dir': { type: 'string' },
     resume: { type: 'boolean' },
@@ -79,6 +82,8 @@ ${quietUsage(25)}
     let config = loadRunConfig(configPath);
     const epochs = positiveInt(values['epochs'], '--epochs');
     if (epochs !== undefined) config = { ...config, training: { ...config.training, epochs }, raw: { ...config.raw, training: { ...(config.raw['training'] as object), epochs } } };
+    const batchSize = positiveInt(values['batch-size'], '--batch-size');
+    if (batchSize !== undefined) config = { ...config, training: { ...config.training, batchSize }, raw: { ...config.raw, training: { ...(config.raw['training'] as object), batchSize } } };
     const backend = values['backend'];
     if (backend !== undefined && backend !== 'pool' && backend !== 'native' && backend !== 'reference') throw new ConfigError('--backend', 'must be pool, native or reference', { value: backend });
     const threads = positiveInt(values['threads'], '--threads');
@@ -124,7 +129,7 @@ ${quietUsage(25)}
           signals.dispose();
           if (trace !== undefined) saveStepTrace(traceFileOf(traceDir!, 'train'), 'train', trace, (line) => process.stderr.write(`${line}\n`));
         });
-      const resume = ['train', '--config', configPath, ...(epochs === undefined ? [] : ['--epochs', String(epochs)]), ...(backend === undefined ? [] : ['--backend', backend]), '--checkpoint-dir', checkpointDir ?? '', '--resume'];
+      const resume = ['train', '--config', configPath, ...(epochs === undefined ? [] : ['--epochs', String(epochs)]), ...(batchSize === undefined ? [] : ['--batch-size', String(batchSize)]), ...(backend === undefined ? [] : ['--backend', backend]), '--checkpoint-dir', checkpointDir ?? '', '--resume'];
       const stopped = fit.stop && stopMessage(fit.stop, checkpointDir === undefined ? undefined : resume, 'no --checkpoint-dir was given');
       if (fit.stop?.requested) {
         process.stderr.write(`${stopped}\n`);

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ClusterError, ConfigError, parseStepTimings, type StepTimingSample } from '@gradmesh/shared/internal';
+import { ClusterError, ConfigError, loadRunConfig, parseStepTimings, shardRange, type StepTimingSample } from '@gradmesh/shared/internal';
 import { probeCpuLoad, type CpuLoad } from '../backend/cpu-load.js';
 import { summarize } from '../backend/timing.js';
 import { cpuBetween, processCpuAvailable, processTreeCpu, type CpuByRole } from './process-tree-cpu.js';
@@ -27,6 +27,15 @@ import { cpuBetween, processCpuAvailable, processTreeCpu, type CpuByRole } from 
  * is the compute threads (and V8's helpers), so "compute" and "everything else" part per step — 2026-12-02, CNN:
  * train 1.63 of 1.77 busy cores in compute, launch 1.20 of 1.76, the rest in the workers' main threads (0.39),
  * the coordinator and nats-server.
+ *
+ * Note [the no-communication reference]: a third kind of run, `independent`, starts N `train --threads 1`
+ * processes at once, each with the batch of one launch rank (`--batch-size`, the global batch split as the ranks
+ * split it), and nothing between them: every process does what a launch worker does in a step — its shard's
+ * gradients on one pool thread, the optimizer update over every parameter — except communicate and wait for the
+ * others. Their summed samples/s is what N processes could deliver on this machine, so launch ÷ independent is
+ * what the all-reduce, the coordinator and the lock-step cost, and independent ÷ train what the process layout
+ * alone costs (or gains). 2026-12-02, CNN, 2 cores: independent 1.12 × train, launch 0.6 × independent — the gap
+ * is communication and synchronization, not the number of processes.
  */
 export interface ClusterBenchOptions {
   /** The gradmesh CLI entry (bin/gradmesh.js). */
@@ -49,52 +58,67 @@ export interface ClusterBenchResult {
   readonly warmup: number;
   readonly trainSamplesPerSec: number;
   readonly launchSamplesPerSec: number;
+  /** The N independent processes' summed samples/s (Note [the no-communication reference]), median over runs. */
+  readonly independentSamplesPerSec: number;
   /** launch ÷ train, of the medians. */
   readonly ratio: number;
+  /** launch ÷ independent, of the medians: the share of the no-communication reference launch reaches. */
+  readonly launchOverIndependent: number;
   readonly trainRuns: number[];
   readonly launchRuns: number[];
+  readonly independentRuns: number[];
   readonly load: { readonly before: CpuLoad; readonly after: CpuLoad };
   /** CPU ms per measured step by role (medians over runs), when /proc could be read (Note [where launch's time goes]). */
-  readonly cpuMsPerStep?: { readonly train: CpuByRole; readonly launch: CpuByRole };
+  readonly cpuMsPerStep?: { readonly train: CpuByRole; readonly launch: CpuByRole; readonly independent: CpuByRole };
   /** The part of cpuMsPerStep spent in each process's main thread (its event loop), by role (medians over runs). */
-  readonly mainThreadCpuMsPerStep?: { readonly train: CpuByRole; readonly launch: CpuByRole };
+  readonly mainThreadCpuMsPerStep?: { readonly train: CpuByRole; readonly launch: CpuByRole; readonly independent: CpuByRole };
 }
 
 export async function runClusterBench(o: ClusterBenchOptions): Promise<ClusterBenchResult> {
   const log = o.log ?? ((line: string) => console.log(line));
   if (!Number.isInteger(o.workers) || o.workers < 2) throw new ConfigError('--workers', 'must be an integer ≥ 2', { value: o.workers });
+  const batches = independentBatches(loadRunConfig(o.config).training.batchSize, o.workers);
   const dir = mkdtempSync(path.join(tmpdir(), 'gradmesh-bench-cluster-'));
   try {
     const before = await probeCpuLoad();
-    log(`bench cluster: ${o.config}, train (${o.workers} threads) vs launch --workers ${o.workers} (1 thread each), ${o.steps} steps after ${o.warmup} of warm-up, ${o.repeats} runs each; load before: parallel capacity ${before.parallelCapacity.toFixed(2)}`);
-    const trainRuns: number[] = [];
-    const launchRuns: number[] = [];
-    const cpuRuns: { train: CpuByRole[]; launch: CpuByRole[] } = { train: [], launch: [] };
-    const mainRuns: { train: CpuByRole[]; launch: CpuByRole[] } = { train: [], launch: [] };
+    log(`bench cluster: ${o.config}, train (${o.workers} threads) vs launch --workers ${o.workers} (1 thread each) vs ${o.workers} independent processes (1 thread each, batch ${batches.join(' + ')}, no communication), ${o.steps} steps after ${o.warmup} of warm-up, ${o.repeats} runs each; load before: parallel capacity ${before.parallelCapacity.toFixed(2)}`);
+    const runs: Record<RunKind, number[]> = { train: [], launch: [], independent: [] };
+    const cpuRuns: Record<RunKind, CpuByRole[]> = { train: [], launch: [], independent: [] };
+    const mainRuns: Record<RunKind, CpuByRole[]> = { train: [], launch: [], independent: [] };
     for (let r = 0; r < o.repeats; r++) {
-      for (const kind of ['train', 'launch'] as const) {
-        const timings = path.join(dir, `${kind}-${r}.jsonl`);
-        const args = kind === 'train'
-          ? ['train', '--config', o.config, '--threads', String(o.workers)]
-          : ['launch', '--config', o.config, '--workers', String(o.workers), '--threads', '1'];
-        const run = startCli(o.cli, [...args, '--max-steps', String(o.warmup + o.steps), '--step-timings', timings, '--quiet'], kind);
-        const cpu = processCpuAvailable() ? await cpuPerStep(run.child, timings, o.warmup, o.steps, run.exited) : undefined;
-        await run.exited;
-        const rate = samplesPerSecond(readSteps(timings), o.warmup, o.steps, kind);
-        (kind === 'train' ? trainRuns : launchRuns).push(rate);
+      for (const kind of RUN_KINDS) {
+        const processes = kind === 'independent'
+          ? batches.map((b) => ['train', '--config', o.config, '--threads', '1', '--batch-size', String(b)])
+          : [kind === 'train' ? ['train', '--config', o.config, '--threads', String(o.workers)] : ['launch', '--config', o.config, '--workers', String(o.workers), '--threads', '1']];
+        const measured = await Promise.all(
+          processes.map(async (args, p) => {
+            const timings = path.join(dir, `${kind}-${r}-${p}.jsonl`);
+            const run = startCli(o.cli, [...args, '--max-steps', String(o.warmup + o.steps), '--step-timings', timings, '--quiet'], kind);
+            const cpu = processCpuAvailable() ? await cpuPerStep(run.child, timings, o.warmup, o.steps, run.exited) : undefined;
+            await run.exited;
+            return { rate: samplesPerSecond(readSteps(timings), o.warmup, o.steps, kind), cpu };
+          }),
+        );
+        // Independent processes run side by side: their rates add up, and so does their CPU per (global) step.
+        const rate = measured.reduce((a, m) => a + m.rate, 0);
+        runs[kind].push(rate);
+        const cpus = measured.map((m) => m.cpu);
+        const cpu = cpus.every((c) => c !== undefined) ? { all: sumByRole(cpus.map((c) => c!.all)), main: sumByRole(cpus.map((c) => c!.main)) } : undefined;
         if (cpu !== undefined) {
           cpuRuns[kind].push(cpu.all);
           mainRuns[kind].push(cpu.main);
         }
-        log(`  run ${r + 1}/${o.repeats} ${kind.padEnd(6)} ${rate.toFixed(0).padStart(8)} samples/s${cpu === undefined ? '' : `; CPU per step ${describeCpu(cpu.all)}; main threads ${describeCpu(cpu.main)}`}`);
+        log(`  run ${r + 1}/${o.repeats} ${kind.padEnd(11)} ${rate.toFixed(0).padStart(8)} samples/s${cpu === undefined ? '' : `; CPU per step ${describeCpu(cpu.all)}; main threads ${describeCpu(cpu.main)}`}`);
       }
     }
     const after = await probeCpuLoad();
-    const t = summarize(trainRuns);
-    const l = summarize(launchRuns);
-    const complete = cpuRuns.train.length === o.repeats && cpuRuns.launch.length === o.repeats;
-    const cpuMsPerStep = complete ? { train: medianByRole(cpuRuns.train), launch: medianByRole(cpuRuns.launch) } : undefined;
-    const mainThreadCpuMsPerStep = complete ? { train: medianByRole(mainRuns.train), launch: medianByRole(mainRuns.launch) } : undefined;
+    const t = summarize(runs.train);
+    const l = summarize(runs.launch);
+    const ind = summarize(runs.independent);
+    const complete = RUN_KINDS.every((kind) => cpuRuns[kind].length === o.repeats);
+    const byKind = (r: Record<RunKind, CpuByRole[]>) => ({ train: medianByRole(r.train), launch: medianByRole(r.launch), independent: medianByRole(r.independent) });
+    const cpuMsPerStep = complete ? byKind(cpuRuns) : undefined;
+    const mainThreadCpuMsPerStep = complete ? byKind(mainRuns) : undefined;
     const result: ClusterBenchResult = {
       config: o.config,
       workers: o.workers,
@@ -102,23 +126,49 @@ export async function runClusterBench(o: ClusterBenchOptions): Promise<ClusterBe
       warmup: o.warmup,
       trainSamplesPerSec: t.median,
       launchSamplesPerSec: l.median,
+      independentSamplesPerSec: ind.median,
       ratio: l.median / t.median,
-      trainRuns,
-      launchRuns,
+      launchOverIndependent: l.median / ind.median,
+      trainRuns: runs.train,
+      launchRuns: runs.launch,
+      independentRuns: runs.independent,
       load: { before, after },
       ...(cpuMsPerStep === undefined ? {} : { cpuMsPerStep }),
       ...(mainThreadCpuMsPerStep === undefined ? {} : { mainThreadCpuMsPerStep }),
     };
-    log(`train   ${t.median.toFixed(0)} samples/s (min ${t.min.toFixed(0)}, max ${t.max.toFixed(0)})`);
-    log(`launch  ${l.median.toFixed(0)} samples/s (min ${l.min.toFixed(0)}, max ${l.max.toFixed(0)})`);
-    log(`launch ÷ train = ${result.ratio.toFixed(3)}; load after: parallel capacity ${after.parallelCapacity.toFixed(2)}`);
-    if (cpuMsPerStep !== undefined) log(`CPU per step (medians): train ${describeCpu(cpuMsPerStep.train)}; launch ${describeCpu(cpuMsPerStep.launch)}`);
-    if (mainThreadCpuMsPerStep !== undefined) log(`of it in main threads (the rest: compute threads, V8's helpers): train ${describeCpu(mainThreadCpuMsPerStep.train)}; launch ${describeCpu(mainThreadCpuMsPerStep.launch)}`);
+    log(`train        ${t.median.toFixed(0)} samples/s (min ${t.min.toFixed(0)}, max ${t.max.toFixed(0)})`);
+    log(`launch       ${l.median.toFixed(0)} samples/s (min ${l.min.toFixed(0)}, max ${l.max.toFixed(0)})`);
+    log(`independent  ${ind.median.toFixed(0)} samples/s (min ${ind.min.toFixed(0)}, max ${ind.max.toFixed(0)}): ${o.workers} processes, no communication`);
+    log(`launch ÷ train = ${result.ratio.toFixed(3)}; launch ÷ independent = ${result.launchOverIndependent.toFixed(3)} (what communication and lock-step cost); independent ÷ train = ${(ind.median / t.median).toFixed(3)}; load after: parallel capacity ${after.parallelCapacity.toFixed(2)}`);
+    if (cpuMsPerStep !== undefined) log(`CPU per step (medians): train ${describeCpu(cpuMsPerStep.train)}; launch ${describeCpu(cpuMsPerStep.launch)}; independent ${describeCpu(cpuMsPerStep.independent)}`);
+    if (mainThreadCpuMsPerStep !== undefined) log(`of it in main threads (the rest: compute threads, V8's helpers): train ${describeCpu(mainThreadCpuMsPerStep.train)}; launch ${describeCpu(mainThreadCpuMsPerStep.launch)}; independent ${describeCpu(mainThreadCpuMsPerStep.independent)}`);
     if (o.json !== undefined) writeFileSync(o.json, `${JSON.stringify(result, null, 2)}\n`);
     return result;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+const RUN_KINDS = ['train', 'launch', 'independent'] as const;
+type RunKind = (typeof RUN_KINDS)[number];
+
+/**
+ * The batch of each of `workers` independent processes: the global batch split as the ranks of a launch split it
+ * (Note [the no-communication reference]); refused when some process would get no sample.
+ */
+export function independentBatches(batchSize: number, workers: number): number[] {
+  if (batchSize < workers) throw new ConfigError('training.batchSize', `must be at least --workers (${workers}) for the independent processes of bench cluster`, { value: batchSize });
+  return Array.from({ length: workers }, (_, rank) => {
+    const [start, end] = shardRange(0, batchSize, rank, workers);
+    return end - start;
+  });
+}
+
+/** Per-role sums (the independent processes' CPU per step add up to the CPU of one global step). */
+export function sumByRole(cpus: readonly CpuByRole[]): CpuByRole {
+  const total: CpuByRole = {};
+  for (const cpu of cpus) for (const [role, ms] of Object.entries(cpu)) total[role] = (total[role] ?? 0) + ms;
+  return total;
 }
 
 /** Samples per second over steps [warmup, warmup + steps): Σ samples / Σ wall time of those steps. */

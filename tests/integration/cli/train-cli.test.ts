@@ -104,6 +104,21 @@ describe('gradmesh train', () => {
     });
   }
 
+  it('--batch-size overrides training.batchSize (steps and the report follow it); a bad value is one line naming the flag, exit code 2', () => {
+    const config = writeConfig('batch.json', { ...goodConfig, training: { ...goodConfig.training, epochs: 1 } });
+    const r = gradmesh('train', '--config', config, '--batch-size', '40', '--report', 'batch-report.json');
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(readFileSync(path.join(dir, 'batch-report.json'), 'utf8'));
+    expect(report.globalBatchSize).toBe(40);
+    expect(report.steps).toBe(Math.ceil(360 / 40));
+    for (const bad of ['0', 'many', '2.5']) {
+      const b = gradmesh('train', '--config', config, '--batch-size', bad);
+      expect(b.code).toBe(2);
+      expect(b.stderr.trim().split('\n')).toHaveLength(1);
+      expect(b.stderr).toMatch(/--batch-size/);
+    }
+  });
+
   it('refuses to resume from a checkpoint whose metadata is malformed: one line naming the file and the field, exit code 2', async () => {
     const config = writeConfig('resume.json', { ...goodConfig, training: { ...goodConfig.training, epochs: 1 } });
     expect(gradmesh('train', '--config', config, '--checkpoint-dir', 'ck-meta').code).toBe(0);
