@@ -34,8 +34,8 @@ import { cpuBetween, processCpuAvailable, processTreeCpu, type CpuByRole } from 
  * gradients on one pool thread, the optimizer update over every parameter — except communicate and wait for the
  * others. Their summed samples/s is what N processes could deliver on this machine, so launch ÷ independent is
  * what the all-reduce, the coordinator and the lock-step cost, and independent ÷ train what the process layout
- * alone costs (or gains). 2026-12-02, CNN, 2 cores: independent 1.12 × train, launch 0.6 × independent — the gap
- * is communication and synchronization, not the number of processes.
+ * alone costs (or gains). 2026-12-02, CNN, 2 cores: independent 1.08–1.13 × train, launch 0.62–0.68 × independent —
+ * the gap is communication and synchronization, not the number of processes.
  */
 export interface ClusterBenchOptions {
   /** The gradmesh CLI entry (bin/gradmesh.js). */
@@ -90,7 +90,8 @@ export async function runClusterBench(o: ClusterBenchOptions): Promise<ClusterBe
         const processes = kind === 'independent'
           ? batches.map((b) => ['train', '--config', o.config, '--threads', '1', '--batch-size', String(b)])
           : [kind === 'train' ? ['train', '--config', o.config, '--threads', String(o.workers)] : ['launch', '--config', o.config, '--workers', String(o.workers), '--threads', '1']];
-        const measured = await Promise.all(
+        // Settled, not Promise.all: when one process fails, the others are still awaited, so none outlives the bench.
+        const settled = await Promise.allSettled(
           processes.map(async (args, p) => {
             const timings = path.join(dir, `${kind}-${r}-${p}.jsonl`);
             const run = startCli(o.cli, [...args, '--max-steps', String(o.warmup + o.steps), '--step-timings', timings, '--quiet'], kind);
@@ -99,6 +100,9 @@ export async function runClusterBench(o: ClusterBenchOptions): Promise<ClusterBe
             return { rate: samplesPerSecond(readSteps(timings), o.warmup, o.steps, kind), cpu };
           }),
         );
+        const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+        if (failed !== undefined) throw failed.reason;
+        const measured = settled.map((s) => (s as PromiseFulfilledResult<{ rate: number; cpu: { all: CpuByRole; main: CpuByRole } | undefined }>).value);
         // Independent processes run side by side: their rates add up, and so does their CPU per (global) step.
         const rate = measured.reduce((a, m) => a + m.rate, 0);
         runs[kind].push(rate);
