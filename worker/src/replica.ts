@@ -204,7 +204,10 @@ export class Replica {
   /** The update's parts when a step was handed out early, and the ticket they open the gates for. */
   #parts: UpdateParts | undefined;
   #partTicket = 0;
-  /** performance.now() when the last step's update ended (an early step's compute is counted from there). */
+  /**
+   * performance.now() when the last step's update ended. A step handed out early counts its compute from its hand-out
+   * plus the time its thread waited at the gates (BatchStats.gateWaitMs); from here only when the thread did not report it.
+   */
   #updateEnded = 0;
   /** The buckets in forward order (the first layers first), as update ranges: one array, so the update plan stays cached. */
   #forwardRanges: readonly UpdateRange[] | undefined;
