@@ -10,6 +10,7 @@ import {
   resolveThreads,
   saveStepTrace,
   StepTrace,
+  type RunConfig,
   type RunReport,
 } from '@gradmesh/shared/internal';
 import { RunFeed, type RunWatch } from '@gradmesh/dashboard';
@@ -81,9 +82,8 @@ ${quietUsage(25)}
     if (typeof configPath !== 'string') throw new ConfigError('--config', 'is required', { hint: 'e.g. gradmesh train --config examples/mnist-mlp.json' });
     let config = loadRunConfig(configPath);
     const epochs = positiveInt(values['epochs'], '--epochs');
-    if (epochs !== undefined) config = { ...config, training: { ...config.training, epochs }, raw: { ...config.raw, training: { ...(config.raw['training'] as object), epochs } } };
     const batchSize = positiveInt(values['batch-size'], '--batch-size');
-    if (batchSize !== undefined) config = { ...config, training: { ...config.training, batchSize }, raw: { ...config.raw, training: { ...(config.raw['training'] as object), batchSize } } };
+    config = overrideTraining(config, { ...(epochs === undefined ? {} : { epochs }), ...(batchSize === undefined ? {} : { batchSize }) });
     const backend = values['backend'];
     if (backend !== undefined && backend !== 'pool' && backend !== 'native' && backend !== 'reference') throw new ConfigError('--backend', 'must be pool, native or reference', { value: backend });
     const threads = positiveInt(values['threads'], '--threads');
@@ -174,3 +174,9 @@ ${quietUsage(25)}
     }
   },
 };
+
+/** The config with `training` fields replaced by command-line values, in the parsed config and in the raw one it records. */
+function overrideTraining(config: RunConfig, fields: { epochs?: number; batchSize?: number }): RunConfig {
+  if (Object.keys(fields).length === 0) return config;
+  return { ...config, training: { ...config.training, ...fields }, raw: { ...config.raw, training: { ...(config.raw['training'] as object), ...fields } } };
+}

@@ -92,7 +92,7 @@ export async function runClusterBench(o: ClusterBenchOptions): Promise<ClusterBe
           : [kind === 'train' ? ['train', '--config', o.config, '--threads', String(o.workers)] : ['launch', '--config', o.config, '--workers', String(o.workers), '--threads', '1']];
         // Settled, not Promise.all: when one process fails, the others are still awaited, so none outlives the bench.
         const settled = await Promise.allSettled(
-          processes.map(async (args, p) => {
+          processes.map(async (args, p): Promise<ProcessMeasurement> => {
             const timings = path.join(dir, `${kind}-${r}-${p}.jsonl`);
             const run = startCli(o.cli, [...args, '--max-steps', String(o.warmup + o.steps), '--step-timings', timings, '--quiet'], kind);
             const cpu = processCpuAvailable() ? await cpuPerStep(run.child, timings, o.warmup, o.steps, run.exited) : undefined;
@@ -102,7 +102,7 @@ export async function runClusterBench(o: ClusterBenchOptions): Promise<ClusterBe
         );
         const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
         if (failed !== undefined) throw failed.reason;
-        const measured = settled.map((s) => (s as PromiseFulfilledResult<{ rate: number; cpu: { all: CpuByRole; main: CpuByRole } | undefined }>).value);
+        const measured = settled.map((s) => (s as PromiseFulfilledResult<ProcessMeasurement>).value);
         // Independent processes run side by side: their rates add up, and so does their CPU per (global) step.
         const rate = measured.reduce((a, m) => a + m.rate, 0);
         runs[kind].push(rate);
@@ -155,6 +155,12 @@ export async function runClusterBench(o: ClusterBenchOptions): Promise<ClusterBe
 
 const RUN_KINDS = ['train', 'launch', 'independent'] as const;
 type RunKind = (typeof RUN_KINDS)[number];
+
+/** One process's samples/s over the measured steps, and its CPU per step when /proc could be read. */
+interface ProcessMeasurement {
+  readonly rate: number;
+  readonly cpu: { readonly all: CpuByRole; readonly main: CpuByRole } | undefined;
+}
 
 /**
  * The batch of each of `workers` independent processes: the global batch split as the ranks of a launch split it
