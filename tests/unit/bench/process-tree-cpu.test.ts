@@ -54,7 +54,10 @@ describe('bench cluster: CPU per step by role (Note [where launch\'s time goes])
       const all = cpuBetween(allBefore, processTreeCpu(process.pid, role))['worker'] ?? 0;
       const main = cpuBetween(mainBefore, processTreeCpu(process.pid, role, 'main'))['worker'] ?? 0;
       expect(all).toBeGreaterThanOrEqual(0.25);
-      expect(main).toBeLessThan(0.15);
+      // The worker thread's ≥ 300 ms are in the whole reading and not in the main thread's. The main thread's own
+      // start-up (module loading, the Worker) is in both and grows on a loaded machine (0.16 s seen in CI), so the
+      // property is the difference, not a fixed bound on the main thread.
+      expect(all - main).toBeGreaterThanOrEqual(0.25);
     } finally {
       child.kill();
     }
