@@ -84,14 +84,15 @@ export interface ClusterStepDriverOptions {
 export class ClusterStepDriver implements StepDriver {
   readonly #o: ClusterStepDriverOptions;
   readonly timings: StepTimings;
-  /** Note [the next step is sent ahead]. */
-  readonly startsNextEarly = true;
+
   #lastChecksums: ChecksumReport[];
   #comparisons = 1;
   /** The step the replicas will run next (for the context of errors). */
   #nextStep: number;
-  /** The step command sent ahead of its turn (Note [the next step is sent ahead]): which, in which generation, when. */
-  #ahead: { readonly step: number; readonly generation: number; readonly sentAt: number } | undefined;
+  /** Step commands sent ahead of their turn (Note [steps are sent ahead]): when each was sent, by step. */
+  readonly #sent = new Map<number, number>();
+  /** The generation the commands in #sent went to. */
+  #sentGeneration = -1;
   /** When the last step's replies were all in: a step sent ahead is timed from there (Note [step-time breakdown]). */
   #lastStepDoneAt = -Infinity;
   /** Steps that were sent ahead and then run by the generation they were sent to. */
@@ -125,42 +126,74 @@ export class ClusterStepDriver implements StepDriver {
     return { checksum: c.majority, agree: c.agree, comparisons: this.#comparisons };
   }
 
-  step(p: PlannedStep, next?: PlannedStep): Promise<StepResult> {
-    return this.#untilDone('step', `step ${p.step}`, () => this.#step(p, next), () => this.#ahead?.step === p.step);
+  /**
+   * The steps outstanding at once — the one waited for and those sent ahead: the smallest window any rank of
+   * the generation holds the undo state for (`ready.stepWindow`; Note [steps are sent ahead]).
+   */
+  get #window(): number {
+    return Math.min(...this.#o.membership().ready.map((r) => r.stepWindow ?? 2));
+  }
+
+  /** Note [the loop announces its next steps] in training-loop.ts. */
+  get stepsAhead(): number {
+    return this.#window - 1;
+  }
+
+  step(p: PlannedStep, upcoming: readonly PlannedStep[] = []): Promise<StepResult> {
+    return this.#untilDone('step', `step ${p.step}`, () => this.#step(p, upcoming), () => this.#sent.has(p.step));
   }
 
   /**
-   * Note [the next step is sent ahead]
-   * Lock-step commands cost every step a round trip: a replica replies `stepDone`, then idles until the
-   * coordinator has every reply and sends the next `step` (≈ 2 ms on emulated links, a tenth of a CNN step).
-   * When the loop says which step follows whatever this one's outcome (`next`: same epoch, no checkpoint or
-   * evaluation in between, not the last), the driver sends that command right behind this one; a worker queues
-   * it and starts it the moment it has replied to this one, so the round trip overlaps the next step's compute.
-   * Only one step is ever ahead (workers refuse a command further ahead: STEP_COMMAND_WINDOW), and its replies
-   * may arrive before its wait opens, so the barrier holds them (`expect`). The loop is committed to the step
-   * it announced: a stop request is honoured one step later, and `beforeCommand` neither stops nor grows the
-   * generation for it (maySendAhead keeps a pending stop or join from being postponed again). If its generation
-   * ends, the step sent ahead is abandoned with the rest (the workers skip commands of an ended generation) and
-   * sent again to the next generation, like any other command. Results cannot change: the commands and their
-   * order are the same, only their timing is. `GRADMESH_STEP_AHEAD=off` (the coordinator's environment) turns
-   * it off, to measure the difference.
+   * Note [steps are sent ahead]
+   * Lock-step commands cost every step a round trip and every process a wake-up: a replica replies `stepDone`,
+   * then idles until the coordinator has every reply and sends the next `step`, and the coordinator, the server
+   * and each worker wake for each message. When the loop names the steps that follow whatever this one's
+   * outcome (`upcoming`: same epoch, no checkpoint or evaluation in between, not the end), the driver keeps up to
+   * a window of W steps outstanding — this one and W − 1 sent ahead — and a worker queues them and runs them
+   * back to back. Commands go out R = ⌈W/2⌉ at a time (all in one tick: one socket write, one wake-up each side)
+   * and workers hold their replies until R are due or nothing more is queued (Note [replies are sent R at a
+   * time] in worker/src/worker.ts), so each process wakes once per R steps instead of once per step. W is what
+   * every rank can undo: a replica may have applied every step sent to it when its generation ends, and the
+   * next generation starts at the last step whose replies were all counted (Note [steps to undo] in
+   * worker/src/replica.ts); each rank says in `ready` how many steps it holds (`stepWindow`, from its memory
+   * budget), the driver takes the smallest. W = 2 is the old one-step-ahead scheme (a rank without the field).
+   * Early replies are held by the barrier (`expect`) until their wait opens. The loop is committed to the steps
+   * it announced: a stop request is honoured after them, and `beforeCommand` neither stops nor grows the
+   * generation for a step already sent (maySendAhead keeps a pending stop or join from being postponed further).
+   * If their generation ends, the steps sent ahead are abandoned with the rest (the workers skip commands of an
+   * ended generation) and sent again to the next generation, like any other command. Results cannot change:
+   * the commands and their order are the same, only their timing is. `GRADMESH_STEP_AHEAD=off` (the
+   * coordinator's environment) turns it off, to measure the difference.
    */
-  async #step(p: PlannedStep, next: PlannedStep | undefined): Promise<StepResult> {
+  async #step(p: PlannedStep, upcoming: readonly PlannedStep[]): Promise<StepResult> {
     const o = this.#o;
     const generation = o.membership().generation.generation;
-    const ahead = this.#ahead?.step === p.step && this.#ahead.generation === generation ? this.#ahead : undefined;
-    if (ahead === undefined && this.#ahead !== undefined) o.barrier.forgetExpected();
-    this.#ahead = undefined;
-    const sent = ahead?.sentAt ?? performance.now();
+    if (this.#sentGeneration !== generation || !this.#sent.has(p.step)) {
+      if (this.#sent.size > 0) o.barrier.forgetExpected();
+      this.#sent.clear();
+    }
+    this.#sentGeneration = generation;
+    const sentAhead = this.#sent.get(p.step);
+    this.#sent.delete(p.step);
+    const sent = sentAhead ?? performance.now();
     const started = Math.max(sent, this.#lastStepDoneAt);
     const wait = o.barrier.wait({ kind: 'stepDone', key: p.step, ranks: this.#ranks, timeoutMs: o.stepTimeoutMs, what: `step ${p.step}`, step: p.step, bound: stepDoneBound(p.globalEnd - p.globalStart, sent) });
-    if (ahead === undefined) this.#sendStep(p);
-    else this.stepsSentAhead++;
-    if (next !== undefined && o.maySendAhead()) {
-      const sentAt = performance.now();
-      o.barrier.expect({ kind: 'stepDone', key: next.step, ranks: this.#ranks, what: `step ${next.step}`, step: next.step, bound: stepDoneBound(next.globalEnd - next.globalStart, sentAt) });
-      this.#sendStep(next);
-      this.#ahead = { step: next.step, generation, sentAt };
+    const sending: PlannedStep[] = sentAhead === undefined ? [p] : [];
+    if (sentAhead !== undefined) this.stepsSentAhead++;
+    if (o.maySendAhead()) {
+      const window = this.#window;
+      const room = window - 1 - this.#sent.size;
+      const unsent = upcoming.filter((u) => !this.#sent.has(u.step));
+      // R at a time, or the rest when the loop announced the last steps before a boundary (it announces no more).
+      if (room > 0 && unsent.length > 0 && (room >= Math.ceil(window / 2) || upcoming.length < window - 1)) sending.push(...unsent.slice(0, room));
+    }
+    const sentAt = performance.now();
+    for (const s of sending) {
+      if (s !== p) {
+        o.barrier.expect({ kind: 'stepDone', key: s.step, ranks: this.#ranks, what: `step ${s.step}`, step: s.step, bound: stepDoneBound(s.globalEnd - s.globalStart, sentAt) });
+        this.#sent.set(s.step, sentAt);
+      }
+      this.#sendStep(s);
     }
     const replies = await wait;
     this.#lastStepDoneAt = performance.now();

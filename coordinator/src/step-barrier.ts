@@ -31,9 +31,9 @@ export type Rejection = DropReason | { readonly reason: 'out-of-bounds'; readonl
  * at a time: the coordinator waits for one command's replies after another (command, all replies, next
  * command's replies), which is also why it never depends on the order of messages across subjects.
  *
- * A step sent ahead (Note [the next step is sent ahead] in cluster-step-driver.ts) may be answered before its
- * wait opens: `expect` names that one command, whose replies are then held, checked like any other, until its
- * `wait` takes them; `forgetExpected` drops them (the command was abandoned with its generation).
+ * Steps sent ahead (Note [steps are sent ahead] in cluster-step-driver.ts) may be answered before their waits
+ * open: `expect` names each such command, whose replies are then held, checked like any other, until its
+ * `wait` takes them; `forgetExpected` drops them all (the commands were abandoned with their generation).
  *
  * `deliver` says what to do with a reply that matches nothing (stale, duplicate or unexpected), so the
  * caller can count it as a drop: a late reply to a finished command is harmless.
@@ -49,8 +49,8 @@ export class StepBarrier {
         readonly timer: NodeJS.Timeout;
       }
     | undefined;
-  /** The command sent ahead, and the replies it has had before its wait opened. */
-  #expected: { readonly wait: Omit<BarrierWait, 'timeoutMs'>; readonly replies: Map<number, unknown> } | undefined;
+  /** The commands sent ahead, by kind and key, and the replies each has had before its wait opened. */
+  readonly #expected = new Map<string, { readonly wait: Omit<BarrierWait, 'timeoutMs'>; readonly replies: Map<number, unknown> }>();
 
   constructor(workerOf: (rank: number) => string | undefined) {
     this.#workerOf = workerOf;
@@ -58,9 +58,9 @@ export class StepBarrier {
 
   wait<K extends ReplyKind>(wait: BarrierWait & { kind: K }): Promise<MessageBodies[K][]> {
     if (this.#open !== undefined) return Promise.reject(new InternalError(`StepBarrier: waiting for ${wait.what} while ${this.#open.wait.what} is still open`));
-    const expected = this.#expected;
-    const early = expected !== undefined && expected.wait.kind === wait.kind && expected.wait.key === wait.key ? expected.replies : new Map<number, unknown>();
-    if (expected !== undefined && early === expected.replies) this.#expected = undefined;
+    const id = expectedId(wait.kind, wait.key);
+    const early = this.#expected.get(id)?.replies ?? new Map<number, unknown>();
+    this.#expected.delete(id);
     return new Promise<MessageBodies[K][]>((resolve, reject) => {
       const timer = setTimeout(() => this.#close(this.#timeoutError(wait)), wait.timeoutMs);
       const replies = new Map<number, unknown>();
@@ -71,23 +71,28 @@ export class StepBarrier {
   }
 
   /**
-   * Holds the replies to a command that was sent before its wait opens (one at a time: a later call replaces
-   * the earlier expectation). Its replies are checked on arrival (`ranks`, duplicates, `bound`) as in a wait.
+   * Holds the replies to a command that was sent before its wait opens (a later call for the same command
+   * replaces the earlier expectation). Its replies are checked on arrival (`ranks`, duplicates, `bound`) as in
+   * a wait.
    */
   expect(wait: Omit<BarrierWait, 'timeoutMs'>): void {
-    this.#expected = { wait, replies: new Map() };
+    this.#expected.set(expectedId(wait.kind, wait.key), { wait, replies: new Map() });
   }
 
-  /** Drops the command expected ahead and whatever replies it had (its generation ended). */
+  /** Drops every command expected ahead and whatever replies they had (their generation ended). */
   forgetExpected(): void {
-    this.#expected = undefined;
+    this.#expected.clear();
+  }
+
+  /** How many commands are expected ahead (sent, their waits not yet open). */
+  get expectedCount(): number {
+    return this.#expected.size;
   }
 
   /** Offers a reply; returns undefined when it was taken, else why not. */
   deliver(kind: ReplyKind, key: number, rank: number, body: unknown): Rejection | undefined {
     const open = this.#open;
-    const expected = this.#expected;
-    const target = open !== undefined && open.wait.kind === kind && open.wait.key === key ? open : expected !== undefined && expected.wait.kind === kind && expected.wait.key === key ? expected : undefined;
+    const target = open !== undefined && open.wait.kind === kind && open.wait.key === key ? open : this.#expected.get(expectedId(kind, key));
     if (target === undefined) return 'stale-step';
     if (!target.wait.ranks.includes(rank)) return 'malformed';
     if (target.replies.has(rank)) return 'duplicate';
@@ -98,9 +103,9 @@ export class StepBarrier {
     return undefined;
   }
 
-  /** Fails the open wait (if any) with `error`; a command expected ahead is dropped with it. */
+  /** Fails the open wait (if any) with `error`; the commands expected ahead are dropped with it. */
   abort(error: Error): void {
-    this.#expected = undefined;
+    this.#expected.clear();
     if (this.#open !== undefined) this.#close(error);
   }
 
@@ -131,6 +136,10 @@ export class StepBarrier {
       hint: 'the worker is stalled or overloaded; raise --step-timeout if steps are legitimately this slow, and resume from the last checkpoint',
     });
   }
+}
+
+function expectedId(kind: ReplyKind, key: number): string {
+  return `${kind} ${key}`;
 }
 
 /** A command's replies did not all arrive in time; `missing` are the ranks that did not answer. */

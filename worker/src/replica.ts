@@ -1,5 +1,7 @@
 import {
   ClusterError,
+  ConfigError,
+  MAX_STEP_WINDOW,
   createModel,
   encodeReplicaState,
   restoreReplicaState,
@@ -106,25 +108,31 @@ class UndoSlot {
 }
 
 /**
- * Note [two steps to undo]
- * The state before each of the last two steps (one copy per step, into slot step mod 2; the second slot is
- * allocated at the second step). Two, because the coordinator sends a step ahead (Note [the next step is sent
+ * Note [steps to undo]
+ * The state before each of the last W steps (one copy per step, into slot step mod W; slots are allocated as
+ * steps first need them). W is the window of steps the coordinator keeps outstanding (Note [steps are sent
  * ahead] in coordinator/src/cluster-step-driver.ts): a replica may have applied step s — whose reply the
- * coordinator never counted (a rank was lost, a NATS restart dropped replies) — and started, or even applied,
- * step s + 1 before its generation ends; the next generation starts at s, so the replica must go back over both.
- * With one slot the state before s would already be overwritten by the copy taken during s + 1.
+ * coordinator never counted (a rank was lost, a NATS restart dropped replies, the reply was still held to go
+ * out with the next ones) — and every step sent after it, up to s + W − 1, before its generation ends; the next
+ * generation starts at s, so the replica must go back over all of them. With fewer slots the state before s
+ * would already be overwritten by a later step's copy.
+ *
+ * W comes from a memory budget (UNDO_BUDGET_BYTES over the bytes of one copy), at least 2 (the one-step-ahead
+ * scheme every model gets) and at most UNDO_STEPS_CAP (8); the replica announces it in `ready.stepWindow`.
  */
 class UndoBuffer {
   readonly #model: Model;
   readonly #slots: UndoSlot[] = [];
+  readonly depth: number;
 
-  constructor(model: Model) {
+  constructor(model: Model, depth: number) {
     this.#model = model;
+    this.depth = depth;
     this.#slots.push(new UndoSlot(model));
   }
 
   keep(step: number): void {
-    const i = step % 2;
+    const i = step % this.depth;
     while (this.#slots.length <= i) this.#slots.push(new UndoSlot(this.#model));
     this.#slots[i]!.keep(this.#model, step);
   }
@@ -154,6 +162,25 @@ class UndoBuffer {
 const EARLY_HAND_OUT = process.env.GRADMESH_EARLY_STEP !== 'off';
 /** Set GRADMESH_UPDATE_AS_REDUCED=off to update only once the whole all-reduce is over (for A/B measurements). */
 const UPDATE_AS_REDUCED = process.env.GRADMESH_UPDATE_AS_REDUCED !== 'off';
+
+/** The memory the undo copies may take (Note [steps to undo]); GRADMESH_UNDO_BUDGET_MB overrides it (tests, A/B). */
+const UNDO_BUDGET_BYTES = undoBudget(process.env.GRADMESH_UNDO_BUDGET_MB);
+
+function undoBudget(mb: string | undefined): number {
+  if (mb === undefined || mb === '') return 32 * 1024 * 1024;
+  const value = Number(mb);
+  if (!Number.isFinite(value) || value < 0) throw new ConfigError('GRADMESH_UNDO_BUDGET_MB', `must be a number of MiB ≥ 0 (got ${JSON.stringify(mb)})`, { hint: 'unset it for the default of 32' });
+  return value * 1024 * 1024;
+}
+
+/** Windows beyond this gained nothing measurable (W = 8 and 11 alike on the CNN) and only hold memory. */
+const UNDO_STEPS_CAP = Math.min(8, MAX_STEP_WINDOW);
+
+/** How many steps a replica of `model` can undo within the budget: 2 to UNDO_STEPS_CAP (Note [steps to undo]). */
+export function undoDepth(model: Model, budget = UNDO_BUDGET_BYTES): number {
+  const copy = 4 * (model.params.values.size + model.optimizer.stateTensors().reduce((a, t) => a + t.tensor.size, 0));
+  return Math.max(2, Math.min(UNDO_STEPS_CAP, Math.floor(budget / Math.max(1, copy))));
+}
 
 /** A step whose all-reduce is begun and whose gradients are being computed. */
 interface StepInFlight {
@@ -193,7 +220,7 @@ export class Replica {
   #step: number;
   /** Test-only: the rank and step at which the local gradient is made NaN (GRADMESH_FAULT_NAN, shared fault-injection.ts). */
   readonly #fault: InjectedNan | undefined;
-  /** The state before each of the last two steps, so steps that their generation did not complete can be undone. */
+  /** The state before each of the last W steps, so steps that their generation did not complete can be undone (Note [steps to undo]). */
   readonly #undo: UndoBuffer;
   #stepBounds: StepBounds | undefined;
   #buckets: readonly GradientBucket[] | undefined;
@@ -225,7 +252,7 @@ export class Replica {
     this.#threads = options.threads;
     this.#step = model.state.step;
     this.#fault = injectedNan();
-    this.#undo = new UndoBuffer(model);
+    this.#undo = new UndoBuffer(model, undoDepth(model));
   }
 
   get rank(): number {
@@ -253,8 +280,8 @@ export class Replica {
     this.#rank = rank;
     this.#worldSize = worldSize;
     this.#generation = generation;
-    // One step ahead (it applied the step the coordinator did not count), or two (it applied the step sent ahead too).
-    if ((this.#step === startStep + 1 || this.#step === startStep + 2) && this.#undo.holds(startStep)) {
+    // Ahead by the steps it applied that the coordinator did not count: at most the window (Note [steps to undo]).
+    if (this.#step > startStep && this.#step <= startStep + this.#undo.depth && this.#undo.holds(startStep)) {
       this.#undo.restore(startStep);
       this.#step = startStep;
     }
@@ -318,6 +345,7 @@ export class Replica {
       ...(this.train.classNames === undefined ? {} : { classNames: [...this.train.classNames] }),
       featureSize: this.train.featureSize,
       threads: this.#threads,
+      stepWindow: this.#undo.depth,
     };
   }
 
@@ -326,7 +354,7 @@ export class Replica {
     if (this.#stepBounds === undefined) {
       const t = this.config.training;
       const batches = batchesPerEpoch(this.train.count, t.batchSize, t.dropLast);
-      this.#stepBounds = { epochs: t.epochs, batchesPerEpoch: batches, lrAt: learningRateOfRun(this.config, batches) };
+      this.#stepBounds = { epochs: t.epochs, batchesPerEpoch: batches, lrAt: learningRateOfRun(this.config, batches), window: this.#undo.depth };
     }
     return this.#stepBounds;
   }
@@ -392,7 +420,7 @@ export class Replica {
     // Kept for a skipped step too: an interrupted step is undone and redone the same way whether it was applied or
     // skipped. Copied while the all-reduce is in flight (parameters and optimizer state do not change before the
     // update): if the step then fails, the copy equals the state it is at; the state before the previous step stays
-    // in the other slot (Note [two steps to undo]).
+    // in the other slots (Note [steps to undo]).
     this.#undo.keep(command.step);
     let totalMs: number;
     let skipped: boolean;

@@ -23,6 +23,8 @@ import {
   type ControlMessage,
   type DropCounts,
   type StepBody,
+  type StepDoneBody,
+  type StepTimeline,
 } from '@gradmesh/shared/internal';
 import { connectNats, ControlChannel, every, HeartbeatThread, Liveness, localAddressToward, PeerListener, watchConnection, watchSilence, RunStateStore, type NatsCredentials } from '@gradmesh/transport';
 import type { CheckpointStore, Readiness } from '@gradmesh/shared/internal';
@@ -74,6 +76,8 @@ type Command = Extract<ControlMessage, { kind: 'step' | 'evaluate' | 'epochEnd' 
 const CLEANUP_MS = 5_000;
 /** How often a worker refreshes its registration (well inside the registration's 30 s lifetime). */
 const REGISTRATION_REFRESH_MS = 5_000;
+/** The longest a step reply is held to go out with later ones (Note [replies are sent R at a time]). */
+const HOLD_REPLY_MS = 100;
 
 /**
  * A worker process of a run: joins, takes the rank the coordinator assigns, builds its replica, reports
@@ -117,6 +121,9 @@ export class WorkerProcess {
   /** Commands queued and not yet taken up, in order (for #nextQueuedStep). */
   readonly #queued: { readonly command: Command; readonly generation: number }[] = [];
   #lastRequest = -1;
+  /** Step replies not yet sent (Note [replies are sent R at a time]), with the generation each step ran in. */
+  readonly #held: { readonly done: StepDoneBody; readonly timeline: StepTimeline | undefined; readonly generation: number; readonly at: number }[] = [];
+  #repliesScheduled = false;
   /** The drop total last attached to a reply. */
   #dropsReported = 0;
   /** The coordinator's liveness, watched from the assignment on. */
@@ -220,6 +227,7 @@ export class WorkerProcess {
 
   #leave(): void {
     const o = this.#options;
+    this.#sendHeldReplies();
     void this.#registry?.deregisterWorker(o.workerId).catch(() => undefined);
     this.#channel?.send(joinSubject(o.runId, o.workerId), 'leave', { workerId: o.workerId, reason: this.#leaving ?? 'leaving' });
     this.#finish(0, `worker ${o.workerId}: left the run (${this.#leaving ?? 'leaving'})`);
@@ -435,7 +443,7 @@ export class WorkerProcess {
       // A replayed step (a duplicate delivery, a stale publisher) is dropped, not executed twice.
       if (command.body.step <= this.#step) return this.#drops.drop('step', 'stale-step', `step ${command.body.step}, this replica is at step ${this.#step}`);
       const bounds = this.#replica?.stepBounds;
-      const problem = bounds === undefined ? undefined : stepCommandProblem(command.body, this.#step, bounds);
+      const problem = bounds === undefined ? undefined : stepCommandProblem(command.body, this.#step, this.#replica!.nextStep, bounds);
       if (problem !== undefined) return this.#drops.drop('step', 'out-of-bounds', problem);
       this.#step = command.body.step;
     } else {
@@ -473,37 +481,38 @@ export class WorkerProcess {
       case 'step': {
         const timeline = this.#trace?.begin(command.body.step, replica.rank, this.#assignment?.generation ?? 0);
         const done = this.#withDrops(await replica.step(command.body, this.#allReduce!, timeline, this.#peekNextStep));
-        const generation = channel.generation;
-        const reply = (): void => {
-          // An assignment that arrived meanwhile ended the step's generation: its coordinator abandoned the command,
-          // and the reply must not go out stamped with the new generation.
-          if (channel.generation !== generation) return;
-          const replying = wallMs();
-          channel.send(replies, 'stepDone', done);
-          if (timeline !== undefined) this.#trace!.record({ ...timeline, replying, replied: wallMs() });
-        };
+        this.#held.push({ done, timeline, generation: channel.generation, at: performance.now() });
+        // Note [replies are sent R at a time]
+        // A reply wakes nats-server and the coordinator, whatever it carries; with steps sent ahead (Note [steps are
+        // sent ahead] in coordinator/src/cluster-step-driver.ts) the coordinator needs them only to count, time
+        // and check the steps, not to send the next one. So a replica holds its replies and sends them together
+        // — one socket write, one wake-up each side — once R = ⌈W/2⌉ are held, or when no further step is queued
+        // here (the coordinator is then waiting for them: holding longer would stall the run), or when the
+        // oldest has waited HOLD_REPLY_MS (slow steps are reported as they end). Any other reply, and leaving,
+        // first sends what is held, so replies stay in command order.
         // Note [the next step starts before the reply]
-        // Every rank's compute thread idles from the end of one step's backward until the next step reaches it. A
-        // step sent ahead is already queued here, so it starts in the microtasks that follow this return — up to
-        // the hand-off of its first micro-batch to the pool — and the reply to this one goes out after that
-        // (setImmediate runs after them): the coordinator has the next command out already and only needs the
-        // reply to time and check this step. Replies still go in step order (each is queued before the next step
-        // can end), carrying what this step computed, in the generation it ran in.
-        // Measured (launch --workers 2, CNN, 4 alternating runs of 400 steps, 2026-12-01): step-to-step mean 13.1
-        // against 13.3 ms replying first — about 1 %, within the runs' spread; kept because it cannot cost anything.
-        setImmediate(reply);
+        // The send is deferred with setImmediate: a queued step starts in the microtasks that follow this return
+        // — up to the hand-off of its first micro-batch to the pool — so the compute thread does not idle while the
+        // replies are encoded and written. Measured (launch --workers 2, CNN, 4 alternating runs of 400 steps,
+        // 2026-12-01, one reply per step): step-to-step mean 13.1 against 13.3 ms replying first.
+        const held = this.#held;
+        if (held.length >= Math.ceil(replica.stepBounds.window / 2) || this.#nextQueuedStep() === undefined || performance.now() - held[0]!.at >= HOLD_REPLY_MS) this.#scheduleReplies();
         return;
       }
       case 'evaluate':
+        this.#sendHeldReplies();
         channel.send(replies, 'evaluated', this.#withDrops(await replica.evaluate(command.body)));
         return;
       case 'epochEnd':
+        this.#sendHeldReplies();
         channel.send(replies, 'epochEnded', this.#withDrops(replica.epochEnd(command.body)));
         return;
       case 'checkpoint':
+        this.#sendHeldReplies();
         if (replica.rank === 0) channel.send(replies, 'checkpointed', await replica.checkpoint(command.body, this.#checkpoints, this.#options.runId));
         return;
       case 'shareState': {
+        this.#sendHeldReplies();
         if (replica.rank !== command.body.donor) return;
         const bytes = replica.encodeState();
         const chunks = publishState(this.#nc!, stateTransferSubject(this.#options.runId, this.#options.workerId), this.#assignment!.generation, bytes);
@@ -511,6 +520,30 @@ export class WorkerProcess {
         channel.send(replies, 'stateShared', { requestId: command.body.requestId, rank: replica.rank, bytes: bytes.length, chunks });
         return;
       }
+    }
+  }
+
+  #scheduleReplies(): void {
+    if (this.#repliesScheduled) return;
+    this.#repliesScheduled = true;
+    setImmediate(() => {
+      this.#repliesScheduled = false;
+      this.#sendHeldReplies();
+    });
+  }
+
+  /** Sends the step replies held (Note [replies are sent R at a time]), in step order. */
+  #sendHeldReplies(): void {
+    const channel = this.#channel;
+    if (channel === undefined || this.#held.length === 0) return;
+    const replies = stepDoneSubject(this.#options.runId, this.#options.workerId);
+    for (const { done, timeline, generation } of this.#held.splice(0)) {
+      // An assignment that arrived meanwhile ended the step's generation: its coordinator abandoned the command,
+      // and the reply must not go out stamped with the new generation.
+      if (channel.generation !== generation) continue;
+      const replying = wallMs();
+      channel.send(replies, 'stepDone', done);
+      if (timeline !== undefined) this.#trace!.record({ ...timeline, replying, replied: wallMs() });
     }
   }
 

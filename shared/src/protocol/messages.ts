@@ -130,7 +130,15 @@ export interface ReadyBody {
   /** The replica is not at the generation's start step and waits for a live replica's state (`shareState`). */
   readonly needsState?: boolean;
   readonly threads: number;
+  /**
+   * How many steps may be outstanding to this replica at once — the one running and those queued behind it:
+   * the steps it can undo (Note [steps are sent ahead] in coordinator/src/cluster-step-driver.ts). Absent: 2.
+   */
+  readonly stepWindow?: number;
 }
+
+/** The most steps a replica may hold outstanding (`ReadyBody.stepWindow`). */
+export const MAX_STEP_WINDOW = 16;
 
 /** Coordinator → one worker (its assign subject): you are not needed in this run (e.g. more than N joined). */
 export interface DismissBody {
@@ -634,7 +642,7 @@ export const MESSAGE_KINDS: { readonly [K in MessageKind]: KindSpec<MessageBodie
   ready: {
     family: 'join',
     validate(b, s) {
-      rejectUnknownKeys(b, ['workerId', 'rank', 'generation', 'checksum', 'parameters', 'step', 'trainCount', 'validationCount', 'testCount', 'classes', 'classNames', 'featureSize', 'threads', 'needsState'], s);
+      rejectUnknownKeys(b, ['workerId', 'rank', 'generation', 'checksum', 'parameters', 'step', 'trainCount', 'validationCount', 'testCount', 'classes', 'classNames', 'featureSize', 'threads', 'needsState', 'stepWindow'], s);
       const classes = int(b, 'classes', s, { min: 1, max: MAX_CLASSES });
       return {
         workerId: id(b, 'workerId', s),
@@ -651,6 +659,7 @@ export const MESSAGE_KINDS: { readonly [K in MessageKind]: KindSpec<MessageBodie
         featureSize: int(b, 'featureSize', s, { min: 1 }),
         threads: int(b, 'threads', s, { min: 1, max: 1024 }),
         ...(b['needsState'] === true ? { needsState: true } : {}),
+        ...('stepWindow' in b ? { stepWindow: int(b, 'stepWindow', s, { min: 1, max: MAX_STEP_WINDOW }) } : {}),
       };
     },
   },

@@ -5,11 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterError, type StepBody } from '@gradmesh/shared/internal';
 import { Replica, type AllReduce, type AllReduceTimings } from '@gradmesh/worker';
 import { imageCsv, mlpConfig } from './harness.js';
+import { undoDepth } from '../../../worker/src/replica.js';
 
 /**
- * Note [two steps to undo] (worker/src/replica.ts): a replica that applied step s (its reply never counted) and
- * started — or applied — the step sent ahead goes back to the state before s when the next generation starts at s.
- * One rank, an all-reduce that sums nothing (the identity) or fails like an ended generation.
+ * Note [steps to undo] (worker/src/replica.ts): a replica that applied step s (its reply never counted) and every
+ * step sent after it — up to the window W it announced — goes back to the state before s when the next generation
+ * starts at s. One rank, an all-reduce that sums nothing (the identity) or fails like an ended generation.
  */
 const timings: AllReduceTimings = { totalMs: 0, ownChunkMs: 0, bytesSent: 0, bytesReceived: 0 };
 const identity: AllReduce = {
@@ -35,7 +36,7 @@ const command = (step: number): StepBody => ({ step, epoch: 0, batchIndex: step,
 let dir: string;
 beforeAll(() => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'gradmesh-undo-'));
-  writeFileSync(path.join(dir, 'train.csv'), imageCsv(96, 6, 1));
+  writeFileSync(path.join(dir, 'train.csv'), imageCsv(160, 6, 1));
   writeFileSync(path.join(dir, 'test.csv'), imageCsv(30, 6, 2));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -45,35 +46,68 @@ async function replica(backend: 'reference' | 'pool' = 'reference', allreduce: o
   return Replica.create({ config, baseDir: dir, workerId: 'w0', rank: 0, worldSize: 1, generation: 1, threads: 1 });
 }
 
-describe('Note [two steps to undo]', () => {
-  it('a replica that applied step 0 and then the step sent ahead (1) goes back to the state before step 0', async () => {
+describe('Note [steps to undo]', () => {
+  it('a small model announces the largest window (8); a copy larger than the budget allows gets the one-step-ahead window of 2', async () => {
+    const r = await replica();
+    try {
+      expect(r.ready().stepWindow).toBe(8);
+      expect(r.stepBounds.window).toBe(8);
+      const copy = 4 * (r.model.params.values.size + r.model.optimizer.stateTensors().reduce((a, t) => a + t.tensor.size, 0));
+      expect(undoDepth(r.model, 5 * copy)).toBe(5);
+      expect(undoDepth(r.model, copy)).toBe(2);
+      expect(undoDepth(r.model, 0)).toBe(2);
+    } finally {
+      await r.model.close();
+    }
+  });
+
+  it('a replica that applied steps 0–7 (every step of its window of 8) goes back to the state before step 0, and recomputes the same steps', async () => {
     const r = await replica();
     try {
       const before = r.model.params.checksum();
-      await r.step(command(0), identity);
-      const afterZero = r.model.params.checksum();
-      await r.step(command(1), identity);
-      expect(r.nextStep).toBe(2);
-      expect(r.model.params.checksum()).not.toBe(afterZero);
+      const after: string[] = [];
+      for (let s = 0; s < 8; s++) {
+        await r.step(command(s), identity);
+        after.push(r.model.params.checksum());
+      }
+      expect(r.nextStep).toBe(8);
       expect(r.joinGeneration(0, 1, 2, 0)).toBe(true);
       expect(r.nextStep).toBe(0);
       expect(r.model.params.checksum()).toBe(before);
-      // And it computes step 0 again to the same parameters (the optimizer state went back too).
-      await r.step(command(0), identity);
-      expect(r.model.params.checksum()).toBe(afterZero);
+      // And it computes the steps again to the same parameters (the optimizer state went back too).
+      for (let s = 0; s < 8; s++) {
+        await r.step(command(s), identity);
+        expect(r.model.params.checksum(), `after step ${s} again`).toBe(after[s]);
+      }
     } finally {
       await r.model.close();
     }
   });
 
-  it('a replica that applied step 0 and started step 1 (whose generation then ended) goes back to the state before step 0', async () => {
+  it('from the middle: a replica at step 8 joins a generation that starts at step 3 and gets the state it had after step 2', async () => {
+    const r = await replica();
+    try {
+      const after: string[] = [];
+      for (let s = 0; s < 8; s++) {
+        await r.step(command(s), identity);
+        after.push(r.model.params.checksum());
+      }
+      expect(r.joinGeneration(0, 1, 2, 3)).toBe(true);
+      expect(r.nextStep).toBe(3);
+      expect(r.model.params.checksum()).toBe(after[2]);
+    } finally {
+      await r.model.close();
+    }
+  });
+
+  it('a replica that applied steps 0–6 and started step 7 (whose generation then ended) goes back to the state before step 0', async () => {
     const r = await replica();
     try {
       const before = r.model.params.checksum();
-      await r.step(command(0), identity);
-      await expect(r.step(command(1), ended)).rejects.toThrow('generation 1 ended');
-      expect(r.nextStep).toBe(1);
-      // With one undo copy this was lost: step 1's copy (the state after step 0) had replaced it.
+      for (let s = 0; s < 7; s++) await r.step(command(s), identity);
+      await expect(r.step(command(7), ended)).rejects.toThrow('generation 1 ended');
+      expect(r.nextStep).toBe(7);
+      // Step 7's copy went into slot 7: step 0's copy (slot 0) is still there.
       expect(r.joinGeneration(0, 1, 2, 0)).toBe(true);
       expect(r.model.params.checksum()).toBe(before);
     } finally {
@@ -81,12 +115,12 @@ describe('Note [two steps to undo]', () => {
     }
   });
 
-  it('three steps ahead is beyond what it keeps: it then needs a live replica\'s state (negative control)', async () => {
+  it('nine steps ahead is beyond what it keeps: it then needs a live replica\'s state (negative control)', async () => {
     const r = await replica();
     try {
-      for (const s of [0, 1, 2]) await r.step(command(s), identity);
+      for (let s = 0; s < 9; s++) await r.step(command(s), identity);
       expect(r.joinGeneration(0, 1, 2, 0)).toBe(false);
-      expect(r.nextStep).toBe(3);
+      expect(r.nextStep).toBe(9);
       expect(r.joinGeneration(0, 1, 3, 1)).toBe(true);
       expect(r.nextStep).toBe(1);
     } finally {

@@ -3,19 +3,24 @@ import { stepCommandProblem, type StepBounds } from '../../../worker/src/command
 import { evaluatedBound, stepDoneBound } from '../../../coordinator/src/cluster-step-driver.js';
 import { StepBarrier } from '../../../coordinator/src/step-barrier.js';
 
-const bounds: StepBounds = { epochs: 3, batchesPerEpoch: 10, lrAt: (step) => 0.1 * 0.5 ** Math.floor(step / 10) };
+const bounds: StepBounds = { epochs: 3, batchesPerEpoch: 10, lrAt: (step) => 0.1 * 0.5 ** Math.floor(step / 10), window: 4 };
 const step = (over: Partial<{ step: number; epoch: number; batchIndex: number; lr: number }> = {}) => ({ step: 11, epoch: 1, batchIndex: 1, lr: 0.05, ...over });
 
-describe('a step command is held to the run: the next step, an existing epoch and batch, the schedule\'s exact lr', () => {
+describe('a step command is held to the run: the next step, within the replica\'s window, an existing epoch and batch, the schedule\'s exact lr', () => {
   it('the command the coordinator would send passes', () => {
-    expect(stepCommandProblem(step(), 10, bounds)).toBeUndefined();
+    expect(stepCommandProblem(step(), 10, 10, bounds)).toBeUndefined();
+    // Steps 8, 9 and 10 are queued (not yet applied): step 11 is the 4th outstanding, the window's last.
+    expect(stepCommandProblem(step(), 10, 8, bounds)).toBeUndefined();
+  });
+  it('a step beyond the steps the replica can undo is refused, although it follows the last command (Note [steps to undo])', () => {
+    expect(stepCommandProblem(step(), 10, 7, bounds)).toMatch(/step 11 is outside this replica's window of 4 steps from step 7/);
   });
   it('lr = 1e30, a step far ahead, an epoch or batch that does not exist are refused, each named', () => {
-    expect(stepCommandProblem(step({ lr: 1e30 }), 10, bounds)).toMatch(/learning rate 1e\+30 is not the run's schedule value 0.05/);
-    expect(stepCommandProblem(step({ lr: 0.05000000000000001 }), 10, bounds)).toMatch(/learning rate/);
-    expect(stepCommandProblem(step({ step: 0xffffffff }), 10, bounds)).toMatch(/more than 1 ahead/);
-    expect(stepCommandProblem(step({ epoch: 3 }), 10, bounds)).toMatch(/epoch 3 is past the run's 3 epochs/);
-    expect(stepCommandProblem(step({ batchIndex: 10 }), 10, bounds)).toMatch(/batch 10 does not exist/);
+    expect(stepCommandProblem(step({ lr: 1e30 }), 10, 10, bounds)).toMatch(/learning rate 1e\+30 is not the run's schedule value 0.05/);
+    expect(stepCommandProblem(step({ lr: 0.05000000000000001 }), 10, 10, bounds)).toMatch(/learning rate/);
+    expect(stepCommandProblem(step({ step: 0xffffffff }), 10, 10, bounds)).toMatch(/step 4294967295 skips steps: the last step command was 10/);
+    expect(stepCommandProblem(step({ epoch: 3 }), 10, 10, bounds)).toMatch(/epoch 3 is past the run's 3 epochs/);
+    expect(stepCommandProblem(step({ batchIndex: 10 }), 10, 10, bounds)).toMatch(/batch 10 does not exist/);
   });
 });
 

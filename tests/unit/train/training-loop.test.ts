@@ -68,10 +68,20 @@ class FakeDriver implements StepDriver {
 
 /** A driver that starts announced steps early (as the cluster driver does): it records what each step announced. */
 class EarlyDriver extends FakeDriver {
-  readonly startsNextEarly = true;
-  readonly announced: (PlannedStep | undefined)[] = [];
-  override async step(p: PlannedStep, next?: PlannedStep): Promise<StepResult> {
-    this.announced.push(next);
+  readonly announcedWith: (readonly PlannedStep[])[] = [];
+  constructor(
+    trainCount: number,
+    splits: { validation: number; test: number },
+    readonly stepsAhead = 1,
+  ) {
+    super(trainCount, splits);
+  }
+  /** The first step announced with each step (the old one-step-ahead view). */
+  get announced(): (PlannedStep | undefined)[] {
+    return this.announcedWith.map((u) => u[0]);
+  }
+  override async step(p: PlannedStep, upcoming: readonly PlannedStep[] = []): Promise<StepResult> {
+    this.announcedWith.push(upcoming);
     return super.step(p);
   }
 }
@@ -316,7 +326,7 @@ describe('the training loop with the NaN/Inf guard (a driver that reports skippe
     expect(events).toEqual(['1:2:1', '2::2']);
   });
 
-  describe('Note [the loop announces its next step]', () => {
+  describe('Note [the loop announces its next steps]', () => {
     it('names, with each step, the step that follows whatever its outcome, and then takes exactly that step', async () => {
       const driver = new EarlyDriver(50, { validation: 5, test: 0 });
       await loop(driver, initialTrainingState(), { config: config({ epochs: 2, checkpointEverySteps: 3 }), checkpoints: true, maxSteps: 9 });
@@ -331,11 +341,29 @@ describe('the training loop with the NaN/Inf guard (a driver that reports skippe
 
     it('a driver that takes steps one by one is never told a next step (negative control)', async () => {
       const announced: unknown[] = [];
-      const driver = new FakeDriver(50, { validation: 0, test: 0 });
+      const driver: StepDriver = new FakeDriver(50, { validation: 0, test: 0 });
       const step = driver.step.bind(driver);
-      driver.step = (p: PlannedStep, next?: PlannedStep) => (announced.push(next), step(p));
+      driver.step = (p: PlannedStep, upcoming: readonly PlannedStep[]) => (announced.push(...upcoming), step(p, upcoming));
       await loop(driver, initialTrainingState(), { config: config({ epochs: 1 }) });
-      expect(announced).toEqual([undefined, undefined, undefined, undefined, undefined]);
+      expect(announced).toEqual([]);
+    });
+
+    it('with 3 steps ahead, each step names the next 3 that follow it unconditionally (fewer before a checkpoint, an epoch end or the end), and the loop takes exactly those', async () => {
+      const driver = new EarlyDriver(50, { validation: 5, test: 0 }, 3);
+      await loop(driver, initialTrainingState(), { config: config({ epochs: 2, checkpointEverySteps: 3 }), checkpoints: true, maxSteps: 9 });
+      expect(driver.steps.map((p) => p.step)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+      driver.announcedWith.forEach((upcoming, i) => expect(upcoming, `announced with step ${i}`).toEqual(driver.steps.slice(i + 1, i + 1 + upcoming.length)));
+      // Batches 0–4 per epoch; checkpoints after steps 2, 5 and 8 (none announced across); epoch end after step 4; the run's end at step 8.
+      expect(driver.announcedWith.map((u) => u.map((p) => p.step))).toEqual([[1, 2], [2], [], [4], [], [], [7, 8], [8], []]);
+    });
+
+    it('with 3 steps ahead, a stop requested meanwhile takes every step announced, then stops with its checkpoint', async () => {
+      const driver = new EarlyDriver(100, { validation: 0, test: 0 }, 3);
+      // The request arrives while step 3 is computed: steps 4–6 were announced with it, so the run stops after step 6.
+      const outcome = await loop(driver, initialTrainingState(), { config: config({ epochs: 3 }), checkpoints: true, stopRequested: () => (driver.steps.length >= 4 ? 'SIGINT' : undefined) });
+      expect(driver.steps.map((p) => p.step)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+      expect(driver.announcedWith.slice(3).map((u) => u.map((p) => p.step))).toEqual([[4, 5, 6], [5, 6], [6], []]);
+      expect(outcome.stop).toMatchObject({ reason: 'SIGINT', requested: true, step: 7 });
     });
 
     it('a stop requested after a step was announced takes that step, then stops with its checkpoint; a later step is not announced', async () => {

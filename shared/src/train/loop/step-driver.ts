@@ -54,21 +54,23 @@ export interface StepDriver {
   /** Samples in the training split (after the validation split is held out). */
   readonly trainCount: number;
   /**
-   * The driver starts an announced next step early (the cluster driver); the loop then names it with each step
-   * and is committed to it (Note [the loop announces its next step]). Absent: steps are taken one by one.
+   * How many of the steps that follow each step the driver wants announced, to start them early (the cluster
+   * driver sends their commands ahead); the loop is then committed to them (Note [the loop announces its next
+   * steps]). Absent or 0: steps are taken one by one.
    */
-  readonly startsNextEarly?: boolean;
+  readonly stepsAhead?: number;
   /** Samples in each evaluation split (0 when absent). */
   readonly splitCount: (split: Split) => number;
   /**
    * Computes the gradient of the global batch, applies the update with `lr`, and reports the sums — or,
    * when the summed gradient is not finite, applies nothing and reports the step as skipped (see Note
    * [NaN/Inf guard] in training-loop.ts).
-   * `next`: the step the loop runs right after this one whatever this one's result (unless the run fails), when
-   * there is one — no evaluation, checkpoint or end in between. A driver may start it early (the cluster driver
-   * sends its command ahead); the loop then calls `step(next)` even if a stop is requested in between.
+   * `upcoming`: the steps (at most `stepsAhead`, in order) the loop runs right after this one whatever its result
+   * (unless the run fails) — no evaluation, checkpoint or end in between. A driver may start them early (the
+   * cluster driver sends their commands ahead); the loop then takes each of them even if a stop is requested in
+   * between. Each step's `upcoming` continues the previous one's.
    */
-  step(planned: PlannedStep, next?: PlannedStep): Promise<StepResult>;
+  step(planned: PlannedStep, upcoming: readonly PlannedStep[]): Promise<StepResult>;
   evaluate(split: Split, options: { confusion: boolean }): Promise<Evaluation>;
   endEpoch(decision: EpochDecision): Promise<void>;
   /**

@@ -89,13 +89,14 @@ export const MAX_STEPS_STOP = '--max-steps';
  * the epoch's sums. After maxSkipped consecutive skips the run stops with the driver's skipLimitError,
  * before any further checkpoint.
  *
- * Note [the loop announces its next step]: to a driver that starts steps early (`startsNextEarly`, the cluster
- * driver) the loop names with each step the step that follows it whatever its
- * outcome — the next batch of the same epoch, when no mid-epoch checkpoint, epoch end or end of run comes
- * between — so that a driver can start it early (the cluster driver sends its command ahead, Note [the next
- * step is sent ahead] in coordinator/src/cluster-step-driver.ts). An announced step is a promise: the loop runs
- * it next even if a stop is requested meanwhile (the stop then takes effect one step later, still at a step
- * boundary). Only a failure (the skip limit, a diverged replica) ends the run before it.
+ * Note [the loop announces its next steps]: to a driver that starts steps early (`stepsAhead` > 0, the cluster
+ * driver) the loop names with each step the steps that follow it whatever its outcome — the next batches of the
+ * same epoch, up to `stepsAhead` of them, as long as no mid-epoch checkpoint, epoch end or end of run comes
+ * between — so that a driver can start them early (the cluster driver sends their commands ahead, Note [steps
+ * are sent ahead] in coordinator/src/cluster-step-driver.ts). An announced step is a promise: the loop runs it
+ * even if a stop is requested meanwhile (the stop then takes effect after the announced steps, still at a step
+ * boundary), and announces no further step once a stop is requested. Only a failure (the skip limit, a diverged
+ * replica) ends the run before them.
  *
  * Note [a checkpoint at every stop]: a run that stops before its end — `--max-steps` reached, or a stop
  * requested (SIGINT/SIGTERM to `train` or to the coordinator) — stops at a step boundary and, when it
@@ -137,13 +138,18 @@ export async function runTrainingLoop(driver: StepDriver, state: TrainingState, 
       const lastOfRun = (epoch === t.epochs - 1 && b === batches - 1) || taken + 1 === maxSteps;
       return { step, epoch, batchIndex: b, globalStart, globalEnd, lr: learningRate(step), lastOfRun };
     };
-    /** Whether the step after `p` follows it unconditionally: the same epoch, no checkpoint between (Note [the loop announces its next step]). */
+    /** Whether the step after `p` follows it unconditionally: the same epoch, no checkpoint between (Note [the loop announces its next steps]). */
     const followed = (p: PlannedStep): boolean => !p.lastOfRun && p.batchIndex + 1 < batches && !(o.checkpoints && every !== undefined && (p.step + 1) % every === 0);
-    let announced: PlannedStep | undefined;
-    for (let b = state.position.batch; b < batches && (announced !== undefined || (stepsTaken < maxSteps && !stopNow())); b++) {
-      const planned = announced ?? plan(state.step, b, stepsTaken);
-      announced = driver.startsNextEarly === true && followed(planned) && !stopNow() ? plan(state.step + 1, b + 1, stepsTaken + 1) : undefined;
-      const result = await driver.step(planned, announced);
+    /** Steps announced to the driver and not yet taken, in order (Note [the loop announces its next steps]). */
+    const announced: PlannedStep[] = [];
+    const ahead = driver.stepsAhead ?? 0;
+    for (let b = state.position.batch; b < batches && (announced.length > 0 || (stepsTaken < maxSteps && !stopNow())); b++) {
+      const planned = announced.shift() ?? plan(state.step, b, stepsTaken);
+      for (let last = announced.at(-1) ?? planned; announced.length < ahead && followed(last) && !stopNow(); ) {
+        last = plan(last.step + 1, last.batchIndex + 1, stepsTaken + 1 + announced.length);
+        announced.push(last);
+      }
+      const result = await driver.step(planned, announced.slice());
       if (now() - lastYield >= YIELD_EVERY_MS) {
         // Note [yielding]: a driver that computes on this thread (the reference backend) never gives the event
         // loop a turn otherwise, and timers, sockets (a dashboard, metrics, a signal's handler) would wait for
