@@ -11,8 +11,8 @@ import { describeDataset, skippedFields } from './run-summary.js';
  *   waitSeconds, steps }; replicaChecksumsAgree and checksumComparisons; the step-time breakdown
  *   computeSeconds / allreduceSeconds / exposedAllreduceSeconds / waitSeconds (means over ranks, see
  *   coordinator/src/timings.ts) and allreduceOverlap = 1 − exposed / all-reduce (the share hidden behind compute)
- *   and stepWallSeconds; stepsSentAhead (steps whose command went out before the previous step's replies, Note [the
- *   next step is sent ahead] in coordinator/src/cluster-step-driver.ts); allreduce = { transport: the path gradient
+ *   and stepWallSeconds; stepsSentAhead (steps whose command went out before the previous step's replies, Note [steps
+ *   are sent ahead] in coordinator/src/cluster-step-driver.ts); allreduce = { transport: the path gradient
  *   pieces took, `nats` or `direct`, linkEncryption `none` or `tls`, compression }; skippedSteps / skipped (the NaN/Inf guard, as for train); droppedMessages (messages every process dropped: `coordinator` and `workers.<id>`, by kind/reason).
  */
 export function clusterReport(config: RunConfig, run: ClusterRun, wallSeconds: number): RunReport {

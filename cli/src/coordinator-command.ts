@@ -152,7 +152,7 @@ Exit code: 0 when the run completed, 1 when it failed or was stopped (the error 
       evaluationTimeoutMs: secondsFlag(values['eval-timeout'], '--eval-timeout', 4 * secondsFlag(values['step-timeout'], '--step-timeout', 30) / 1000),
       checkpointTimeoutMs: secondsFlag(values['checkpoint-timeout'], '--checkpoint-timeout', 4 * secondsFlag(values['step-timeout'], '--step-timeout', 30) / 1000),
       checksumEvery: positiveInt(values['checksum-every'], '--checksum-every') ?? 50,
-      // Note [the next step is sent ahead] in coordinator/src/cluster-step-driver.ts: off only to measure it.
+      // Note [steps are sent ahead] in coordinator/src/cluster-step-driver.ts: off only to measure it.
       stepAhead: process.env.GRADMESH_STEP_AHEAD !== 'off',
       ...(maxSteps === undefined ? {} : { maxSteps }),
       ...(maxSkipped === undefined ? {} : { maxSkipped }),

@@ -38,7 +38,7 @@ export interface ClusterStepDriverOptions {
   readonly membership: () => { generation: Generation; ready: readonly ReadyBody[] };
   /**
    * Runs before every command: forms the next generation when the current one ended or may grow. `sentAhead`:
-   * the command is a step already sent (Note [the next step is sent ahead]) — only an ended generation counts.
+   * the command is a step already sent (Note [steps are sent ahead]) — only an ended generation counts.
    */
   readonly beforeCommand: (kind: CommandKind, sentAhead: boolean) => Promise<void>;
   /**

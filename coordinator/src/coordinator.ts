@@ -74,7 +74,7 @@ export interface CoordinatorOptions {
   readonly checkpointTimeoutMs?: number;
   /** Compare replica checksums every K steps (and at the end). */
   readonly checksumEvery: number;
-  /** Send each step's successor ahead of its replies (Note [the next step is sent ahead]); default true. */
+  /** Send the steps that follow ahead of their predecessors' replies, a window at a time (Note [steps are sent ahead]); default true. */
   readonly stepAhead?: boolean;
   /** Stop after this many steps (tests, resume checks); the state stays resumable. */
   readonly maxSteps?: number;
@@ -541,7 +541,7 @@ export class Coordinator {
 
   /**
    * Before each command: form the next generation when a member was lost or left, or a worker is waiting to join.
-   * A step already sent ahead (Note [the next step is sent ahead] in cluster-step-driver.ts) is out: only an
+   * A step already sent ahead (Note [steps are sent ahead] in cluster-step-driver.ts) is out: only an
    * ended generation stops it; a stop request or a joiner waits for the next boundary.
    */
   async #beforeCommand(kind: CommandKind, sentAhead: boolean): Promise<void> {

@@ -23,6 +23,10 @@ export interface RankTimings {
  * = the command's and the reply's trip through NATS, the rank's event-loop latency, and the time the rank
  * sat idle after replying while the coordinator waited for slower ranks. It can be slightly negative for a
  * step whose clocks jitter (two processes measure), and is kept as measured.
+ * With steps sent ahead a step's W runs from the later of its command and the previous step's last reply, and
+ * replies held to go out together (Note [replies are sent R at a time] in worker/src/worker.ts) make single
+ * steps' W lumpy — the first of a batch long, the rest near 0 and their wait negative — while the sums over
+ * steps stay the run's wall time: rates and breakdowns are to be read over many steps.
  * Per rank the three are summed over steps; the run's figures are the means over ranks of those sums, so
  * compute + exposed + wait = the summed step wall time (excluding evaluation and checkpoints).
  */

@@ -46,7 +46,7 @@ describe('gradmesh launch', () => {
   it('the same launch run — steps sent ahead or one by one, through NATS, over encrypted links — gives the same paramsChecksum, equal to gradmesh train; the report has the cluster fields and the replicas agree', () => {
     const a = gradmesh('launch', '--config', 'mlp.json', '--workers', '2', '--threads', '1', '--report', 'a.json', '--checksum-every', '7');
     expect(a.code, a.stderr).toBe(0);
-    // Note [the next step is sent ahead]: the commands' timing changes, not their order or content.
+    // Note [steps are sent ahead]: the commands' timing changes, not their order or content.
     const b = gradmeshWith({ GRADMESH_STEP_AHEAD: 'off' }, 'launch', '--config', 'mlp.json', '--workers', '2', '--threads', '1', '--report', 'b.json');
     expect(b.code, b.stderr).toBe(0);
     // Note [two paths for the same pieces]: through nats-server instead of over direct links (the default), the same bits.

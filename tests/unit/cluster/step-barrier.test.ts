@@ -47,7 +47,7 @@ describe('step barrier', () => {
     await expect(wait).rejects.toBe(cause);
   });
 
-  describe('a step sent ahead (Note [the next step is sent ahead])', () => {
+  describe('a step sent ahead (Note [steps are sent ahead])', () => {
     it('holds the replies that arrive before its wait opens, checked like any other, and hands them to that wait', async () => {
       const b = barrier();
       const current = b.wait({ kind: 'stepDone', key: 7, ranks: [0, 1], timeoutMs: 5_000, what: 'step 7', step: 7 });
