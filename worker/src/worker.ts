@@ -34,6 +34,7 @@ import { DirectPieceTransport } from './allreduce/direct-piece-transport.js';
 import { Replica } from './replica.js';
 import { publishState, StateReceiver } from './state-transfer.js';
 import { stepCommandProblem } from './command-bounds.js';
+import { sendHeldRepliesNow } from './reply-hold.js';
 
 export interface WorkerOptions {
   readonly natsUrl: string;
@@ -76,8 +77,6 @@ type Command = Extract<ControlMessage, { kind: 'step' | 'evaluate' | 'epochEnd' 
 const CLEANUP_MS = 5_000;
 /** How often a worker refreshes its registration (well inside the registration's 30 s lifetime). */
 const REGISTRATION_REFRESH_MS = 5_000;
-/** The longest a step reply is held to go out with later ones (Note [replies are sent R at a time]). */
-const HOLD_REPLY_MS = 100;
 
 /**
  * A worker process of a run: joins, takes the rank the coordinator assigns, builds its replica, reports
@@ -124,6 +123,8 @@ export class WorkerProcess {
   /** Step replies not yet sent (Note [replies are sent R at a time]), with the generation each step ran in. */
   readonly #held: { readonly done: StepDoneBody; readonly timeline: StepTimeline | undefined; readonly generation: number; readonly at: number }[] = [];
   #repliesScheduled = false;
+  /** When the last step ended (performance.now()): how long the steps take, for holding replies. */
+  #lastStepEnded = -Infinity;
   /** The drop total last attached to a reply. */
   #dropsReported = 0;
   /** The coordinator's liveness, watched from the assignment on. */
@@ -486,17 +487,19 @@ export class WorkerProcess {
         // A reply wakes nats-server and the coordinator, whatever it carries; with steps sent ahead (Note [steps are
         // sent ahead] in coordinator/src/cluster-step-driver.ts) the coordinator needs them only to count, time
         // and check the steps, not to send the next one. So a replica holds its replies and sends them together
-        // — one socket write, one wake-up each side — once R = ⌈W/2⌉ are held, or when no further step is queued
-        // here (the coordinator is then waiting for them: holding longer would stall the run), or when the
-        // oldest has waited HOLD_REPLY_MS (slow steps are reported as they end). Any other reply, and leaving,
-        // first sends what is held, so replies stay in command order.
+        // — one socket write, one wake-up each side — once R = ⌈W/2⌉ are held, or sooner when nothing more is
+        // queued or steps are slow (sendHeldRepliesNow in reply-hold.ts says when). Any other reply, and leaving,
+        // first sends what is held, so replies stay in command order. R is this replica's own ⌈W/2⌉; a generation
+        // whose window is smaller (another rank's) still gets every reply when the queue here runs dry.
         // Note [the next step starts before the reply]
         // The send is deferred with setImmediate: a queued step starts in the microtasks that follow this return
         // — up to the hand-off of its first micro-batch to the pool — so the compute thread does not idle while the
         // replies are encoded and written. Measured (launch --workers 2, CNN, 4 alternating runs of 400 steps,
         // 2026-12-01, one reply per step): step-to-step mean 13.1 against 13.3 ms replying first.
-        const held = this.#held;
-        if (held.length >= Math.ceil(replica.stepBounds.window / 2) || this.#nextQueuedStep() === undefined || performance.now() - held[0]!.at >= HOLD_REPLY_MS) this.#scheduleReplies();
+        const now = performance.now();
+        const send = sendHeldRepliesNow({ held: this.#held.length, window: replica.stepBounds.window, stepQueued: this.#nextQueuedStep() !== undefined, oldestMs: now - this.#held[0]!.at, sinceLastStepMs: now - this.#lastStepEnded });
+        this.#lastStepEnded = now;
+        if (send) this.#scheduleReplies();
         return;
       }
       case 'evaluate':
