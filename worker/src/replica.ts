@@ -93,6 +93,11 @@ class UndoSlot {
     this.#optimizer = model.optimizer.stateTensors().map((t) => new Float32Array(t.tensor.size));
   }
 
+  /** The bytes one slot holds for `model`: its parameters and optimizer state. */
+  static bytes(model: Model): number {
+    return 4 * (model.params.values.size + model.optimizer.stateTensors().reduce((a, t) => a + t.tensor.size, 0));
+  }
+
   keep(model: Model, step: number): void {
     this.#values.set(model.params.values.data);
     model.optimizer.stateTensors().forEach((t, i) => this.#optimizer[i]!.set(t.tensor.data));
@@ -117,7 +122,7 @@ class UndoSlot {
  * generation starts at s, so the replica must go back over all of them. With fewer slots the state before s
  * would already be overwritten by a later step's copy.
  *
- * W comes from a memory budget (UNDO_BUDGET_BYTES over the bytes of one copy), at least 2 (the one-step-ahead
+ * W comes from a memory budget (undoBudget() over the bytes of one copy, UndoSlot.bytes), at least 2 (the one-step-ahead
  * scheme every model gets) and at most UNDO_STEPS_CAP (8); the replica announces it in `ready.stepWindow`.
  */
 class UndoBuffer {
@@ -163,10 +168,11 @@ const EARLY_HAND_OUT = process.env.GRADMESH_EARLY_STEP !== 'off';
 /** Set GRADMESH_UPDATE_AS_REDUCED=off to update only once the whole all-reduce is over (for A/B measurements). */
 const UPDATE_AS_REDUCED = process.env.GRADMESH_UPDATE_AS_REDUCED !== 'off';
 
-/** The memory the undo copies may take (Note [steps to undo]); GRADMESH_UNDO_BUDGET_MB overrides it (tests, A/B). */
-const UNDO_BUDGET_BYTES = undoBudget(process.env.GRADMESH_UNDO_BUDGET_MB);
-
-function undoBudget(mb: string | undefined): number {
+/**
+ * The memory the undo copies may take (Note [steps to undo]): 32 MiB, or GRADMESH_UNDO_BUDGET_MB (tests, A/B). Read
+ * when a replica is made, so a bad value fails that replica's creation like any other input error.
+ */
+function undoBudget(mb: string | undefined = process.env.GRADMESH_UNDO_BUDGET_MB): number {
   if (mb === undefined || mb === '') return 32 * 1024 * 1024;
   const value = Number(mb);
   if (!Number.isFinite(value) || value < 0) throw new ConfigError('GRADMESH_UNDO_BUDGET_MB', `must be a number of MiB ≥ 0 (got ${JSON.stringify(mb)})`, { hint: 'unset it for the default of 32' });
@@ -177,9 +183,8 @@ function undoBudget(mb: string | undefined): number {
 const UNDO_STEPS_CAP = Math.min(8, MAX_STEP_WINDOW);
 
 /** How many steps a replica of `model` can undo within the budget: 2 to UNDO_STEPS_CAP (Note [steps to undo]). */
-export function undoDepth(model: Model, budget = UNDO_BUDGET_BYTES): number {
-  const copy = 4 * (model.params.values.size + model.optimizer.stateTensors().reduce((a, t) => a + t.tensor.size, 0));
-  return Math.max(2, Math.min(UNDO_STEPS_CAP, Math.floor(budget / Math.max(1, copy))));
+export function undoDepth(model: Model, budget = undoBudget()): number {
+  return Math.max(2, Math.min(UNDO_STEPS_CAP, Math.floor(budget / Math.max(1, UndoSlot.bytes(model)))));
 }
 
 /** A step whose all-reduce is begun and whose gradients are being computed. */

@@ -142,9 +142,10 @@ export async function runTrainingLoop(driver: StepDriver, state: TrainingState, 
     const followed = (p: PlannedStep): boolean => !p.lastOfRun && p.batchIndex + 1 < batches && !(o.checkpoints && every !== undefined && (p.step + 1) % every === 0);
     /** Steps announced to the driver and not yet taken, in order (Note [the loop announces its next steps]). */
     const announced: PlannedStep[] = [];
-    const ahead = driver.stepsAhead ?? 0;
     for (let b = state.position.batch; b < batches && (announced.length > 0 || (stepsTaken < maxSteps && !stopNow())); b++) {
       const planned = announced.shift() ?? plan(state.step, b, stepsTaken);
+      // Asked at every step: a cluster driver's window follows its generation, which may change mid-epoch.
+      const ahead = driver.stepsAhead ?? 0;
       for (let last = announced.at(-1) ?? planned; announced.length < ahead && followed(last) && !stopNow(); ) {
         last = plan(last.step + 1, last.batchIndex + 1, stepsTaken + 1 + announced.length);
         announced.push(last);
