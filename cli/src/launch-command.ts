@@ -36,6 +36,9 @@ ${natsAuthUsage(29)}
 ${quietUsage(29)}
                              (passed on to the coordinator and the workers)
   --threads <n>              compute threads per worker (default: max(1, cores / n))
+  --cpu-bind <cores|none>    cores (default): bind each worker to its own block of the allowed CPUs (whole
+                             cores, with taskset) when workers × threads fit in them, so the ranks stay in
+                             step; none: let the scheduler move them
   --report <out.json>        write the run report (JSON) here, atomically, at the end (status "completed",
                              or status "failed" and the error)
   --checkpoint-store <s>     checkpoint at every epoch end (and every training.checkpointEverySteps) into
@@ -72,6 +75,7 @@ https://github.com/nats-io/nats-server/releases given with --nats-server.`,
     nats: { type: 'string' },
     'nats-server': { type: 'string' },
     threads: { type: 'string' },
+    'cpu-bind': { type: 'string' },
     report: { type: 'string' },
     'checkpoint-dir': { type: 'string' },
     'checkpoint-store': { type: 'string' },
@@ -113,6 +117,8 @@ https://github.com/nats-io/nats-server/releases given with --nats-server.`,
     const workers = range.max;
     const maxRestarts = values['max-restarts'] === undefined ? 0 : nonNegativeInt(values['max-restarts'], '--max-restarts');
     const threads = positiveInt(values['threads'], '--threads') ?? defaultThreads(workers);
+    const cpuBind = (values['cpu-bind'] as string | undefined) ?? 'cores';
+    if (cpuBind !== 'cores' && cpuBind !== 'none') throw new ConfigError('--cpu-bind', 'must be cores or none', { value: cpuBind });
     const store = checkpointStoreFromFlags(values['checkpoint-store'] as string | undefined, values['checkpoint-dir'] as string | undefined) ?? (values['resume'] || values['resume-from'] !== undefined ? { kind: 'nats' as const } : undefined);
     if (values['resume'] && store?.kind === 'nats' && (values['nats'] === undefined || values['run'] === undefined)) {
       throw new ConfigError('--resume', 'with the nats checkpoint store needs --nats <url> and --run <id> of the run that wrote the checkpoints', {
@@ -187,6 +193,7 @@ https://github.com/nats-io/nats-server/releases given with --nats-server.`,
       minWorkers: range.min,
       maxRestarts,
       threads,
+      cpuBind,
       runId,
       coordinatorArgs,
       workerArgs,

@@ -60,6 +60,8 @@ export { runIdentity, canonicalJson, newRunId, shortHash } from './checkpoint/ru
 export type { RunIdentity, CheckpointRun } from './checkpoint/run-identity.js';
 export { createModel, resolveThreads } from './train/create-model.js';
 export { availableCpus, cpuQuotaOf, threadsForQuota } from './train/cpu-quota.js';
+export { boundCommand, findTaskset, formatCpuList, machineCpuBinding, parseCpuList, planCpuBinding, readAllowedCpus } from './train/cpu-binding.js';
+export type { CpuBindingPlan, LogicalCpu } from './train/cpu-binding.js';
 export type { CgroupCpuFiles } from './train/cpu-quota.js';
 export type { CreateModelOptions } from './train/create-model.js';
 export { LocalExecutor } from './train/local-executor.js';

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ClusterError, ConfigError, loadRunConfig, parseStepTimings, shardRange, type StepTimingSample } from '@gradmesh/shared/internal';
+import { availableCpus, boundCommand, ClusterError, ConfigError, formatCpuList, loadRunConfig, machineCpuBinding, parseStepTimings, shardRange, type StepTimingSample } from '@gradmesh/shared/internal';
 import { probeCpuLoad, type CpuLoad } from '../backend/cpu-load.js';
 import { summarize } from '../backend/timing.js';
 import { cpuBetween, processCpuAvailable, processTreeCpu, type CpuByRole } from './process-tree-cpu.js';
@@ -36,6 +36,10 @@ import { cpuBetween, processCpuAvailable, processTreeCpu, type CpuByRole } from 
  * what the all-reduce, the coordinator and the lock-step cost, and independent ÷ train what the process layout
  * alone costs (or gains). 2026-12-02, CNN, 2 cores: independent 1.08–1.13 × train, launch 0.62–0.68 × independent —
  * the gap is communication and synchronization, not the number of processes.
+ *
+ * Note [the bench binds as launch does]: `--cpu-bind` is handed to every launch run, and the independent processes
+ * are bound the same way (process k to launch's block k, Note [workers bound to cores]), so launch ÷ independent
+ * still compares the same process layout, with and without communication. `train` is never bound.
  */
 export interface ClusterBenchOptions {
   /** The gradmesh CLI entry (bin/gradmesh.js). */
@@ -47,6 +51,8 @@ export interface ClusterBenchOptions {
   readonly warmup: number;
   /** Runs of each kind. */
   readonly repeats: number;
+  /** launch's --cpu-bind (default 'cores'), and the binding of the independent processes (Note [the bench binds as launch does]). */
+  readonly cpuBind?: 'cores' | 'none';
   readonly json?: string;
   readonly log?: (line: string) => void;
 }
@@ -56,6 +62,9 @@ export interface ClusterBenchResult {
   readonly workers: number;
   readonly steps: number;
   readonly warmup: number;
+  /** launch's --cpu-bind; `cpuSets` the CPUs of each worker (and independent process) when they were bound. */
+  readonly cpuBind: 'cores' | 'none';
+  readonly cpuSets?: readonly string[];
   readonly trainSamplesPerSec: number;
   readonly launchSamplesPerSec: number;
   /** The N independent processes' summed samples/s (Note [the no-communication reference]), median over runs. */
@@ -81,7 +90,12 @@ export async function runClusterBench(o: ClusterBenchOptions): Promise<ClusterBe
   const dir = mkdtempSync(path.join(tmpdir(), 'gradmesh-bench-cluster-'));
   try {
     const before = await probeCpuLoad();
+    const cpuBind = o.cpuBind ?? 'cores';
+    const binding = cpuBind === 'none' ? undefined : machineCpuBinding(o.workers, 1, availableCpus());
+    const bound = binding?.bound ? binding : undefined;
     log(`bench cluster: ${o.config}, train (${o.workers} threads) vs launch --workers ${o.workers} (1 thread each) vs ${o.workers} independent processes (1 thread each, batch ${batches.join(' + ')}, no communication), ${o.steps} steps after ${o.warmup} of warm-up, ${o.repeats} runs each; load before: parallel capacity ${before.parallelCapacity.toFixed(2)}`);
+    const why = binding === undefined ? '' : binding.bound ? '' : ` (${binding.reason})`;
+    log(`  --cpu-bind ${cpuBind}: ${bound ? `launch's workers and the independent processes bound to CPUs ${bound.sets.map(formatCpuList).join(' | ')}` : `nothing bound${why}`}; train never`);
     const runs: Record<RunKind, number[]> = { train: [], launch: [], independent: [] };
     const cpuRuns: Record<RunKind, CpuByRole[]> = { train: [], launch: [], independent: [] };
     const mainRuns: Record<RunKind, CpuByRole[]> = { train: [], launch: [], independent: [] };
@@ -89,12 +103,12 @@ export async function runClusterBench(o: ClusterBenchOptions): Promise<ClusterBe
       for (const kind of RUN_KINDS) {
         const processes = kind === 'independent'
           ? batches.map((b) => ['train', '--config', o.config, '--threads', '1', '--batch-size', String(b)])
-          : [kind === 'train' ? ['train', '--config', o.config, '--threads', String(o.workers)] : ['launch', '--config', o.config, '--workers', String(o.workers), '--threads', '1']];
+          : [kind === 'train' ? ['train', '--config', o.config, '--threads', String(o.workers)] : ['launch', '--config', o.config, '--workers', String(o.workers), '--threads', '1', '--cpu-bind', cpuBind]];
         // Settled, not Promise.all: when one process fails, the others are still awaited, so none outlives the bench.
         const settled = await Promise.allSettled(
           processes.map(async (args, p): Promise<ProcessMeasurement> => {
             const timings = path.join(dir, `${kind}-${r}-${p}.jsonl`);
-            const run = startCli(o.cli, [...args, '--max-steps', String(o.warmup + o.steps), '--step-timings', timings, '--quiet'], kind);
+            const run = startCli(o.cli, [...args, '--max-steps', String(o.warmup + o.steps), '--step-timings', timings, '--quiet'], kind, kind === 'independent' && bound ? { taskset: bound.taskset!, cpus: bound.sets[p]! } : undefined);
             const cpu = processCpuAvailable() ? await cpuPerStep(run.child, timings, o.warmup, o.steps, run.exited) : undefined;
             await run.exited;
             return { rate: samplesPerSecond(readSteps(timings), o.warmup, o.steps, kind), cpu };
@@ -128,6 +142,8 @@ export async function runClusterBench(o: ClusterBenchOptions): Promise<ClusterBe
       workers: o.workers,
       steps: o.steps,
       warmup: o.warmup,
+      cpuBind,
+      ...(bound ? { cpuSets: bound.sets.map(formatCpuList) } : {}),
       trainSamplesPerSec: t.median,
       launchSamplesPerSec: l.median,
       independentSamplesPerSec: ind.median,
@@ -195,8 +211,9 @@ function readSteps(file: string): StepTimingSample[] {
   return parseStepTimings(readFileSync(file, 'utf8'));
 }
 
-function startCli(cli: string, args: string[], what: string): { child: ChildProcess; exited: Promise<void> } {
-  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+function startCli(cli: string, args: string[], what: string, bindTo?: { taskset: string; cpus: readonly number[] }): { child: ChildProcess; exited: Promise<void> } {
+  const start = bindTo === undefined ? { command: process.execPath, args: [cli, ...args] } : boundCommand(bindTo.taskset, bindTo.cpus, process.execPath, [cli, ...args]);
+  const child = spawn(start.command, start.args, { stdio: ['ignore', 'ignore', 'pipe'] });
   const exited = new Promise<void>((resolve, reject) => {
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));

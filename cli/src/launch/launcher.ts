@@ -10,7 +10,7 @@ import { writeFailedReport } from '../failed-report.js';
 import { ChildGroup, type Child, type ChildExit } from './children.js';
 import { parseStopReport, type StopReport } from './stop-report.js';
 import { stopMessage } from '../stop-message.js';
-import { availableCpus } from '@gradmesh/shared/internal';
+import { availableCpus, boundCommand, formatCpuList, machineCpuBinding } from '@gradmesh/shared/internal';
 import { withoutOptionVariables } from '../args.js';
 import { coordinatorCommand } from '../coordinator-command.js';
 import { workerCommand } from '../worker-command.js';
@@ -38,6 +38,8 @@ export interface LaunchOptions {
   readonly runId: string;
   /** Compute threads per worker (default: max(1, floor(cores / N))). */
   readonly threads?: number;
+  /** 'cores' (default): bind worker k to its own block of cores when the threads fit (Note [workers bound to cores]); 'none': let them float. */
+  readonly cpuBind?: 'cores' | 'none';
   /** Extra coordinator flags, passed through verbatim (--report, --checkpoint-store, --resume, --epochs, …). */
   readonly coordinatorArgs: readonly string[];
   /** Extra worker flags (e.g. --heartbeat-timeout, --checkpoint-dir). */
@@ -161,9 +163,18 @@ export async function launch(o: LaunchOptions): Promise<number> {
     coordinator = spawnCoordinator(coordinatorArgs, envFor(undefined));
     const threads = o.threads ?? defaultThreads(o.workers);
     let restartsLeft = o.maxRestarts ?? 0;
+    // Note [workers bound to cores]: a replacement worker takes the block of the one it replaces.
+    const binding = o.cpuBind === 'none' ? undefined : machineCpuBinding(o.workers, threads, availableCpus());
+    if (binding !== undefined) {
+      o.log(binding.bound
+        ? `launch: workers bound to CPUs ${workerIds.map((id, k) => `${id}: ${formatCpuList(binding.sets[k]!)}`).join(', ')} (--cpu-bind none lets them float)`
+        : `launch: workers not bound to CPUs: ${binding.reason}`);
+    }
     const startWorker = (id: string): void => {
       const own = servers.length > 1 ? servers[workerIds.indexOf(id)]!.url : url!;
-      const child = group.spawn(id, process.execPath, [CLI_PATH, 'worker', '--nats', own, '--run', o.runId, '--threads', String(threads), '--id', id, ...(o.workerArgs ?? [])], envFor(id));
+      const args = [CLI_PATH, 'worker', '--nats', own, '--run', o.runId, '--threads', String(threads), '--id', id, ...(o.workerArgs ?? [])];
+      const start = binding?.bound ? boundCommand(binding.taskset!, binding.sets[workerIds.indexOf(id)]!, process.execPath, args) : { command: process.execPath, args };
+      const child = group.spawn(id, start.command, start.args, envFor(id));
       void child.exited.then((exit) => {
         // A worker that died while the run goes on is replaced (it joins the next generation with a fresh process).
         if (exit.code === 0 || !coordinator!.running() || interrupted > 0 || restartsLeft <= 0) return;
