@@ -13,6 +13,7 @@
 #include "adam.h"
 #include "batch_norm.h"
 #include "rank_order_sum.h"
+#include "bulk_floats.h"
 #include "float_view.h"
 #include <stdint.h>
 
@@ -107,6 +108,8 @@ NAPI_MODULE_INIT() {
       {"batchNormBackward", NULL, BatchNormBackward, NULL, NULL, NULL, napi_enumerable, NULL},
       {"adam", NULL, Adam, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sumInRankOrder", NULL, SumInRankOrder, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"copyFloats", NULL, CopyFloats, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"allFinite", NULL, AllFinite, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties) != napi_ok) return NULL;
   return exports;

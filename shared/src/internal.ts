@@ -11,6 +11,7 @@ export { registerKernels, resolveKernels, ownKernels, registeredBackends } from 
 export { createReferenceBackend } from './kernels/reference/backend.js';
 export { nativeDecided } from './kernels/native/availability.js';
 export { nativeAddonOrReason } from './kernels/native/addon.js';
+export { bulkFloats, bulkSelfCheck, BULK_NATIVE_MIN_ELEMENTS, type BulkFloats } from './kernels/native/bulk-floats.js';
 export type { NativeAddon } from './kernels/native/addon.js';
 export * from './config/validate.js';
 export * from './config/run-config.js';

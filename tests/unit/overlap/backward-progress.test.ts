@@ -21,6 +21,87 @@ describe('BackwardProgress: Note [gradients final]', () => {
   });
 });
 
+describe('BackwardProgress with bucket starts: Note [wake only at bucket starts]', () => {
+  // Counts the notifies a waiter would get: Atomics.notify returns how many waiters it woke, so a test counts the
+  // calls by wrapping it (the cells are the only argument that identifies the caller).
+  function counting(cells: Int32Array): { readonly count: number; restore(): void } {
+    const original = Atomics.notify;
+    let count = 0;
+    (Atomics as { notify: typeof Atomics.notify }).notify = (typed, index, n) => {
+      if (typed === cells) count++;
+      return original(typed as Int32Array, index, n);
+    };
+    return {
+      get count() {
+        return count;
+      },
+      restore: () => ((Atomics as { notify: typeof Atomics.notify }).notify = original),
+    };
+  }
+
+  it('stores every move but notifies only when the mark reaches a bucket start not reached before', () => {
+    const cells = new Int32Array(new SharedArrayBuffer(4));
+    const notifies = counting(cells);
+    try {
+      // Buckets [60, 100) and [0, 60), released in that order; four layers [90,100) [60,90) [20,60) [0,20).
+      const p = new BackwardProgress(cells, 0, 100, [60, 0]);
+      p.done(90, 100);
+      expect([cells[0], notifies.count]).toEqual([90, 0]);
+      p.done(60, 90);
+      expect([cells[0], notifies.count]).toEqual([60, 1]);
+      p.done(20, 60);
+      expect([cells[0], notifies.count]).toEqual([20, 1]);
+      p.done(0, 20);
+      expect([cells[0], notifies.count]).toEqual([0, 2]);
+      p.finish(); // already final: nothing to wake for
+      expect([cells[0], notifies.count]).toEqual([0, 2]);
+    } finally {
+      notifies.restore();
+    }
+  });
+
+  it('a move past several starts wakes once; finish() wakes when layers left the mark above 0', () => {
+    const cells = new Int32Array(new SharedArrayBuffer(4));
+    const notifies = counting(cells);
+    try {
+      const p = new BackwardProgress(cells, 0, 100, [80, 50, 0]);
+      p.done(40, 100);
+      expect([cells[0], notifies.count]).toEqual([40, 1]);
+      p.finish();
+      expect([cells[0], notifies.count]).toEqual([0, 2]);
+    } finally {
+      notifies.restore();
+    }
+  });
+
+  it('releaseAsFinal still releases every bucket in order when only bucket starts notify', async () => {
+    const cells = new Int32Array(new SharedArrayBuffer(4));
+    const buckets = [
+      { start: 60, end: 100 },
+      { start: 0, end: 60 },
+    ];
+    const p = new BackwardProgress(cells, 0, 100, buckets.map((b) => b.start));
+    const released: number[] = [];
+    let finish!: () => void;
+    const tasks = new Promise<void>((resolve) => (finish = resolve));
+    const done = releaseAsFinal(tasks, cells, 1, { buckets, release: (b) => released.push(b) }, () => undefined);
+    const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
+    p.done(90, 100);
+    await tick();
+    expect(released).toEqual([]);
+    p.done(60, 90);
+    await tick();
+    expect(released).toEqual([0]); // woken by the notify at 60, before the task ends
+    p.done(20, 60);
+    p.done(0, 20);
+    await tick();
+    expect(released).toEqual([0, 1]);
+    finish();
+    await done;
+    expect(released).toEqual([0, 1]);
+  });
+});
+
 describe('releaseAsFinal', () => {
   it('releases each bucket only once every micro-batch has passed its start, in order, finalizing first; all by the end', async () => {
     const cells = new Int32Array(new SharedArrayBuffer(8));

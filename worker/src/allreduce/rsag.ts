@@ -3,7 +3,7 @@ import { ClusterError, ConfigError } from '@gradmesh/shared/internal';
 import { DropCounter, MessageRejectedError, type DropReason } from '@gradmesh/shared/internal';
 import { alignedPieceValues, copyPieceValues, PIECE_HEADER_BYTES, pieceElements, pieceHeaderBytes, readPieceHeader, writePieceFrame, writePieceHeader, type PieceHeader } from '@gradmesh/shared/internal';
 import { decodeValues, encodedBytes, encodeValues, roundTrip, type Compression } from '@gradmesh/shared/internal';
-import { validateRunId, validateWorkerId } from '@gradmesh/shared/internal';
+import { validateRunId, validateWorkerId, bulkFloats } from '@gradmesh/shared/internal';
 import type { AllReduce, AllReduceStep, AllReduceTimings } from './allreduce.js';
 import { ConnectionInterrupted } from './connection-interrupted.js';
 import { EarlyFrames } from './early-frames.js';
@@ -501,7 +501,12 @@ export class RsagAllReduce implements AllReduce {
     } else {
       if (active.buffers.gathered[header.piece] === 1) return this.#drop('ag', 'duplicate', subject, header, `piece ${header.piece} again`);
       active.buffers.gathered[header.piece] = 1;
-      if (this.#compression === 'none') copyPieceValues(frame, active.data, range.start, range.length);
+      if (this.#compression === 'none') {
+        // Into the (shared) gradient vector with the native memmove when the values are aligned (Note [shared memory copies]).
+        const values = alignedPieceValues(frame);
+        if (values === undefined) copyPieceValues(frame, active.data, range.start, range.length);
+        else bulkFloats().copy(active.data.subarray(range.start, range.start + range.length), values);
+      }
       else decodeValues(this.#compression, frame.subarray(PIECE_HEADER_BYTES), active.data, range.start, range.length);
       active.bytesReceived += frame.length;
       active.gatheredCount++;

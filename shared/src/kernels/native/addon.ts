@@ -36,6 +36,10 @@ export interface NativeAddon {
    * (shared/native/rank_order_sum.c); out may be sources[0] itself. Absent from an addon built before it.
    */
   sumInRankOrder?(out: Float32Array, sources: readonly Float32Array[]): void;
+  /** dst ← src (memmove) for two Float32Arrays of one length (shared/native/bulk_floats.c). Absent from an addon built before it. */
+  copyFloats?(dst: Float32Array, src: Float32Array): void;
+  /** Whether no element is NaN or ±Infinity (shared/native/bulk_floats.c). Absent from an addon built before it. */
+  allFinite?(values: Float32Array): boolean;
   /** OpenBLAS's name for the kernels it uses, e.g. "SkylakeX". */
   coreName(): string;
   /** OpenBLAS's build description (version, DYNAMIC_ARCH, …). */

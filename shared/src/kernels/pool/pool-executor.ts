@@ -40,6 +40,7 @@ export class PoolExecutor implements GradientExecutor {
   readonly #model: ModelRef;
   readonly #microSlots: Tensor[] = [];
   #evalSlots: Tensor | undefined;
+  #startsOf: { buckets: GradientStream['buckets']; starts: readonly number[] } | undefined;
   readonly #datasets = new WeakMap<Dataset, { id: number; descriptor: DatasetDescriptor }>();
   #indices = new Uint32Array(new SharedArrayBuffer(4 * 1024));
   /** Backward progress of the current call's micro-batches (Note [gradients final]). */
@@ -70,6 +71,8 @@ export class PoolExecutor implements GradientExecutor {
     while (this.#microSlots.length < ranges.length - 1) this.#microSlots.push(this.#backend.allocPersistent([this.#store.slots.size]));
     const slotBuffers = [this.#store.slots, ...this.#microSlots];
     const cells = stream === undefined ? undefined : this.#progressCells(ranges.length);
+    // The pool threads wake this thread only when a bucket start is reached (Note [wake only at bucket starts]).
+    const bucketStarts = stream === undefined ? [] : this.#bucketStarts(stream);
     const tasks = Promise.all(
       ranges.map(([s, e], micro) =>
         this.#pool.run<BatchStats>({
@@ -81,7 +84,7 @@ export class PoolExecutor implements GradientExecutor {
           step,
           micro: firstMicro + micro,
           slotsPtr: slotBuffers[micro]!.data.byteOffset,
-          ...(cells === undefined ? {} : { progress: { cells, cell: micro } }),
+          ...(cells === undefined ? {} : { progress: { cells, cell: micro, bucketStarts } }),
           ...(gate === undefined ? {} : { gate }),
         }),
       ),
@@ -98,6 +101,12 @@ export class PoolExecutor implements GradientExecutor {
     const results = cells === undefined || stream === undefined ? await tasks : await releaseAsFinal(tasks, cells, ranges.length, stream, (b) => sumMicroBatches(b.start, b.end));
     if (cells === undefined) sumMicroBatches(0, slots.length);
     return results.reduce(addStats, emptyStats());
+  }
+
+  /** The buckets' starts in release order, one array per bucket list (the list is the replica's, made once). */
+  #bucketStarts(stream: GradientStream): readonly number[] {
+    if (this.#startsOf?.buckets !== stream.buckets) this.#startsOf = { buckets: stream.buckets, starts: stream.buckets.map((b) => b.start) };
+    return this.#startsOf.starts;
   }
 
   /** The progress cells of the next call's micro-batches, reset to "nothing final" before any task starts. */

@@ -89,7 +89,7 @@ export default function runTask(task: PoolTask): BatchStats | null {
               };
         const withWait = (stats: BatchStats): BatchStats => (gate === undefined ? stats : { ...stats, gateWaitMs: waited });
         if (task.progress === undefined) return withWait(network.trainBatch(batch, { backend, training: true, rng, ...(beforeLayer === undefined ? {} : { beforeLayer }) }));
-        const progress = new BackwardProgress(task.progress.cells, task.progress.cell, task.model.parameterCount);
+        const progress = new BackwardProgress(task.progress.cells, task.progress.cell, task.model.parameterCount, task.progress.bucketStarts);
         const stats = network.trainBatch(batch, { backend, training: true, rng, onSlotsFinal: (start, end) => progress.done(start, end), ...(beforeLayer === undefined ? {} : { beforeLayer }) });
         progress.finish();
         return withWait(stats);

@@ -35,7 +35,7 @@ export interface TrainTask {
   readonly micro: number;
   readonly slotsPtr: number;
   /** When the main thread overlaps the all-reduce with backward: cell `cell` of `cells` tracks this micro-batch's final slots (Note [gradients final]). */
-  readonly progress?: { readonly cells: Int32Array; readonly cell: number };
+  readonly progress?: { readonly cells: Int32Array; readonly cell: number; readonly bucketStarts?: readonly number[] };
   /** Handed out before the parameters were final: each layer waits for its gate (Note [parameters final]). */
   readonly gate?: ParameterGateRef;
 }

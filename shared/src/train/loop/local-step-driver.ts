@@ -4,7 +4,7 @@ import { DivergenceError } from '../../errors.js';
 import { saveTrainingCheckpoint } from '../checkpointing.js';
 import { evaluateSamples, summarizeEvaluation, type Evaluation } from '../evaluation.js';
 import { injectedNan, poisonGradient } from '../fault-injection.js';
-import { allFinite } from '../finite.js';
+import { bulkFloats } from '../../kernels/native/bulk-floats.js';
 import type { Model } from '../model.js';
 import type { TrainingState } from '../training-state.js';
 import { applyUpdate } from '../update.js';
@@ -57,7 +57,7 @@ export class LocalStepDriver implements StepDriver {
     const slots = model.params.slots.data;
     if (p.step === this.#faultStep) poisonGradient(slots);
     // The whole slot buffer: BatchNorm's observed statistics travel in it and would reach the running stats.
-    const skipped = !allFinite(slots);
+    const skipped = !bulkFloats().allFinite(slots);
     const penalty = skipped ? 0 : applyUpdate(model.params, model.optimizer, p.lr, stats.count, model.config.training, model.backend.kernels).penalty;
     if (timeline !== undefined) {
       timeline.updated = timeline.replying = timeline.replied = wallMs();
