@@ -43,6 +43,12 @@ describe('the plan of which CPUs each launch worker gets', () => {
     expect(planCpuBinding(smt(2), 2, 1, 4)).toEqual({ bound: true, sets: [[0, 2], [1, 3]] });
   });
 
+  it('3 workers on 4 cores × 2 threads: one whole core each (the fourth left over), not blocks of 2 logical CPUs that split a core', () => {
+    expect(planCpuBinding(smt(4), 3, 1, 8)).toEqual({ bound: true, sets: [[0, 4], [1, 5], [2, 6]] });
+    // 3 cores × 2 threads, 2 workers × 3 threads: one whole core each gives 2 < 3 CPUs, so logical blocks (core 1 split).
+    expect(planCpuBinding(smt(3), 2, 3, 6)).toEqual({ bound: true, sets: [[0, 1, 3], [2, 4, 5]] });
+  });
+
   it('keeps a worker within one socket when the blocks allow it', () => {
     const plan = planCpuBinding(smt(8, 2), 2, 8, 16);
     expect(plan.bound).toBe(true);
