@@ -27,6 +27,7 @@ case "$rounds" in '' | *[!0-9]* | 0) echo "cluster-ab.sh: rounds must be a whole
 
 # Where a side runs and with which environment.
 side_dir() { case "$1" in env:* | .) echo "$root" ;; *) (cd "$1" 2>/dev/null && pwd) || { echo "cluster-ab.sh: $1 is not a directory (a checkout), env:NAME=VALUE or ." >&2; exit 2; } ;; esac; }
+# A side without env: still gets one variable (a marker nothing reads), so `env "$(side_env …)"` has an argument.
 side_env() { case "$1" in env:*=*) echo "${1#env:}" ;; env:*) echo "cluster-ab.sh: '$1' must be env:NAME=VALUE" >&2; exit 2 ;; *) echo "GRADMESH_CLUSTER_AB=1" ;; esac; }
 for side in "$a" "$b"; do
   dir=$(side_dir "$side")

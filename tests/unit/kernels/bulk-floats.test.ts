@@ -14,6 +14,9 @@ describe('bulk floats: the self-check rejects a wrong kernel', () => {
   it('the JavaScript forms pass it', () => {
     expect(bulkSelfCheck(good)).toBeUndefined();
   });
+  it('short buffers (copied by TypedArray.set, native or not) refuse two lengths too instead of filling part of dst', () => {
+    expect(() => bulkFloats().copy(new Float32Array(10), new Float32Array(9))).toThrow(/one length/);
+  });
   it('a copy that loses the last element fails it', () => {
     expect(bulkSelfCheck({ ...good, copy: (d, s) => d.set(s.subarray(0, s.length - 1)) })).toMatch(/copy differs at element/);
   });

@@ -20,7 +20,19 @@ export interface BulkFloats {
 /** Below this many elements the JavaScript forms are used (a native call's fixed cost, Note [native sum crossover]). */
 export const BULK_NATIVE_MIN_ELEMENTS = 1024;
 
-const JS_BULK = (reason: string): BulkFloats => ({ copy: (dst, src) => dst.set(src), allFinite: allFiniteJs, native: reason });
+/** Both paths refuse two lengths alike (TypedArray.set would copy a shorter source into part of dst). */
+function sameLength(dst: Float32Array, src: Float32Array): void {
+  if (dst.length !== src.length) throw new RangeError(`copyFloats: dst and src must have one length (${dst.length} and ${src.length})`);
+}
+
+const JS_BULK = (reason: string): BulkFloats => ({
+  copy: (dst, src) => {
+    sameLength(dst, src);
+    dst.set(src);
+  },
+  allFinite: allFiniteJs,
+  native: reason,
+});
 
 let decided: BulkFloats | undefined;
 
@@ -38,6 +50,7 @@ function decide(): BulkFloats {
   if (typeof copyFloats !== 'function' || typeof allFinite !== 'function') return JS_BULK('the native addon predates copyFloats/allFinite; rebuild it with `npm run build`');
   const bulk: BulkFloats = {
     copy: (dst, src) => {
+      sameLength(dst, src);
       if (dst.length < BULK_NATIVE_MIN_ELEMENTS) dst.set(src);
       else copyFloats.call(addon, dst, src);
     },
@@ -49,9 +62,10 @@ function decide(): BulkFloats {
 }
 
 /**
- * Before first use: the native forms agree with JavaScript on buffers that hold NaNs (quiet, signalling, with
- * payloads), ±Infinity, denormals and ±0 at every position of a block and past the SIMD widths, in shared and
- * plain memory. Returns what differed, or undefined.
+ * Before first use: a copy out of shared memory keeps every bit (NaN payloads, denormals, ±0, both signs), and the
+ * check finds NaNs (quiet, signalling, with payloads) and ±Infinity at block edges, SIMD-width edges and the last
+ * element of a buffer longer than three blocks, and no false alarm on finite values. Returns what differed, or
+ * undefined.
  */
 export function bulkSelfCheck(bulk: Pick<BulkFloats, 'copy' | 'allFinite'>): string | undefined {
   const n = 3 * 4096 + 37;
