@@ -379,19 +379,22 @@ async function measureBandwidth(ranks: Child[], c: BandwidthCase): Promise<{ row
   // The ranks' CPU for resetting their vectors before each run: not the all-reduce's, left out of cpuMsRanks.
   let prepareCpuMs = 0;
   let serverBefore: number | undefined;
-  let wallBefore = 0;
+  // The parent's wall time of the timed runs (their reset phases left out), for the cores-busy figure.
+  let wallMs = 0;
   for (let i = 0; i < WARMUP + repeats; i++) {
     if (i === WARMUP) {
       before = await cpuAndGcOf(ranks);
       serverBefore = processCpuMs(serverPid);
-      wallBefore = performance.now();
     }
+    // Note [every rank starts prepared]
+    const prepared = await Promise.all(ranks.map((r) => r.request({ type: 'prepare' }, 'prepared')));
+    const wall0 = performance.now();
     const done = await Promise.all(ranks.map((r) => r.request({ type: 'run', step: i }, 'done')));
     if (i < WARMUP) continue;
-    times.push(Math.max(...done.map((d) => (d.type === 'done' ? d.ms : 0))));
-    for (const d of done) if (d.type === 'done') prepareCpuMs += d.prepareCpuMs ?? 0;
+    wallMs += performance.now() - wall0;
+    times.push(collectiveMs(done));
+    for (const p of prepared) if (p.type === 'prepared') prepareCpuMs += p.prepareCpuMs;
   }
-  const wallMs = performance.now() - wallBefore;
   const after = await cpuAndGcOf(ranks);
   const cpuMsRanks = (after.cpuMs - before.cpuMs - prepareCpuMs) / repeats;
   const gcMsRanks = (after.gcMs - before.gcMs) / repeats;
@@ -432,6 +435,31 @@ async function measureBandwidth(ranks: Child[], c: BandwidthCase): Promise<{ row
     (row.ceilingRatio === undefined ? '?' : (row.busbwRatio / row.ceilingRatio).toFixed(2)).padEnd(21) +
     parallelCapacity.toFixed(2);
   return { row, line };
+}
+
+/**
+ * Note [every rank starts prepared]
+ * Each rank resets its 40 MB vector before an all-reduce (training's backward writes it instead). When the reset
+ * came with the start command, a rank that got the command first started its clock while others, with only two
+ * cores for N processes, were still resetting or waiting for a core to reset on — and the row charged the
+ * all-reduce with that skew (several ms of a 50–100 ms run at N = 3, 4). Now every rank resets first and says so;
+ * only then does the parent start them all, and a run lasts from the first rank's start to the last rank's
+ * resolution on the clock the processes share (`collectiveMs`): the all-reduce as a whole, the way nccl-tests
+ * time a collective after a barrier.
+ */
+export function collectiveMs(done: readonly ChildReply[]): number {
+  let start = Infinity;
+  let end = -Infinity;
+  let own = 0;
+  for (const d of done) {
+    if (d.type !== 'done') continue;
+    own = Math.max(own, d.ms);
+    if (d.startMs === undefined || d.endMs === undefined) continue;
+    start = Math.min(start, d.startMs);
+    end = Math.max(end, d.endMs);
+  }
+  // Never less than the longest rank's own time (a clock read on either side of its call).
+  return end > start ? Math.max(own, end - start) : own;
 }
 
 /**

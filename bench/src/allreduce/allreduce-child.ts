@@ -269,14 +269,17 @@ async function handle(m: ParentCommand): Promise<void> {
     case 'init':
       await init(m);
       return reply(m.role === 'allreduce' ? { type: 'ready', dataPath: `${m.links === undefined ? 'pieces through nats-server' : 'pieces over direct links'}; ${dataPath()}` } : { type: 'ready' });
+    case 'prepare': {
+      // The reset stands in for training's backward: its CPU is reported so the parent can leave it out.
+      const c0 = process.cpuUsage();
+      work.set(input);
+      return reply({ type: 'prepared', prepareCpuMs: cpuMsSince(c0) });
+    }
     case 'run':
       if (allReduce !== undefined) {
-        // The reset stands in for training's backward: its CPU is reported so the parent can leave it out.
-        const c0 = process.cpuUsage();
-        work.set(input);
-        const prepareCpuMs = cpuMsSince(c0);
+        const startMs = performance.timeOrigin + performance.now();
         const t = await allReduce.allReduce(m.step, work);
-        return reply({ type: 'done', step: m.step, ms: t.totalMs, prepareCpuMs });
+        return reply({ type: 'done', step: m.step, ms: t.totalMs, startMs, endMs: performance.timeOrigin + performance.now() });
       }
       if (publisher !== undefined) {
         const t0 = performance.now();

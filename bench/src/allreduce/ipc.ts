@@ -41,7 +41,9 @@ export type ParentCommand =
   | ChildInit
   /** Open this process's link listener on 127.0.0.1 (once; kept for every later init) and report its address. */
   | { readonly type: 'listen' }
-  /** allreduce: reset the vector to this rank's input and all-reduce it as `step`; publisher: send everything. */
+  /** allreduce: reset the vector to this rank's input (before a `run`, so that no rank starts while another still resets). */
+  | { readonly type: 'prepare' }
+  /** allreduce: all-reduce the prepared vector as `step`; publisher: send everything. */
   | { readonly type: 'run'; readonly step: number }
   /**
    * allreduce: all-reduce steps 0 … warmup+count−1 back to back (each from this rank's input) and report the
@@ -58,8 +60,13 @@ export type ChildReply =
   | { readonly type: 'listening'; readonly address: string }
   /** An all-reduce rank says what its data path uses (rank-order sum, NATS client patches), in one line. */
   | { readonly type: 'ready'; readonly dataPath?: string }
-  /** `prepareCpuMs`: CPU spent resetting the vector before the all-reduce (not part of it). */
-  | { readonly type: 'done'; readonly step: number; readonly ms: number; readonly prepareCpuMs?: number }
+  /** `prepareCpuMs`: CPU spent resetting the vector (not part of the all-reduce). */
+  | { readonly type: 'prepared'; readonly prepareCpuMs: number }
+  /**
+   * `ms`: from the call to the resolution this rank sees; `startMs`, `endMs`: the same two instants on the clock every
+   * process of the machine shares (performance.timeOrigin + now()), so the parent can time the collective as a whole.
+   */
+  | { readonly type: 'done'; readonly step: number; readonly ms: number; readonly startMs?: number; readonly endMs?: number }
   | { readonly type: 'received'; readonly bytes: number }
   /**
    * The wall time of each timed all-reduce (from the call to its resolution) or round trip of a `runMany`, in

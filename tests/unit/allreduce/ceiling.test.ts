@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ceilingRatio, minimumRanksCpuMs } from '../../../bench/src/allreduce/allreduce-bench.js';
+import { ceilingRatio, collectiveMs, minimumRanksCpuMs } from '../../../bench/src/allreduce/allreduce-bench.js';
 
 describe('the all-reduce CPU ceiling (bench allreduce)', () => {
   const cpu = { publisherSecPerGB: 0.25, subscriberSecPerGB: 0.65, serverSecPerGB: 2 };
@@ -21,5 +21,20 @@ describe('the all-reduce CPU ceiling (bench allreduce)', () => {
     // N = 3, 40 MB: 3·0.04·0.25 + 4·0.04·0.65 = 0.03 + 0.104 s = 134 ms.
     expect(minimumRanksCpuMs(3, 40e6, cpu)).toBeCloseTo(134, 6);
     expect(minimumRanksCpuMs(2, 40e6, { ...cpu, subscriberSecPerGB: 0 })).toBeCloseTo(20, 6);
+  });
+});
+
+describe('the time of one all-reduce (bench allreduce, Note [every rank starts prepared])', () => {
+  const done = (ms: number, startMs?: number, endMs?: number) => ({ type: 'done' as const, step: 0, ms, ...(startMs === undefined ? {} : { startMs }), ...(endMs === undefined ? {} : { endMs }) });
+
+  it('runs from the first rank\'s start to the last rank\'s resolution on the shared clock', () => {
+    // Rank 1 starts 3 ms after rank 0 and finishes last: the collective took 1000 → 1063, not either rank's own 60.
+    expect(collectiveMs([done(58, 1000, 1058), done(60, 1003, 1063), done(55, 1001, 1056)])).toBe(63);
+  });
+
+  it('is never less than the longest rank\'s own time, and falls back to it without clock readings', () => {
+    expect(collectiveMs([done(70, 1000, 1050), done(40, 1001, 1041)])).toBe(70);
+    expect(collectiveMs([done(70), done(40)])).toBe(70);
+    expect(collectiveMs([{ type: 'failed', message: 'x' }, done(12, 5, 17)])).toBe(12);
   });
 });
