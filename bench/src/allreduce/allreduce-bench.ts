@@ -8,6 +8,7 @@ import { startLocalNatsServer } from '@gradmesh/transport';
 import type { BenchLinks, BenchTransport, ChildReply, ParentCommand } from './ipc.js';
 import { processCpuMs } from './cpu-time.js';
 import { probeCpuLoad, type CpuLoad } from '../backend/cpu-load.js';
+import { bestCeilingFraction, type NecessaryWork } from './necessary-work.js';
 
 /**
  * `gradmesh bench allreduce`: in ONE run, (1) the single-stream NATS bandwidth — one publisher process to one
@@ -70,6 +71,24 @@ export interface AllreduceBenchRow {
    * when the server's CPU time cannot be read.
    */
   readonly ceilingRatio: number | undefined;
+  /**
+   * Uncompressed rows: the CPU of the sums and the landing every all-reduce of this size must do besides moving
+   * its bytes, and the highest measured ÷ ceiling that work leaves on fully busy cores (Note [work besides the bytes]).
+   */
+  readonly necessaryWork?: NecessaryWork;
+  readonly bestCeilingFraction?: number;
+  /** Direct rows: the same bytes all-to-all between the N rank processes with no all-reduce work (Note [the links' all-to-all]). */
+  readonly linkMesh?: LinkMeshCost;
+  /** Direct rows: the highest measured ÷ ceiling left by the all-to-all's cost plus the sums and landing (fully busy cores). */
+  readonly bestCeilingFractionAllToAll?: number;
+}
+
+/** What the links' all-to-all cost (Note [the links' all-to-all]): all ranks' CPU per GB sent (covering its receipt too), MB/s sent by all. */
+export interface LinkMeshCost {
+  readonly mbps: number;
+  readonly cpuSecPerGB: number;
+  /** At that cost, the CPU ms of one all-reduce's bytes (2(N−1)·S sent in all). */
+  readonly cpuMs: number;
 }
 
 /** A small vector's latency (Note [the round-trip baseline]). */
@@ -188,6 +207,10 @@ const REQUEST_TIMEOUT_MS = 120_000;
 /** Sizes up to this are measured for latency (and fit the round trip's one message under the default max_payload). */
 const SMALL_VECTOR_MAX_MB = 1;
 const LATENCY_WARMUP = 30;
+/** Timed runs of the links' all-to-all per (N, size), after one warm-up; the median is used. */
+const MESH_RUNS = 3;
+/** Runs of the necessary work per row (after one warm-up); the median is used. */
+const NECESSARY_WORK_RUNS = 5;
 const DEFAULT_LATENCY_STEPS = 300;
 
 /**
@@ -253,8 +276,15 @@ export async function runAllreduceBench(options: AllreduceBenchOptions): Promise
       log('  N      MB  wire    time ms (min–max)      algbw MB/s   busbw MB/s   busbw/single   ceiling   replicas agree   CPU ms/run ranks+server (cores busy)   ranks\' minimum CPU / GC pauses (wall)   measured ÷ ceiling   free cores after');
       for (const n of options.workers) {
         await withRanks(entry, n, async (ranks) => {
+          const meshes = new Map<number, LinkMeshCost>();
+          if (links !== undefined) for (const mb of large) {
+            const mesh = await measureLinkMesh(ranks, n, mb);
+            meshes.set(mb, mesh);
+            const single = links.cpu.senderSecPerGB + links.cpu.receiverSecPerGB;
+            log(`${String(n).padStart(3)} ${String(mb).padStart(7)}  links all-to-all, no all-reduce work (Note [the links' all-to-all]): ${mesh.mbps.toFixed(0)} MB/s sent, CPU ${mesh.cpuSecPerGB.toFixed(2)} s per GB (one link: ${single.toFixed(2)})`);
+          }
           for (const transport of transports) for (const mb of large) for (const compression of compressions) {
-            const row = await measureBandwidth(ranks, { url, n, mb, compression, transport, repeats, serverPid, single, singleCpu, linkCpu: links?.cpu, noteDataPath });
+            const row = await measureBandwidth(ranks, { url, n, mb, compression, transport, repeats, serverPid, single, singleCpu, linkCpu: links?.cpu, mesh: transport === 'direct' ? meshes.get(mb) : undefined, noteDataPath });
             results.push(row.row);
             log(row.line);
           }
@@ -366,6 +396,7 @@ interface BandwidthCase {
   readonly single: number;
   readonly singleCpu: SingleStreamCpu;
   readonly linkCpu: LinkStreamCpu | undefined;
+  readonly mesh: LinkMeshCost | undefined;
   readonly noteDataPath: (line: string) => void;
 }
 
@@ -402,6 +433,12 @@ async function measureBandwidth(ranks: Child[], c: BandwidthCase): Promise<{ row
   const cpuMsServer = serverBefore === undefined || serverAfter === undefined ? undefined : (serverAfter - serverBefore) / repeats;
   const agree = await replicasAgree(ranks);
   const { parallelCapacity } = await probeCpuLoad();
+  // Note [work besides the bytes]: measured after the row, in one rank, so it never overlaps the timed runs.
+  let work: NecessaryWork | undefined;
+  if (compression === 'none') {
+    const r = await (ranks[0] as Child).request({ type: 'necessaryWork', worldSize: n, elements, runs: NECESSARY_WORK_RUNS }, 'necessaryWork');
+    if (r.type === 'necessaryWork') work = { sumMs: r.sumMs, landingMs: r.landingMs };
+  }
   const ms = median(times);
   const bytes = elements * 4;
   const algbw = bytes / 1e6 / (ms / 1e3);
@@ -427,14 +464,64 @@ async function measureBandwidth(ranks: Child[], c: BandwidthCase): Promise<{ row
       transport === 'direct' ? (linkCpu === undefined ? undefined : directCeilingRatio(n, bytes, linkCpu, single, cpus().length)) : ceilingRatio(n, bytes, cpuMsServer, singleCpu, single, cpus().length),
   };
   const busy = (cpuMsRanks + (cpuMsServer ?? 0)) / (wallMs / repeats);
+  // The CPU the ceiling charges: the ranks' minimum bytes, and over NATS the server's CPU too.
+  const ceilingCpuMs = transport === 'direct' ? row.cpuMsRanksMinimum : cpuMsServer === undefined ? undefined : row.cpuMsRanksMinimum + cpuMsServer;
+  const best = work === undefined || ceilingCpuMs === undefined ? undefined : bestCeilingFraction(ceilingCpuMs, work);
+  const mesh = c.mesh;
+  const bestAllToAll = work === undefined || mesh === undefined ? undefined : row.cpuMsRanksMinimum / (mesh.cpuMs + work.sumMs + work.landingMs);
+  const withWork: AllreduceBenchRow = {
+    ...row,
+    ...(work === undefined ? {} : { necessaryWork: work }),
+    ...(best === undefined ? {} : { bestCeilingFraction: best }),
+    ...(mesh === undefined ? {} : { linkMesh: mesh }),
+    ...(bestAllToAll === undefined ? {} : { bestCeilingFractionAllToAll: bestAllToAll }),
+  };
+  // Where the ranks' CPU went: bytes at one link's costs, what the all-to-all adds, sums, landing, and the rest.
+  const workLine =
+    work === undefined
+      ? ''
+      : `\n        ranks' CPU ${cpuMsRanks.toFixed(0)} ms = minimum bytes ${row.cpuMsRanksMinimum.toFixed(0)}` +
+        (mesh === undefined ? '' : ` + all-to-all ${(mesh.cpuMs - row.cpuMsRanksMinimum).toFixed(0)}`) +
+        ` + rank-order sums ${work.sumMs.toFixed(0)} + landing ${work.landingMs.toFixed(0)} + rest ${(cpuMsRanks - (mesh?.cpuMs ?? row.cpuMsRanksMinimum) - work.sumMs - work.landingMs).toFixed(0)}` +
+        (best === undefined ? '' : `; at most ${best.toFixed(2)} × ceiling with the sums and landing`) +
+        (bestAllToAll === undefined ? '' : `, ${bestAllToAll.toFixed(2)} with the all-to-all too (fully busy cores; Note [work besides the bytes])`);
   const line =
     `${String(n).padStart(3)} ${String(mb).padStart(7)}  ${wireLabel(compression, transport).padEnd(4)} ${ms.toFixed(1).padStart(9)} (${row.msMin.toFixed(1)}–${row.msMax.toFixed(1)})`.padEnd(44) +
     `${algbw.toFixed(0).padStart(10)} ${busbw.toFixed(0).padStart(12)} ${row.busbwRatio.toFixed(2).padStart(14)} ${(row.ceilingRatio === undefined ? '?' : row.ceilingRatio.toFixed(2)).padStart(9)}   ${(agree ? 'yes' : 'NO').padEnd(17)}` +
     `${cpuMsRanks.toFixed(0)}+${cpuMsServer === undefined ? '?' : cpuMsServer.toFixed(0)} (${busy.toFixed(2)})`.padEnd(17) +
     `${row.cpuMsRanksMinimum.toFixed(0)} / ${gcMsRanks.toFixed(0)}`.padStart(10).padEnd(40) +
     (row.ceilingRatio === undefined ? '?' : (row.busbwRatio / row.ceilingRatio).toFixed(2)).padEnd(21) +
-    parallelCapacity.toFixed(2);
-  return { row, line };
+    parallelCapacity.toFixed(2) +
+    workLine;
+  return { row: withWork, line };
+}
+
+/** The links' all-to-all among the ranks for a vector of `mb` (Note [the links' all-to-all]): one warm-up, MESH_RUNS timed. */
+async function measureLinkMesh(ranks: Child[], n: number, mb: number): Promise<LinkMeshCost> {
+  const bytes = Math.round((mb * 1e6) / 4) * 4;
+  // Each rank sends 2(N−1)/N·S in all, 2S/N to each peer (as the all-reduce does), in whole frames.
+  const bytesPerPeer = Math.max(1, Math.round((2 * bytes) / n / MESSAGE_BYTES)) * MESSAGE_BYTES;
+  const addresses = await Promise.all(ranks.map(async (c) => {
+    const r = await c.request({ type: 'listen' }, 'listening');
+    return r.type === 'listening' ? r.address : '';
+  }));
+  const runId = `bench-${process.pid}-mesh-${n}-${String(mb).replace(/\W/g, '_')}`;
+  const secret = new Uint8Array(randomBytes(32));
+  await Promise.all(ranks.map((c, rank) => c.request({ type: 'init', role: 'linkMesh', runId, secret, rank, worldSize: n, addresses, bytesPerPeer, messageBytes: MESSAGE_BYTES, sourceBytes: bytes }, 'ready')));
+  const cpu: number[] = [];
+  const mbps: number[] = [];
+  for (let i = 0; i <= MESH_RUNS; i++) {
+    const before = await cpuOf(ranks);
+    const t0 = performance.now();
+    await Promise.all(ranks.map((c) => c.request({ type: 'run', step: i }, 'done')));
+    const ms = performance.now() - t0;
+    if (i === 0) continue;
+    const sent = n * (n - 1) * bytesPerPeer;
+    cpu.push(((await cpuOf(ranks)) - before) / 1e3 / (sent / 1e9));
+    mbps.push(sent / 1e6 / (ms / 1e3));
+  }
+  const cpuSecPerGB = median(cpu);
+  return { mbps: median(mbps), cpuSecPerGB, cpuMs: ((2 * (n - 1) * bytes) / 1e9) * cpuSecPerGB * 1e3 };
 }
 
 /**

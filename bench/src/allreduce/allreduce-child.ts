@@ -4,6 +4,8 @@ import { Random } from '@gradmesh/shared/internal';
 import { dialPeer, directWritesStatus, installDirectWrites, installReceivedPayloads, installSocketReads, PeerListener, receivedPayloadStats, releaseFrame, releasePayload, socketReadsStatus } from '@gradmesh/transport';
 import { DirectPieceTransport, rankOrderSumStatus, RsagAllReduce } from '@gradmesh/worker';
 import type { ChildInit, ChildReply, ParentCommand } from './ipc.js';
+import { measureNecessaryWork } from './necessary-work.js';
+import { openLinkMesh, type LinkMesh } from './link-mesh.js';
 
 /**
  * A child process of the all-reduce benchmark (forked by `allreduce-bench.ts`, one per rank, plus a publisher
@@ -28,6 +30,7 @@ let pinger: ((warmup: number, count: number) => Promise<Timed>) | undefined;
 /** This process's link listener (opened by `listen`, kept for every later init). */
 let listener: PeerListener | undefined;
 let stopAccepting: (() => void) | undefined;
+let mesh: LinkMesh | undefined;
 
 async function init(m: ChildInit): Promise<void> {
   // A new size means a new run id: drop the previous instance and connection.
@@ -36,6 +39,15 @@ async function init(m: ChildInit): Promise<void> {
   allReduce = undefined;
   nc = undefined;
   stopAccepting?.();
+  mesh?.close();
+  mesh = undefined;
+  publisher = undefined;
+  if (m.role === 'linkMesh') {
+    const opened = await openLinkMesh({ listener: requireListener(), runId: m.runId, secret: m.secret, rank: m.rank, worldSize: m.worldSize, addresses: m.addresses, messageBytes: m.messageBytes, sourceBytes: m.sourceBytes });
+    mesh = opened;
+    publisher = () => opened.run(m.bytesPerPeer);
+    return;
+  }
   if (m.role === 'linkReceiver') return receiveLink(m.runId, m.secret, m.totalBytes);
   if (m.role === 'linkSender') {
     publisher = await sendLink(m.runId, m.secret, m.address, m.totalBytes, m.messageBytes);
@@ -293,6 +305,8 @@ async function handle(m: ParentCommand): Promise<void> {
       return;
     case 'checksum':
       return reply({ type: 'checksum', value: checksum(work) });
+    case 'necessaryWork':
+      return reply({ type: 'necessaryWork', ...measureNecessaryWork(m.worldSize, m.elements, m.runs) });
     case 'cpu': {
       const u = process.cpuUsage();
       return reply({ type: 'cpu', ms: (u.user + u.system) / 1000, gcMs });

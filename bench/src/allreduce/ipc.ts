@@ -29,6 +29,23 @@ export type ChildInit =
    */
   | { readonly type: 'init'; readonly role: 'linkReceiver'; readonly runId: string; readonly secret: Uint8Array; readonly totalBytes: number }
   | { readonly type: 'init'; readonly role: 'linkSender'; readonly runId: string; readonly secret: Uint8Array; readonly address: string; readonly totalBytes: number; readonly messageBytes: number }
+  /**
+   * The links' all-to-all (Note [the links' all-to-all]): this rank of `worldSize` dials every other rank's listener
+   * at `addresses`, and each `run` sends `bytesPerPeer` to each of them (round-robin, `messageBytes` frames taken
+   * from a vector of `sourceBytes`) and waits for as many from each to arrive.
+   */
+  | {
+      readonly type: 'init';
+      readonly role: 'linkMesh';
+      readonly runId: string;
+      readonly secret: Uint8Array;
+      readonly rank: number;
+      readonly worldSize: number;
+      readonly addresses: readonly string[];
+      readonly bytesPerPeer: number;
+      readonly messageBytes: number;
+      readonly sourceBytes: number;
+    }
   /** Single-stream reference: `publisher` sends `totalBytes` in `messageBytes` messages to `subscriber`. */
   | { readonly type: 'init'; readonly role: 'publisher' | 'subscriber'; readonly url: string; readonly subject: string; readonly totalBytes: number; readonly messageBytes: number }
   /**
@@ -52,6 +69,8 @@ export type ParentCommand =
   | { readonly type: 'runMany'; readonly warmup: number; readonly count: number }
   /** allreduce: report a hash of the result's bits (replicas must agree). */
   | { readonly type: 'checksum' }
+  /** The sums and landing every all-reduce of `elements` across `worldSize` ranks must do (Note [work besides the bytes]). */
+  | { readonly type: 'necessaryWork'; readonly worldSize: number; readonly elements: number; readonly runs: number }
   /** Report the CPU time this process used so far. */
   | { readonly type: 'cpu' }
   | { readonly type: 'exit' };
@@ -74,6 +93,8 @@ export type ChildReply =
    */
   | { readonly type: 'times'; readonly ms: number[]; readonly cpuMs: number }
   | { readonly type: 'checksum'; readonly value: string }
+  /** CPU ms of all ranks' rank-order sums and of landing the reduced chunks, for one all-reduce (median of the runs). */
+  | { readonly type: 'necessaryWork'; readonly sumMs: number; readonly landingMs: number }
   /** User + system CPU time since the process started, and the garbage collector's pauses among it, in ms. */
   | { readonly type: 'cpu'; readonly ms: number; readonly gcMs: number }
   | { readonly type: 'failed'; readonly message: string };

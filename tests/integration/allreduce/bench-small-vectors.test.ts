@@ -39,3 +39,29 @@ describe('bench allreduce: small vectors against the round trip', () => {
     expect(lines.filter((l) => /^\s+[23]\s+(50|300)\s+f32\s/.test(l))).toHaveLength(4);
   }, 120_000);
 });
+
+describe('bench allreduce: where a direct-link row\'s CPU goes (Note [work besides the bytes], Note [the links\' all-to-all])', () => {
+  it('measures, per N, the links\' all-to-all among the ranks, and per row the sums and landing every all-reduce must do, bounding measured ÷ ceiling', async () => {
+    const lines: string[] = [];
+    const result = await runAllreduceBench({ workers: [2, 3], mb: [2], repeats: 1, transport: ['direct'], natsUrl: nats.url, log: (l) => lines.push(l) });
+    expect(result.results.map((r) => [r.workers, r.transport])).toEqual([
+      [2, 'direct'],
+      [3, 'direct'],
+    ]);
+    for (const row of result.results) {
+      expect(row.replicasAgree).toBe(true);
+      // Every rank sent its 2S/N to each peer and received as much: an all-to-all that moved nothing would have no rate.
+      expect(row.linkMesh!.mbps).toBeGreaterThan(0);
+      expect(row.linkMesh!.cpuSecPerGB).toBeGreaterThan(0);
+      // 2(N−1)·S sent in all, charged at the all-to-all's measured cost.
+      expect(row.linkMesh!.cpuMs).toBeCloseTo(((2 * (row.workers - 1) * 2e6) / 1e9) * row.linkMesh!.cpuSecPerGB * 1e3, 6);
+      expect(row.necessaryWork!.sumMs).toBeGreaterThanOrEqual(0);
+      expect(row.necessaryWork!.landingMs).toBeGreaterThanOrEqual(0);
+      expect(row.bestCeilingFraction!).toBeGreaterThan(0);
+      expect(row.bestCeilingFraction!).toBeLessThanOrEqual(1);
+      expect(row.bestCeilingFractionAllToAll!).toBeGreaterThan(0);
+    }
+    expect(lines.filter((l) => /links all-to-all, no all-reduce work/.test(l))).toHaveLength(2);
+    expect(lines.filter((l) => /ranks' CPU \d+ ms = minimum bytes \d+ \+ all-to-all -?\d+ \+ rank-order sums \d+ \+ landing \d+ \+ rest -?\d+/.test(l))).toHaveLength(2);
+  }, 120_000);
+});

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ceilingRatio, collectiveMs, minimumRanksCpuMs } from '../../../bench/src/allreduce/allreduce-bench.js';
+import { bestCeilingFraction, measureNecessaryWork } from '../../../bench/src/allreduce/necessary-work.js';
 
 describe('the all-reduce CPU ceiling (bench allreduce)', () => {
   const cpu = { publisherSecPerGB: 0.25, subscriberSecPerGB: 0.65, serverSecPerGB: 2 };
@@ -36,5 +37,30 @@ describe('the time of one all-reduce (bench allreduce, Note [every rank starts p
     expect(collectiveMs([done(70, 1000, 1050), done(40, 1001, 1041)])).toBe(70);
     expect(collectiveMs([done(70), done(40)])).toBe(70);
     expect(collectiveMs([{ type: 'failed', message: 'x' }, done(12, 5, 17)])).toBe(12);
+  });
+});
+
+describe('the work every all-reduce does besides moving bytes (bench allreduce, Note [work besides the bytes])', () => {
+  it('caps measured ÷ ceiling at bytes ÷ (bytes + sums + landing): N = 4, 86 ms of bytes, 5 + 6 ms of work', () => {
+    // 86 / (86 + 5 + 6) = 0.8866.
+    expect(bestCeilingFraction(86, { sumMs: 5, landingMs: 6 })).toBeCloseTo(0.8866, 4);
+    expect(bestCeilingFraction(86, { sumMs: 0, landingMs: 0 })).toBe(1);
+  });
+
+  it('leaves less room the more the sums or the landing cost', () => {
+    const base = bestCeilingFraction(60, { sumMs: 3, landingMs: 4 });
+    expect(bestCeilingFraction(60, { sumMs: 6, landingMs: 4 })).toBeLessThan(base);
+    expect(bestCeilingFraction(60, { sumMs: 3, landingMs: 8 })).toBeLessThan(base);
+  });
+
+  it('measures the sums and the landing of a real (small) all-reduce as CPU times, and more ranks land more', () => {
+    const two = measureNecessaryWork(2, 1 << 20, 3);
+    const four = measureNecessaryWork(4, 1 << 20, 3);
+    for (const w of [two, four]) {
+      expect(Number.isFinite(w.sumMs) && w.sumMs >= 0).toBe(true);
+      expect(Number.isFinite(w.landingMs) && w.landingMs >= 0).toBe(true);
+    }
+    // (N−1)·S values are landed in all: 3·4 MiB at N = 4 against 1·4 MiB at N = 2 (CPU clocks tick in ≥ 1 µs).
+    expect(four.landingMs).toBeGreaterThan(two.landingMs);
   });
 });

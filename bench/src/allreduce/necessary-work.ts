@@ -1,0 +1,88 @@
+import { bulkFloats } from '@gradmesh/shared/internal';
+import { rankOrderSumKernels } from '@gradmesh/worker';
+
+/**
+ * Note [work besides the bytes]
+ * The CPU ceiling (Note [the CPU ceiling of direct links]) charges an all-reduce only for moving its bytes. Every
+ * all-reduce also has to add the N copies of each value — each chunk's owner sums N slices of S/N in rank order —
+ * and to land the N−1 reduced chunks it did not sum in its own vector: (N−1)/N·S copied per rank into a vector
+ * too large for any cache. `measureNecessaryWork` does exactly that work for all N ranks, one after another in one
+ * process, with the all-reduce's own kernels (the rank-order sum, the native copy) on 1 MiB pieces: the received
+ * pieces are small buffers used again and again (as the frame pool's are), the vectors are N separate ones of the
+ * row's size. Its CPU is what no algorithm can leave out, so
+ *
+ *   best measured ÷ ceiling = bytes' minimum ÷ (bytes' minimum + sums + landing)
+ *
+ * on both cores fully busy: how close to the ceiling an all-reduce that wasted nothing at all could come
+ * (`bestCeilingFraction`). What the ranks spend beyond bytes, sums and landing is their own overhead: event-loop
+ * and per-piece handling, receiving into frames no longer in cache, more sockets than a single stream's.
+ */
+export interface NecessaryWork {
+  /** CPU ms of every owner's rank-order sums for one all-reduce (all ranks together). */
+  readonly sumMs: number;
+  /** CPU ms of landing the reduced chunks in every rank's vector for one all-reduce (all ranks together). */
+  readonly landingMs: number;
+}
+
+/** Values per piece: the all-reduce's default piece of 1 MiB. */
+const PIECE_ELEMENTS = (1 << 20) / 4;
+
+/** Median over `runs` (after one warm-up) of the CPU of the sums and the landing of one all-reduce of `elements` across `worldSize` ranks. */
+export function measureNecessaryWork(worldSize: number, elements: number, runs: number): NecessaryWork {
+  const { js, native } = rankOrderSumKernels();
+  const sum = native ?? js;
+  const copy = bulkFloats().copy;
+  const vectors = Array.from({ length: worldSize }, (_, r) => new Float32Array(elements).fill(r + 0.5));
+  const pieces = Array.from({ length: worldSize - 1 }, (_, k) => new Float32Array(PIECE_ELEMENTS).fill(0.25 * (k + 1)));
+  const chunk = Math.ceil(elements / worldSize);
+  const sources: Float32Array[] = new Array<Float32Array>(worldSize);
+
+  const once = (): NecessaryWork => {
+    const s0 = process.cpuUsage();
+    for (let r = 0; r < worldSize; r++) {
+      const v = vectors[r] as Float32Array;
+      const end = Math.min(elements, (r + 1) * chunk);
+      for (let a = r * chunk; a < end; a += PIECE_ELEMENTS) {
+        const b = Math.min(end, a + PIECE_ELEMENTS);
+        const own = v.subarray(a, b);
+        // Rank order: this rank's own slice at its place, a received piece at every other.
+        for (let k = 0, p = 0; k < worldSize; k++) sources[k] = k === r ? own : (pieces[p++] as Float32Array).subarray(0, b - a);
+        sum(own, sources);
+      }
+    }
+    const sumMs = cpuMsSince(s0);
+    const l0 = process.cpuUsage();
+    for (let r = 0; r < worldSize; r++) {
+      const v = vectors[r] as Float32Array;
+      for (let owner = 0; owner < worldSize; owner++) {
+        if (owner === r) continue;
+        const end = Math.min(elements, (owner + 1) * chunk);
+        for (let a = owner * chunk; a < end; a += PIECE_ELEMENTS) {
+          const b = Math.min(end, a + PIECE_ELEMENTS);
+          copy(v.subarray(a, b), (pieces[0] as Float32Array).subarray(0, b - a));
+        }
+      }
+    }
+    return { sumMs, landingMs: cpuMsSince(l0) };
+  };
+
+  once();
+  const measured = Array.from({ length: runs }, once);
+  return { sumMs: median(measured.map((m) => m.sumMs)), landingMs: median(measured.map((m) => m.landingMs)) };
+}
+
+/** The highest measured ÷ ceiling an all-reduce doing the necessary work and nothing else could reach on fully busy cores (Note [work besides the bytes]). */
+export function bestCeilingFraction(minimumBytesMs: number, work: NecessaryWork): number {
+  return minimumBytesMs / (minimumBytesMs + work.sumMs + work.landingMs);
+}
+
+function cpuMsSince(start: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(start);
+  return (d.user + d.system) / 1000;
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
