@@ -208,7 +208,7 @@ const REQUEST_TIMEOUT_MS = 120_000;
 const SMALL_VECTOR_MAX_MB = 1;
 const LATENCY_WARMUP = 30;
 /** Timed runs of the links' all-to-all per (N, size), after one warm-up; the median is used. */
-const MESH_RUNS = 3;
+const MESH_RUNS = 7;
 /** Runs of the necessary work per row (after one warm-up); the median is used. */
 const NECESSARY_WORK_RUNS = 5;
 const DEFAULT_LATENCY_STEPS = 300;
