@@ -207,8 +207,6 @@ const REQUEST_TIMEOUT_MS = 120_000;
 /** Sizes up to this are measured for latency (and fit the round trip's one message under the default max_payload). */
 const SMALL_VECTOR_MAX_MB = 1;
 const LATENCY_WARMUP = 30;
-/** Timed runs of the links' all-to-all per (N, size), after one warm-up; the median is used. */
-const MESH_RUNS = 7;
 /** Runs of the necessary work per row (after one warm-up); the median is used. */
 const NECESSARY_WORK_RUNS = 5;
 const DEFAULT_LATENCY_STEPS = 300;
@@ -276,15 +274,8 @@ export async function runAllreduceBench(options: AllreduceBenchOptions): Promise
       log('  N      MB  wire    time ms (min–max)      algbw MB/s   busbw MB/s   busbw/single   ceiling   replicas agree   CPU ms/run ranks+server (cores busy)   ranks\' minimum CPU / GC pauses (wall)   measured ÷ ceiling   free cores after');
       for (const n of options.workers) {
         await withRanks(entry, n, async (ranks) => {
-          const meshes = new Map<number, LinkMeshCost>();
-          if (links !== undefined) for (const mb of large) {
-            const mesh = await measureLinkMesh(ranks, n, mb);
-            meshes.set(mb, mesh);
-            const single = links.cpu.senderSecPerGB + links.cpu.receiverSecPerGB;
-            log(`${String(n).padStart(3)} ${String(mb).padStart(7)}  links all-to-all, no all-reduce work (Note [the links' all-to-all]): ${mesh.mbps.toFixed(0)} MB/s sent, CPU ${mesh.cpuSecPerGB.toFixed(2)} s per GB (one link: ${single.toFixed(2)})`);
-          }
           for (const transport of transports) for (const mb of large) for (const compression of compressions) {
-            const row = await measureBandwidth(ranks, { url, n, mb, compression, transport, repeats, serverPid, single, singleCpu, linkCpu: links?.cpu, mesh: transport === 'direct' ? meshes.get(mb) : undefined, noteDataPath });
+            const row = await measureBandwidth(ranks, { url, n, mb, compression, transport, repeats, serverPid, single, singleCpu, linkCpu: links?.cpu, noteDataPath });
             results.push(row.row);
             log(row.line);
           }
@@ -396,7 +387,6 @@ interface BandwidthCase {
   readonly single: number;
   readonly singleCpu: SingleStreamCpu;
   readonly linkCpu: LinkStreamCpu | undefined;
-  readonly mesh: LinkMeshCost | undefined;
   readonly noteDataPath: (line: string) => void;
 }
 
@@ -412,6 +402,10 @@ async function measureBandwidth(ranks: Child[], c: BandwidthCase): Promise<{ row
   let serverBefore: number | undefined;
   // The parent's wall time of the timed runs (their reset phases left out), for the cores-busy figure.
   let wallMs = 0;
+  // Uncompressed direct rows: the links' all-to-all alternates with the all-reduce, run by run (Note [the links' all-to-all]).
+  const mesh = transport === 'direct' && compression === 'none' ? await openLinkMesh(ranks, n, elements * 4) : undefined;
+  const meshCpuMs: number[] = [];
+  const meshMs: number[] = [];
   for (let i = 0; i < WARMUP + repeats; i++) {
     if (i === WARMUP) {
       before = await cpuAndGcOf(ranks);
@@ -421,13 +415,25 @@ async function measureBandwidth(ranks: Child[], c: BandwidthCase): Promise<{ row
     const prepared = await Promise.all(ranks.map((r) => r.request({ type: 'prepare' }, 'prepared')));
     const wall0 = performance.now();
     const done = await Promise.all(ranks.map((r) => r.request({ type: 'run', step: i }, 'done')));
+    const wall1 = performance.now();
+    if (mesh !== undefined) {
+      const cpu0 = await cpuOf(ranks);
+      const t0 = performance.now();
+      await Promise.all(ranks.map((r) => r.request({ type: 'meshRun' }, 'meshDone')));
+      const t1 = performance.now();
+      if (i >= WARMUP) {
+        meshMs.push(t1 - t0);
+        meshCpuMs.push((await cpuOf(ranks)) - cpu0);
+      }
+    }
     if (i < WARMUP) continue;
-    wallMs += performance.now() - wall0;
+    wallMs += wall1 - wall0;
     times.push(collectiveMs(done));
     for (const p of prepared) if (p.type === 'prepared') prepareCpuMs += p.prepareCpuMs;
   }
   const after = await cpuAndGcOf(ranks);
-  const cpuMsRanks = (after.cpuMs - before.cpuMs - prepareCpuMs) / repeats;
+  const meshCpuTotal = meshCpuMs.reduce((a, b) => a + b, 0);
+  const cpuMsRanks = (after.cpuMs - before.cpuMs - prepareCpuMs - meshCpuTotal) / repeats;
   const gcMsRanks = (after.gcMs - before.gcMs) / repeats;
   const serverAfter = processCpuMs(serverPid);
   const cpuMsServer = serverBefore === undefined || serverAfter === undefined ? undefined : (serverAfter - serverBefore) / repeats;
@@ -467,13 +473,13 @@ async function measureBandwidth(ranks: Child[], c: BandwidthCase): Promise<{ row
   // The CPU the ceiling charges: the ranks' minimum bytes, and over NATS the server's CPU too.
   const ceilingCpuMs = transport === 'direct' ? row.cpuMsRanksMinimum : cpuMsServer === undefined ? undefined : row.cpuMsRanksMinimum + cpuMsServer;
   const best = work === undefined || ceilingCpuMs === undefined ? undefined : bestCeilingFraction(ceilingCpuMs, work);
-  const mesh = c.mesh;
-  const bestAllToAll = work === undefined || mesh === undefined ? undefined : row.cpuMsRanksMinimum / (mesh.cpuMs + work.sumMs + work.landingMs);
+  const meshCost = mesh === undefined ? undefined : linkMeshCost(n, bytes, mesh.sentBytes, meshCpuMs, meshMs);
+  const bestAllToAll = work === undefined || meshCost === undefined ? undefined : row.cpuMsRanksMinimum / (meshCost.cpuMs + work.sumMs + work.landingMs);
   const withWork: AllreduceBenchRow = {
     ...row,
     ...(work === undefined ? {} : { necessaryWork: work }),
     ...(best === undefined ? {} : { bestCeilingFraction: best }),
-    ...(mesh === undefined ? {} : { linkMesh: mesh }),
+    ...(meshCost === undefined ? {} : { linkMesh: meshCost }),
     ...(bestAllToAll === undefined ? {} : { bestCeilingFractionAllToAll: bestAllToAll }),
   };
   // Where the ranks' CPU went: bytes at one link's costs, what the all-to-all adds, sums, landing, and the rest.
@@ -481,10 +487,11 @@ async function measureBandwidth(ranks: Child[], c: BandwidthCase): Promise<{ row
     work === undefined
       ? ''
       : `\n        ranks' CPU ${cpuMsRanks.toFixed(0)} ms = minimum bytes ${row.cpuMsRanksMinimum.toFixed(0)}` +
-        (mesh === undefined ? '' : ` + all-to-all ${(mesh.cpuMs - row.cpuMsRanksMinimum).toFixed(0)}`) +
-        ` + rank-order sums ${work.sumMs.toFixed(0)} + landing ${work.landingMs.toFixed(0)} + rest ${(cpuMsRanks - (mesh?.cpuMs ?? row.cpuMsRanksMinimum) - work.sumMs - work.landingMs).toFixed(0)}` +
+        (meshCost === undefined ? '' : ` + all-to-all ${(meshCost.cpuMs - row.cpuMsRanksMinimum).toFixed(0)}`) +
+        ` + rank-order sums ${work.sumMs.toFixed(0)} + landing ${work.landingMs.toFixed(0)} + rest ${(cpuMsRanks - (meshCost?.cpuMs ?? row.cpuMsRanksMinimum) - work.sumMs - work.landingMs).toFixed(0)}` +
         (best === undefined ? '' : `; at most ${best.toFixed(2)} × ceiling with the sums and landing`) +
-        (bestAllToAll === undefined ? '' : `, ${bestAllToAll.toFixed(2)} with the all-to-all too (fully busy cores; Note [work besides the bytes])`);
+        (bestAllToAll === undefined ? '' : `, ${bestAllToAll.toFixed(2)} with the all-to-all too (fully busy cores; Note [work besides the bytes])`) +
+        (meshCost === undefined ? '' : `; the all-to-all alone, alternating with the runs: ${meshCost.cpuSecPerGB.toFixed(2)} CPU s per GB, ${meshCost.mbps.toFixed(0)} MB/s sent`);
   const line =
     `${String(n).padStart(3)} ${String(mb).padStart(7)}  ${wireLabel(compression, transport).padEnd(4)} ${ms.toFixed(1).padStart(9)} (${row.msMin.toFixed(1)}–${row.msMax.toFixed(1)})`.padEnd(44) +
     `${algbw.toFixed(0).padStart(10)} ${busbw.toFixed(0).padStart(12)} ${row.busbwRatio.toFixed(2).padStart(14)} ${(row.ceilingRatio === undefined ? '?' : row.ceilingRatio.toFixed(2)).padStart(9)}   ${(agree ? 'yes' : 'NO').padEnd(17)}` +
@@ -496,32 +503,26 @@ async function measureBandwidth(ranks: Child[], c: BandwidthCase): Promise<{ row
   return { row: withWork, line };
 }
 
-/** The links' all-to-all among the ranks for a vector of `mb` (Note [the links' all-to-all]): one warm-up, MESH_RUNS timed. */
-async function measureLinkMesh(ranks: Child[], n: number, mb: number): Promise<LinkMeshCost> {
-  const bytes = Math.round((mb * 1e6) / 4) * 4;
-  // Each rank sends 2(N−1)/N·S in all, 2S/N to each peer (as the all-reduce does), in whole frames.
+/**
+ * Opens the links' all-to-all next to the ranks' all-reduce for a vector of `bytes` (Note [the links' all-to-all]):
+ * each rank will send 2S/N to each peer per `meshRun`, 2(N−1)/N·S in all, as the all-reduce does, in whole frames.
+ */
+async function openLinkMesh(ranks: Child[], n: number, bytes: number): Promise<{ sentBytes: number }> {
   const bytesPerPeer = Math.max(1, Math.round((2 * bytes) / n / MESSAGE_BYTES)) * MESSAGE_BYTES;
   const addresses = await Promise.all(ranks.map(async (c) => {
     const r = await c.request({ type: 'listen' }, 'listening');
     return r.type === 'listening' ? r.address : '';
   }));
-  const runId = `bench-${process.pid}-mesh-${n}-${String(mb).replace(/\W/g, '_')}`;
+  const runId = `bench-${process.pid}-mesh-${n}-${bytes}`;
   const secret = new Uint8Array(randomBytes(32));
-  await Promise.all(ranks.map((c, rank) => c.request({ type: 'init', role: 'linkMesh', runId, secret, rank, worldSize: n, addresses, bytesPerPeer, messageBytes: MESSAGE_BYTES, sourceBytes: bytes }, 'ready')));
-  const cpu: number[] = [];
-  const mbps: number[] = [];
-  for (let i = 0; i <= MESH_RUNS; i++) {
-    const before = await cpuOf(ranks);
-    const t0 = performance.now();
-    await Promise.all(ranks.map((c) => c.request({ type: 'run', step: i }, 'done')));
-    const ms = performance.now() - t0;
-    if (i === 0) continue;
-    const sent = n * (n - 1) * bytesPerPeer;
-    cpu.push(((await cpuOf(ranks)) - before) / 1e3 / (sent / 1e9));
-    mbps.push(sent / 1e6 / (ms / 1e3));
-  }
-  const cpuSecPerGB = median(cpu);
-  return { mbps: median(mbps), cpuSecPerGB, cpuMs: ((2 * (n - 1) * bytes) / 1e9) * cpuSecPerGB * 1e3 };
+  await Promise.all(ranks.map((c, rank) => c.request({ type: 'meshOpen', runId, secret, rank, worldSize: n, addresses, bytesPerPeer, messageBytes: MESSAGE_BYTES, sourceBytes: bytes }, 'meshReady')));
+  return { sentBytes: n * (n - 1) * bytesPerPeer };
+}
+
+/** The all-to-all's cost from its timed runs (all ranks' CPU ms and wall ms of each), charged for one all-reduce of `bytes` (2(N−1)·S sent in all). */
+export function linkMeshCost(n: number, bytes: number, sentBytesPerRun: number, cpuMs: readonly number[], wallMs: readonly number[]): LinkMeshCost {
+  const cpuSecPerGB = cpuMs.reduce((a, b) => a + b, 0) / 1e3 / ((cpuMs.length * sentBytesPerRun) / 1e9);
+  return { mbps: sentBytesPerRun / 1e6 / (median([...wallMs]) / 1e3), cpuSecPerGB, cpuMs: ((2 * (n - 1) * bytes) / 1e9) * cpuSecPerGB * 1e3 };
 }
 
 /**

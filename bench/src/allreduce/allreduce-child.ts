@@ -30,7 +30,8 @@ let pinger: ((warmup: number, count: number) => Promise<Timed>) | undefined;
 /** This process's link listener (opened by `listen`, kept for every later init). */
 let listener: PeerListener | undefined;
 let stopAccepting: (() => void) | undefined;
-let mesh: LinkMesh | undefined;
+/** The links' all-to-all opened next to the all-reduce (`meshOpen`), and what each `meshRun` sends to each peer. */
+let mesh: { readonly mesh: LinkMesh; readonly bytesPerPeer: number } | undefined;
 
 async function init(m: ChildInit): Promise<void> {
   // A new size means a new run id: drop the previous instance and connection.
@@ -39,15 +40,9 @@ async function init(m: ChildInit): Promise<void> {
   allReduce = undefined;
   nc = undefined;
   stopAccepting?.();
-  mesh?.close();
+  mesh?.mesh.close();
   mesh = undefined;
   publisher = undefined;
-  if (m.role === 'linkMesh') {
-    const opened = await openLinkMesh({ listener: requireListener(), runId: m.runId, secret: m.secret, rank: m.rank, worldSize: m.worldSize, addresses: m.addresses, messageBytes: m.messageBytes, sourceBytes: m.sourceBytes });
-    mesh = opened;
-    publisher = () => opened.run(m.bytesPerPeer);
-    return;
-  }
   if (m.role === 'linkReceiver') return receiveLink(m.runId, m.secret, m.totalBytes);
   if (m.role === 'linkSender') {
     publisher = await sendLink(m.runId, m.secret, m.address, m.totalBytes, m.messageBytes);
@@ -305,6 +300,16 @@ async function handle(m: ParentCommand): Promise<void> {
       return;
     case 'checksum':
       return reply({ type: 'checksum', value: checksum(work) });
+    case 'meshOpen': {
+      mesh?.mesh.close();
+      const opened = await openLinkMesh({ listener: requireListener(), runId: m.runId, secret: m.secret, rank: m.rank, worldSize: m.worldSize, addresses: m.addresses, messageBytes: m.messageBytes, sourceBytes: m.sourceBytes });
+      mesh = { mesh: opened, bytesPerPeer: m.bytesPerPeer };
+      return reply({ type: 'meshReady' });
+    }
+    case 'meshRun':
+      if (mesh === undefined) throw new Error('meshRun before meshOpen');
+      await mesh.mesh.run(mesh.bytesPerPeer);
+      return reply({ type: 'meshDone' });
     case 'necessaryWork':
       return reply({ type: 'necessaryWork', ...measureNecessaryWork(m.worldSize, m.elements, m.runs) });
     case 'cpu': {

@@ -29,23 +29,6 @@ export type ChildInit =
    */
   | { readonly type: 'init'; readonly role: 'linkReceiver'; readonly runId: string; readonly secret: Uint8Array; readonly totalBytes: number }
   | { readonly type: 'init'; readonly role: 'linkSender'; readonly runId: string; readonly secret: Uint8Array; readonly address: string; readonly totalBytes: number; readonly messageBytes: number }
-  /**
-   * The links' all-to-all (Note [the links' all-to-all]): this rank of `worldSize` dials every other rank's listener
-   * at `addresses`, and each `run` sends `bytesPerPeer` to each of them (round-robin, `messageBytes` frames taken
-   * from a vector of `sourceBytes`) and waits for as many from each to arrive.
-   */
-  | {
-      readonly type: 'init';
-      readonly role: 'linkMesh';
-      readonly runId: string;
-      readonly secret: Uint8Array;
-      readonly rank: number;
-      readonly worldSize: number;
-      readonly addresses: readonly string[];
-      readonly bytesPerPeer: number;
-      readonly messageBytes: number;
-      readonly sourceBytes: number;
-    }
   /** Single-stream reference: `publisher` sends `totalBytes` in `messageBytes` messages to `subscriber`. */
   | { readonly type: 'init'; readonly role: 'publisher' | 'subscriber'; readonly url: string; readonly subject: string; readonly totalBytes: number; readonly messageBytes: number }
   /**
@@ -71,12 +54,33 @@ export type ParentCommand =
   | { readonly type: 'checksum' }
   /** The sums and landing every all-reduce of `elements` across `worldSize` ranks must do (Note [work besides the bytes]). */
   | { readonly type: 'necessaryWork'; readonly worldSize: number; readonly elements: number; readonly runs: number }
+  /**
+   * allreduce: also open the links' all-to-all (Note [the links' all-to-all]) next to the all-reduce, for `meshRun`
+   * to alternate with its runs: this rank dials every other rank's listener at `addresses` under its own run id;
+   * each `meshRun` sends `bytesPerPeer` to each peer (round-robin, `messageBytes` frames taken from a vector of
+   * `sourceBytes`) and waits for as many from each. Closed by the next init.
+   */
+  | {
+      readonly type: 'meshOpen';
+      readonly runId: string;
+      readonly secret: Uint8Array;
+      readonly rank: number;
+      readonly worldSize: number;
+      readonly addresses: readonly string[];
+      readonly bytesPerPeer: number;
+      readonly messageBytes: number;
+      readonly sourceBytes: number;
+    }
+  | { readonly type: 'meshRun' }
   /** Report the CPU time this process used so far. */
   | { readonly type: 'cpu' }
   | { readonly type: 'exit' };
 
 export type ChildReply =
   | { readonly type: 'listening'; readonly address: string }
+  /** The all-to-all is open (`meshOpen`), or one `meshRun` is over. */
+  | { readonly type: 'meshReady' }
+  | { readonly type: 'meshDone' }
   /** An all-reduce rank says what its data path uses (rank-order sum, NATS client patches), in one line. */
   | { readonly type: 'ready'; readonly dataPath?: string }
   /** `prepareCpuMs`: CPU spent resetting the vector (not part of the all-reduce). */

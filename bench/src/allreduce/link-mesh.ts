@@ -7,7 +7,9 @@ import { dialPeer, releaseFrame, type IncomingLink, type OutgoingLink, type Peer
  * others at once, over 2(N−1) sockets. The mesh does exactly that and nothing else — every rank sends its share
  * round-robin to its peers in 1 MiB frames taken from a vector of the all-reduce's size, and hands each received
  * frame straight back (no sums, no landing, no frame kept) — so its CPU per GB is what the all-reduce's traffic
- * pattern costs on this machine, next to the single stream's. (Keeping frames, as the reduce-scatter does until
+ * pattern costs on this machine, next to the single stream's. The bench runs it once after every all-reduce run of a
+ * row, over links of its own, so that both see the same machine (this host's speed swings by a third within
+ * minutes), and leaves its CPU out of the all-reduce's. (Keeping frames, as the reduce-scatter does until
  * every copy of a piece is in, costs more again: they fall out of the cache; that part is left to the all-reduce.)
  */
 export interface LinkMeshOptions {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ceilingRatio, collectiveMs, minimumRanksCpuMs } from '../../../bench/src/allreduce/allreduce-bench.js';
+import { ceilingRatio, collectiveMs, linkMeshCost, minimumRanksCpuMs } from '../../../bench/src/allreduce/allreduce-bench.js';
 import { bestCeilingFraction, measureNecessaryWork } from '../../../bench/src/allreduce/necessary-work.js';
 
 describe('the all-reduce CPU ceiling (bench allreduce)', () => {
@@ -62,5 +62,16 @@ describe('the work every all-reduce does besides moving bytes (bench allreduce, 
     }
     // (N−1)·S values are landed in all: 3·4 MiB at N = 4 against 1·4 MiB at N = 2 (CPU clocks tick in ≥ 1 µs).
     expect(four.landingMs).toBeGreaterThan(two.landingMs);
+  });
+});
+
+describe('the links\' all-to-all, charged for one all-reduce (bench allreduce, Note [the links\' all-to-all])', () => {
+  it('charges 2(N−1)·S at the CPU per GB its runs spent, and rates it by the median run', () => {
+    // N = 4, 40 MB: runs sent 240 MB each; 3 runs used 100, 110, 120 ms of CPU → 330 ms / 0.72 GB = 0.4583 s per GB;
+    // one all-reduce sends 6 · 40 MB = 0.24 GB → 110 ms; median wall 60 ms → 4000 MB/s.
+    const cost = linkMeshCost(4, 40e6, 240e6, [100, 110, 120], [70, 60, 50]);
+    expect(cost.cpuSecPerGB).toBeCloseTo(0.4583, 4);
+    expect(cost.cpuMs).toBeCloseTo(110, 6);
+    expect(cost.mbps).toBeCloseTo(4000, 6);
   });
 });
