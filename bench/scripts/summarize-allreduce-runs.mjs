@@ -47,6 +47,9 @@ for (const n of ns) {
     `N = ${n} (${rows.length} rows): time ${of((r) => r.ms, 1)} ms; measured ÷ ceiling ${of((r) => r.busbwRatio / r.ceilingRatio, 2)}; ` +
       `ranks' CPU ${of((r) => r.cpuMsRanks)} ms = minimum bytes ${of((r) => r.cpuMsRanksMinimum)} + all-to-all ${of((r) => r.linkMesh.cpuMs - r.cpuMsRanksMinimum)} ` +
       `+ sums ${of((r) => r.necessaryWork.sumMs, 1)} + landing ${of((r) => r.necessaryWork.landingMs, 1)} + rest ${of(rest)} (${of((r) => rest(r) / r.cpuMsRanks, 2)} of it); ` +
-      `all-to-all CPU s per GB ${of((r) => r.linkMesh.cpuSecPerGB, 2)}; best measured ÷ ceiling with the sums and landing ${of((r) => r.bestCeilingFraction, 2)}, with the all-to-all too ${of((r) => r.bestCeilingFractionAllToAll, 2)}`,
+      `all-to-all CPU s per GB ${of((r) => r.linkMesh.cpuSecPerGB, 2)}; best measured ÷ ceiling with the sums and landing ${of((r) => r.bestCeilingFraction, 2)}, with the all-to-all too ${of((r) => r.bestCeilingFractionAllToAll, 2)}` +
+      (rows.every((r) => r.linkMeshUserMs !== undefined)
+        ? `; user + system ms per run: all-reduce ${of((r) => r.cpuMsRanksUser)} + ${of((r) => r.cpuMsRanksSystem)}, all-to-all ${of((r) => r.linkMeshUserMs)} + ${of((r) => r.linkMeshSystemMs)}`
+        : ''),
   );
 }

@@ -81,6 +81,12 @@ export interface AllreduceBenchRow {
   readonly linkMesh?: LinkMeshCost;
   /** Direct rows: the highest measured ÷ ceiling left by the all-to-all's cost plus the sums and landing (fully busy cores). */
   readonly bestCeilingFractionAllToAll?: number;
+  /** cpuMsRanks split into user and system time (the reset before each run left out of user). */
+  readonly cpuMsRanksUser?: number;
+  readonly cpuMsRanksSystem?: number;
+  /** Direct uncompressed rows: the all-to-all's user and system CPU ms per run (it sends `linkMesh`'s bytes, ≈ the all-reduce's). */
+  readonly linkMeshUserMs?: number;
+  readonly linkMeshSystemMs?: number;
 }
 
 /** What the links' all-to-all cost (Note [the links' all-to-all]): all ranks' CPU per GB sent (covering its receipt too), MB/s sent by all. */
@@ -396,7 +402,7 @@ async function measureBandwidth(ranks: Child[], c: BandwidthCase): Promise<{ row
   const elements = Math.round((mb * 1e6) / 4);
   await initRanks(ranks, c.url, n, mb, compression, transport, elements, c.noteDataPath);
   const times: number[] = [];
-  let before = { cpuMs: 0, gcMs: 0 };
+  let before = { cpuMs: 0, gcMs: 0, userMs: 0, systemMs: 0 };
   // The ranks' CPU for resetting their vectors before each run: not the all-reduce's, left out of cpuMsRanks.
   let prepareCpuMs = 0;
   let serverBefore: number | undefined;
@@ -406,6 +412,8 @@ async function measureBandwidth(ranks: Child[], c: BandwidthCase): Promise<{ row
   const mesh = transport === 'direct' && compression === 'none' ? await openLinkMesh(ranks, n, elements * 4) : undefined;
   const meshCpuMs: number[] = [];
   const meshMs: number[] = [];
+  let meshUserMs = 0;
+  let meshSystemMs = 0;
   for (let i = 0; i < WARMUP + repeats; i++) {
     if (i === WARMUP) {
       before = await cpuAndGcOf(ranks);
@@ -417,13 +425,16 @@ async function measureBandwidth(ranks: Child[], c: BandwidthCase): Promise<{ row
     const done = await Promise.all(ranks.map((r) => r.request({ type: 'run', step: i }, 'done')));
     const wall1 = performance.now();
     if (mesh !== undefined) {
-      const cpu0 = await cpuOf(ranks);
+      const cpu0 = await cpuAndGcOf(ranks);
       const t0 = performance.now();
       await Promise.all(ranks.map((r) => r.request({ type: 'meshRun' }, 'meshDone')));
       const t1 = performance.now();
       if (i >= WARMUP) {
+        const cpu1 = await cpuAndGcOf(ranks);
         meshMs.push(t1 - t0);
-        meshCpuMs.push((await cpuOf(ranks)) - cpu0);
+        meshCpuMs.push(cpu1.cpuMs - cpu0.cpuMs);
+        meshUserMs += cpu1.userMs - cpu0.userMs;
+        meshSystemMs += cpu1.systemMs - cpu0.systemMs;
       }
     }
     if (i < WARMUP) continue;
@@ -434,6 +445,9 @@ async function measureBandwidth(ranks: Child[], c: BandwidthCase): Promise<{ row
   const after = await cpuAndGcOf(ranks);
   const meshCpuTotal = meshCpuMs.reduce((a, b) => a + b, 0);
   const cpuMsRanks = (after.cpuMs - before.cpuMs - prepareCpuMs - meshCpuTotal) / repeats;
+  // The reset (a copy of the input) is user time; the split says whether the all-reduce's extra is kernel or not.
+  const cpuMsRanksUser = (after.userMs - before.userMs - prepareCpuMs - meshUserMs) / repeats;
+  const cpuMsRanksSystem = (after.systemMs - before.systemMs - meshSystemMs) / repeats;
   const gcMsRanks = (after.gcMs - before.gcMs) / repeats;
   const serverAfter = processCpuMs(serverPid);
   const cpuMsServer = serverBefore === undefined || serverAfter === undefined ? undefined : (serverAfter - serverBefore) / repeats;
@@ -481,6 +495,9 @@ async function measureBandwidth(ranks: Child[], c: BandwidthCase): Promise<{ row
     ...(best === undefined ? {} : { bestCeilingFraction: best }),
     ...(meshCost === undefined ? {} : { linkMesh: meshCost }),
     ...(bestAllToAll === undefined ? {} : { bestCeilingFractionAllToAll: bestAllToAll }),
+    cpuMsRanksUser,
+    cpuMsRanksSystem,
+    ...(meshCost === undefined ? {} : { linkMeshUserMs: meshUserMs / repeats, linkMeshSystemMs: meshSystemMs / repeats }),
   };
   // Where the ranks' CPU went: bytes at one link's costs, what the all-to-all adds, sums, landing, and the rest.
   const workLine =
@@ -491,7 +508,9 @@ async function measureBandwidth(ranks: Child[], c: BandwidthCase): Promise<{ row
         ` + rank-order sums ${work.sumMs.toFixed(0)} + landing ${work.landingMs.toFixed(0)} + rest ${(cpuMsRanks - (meshCost?.cpuMs ?? row.cpuMsRanksMinimum) - work.sumMs - work.landingMs).toFixed(0)}` +
         (best === undefined ? '' : `; at most ${best.toFixed(2)} × ceiling with the sums and landing`) +
         (bestAllToAll === undefined ? '' : `, ${bestAllToAll.toFixed(2)} with the all-to-all too (fully busy cores; Note [work besides the bytes])`) +
-        (meshCost === undefined ? '' : `; the all-to-all alone, alternating with the runs: ${meshCost.cpuSecPerGB.toFixed(2)} CPU s per GB, ${meshCost.mbps.toFixed(0)} MB/s sent`);
+        (meshCost === undefined ? '' : `; the all-to-all alone, alternating with the runs: ${meshCost.cpuSecPerGB.toFixed(2)} CPU s per GB, ${meshCost.mbps.toFixed(0)} MB/s sent`) +
+        `\n        user + system CPU ms per run: all-reduce ${cpuMsRanksUser.toFixed(0)} + ${cpuMsRanksSystem.toFixed(0)}` +
+        (meshCost === undefined ? '' : `, all-to-all ${(meshUserMs / repeats).toFixed(0)} + ${(meshSystemMs / repeats).toFixed(0)} (its own bytes: ${((mesh?.sentBytes ?? 0) / 1e6).toFixed(0)} MB)`);
   const line =
     `${String(n).padStart(3)} ${String(mb).padStart(7)}  ${wireLabel(compression, transport).padEnd(4)} ${ms.toFixed(1).padStart(9)} (${row.msMin.toFixed(1)}–${row.msMax.toFixed(1)})`.padEnd(44) +
     `${algbw.toFixed(0).padStart(10)} ${busbw.toFixed(0).padStart(12)} ${row.busbwRatio.toFixed(2).padStart(14)} ${(row.ceilingRatio === undefined ? '?' : row.ceilingRatio.toFixed(2)).padStart(9)}   ${(agree ? 'yes' : 'NO').padEnd(17)}` +
@@ -691,16 +710,20 @@ async function cpuOf(children: Child[]): Promise<number> {
   return (await cpuAndGcOf(children)).cpuMs;
 }
 
-/** Total CPU ms the children used so far, and the garbage collector's pauses among it. */
-async function cpuAndGcOf(children: Child[]): Promise<{ cpuMs: number; gcMs: number }> {
+/** Total CPU ms the children used so far (and its user and system parts), and the garbage collector's pauses among it. */
+async function cpuAndGcOf(children: Child[]): Promise<{ cpuMs: number; gcMs: number; userMs: number; systemMs: number }> {
   const replies = await Promise.all(children.map((c) => c.request({ type: 'cpu' }, 'cpu')));
   let cpuMs = 0;
   let gcMs = 0;
+  let userMs = 0;
+  let systemMs = 0;
   for (const r of replies) if (r.type === 'cpu') {
     cpuMs += r.ms;
     gcMs += r.gcMs;
+    userMs += r.userMs;
+    systemMs += r.systemMs;
   }
-  return { cpuMs, gcMs };
+  return { cpuMs, gcMs, userMs, systemMs };
 }
 
 function defaultChildEntry(): string {

@@ -314,7 +314,7 @@ async function handle(m: ParentCommand): Promise<void> {
       return reply({ type: 'necessaryWork', ...measureNecessaryWork(m.worldSize, m.elements, m.runs) });
     case 'cpu': {
       const u = process.cpuUsage();
-      return reply({ type: 'cpu', ms: (u.user + u.system) / 1000, gcMs });
+      return reply({ type: 'cpu', ms: (u.user + u.system) / 1000, gcMs, userMs: u.user / 1000, systemMs: u.system / 1000 });
     }
     case 'exit':
       await allReduce?.close();

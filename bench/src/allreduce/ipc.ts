@@ -100,5 +100,5 @@ export type ChildReply =
   /** CPU ms of all ranks' rank-order sums and of landing the reduced chunks, for one all-reduce (median of the runs). */
   | { readonly type: 'necessaryWork'; readonly sumMs: number; readonly landingMs: number }
   /** User + system CPU time since the process started, and the garbage collector's pauses among it, in ms. */
-  | { readonly type: 'cpu'; readonly ms: number; readonly gcMs: number }
+  | { readonly type: 'cpu'; readonly ms: number; readonly gcMs: number; readonly userMs: number; readonly systemMs: number }
   | { readonly type: 'failed'; readonly message: string };

@@ -60,7 +60,11 @@ describe('bench allreduce: where a direct-link row\'s CPU goes (Note [work besid
       expect(row.bestCeilingFraction!).toBeGreaterThan(0);
       expect(row.bestCeilingFraction!).toBeLessThanOrEqual(1);
       expect(row.bestCeilingFractionAllToAll!).toBeGreaterThan(0);
+      // The user and system parts add up to the ranks' CPU (both readings come from the same cpuUsage calls).
+      expect(row.cpuMsRanksUser! + row.cpuMsRanksSystem!).toBeCloseTo(row.cpuMsRanks, 3);
+      expect(row.linkMeshUserMs! + row.linkMeshSystemMs!).toBeGreaterThan(0);
     }
+    expect(lines.filter((l) => /user \+ system CPU ms per run: all-reduce -?\d+ \+ -?\d+, all-to-all \d+ \+ \d+/.test(l))).toHaveLength(2);
     expect(lines.filter((l) => /ranks' CPU \d+ ms = minimum bytes \d+ \+ all-to-all -?\d+ \+ rank-order sums \d+ \+ landing \d+ \+ rest -?\d+.*the all-to-all alone, alternating with the runs: [\d.]+ CPU s per GB/s.test(l))).toHaveLength(2);
   }, 120_000);
 });
