@@ -8,6 +8,7 @@ import { startLocalNatsServer } from '@gradmesh/transport';
 import type { BenchLinks, BenchTransport, ChildReply, ParentCommand } from './ipc.js';
 import { processCpuMs } from './cpu-time.js';
 import { probeCpuLoad, type CpuLoad } from '../backend/cpu-load.js';
+import { median } from './median.js';
 import { bestCeilingFraction, type NecessaryWork } from './necessary-work.js';
 
 /**
@@ -488,7 +489,7 @@ async function measureBandwidth(ranks: Child[], c: BandwidthCase): Promise<{ row
   const ceilingCpuMs = transport === 'direct' ? row.cpuMsRanksMinimum : cpuMsServer === undefined ? undefined : row.cpuMsRanksMinimum + cpuMsServer;
   const best = work === undefined || ceilingCpuMs === undefined ? undefined : bestCeilingFraction(ceilingCpuMs, work);
   const meshCost = mesh === undefined ? undefined : linkMeshCost(n, bytes, mesh.sentBytes, meshCpuMs, meshMs);
-  const bestAllToAll = work === undefined || meshCost === undefined ? undefined : row.cpuMsRanksMinimum / (meshCost.cpuMs + work.sumMs + work.landingMs);
+  const bestAllToAll = work === undefined || meshCost === undefined ? undefined : bestCeilingFraction(row.cpuMsRanksMinimum, work, meshCost.cpuMs);
   const withWork: AllreduceBenchRow = {
     ...row,
     ...(work === undefined ? {} : { necessaryWork: work }),
@@ -541,7 +542,7 @@ async function openLinkMesh(ranks: Child[], n: number, bytes: number): Promise<{
 /** The all-to-all's cost from its timed runs (all ranks' CPU ms and wall ms of each), charged for one all-reduce of `bytes` (2(N−1)·S sent in all). */
 export function linkMeshCost(n: number, bytes: number, sentBytesPerRun: number, cpuMs: readonly number[], wallMs: readonly number[]): LinkMeshCost {
   const cpuSecPerGB = cpuMs.reduce((a, b) => a + b, 0) / 1e3 / ((cpuMs.length * sentBytesPerRun) / 1e9);
-  return { mbps: sentBytesPerRun / 1e6 / (median([...wallMs]) / 1e3), cpuSecPerGB, cpuMs: ((2 * (n - 1) * bytes) / 1e9) * cpuSecPerGB * 1e3 };
+  return { mbps: sentBytesPerRun / 1e6 / (median(wallMs) / 1e3), cpuSecPerGB, cpuMs: ((2 * (n - 1) * bytes) / 1e9) * cpuSecPerGB * 1e3 };
 }
 
 /**
@@ -742,12 +743,6 @@ function quantile(values: number[], q: number): number {
   const lo = Math.floor(at);
   const hi = Math.min(s.length - 1, lo + 1);
   return (s[lo] as number) + ((s[hi] as number) - (s[lo] as number)) * (at - lo);
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 }
 
 /** One forked child: commands out, replies in, in order; a crash or a timeout rejects what is waiting. */

@@ -4,6 +4,7 @@ import { Random } from '@gradmesh/shared/internal';
 import { dialPeer, directWritesStatus, installDirectWrites, installReceivedPayloads, installSocketReads, PeerListener, receivedPayloadStats, releaseFrame, releasePayload, socketReadsStatus } from '@gradmesh/transport';
 import { DirectPieceTransport, rankOrderSumStatus, RsagAllReduce } from '@gradmesh/worker';
 import type { ChildInit, ChildReply, ParentCommand } from './ipc.js';
+import { ownCpuMsSince } from './cpu-time.js';
 import { measureNecessaryWork } from './necessary-work.js';
 import { openLinkMesh, type LinkMesh } from './link-mesh.js';
 
@@ -220,18 +221,13 @@ async function timeEach(warmup: number, count: number, once: (i: number) => Prom
     if (prepare !== undefined) {
       const c0 = process.cpuUsage();
       prepare(i);
-      if (i >= warmup) prepareMs += cpuMsSince(c0);
+      if (i >= warmup) prepareMs += ownCpuMsSince(c0);
     }
     const t0 = performance.now();
     await once(i);
     if (i >= warmup) ms.push(performance.now() - t0);
   }
-  return { ms, cpuMs: cpuMsSince(cpu) - prepareMs };
-}
-
-function cpuMsSince(start: NodeJS.CpuUsage): number {
-  const used = process.cpuUsage(start);
-  return (used.user + used.system) / 1000;
+  return { ms, cpuMs: ownCpuMsSince(cpu) - prepareMs };
 }
 
 /**
@@ -280,7 +276,7 @@ async function handle(m: ParentCommand): Promise<void> {
       // The reset stands in for training's backward: its CPU is reported so the parent can leave it out.
       const c0 = process.cpuUsage();
       work.set(input);
-      return reply({ type: 'prepared', prepareCpuMs: cpuMsSince(c0) });
+      return reply({ type: 'prepared', prepareCpuMs: ownCpuMsSince(c0) });
     }
     case 'run':
       if (allReduce !== undefined) {

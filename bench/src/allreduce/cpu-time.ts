@@ -16,3 +16,9 @@ export function processCpuMs(pid: number | undefined): number | undefined {
     return undefined;
   }
 }
+
+/** User + system CPU ms this process used since `start` (a `process.cpuUsage()` reading). */
+export function ownCpuMsSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1000;
+}

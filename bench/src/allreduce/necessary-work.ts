@@ -1,5 +1,7 @@
 import { bulkFloats } from '@gradmesh/shared/internal';
 import { rankOrderSumKernels } from '@gradmesh/worker';
+import { ownCpuMsSince } from './cpu-time.js';
+import { median } from './median.js';
 
 /**
  * Note [work besides the bytes]
@@ -50,7 +52,7 @@ export function measureNecessaryWork(worldSize: number, elements: number, runs: 
         sum(own, sources);
       }
     }
-    const sumMs = cpuMsSince(s0);
+    const sumMs = ownCpuMsSince(s0);
     const l0 = process.cpuUsage();
     for (let r = 0; r < worldSize; r++) {
       const v = vectors[r] as Float32Array;
@@ -63,7 +65,7 @@ export function measureNecessaryWork(worldSize: number, elements: number, runs: 
         }
       }
     }
-    return { sumMs, landingMs: cpuMsSince(l0) };
+    return { sumMs, landingMs: ownCpuMsSince(l0) };
   };
 
   once();
@@ -71,18 +73,12 @@ export function measureNecessaryWork(worldSize: number, elements: number, runs: 
   return { sumMs: median(measured.map((m) => m.sumMs)), landingMs: median(measured.map((m) => m.landingMs)) };
 }
 
-/** The highest measured ÷ ceiling an all-reduce doing the necessary work and nothing else could reach on fully busy cores (Note [work besides the bytes]). */
-export function bestCeilingFraction(minimumBytesMs: number, work: NecessaryWork): number {
-  return minimumBytesMs / (minimumBytesMs + work.sumMs + work.landingMs);
+/**
+ * The highest measured ÷ ceiling an all-reduce doing the necessary work and nothing else could reach on fully busy
+ * cores (Note [work besides the bytes]): the ceiling's CPU over that of moving the bytes — by default at the
+ * ceiling's own costs, or `bytesMs` for the traffic pattern actually used (the links' all-to-all) — plus the work.
+ */
+export function bestCeilingFraction(minimumBytesMs: number, work: NecessaryWork, bytesMs = minimumBytesMs): number {
+  return minimumBytesMs / (bytesMs + work.sumMs + work.landingMs);
 }
 
-function cpuMsSince(start: NodeJS.CpuUsage): number {
-  const d = process.cpuUsage(start);
-  return (d.user + d.system) / 1000;
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-}
