@@ -22,7 +22,7 @@ export async function benchAllreduce(values: Record<string, unknown>): Promise<n
   const compression = typeof values['compression'] === 'string' ? values['compression'].split(',') : ['none'];
   for (const c of compression) if (c !== 'none' && c !== 'bf16' && c !== 'fp16') throw new ConfigError('--compression', 'must be a comma-separated list of none, bf16, fp16', { value: values['compression'] });
   const transport = typeof values['transport'] === 'string' ? values['transport'].split(',') : ['nats'];
-  for (const t of transport) if (t !== 'nats' && t !== 'direct') throw new ConfigError('--transport', 'must be a comma-separated list of nats, direct', { value: values['transport'] });
+  for (const t of transport) if (t !== 'nats' && t !== 'direct' && t !== 'shm') throw new ConfigError('--transport', 'must be a comma-separated list of nats, direct, shm', { value: values['transport'] });
   await runAllreduceBench({
     workers: intList(values['workers'], '--workers') ?? [2, 3, 4],
     mb,
@@ -31,7 +31,7 @@ export async function benchAllreduce(values: Record<string, unknown>): Promise<n
     ...(repeats ? { repeats } : {}),
     ...(latencySteps ? { latencySteps } : {}),
     compression: compression as ('none' | 'bf16' | 'fp16')[],
-    transport: transport as ('nats' | 'direct')[],
+    transport: transport as ('nats' | 'direct' | 'shm')[],
     ...(typeof values['json'] === 'string' ? { json: values['json'] } : {}),
     log: (line) => process.stdout.write(`${line}\n`),
   });

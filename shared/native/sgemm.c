@@ -14,6 +14,7 @@
 #include "batch_norm.h"
 #include "rank_order_sum.h"
 #include "bulk_floats.h"
+#include "shared_memory.h"
 #include "float_view.h"
 #include <stdint.h>
 
@@ -110,6 +111,7 @@ NAPI_MODULE_INIT() {
       {"sumInRankOrder", NULL, SumInRankOrder, NULL, NULL, NULL, napi_enumerable, NULL},
       {"copyFloats", NULL, CopyFloats, NULL, NULL, NULL, napi_enumerable, NULL},
       {"allFinite", NULL, AllFinite, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"mapSharedFile", NULL, MapSharedFile, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties) != napi_ok) return NULL;
   return exports;

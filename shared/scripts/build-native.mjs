@@ -21,7 +21,7 @@ const sourceDir = join(sharedDir, 'native');
 const outDir = join(sharedDir, 'build', 'native');
 const outFile = join(outDir, 'gradmesh_native.node');
 const errorFile = join(outDir, 'build-error.txt');
-const sources = ['sgemm.c', 'batch_norm.c', 'batch_norm.h', 'adam.c', 'adam.h', 'rank_order_sum.c', 'rank_order_sum.h', 'bulk_floats.c', 'bulk_floats.h', 'float_view.h', 'binding.gyp'].map((f) => join(sourceDir, f));
+const sources = ['sgemm.c', 'batch_norm.c', 'batch_norm.h', 'adam.c', 'adam.h', 'rank_order_sum.c', 'rank_order_sum.h', 'bulk_floats.c', 'bulk_floats.h', 'float_view.h', 'shared_memory.c', 'shared_memory.h', 'binding.gyp'].map((f) => join(sourceDir, f));
 
 /** node-gyp as shipped inside npm: beside the running node, or beside the npm running this script. */
 function nodeGypScript() {

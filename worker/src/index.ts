@@ -4,6 +4,8 @@ export { RsagAllReduce } from './allreduce/rsag.js';
 export type { RsagOptions } from './allreduce/rsag.js';
 export { DirectPieceTransport } from './allreduce/direct-piece-transport.js';
 export type { DirectPieceTransportOptions } from './allreduce/direct-piece-transport.js';
+export { overSharedMemory, SharedMemoryPieceTransport, slotCountFor, SLOT_BYTES } from './allreduce/shared-memory-piece-transport.js';
+export type { LinkTransport, SharedMemoryPieceTransportOptions } from './allreduce/shared-memory-piece-transport.js';
 export type { PieceSink, PieceTransport } from './allreduce/piece-transport.js';
 export { rankOrderSumKernels, rankOrderSumStatus } from './allreduce/native-rank-order-sum.js';
 export type { RankOrderSum, RankOrderSumStatus } from './allreduce/native-rank-order-sum.js';

@@ -31,6 +31,7 @@ import type { CheckpointStore, Readiness } from '@gradmesh/shared/internal';
 import { assignedCheckpointStore, assignedResumePoint } from './assigned-checkpoint-store.js';
 import { ConnectionInterrupted, RsagAllReduce } from './allreduce/rsag.js';
 import { DirectPieceTransport } from './allreduce/direct-piece-transport.js';
+import { overSharedMemory } from './allreduce/shared-memory-piece-transport.js';
 import { Replica } from './replica.js';
 import { publishState, StateReceiver } from './state-transfer.js';
 import { stepCommandProblem } from './command-bounds.js';
@@ -380,12 +381,16 @@ export class WorkerProcess {
         ...(links === undefined
           ? {}
           : {
-              transport: new DirectPieceTransport({
-                listener: this.#listener!,
-                identity: { runId: o.runId, generation: a.generation, rank: a.rank, worldSize: a.worldSize, secret: links.secret, encryption: replica.config.training.allreduce.linkEncryption },
-                addresses: links.addresses,
-                ...(a.stepTimeoutMs === undefined ? {} : { dialTimeoutMs: a.stepTimeoutMs }),
-              }),
+              transport: overSharedMemory(
+                new DirectPieceTransport({
+                  listener: this.#listener!,
+                  identity: { runId: o.runId, generation: a.generation, rank: a.rank, worldSize: a.worldSize, secret: links.secret, encryption: replica.config.training.allreduce.linkEncryption },
+                  addresses: links.addresses,
+                  ...(a.stepTimeoutMs === undefined ? {} : { dialTimeoutMs: a.stepTimeoutMs }),
+                }),
+                a.rank,
+                a.worldSize,
+              ),
             }),
         runId: o.runId,
         rank: a.rank,

@@ -5,7 +5,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { ClusterError, ConfigError, type Compression } from '@gradmesh/shared/internal';
 import { startLocalNatsServer } from '@gradmesh/transport';
-import type { BenchLinks, BenchTransport, ChildReply, ParentCommand } from './ipc.js';
+import { overLinks, type BenchLinks, type BenchTransport, type ChildReply, type ParentCommand } from './ipc.js';
 import { processCpuMs } from './cpu-time.js';
 import { probeCpuLoad, type CpuLoad } from '../backend/cpu-load.js';
 import { median } from './median.js';
@@ -259,7 +259,7 @@ export async function runAllreduceBench(options: AllreduceBenchOptions): Promise
     const small = options.mb.filter((mb) => mb <= SMALL_VECTOR_MAX_MB);
     const compressions = options.compression ?? ['none'];
     const transports = options.transport ?? ['nats'];
-    for (const t of transports) if (t !== 'nats' && t !== 'direct') throw new ConfigError('transport', 'each must be nats or direct', { value: t });
+    for (const t of transports) if (t !== 'nats' && t !== 'direct' && t !== 'shm') throw new ConfigError('transport', 'each must be nats, direct or shm', { value: t });
     let links: { mbps: number; cpu: LinkStreamCpu } | undefined;
     let baseline: { runs: number[]; cpu: SingleStreamCpu; mbps: number } | undefined;
     if (large.length > 0) {
@@ -271,7 +271,7 @@ export async function runAllreduceBench(options: AllreduceBenchOptions): Promise
         `  CPU s per GB: publisher ${singleCpu.publisherSecPerGB.toFixed(2)}, subscriber ${singleCpu.subscriberSecPerGB.toFixed(2)}` +
           (singleCpu.serverSecPerGB === undefined ? '' : `, nats-server ${singleCpu.serverSecPerGB.toFixed(2)}`),
       );
-      if (transports.includes('direct')) {
+      if (transports.some(overLinks)) {
         const { runs: linkRuns, cpu: linkCpu } = await linkStream(entry);
         links = { mbps: median(linkRuns), cpu: linkCpu };
         log(`direct link single stream (1 sender → 1 receiver process, 1 MiB frames): ${links.mbps.toFixed(0)} MB/s (runs: ${linkRuns.map((r) => r.toFixed(0)).join(', ')})`);
@@ -360,19 +360,19 @@ async function withRanks(entry: string, n: number, body: (ranks: Child[]) => Pro
 
 /** The wire column: the encoding, and `+L` when pieces go over direct links. */
 function wireLabel(compression: Compression, transport: BenchTransport): string {
-  return `${compression === 'none' ? 'f32' : compression}${transport === 'direct' ? '+L' : ''}`;
+  return `${compression === 'none' ? 'f32' : compression}${transport === 'direct' ? '+L' : transport === 'shm' ? '+M' : ''}`;
 }
 
 /** Gives every rank a new all-reduce instance (a fresh run id) for vectors of `elements`; direct links get a fresh secret too. */
 async function initRanks(ranks: Child[], url: string, n: number, mb: number, compression: Compression, transport: BenchTransport, elements: number, noteDataPath: (line: string) => void): Promise<void> {
   const runId = `bench-${process.pid}-${n}-${String(mb).replace(/\W/g, '_')}-${compression}-${transport}`;
   let links: BenchLinks | undefined;
-  if (transport === 'direct') {
+  if (overLinks(transport)) {
     const addresses = await Promise.all(ranks.map(async (c) => {
       const r = await c.request({ type: 'listen' }, 'listening');
       return r.type === 'listening' ? r.address : '';
     }));
-    links = { addresses, secret: new Uint8Array(randomBytes(32)) };
+    links = { addresses, secret: new Uint8Array(randomBytes(32)), ...(transport === 'shm' ? { sharedMemory: true } : {}) };
   }
   const replies = await Promise.all(ranks.map((c, rank) => c.request({ type: 'init', role: 'allreduce', url, runId, rank, worldSize: n, elements, compression, ...(links === undefined ? {} : { links }) }, 'ready')));
   for (const r of replies) if (r.type === 'ready' && r.dataPath !== undefined) noteDataPath(r.dataPath);
@@ -410,7 +410,7 @@ async function measureBandwidth(ranks: Child[], c: BandwidthCase): Promise<{ row
   // The parent's wall time of the timed runs (their reset phases left out), for the cores-busy figure.
   let wallMs = 0;
   // Uncompressed direct rows: the links' all-to-all alternates with the all-reduce, run by run (Note [the links' all-to-all]).
-  const mesh = transport === 'direct' && compression === 'none' ? await openLinkMesh(ranks, n, elements * 4) : undefined;
+  const mesh = overLinks(transport) && compression === 'none' ? await openLinkMesh(ranks, n, elements * 4) : undefined;
   const meshCpuMs: number[] = [];
   const meshMs: number[] = [];
   let meshUserMs = 0;
@@ -478,15 +478,15 @@ async function measureBandwidth(ranks: Child[], c: BandwidthCase): Promise<{ row
     replicasAgree: agree,
     cpuMsRanks,
     cpuMsServer,
-    cpuMsRanksMinimum: transport === 'direct' && linkCpu !== undefined ? minimumDirectRanksCpuMs(n, bytes, linkCpu) : minimumRanksCpuMs(n, bytes, singleCpu),
+    cpuMsRanksMinimum: overLinks(transport) && linkCpu !== undefined ? minimumDirectRanksCpuMs(n, bytes, linkCpu) : minimumRanksCpuMs(n, bytes, singleCpu),
     gcMsRanks,
     parallelCapacityAfter: parallelCapacity,
     ceilingRatio:
-      transport === 'direct' ? (linkCpu === undefined ? undefined : directCeilingRatio(n, bytes, linkCpu, single, cpus().length)) : ceilingRatio(n, bytes, cpuMsServer, singleCpu, single, cpus().length),
+      overLinks(transport) ? (linkCpu === undefined ? undefined : directCeilingRatio(n, bytes, linkCpu, single, cpus().length)) : ceilingRatio(n, bytes, cpuMsServer, singleCpu, single, cpus().length),
   };
   const busy = (cpuMsRanks + (cpuMsServer ?? 0)) / (wallMs / repeats);
   // The CPU the ceiling charges: the ranks' minimum bytes, and over NATS the server's CPU too.
-  const ceilingCpuMs = transport === 'direct' ? row.cpuMsRanksMinimum : cpuMsServer === undefined ? undefined : row.cpuMsRanksMinimum + cpuMsServer;
+  const ceilingCpuMs = overLinks(transport) ? row.cpuMsRanksMinimum : cpuMsServer === undefined ? undefined : row.cpuMsRanksMinimum + cpuMsServer;
   const best = work === undefined || ceilingCpuMs === undefined ? undefined : bestCeilingFraction(ceilingCpuMs, work);
   const meshCost = mesh === undefined ? undefined : linkMeshCost(n, bytes, mesh.sentBytes, meshCpuMs, meshMs);
   const bestAllToAll = work === undefined || meshCost === undefined ? undefined : bestCeilingFraction(row.cpuMsRanksMinimum, work, meshCost.cpuMs);

@@ -2,8 +2,8 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Random } from '@gradmesh/shared/internal';
 import { dialPeer, directWritesStatus, installDirectWrites, installReceivedPayloads, installSocketReads, PeerListener, receivedPayloadStats, releaseFrame, releasePayload, socketReadsStatus } from '@gradmesh/transport';
-import { DirectPieceTransport, rankOrderSumStatus, RsagAllReduce } from '@gradmesh/worker';
-import type { ChildInit, ChildReply, ParentCommand } from './ipc.js';
+import { DirectPieceTransport, rankOrderSumStatus, RsagAllReduce, SharedMemoryPieceTransport, type PieceTransport } from '@gradmesh/worker';
+import type { BenchLinks, ChildInit, ChildReply, ParentCommand } from './ipc.js';
 import { ownCpuMsSince } from './cpu-time.js';
 import { measureNecessaryWork } from './necessary-work.js';
 import { openLinkMesh, type LinkMesh } from './link-mesh.js';
@@ -58,7 +58,7 @@ async function init(m: ChildInit): Promise<void> {
     const transport =
       m.links === undefined
         ? undefined
-        : new DirectPieceTransport({ listener: requireListener(), identity: { runId: m.runId, generation: 0, rank: m.rank, worldSize: m.worldSize, secret: m.links.secret }, addresses: m.links.addresses });
+        : linksFor(m.rank, m.worldSize, m.links, new DirectPieceTransport({ listener: requireListener(), identity: { runId: m.runId, generation: 0, rank: m.rank, worldSize: m.worldSize, secret: m.links.secret }, addresses: m.links.addresses }));
     allReduce = new RsagAllReduce({ nc, ...(transport === undefined ? {} : { transport }), runId: m.runId, rank: m.rank, worldSize: m.worldSize, generation: 0, compression: m.compression, logger: (l) => console.error(l) });
     const r = Random.derive(12345, m.rank);
     input = new Float32Array(m.elements);
@@ -76,6 +76,11 @@ async function init(m: ChildInit): Promise<void> {
   await nc.flush();
 }
 
+
+/** The links alone, or with pieces through shared memory (the `shm` transport). */
+function linksFor(rank: number, worldSize: number, links: BenchLinks, direct: DirectPieceTransport): PieceTransport {
+  return links.sharedMemory === true ? new SharedMemoryPieceTransport({ links: direct, rank, worldSize }) : direct;
+}
 
 function requireListener(): PeerListener {
   if (listener === undefined) throw new Error('direct links need a listener: send listen first');

@@ -2,12 +2,23 @@ import type { Compression } from '@gradmesh/shared/internal';
 
 /** Messages between the all-reduce benchmark (parent) and its child processes, over the fork IPC channel (advanced serialization: a link secret travels as a Uint8Array). */
 
-/** Where pieces travel: through nats-server, or over direct links between the ranks (the addresses from `listen`). */
-export type BenchTransport = 'nats' | 'direct';
+/**
+ * Where pieces travel: through nats-server; over direct links between the ranks (the addresses from `listen`),
+ * TCP only; or `shm`: the links with pieces through shared memory between ranks of one host (the worker's default,
+ * Note [pieces through shared memory] in worker/src/allreduce/shared-memory-piece-transport.ts).
+ */
+export type BenchTransport = 'nats' | 'direct' | 'shm';
+
+/** Whether a transport runs over the direct links (its rows get the links' ceiling). */
+export function overLinks(transport: BenchTransport): boolean {
+  return transport !== 'nats';
+}
 
 export interface BenchLinks {
   readonly addresses: readonly string[];
   readonly secret: Uint8Array;
+  /** Pieces through shared memory between ranks of this host (the `shm` transport). */
+  readonly sharedMemory?: boolean;
 }
 
 export type ChildInit =

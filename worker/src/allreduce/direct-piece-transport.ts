@@ -113,6 +113,14 @@ export class DirectPieceTransport implements PieceTransport {
     for (let k = 0; k < worldSize; k++) if (k !== rank) this.#send(k, parts, one);
   }
 
+  /**
+   * `parts` (as one frame) to rank `peer` alone, without copying them; `written` runs once the link has written
+   * them, or could not (the transport failed). For a transport layered on the links (shared-memory-piece-transport.ts).
+   */
+  sendTo(peer: number, parts: readonly Uint8Array[], written?: () => void): void {
+    this.#send(peer, parts, written);
+  }
+
   whenWritten(frame: Uint8Array, done: () => void): void {
     this.#writes.set(frame, { left: 0, done });
   }

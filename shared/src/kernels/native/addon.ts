@@ -40,6 +40,11 @@ export interface NativeAddon {
   copyFloats?(dst: Float32Array, src: Float32Array): void;
   /** Whether no element is NaN or ±Infinity (shared/native/bulk_floats.c). Absent from an addon built before it. */
   allFinite?(values: Float32Array): boolean;
+  /**
+   * The first `bytes` of the open file `fd` mapped MAP_SHARED (read-only unless `writable`), unmapped when the buffer
+   * is collected; a RangeError when the file is shorter (shared/native/shared_memory.c). Absent from an addon built before it.
+   */
+  mapSharedFile?(fd: number, bytes: number, writable: boolean): ArrayBuffer;
   /** OpenBLAS's name for the kernels it uses, e.g. "SkylakeX". */
   coreName(): string;
   /** OpenBLAS's build description (version, DYNAMIC_ARCH, …). */

@@ -1,0 +1,94 @@
+/*
+ * mapSharedFile(fd, bytes, writable): the first `bytes` of an open file mapped MAP_SHARED into an external
+ * ArrayBuffer, unmapped when the buffer is collected. A writable mapping first reserves the file's pages
+ * (posix_fallocate): a full tmpfs then fails here with an error instead of raising SIGBUS on a later write. The worker's same-host all-reduce maps its own segment
+ * writable and its peers' segments read-only (worker/src/allreduce/shared-memory/), so a mistake on one side can
+ * never write into another process's memory.
+ *
+ * Note [a mapping never outgrows its file]: touching a page of a MAP_SHARED mapping that lies past the end of the
+ * file raises SIGBUS and kills the process, so the file must be at least `bytes` long when it is mapped (checked
+ * here with fstat, a RangeError otherwise). The file's owner could still shrink it afterwards; only processes of
+ * the same user can (the segments are created 0600), and those are trusted as much as the training itself.
+ */
+#define _GNU_SOURCE
+#include "shared_memory.h"
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+
+typedef struct {
+  void* base;
+  size_t bytes;
+} mapping;
+
+static void unmap(napi_env env, void* data, void* hint) {
+  (void)env;
+  (void)data;
+  mapping* m = (mapping*)hint;
+  munmap(m->base, m->bytes);
+  free(m);
+}
+
+napi_value MapSharedFile(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 3) {
+    napi_throw_type_error(env, NULL, "mapSharedFile(fd, bytes, writable) takes 3 arguments");
+    return NULL;
+  }
+  int32_t fd;
+  double bytes_value;
+  bool writable;
+  if (napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) {
+    napi_throw_type_error(env, NULL, "mapSharedFile: fd must be an open file descriptor");
+    return NULL;
+  }
+  if (napi_get_value_double(env, argv[1], &bytes_value) != napi_ok || !(bytes_value >= 1) || bytes_value > (double)(1ull << 40) ||
+      bytes_value != (double)(uint64_t)bytes_value) {
+    napi_throw_range_error(env, NULL, "mapSharedFile: bytes must be a whole number from 1 to 2^40");
+    return NULL;
+  }
+  if (napi_get_value_bool(env, argv[2], &writable) != napi_ok) {
+    napi_throw_type_error(env, NULL, "mapSharedFile: writable must be a boolean");
+    return NULL;
+  }
+  const size_t bytes = (size_t)bytes_value;
+  if (writable && posix_fallocate(fd, 0, (off_t)bytes) != 0) {
+    napi_throw_error(env, "ENOSPC", "mapSharedFile: cannot reserve the file's pages (is /dev/shm full or too small?)");
+    return NULL;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    napi_throw_error(env, NULL, "mapSharedFile: fstat failed on the descriptor");
+    return NULL;
+  }
+  if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size < (uint64_t)bytes) {
+    /* Note [a mapping never outgrows its file] */
+    napi_throw_range_error(env, NULL, "mapSharedFile: the file is shorter than the mapping (or not a regular file)");
+    return NULL;
+  }
+  void* base = mmap(NULL, bytes, writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, fd, 0);
+  if (base == MAP_FAILED) {
+    napi_throw_error(env, NULL, "mapSharedFile: mmap failed");
+    return NULL;
+  }
+  mapping* m = (mapping*)malloc(sizeof *m);
+  if (m == NULL) {
+    munmap(base, bytes);
+    napi_throw_error(env, NULL, "mapSharedFile: out of memory");
+    return NULL;
+  }
+  m->base = base;
+  m->bytes = bytes;
+  napi_value result;
+  if (napi_create_external_arraybuffer(env, base, bytes, unmap, m, &result) != napi_ok) {
+    munmap(base, bytes);
+    free(m);
+    napi_throw_error(env, NULL, "mapSharedFile: cannot wrap the mapping in an ArrayBuffer");
+    return NULL;
+  }
+  return result;
+}

@@ -1,0 +1,148 @@
+import { randomBytes } from 'node:crypto';
+import { closeSync, constants, ftruncateSync, openSync, readdirSync, statSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { nativeAddonOrReason } from '@gradmesh/shared/internal';
+
+/**
+ * Note [a segment per rank and generation]
+ * A rank that shares a host with peers puts the frames it sends them into a segment of its own: a file in
+ * /dev/shm (tmpfs: memory, never a disk), created 0600 with a random name, mapped writable by its creator and
+ * read-only by every peer that finds it is on the same host (Note [same host] in host-key.ts). The first page
+ * holds a magic and a 16-byte nonce that travels with the name, so a peer that opened some other file of that
+ * name — another tmpfs, a stale file — sees the mismatch and keeps to the links. Once every peer has answered
+ * (mapped it or not) the creator unlinks the file: the mappings outlive the name, and a rank that is killed
+ * afterwards leaves nothing behind in /dev/shm. One killed before that leaves a file named with its pid, which the
+ * next segment created on the host removes (`sweepStaleSegments`).
+ */
+export const SEGMENT_DIR = '/dev/shm';
+export const SEGMENT_PREFIX = 'gradmesh-';
+/** The first page: magic, nonce; slots start after it. */
+export const SEGMENT_HEADER_BYTES = 4096;
+const MAGIC = 0x47_4d_53_48; // "GMSH"
+export const NONCE_BYTES = 16;
+const NAME_PATTERN = /^gradmesh-([1-9][0-9]{0,9})-[0-9a-f]{16}$/;
+/** A stale file is only removed when its creator is gone AND it is this old (a creator in another pid namespace could look gone). */
+const STALE_AFTER_MS = 60_000;
+
+/** A segment this process created: written here, read by peers. */
+export interface OwnSegment {
+  readonly name: string;
+  readonly bytes: number;
+  readonly buffer: ArrayBuffer;
+  readonly nonce: Uint8Array;
+  /** Removes the file (idempotent); the mappings stay valid. */
+  unlink(): void;
+}
+
+type Mapper = (fd: number, bytes: number, writable: boolean) => ArrayBuffer;
+
+/** The native mapping function, or why there is none (no addon, or one built before it). */
+export function sharedMemoryMapper(): Mapper | { readonly reason: string } {
+  const addon = nativeAddonOrReason();
+  if ('reason' in addon) return addon;
+  const map = addon.mapSharedFile;
+  if (typeof map !== 'function') return { reason: 'the native addon predates mapSharedFile; rebuild it with `npm run build`' };
+  return (fd, bytes, writable) => map.call(addon, fd, bytes, writable);
+}
+
+/** Creates, sizes (pages reserved) and maps a new segment of `bytes`; throws an Error saying why it cannot. */
+export function createSegment(bytes: number, map: Mapper, dir = SEGMENT_DIR): OwnSegment {
+  sweepStaleSegments(dir);
+  const name = `${SEGMENT_PREFIX}${process.pid}-${randomBytes(8).toString('hex')}`;
+  const path = join(dir, name);
+  const fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o600);
+  let buffer: ArrayBuffer;
+  try {
+    ftruncateSync(fd, bytes);
+    buffer = map(fd, bytes, true);
+  } catch (error) {
+    closeSync(fd);
+    unlinkQuietly(path);
+    throw error;
+  }
+  closeSync(fd);
+  const nonce = randomBytes(NONCE_BYTES);
+  const head = new DataView(buffer, 0, SEGMENT_HEADER_BYTES);
+  head.setUint32(0, MAGIC, true);
+  new Uint8Array(buffer, 4, NONCE_BYTES).set(nonce);
+  let unlinked = false;
+  return {
+    name,
+    bytes,
+    buffer,
+    nonce: new Uint8Array(nonce),
+    unlink: () => {
+      if (unlinked) return;
+      unlinked = true;
+      unlinkQuietly(path);
+    },
+  };
+}
+
+/**
+ * A peer's segment mapped read-only, or why not (a one-line reason: bad name, no such file, wrong size or nonce).
+ * `name`, `bytes` and `nonce` come from the peer and are checked before anything is mapped.
+ */
+export function openPeerSegment(name: string, bytes: number, nonce: Uint8Array, map: Mapper, dir = SEGMENT_DIR): ArrayBuffer | { readonly reason: string } {
+  if (!NAME_PATTERN.test(name)) return { reason: `segment name ${JSON.stringify(name.slice(0, 64))} is not a gradmesh segment` };
+  if (!Number.isSafeInteger(bytes) || bytes <= SEGMENT_HEADER_BYTES) return { reason: `segment size ${bytes} is not valid` };
+  if (nonce.length !== NONCE_BYTES) return { reason: 'segment nonce has the wrong length' };
+  let fd: number;
+  try {
+    fd = openSync(join(dir, name), constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (error) {
+    return { reason: `cannot open ${join(dir, name)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` };
+  }
+  try {
+    const buffer = map(fd, bytes, false);
+    const head = new DataView(buffer, 0, SEGMENT_HEADER_BYTES);
+    const found = new Uint8Array(buffer, 4, NONCE_BYTES);
+    if (head.getUint32(0, true) !== MAGIC || !found.every((b, i) => b === nonce[i])) return { reason: `${join(dir, name)} is not the peer's segment (magic or nonce differ)` };
+    return buffer;
+  } catch (error) {
+    return { reason: `cannot map ${join(dir, name)}: ${(error as Error).message}` };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Removes segment files whose creating process is gone (Note [a segment per rank and generation]). */
+export function sweepStaleSegments(dir = SEGMENT_DIR, now = Date.now()): number {
+  let removed = 0;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return 0;
+  }
+  for (const name of names) {
+    const match = NAME_PATTERN.exec(name);
+    if (match === null || processAlive(Number(match[1]))) continue;
+    const path = join(dir, name);
+    try {
+      if (now - statSync(path).mtimeMs < STALE_AFTER_MS) continue;
+      unlinkSync(path);
+      removed++;
+    } catch {
+      // Gone already, or not ours to remove.
+    }
+  }
+  return removed;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function unlinkQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // Already gone.
+  }
+}
