@@ -1,7 +1,12 @@
 /*
  * mapSharedFile(fd, bytes, writable): the first `bytes` of an open file mapped MAP_SHARED into an external
- * ArrayBuffer, unmapped when the buffer is collected. A writable mapping first reserves the file's pages
- * (posix_fallocate): a full tmpfs then fails here with an error instead of raising SIGBUS on a later write. The worker's same-host all-reduce maps its own segment
+ * ArrayBuffer, unmapped when the buffer is collected.
+ * reserveFileRange(fd, offset, bytes): reserves those pages of the file (posix_fallocate) and says whether it could.
+ *
+ * Note [reserve before writing]: a tmpfs file is sparse, and writing to a page the tmpfs has no room for raises
+ * SIGBUS (a container's /dev/shm is 64 MiB by default). So the creator reserves the bytes of a slot before it
+ * first writes them, and a slot it cannot reserve is not used (the frame goes over the links). Reserving as slots
+ * are used, not the whole segment at once, keeps a small model's segment at the few pages its frames touch. The worker's same-host all-reduce maps its own segment
  * writable and its peers' segments read-only (worker/src/allreduce/shared-memory/), so a mistake on one side can
  * never write into another process's memory.
  *
@@ -56,10 +61,6 @@ napi_value MapSharedFile(napi_env env, napi_callback_info info) {
     return NULL;
   }
   const size_t bytes = (size_t)bytes_value;
-  if (writable && posix_fallocate(fd, 0, (off_t)bytes) != 0) {
-    napi_throw_error(env, "ENOSPC", "mapSharedFile: cannot reserve the file's pages (is /dev/shm full or too small?)");
-    return NULL;
-  }
   struct stat st;
   if (fstat(fd, &st) != 0) {
     napi_throw_error(env, NULL, "mapSharedFile: fstat failed on the descriptor");
@@ -90,5 +91,21 @@ napi_value MapSharedFile(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "mapSharedFile: cannot wrap the mapping in an ArrayBuffer");
     return NULL;
   }
+  return result;
+}
+
+napi_value ReserveFileRange(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  int32_t fd;
+  int64_t offset, bytes;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 3 || napi_get_value_int32(env, argv[0], &fd) != napi_ok ||
+      napi_get_value_int64(env, argv[1], &offset) != napi_ok || napi_get_value_int64(env, argv[2], &bytes) != napi_ok || fd < 0 || offset < 0 || bytes < 1) {
+    napi_throw_type_error(env, NULL, "reserveFileRange(fd, offset, bytes) takes a descriptor, an offset ≥ 0 and a length ≥ 1");
+    return NULL;
+  }
+  /* Note [reserve before writing] */
+  napi_value result;
+  if (napi_get_boolean(env, posix_fallocate(fd, (off_t)offset, (off_t)bytes) == 0, &result) != napi_ok) return NULL;
   return result;
 }

@@ -4,5 +4,6 @@
 #include <node_api.h>
 
 napi_value MapSharedFile(napi_env env, napi_callback_info info);
+napi_value ReserveFileRange(napi_env env, napi_callback_info info);
 
 #endif

@@ -37,4 +37,4 @@ export type { ServerUser } from './nats-server/authorization-config.js';
 export { DEFAULT_DIAL_TIMEOUT_MS, DEFAULT_MAX_FRAME_BYTES, dialPeer, framePoolStats, LinkError, PeerListener, releaseFrame, userBufferReadsStatus, LINK_TLS_CIPHERS } from './direct-links/index.js';
 export type { IncomingLink, LinkIdentity, OutgoingLink, PeerListenerOptions, RefusalKind, LinkEncryption } from './direct-links/index.js';
 export { createSegment, hostKey, NONCE_BYTES, openPeerSegment, SEGMENT_HEADER_BYTES, sharedMemoryMapper, sweepStaleSegments } from './shared-memory/index.js';
-export type { OwnSegment } from './shared-memory/index.js';
+export type { OwnSegment, SegmentMapper } from './shared-memory/index.js';

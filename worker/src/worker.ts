@@ -31,7 +31,7 @@ import type { CheckpointStore, Readiness } from '@gradmesh/shared/internal';
 import { assignedCheckpointStore, assignedResumePoint } from './assigned-checkpoint-store.js';
 import { ConnectionInterrupted, RsagAllReduce } from './allreduce/rsag.js';
 import { DirectPieceTransport } from './allreduce/direct-piece-transport.js';
-import { overSharedMemory } from './allreduce/shared-memory-piece-transport.js';
+import { describePeerPaths, overSharedMemory } from './allreduce/shared-memory-piece-transport.js';
 import { Replica } from './replica.js';
 import { publishState, StateReceiver } from './state-transfer.js';
 import { stepCommandProblem } from './command-bounds.js';
@@ -390,6 +390,7 @@ export class WorkerProcess {
                 }),
                 a.rank,
                 a.worldSize,
+                (paths) => o.log(`worker ${o.workerId}: ${describePeerPaths(a.rank, paths)}`),
               ),
             }),
         runId: o.runId,

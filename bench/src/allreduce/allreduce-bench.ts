@@ -5,11 +5,11 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { ClusterError, ConfigError, type Compression } from '@gradmesh/shared/internal';
 import { startLocalNatsServer } from '@gradmesh/transport';
-import { overLinks, type BenchLinks, type BenchTransport, type ChildReply, type ParentCommand } from './ipc.js';
+import { overLinks, type BenchLinks, type BenchTransport, type ChildReply, type ParentCommand, type SharedMemoryFrames } from './ipc.js';
 import { processCpuMs } from './cpu-time.js';
 import { probeCpuLoad, type CpuLoad } from '../backend/cpu-load.js';
 import { median } from './median.js';
-import { bestCeilingFraction, type NecessaryWork } from './necessary-work.js';
+import { bestCeilingFraction, memoryCeilingFraction, type NecessaryWork } from './necessary-work.js';
 
 /**
  * `gradmesh bench allreduce`: in ONE run, (1) the single-stream NATS bandwidth — one publisher process to one
@@ -88,6 +88,10 @@ export interface AllreduceBenchRow {
   /** Direct uncompressed rows: the all-to-all's user and system CPU ms per run (it sends `linkMesh`'s bytes, ≈ the all-reduce's). */
   readonly linkMeshUserMs?: number;
   readonly linkMeshSystemMs?: number;
+  /** `shm` rows: measured against an all-reduce that only sums and lands (Note [the memory ceiling] in necessary-work.ts). */
+  readonly memoryCeilingFraction?: number;
+  /** `shm` rows: all ranks' frames through memory and over the links in the row (warm-up included). */
+  readonly sharedMemoryFrames?: SharedMemoryFrames;
 }
 
 /** What the links' all-to-all cost (Note [the links' all-to-all]): all ranks' CPU per GB sent (covering its receipt too), MB/s sent by all. */
@@ -378,9 +382,16 @@ async function initRanks(ranks: Child[], url: string, n: number, mb: number, com
   for (const r of replies) if (r.type === 'ready' && r.dataPath !== undefined) noteDataPath(r.dataPath);
 }
 
-async function replicasAgree(ranks: Child[]): Promise<boolean> {
+/** Whether every rank holds the same bits, and (the `shm` transport) all ranks' frame counts. */
+async function replicasAgree(ranks: Child[]): Promise<{ agree: boolean; frames: SharedMemoryFrames | undefined }> {
   const sums = await Promise.all(ranks.map((c) => c.request({ type: 'checksum' }, 'checksum')));
-  return new Set(sums.map((s) => (s.type === 'checksum' ? s.value : ''))).size === 1;
+  let frames: SharedMemoryFrames | undefined;
+  for (const s of sums) {
+    if (s.type !== 'checksum' || s.sharedMemory === undefined) continue;
+    const f = s.sharedMemory;
+    frames = frames === undefined ? f : { memory: frames.memory + f.memory, links: frames.links + f.links, noSlot: frames.noSlot + f.noSlot, noRoom: frames.noRoom + f.noRoom };
+  }
+  return { agree: new Set(sums.map((s) => (s.type === 'checksum' ? s.value : ''))).size === 1, frames };
 }
 
 interface BandwidthCase {
@@ -410,7 +421,8 @@ async function measureBandwidth(ranks: Child[], c: BandwidthCase): Promise<{ row
   // The parent's wall time of the timed runs (their reset phases left out), for the cores-busy figure.
   let wallMs = 0;
   // Uncompressed direct rows: the links' all-to-all alternates with the all-reduce, run by run (Note [the links' all-to-all]).
-  const mesh = overLinks(transport) && compression === 'none' ? await openLinkMesh(ranks, n, elements * 4) : undefined;
+  // (Not for `shm` rows: their bytes do not go through sockets; Note [the memory ceiling] instead.)
+  const mesh = transport === 'direct' && compression === 'none' ? await openLinkMesh(ranks, n, elements * 4) : undefined;
   const meshCpuMs: number[] = [];
   const meshMs: number[] = [];
   let meshUserMs = 0;
@@ -452,7 +464,7 @@ async function measureBandwidth(ranks: Child[], c: BandwidthCase): Promise<{ row
   const gcMsRanks = (after.gcMs - before.gcMs) / repeats;
   const serverAfter = processCpuMs(serverPid);
   const cpuMsServer = serverBefore === undefined || serverAfter === undefined ? undefined : (serverAfter - serverBefore) / repeats;
-  const agree = await replicasAgree(ranks);
+  const { agree, frames } = await replicasAgree(ranks);
   const { parallelCapacity } = await probeCpuLoad();
   // Note [work besides the bytes]: measured after the row, in one rank, so it never overlaps the timed runs.
   let work: NecessaryWork | undefined;
@@ -490,6 +502,7 @@ async function measureBandwidth(ranks: Child[], c: BandwidthCase): Promise<{ row
   const best = work === undefined || ceilingCpuMs === undefined ? undefined : bestCeilingFraction(ceilingCpuMs, work);
   const meshCost = mesh === undefined ? undefined : linkMeshCost(n, bytes, mesh.sentBytes, meshCpuMs, meshMs);
   const bestAllToAll = work === undefined || meshCost === undefined ? undefined : bestCeilingFraction(row.cpuMsRanksMinimum, work, meshCost.cpuMs);
+  const memoryFraction = transport === 'shm' && work !== undefined ? memoryCeilingFraction(ms, work, cpus().length) : undefined;
   const withWork: AllreduceBenchRow = {
     ...row,
     ...(work === undefined ? {} : { necessaryWork: work }),
@@ -499,19 +512,26 @@ async function measureBandwidth(ranks: Child[], c: BandwidthCase): Promise<{ row
     cpuMsRanksUser,
     cpuMsRanksSystem,
     ...(meshCost === undefined ? {} : { linkMeshUserMs: meshUserMs / repeats, linkMeshSystemMs: meshSystemMs / repeats }),
+    ...(memoryFraction === undefined ? {} : { memoryCeilingFraction: memoryFraction }),
+    ...(frames === undefined ? {} : { sharedMemoryFrames: frames }),
   };
   // Where the ranks' CPU went: bytes at one link's costs, what the all-to-all adds, sums, landing, and the rest.
   const workLine =
     work === undefined
       ? ''
-      : `\n        ranks' CPU ${cpuMsRanks.toFixed(0)} ms = minimum bytes ${row.cpuMsRanksMinimum.toFixed(0)}` +
-        (meshCost === undefined ? '' : ` + all-to-all ${(meshCost.cpuMs - row.cpuMsRanksMinimum).toFixed(0)}`) +
-        ` + rank-order sums ${work.sumMs.toFixed(0)} + landing ${work.landingMs.toFixed(0)} + rest ${(cpuMsRanks - (meshCost?.cpuMs ?? row.cpuMsRanksMinimum) - work.sumMs - work.landingMs).toFixed(0)}` +
-        (best === undefined ? '' : `; at most ${best.toFixed(2)} × ceiling with the sums and landing`) +
-        (bestAllToAll === undefined ? '' : `, ${bestAllToAll.toFixed(2)} with the all-to-all too (fully busy cores; Note [work besides the bytes])`) +
-        (meshCost === undefined ? '' : `; the all-to-all alone, alternating with the runs: ${meshCost.cpuSecPerGB.toFixed(2)} CPU s per GB, ${meshCost.mbps.toFixed(0)} MB/s sent`) +
-        `\n        user + system CPU ms per run: all-reduce ${cpuMsRanksUser.toFixed(0)} + ${cpuMsRanksSystem.toFixed(0)}` +
-        (meshCost === undefined ? '' : `, all-to-all ${(meshUserMs / repeats).toFixed(0)} + ${(meshSystemMs / repeats).toFixed(0)} (its own bytes: ${((mesh?.sentBytes ?? 0) / 1e6).toFixed(0)} MB)`);
+      : memoryFraction !== undefined
+        ? `\n        ranks' CPU ${cpuMsRanks.toFixed(0)} ms = rank-order sums ${work.sumMs.toFixed(0)} + landing ${work.landingMs.toFixed(0)} + copies into slots, notices and the rest ${(cpuMsRanks - work.sumMs - work.landingMs).toFixed(0)}` +
+          `; ${memoryFraction.toFixed(2)} × the memory ceiling (only the sums and landing, on all cores; Note [the memory ceiling])` +
+          (frames === undefined ? '' : `; frames through memory ${frames.memory}, over the links ${frames.links} (no free slot ${frames.noSlot}, no room ${frames.noRoom})`) +
+          `\n        user + system CPU ms per run: all-reduce ${cpuMsRanksUser.toFixed(0)} + ${cpuMsRanksSystem.toFixed(0)}`
+        : `\n        ranks' CPU ${cpuMsRanks.toFixed(0)} ms = minimum bytes ${row.cpuMsRanksMinimum.toFixed(0)}` +
+          (meshCost === undefined ? '' : ` + all-to-all ${(meshCost.cpuMs - row.cpuMsRanksMinimum).toFixed(0)}`) +
+          ` + rank-order sums ${work.sumMs.toFixed(0)} + landing ${work.landingMs.toFixed(0)} + rest ${(cpuMsRanks - (meshCost?.cpuMs ?? row.cpuMsRanksMinimum) - work.sumMs - work.landingMs).toFixed(0)}` +
+          (best === undefined ? '' : `; at most ${best.toFixed(2)} × ceiling with the sums and landing`) +
+          (bestAllToAll === undefined ? '' : `, ${bestAllToAll.toFixed(2)} with the all-to-all too (fully busy cores; Note [work besides the bytes])`) +
+          (meshCost === undefined ? '' : `; the all-to-all alone, alternating with the runs: ${meshCost.cpuSecPerGB.toFixed(2)} CPU s per GB, ${meshCost.mbps.toFixed(0)} MB/s sent`) +
+          `\n        user + system CPU ms per run: all-reduce ${cpuMsRanksUser.toFixed(0)} + ${cpuMsRanksSystem.toFixed(0)}` +
+          (meshCost === undefined ? '' : `, all-to-all ${(meshUserMs / repeats).toFixed(0)} + ${(meshSystemMs / repeats).toFixed(0)} (its own bytes: ${((mesh?.sentBytes ?? 0) / 1e6).toFixed(0)} MB)`);
   const line =
     `${String(n).padStart(3)} ${String(mb).padStart(7)}  ${wireLabel(compression, transport).padEnd(4)} ${ms.toFixed(1).padStart(9)} (${row.msMin.toFixed(1)}–${row.msMax.toFixed(1)})`.padEnd(44) +
     `${algbw.toFixed(0).padStart(10)} ${busbw.toFixed(0).padStart(12)} ${row.busbwRatio.toFixed(2).padStart(14)} ${(row.ceilingRatio === undefined ? '?' : row.ceilingRatio.toFixed(2)).padStart(9)}   ${(agree ? 'yes' : 'NO').padEnd(17)}` +
@@ -628,7 +648,7 @@ async function measureLatency(ranks: Child[], roundTrip: RoundTrip, c: LatencyCa
     roundTripP10: quantile(trips.ms, 0.1),
     roundTripP90: quantile(trips.ms, 0.9),
     roundTripCpuMs: trips.cpuMsPerTrip,
-    replicasAgree: await replicasAgree(ranks),
+    replicasAgree: (await replicasAgree(ranks)).agree,
   };
 }
 

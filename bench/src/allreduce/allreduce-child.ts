@@ -77,9 +77,13 @@ async function init(m: ChildInit): Promise<void> {
 }
 
 
+/** The `shm` transport of this rank's all-reduce, for its frame counts. */
+let sharedMemory: SharedMemoryPieceTransport | undefined;
+
 /** The links alone, or with pieces through shared memory (the `shm` transport). */
 function linksFor(rank: number, worldSize: number, links: BenchLinks, direct: DirectPieceTransport): PieceTransport {
-  return links.sharedMemory === true ? new SharedMemoryPieceTransport({ links: direct, rank, worldSize }) : direct;
+  sharedMemory = links.sharedMemory === true ? new SharedMemoryPieceTransport({ links: direct, rank, worldSize }) : undefined;
+  return sharedMemory ?? direct;
 }
 
 function requireListener(): PeerListener {
@@ -276,7 +280,7 @@ async function handle(m: ParentCommand): Promise<void> {
       return reply({ type: 'listening', address: listener.address });
     case 'init':
       await init(m);
-      return reply(m.role === 'allreduce' ? { type: 'ready', dataPath: `${m.links === undefined ? 'pieces through nats-server' : 'pieces over direct links'}; ${dataPath()}` } : { type: 'ready' });
+      return reply(m.role === 'allreduce' ? { type: 'ready', dataPath: `${m.links === undefined ? 'pieces through nats-server' : m.links.sharedMemory === true ? 'pieces through shared memory, notices over direct links' : 'pieces over direct links'}; ${dataPath()}` } : { type: 'ready' });
     case 'prepare': {
       // The reset stands in for training's backward: its CPU is reported so the parent can leave it out.
       const c0 = process.cpuUsage();
@@ -300,7 +304,7 @@ async function handle(m: ParentCommand): Promise<void> {
       if (pinger !== undefined) return reply({ type: 'times', ...(await pinger(m.warmup, m.count)) });
       return;
     case 'checksum':
-      return reply({ type: 'checksum', value: checksum(work) });
+      return reply({ type: 'checksum', value: checksum(work), ...(sharedMemory === undefined ? {} : { sharedMemory: { ...sharedMemory.sent } }) });
     case 'meshOpen': {
       mesh?.mesh.close();
       const opened = await openLinkMesh({ listener: requireListener(), runId: m.runId, secret: m.secret, rank: m.rank, worldSize: m.worldSize, addresses: m.addresses, messageBytes: m.messageBytes, sourceBytes: m.sourceBytes });

@@ -14,6 +14,14 @@ export function overLinks(transport: BenchTransport): boolean {
   return transport !== 'nats';
 }
 
+/** Frames a rank sent through its segment and over the links, counted per peer; `noSlot` of `links` for want of a free slot. */
+export interface SharedMemoryFrames {
+  readonly memory: number;
+  readonly links: number;
+  readonly noSlot: number;
+  readonly noRoom: number;
+}
+
 export interface BenchLinks {
   readonly addresses: readonly string[];
   readonly secret: Uint8Array;
@@ -107,7 +115,8 @@ export type ChildReply =
    * order, and the CPU time (user + system) this process spent on all of them together.
    */
   | { readonly type: 'times'; readonly ms: number[]; readonly cpuMs: number }
-  | { readonly type: 'checksum'; readonly value: string }
+  /** `sharedMemory`: the `shm` transport's frames through memory and over the links so far (warm-up included). */
+  | { readonly type: 'checksum'; readonly value: string; readonly sharedMemory?: SharedMemoryFrames }
   /** CPU ms of all ranks' rank-order sums and of landing the reduced chunks, for one all-reduce (median of the runs). */
   | { readonly type: 'necessaryWork'; readonly sumMs: number; readonly landingMs: number }
   /** User + system CPU time since the process started, and the garbage collector's pauses among it, in ms. */

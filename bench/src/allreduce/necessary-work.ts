@@ -82,3 +82,16 @@ export function bestCeilingFraction(minimumBytesMs: number, work: NecessaryWork,
   return minimumBytesMs / (bytesMs + work.sumMs + work.landingMs);
 }
 
+
+/**
+ * Note [the memory ceiling]
+ * Between ranks of one host an all-reduce need not move its bytes through sockets at all: owners could read their
+ * peers' vectors in place, sum in rank order, and every rank copy the reduced chunks back — the sums and the
+ * landing, nothing else. So for pieces through shared memory (`--transport shm`) the bench also states how close a
+ * row comes to that: the sums' and landing's CPU spread over all cores, against the measured time. (gradmesh's
+ * transport copies each frame once more, into a slot of the sender's segment, and sends notices over the links;
+ * that is what keeps it under 1.)
+ */
+export function memoryCeilingFraction(measuredMs: number, work: NecessaryWork, cores: number): number {
+  return (work.sumMs + work.landingMs) / cores / measuredMs;
+}

@@ -1,2 +1,2 @@
-export { createSegment, NONCE_BYTES, openPeerSegment, SEGMENT_HEADER_BYTES, sharedMemoryMapper, sweepStaleSegments, type OwnSegment } from './segment.js';
+export { createSegment, NONCE_BYTES, openPeerSegment, SEGMENT_HEADER_BYTES, sharedMemoryMapper, sweepStaleSegments, type OwnSegment, type SegmentMapper } from './segment.js';
 export { hostKey } from './host-key.js';

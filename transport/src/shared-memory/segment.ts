@@ -6,7 +6,8 @@ import { nativeAddonOrReason } from '@gradmesh/shared/internal';
 /**
  * Note [a segment per rank and generation]
  * A rank that shares a host with peers puts the frames it sends them into a segment of its own: a file in
- * /dev/shm (tmpfs: memory, never a disk), created 0600 with a random name, mapped writable by its creator and
+ * /dev/shm (tmpfs: memory, never a disk), created 0600 with a random name, sparse (its pages are reserved as they
+ * are first used, Note [reserve before writing] in shared/native/shared_memory.c), mapped writable by its creator and
  * read-only by every peer that finds it is on the same host (Note [same host] in host-key.ts). The first page
  * holds a magic and a 16-byte nonce that travels with the name, so a peer that opened some other file of that
  * name — another tmpfs, a stale file — sees the mismatch and keeps to the links. Once every peer has answered
@@ -30,23 +31,37 @@ export interface OwnSegment {
   readonly bytes: number;
   readonly buffer: ArrayBuffer;
   readonly nonce: Uint8Array;
+  /** Reserves bytes [offset, offset + bytes) before they are first written; false when the tmpfs has no room (Note [reserve before writing]). */
+  reserve(offset: number, bytes: number): boolean;
   /** Removes the file (idempotent); the mappings stay valid. */
   unlink(): void;
+  /** Unlinks, and gives up the descriptor (no more reserving); the mapping stays valid until collected. */
+  close(): void;
 }
 
-type Mapper = (fd: number, bytes: number, writable: boolean) => ArrayBuffer;
+/** The native side of segments: mapping a file, reserving its pages (shared/native/shared_memory.c). */
+export interface SegmentMapper {
+  map(fd: number, bytes: number, writable: boolean): ArrayBuffer;
+  reserve(fd: number, offset: number, bytes: number): boolean;
+}
 
-/** The native mapping function, or why there is none (no addon, or one built before it). */
-export function sharedMemoryMapper(): Mapper | { readonly reason: string } {
+/** The native functions, or why there are none (no addon, or one built before them). */
+export function sharedMemoryMapper(): SegmentMapper | { readonly reason: string } {
   const addon = nativeAddonOrReason();
   if ('reason' in addon) return addon;
-  const map = addon.mapSharedFile;
-  if (typeof map !== 'function') return { reason: 'the native addon predates mapSharedFile; rebuild it with `npm run build`' };
-  return (fd, bytes, writable) => map.call(addon, fd, bytes, writable);
+  const { mapSharedFile, reserveFileRange } = addon;
+  if (typeof mapSharedFile !== 'function' || typeof reserveFileRange !== 'function') return { reason: 'the native addon predates mapSharedFile; rebuild it with `npm run build`' };
+  return {
+    map: (fd, bytes, writable) => mapSharedFile.call(addon, fd, bytes, writable),
+    reserve: (fd, offset, bytes) => reserveFileRange.call(addon, fd, offset, bytes),
+  };
 }
 
-/** Creates, sizes (pages reserved) and maps a new segment of `bytes`; throws an Error saying why it cannot. */
-export function createSegment(bytes: number, map: Mapper, dir = SEGMENT_DIR): OwnSegment {
+/**
+ * Creates, sizes and maps a new segment of `bytes` (sparse: only its first page is reserved; the rest as slots are
+ * used, Note [reserve before writing]); throws an Error saying why it cannot.
+ */
+export function createSegment(bytes: number, mapper: SegmentMapper, dir = SEGMENT_DIR): OwnSegment {
   sweepStaleSegments(dir);
   const name = `${SEGMENT_PREFIX}${process.pid}-${randomBytes(8).toString('hex')}`;
   const path = join(dir, name);
@@ -54,27 +69,36 @@ export function createSegment(bytes: number, map: Mapper, dir = SEGMENT_DIR): Ow
   let buffer: ArrayBuffer;
   try {
     ftruncateSync(fd, bytes);
-    buffer = map(fd, bytes, true);
+    if (!mapper.reserve(fd, 0, SEGMENT_HEADER_BYTES)) throw new Error(`no room in ${dir} for a segment's first page`);
+    buffer = mapper.map(fd, bytes, true);
   } catch (error) {
     closeSync(fd);
     unlinkQuietly(path);
     throw error;
   }
-  closeSync(fd);
   const nonce = randomBytes(NONCE_BYTES);
   const head = new DataView(buffer, 0, SEGMENT_HEADER_BYTES);
   head.setUint32(0, MAGIC, true);
   new Uint8Array(buffer, 4, NONCE_BYTES).set(nonce);
   let unlinked = false;
+  let open = true;
+  const unlink = (): void => {
+    if (unlinked) return;
+    unlinked = true;
+    unlinkQuietly(path);
+  };
   return {
     name,
     bytes,
     buffer,
     nonce: new Uint8Array(nonce),
-    unlink: () => {
-      if (unlinked) return;
-      unlinked = true;
-      unlinkQuietly(path);
+    reserve: (offset, length) => open && offset >= 0 && length >= 1 && offset + length <= bytes && mapper.reserve(fd, offset, length),
+    unlink,
+    close: () => {
+      unlink();
+      if (!open) return;
+      open = false;
+      closeSync(fd);
     },
   };
 }
@@ -83,18 +107,20 @@ export function createSegment(bytes: number, map: Mapper, dir = SEGMENT_DIR): Ow
  * A peer's segment mapped read-only, or why not (a one-line reason: bad name, no such file, wrong size or nonce).
  * `name`, `bytes` and `nonce` come from the peer and are checked before anything is mapped.
  */
-export function openPeerSegment(name: string, bytes: number, nonce: Uint8Array, map: Mapper, dir = SEGMENT_DIR): ArrayBuffer | { readonly reason: string } {
+export function openPeerSegment(name: string, bytes: number, nonce: Uint8Array, mapper: SegmentMapper, dir = SEGMENT_DIR): ArrayBuffer | { readonly reason: string } {
   if (!NAME_PATTERN.test(name)) return { reason: `segment name ${JSON.stringify(name.slice(0, 64))} is not a gradmesh segment` };
   if (!Number.isSafeInteger(bytes) || bytes <= SEGMENT_HEADER_BYTES) return { reason: `segment size ${bytes} is not valid` };
   if (nonce.length !== NONCE_BYTES) return { reason: 'segment nonce has the wrong length' };
   let fd: number;
   try {
-    fd = openSync(join(dir, name), constants.O_RDONLY | constants.O_NOFOLLOW);
+    // O_NONBLOCK: a FIFO of that name (anyone may make one in /dev/shm) would otherwise block this rank for good;
+    // opened without waiting, it is then refused as not a regular file.
+    fd = openSync(join(dir, name), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (error) {
     return { reason: `cannot open ${join(dir, name)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` };
   }
   try {
-    const buffer = map(fd, bytes, false);
+    const buffer = mapper.map(fd, bytes, false);
     const head = new DataView(buffer, 0, SEGMENT_HEADER_BYTES);
     const found = new Uint8Array(buffer, 4, NONCE_BYTES);
     if (head.getUint32(0, true) !== MAGIC || !found.every((b, i) => b === nonce[i])) return { reason: `${join(dir, name)} is not the peer's segment (magic or nonce differ)` };

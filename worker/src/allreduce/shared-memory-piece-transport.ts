@@ -1,5 +1,5 @@
 import { bulkFloats, ClusterError } from '@gradmesh/shared/internal';
-import { createSegment, hostKey, openPeerSegment, SEGMENT_HEADER_BYTES, sharedMemoryMapper, type OwnSegment } from '@gradmesh/transport';
+import { createSegment, hostKey, openPeerSegment, SEGMENT_HEADER_BYTES, sharedMemoryMapper, type OwnSegment, type SegmentMapper } from '@gradmesh/transport';
 import { ConnectionInterrupted } from './connection-interrupted.js';
 import type { DirectPieceTransport } from './direct-piece-transport.js';
 import { windowFor } from './flow.js';
@@ -9,8 +9,6 @@ import { SlotPool } from './shared-memory/slot-pool.js';
 
 /** The links' part of this transport: what DirectPieceTransport offers (a fake in tests). */
 export type LinkTransport = PieceTransport & Pick<DirectPieceTransport, 'sendTo'>;
-
-type Mapper = (fd: number, bytes: number, writable: boolean) => ArrayBuffer;
 
 export interface SharedMemoryPieceTransportOptions {
   /** The generation's direct links: they carry the notices, and every frame a peer cannot take from memory. */
@@ -23,24 +21,36 @@ export interface SharedMemoryPieceTransportOptions {
   readonly hostKey?: string;
   /** Slots in this rank's segment; default: enough for the flow windows of a default all-reduce (see slotCountFor). */
   readonly slotCount?: number;
-  /** The mapping function (default: the native addon's); tests may pass one that fails. */
-  readonly mapper?: Mapper | { readonly reason: string };
+  /** Told once how frames reach each peer: when every peer has answered this rank's offer, or at open when there is no segment. */
+  readonly onPeerPaths?: (paths: readonly PeerPath[]) => void;
+  /** The native mapping functions (default: the addon's); tests may pass `{ reason }` to act as a host without them. */
+  readonly mapper?: SegmentMapper | { readonly reason: string };
 }
 
-/** The payload a slot holds: a 1 MiB piece (rsag's default) and its header, rounded to a cache line. */
-export const SLOT_BYTES = (1 << 20) + 64;
+/** The payload a slot holds: a 1 MiB piece (rsag's default) and its header, rounded to a page (slots reserve whole pages). */
+export const SLOT_BYTES = (1 << 20) + 4096;
 /** What this transport tells the all-reduce it may keep in flight toward one rank (rsag's default too). */
 const MAX_PENDING_BYTES = 64 << 20;
 const MAX_SLOTS = 64;
 
 /**
  * Slots for what a rank may have in flight with 1 MiB pieces (Note [flow control: a window of unacknowledged
- * pieces per destination] in flow.ts): W reduce-scatter pieces toward each of the N − 1 owners, W reduced pieces
- * of its own chunk on their way to everyone (one slot serves all peers), and two to spare.
+ * pieces per destination] in flow.ts): W reduce-scatter pieces toward each of the N − 1 owners and W reduced pieces
+ * of its own chunk on their way to everyone (one slot serves all peers) — and as many again, because a slot comes
+ * back only when its release message arrives, which trails the acknowledgement that reopens the window (the peak in
+ * use, measured at N = 2, 3, 4 with 40 MB, was 28–32 / 26–32 / 20–30 against N·W = 16 / 24 / 20). Unused slots
+ * cost nothing: their pages are reserved when first written (Note [reserve before writing]).
  */
 export function slotCountFor(worldSize: number): number {
-  const w = Math.max(1, windowFor(worldSize, SLOT_BYTES - 64, MAX_PENDING_BYTES));
-  return Math.min(MAX_SLOTS, (worldSize - 1) * w + w + 2);
+  const w = Math.max(1, windowFor(worldSize, 1 << 20, MAX_PENDING_BYTES));
+  return Math.min(MAX_SLOTS, 2 * worldSize * w + 2);
+}
+
+/** How frames reach one peer: through this rank's segment, or over the link (and why). */
+export interface PeerPath {
+  readonly peer: number;
+  readonly path: 'memory' | 'links';
+  readonly why?: string;
 }
 
 interface PeerSegment {
@@ -90,12 +100,15 @@ export class SharedMemoryPieceTransport implements PieceTransport {
   readonly #segmentDir: string | undefined;
   readonly #hostKey: Uint8Array;
   readonly #slotCount: number;
-  readonly #mapper: Mapper | { readonly reason: string };
+  readonly #mapper: SegmentMapper | { readonly reason: string };
+  readonly #onPeerPaths: ((paths: readonly PeerPath[]) => void) | undefined;
+  /** reserved[slot]: bytes of that slot reserved in the file so far (Note [reserve before writing]). */
+  #reserved: Uint32Array | undefined;
   #segment: OwnSegment | undefined;
   #slots: SlotPool | undefined;
   /** Why this rank offers no segment (undefined: it does, or has not tried yet). */
   #noSegment: string | undefined;
-  readonly #offered: boolean[];
+  #offeredAll = false;
   /** answered[k]: 0 = not yet, 1 = mapped (frames to k may use slots), 2 = refused. */
   readonly #answered: Uint8Array;
   #answers = 0;
@@ -109,8 +122,12 @@ export class SharedMemoryPieceTransport implements PieceTransport {
   #sink: PieceSink | undefined;
   #failure: ClusterError | undefined;
   #closed = false;
-  /** Frames sent through memory and over the links (counted per copy: a broadcast to 3 peers from one slot counts 3). */
-  readonly sent = { memory: 0, links: 0 };
+  /**
+   * Frames sent through memory and over the links, counted per peer (a broadcast to 3 peers from one slot counts 3);
+   * `noSlot`: those of `links` that went over the links only because every slot was being read; `noRoom`: because
+   * the tmpfs had no room for the slot's pages.
+   */
+  readonly sent = { memory: 0, links: 0, noSlot: 0, noRoom: 0 };
 
   constructor(options: SharedMemoryPieceTransportOptions) {
     this.#links = options.links;
@@ -121,9 +138,9 @@ export class SharedMemoryPieceTransport implements PieceTransport {
     if (this.#hostKey.length !== HOST_KEY_BYTES) throw new RangeError(`host key must be ${HOST_KEY_BYTES} bytes of hex`);
     this.#slotCount = options.slotCount ?? slotCountFor(options.worldSize);
     this.#mapper = options.mapper ?? sharedMemoryMapper();
+    this.#onPeerPaths = options.onPeerPaths;
     this.maxFrameBytes = options.links.maxFrameBytes;
     const n = options.worldSize;
-    this.#offered = new Array<boolean>(n).fill(false);
     this.#answered = new Uint8Array(n);
     this.#peers = new Array<PeerSegment | undefined>(n).fill(undefined);
     this.#refusals = new Array<string | undefined>(n).fill(undefined);
@@ -135,14 +152,19 @@ export class SharedMemoryPieceTransport implements PieceTransport {
   }
 
   /** Per peer: 'memory' once frames to it go through this rank's segment, else 'links' and why (the report's status). */
-  peerPaths(): readonly { readonly peer: number; readonly path: 'memory' | 'links'; readonly why?: string }[] {
-    const out: { peer: number; path: 'memory' | 'links'; why?: string }[] = [];
+  peerPaths(): readonly PeerPath[] {
+    const out: PeerPath[] = [];
     for (let k = 0; k < this.#worldSize; k++) {
       if (k === this.#rank) continue;
       if (this.#answered[k] === 1) out.push({ peer: k, path: 'memory' });
       else out.push({ peer: k, path: 'links', why: this.#noSegment ?? (this.#answered[k] === 2 ? 'the peer could not map this rank\'s segment' : 'no answer yet') });
     }
     return out;
+  }
+
+  /** The most slots of this rank's segment out at once so far, and how many it has. */
+  slotUse(): { readonly peak: number; readonly slots: number } {
+    return { peak: this.#slots?.peakInUse ?? 0, slots: this.#slots?.slotCount ?? 0 };
   }
 
   /** Why the offer of each peer was refused here (undefined: taken, or none came). */
@@ -159,14 +181,17 @@ export class SharedMemoryPieceTransport implements PieceTransport {
     if (this.#worldSize < 2) return;
     if ('reason' in this.#mapper) {
       this.#noSegment = this.#mapper.reason;
+      this.#onPeerPaths?.(this.peerPaths());
       return;
     }
     try {
       this.#segment = createSegment(SEGMENT_HEADER_BYTES + this.#slotCount * SLOT_BYTES, this.#mapper, this.#segmentDir);
       this.#slots = new SlotPool(this.#slotCount, this.#worldSize);
+      this.#reserved = new Uint32Array(this.#slotCount);
     } catch (error) {
       this.#noSegment = `no shared-memory segment: ${(error as Error).message}`;
     }
+    if (this.#noSegment !== undefined) this.#onPeerPaths?.(this.peerPaths());
   }
 
   sendToOwner(owner: number, parts: readonly Uint8Array[]): void {
@@ -208,7 +233,7 @@ export class SharedMemoryPieceTransport implements PieceTransport {
     if (this.#closed) return;
     this.#closed = true;
     this.#links.close();
-    this.#segment?.unlink();
+    this.#segment?.close();
     this.#views.clear();
     this.#writes.clear();
     this.#peers.fill(undefined);
@@ -240,14 +265,20 @@ export class SharedMemoryPieceTransport implements PieceTransport {
       if (written !== undefined) queueMicrotask(written);
       return;
     }
-    for (const k of peers) this.#offerTo(k);
+    // Every peer gets the offer with this rank's first frame, whoever that frame is for: a small vector may give
+    // some pair of ranks nothing to exchange for a while, and the answer should be back before they do.
+    if (!this.#offeredAll) this.#offerAll();
     let bytes = 0;
     for (const p of parts) bytes += p.length;
     let inline: readonly number[] = peers;
     const slots = this.#slots;
     if (slots !== undefined && bytes <= SLOT_BYTES && peers.some((k) => this.#answered[k] === 1)) {
       const slot = slots.take();
-      if (slot !== undefined) {
+      if (slot === undefined) this.sent.noSlot += peers.length;
+      else if (!this.#reserve(slot, bytes)) {
+        slots.giveBack(slot);
+        this.sent.noRoom += peers.length;
+      } else {
         this.#copyIntoSlot(slot, parts);
         const viaLinks: number[] = [];
         inline = viaLinks;
@@ -275,6 +306,17 @@ export class SharedMemoryPieceTransport implements PieceTransport {
     if (one !== undefined) queueMicrotask(one);
   }
 
+  /** Whether the first `bytes` of `slot` are reserved in the file, reserving them now if needed (Note [reserve before writing]). */
+  #reserve(slot: number, bytes: number): boolean {
+    const reserved = this.#reserved!;
+    if (reserved[slot]! >= bytes) return true;
+    // Whole slots: one call per slot in the common case (1 MiB pieces), and never a partly reserved page.
+    const want = bytes > 4096 ? SLOT_BYTES : 4096;
+    if (!this.#segment!.reserve(SEGMENT_HEADER_BYTES + slot * SLOT_BYTES, want)) return false;
+    reserved[slot] = want;
+    return true;
+  }
+
   #copyIntoSlot(slot: number, parts: readonly Uint8Array[]): void {
     const buffer = this.#segment!.buffer;
     let at = SEGMENT_HEADER_BYTES + slot * SLOT_BYTES;
@@ -290,13 +332,13 @@ export class SharedMemoryPieceTransport implements PieceTransport {
     }
   }
 
-  /** Sends this rank's offer to `peer` once, before anything else this rank sends it. */
-  #offerTo(peer: number): void {
-    if (this.#offered[peer]) return;
-    this.#offered[peer] = true;
+  /** Sends this rank's offer to every peer, before anything else this rank sends them. */
+  #offerAll(): void {
+    this.#offeredAll = true;
     const segment = this.#segment;
     if (segment === undefined) return;
-    this.#links.sendTo(peer, [encodeOffer(this.#slotCount, SLOT_BYTES, segment.nonce, this.#hostKey, segment.name)]);
+    const offer = encodeOffer(this.#slotCount, SLOT_BYTES, segment.nonce, this.#hostKey, segment.name);
+    for (let k = 0; k < this.#worldSize; k++) if (k !== this.#rank) this.#links.sendTo(k, [offer]);
   }
 
   #flushReleases(): void {
@@ -313,7 +355,8 @@ export class SharedMemoryPieceTransport implements PieceTransport {
   // ---- receiving --------------------------------------------------------------------------------------------
 
   #onLinkFrame(data: Uint8Array, family: 'rs' | 'ag' | undefined, owner: number | undefined, senderRank: number | undefined, label: string): void {
-    if (this.#closed) return;
+    // After a broken protocol nothing more is taken from any peer: the generation is over (see the note).
+    if (this.#closed || this.#failure !== undefined) return this.#links.releaseFrame(data);
     const sink = this.#sink!;
     if (senderRank === undefined || !isControlMessage(data)) return sink.onFrame(data, family, owner, senderRank, label);
     const message = decodeControl(data);
@@ -323,10 +366,13 @@ export class SharedMemoryPieceTransport implements PieceTransport {
       case 'offer':
         return this.#onOffer(senderRank, message);
       case 'answer': {
-        if (!this.#offered[senderRank] || this.#segment === undefined || this.#answered[senderRank] !== 0) return this.#violation(senderRank, 'an answer to no offer');
+        if (!this.#offeredAll || this.#segment === undefined || this.#answered[senderRank] !== 0) return this.#violation(senderRank, 'an answer to no offer');
         this.#answered[senderRank] = message.mapped ? 1 : 2;
         // Note [a segment per rank and generation]: once every peer has answered, the name is no longer needed.
-        if (++this.#answers === this.#worldSize - 1) this.#segment.unlink();
+        if (++this.#answers === this.#worldSize - 1) {
+          this.#segment.unlink();
+          this.#onPeerPaths?.(this.peerPaths());
+        }
         return;
       }
       case 'slot': {
@@ -385,7 +431,19 @@ export class SharedMemoryPieceTransport implements PieceTransport {
  * The direct links with pieces through shared memory between ranks of one host (the default), or the links alone
  * with `GRADMESH_SHARED_MEMORY=off` (as NCCL_SHM_DISABLE=1 turns NCCL's off: to compare, or to rule it out).
  */
-export function overSharedMemory(links: DirectPieceTransport, rank: number, worldSize: number): PieceTransport {
+export function overSharedMemory(links: DirectPieceTransport, rank: number, worldSize: number, onPeerPaths?: (paths: readonly PeerPath[]) => void): PieceTransport {
   if (process.env['GRADMESH_SHARED_MEMORY'] === 'off' || worldSize < 2) return links;
-  return new SharedMemoryPieceTransport({ links, rank, worldSize });
+  return new SharedMemoryPieceTransport({ links, rank, worldSize, ...(onPeerPaths === undefined ? {} : { onPeerPaths }) });
+}
+
+/** One line for a worker's log: which peers its frames reach through memory, which over links, and why. */
+export function describePeerPaths(rank: number, paths: readonly PeerPath[]): string {
+  const memory = paths.filter((p) => p.path === 'memory').map((p) => p.peer);
+  const links = paths.filter((p) => p.path === 'links');
+  const parts: string[] = [];
+  if (memory.length > 0) parts.push(`to rank${memory.length > 1 ? 's' : ''} ${memory.join(', ')} through shared memory (same host)`);
+  const whys = new Map<string, number[]>();
+  for (const p of links) whys.set(p.why ?? 'unknown', [...(whys.get(p.why ?? 'unknown') ?? []), p.peer]);
+  for (const [why, peers] of whys) parts.push(`to rank${peers.length > 1 ? 's' : ''} ${peers.join(', ')} over the links (${why})`);
+  return `rank ${rank} sends pieces ${parts.join('; ')}`;
 }

@@ -45,6 +45,8 @@ export interface NativeAddon {
    * is collected; a RangeError when the file is shorter (shared/native/shared_memory.c). Absent from an addon built before it.
    */
   mapSharedFile?(fd: number, bytes: number, writable: boolean): ArrayBuffer;
+  /** Reserves bytes [offset, offset + bytes) of the file (posix_fallocate); whether it could (Note [reserve before writing]). */
+  reserveFileRange?(fd: number, offset: number, bytes: number): boolean;
   /** OpenBLAS's name for the kernels it uses, e.g. "SkylakeX". */
   coreName(): string;
   /** OpenBLAS's build description (version, DYNAMIC_ARCH, …). */

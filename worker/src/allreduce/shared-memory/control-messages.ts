@@ -36,7 +36,7 @@ export function isControlMessage(frame: Uint8Array): boolean {
 
 export function encodeOffer(slotCount: number, slotBytes: number, nonce: Uint8Array, hostKey: Uint8Array, name: string): Uint8Array {
   const nameBytes = Buffer.from(name, 'utf8');
-  if (nameBytes.length > MAX_NAME_BYTES || nonce.length !== NONCE_BYTES || hostKey.length !== HOST_KEY_BYTES) throw new RangeError('shared-memory offer: name, nonce or host key out of range');
+  if (nameBytes.length < 1 || nameBytes.length > MAX_NAME_BYTES || nonce.length !== NONCE_BYTES || hostKey.length !== HOST_KEY_BYTES) throw new RangeError('shared-memory offer: name, nonce or host key out of range');
   const out = new Uint8Array(OFFER_FIXED + nameBytes.length);
   const view = new DataView(out.buffer);
   out[0] = CONTROL_MARK;

@@ -9,6 +9,8 @@ export class SlotPool {
   /** readers[slot · worldSize + peer] = 1 while `peer` may read `slot`. */
   readonly #readers: Uint8Array;
   readonly #count: Uint16Array;
+  /** isFree[slot] = 1 while the slot is in the free list (so it is never in it twice). */
+  readonly #isFree: Uint8Array;
 
   constructor(
     readonly slotCount: number,
@@ -16,6 +18,7 @@ export class SlotPool {
   ) {
     this.#readers = new Uint8Array(slotCount * worldSize);
     this.#count = new Uint16Array(slotCount);
+    this.#isFree = new Uint8Array(slotCount).fill(1);
     for (let s = slotCount - 1; s >= 0; s--) this.#free.push(s);
   }
 
@@ -23,9 +26,16 @@ export class SlotPool {
     return this.#free.length;
   }
 
+  /** The most slots ever out at once (taken and not yet free again). */
+  peakInUse = 0;
+
   /** A free slot, or undefined when every slot is being read. */
   take(): number | undefined {
-    return this.#free.pop();
+    const slot = this.#free.pop();
+    if (slot !== undefined) this.#isFree[slot] = 0;
+    const inUse = this.slotCount - this.#free.length;
+    if (inUse > this.peakInUse) this.peakInUse = inUse;
+    return slot;
   }
 
   /** `slot` (just taken) is now read by `peer`. */
@@ -34,9 +44,14 @@ export class SlotPool {
     this.#count[slot]!++;
   }
 
-  /** A slot taken but noticed to nobody goes straight back. */
+  /** A slot taken but lent to nobody goes straight back (a free or lent slot is left as it is). */
   giveBack(slot: number): void {
-    if (this.#count[slot] === 0) this.#free.push(slot);
+    if (slot < this.slotCount && this.#count[slot] === 0 && this.#isFree[slot] === 0) this.#putFree(slot);
+  }
+
+  #putFree(slot: number): void {
+    this.#isFree[slot] = 1;
+    this.#free.push(slot);
   }
 
   /** `peer` is done with `slot`; false (nothing changes) when it was not reading it. */
@@ -45,7 +60,7 @@ export class SlotPool {
     const at = slot * this.worldSize + peer;
     if (this.#readers[at] !== 1) return false;
     this.#readers[at] = 0;
-    if (--this.#count[slot]! === 0) this.#free.push(slot);
+    if (--this.#count[slot]! === 0) this.#putFree(slot);
     return true;
   }
 }
