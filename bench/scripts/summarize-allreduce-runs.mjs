@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Medians (min–max) over the run-<i>.json files of `gradmesh bench allreduce --transport direct --json` in a folder,
-// per N: time, measured ÷ ceiling, and where the ranks' CPU went (Note [work besides the bytes] in
-// bench/src/allreduce/necessary-work.ts, Note [the links' all-to-all] in link-mesh.ts).
+// Medians (min–max) over the run-<i>.json files of `gradmesh bench allreduce --transport direct[,shm] --json` in a
+// folder, per N: time, measured ÷ ceiling, and where the ranks' CPU went (Note [work besides the bytes] in
+// bench/src/allreduce/necessary-work.ts, Note [the links' all-to-all] in link-mesh.ts); for `shm` rows, against the
+// links' ceiling and the memory ceiling (Note [the memory ceiling]).
 //   node bench/scripts/summarize-allreduce-runs.mjs <folder>
 import { readdirSync, readFileSync } from 'node:fs';
 
@@ -44,12 +45,24 @@ for (const n of ns) {
   const of = (f, digits = 0) => fmt(rows.map(f), digits);
   const rest = (r) => r.cpuMsRanks - r.linkMesh.cpuMs - r.necessaryWork.sumMs - r.necessaryWork.landingMs;
   console.log(
-    `N = ${n} (${rows.length} rows): time ${of((r) => r.ms, 1)} ms; measured ÷ ceiling ${of((r) => r.busbwRatio / r.ceilingRatio, 2)}; ` +
+    `N = ${n} direct (${rows.length} rows): time ${of((r) => r.ms, 1)} ms; measured ÷ ceiling ${of((r) => r.busbwRatio / r.ceilingRatio, 2)}; ` +
       `ranks' CPU ${of((r) => r.cpuMsRanks)} ms = minimum bytes ${of((r) => r.cpuMsRanksMinimum)} + all-to-all ${of((r) => r.linkMesh.cpuMs - r.cpuMsRanksMinimum)} ` +
       `+ sums ${of((r) => r.necessaryWork.sumMs, 1)} + landing ${of((r) => r.necessaryWork.landingMs, 1)} + rest ${of(rest)} (${of((r) => rest(r) / r.cpuMsRanks, 2)} of it); ` +
       `all-to-all CPU s per GB ${of((r) => r.linkMesh.cpuSecPerGB, 2)}; best measured ÷ ceiling with the sums and landing ${of((r) => r.bestCeilingFraction, 2)}, with the all-to-all too ${of((r) => r.bestCeilingFractionAllToAll, 2)}` +
       (rows.every((r) => r.linkMeshUserMs !== undefined)
         ? `; user + system ms per run: all-reduce ${of((r) => r.cpuMsRanksUser)} + ${of((r) => r.cpuMsRanksSystem)}, all-to-all ${of((r) => r.linkMeshUserMs)} + ${of((r) => r.linkMeshSystemMs)}`
         : ''),
+  );
+}
+for (const n of ns) {
+  const rows = runs.flatMap((r) => r.results.filter((x) => x.workers === n && x.transport === 'shm' && x.compression === 'none' && x.necessaryWork && x.memoryCeilingFraction !== undefined));
+  if (rows.length === 0) continue;
+  const of = (f, digits = 0) => fmt(rows.map(f), digits);
+  const rest = (r) => r.cpuMsRanks - r.necessaryWork.sumMs - r.necessaryWork.landingMs;
+  console.log(
+    `N = ${n} shm (${rows.length} rows): time ${of((r) => r.ms, 1)} ms; measured ÷ the links' ceiling ${of((r) => r.busbwRatio / r.ceilingRatio, 2)}; ` +
+      `÷ the memory ceiling ${of((r) => r.memoryCeilingFraction, 2)}; ranks' CPU ${of((r) => r.cpuMsRanks)} ms = sums ${of((r) => r.necessaryWork.sumMs, 1)} + landing ${of((r) => r.necessaryWork.landingMs, 1)} ` +
+      `+ copies, notices and the rest ${of(rest)}; user + system ms per run ${of((r) => r.cpuMsRanksUser)} + ${of((r) => r.cpuMsRanksSystem)}` +
+      (rows.every((r) => r.sharedMemoryFrames) ? `; frames over the links for want of a slot ${of((r) => r.sharedMemoryFrames.noSlot)}, of room ${of((r) => r.sharedMemoryFrames.noRoom)}` : ''),
   );
 }

@@ -2,7 +2,7 @@ import { ConfigError } from '@gradmesh/shared/internal';
 import { runAllreduceBench } from '@gradmesh/bench';
 import { intList, positiveInt } from './args.js';
 
-export const BENCH_ALLREDUCE_USAGE = `gradmesh bench allreduce [--workers 2,3,4] [--mb 0.437,4,40] [--compression none,bf16,fp16] [--transport nats,direct] [--repeats 5] [--steps 300] [--nats <url>] [--json <out.json>]
+export const BENCH_ALLREDUCE_USAGE = `gradmesh bench allreduce [--workers 2,3,4] [--mb 0.437,4,40] [--compression none,bf16,fp16] [--transport nats,direct,shm] [--repeats 5] [--steps 300] [--nats <url>] [--json <out.json>]
 
 Measures, in one run, the single-stream NATS bandwidth (one publisher process → one subscriber process,
 1 MB messages) and the reduce-scatter + all-gather all-reduce time for each worker count and size, with
@@ -11,7 +11,8 @@ Sizes ≤ 1 MB are latency-bound: for them it prints the median of --steps back-
 the median round trip of the same size between two processes (measured just before) and the ratio.
 --compression measures the half-width wire encodings too (training.allreduce.compression; bytes counted as float32).
 --transport direct measures pieces over direct links between the ranks too (training.allreduce.transport; rows
-marked +L), with the links' own single stream and CPU ceiling.
+marked +L), with the links' own single stream and CPU ceiling; shm the same links with pieces through shared
+memory, as workers on one host run by default (rows marked +M), against the links' ceiling and the memory ceiling.
 Starts its own nats-server on 127.0.0.1 unless --nats is given.`;
 
 export async function benchAllreduce(values: Record<string, unknown>): Promise<number> {

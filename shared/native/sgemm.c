@@ -113,6 +113,7 @@ NAPI_MODULE_INIT() {
       {"allFinite", NULL, AllFinite, NULL, NULL, NULL, napi_enumerable, NULL},
       {"mapSharedFile", NULL, MapSharedFile, NULL, NULL, NULL, napi_enumerable, NULL},
       {"reserveFileRange", NULL, ReserveFileRange, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"unmapShared", NULL, UnmapShared, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties) != napi_ok) return NULL;
   return exports;

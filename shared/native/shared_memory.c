@@ -2,6 +2,7 @@
  * mapSharedFile(fd, bytes, writable): the first `bytes` of an open file mapped MAP_SHARED into an external
  * ArrayBuffer, unmapped when the buffer is collected.
  * reserveFileRange(fd, offset, bytes): reserves those pages of the file (posix_fallocate) and says whether it could.
+ * unmapShared(buffer): detaches a buffer mapSharedFile returned and unmaps it now (Note [unmapped when closed]).
  *
  * Note [reserve before writing]: a tmpfs file is sparse, and writing to a page the tmpfs has no room for raises
  * SIGBUS (a container's /dev/shm is 64 MiB by default). So the creator reserves the bytes of a slot before it
@@ -33,7 +34,7 @@ static void unmap(napi_env env, void* data, void* hint) {
   (void)env;
   (void)data;
   mapping* m = (mapping*)hint;
-  munmap(m->base, m->bytes);
+  if (m->base != NULL) munmap(m->base, m->bytes);
   free(m);
 }
 
@@ -91,7 +92,48 @@ napi_value MapSharedFile(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "mapSharedFile: cannot wrap the mapping in an ArrayBuffer");
     return NULL;
   }
+  /* The buffer carries its mapping record, for unmapShared; the buffer's own finalizer frees it. */
+  if (napi_wrap(env, result, m, NULL, NULL, NULL) != napi_ok) {
+    napi_throw_error(env, NULL, "mapSharedFile: cannot tag the buffer");
+    return NULL;
+  }
   return result;
+}
+
+/*
+ * Note [unmapped when closed]: a mapping left to the garbage collector lives as long as its ArrayBuffer object,
+ * which V8 does not know holds tens of MiB (the pages are not on its heap), and a segment's pages stay allocated
+ * in the tmpfs while any mapping of them exists, unlinked or not. So a transport unmaps its segments when it closes:
+ * the buffer is detached first (every view of it then has length 0, so no JavaScript can reach the freed range),
+ * the record is marked so that the finalizer does not unmap the range a second time, then the range is unmapped.
+ * Unmapping a buffer twice, or one that mapSharedFile did not return, does nothing.
+ */
+napi_value UnmapShared(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  bool is_buffer = false;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 || napi_is_arraybuffer(env, argv[0], &is_buffer) != napi_ok || !is_buffer) {
+    napi_throw_type_error(env, NULL, "unmapShared(buffer) takes an ArrayBuffer from mapSharedFile");
+    return NULL;
+  }
+  mapping* m = NULL;
+  if (napi_remove_wrap(env, argv[0], (void**)&m) != napi_ok || m == NULL || m->base == NULL) {
+    napi_value undefined;
+    napi_get_undefined(env, &undefined);
+    return undefined;
+  }
+  void* base = m->base;
+  const size_t bytes = m->bytes;
+  m->base = NULL; /* the finalizer frees the record only */
+  if (napi_detach_arraybuffer(env, argv[0]) != napi_ok) {
+    m->base = base;
+    napi_throw_error(env, NULL, "unmapShared: the buffer cannot be detached");
+    return NULL;
+  }
+  munmap(base, bytes);
+  napi_value undefined;
+  napi_get_undefined(env, &undefined);
+  return undefined;
 }
 
 napi_value ReserveFileRange(napi_env env, napi_callback_info info) {

@@ -5,5 +5,6 @@
 
 napi_value MapSharedFile(napi_env env, napi_callback_info info);
 napi_value ReserveFileRange(napi_env env, napi_callback_info info);
+napi_value UnmapShared(napi_env env, napi_callback_info info);
 
 #endif

@@ -444,7 +444,7 @@ describe.skipIf(unavailable !== undefined)(`SharedMemoryPieceTransport over fake
   it('a slot whose pages cannot be reserved is not used: the frame goes over the link (noRoom), and the slot is given back', async () => {
     let room = false;
     const real = realMapper();
-    const tight: SegmentMapper = { map: real.map, reserve: (fd, offset, bytes) => (offset === 0 || room) && real.reserve(fd, offset, bytes) };
+    const tight: SegmentMapper = { map: real.map, unmap: real.unmap, reserve: (fd, offset, bytes) => (offset === 0 || room) && real.reserve(fd, offset, bytes) };
     const { t, sinks } = await handshaken({ slotCount: 1, mappers: [tight, undefined] });
     const a = pieceFrame(5000, 1);
     t[0].sendToOwner(1, [a]);
@@ -674,6 +674,17 @@ describe.skipIf(unavailable !== undefined)(`SharedMemoryPieceTransport over fake
     t[1].close();
     expect(segmentFiles()).toEqual([]);
     expect(links[1].closed).toBe(true);
+  });
+
+  it('close() unmaps what this rank mapped (Note [unmapped when closed]): a view delivered from the peer\'s segment has length 0 afterwards', async () => {
+    const p = await handshaken();
+    p.t[0].sendToOwner(1, [pieceFrame(100, 7)]);
+    await settle();
+    const view = p.sinks[1].frames.at(-1)!.data;
+    expect(view.length).toBeGreaterThan(0);
+    p.t[1].close();
+    expect(view.length).toBe(0);
+    expect(view.buffer.byteLength).toBe(0);
   });
 
   it('close() unlinks this rank\'s segment file, also when no peer ever answered, and is idempotent', () => {

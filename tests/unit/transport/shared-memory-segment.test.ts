@@ -125,10 +125,10 @@ describe.skipIf(unavailable !== undefined)(`shared-memory segments (${unavailabl
   });
 
   it('a map that throws, or a first page that cannot be reserved, leaves no file behind and createSegment throws why', () => {
-    const failingMap: Mapper = { map: () => { throw new Error('mapping refused for the test'); }, reserve: map().reserve };
+    const failingMap: Mapper = { map: () => { throw new Error('mapping refused for the test'); }, reserve: map().reserve, unmap: map().unmap };
     expect(() => createSegment(BYTES, failingMap, dir)).toThrow(/mapping refused for the test/);
     expect(segmentFiles()).toEqual([]);
-    const noRoom: Mapper = { map: map().map, reserve: () => false };
+    const noRoom: Mapper = { map: map().map, reserve: () => false, unmap: map().unmap };
     expect(() => createSegment(BYTES, noRoom, dir)).toThrow(/no room/);
     expect(segmentFiles()).toEqual([]);
   });
@@ -154,17 +154,25 @@ describe.skipIf(unavailable !== undefined)(`shared-memory segments (${unavailabl
     own.close();
   });
 
-  it('close() unlinks the file, is idempotent, and reserves nothing afterwards; the mapping stays usable', () => {
+  it('close() unlinks the file, is idempotent, reserves nothing afterwards and unmaps the segment (its buffer detached; Note [unmapped when closed]); a peer\'s mapping is its own', () => {
     const own = createSegment(BYTES, map(), dir);
     const peer = openPeerSegment(own.name, BYTES, own.nonce, map(), dir);
     if (!(peer instanceof ArrayBuffer)) throw new Error(peer.reason);
+    new Uint8Array(own.buffer)[8] = 0x5a; // inside the first page, reserved at creation
+    const view = new Uint8Array(own.buffer);
     own.close();
     expect(segmentFiles()).toEqual([]);
     expect(() => own.close()).not.toThrow();
     expect(() => own.unlink()).not.toThrow();
     expect(own.reserve(SEGMENT_HEADER_BYTES, 4096)).toBe(false);
-    new Uint8Array(own.buffer)[8] = 0x5a; // inside the first page, reserved at creation
+    expect(own.buffer.byteLength).toBe(0);
+    expect(view.length).toBe(0);
+    expect(view[8]).toBeUndefined();
     expect(new Uint8Array(peer)[8]).toBe(0x5a);
+    map().unmap(peer);
+    expect(peer.byteLength).toBe(0);
+    expect(() => map().unmap(peer)).not.toThrow();
+    expect(() => map().unmap(new ArrayBuffer(16))).not.toThrow();
   });
 
   it('createSegment in a directory that does not exist throws an Error', () => {

@@ -35,7 +35,7 @@ export interface OwnSegment {
   reserve(offset: number, bytes: number): boolean;
   /** Removes the file (idempotent); the mappings stay valid. */
   unlink(): void;
-  /** Unlinks, and gives up the descriptor (no more reserving); the mapping stays valid until collected. */
+  /** Unlinks, gives up the descriptor and unmaps the segment (Note [unmapped when closed]): `buffer` is detached. */
   close(): void;
 }
 
@@ -43,17 +43,22 @@ export interface OwnSegment {
 export interface SegmentMapper {
   map(fd: number, bytes: number, writable: boolean): ArrayBuffer;
   reserve(fd: number, offset: number, bytes: number): boolean;
+  /** Detaches and unmaps a buffer `map` returned, now (Note [unmapped when closed] in shared/native/shared_memory.c). */
+  unmap(buffer: ArrayBuffer): void;
 }
 
 /** The native functions, or why there are none (no addon, or one built before them). */
 export function sharedMemoryMapper(): SegmentMapper | { readonly reason: string } {
   const addon = nativeAddonOrReason();
   if ('reason' in addon) return addon;
-  const { mapSharedFile, reserveFileRange } = addon;
-  if (typeof mapSharedFile !== 'function' || typeof reserveFileRange !== 'function') return { reason: 'the native addon predates mapSharedFile; rebuild it with `npm run build`' };
+  const { mapSharedFile, reserveFileRange, unmapShared } = addon;
+  if (typeof mapSharedFile !== 'function' || typeof reserveFileRange !== 'function' || typeof unmapShared !== 'function') {
+    return { reason: 'the native addon predates shared-memory segments; rebuild it with `npm run build`' };
+  }
   return {
     map: (fd, bytes, writable) => mapSharedFile.call(addon, fd, bytes, writable),
     reserve: (fd, offset, bytes) => reserveFileRange.call(addon, fd, offset, bytes),
+    unmap: (buffer) => unmapShared.call(addon, buffer),
   };
 }
 
@@ -99,6 +104,7 @@ export function createSegment(bytes: number, mapper: SegmentMapper, dir = SEGMEN
       if (!open) return;
       open = false;
       closeSync(fd);
+      mapper.unmap(buffer);
     },
   };
 }
@@ -123,7 +129,10 @@ export function openPeerSegment(name: string, bytes: number, nonce: Uint8Array, 
     const buffer = mapper.map(fd, bytes, false);
     const head = new DataView(buffer, 0, SEGMENT_HEADER_BYTES);
     const found = new Uint8Array(buffer, 4, NONCE_BYTES);
-    if (head.getUint32(0, true) !== MAGIC || !found.every((b, i) => b === nonce[i])) return { reason: `${join(dir, name)} is not the peer's segment (magic or nonce differ)` };
+    if (head.getUint32(0, true) !== MAGIC || !found.every((b, i) => b === nonce[i])) {
+      mapper.unmap(buffer);
+      return { reason: `${join(dir, name)} is not the peer's segment (magic or nonce differ)` };
+    }
     return buffer;
   } catch (error) {
     return { reason: `cannot map ${join(dir, name)}: ${(error as Error).message}` };

@@ -233,7 +233,10 @@ export class SharedMemoryPieceTransport implements PieceTransport {
     if (this.#closed) return;
     this.#closed = true;
     this.#links.close();
+    // Note [unmapped when closed]: the all-reduce is closed with this transport, so no view is read any more.
     this.#segment?.close();
+    const mapper = this.#mapper;
+    if (!('reason' in mapper)) for (const peer of this.#peers) if (peer !== undefined) mapper.unmap(peer.buffer);
     this.#views.clear();
     this.#writes.clear();
     this.#peers.fill(undefined);

@@ -47,6 +47,8 @@ export interface NativeAddon {
   mapSharedFile?(fd: number, bytes: number, writable: boolean): ArrayBuffer;
   /** Reserves bytes [offset, offset + bytes) of the file (posix_fallocate); whether it could (Note [reserve before writing]). */
   reserveFileRange?(fd: number, offset: number, bytes: number): boolean;
+  /** Detaches and unmaps a buffer mapSharedFile returned (Note [unmapped when closed]); nothing for any other or a second time. */
+  unmapShared?(buffer: ArrayBuffer): void;
   /** OpenBLAS's name for the kernels it uses, e.g. "SkylakeX". */
   coreName(): string;
   /** OpenBLAS's build description (version, DYNAMIC_ARCH, …). */
