@@ -109,6 +109,8 @@ export class SharedMemoryPieceTransport implements PieceTransport {
   /** Why this rank offers no segment (undefined: it does, or has not tried yet). */
   #noSegment: string | undefined;
   #offeredAll = false;
+  /** Every rank but this one, in order (the peers of a broadcast). */
+  readonly #others: readonly number[];
   /** answered[k]: 0 = not yet, 1 = mapped (frames to k may use slots), 2 = refused. */
   readonly #answered: Uint8Array;
   #answers = 0;
@@ -142,6 +144,7 @@ export class SharedMemoryPieceTransport implements PieceTransport {
     this.maxFrameBytes = options.links.maxFrameBytes;
     const n = options.worldSize;
     this.#answered = new Uint8Array(n);
+    this.#others = Array.from({ length: n }, (_, k) => k).filter((k) => k !== options.rank);
     this.#peers = new Array<PeerSegment | undefined>(n).fill(undefined);
     this.#refusals = new Array<string | undefined>(n).fill(undefined);
     this.#releases = Array.from({ length: n }, () => []);
@@ -200,11 +203,11 @@ export class SharedMemoryPieceTransport implements PieceTransport {
   }
 
   sendToAll(frame: Uint8Array): void {
-    this.#sendFrame(this.#others(), [frame], this.#track(frame));
+    this.#sendFrame(this.#others, [frame], this.#track(frame));
   }
 
   sendToAllParts(parts: readonly Uint8Array[], written: () => void): void {
-    this.#sendFrame(this.#others(), parts, written);
+    this.#sendFrame(this.#others, parts, written);
   }
 
   whenWritten(frame: Uint8Array, done: () => void): void {
@@ -243,12 +246,6 @@ export class SharedMemoryPieceTransport implements PieceTransport {
   }
 
   // ---- sending ----------------------------------------------------------------------------------------------
-
-  #others(): number[] {
-    const out: number[] = [];
-    for (let k = 0; k < this.#worldSize; k++) if (k !== this.#rank) out.push(k);
-    return out;
-  }
 
   /** A `written` for a frame someone watches (whenWritten): it runs once per send, the watcher after the last. */
   #track(frame: Uint8Array): (() => void) | undefined {
