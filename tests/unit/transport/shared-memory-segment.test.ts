@@ -256,6 +256,17 @@ describe.skipIf(unavailable !== undefined)(`shared-memory segments (${unavailabl
     expect(openPeerSegment(sub, BYTES, own.nonce, map(), dir)).toHaveProperty('reason');
   });
 
+  it('a process that exits without closing its segment removes the file on the way out', () => {
+    const segmentJs = new URL('../../../transport/dist/shared-memory/segment.js', import.meta.url).href;
+    const script = `import { createSegment, sharedMemoryMapper } from ${JSON.stringify(segmentJs)};
+      const s = createSegment(${BYTES}, sharedMemoryMapper(), ${JSON.stringify(dir)});
+      console.log(s.name);`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toMatch(/^gradmesh-\d+-[0-9a-f]{16}$/);
+    expect(segmentFiles()).toEqual([]);
+  });
+
   it('openPeerSegment refuses a FIFO named like a segment at once (opened without blocking, then not a regular file)', () => {
     const own = createSegment(BYTES, map(), dir);
     const fifo = `gradmesh-${process.pid}-cccccccccccccccc`;

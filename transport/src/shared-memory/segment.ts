@@ -12,8 +12,9 @@ import { nativeAddonOrReason } from '@gradmesh/shared/internal';
  * holds a magic and a 16-byte nonce that travels with the name, so a peer that opened some other file of that
  * name — another tmpfs, a stale file — sees the mismatch and keeps to the links. Once every peer has answered
  * (mapped it or not) the creator unlinks the file: the mappings outlive the name, and a rank that is killed
- * afterwards leaves nothing behind in /dev/shm. One killed before that leaves a file named with its pid, which the
- * next segment created on the host removes (`sweepStaleSegments`).
+ * afterwards leaves nothing behind in /dev/shm. A process that exits before that removes its files on the way out;
+ * one killed before that leaves a file named with its pid, which the next segment created on the host removes
+ * (`sweepStaleSegments`).
  */
 export const SEGMENT_DIR = '/dev/shm';
 export const SEGMENT_PREFIX = 'gradmesh-';
@@ -24,6 +25,19 @@ export const NONCE_BYTES = 16;
 const NAME_PATTERN = /^gradmesh-([1-9][0-9]{0,9})-[0-9a-f]{16}$/;
 /** A stale file is only removed when its creator is gone AND it is this old (a creator in another pid namespace could look gone). */
 const STALE_AFTER_MS = 60_000;
+
+/** Paths of this process's segments not yet unlinked: removed when the process exits, however it closes its transports. */
+const live = new Set<string>();
+let exitHook = false;
+
+function track(path: string): void {
+  live.add(path);
+  if (exitHook) return;
+  exitHook = true;
+  process.once('exit', () => {
+    for (const p of live) unlinkQuietly(p);
+  });
+}
 
 /** A segment this process created: written here, read by peers. */
 export interface OwnSegment {
@@ -81,6 +95,7 @@ export function createSegment(bytes: number, mapper: SegmentMapper, dir = SEGMEN
     unlinkQuietly(path);
     throw error;
   }
+  track(path);
   const nonce = randomBytes(NONCE_BYTES);
   const head = new DataView(buffer, 0, SEGMENT_HEADER_BYTES);
   head.setUint32(0, MAGIC, true);
@@ -90,6 +105,7 @@ export function createSegment(bytes: number, mapper: SegmentMapper, dir = SEGMEN
   const unlink = (): void => {
     if (unlinked) return;
     unlinked = true;
+    live.delete(path);
     unlinkQuietly(path);
   };
   return {
