@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { historyForReport, modelKind, type RunConfig, type RunReport } from '@gradmesh/shared/internal';
+import { historyForReport, modelKind, type PeerPathCounts, type RunConfig, type RunReport } from '@gradmesh/shared/internal';
 import type { ClusterRun } from '@gradmesh/coordinator';
 import { evaluationFields } from './evaluation-fields.js';
 import { classNamesField, reportIdentity } from './report-identity.js';
@@ -13,7 +13,10 @@ import { describeDataset, skippedFields } from './run-summary.js';
  *   coordinator/src/timings.ts) and allreduceOverlap = 1 − exposed / all-reduce (the share hidden behind compute)
  *   and stepWallSeconds; stepsSentAhead (steps whose command went out before the previous step's replies, Note [steps
  *   are sent ahead] in coordinator/src/cluster-step-driver.ts); allreduce = { transport: the path gradient
- *   pieces took, `nats` or `direct`, linkEncryption `none` or `tls`, compression }; skippedSteps / skipped (the NaN/Inf guard, as for train); droppedMessages (messages every process dropped: `coordinator` and `workers.<id>`, by kind/reason).
+ *   pieces took, `nats` or `direct`, linkEncryption `none` or `tls`, compression, and over direct links once every
+ *   rank said: pairsThroughSharedMemory of pairs, the ordered pairs of ranks whose pieces went through shared memory
+ *   (Note [paths in the report] in shared/src/protocol/messages.ts) }; perWorker[rank] also peersThroughSharedMemory
+ *   and peersOverLinks when the rank said; skippedSteps / skipped (the NaN/Inf guard, as for train); droppedMessages (messages every process dropped: `coordinator` and `workers.<id>`, by kind/reason).
  */
 export function clusterReport(config: RunConfig, run: ClusterRun, wallSeconds: number): RunReport {
   const kind = modelKind(config.model);
@@ -52,7 +55,7 @@ export function clusterReport(config: RunConfig, run: ClusterRun, wallSeconds: n
     waitSeconds: run.timings.waitSeconds,
     stepWallSeconds: run.timings.stepWallSeconds,
     stepsSentAhead: run.timings.stepsSentAhead,
-    allreduce: { transport: run.allreduceTransport, linkEncryption: t.allreduce.linkEncryption, compression: t.allreduce.compression },
+    allreduce: { transport: run.allreduceTransport, linkEncryption: t.allreduce.linkEncryption, compression: t.allreduce.compression, ...sharedMemoryPairs(run) },
     perWorker: run.generation.members.map((m) => {
       const timing = run.timings.perRank[m.rank]!;
       return {
@@ -65,6 +68,7 @@ export function clusterReport(config: RunConfig, run: ClusterRun, wallSeconds: n
         exposedAllreduceSeconds: timing.exposedAllreduceSeconds,
         waitSeconds: timing.waitSeconds,
         steps: timing.steps,
+        ...peerPathFields(run.peerPaths[m.rank]),
       };
     }),
     runSteps: run.stepsTaken,
@@ -73,4 +77,16 @@ export function clusterReport(config: RunConfig, run: ClusterRun, wallSeconds: n
     generations: run.generations,
     events: run.events,
   };
+}
+
+/** perWorker's paths, when the rank reported them (Note [paths in the report]). */
+function peerPathFields(counts: PeerPathCounts | undefined): { peersThroughSharedMemory?: number; peersOverLinks?: number } {
+  return counts === undefined ? {} : { peersThroughSharedMemory: counts.memory, peersOverLinks: counts.links };
+}
+
+/** The run's ordered pairs of ranks whose pieces went through shared memory, once every rank of the final generation said. */
+function sharedMemoryPairs(run: ClusterRun): { pairsThroughSharedMemory?: number; pairs?: number } {
+  const n = run.generation.worldSize;
+  if (run.allreduceTransport !== 'direct' || n < 2 || run.peerPaths.length !== n || run.peerPaths.some((p) => p === undefined)) return {};
+  return { pairsThroughSharedMemory: run.peerPaths.reduce((sum, p) => sum + p!.memory, 0), pairs: n * (n - 1) };
 }

@@ -30,6 +30,7 @@ import {
   type Evaluation,
   type ProgressEvent,
   type RunEventKind,
+  type PeerPathCounts,
   type RunObserver,
   type ReadyBody,
   type Readiness,
@@ -103,6 +104,8 @@ export interface ClusterRun {
   readonly allreduceTransport: AllreduceTransport;
   /** Each worker's dropped-message counts, as last reported (Note [every process's drops] in messages.ts). */
   readonly workerDrops: Record<string, Record<string, number>>;
+  /** By rank of the final generation: how many peers its pieces reached through shared memory and over links, when it said (Note [paths in the report]). */
+  readonly peerPaths: readonly (PeerPathCounts | undefined)[];
   readonly resumedFrom: string | undefined;
   /** Training samples seen by this invocation and the seconds spent (for samples/s). */
   readonly trainSamples: number;
@@ -155,6 +158,8 @@ export class Coordinator {
   #ready = new Map<number, ReadyBody>();
   /** Latest drop counts per worker id (they only grow, so the latest is the total). */
   readonly #workerDrops = new Map<string, Record<string, number>>();
+  /** The latest peer paths each rank reported, with the generation they belong to (Note [paths in the report]). */
+  readonly #peerPaths = new Map<number, { readonly generation: number; readonly counts: PeerPathCounts }>();
   #readyWaiter: (() => void) | undefined;
   /** Why the current generation must be replaced before the next command (undefined: it is healthy). */
   #regroupReason: string | undefined;
@@ -276,7 +281,12 @@ export class Coordinator {
       await this.#durable?.recordFinished();
       channel.send(shutdownSubject(o.runId), 'shutdown', { reason: 'completed' });
       this.#observe({ kind: 'completed', generation: this.#generationNumber, step: this.#state.step, detail: `completed at step ${this.#state.step}` });
-      return { ...result, resumedFrom, drops: this.drops.snapshot(), allreduceTransport: o.config.training.allreduce.transport, workerDrops: Object.fromEntries(this.#workerDrops) };
+      const final = result.generation;
+      const peerPaths = final.members.map((m) => {
+        const reported = this.#peerPaths.get(m.rank);
+        return reported?.generation === final.generation ? reported.counts : undefined;
+      });
+      return { ...result, resumedFrom, drops: this.drops.snapshot(), allreduceTransport: o.config.training.allreduce.transport, workerDrops: Object.fromEntries(this.#workerDrops), peerPaths };
     } catch (error) {
       if (error instanceof StopRequested && this.#failure === undefined) await this.#checkpointBeforeStopping(error);
       const failure = this.#failure ?? error;
@@ -611,7 +621,7 @@ export class Coordinator {
   // ---- training --------------------------------------------------------------------------------------------
 
   /** Runs the training loop through the cluster driver; generations change underneath it. */
-  async #train(): Promise<Omit<ClusterRun, 'resumedFrom' | 'drops' | 'workerDrops' | 'allreduceTransport'>> {
+  async #train(): Promise<Omit<ClusterRun, 'resumedFrom' | 'drops' | 'workerDrops' | 'allreduceTransport' | 'peerPaths'>> {
     const o = this.#o;
     const driver = new ClusterStepDriver({
       runId: o.runId,
@@ -738,6 +748,13 @@ export class Coordinator {
     switch (m.kind) {
       case 'stepDone':
         rejected = m.body.rank === member.rank ? this.#barrier.deliver('stepDone', m.body.step, m.body.rank, m.body) : 'malformed';
+        if (rejected === undefined && m.body.peerPaths !== undefined) {
+          // Note [paths in the report]: a rank has at most N − 1 peers; a count beyond that is not believed.
+          const { memory, links } = m.body.peerPaths;
+          const peers = (this.#generation?.worldSize ?? 1) - 1;
+          if (memory + links <= peers) this.#peerPaths.set(member.rank, { generation: this.#generationNumber, counts: m.body.peerPaths });
+          else this.drops.drop('stepDone', 'malformed', `peer paths of ${memory} + ${links} from ${m.from}, which has ${peers} peers`);
+        }
         break;
       case 'evaluated': {
         // A confusion matrix must be of the run's classes (the codec already bounds its counts by the reply's).

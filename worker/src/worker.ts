@@ -22,6 +22,7 @@ import {
   type AssignBody,
   type ControlMessage,
   type DropCounts,
+  type PeerPathCounts,
   type StepBody,
   type StepDoneBody,
   type StepTimeline,
@@ -128,6 +129,8 @@ export class WorkerProcess {
   #lastStepEnded = -Infinity;
   /** The drop total last attached to a reply. */
   #dropsReported = 0;
+  /** This rank's peer paths, learned and not yet reported (Note [paths in the report]). */
+  #peerPaths: { readonly generation: number; readonly counts: PeerPathCounts } | undefined;
   /** The coordinator's liveness, watched from the assignment on. */
   #liveness: Liveness | undefined;
   /** The step being executed or last executed (for heartbeats and error reports); −1 before the first. */
@@ -390,7 +393,12 @@ export class WorkerProcess {
                 }),
                 a.rank,
                 a.worldSize,
-                (paths) => o.log(`worker ${o.workerId}: ${describePeerPaths(a.rank, paths)}`),
+                (paths) => {
+                  o.log(`worker ${o.workerId}: ${describePeerPaths(a.rank, paths)}`);
+                  // Note [paths in the report]: sent with the next step reply of this generation.
+                  const memory = paths.filter((p) => p.path === 'memory').length;
+                  this.#peerPaths = { generation: a.generation, counts: { memory, links: paths.length - memory } };
+                },
               ),
             }),
         runId: o.runId,
@@ -487,7 +495,7 @@ export class WorkerProcess {
     switch (command.kind) {
       case 'step': {
         const timeline = this.#trace?.begin(command.body.step, replica.rank, this.#assignment?.generation ?? 0);
-        const done = this.#withDrops(await replica.step(command.body, this.#allReduce!, timeline, this.#peekNextStep));
+        const done = this.#withPeerPaths(this.#withDrops(await replica.step(command.body, this.#allReduce!, timeline, this.#peekNextStep)), channel.generation);
         this.#held.push({ done, timeline, generation: channel.generation, at: performance.now() });
         // Note [replies are sent R at a time]
         // A reply wakes nats-server and the coordinator, whatever it carries; with steps sent ahead (Note [steps are
@@ -554,6 +562,14 @@ export class WorkerProcess {
       channel.send(replies, 'stepDone', done);
       if (timeline !== undefined) this.#trace!.record({ ...timeline, replying, replied: wallMs() });
     }
+  }
+
+  /** A step reply with this generation's peer paths attached, once, when they became known (Note [paths in the report]). */
+  #withPeerPaths<B extends object>(body: B, generation: number): B & { peerPaths?: PeerPathCounts } {
+    const pending = this.#peerPaths;
+    if (pending === undefined || pending.generation !== generation) return body;
+    this.#peerPaths = undefined;
+    return { ...body, peerPaths: pending.counts };
   }
 
   /** A reply with this worker's drop counts attached when they changed since the last reply (Note [every process's drops]). */

@@ -224,6 +224,20 @@ export interface StepDoneBody {
   readonly skipped: boolean;
   /** The sender's dropped-message counts, when they changed since its last reply (Note [every process's drops]). */
   readonly drops?: DropCounts;
+  /** How many peers this rank's pieces reach through shared memory and over the links, once per generation when known (Note [paths in the report]). */
+  readonly peerPaths?: PeerPathCounts;
+}
+
+/**
+ * Note [paths in the report]
+ * Over direct links, pieces between ranks of one host go through shared memory (Note [pieces through shared
+ * memory] in worker/src/allreduce/shared-memory-piece-transport.ts), decided per pair at run time. A rank learns its
+ * paths once every peer has answered its offer, and attaches the counts to its next step reply; the report then
+ * says, per worker and for the run, how many of the N(N−1) ordered pairs went through memory.
+ */
+export interface PeerPathCounts {
+  readonly memory: number;
+  readonly links: number;
 }
 
 /**
@@ -519,6 +533,16 @@ function dropCounts(obj: JsonObject, key: string, scope: ValidationScope): DropC
   return out;
 }
 
+/** Note [paths in the report]: two counts of peers, together at most a run's largest world. */
+function peerPathCounts(obj: JsonObject, key: string, scope: ValidationScope): PeerPathCounts {
+  const o = object(obj, key, scope);
+  const inner = child(scope, key);
+  rejectUnknownKeys(o, ['memory', 'links'], inner);
+  const memory = int(o, 'memory', inner, { min: 0, max: MAX_RANK });
+  const links = int(o, 'links', inner, { min: 0, max: MAX_RANK - memory });
+  return { memory, links };
+}
+
 function workerAndReason(b: JsonObject, s: ValidationScope): { workerId: string; reason: string } {
   rejectUnknownKeys(b, ['workerId', 'reason'], s);
   return { workerId: id(b, 'workerId', s), reason: text(b, 'reason', s, 512) };
@@ -598,7 +622,7 @@ export const MESSAGE_KINDS: { readonly [K in MessageKind]: KindSpec<MessageBodie
   stepDone: {
     family: 'step-done',
     validate(b, s) {
-      rejectUnknownKeys(b, ['step', 'rank', 'lossSum', 'count', 'correct', 'extras', 'computeMs', 'allreduceMs', 'exposedAllreduceMs', 'checksum', 'penalty', 'localFinite', 'skipped', 'drops'], s);
+      rejectUnknownKeys(b, ['step', 'rank', 'lossSum', 'count', 'correct', 'extras', 'computeMs', 'allreduceMs', 'exposedAllreduceMs', 'checksum', 'penalty', 'localFinite', 'skipped', 'drops', 'peerPaths'], s);
       const count = int(b, 'count', s, { min: 0 });
       const correct = optionalInt(b, 'correct', s, { min: 0, max: count });
       const body: StepDoneBody = {
@@ -616,6 +640,7 @@ export const MESSAGE_KINDS: { readonly [K in MessageKind]: KindSpec<MessageBodie
         ...('checksum' in b ? { checksum: checksum(b, 'checksum', s) } : {}),
         ...('penalty' in b ? { penalty: anyNumber(b, 'penalty', s) } : {}),
         ...('drops' in b ? { drops: dropCounts(b, 'drops', s) } : {}),
+        ...('peerPaths' in b ? { peerPaths: peerPathCounts(b, 'peerPaths', s) } : {}),
       };
       return body;
     },

@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sharedMemoryMapper } from '@gradmesh/transport';
 import { CLI, ClusterHarness, mlpConfig, writeImageData } from './harness.js';
 
 /**
@@ -42,6 +43,9 @@ function alive(pid: number): boolean {
   }
 }
 
+/** Ordered pairs of the 2-worker runs whose pieces go through shared memory: both, where segments can be mapped. */
+const viaMemory = 'reason' in sharedMemoryMapper() ? 0 : 2;
+
 describe('gradmesh launch', () => {
   it('the same launch run — steps sent ahead or one by one, through NATS, over encrypted links — gives the same paramsChecksum, equal to gradmesh train; the report has the cluster fields and the replicas agree', () => {
     const a = gradmesh('launch', '--config', 'mlp.json', '--workers', '2', '--threads', '1', '--report', 'a.json', '--checksum-every', '7');
@@ -55,6 +59,9 @@ describe('gradmesh launch', () => {
     // Note [encrypted links]: the same frames inside TLS, the same bits.
     const e = gradmesh('launch', '--config', 'mlp-tls.json', '--workers', '2', '--threads', '1', '--report', 'e.json');
     expect(e.code, e.stderr).toBe(0);
+    // Note [pieces through shared memory]: the two workers share this host; over the links alone, the same bits.
+    const f = gradmeshWith({ GRADMESH_SHARED_MEMORY: 'off' }, 'launch', '--config', 'mlp.json', '--workers', '2', '--threads', '1', '--report', 'f.json');
+    expect(f.code, f.stderr).toBe(0);
     const t = gradmesh('train', '--config', 'mlp.json', '--threads', '1', '--report', 't.json');
     expect(t.code, t.stderr).toBe(0);
     const rd = JSON.parse(readFileSync(h.path('d.json'), 'utf8'));
@@ -64,7 +71,7 @@ describe('gradmesh launch', () => {
     expect(rd.replicaChecksumsAgree).toBe(true);
     const re = JSON.parse(readFileSync(h.path('e.json'), 'utf8'));
     expect(re.paramsChecksum).toBe(rd.paramsChecksum);
-    expect(re.allreduce).toEqual({ transport: 'direct', linkEncryption: 'tls', compression: 'none' });
+    expect(re.allreduce).toEqual({ transport: 'direct', linkEncryption: 'tls', compression: 'none', pairsThroughSharedMemory: viaMemory, pairs: 2 });
     expect(re.events.find((ev: { kind: string }) => ev.kind === 'generation').detail).toMatch(/; all-reduce over direct links \(TLS\)$/);
     const ra = JSON.parse(readFileSync(h.path('a.json'), 'utf8'));
     const rb = JSON.parse(readFileSync(h.path('b.json'), 'utf8'));
@@ -95,7 +102,17 @@ describe('gradmesh launch', () => {
     expect(ra.exposedAllreduceSeconds).toBeLessThanOrEqual(ra.allreduceSeconds);
     expect(ra.allreduceOverlap).toBeGreaterThanOrEqual(0);
     // The path the gradient pieces took: the default transport, direct links between the workers.
-    expect(ra.allreduce).toEqual({ transport: 'direct', linkEncryption: 'none', compression: 'none' });
+    // Note [paths in the report]: both ordered pairs through shared memory (when the native addon maps segments here).
+    expect(ra.allreduce).toEqual({ transport: 'direct', linkEncryption: 'none', compression: 'none', pairsThroughSharedMemory: viaMemory, pairs: 2 });
+    expect(ra.perWorker.map((w: { peersThroughSharedMemory: number; peersOverLinks: number }) => [w.peersThroughSharedMemory, w.peersOverLinks])).toEqual([
+      [viaMemory / 2, 1 - viaMemory / 2],
+      [viaMemory / 2, 1 - viaMemory / 2],
+    ]);
+    const rf = JSON.parse(readFileSync(h.path('f.json'), 'utf8'));
+    expect(rf.paramsChecksum).toBe(ra.paramsChecksum);
+    expect(rf.allreduce).toEqual({ transport: 'direct', linkEncryption: 'none', compression: 'none', pairsThroughSharedMemory: 0, pairs: 2 });
+    expect(a.stdout + a.stderr).toMatch(viaMemory === 2 ? /rank 0 sends pieces to rank 1 through shared memory \(same host\)/ : /rank 0 sends pieces to rank 1 over the links/);
+    expect(f.stdout + f.stderr).toMatch(/rank 0 sends pieces to rank 1 over the links \(turned off by GRADMESH_SHARED_MEMORY=off\)/);
     expect(ra.events.find((e: { kind: string }) => e.kind === 'generation').detail).toMatch(/; all-reduce over direct links$/);
     expect(a.stdout).toMatch(/\[coordinator\] test accuracy [\d.]+%/);
     expect(a.stderr).toMatch(/\[w0\] worker w0: run completed/);

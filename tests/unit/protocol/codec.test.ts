@@ -19,7 +19,7 @@ const samples: { [K in MessageKind]: { subject: string; body: MessageBodies[K] }
   step: { subject: stepSubject(run), body: { step: 12, epoch: 1, batchIndex: 3, lr: 0.001, checksum: true } },
   stepDone: {
     subject: stepDoneSubject(run, 'w-1'),
-    body: { step: 12, rank: 1, lossSum: 3.25, count: 64, correct: 60, extras: { klSum: 0.5 }, computeMs: 12.5, allreduceMs: 3, checksum: 'ab12', localFinite: false, skipped: true },
+    body: { step: 12, rank: 1, lossSum: 3.25, count: 64, correct: 60, extras: { klSum: 0.5 }, computeMs: 12.5, allreduceMs: 3, checksum: 'ab12', localFinite: false, skipped: true, peerPaths: { memory: 2, links: 1 } },
   },
   shutdown: { subject: shutdownSubject(run), body: { reason: 'failed', error: 'worker w-2 died' } },
   error: { subject: errorSubject(run, 'w-1'), body: { rank: 0, step: 12, message: 'out of memory' } },
@@ -140,6 +140,12 @@ describe('control codec', () => {
       ['body.lossSum', { ...samples.stepDone.body, lossSum: null }],
       ['body.localFinite', { ...samples.stepDone.body, localFinite: undefined }],
       ['body.skipped', { ...samples.stepDone.body, skipped: 'no' }],
+      // Note [paths in the report]: two bounded counts, nothing else.
+      ['body.peerPaths', { ...samples.stepDone.body, peerPaths: [2, 1] }],
+      ['body.peerPaths.memory', { ...samples.stepDone.body, peerPaths: { memory: -1, links: 1 } }],
+      ['body.peerPaths.links', { ...samples.stepDone.body, peerPaths: { memory: 65_000, links: 1_000 } }],
+      ['body.peerPaths.links', { ...samples.stepDone.body, peerPaths: { memory: 1 } }],
+      ['body.peerPaths.shm', { ...samples.stepDone.body, peerPaths: { memory: 1, links: 0, shm: 3 } }],
     ],
     shutdown: [['body.reason', { error: 'x' }]],
     error: [

@@ -432,7 +432,12 @@ export class SharedMemoryPieceTransport implements PieceTransport {
  * with `GRADMESH_SHARED_MEMORY=off` (as NCCL_SHM_DISABLE=1 turns NCCL's off: to compare, or to rule it out).
  */
 export function overSharedMemory(links: DirectPieceTransport, rank: number, worldSize: number, onPeerPaths?: (paths: readonly PeerPath[]) => void): PieceTransport {
-  if (process.env['GRADMESH_SHARED_MEMORY'] === 'off' || worldSize < 2) return links;
+  if (worldSize < 2) return links;
+  if (process.env['GRADMESH_SHARED_MEMORY'] === 'off') {
+    const why = 'turned off by GRADMESH_SHARED_MEMORY=off';
+    onPeerPaths?.(Array.from({ length: worldSize }, (_, peer) => peer).filter((peer) => peer !== rank).map((peer) => ({ peer, path: 'links' as const, why })));
+    return links;
+  }
   return new SharedMemoryPieceTransport({ links, rank, worldSize, ...(onPeerPaths === undefined ? {} : { onPeerPaths }) });
 }
 
