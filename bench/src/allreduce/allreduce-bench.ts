@@ -389,7 +389,10 @@ async function replicasAgree(ranks: Child[]): Promise<{ agree: boolean; frames: 
   for (const s of sums) {
     if (s.type !== 'checksum' || s.sharedMemory === undefined) continue;
     const f = s.sharedMemory;
-    frames = frames === undefined ? f : { memory: frames.memory + f.memory, links: frames.links + f.links, noSlot: frames.noSlot + f.noSlot, noRoom: frames.noRoom + f.noRoom };
+    frames =
+      frames === undefined
+        ? f
+        : { memory: frames.memory + f.memory, links: frames.links + f.links, noSlot: frames.noSlot + f.noSlot, noRoom: frames.noRoom + f.noRoom, peakSlots: Math.max(frames.peakSlots, f.peakSlots), slots: Math.max(frames.slots, f.slots) };
   }
   return { agree: new Set(sums.map((s) => (s.type === 'checksum' ? s.value : ''))).size === 1, frames };
 }
@@ -522,7 +525,7 @@ async function measureBandwidth(ranks: Child[], c: BandwidthCase): Promise<{ row
       : memoryFraction !== undefined
         ? `\n        ranks' CPU ${cpuMsRanks.toFixed(0)} ms = rank-order sums ${work.sumMs.toFixed(0)} + landing ${work.landingMs.toFixed(0)} + copies into slots, notices and the rest ${(cpuMsRanks - work.sumMs - work.landingMs).toFixed(0)}` +
           `; ${memoryFraction.toFixed(2)} × the memory ceiling (only the sums and landing, on all cores; Note [the memory ceiling])` +
-          (frames === undefined ? '' : `; frames through memory ${frames.memory}, over the links ${frames.links} (no free slot ${frames.noSlot}, no room ${frames.noRoom})`) +
+          (frames === undefined ? '' : `; frames through memory ${frames.memory}, over the links ${frames.links} (no free slot ${frames.noSlot}, no room ${frames.noRoom}); at most ${frames.peakSlots} of a rank's ${frames.slots} slots in use`) +
           `\n        user + system CPU ms per run: all-reduce ${cpuMsRanksUser.toFixed(0)} + ${cpuMsRanksSystem.toFixed(0)}`
         : `\n        ranks' CPU ${cpuMsRanks.toFixed(0)} ms = minimum bytes ${row.cpuMsRanksMinimum.toFixed(0)}` +
           (meshCost === undefined ? '' : ` + all-to-all ${(meshCost.cpuMs - row.cpuMsRanksMinimum).toFixed(0)}`) +

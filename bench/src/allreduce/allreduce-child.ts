@@ -304,7 +304,7 @@ async function handle(m: ParentCommand): Promise<void> {
       if (pinger !== undefined) return reply({ type: 'times', ...(await pinger(m.warmup, m.count)) });
       return;
     case 'checksum':
-      return reply({ type: 'checksum', value: checksum(work), ...(sharedMemory === undefined ? {} : { sharedMemory: { ...sharedMemory.sent } }) });
+      return reply({ type: 'checksum', value: checksum(work), ...(sharedMemory === undefined ? {} : { sharedMemory: { ...sharedMemory.sent, peakSlots: sharedMemory.slotUse().peak, slots: sharedMemory.slotUse().slots } }) });
     case 'meshOpen': {
       mesh?.mesh.close();
       const opened = await openLinkMesh({ listener: requireListener(), runId: m.runId, secret: m.secret, rank: m.rank, worldSize: m.worldSize, addresses: m.addresses, messageBytes: m.messageBytes, sourceBytes: m.sourceBytes });

@@ -14,12 +14,15 @@ export function overLinks(transport: BenchTransport): boolean {
   return transport !== 'nats';
 }
 
-/** Frames a rank sent through its segment and over the links, counted per peer; `noSlot` of `links` for want of a free slot. */
+/** Frames a rank sent through its segment and over the links, counted per peer; `noSlot` of `links` for want of a free slot; its slots' use. */
 export interface SharedMemoryFrames {
   readonly memory: number;
   readonly links: number;
   readonly noSlot: number;
   readonly noRoom: number;
+  /** The most slots of one rank's segment out at once (over ranks: the largest), against its `slots`. */
+  readonly peakSlots: number;
+  readonly slots: number;
 }
 
 export interface BenchLinks {

@@ -1,6 +1,7 @@
 import { ClusterError, ConfigError } from '@gradmesh/shared/internal';
 import { dialPeer, releaseFrame, type IncomingLink, type LinkIdentity, type OutgoingLink, type PeerListener } from '@gradmesh/transport';
 import { ConnectionInterrupted } from './connection-interrupted.js';
+import { FrameWrites } from './frame-writes.js';
 import type { PieceSink, PieceTransport } from './piece-transport.js';
 
 export interface DirectPieceTransportOptions {
@@ -17,11 +18,6 @@ export interface DirectPieceTransportOptions {
 const DEFAULT_DIAL_TIMEOUT_MS = 60_000;
 /** The largest frame a link carries: a 1 MiB piece and its header fit many times over. */
 const MAX_FRAME_BYTES = 64 << 20;
-
-interface Writes {
-  left: number;
-  readonly done: () => void;
-}
 
 /**
  * Pieces over direct links (Note [two paths for the same pieces] in piece-transport.ts). This rank dials every
@@ -59,7 +55,7 @@ export class DirectPieceTransport implements PieceTransport {
   readonly #dialed: boolean[];
   readonly #in: (IncomingLink | undefined)[];
   readonly #labels: string[];
-  readonly #writes = new Map<Uint8Array, Writes>();
+  readonly #writes = new FrameWrites();
   #sink: PieceSink | undefined;
   #stopAccepting: (() => void) | undefined;
   #failure: ClusterError | undefined;
@@ -95,12 +91,12 @@ export class DirectPieceTransport implements PieceTransport {
   }
 
   sendToOwner(owner: number, parts: readonly Uint8Array[]): void {
-    this.#send(owner, parts, parts.length === 1 ? this.#track(parts[0]!, 1) : undefined);
+    this.#send(owner, parts, parts.length === 1 ? this.#writes.track(parts[0]!, 1) : undefined);
   }
 
   sendToAll(frame: Uint8Array): void {
     const { rank, worldSize } = this.#identity;
-    const written = this.#track(frame, worldSize - 1);
+    const written = this.#writes.track(frame, worldSize - 1);
     for (let k = 0; k < worldSize; k++) if (k !== rank) this.#send(k, [frame], written);
   }
 
@@ -122,7 +118,7 @@ export class DirectPieceTransport implements PieceTransport {
   }
 
   whenWritten(frame: Uint8Array, done: () => void): void {
-    this.#writes.set(frame, { left: 0, done });
+    this.#writes.watch(frame, done);
   }
 
   isOwnedFrame(): boolean {
@@ -147,18 +143,6 @@ export class DirectPieceTransport implements PieceTransport {
   /** Frames that waited for a link that will not come: their `written` callbacks run (nothing reads the parts any more). */
   #dropWaiting(): void {
     for (const w of this.#waiting) for (const frame of w.splice(0)) if (frame.written !== undefined) queueMicrotask(frame.written);
-  }
-
-  /** One call per write of `frame` to make before its watcher (whenWritten) runs; undefined when nobody watches it. */
-  #track(frame: Uint8Array, sends: number): (() => void) | undefined {
-    const writes = this.#writes.get(frame);
-    if (writes === undefined) return undefined;
-    writes.left += sends;
-    return () => {
-      if (--writes.left > 0) return;
-      if (this.#writes.get(frame) === writes) this.#writes.delete(frame);
-      writes.done();
-    };
   }
 
   #send(peer: number, parts: readonly Uint8Array[], written: (() => void) | undefined): void {

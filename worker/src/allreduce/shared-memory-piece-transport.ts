@@ -1,6 +1,7 @@
 import { bulkFloats, ClusterError } from '@gradmesh/shared/internal';
 import { createSegment, hostKey, openPeerSegment, SEGMENT_HEADER_BYTES, sharedMemoryMapper, type OwnSegment, type SegmentMapper } from '@gradmesh/transport';
 import { ConnectionInterrupted } from './connection-interrupted.js';
+import { FrameWrites } from './frame-writes.js';
 import type { DirectPieceTransport } from './direct-piece-transport.js';
 import { windowFor } from './flow.js';
 import type { PieceSink, PieceTransport } from './piece-transport.js';
@@ -120,7 +121,7 @@ export class SharedMemoryPieceTransport implements PieceTransport {
   readonly #views = new Map<Uint8Array, HeldView>();
   readonly #releases: number[][];
   #releaseScheduled = false;
-  readonly #writes = new Map<Uint8Array, { left: number; readonly done: () => void }>();
+  readonly #writes = new FrameWrites();
   #sink: PieceSink | undefined;
   #failure: ClusterError | undefined;
   #closed = false;
@@ -198,12 +199,12 @@ export class SharedMemoryPieceTransport implements PieceTransport {
   }
 
   sendToOwner(owner: number, parts: readonly Uint8Array[]): void {
-    const track = parts.length === 1 ? this.#track(parts[0]!) : undefined;
+    const track = parts.length === 1 ? this.#writes.track(parts[0]!, 1) : undefined;
     this.#sendFrame([owner], parts, track);
   }
 
   sendToAll(frame: Uint8Array): void {
-    this.#sendFrame(this.#others, [frame], this.#track(frame));
+    this.#sendFrame(this.#others, [frame], this.#writes.track(frame, 1));
   }
 
   sendToAllParts(parts: readonly Uint8Array[], written: () => void): void {
@@ -211,7 +212,7 @@ export class SharedMemoryPieceTransport implements PieceTransport {
   }
 
   whenWritten(frame: Uint8Array, done: () => void): void {
-    this.#writes.set(frame, { left: 0, done });
+    this.#writes.watch(frame, done);
   }
 
   isOwnedFrame(): boolean {
@@ -246,18 +247,6 @@ export class SharedMemoryPieceTransport implements PieceTransport {
   }
 
   // ---- sending ----------------------------------------------------------------------------------------------
-
-  /** A `written` for a frame someone watches (whenWritten): it runs once per send, the watcher after the last. */
-  #track(frame: Uint8Array): (() => void) | undefined {
-    const writes = this.#writes.get(frame);
-    if (writes === undefined) return undefined;
-    writes.left++;
-    return () => {
-      if (--writes.left > 0) return;
-      if (this.#writes.get(frame) === writes) this.#writes.delete(frame);
-      writes.done();
-    };
-  }
 
   /** `parts` (one frame) to every rank in `peers`: through one slot for those that mapped this rank's segment, over the links for the rest. */
   #sendFrame(peers: readonly number[], parts: readonly Uint8Array[], written: (() => void) | undefined): void {
@@ -338,7 +327,7 @@ export class SharedMemoryPieceTransport implements PieceTransport {
     const segment = this.#segment;
     if (segment === undefined) return;
     const offer = encodeOffer(this.#slotCount, SLOT_BYTES, segment.nonce, this.#hostKey, segment.name);
-    for (let k = 0; k < this.#worldSize; k++) if (k !== this.#rank) this.#links.sendTo(k, [offer]);
+    for (const k of this.#others) this.#links.sendTo(k, [offer]);
   }
 
   #flushReleases(): void {
